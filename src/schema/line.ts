@@ -1,0 +1,96 @@
+/**
+ * Classifies one input line: blank, not an audit record (skipped with --mixed), or an audit record
+ * with its diagnostics. Shared by `lint` and the shipper so that both judge a line the same way.
+ */
+import { isUtf8 } from 'node:buffer';
+import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
+import { diagnostic, hasError, type Diagnostic } from './diagnostic.js';
+import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
+import { validateRecord } from './validator.js';
+
+export interface ClassifyOptions {
+  /** Lines that are not audit records are counted and skipped instead of being errors. */
+  mixed: boolean;
+  /** Unknown fields are errors. */
+  strict: boolean;
+}
+
+export type LineVerdict =
+  | { kind: 'blank' }
+  | { kind: 'skipped' }
+  | { kind: 'rejected'; diagnostics: Diagnostic[] }
+  | AuditRecordVerdict;
+
+export interface AuditRecordVerdict {
+  kind: 'record';
+  record: Record<string, unknown>;
+  /** The JSON text of the record, without any kubectl prefix. */
+  json: string;
+  diagnostics: Diagnostic[];
+  valid: boolean;
+  seconds: number;
+  nanoseconds: number;
+}
+
+const BLANK: LineVerdict = { kind: 'blank' };
+const SKIPPED: LineVerdict = { kind: 'skipped' };
+
+function isBlank(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b !== 0x20 && b !== 0x09) return false;
+  }
+  return true;
+}
+
+function rejected(d: Diagnostic): LineVerdict {
+  return { kind: 'rejected', diagnostics: [d] };
+}
+
+function notJsonMessage(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  return `not valid JSON: ${reason.length > 120 ? `${reason.slice(0, 120)}…` : reason}`;
+}
+
+/** `line` is one line without its end-of-line bytes; `overLimit` is its length when it was cut. */
+export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdict {
+  if (isBlank(line)) return BLANK;
+  const payload = line.subarray(kubectlPayloadOffset(line));
+  const text = payload.toString('utf8');
+  // Invalid UTF-8 always decodes to U+FFFD, so the full byte check runs only when one is present.
+  if (text.includes('\uFFFD') && !isUtf8(payload)) {
+    return rejected(diagnostic('invalid-utf8', null, 'line is not valid UTF-8'));
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    if (options.mixed && !(payload[0] === 0x7b && textLooksLikeAuditRecord(text))) return SKIPPED;
+    return rejected(diagnostic('not-json', null, notJsonMessage(error)));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (options.mixed) return SKIPPED;
+    const found = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    return rejected(diagnostic('not-object', null, `expected a JSON object (one audit record), found ${found}`));
+  }
+  if (!looksLikeAuditRecord(value)) {
+    if (options.mixed) return SKIPPED;
+    return rejected(diagnostic('not-audit-record', null,
+      'JSON object is not an audit record (no RequestID, fewer than 3 audit fields); --mixed skips such lines'));
+  }
+  const record = value as Record<string, unknown>;
+  const v = validateRecord(record, options);
+  return {
+    kind: 'record',
+    record,
+    json: text,
+    diagnostics: v.diagnostics,
+    valid: !hasError(v.diagnostics),
+    seconds: v.seconds,
+    nanoseconds: v.nanoseconds,
+  };
+}
+
+export function lineTooLong(length: number, limit: number): LineVerdict {
+  return rejected(diagnostic('line-too-long', null, `line is ${length} bytes, over the limit of ${limit} bytes`));
+}
