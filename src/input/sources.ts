@@ -1,0 +1,98 @@
+/**
+ * Opens inputs as async iterables of byte chunks: stdin (`-`), plain files, and gzip files,
+ * recognised by their `.gz` name or their magic bytes so that a renamed archive still reads.
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { InputError, describeSystemError } from '../errors.js';
+
+export const STDIN = '-';
+const READ_CHUNK_BYTES = 256 * 1024;
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+export interface InputSource {
+  /** What diagnostics call this input: the path, or `<stdin>`. */
+  name: string;
+  path: string | null;
+  /** Size on disk (compressed size for gzip), when known: drives percent done. */
+  size: number | null;
+  /** Bytes consumed from disk or stdin so far. */
+  bytesRead: number;
+  chunks(): AsyncIterable<Buffer>;
+}
+
+async function isGzipFile(path: string): Promise<boolean> {
+  if (path.endsWith('.gz')) return true;
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* counted(source: InputSource, stream: NodeJS.ReadableStream, decoded: AsyncIterable<Buffer>) {
+  stream.on('data', (chunk: Buffer) => {
+    source.bytesRead += chunk.length;
+  });
+  try {
+    yield* decoded;
+  } catch (error) {
+    throw new InputError(`${source.name}: ${describeSystemError(error)}`, { cause: error });
+  }
+}
+
+/** Checks that a file input exists and is readable, so that a typo fails before any work starts. */
+export async function openFileSource(path: string, options: { start?: number } = {}): Promise<InputSource> {
+  let size: number;
+  let gzip: boolean;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    size = info.size;
+    gzip = await isGzipFile(path);
+  } catch (error) {
+    throw new InputError(`${path}: ${describeSystemError(error)}`, { cause: error });
+  }
+  const source: InputSource = {
+    name: path,
+    path,
+    size,
+    bytesRead: 0,
+    chunks() {
+      // A gzip stream cannot be entered mid-way: resuming a .gz re-reads it from the start.
+      const start = gzip ? 0 : (options.start ?? 0);
+      source.bytesRead = start;
+      const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, start });
+      if (!gzip) return counted(source, raw, raw);
+      const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
+      raw.on('error', (error) => gunzip.destroy(error));
+      return counted(source, raw, raw.pipe(gunzip));
+    },
+  };
+  return source;
+}
+
+export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): InputSource {
+  const source: InputSource = {
+    name: '<stdin>',
+    path: null,
+    size: null,
+    bytesRead: 0,
+    chunks() {
+      return counted(source, stdin, stdin as AsyncIterable<Buffer>);
+    },
+  };
+  return source;
+}
+
+/** Opens every named input up front (`-` is stdin); none named means stdin. */
+export async function openSources(names: readonly string[]): Promise<InputSource[]> {
+  if (names.length === 0) return [stdinSource()];
+  const sources: InputSource[] = [];
+  for (const name of names) sources.push(name === STDIN ? stdinSource() : await openFileSource(name));
+  return sources;
+}
