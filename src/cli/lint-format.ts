@@ -1,0 +1,55 @@
+/** The three ways `lint` reports a diagnostic: text for people, NDJSON for scripts, GitHub annotations for CI. */
+import type { ChalkInstance } from 'chalk';
+import type { Diagnostic } from '../schema/diagnostic.js';
+
+export const LINT_FORMATS = ['text', 'json', 'github'] as const;
+export type LintFormat = (typeof LINT_FORMATS)[number];
+
+export interface Located {
+  file: string;
+  line: number;
+  diagnostic: Diagnostic;
+}
+
+export type DiagnosticFormatter = (item: Located) => string;
+
+function text(colors: ChalkInstance): DiagnosticFormatter {
+  return ({ file, line, diagnostic: d }) => {
+    const severity = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
+    const field = d.field === null ? '' : ` ${colors.bold(d.field)}`;
+    return `${file}:${line}: ${severity}${field}: ${d.message} ${colors.dim(`[${d.code}]`)}\n`;
+  };
+}
+
+function json(): DiagnosticFormatter {
+  return ({ file, line, diagnostic: d }) =>
+    `${JSON.stringify({ file, line, severity: d.severity, field: d.field, code: d.code, message: d.message })}\n`;
+}
+
+/** Workflow command escaping: data escapes %, CR, LF; properties also `:` and `,`. */
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(s: string): string {
+  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+function github(): DiagnosticFormatter {
+  return ({ file, line, diagnostic: d }) => {
+    const title = escapeProperty(`audit-ship ${d.code}`);
+    const message = escapeData(d.field === null ? d.message : `${d.field}: ${d.message}`);
+    return `::${d.severity} file=${escapeProperty(file)},line=${line},title=${title}::${message}\n`;
+  };
+}
+
+export function diagnosticFormatter(format: LintFormat, colors: ChalkInstance): DiagnosticFormatter {
+  switch (format) {
+    case 'text':
+      return text(colors);
+    case 'json':
+      return json();
+    case 'github':
+      return github();
+  }
+}

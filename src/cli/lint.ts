@@ -1,0 +1,126 @@
+/** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
+import { splitLines, type Line } from '../input/lines.js';
+import { openSources, type InputSource } from '../input/sources.js';
+import { classifyLine, lineTooLong, type ClassifyOptions } from '../schema/line.js';
+import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
+import { TextOutput } from './output.js';
+import { stderrColors, stdoutColors } from './tty.js';
+import { formatBytes, peakRssBytes } from './units.js';
+
+export interface LintOptions extends ClassifyOptions {
+  format: LintFormat;
+  maxErrors: number;
+  maxLineBytes: number;
+  summary: 'text' | 'json' | 'none';
+}
+
+export interface LintCounts {
+  lines: number;
+  records: number;
+  valid: number;
+  invalid: number;
+  errors: number;
+  warnings: number;
+  blank: number;
+  skipped: number;
+  bytes: number;
+}
+
+function emptyCounts(): LintCounts {
+  return { lines: 0, records: 0, valid: 0, invalid: 0, errors: 0, warnings: 0, blank: 0, skipped: 0, bytes: 0 };
+}
+
+class Linter {
+  readonly counts = emptyCounts();
+  stopped = false;
+
+  constructor(
+    private readonly options: LintOptions,
+    private readonly out: TextOutput,
+    private readonly format: DiagnosticFormatter,
+  ) {}
+
+  async lintSource(source: InputSource): Promise<void> {
+    const before = this.counts.bytes;
+    for await (const batch of splitLines(source.chunks(), this.options)) {
+      for (const line of batch) {
+        const pending = this.lintLine(source.name, line);
+        if (pending) await pending;
+        if (this.stopped) return;
+      }
+      this.counts.bytes = before + source.bytesRead;
+    }
+    this.counts.bytes = before + source.bytesRead;
+  }
+
+  private lintLine(file: string, line: Line): Promise<void> | undefined {
+    const c = this.counts;
+    c.lines++;
+    const verdict = line.overLimit > 0
+      ? lineTooLong(line.overLimit, this.options.maxLineBytes)
+      : classifyLine(line.bytes, this.options);
+    switch (verdict.kind) {
+      case 'blank':
+        c.blank++;
+        return undefined;
+      case 'skipped':
+        c.skipped++;
+        return undefined;
+      case 'record':
+        c.records++;
+        if (verdict.valid) c.valid++;
+        else c.invalid++;
+        break;
+      case 'rejected':
+        c.invalid++;
+        break;
+    }
+    let pending: Promise<void> | undefined;
+    for (const diagnostic of verdict.diagnostics) {
+      if (diagnostic.severity === 'error') c.errors++;
+      else c.warnings++;
+      pending = this.out.write(this.format({ file, line: line.number, diagnostic })) ?? pending;
+      if (this.options.maxErrors > 0 && c.errors >= this.options.maxErrors) {
+        this.stopped = true;
+        break;
+      }
+    }
+    return pending;
+  }
+}
+
+function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors: number): string {
+  const colors = stderrColors();
+  const mbps = c.bytes / 1e6 / Math.max(seconds, 1e-9);
+  const errors = c.errors > 0 ? colors.red(`${c.errors} errors`) : `${c.errors} errors`;
+  const warnings = c.warnings > 0 ? colors.yellow(`${c.warnings} warnings`) : `${c.warnings} warnings`;
+  const lines = [
+    `audit-ship lint: ${c.records} records, ${c.valid} valid, ${c.invalid} invalid; ${errors}, ${warnings}; ` +
+      `${c.blank + c.skipped} lines skipped (${c.blank} blank, ${c.skipped} not audit records)`,
+    `${c.lines} lines, ${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), ` +
+      `peak RSS ${formatBytes(peakRssBytes())}`,
+  ];
+  if (stopped) lines.push(`stopped after ${maxErrors} errors (--max-errors)`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function lint(files: string[], options: LintOptions): Promise<void> {
+  const sources = await openSources(files);
+  const out = new TextOutput(process.stdout);
+  const linter = new Linter(options, out, diagnosticFormatter(options.format, stdoutColors()));
+  const started = process.hrtime.bigint();
+  for (const source of sources) {
+    await linter.lintSource(source);
+    if (linter.stopped) break;
+  }
+  await out.flush();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const c = linter.counts;
+  if (options.summary === 'json') {
+    const summary = { ...c, stopped: linter.stopped, seconds, mbPerSecond: c.bytes / 1e6 / seconds, peakRssBytes: peakRssBytes() };
+    process.stderr.write(`${JSON.stringify(summary)}\n`);
+  } else if (options.summary === 'text') {
+    process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
+  }
+  process.exitCode = c.errors > 0 ? 1 : 0;
+}

@@ -1,0 +1,98 @@
+/**
+ * The command table. Each command declares its arguments and options (with their defaults, in this
+ * one place) and loads its action lazily, so `audit-ship lint` never pays for the network stack.
+ * Errors from every command end in the single try/catch of `main`.
+ */
+import { Command, Option } from 'commander';
+import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
+import { EXIT, exitCodeFor, reportError } from './exit.js';
+import { LINT_FORMATS } from './lint-format.js';
+import { byteSize, integer } from './options.js';
+import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
+
+type Action = (...args: any[]) => Promise<void>;
+
+interface CommandSpec {
+  name: string;
+  args?: string;
+  summary: string;
+  options: () => Option[];
+  action: () => Promise<Action>;
+}
+
+const lineOptions = (): Option[] => [
+  new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
+    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
+  new Option('--strict', 'unknown fields are errors (default: allowed, for forward compatibility)').default(false),
+  new Option('--mixed', 'lines that are not audit records (application logs) are counted and skipped').default(false),
+];
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'lint',
+    args: '[files...]',
+    summary: 'check audit log lines (files, .gz, or stdin) against the audit record schema',
+    options: () => [
+      ...lineOptions(),
+      new Option('--format <format>', 'diagnostics on stdout: text, json (NDJSON) or github (annotations)')
+        .choices(LINT_FORMATS).default('text'),
+      new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
+      new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
+    ],
+    action: async () => {
+      const { lint } = await import('./lint.js');
+      return (files: string[], options) => lint(files, options);
+    },
+  },
+  {
+    name: 'schema',
+    summary: 'print the audit record as a JSON Schema (draft 2020-12)',
+    options: () => [new Option('--strict', 'forbid unknown fields (additionalProperties: false)').default(false)],
+    action: async () => {
+      const { schema } = await import('./schema.js');
+      return (options) => schema(options);
+    },
+  },
+  {
+    name: 'sample',
+    summary: 'write realistic sample audit records (JSON lines) to stdout',
+    options: () => [
+      new Option('--count <n>', 'how many records').default(1000).argParser(integer(0)),
+      new Option('--seed <n>', 'the same seed always gives the same records').default(DEFAULT_SAMPLE_SEED).argParser(integer(0)),
+      new Option('--start <epoch-seconds>', 'time of the first record').default(DEFAULT_SAMPLE_START, '2021-09-22T12:00:00Z').argParser(integer(0)),
+    ],
+    action: async () => {
+      const { sample } = await import('./sample.js');
+      return (options) => sample(options);
+    },
+  },
+];
+
+function buildProgram(): Command {
+  const program = new Command('audit-ship')
+    .description('Ships Seldon Enterprise Platform audit logs to Fluentd, validated, spooled and acked.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+  for (const spec of COMMANDS) {
+    const command = program.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.summary);
+    for (const option of spec.options()) command.addOption(option);
+    command.exitOverride().action(async (...args: unknown[]) => {
+      const run = await spec.action();
+      // commander passes positional arguments, then the options object, then the command itself.
+      await run(...args.slice(0, -1));
+    });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    reportError(error);
+    process.exitCode = exitCodeFor(error);
+    return;
+  }
+  process.exitCode ??= EXIT.ok;
+}

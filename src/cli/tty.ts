@@ -1,0 +1,21 @@
+/** Colour and interactivity decisions, made once: colour only on a TTY and never with NO_COLOR set. */
+import { Chalk, chalkStderr, type ChalkInstance } from 'chalk';
+import chalk from 'chalk';
+
+function noColorRequested(): boolean {
+  const v = process.env.NO_COLOR;
+  return v !== undefined && v !== '';
+}
+
+export function stdoutColors(): ChalkInstance {
+  return new Chalk({ level: noColorRequested() ? 0 : chalk.level });
+}
+
+export function stderrColors(): ChalkInstance {
+  return new Chalk({ level: noColorRequested() ? 0 : chalkStderr.level });
+}
+
+/** Spinners and live progress only make sense for a person watching stderr. */
+export function stderrIsInteractive(): boolean {
+  return process.stderr.isTTY === true && process.env.CI === undefined;
+}
