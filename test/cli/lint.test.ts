@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { runCli } from '../helpers/cli.js';
+import { fixture, readCases, seedExample } from '../helpers/paths.js';
+
+const record = JSON.stringify(seedExample());
+const dir = mkdtempSync(join(tmpdir(), 'audit-ship-lint-'));
+
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+interface JsonDiagnostic { file: string; line: number; severity: string; field: string | null; code: string; message: string }
+
+function ndjson(stdout: string): JsonDiagnostic[] {
+  return stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonDiagnostic);
+}
+
+describe('audit-ship lint', () => {
+  it('exits 0 on valid records and prints a summary on stderr, nothing on stdout', async () => {
+    const r = await runCli(['lint', fixture('seed-example.json').replace('.json', '.json')], { input: '' });
+    // The pretty-printed example is not one record per line: lint must say so, not crash.
+    assert.equal(r.code, 1);
+    const ok = await runCli(['lint'], { input: `${record}\n${record}\r\n\n` });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, '');
+    assert.match(ok.stderr, /2 records, 2 valid, 0 invalid; 0 errors, 0 warnings; 1 lines skipped/);
+    assert.match(ok.stderr, /MB\/s/);
+  });
+
+  it('reads files in order, .gz transparently, and - as stdin', async () => {
+    const plain = file('a.jsonl', `${record}\nnot json\n`);
+    const gz = file('b.jsonl.gz', gzipSync(`${record}\n{"Host":1}\n`));
+    const r = await runCli(['lint', '--format', 'json', plain, gz, '-'], { input: '[]\n' });
+    assert.equal(r.code, 1);
+    assert.deepEqual(ndjson(r.stdout).map((d) => [d.file, d.line, d.code]), [
+      [plain, 2, 'not-json'],
+      [gz, 2, 'not-audit-record'],
+      ['<stdin>', 1, 'not-object'],
+    ]);
+  });
+
+  it('recognises gzip by its magic bytes when the name does not say .gz', async () => {
+    const gz = file('renamed.log', gzipSync(`${record}\n`));
+    const r = await runCli(['lint', gz]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  it('emits NDJSON with the documented keys, lines counted from 1', async () => {
+    const bad = { ...seedExample(), ResponseStatus: 700 };
+    const r = await runCli(['lint', '--format', 'json'], { input: `\n${JSON.stringify(bad)}\n` });
+    const [d] = ndjson(r.stdout);
+    assert.deepEqual(d, {
+      file: '<stdin>', line: 2, severity: 'error', field: 'ResponseStatus', code: 'status-out-of-range',
+      message: 'expected HTTP status 100-599, found 700',
+    });
+  });
+
+  it('prints text diagnostics as file:line: severity FIELD: message', async () => {
+    const bad = { ...seedExample(), Method: 'PROPFIND' };
+    const r = await runCli(['lint'], { input: `${JSON.stringify(bad)}\n` });
+    assert.equal(r.code, 0, 'a warning alone does not fail the run');
+    assert.equal(r.stdout, '<stdin>:1: warning Method: unusual HTTP method "PROPFIND" [unusual-method]\n');
+  });
+
+  it('prints GitHub workflow annotations with escaped properties', async () => {
+    const r = await runCli(['lint', '--format', 'github'], { input: 'a,b\n' });
+    assert.match(r.stdout, /^::error file=<stdin>,line=1,title=audit-ship not-json::not valid JSON: /);
+  });
+
+  it('runs on after every malformed line and reports each one', async () => {
+    const input = ['garbage', record, '{"RequestID":', record, 'x'.repeat(4000), record].join('\n');
+    const r = await runCli(['lint', '--format', 'json', '--max-line-bytes', '3000', '--summary', 'json'], { input });
+    assert.deepEqual(ndjson(r.stdout).map((d) => [d.line, d.code]), [[1, 'not-json'], [3, 'not-json'], [5, 'line-too-long']]);
+    const summary = JSON.parse(r.stderr) as Record<string, number>;
+    assert.equal(summary.valid, 3);
+    assert.equal(summary.invalid, 3);
+  });
+
+  it('with --mixed, counts application log lines as skipped and still reports damaged records', async () => {
+    const input = ['I0922 server started', '{"level":"info","msg":"x"}', record, record.slice(0, 100), ''].join('\n');
+    const r = await runCli(['lint', '--mixed', '--format', 'json', '--summary', 'json'], { input });
+    assert.deepEqual(ndjson(r.stdout).map((d) => [d.line, d.code]), [[4, 'not-json']]);
+    const summary = JSON.parse(r.stderr.trim()) as Record<string, number>;
+    assert.equal(summary.skipped, 2);
+    assert.equal(summary.blank, 0);
+    assert.equal(summary.valid, 1);
+    assert.equal(summary.invalid, 1);
+  });
+
+  it('rejects unknown fields with --strict only', async () => {
+    const extra = JSON.stringify({ ...seedExample(), Extra: true });
+    assert.equal((await runCli(['lint'], { input: extra })).code, 0);
+    const r = await runCli(['lint', '--strict', '--format', 'json'], { input: extra });
+    assert.equal(r.code, 1);
+    assert.equal(ndjson(r.stdout)[0]!.code, 'unknown-field');
+  });
+
+  it('stops after --max-errors errors', async () => {
+    const r = await runCli(['lint', '--max-errors', '2', '--format', 'json'], { input: 'a\nb\nc\nd\n' });
+    assert.equal(r.code, 1);
+    assert.equal(ndjson(r.stdout).length, 2);
+    assert.match(r.stderr, /stopped after 2 errors/);
+  });
+
+  it('lints the whole invalid fixture corpus with one error per line', async () => {
+    const cases = readCases('records-invalid.jsonl');
+    const input = cases.map((c) => JSON.stringify(c.record)).join('\n');
+    const r = await runCli(['lint', '--format', 'json'], { input });
+    const errors = ndjson(r.stdout).filter((d) => d.severity === 'error');
+    assert.deepEqual(errors.map((d) => d.code), cases.map((c) => c.code));
+  });
+
+  it('exits 2 with a clear message for a missing file, before reading anything', async () => {
+    const r = await runCli(['lint', join(dir, 'missing.jsonl')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /missing\.jsonl: no such file or directory/);
+  });
+
+  it('exits 2 for a corrupt gzip file', async () => {
+    const broken = gzipSync(`${record}\n`.repeat(100)).subarray(0, 200);
+    const r = await runCli(['lint', file('broken.gz', broken)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /broken\.gz: /);
+  });
+
+  it('exits 2 for usage errors', async () => {
+    assert.equal((await runCli(['lint', '--format', 'xml'])).code, 2);
+    assert.equal((await runCli(['lint', '--max-errors', '-1'])).code, 2);
+    assert.equal((await runCli(['lint', '--nope'])).code, 2);
+  });
+});
+
+describe('audit-ship schema', () => {
+  it('prints a JSON Schema on stdout', async () => {
+    const r = await runCli(['schema']);
+    assert.equal(r.code, 0);
+    const schema = JSON.parse(r.stdout) as { required: string[]; additionalProperties: boolean };
+    assert.equal(schema.required.length, 12);
+    assert.equal(schema.additionalProperties, true);
+    const strict = JSON.parse((await runCli(['schema', '--strict'])).stdout) as { additionalProperties: boolean };
+    assert.equal(strict.additionalProperties, false);
+  });
+});

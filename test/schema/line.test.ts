@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyLine, type LineVerdict } from '../../src/schema/line.js';
+import { kubectlPayloadOffset } from '../../src/input/kubectl-prefix.js';
+import { seedExample } from '../helpers/paths.js';
+
+const record = JSON.stringify(seedExample());
+const strictLines = { mixed: false, strict: false };
+const mixed = { mixed: true, strict: false };
+
+function classify(text: string | Buffer, options = strictLines): LineVerdict {
+  return classifyLine(Buffer.isBuffer(text) ? text : Buffer.from(text), options);
+}
+
+function codes(v: LineVerdict): string[] {
+  return v.kind === 'rejected' || v.kind === 'record' ? v.diagnostics.map((d) => d.code) : [];
+}
+
+describe('kubectl prefixes', () => {
+  it('detects --timestamps', () => {
+    const v = classify(`2021-09-22T12:18:19.269456495Z ${record}`);
+    assert.equal(v.kind, 'record');
+    assert.deepEqual(codes(v), []);
+  });
+
+  it('detects --prefix', () => {
+    const v = classify(`[pod/seldon-deploy-7c9f/seldon-deploy] ${record}`);
+    assert.equal(v.kind, 'record');
+  });
+
+  it('detects both together, pod prefix first', () => {
+    const v = classify(`[pod/seldon-deploy-7c9f/seldon-deploy] 2021-09-22T12:18:19Z ${record}`);
+    assert.equal(v.kind, 'record');
+    assert.equal(v.kind === 'record' && v.json, record);
+  });
+
+  it('leaves lines without a prefix alone', () => {
+    assert.equal(kubectlPayloadOffset(Buffer.from(record)), 0);
+    assert.equal(kubectlPayloadOffset(Buffer.from('[1,2] x')), 0);
+    assert.equal(kubectlPayloadOffset(Buffer.from('[pod/a b] {}')), 0);
+  });
+});
+
+describe('classifyLine', () => {
+  it('skips blank and whitespace-only lines', () => {
+    assert.equal(classify('').kind, 'blank');
+    assert.equal(classify(' \t ').kind, 'blank');
+  });
+
+  it('returns the record with its event time', () => {
+    const v = classify(record);
+    assert.equal(v.kind, 'record');
+    if (v.kind === 'record') {
+      assert.equal(v.valid, true);
+      assert.equal(v.seconds, 1632313099);
+      assert.equal(v.nanoseconds, 269456495);
+    }
+  });
+
+  it('reports invalid UTF-8 instead of replacing it', () => {
+    const bad = Buffer.concat([Buffer.from('{"Host":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    assert.deepEqual(codes(classify(bad)), ['invalid-utf8']);
+    assert.deepEqual(codes(classify(bad, mixed)), ['invalid-utf8'], 'even with --mixed: it may be a damaged record');
+  });
+
+  it('reports a non-JSON line as an error without --mixed and skips it with --mixed', () => {
+    const line = 'I0922 12:18:19.269 server.go:42] listening on :8000';
+    assert.deepEqual(codes(classify(line)), ['not-json']);
+    assert.equal(classify(line, mixed).kind, 'skipped');
+  });
+
+  it('reports truncated JSON that looks like an audit record even with --mixed', () => {
+    const truncated = record.slice(0, record.length - 40);
+    assert.deepEqual(codes(classify(truncated, mixed)), ['not-json']);
+  });
+
+  it('treats a JSON application log as not an audit record', () => {
+    const log = '{"level":"info","ts":1632313099.2,"msg":"request served","status":200}';
+    assert.deepEqual(codes(classify(log)), ['not-audit-record']);
+    assert.equal(classify(log, mixed).kind, 'skipped');
+  });
+
+  it('validates an object that looks like an audit record even with --mixed', () => {
+    const partial = JSON.stringify({ RequestID: 'ce5f10a2-c874-4115-881e-70e7c5e8eb3a', Host: 'h' });
+    const v = classify(partial, mixed);
+    assert.equal(v.kind, 'record');
+    assert.equal(v.kind === 'record' && v.valid, false);
+    const threeFields = JSON.stringify({ Host: 'h', Method: 'GET', URI: '/x' });
+    assert.equal(classify(threeFields, mixed).kind, 'record');
+    assert.equal(classify(JSON.stringify({ Host: 'h', Method: 'GET' }), mixed).kind, 'skipped');
+  });
+
+  it('reports JSON that is not an object without --mixed', () => {
+    assert.deepEqual(codes(classify('[1,2]')), ['not-object']);
+    assert.deepEqual(codes(classify('"text"')), ['not-object']);
+    assert.deepEqual(codes(classify('null')), ['not-object']);
+    assert.equal(classify('42', mixed).kind, 'skipped');
+  });
+
+  it('does not let a __proto__ key reach the prototype', () => {
+    const v = classify(`{"__proto__":{"polluted":true},${record.slice(1)}`);
+    assert.equal(v.kind, 'record');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
