@@ -1,0 +1,38 @@
+/** Runs a benchmark child process and reads the JSON summary it prints as its last stderr line. */
+import { spawn } from 'node:child_process';
+
+export interface ChildSummary {
+  seconds: number;
+  peakRssBytes: number;
+  [key: string]: unknown;
+}
+
+export async function runChild(args: string[], options: { stdinFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ wall: number; summary: ChildSummary }> {
+  const { createReadStream } = await import('node:fs');
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, args, {
+    stdio: [options.stdinFile ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+  });
+  if (options.stdinFile && child.stdin) createReadStream(options.stdinFile).pipe(child.stdin);
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  const last = stderr.trim().split('\n').pop() ?? '';
+  try {
+    return { wall, summary: JSON.parse(last) as ChildSummary };
+  } catch {
+    throw new Error(`${args.join(' ')} exited ${code} without a JSON summary:\n${stderr.slice(-2000)}`);
+  }
+}
+
+/** Best of N: on a noisy 2-core machine the fastest run is the least disturbed one. */
+export async function bestOf(n: number, run: () => Promise<{ wall: number; summary: ChildSummary }>) {
+  let best: { wall: number; summary: ChildSummary } | undefined;
+  for (let i = 0; i < n; i++) {
+    const r = await run();
+    if (!best || r.wall < best.wall) best = r;
+  }
+  return best!;
+}
