@@ -1,0 +1,56 @@
+/**
+ * Fluentd's EventTime: msgpack ext type 0 with 8 bytes of payload, uint32 seconds then uint32
+ * nanoseconds, both big-endian. Whole seconds alone (an integer time) would lose the platform's
+ * nanoseconds, so every event is sent with an EventTime.
+ */
+import { ExtensionCodec } from '@msgpack/msgpack';
+
+export const EVENT_TIME_EXT_TYPE = 0;
+/** fixext 8 header, type, 8 bytes. */
+export const EVENT_TIME_ENCODED_BYTES = 10;
+const FIXEXT8 = 0xd7;
+const UINT32_MAX = 0xffffffff;
+
+export class EventTime {
+  constructor(
+    readonly seconds: number,
+    readonly nanoseconds: number,
+  ) {}
+
+  static fromEpochMillis(ms: number): EventTime {
+    const seconds = Math.floor(ms / 1000);
+    return new EventTime(seconds, (ms - seconds * 1000) * 1e6);
+  }
+
+  /** Whether the time fits the wire format: 1970-01-01 up to 2106-02-07. */
+  static representable(seconds: number, nanoseconds: number): boolean {
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= UINT32_MAX && nanoseconds >= 0 && nanoseconds < 1e9;
+  }
+}
+
+/** Writes the 10 encoded bytes of an EventTime into `out` at `offset`. */
+export function writeEventTime(out: Buffer, offset: number, seconds: number, nanoseconds: number): number {
+  out[offset] = FIXEXT8;
+  out[offset + 1] = EVENT_TIME_EXT_TYPE;
+  out.writeUInt32BE(seconds, offset + 2);
+  out.writeUInt32BE(nanoseconds, offset + 6);
+  return offset + EVENT_TIME_ENCODED_BYTES;
+}
+
+/** An ExtensionCodec for @msgpack/msgpack that encodes and decodes EventTime as ext type 0. */
+export const eventTimeCodec = new ExtensionCodec();
+eventTimeCodec.register({
+  type: EVENT_TIME_EXT_TYPE,
+  encode(value: unknown): Uint8Array | null {
+    if (!(value instanceof EventTime)) return null;
+    const data = Buffer.alloc(8);
+    data.writeUInt32BE(value.seconds, 0);
+    data.writeUInt32BE(value.nanoseconds, 4);
+    return data;
+  },
+  decode(data: Uint8Array): EventTime {
+    if (data.length !== 8) throw new RangeError(`EventTime needs 8 bytes, found ${data.length}`);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    return new EventTime(view.getUint32(0), view.getUint32(4));
+  },
+});

@@ -1,0 +1,185 @@
+/**
+ * Fluentd Forward Protocol v1, encoding and decoding only (no I/O). Wire types are named after the
+ * specification: Message, Forward, PackedForward and CompressedPackedForward modes, chunk acks, and
+ * the HELO / PING / PONG handshake with shared key and user authentication.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Encoder, Decoder } from '@msgpack/msgpack';
+import { EventTime, eventTimeCodec } from './event-time.js';
+
+export type Tag = string;
+export type Time = EventTime | number;
+export type EventRecord = Record<string, unknown>;
+export type Entry = [Time, EventRecord];
+export type ChunkId = string;
+
+export interface TransportOption {
+  size?: number;
+  chunk?: ChunkId;
+  compressed?: 'gzip' | 'text';
+}
+
+export type MessageMode = [Tag, Time, EventRecord, TransportOption?];
+export type ForwardMode = [Tag, Entry[], TransportOption?];
+export type PackedForwardMode = [Tag, Uint8Array, TransportOption?];
+
+export interface Helo { nonce: Uint8Array; auth: Uint8Array; keepalive: boolean }
+export type PingMessage = ['PING', string, string, string, string, string];
+export interface Pong { authenticated: boolean; reason: string; serverHostname: string; digest: string }
+
+const encoder = new Encoder({ extensionCodec: eventTimeCodec, ignoreUndefined: true });
+
+export function encodeMessage(value: unknown): Buffer {
+  const bytes = encoder.encode(value);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function newDecoder(): Decoder {
+  return new Decoder({ extensionCodec: eventTimeCodec });
+}
+
+/** A chunk id: base64 of 16 random bytes, as Fluentd's out_forward makes them. */
+export function newChunkId(): ChunkId {
+  return randomBytes(16).toString('base64');
+}
+
+// --- PackedForward -------------------------------------------------------------------------------
+
+function strHeader(byteLength: number): Buffer {
+  if (byteLength < 32) return Buffer.from([0xa0 | byteLength]);
+  if (byteLength < 0x100) return Buffer.from([0xd9, byteLength]);
+  if (byteLength < 0x10000) {
+    const b = Buffer.alloc(3);
+    b[0] = 0xda;
+    b.writeUInt16BE(byteLength, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = 0xdb;
+  b.writeUInt32BE(byteLength, 1);
+  return b;
+}
+
+function binHeader(byteLength: number): Buffer {
+  if (byteLength < 0x100) return Buffer.from([0xc4, byteLength]);
+  if (byteLength < 0x10000) {
+    const b = Buffer.alloc(3);
+    b[0] = 0xc5;
+    b.writeUInt16BE(byteLength, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = 0xc6;
+  b.writeUInt32BE(byteLength, 1);
+  return b;
+}
+
+/**
+ * `[tag, bin(entries), {size, chunk[, compressed: "gzip"]}]`, as three buffers so that a large
+ * entries buffer is written to the socket as it is, never copied into a frame.
+ * `entries` is a msgpack stream of `[time, record]` pairs, gzip-compressed when `compressed` is set.
+ */
+export function encodePackedForward(tag: Tag, entries: Buffer, option: { size: number; chunk: ChunkId; compressed?: 'gzip' }): Buffer[] {
+  const tagBytes = Buffer.from(tag, 'utf8');
+  const head = Buffer.concat([Buffer.from([0x93]), strHeader(tagBytes.length), tagBytes, binHeader(entries.length)]);
+  return [head, entries, encodeMessage(option)];
+}
+
+export function encodeMessageMode(tag: Tag, time: Time, record: EventRecord, option?: TransportOption): Buffer {
+  return encodeMessage(option ? [tag, time, record, option] : [tag, time, record]);
+}
+
+export function encodeForwardMode(tag: Tag, entries: Entry[], option?: TransportOption): Buffer {
+  return encodeMessage(option ? [tag, entries, option] : [tag, entries]);
+}
+
+// --- Handshake -----------------------------------------------------------------------------------
+
+function sha512Hex(...parts: (string | Uint8Array)[]): string {
+  const hash = createHash('sha512');
+  for (const p of parts) hash.update(p);
+  return hash.digest('hex');
+}
+
+/** `hex(sha512(shared_key_salt + self_hostname + nonce + shared_key))`: proves the shared key in PING and PONG. */
+export function sharedKeyDigest(salt: string | Uint8Array, hostname: string, nonce: Uint8Array | string, sharedKey: string): string {
+  return sha512Hex(salt, hostname, nonce, sharedKey);
+}
+
+/** `hex(sha512(auth_salt + username + password))`: user authentication in PING. */
+export function passwordDigest(authSalt: Uint8Array | string, username: string, password: string): string {
+  return sha512Hex(authSalt, username, password);
+}
+
+function asBytes(value: unknown): Uint8Array | null {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'utf8');
+  return null;
+}
+
+/** Parses `['HELO', {nonce, auth, keepalive}]`; null when the message is not a HELO. */
+export function parseHelo(message: unknown): Helo | null {
+  if (!Array.isArray(message) || message.length !== 2 || message[0] !== 'HELO') return null;
+  const options = (message[1] ?? {}) as Record<string, unknown>;
+  const nonce = asBytes(options.nonce);
+  if (!nonce) return null;
+  return { nonce, auth: asBytes(options.auth) ?? new Uint8Array(0), keepalive: options.keepalive !== false };
+}
+
+export interface PingInput {
+  selfHostname: string;
+  sharedKey: string;
+  sharedKeySalt: string;
+  helo: Helo;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** `['PING', self_hostname, shared_key_salt, digest, username || '', password_digest || '']`. */
+export function encodePing(p: PingInput): Buffer {
+  const digest = sharedKeyDigest(p.sharedKeySalt, p.selfHostname, p.helo.nonce, p.sharedKey);
+  const userAuth = p.helo.auth.length > 0;
+  const username = userAuth ? (p.username ?? '') : '';
+  const password = userAuth ? passwordDigest(p.helo.auth, username, p.password ?? '') : '';
+  return encodeMessage(['PING', p.selfHostname, p.sharedKeySalt, digest, username, password]);
+}
+
+export function parsePing(message: unknown): PingMessage | null {
+  if (!Array.isArray(message) || message.length !== 6 || message[0] !== 'PING') return null;
+  const [, hostname, salt, digest, username, password] = message as unknown[];
+  const saltText = salt instanceof Uint8Array ? Buffer.from(salt).toString('latin1') : salt;
+  if (![hostname, saltText, digest, username, password].every((v) => typeof v === 'string')) return null;
+  return ['PING', hostname as string, saltText as string, digest as string, username as string, password as string];
+}
+
+/** `['PONG', auth_result, reason, server_hostname, digest]`. */
+export function encodePong(pong: Pong): Buffer {
+  return encodeMessage(['PONG', pong.authenticated, pong.reason, pong.serverHostname, pong.digest]);
+}
+
+export function parsePong(message: unknown): Pong | null {
+  if (!Array.isArray(message) || message.length !== 5 || message[0] !== 'PONG') return null;
+  const [, authenticated, reason, serverHostname, digest] = message as unknown[];
+  if (typeof authenticated !== 'boolean') return null;
+  return { authenticated, reason: String(reason ?? ''), serverHostname: String(serverHostname ?? ''), digest: String(digest ?? '') };
+}
+
+/** The server proves it knows the shared key too: its digest uses its own hostname and our salt. */
+export function pongDigestMatches(pong: Pong, salt: string, nonce: Uint8Array, sharedKey: string): boolean {
+  return pong.digest === sharedKeyDigest(salt, pong.serverHostname, nonce, sharedKey);
+}
+
+// --- Acks ----------------------------------------------------------------------------------------
+
+/** The chunk id of `{ack: chunk}`, or null when the message is not an ack. */
+export function parseAck(message: unknown): ChunkId | null {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return null;
+  const ack = (message as Record<string, unknown>).ack;
+  if (typeof ack === 'string') return ack;
+  if (ack instanceof Uint8Array) return Buffer.from(ack).toString('latin1');
+  return null;
+}
+
+export function encodeAck(chunk: ChunkId): Buffer {
+  return encodeMessage({ ack: chunk });
+}
