@@ -1,0 +1,218 @@
+/**
+ * One connection to a forward endpoint, from connect to close. Reconnecting and failover are the
+ * sender's business; a Connection is used once.
+ *
+ *   connecting ──tcp/tls up──▶ awaiting-helo ──HELO──▶ awaiting-pong ──PONG ok──▶ established
+ *        │            (no shared key: straight to established)                        │
+ *        └───────────── error, timeout, auth failure, peer close ──────────────▶ closed ◀┘
+ *
+ * In `established`, frames go out through write() and each `{ack}` from the server is emitted as
+ * 'ack'. 'close' is emitted exactly once, with the error that ended the connection, if any.
+ */
+import { EventEmitter, once } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { decodeMultiStream } from '@msgpack/msgpack';
+import { eventTimeCodec } from './event-time.js';
+import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
+import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface Security {
+  sharedKey: string;
+  selfHostname: string;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+export interface ConnectionOptions {
+  /** TLS options (ca, cert, key, servername, rejectUnauthorized), or null for plain TCP. */
+  tls: TlsConnectionOptions | null;
+  connectTimeoutMs: number;
+  /** Also bounds the HELO/PING/PONG exchange. */
+  handshakeTimeoutMs: number;
+  keepAliveMs: number;
+  security: Security | null;
+}
+
+export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' | 'established' | 'closed';
+
+const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
+
+function describe(endpoint: Endpoint): string {
+  return `${endpoint.host}:${endpoint.port}`;
+}
+
+function classifySocketError(endpoint: Endpoint, error: NodeJS.ErrnoException, state: ConnectionState): ForwardError {
+  const where = describe(endpoint);
+  const code = error.code ?? '';
+  if (TLS_ERROR_CODES.test(code) || /certificate|SSL|TLS/i.test(error.message)) {
+    return new TlsError(`TLS with ${where} failed: ${error.message}`, { cause: error });
+  }
+  if (state === 'connecting') {
+    const reason = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `cannot resolve ${endpoint.host}` : error.message;
+    return new ConnectError(`cannot connect to ${where}: ${reason}`, { cause: error });
+  }
+  return new ConnectionLostError(`connection to ${where} lost: ${error.message}`, { cause: error });
+}
+
+export class Connection extends EventEmitter {
+  state: ConnectionState = 'connecting';
+  private closeError: ForwardError | undefined;
+  private helo: Helo | null = null;
+  private readonly salt = randomBytes(16).toString('hex');
+
+  private constructor(
+    readonly endpoint: Endpoint,
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    super();
+  }
+
+  /** Connects and completes the handshake; rejects with a ForwardError naming the cause. */
+  static async open(endpoint: Endpoint, options: ConnectionOptions): Promise<Connection> {
+    const socket = options.tls
+      ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...options.tls })
+      : netConnect({ host: endpoint.host, port: endpoint.port });
+    const connection = new Connection(endpoint, socket, options);
+    return connection.start();
+  }
+
+  private async start(): Promise<Connection> {
+    const { socket, options, endpoint } = this;
+    socket.setNoDelay(true);
+    const ready = new Promise<void>((resolve, reject) => {
+      this.once('established', resolve);
+      this.once('close', (error?: ForwardError) =>
+        reject(error ?? new ConnectionLostError(`connection to ${describe(endpoint)} closed during the handshake`)));
+    });
+    let timer = setTimeout(() => {
+      this.fail(new ConnectTimeoutError(`connect to ${describe(endpoint)} timed out after ${options.connectTimeoutMs} ms`));
+    }, options.connectTimeoutMs);
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.fail(new HandshakeError(`no handshake with ${describe(endpoint)} within ${options.handshakeTimeoutMs} ms`));
+      }, options.handshakeTimeoutMs);
+      this.onConnected();
+    });
+    socket.on('error', (error) => this.fail(classifySocketError(endpoint, error, this.state)));
+    socket.on('close', () => this.fail(new ConnectionLostError(`${describe(endpoint)} closed the connection`)));
+    try {
+      await ready;
+    } finally {
+      clearTimeout(timer);
+    }
+    return this;
+  }
+
+  private onConnected(): void {
+    if (this.state !== 'connecting') return;
+    this.socket.setKeepAlive(true, this.options.keepAliveMs);
+    this.state = this.options.security ? 'awaiting-helo' : 'established';
+    void this.readLoop();
+    if (this.state === 'established') this.emit('established');
+  }
+
+  private async readLoop(): Promise<void> {
+    try {
+      for await (const message of decodeMultiStream(this.socket, { extensionCodec: eventTimeCodec })) {
+        this.onMessage(message);
+        if (this.state === 'closed') return;
+      }
+    } catch (error) {
+      if (this.state !== 'closed') {
+        this.fail(error instanceof ForwardError ? error : new ConnectionLostError(`${describe(this.endpoint)} sent bytes that are not msgpack: ${(error as Error).message}`));
+      }
+    }
+  }
+
+  private onMessage(message: unknown): void {
+    switch (this.state) {
+      case 'awaiting-helo':
+        return this.onHelo(message);
+      case 'awaiting-pong':
+        return this.onPong(message);
+      case 'established': {
+        const chunk = parseAck(message);
+        if (chunk === null && parseHelo(message)) {
+          throw new AuthError(`${describe(this.endpoint)} requires a shared key (it sent HELO): set --shared-key`);
+        }
+        if (chunk === null) throw new ConnectionLostError(`${describe(this.endpoint)} sent an unexpected message instead of an ack`);
+        this.emit('ack', chunk);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onHelo(message: unknown): void {
+    const helo = parseHelo(message);
+    if (!helo) throw new HandshakeError(`${describe(this.endpoint)} did not start with HELO; is <security> configured on the server?`);
+    const security = this.options.security!;
+    if (helo.auth.length > 0 && !security.username) {
+      throw new AuthError(`${describe(this.endpoint)} requires user authentication: set --username and --password`);
+    }
+    this.helo = helo;
+    this.state = 'awaiting-pong';
+    this.socket.write(encodePing({ ...security, sharedKeySalt: this.salt, helo }));
+  }
+
+  private onPong(message: unknown): void {
+    const pong = parsePong(message);
+    if (!pong) throw new HandshakeError(`${describe(this.endpoint)} answered PING with something other than PONG`);
+    const where = describe(this.endpoint);
+    if (!pong.authenticated) throw new AuthError(`${where} rejected the handshake: ${pong.reason || 'no reason given'}`);
+    if (!pongDigestMatches(pong, this.salt, this.helo!.nonce, this.options.security!.sharedKey)) {
+      throw new AuthError(`${where} does not know our shared key (its PONG digest does not match)`);
+    }
+    this.state = 'established';
+    this.emit('established');
+  }
+
+  /** Writes one frame; false means the socket buffer is full and waitDrain() should be awaited. */
+  write(parts: readonly Buffer[]): boolean {
+    if (this.state !== 'established') return false;
+    if (parts.length === 1) return this.socket.write(parts[0]!);
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p) && ok;
+    this.socket.uncork();
+    return ok;
+  }
+
+  async waitDrain(): Promise<void> {
+    if (this.state !== 'established' || !this.socket.writableNeedDrain) return;
+    await Promise.race([once(this.socket, 'drain'), once(this, 'close')]);
+  }
+
+  get error(): ForwardError | undefined {
+    return this.closeError;
+  }
+
+  /** Ends the connection; `error` says why (none for a deliberate close). */
+  fail(error?: ForwardError): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeError = error;
+    this.socket.destroy();
+    this.emit('close', error);
+  }
+
+  /** Closes after what has been written is flushed. */
+  async end(): Promise<void> {
+    if (this.state === 'closed') return;
+    const closed = once(this, 'close');
+    this.socket.end();
+    const timer = setTimeout(() => this.fail(), 1000);
+    this.socket.once('close', () => { clearTimeout(timer); this.fail(); });
+    await closed;
+  }
+}
