@@ -190,7 +190,15 @@ export class Connection extends EventEmitter {
 
   async waitDrain(): Promise<void> {
     if (this.state !== 'established' || !this.socket.writableNeedDrain) return;
-    await Promise.race([once(this.socket, 'drain'), once(this, 'close')]);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.on('close', done);
+    });
   }
 
   get error(): ForwardError | undefined {
