@@ -8,6 +8,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
 import { byteSize, integer } from './options.js';
+import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 
 type Action = (...args: any[]) => Promise<void>;
@@ -51,6 +52,25 @@ const COMMANDS: CommandSpec[] = [
     action: async () => {
       const { schema } = await import('./schema.js');
       return (options) => schema(options);
+    },
+  },
+  {
+    name: 'receive',
+    summary: 'run a Fluentd-compatible forward receiver that writes each event as a JSON line',
+    options: () => [
+      new Option('--port <port>', 'port to listen on (0: any free port)').default(24224).argParser(integer(0, 65535)),
+      new Option('--bind <address>', 'address to listen on').default('127.0.0.1'),
+      new Option('--out <file>', 'append events to this file (default: stdout)'),
+      new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
+      new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
+      new Option('--user <name:password>', 'a user allowed in (repeatable; needs --shared-key)')
+        .default([]).argParser((v: string, all: string[]) => [...all, v]),
+      new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)'),
+      new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
+    ],
+    action: async () => {
+      const { receive } = await import('./receive.js');
+      return (options) => receive(options);
     },
   },
   {

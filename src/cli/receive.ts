@@ -1,0 +1,90 @@
+/**
+ * `audit-ship receive`: a Fluentd-compatible forward receiver for local testing and demos.
+ * Writes one JSON line per event: {"tag", "time" (RFC 3339, 9 fractional digits), "record"}.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { UsageError, OutputError } from '../errors.js';
+import { Receiver } from '../forward/receiver.js';
+import type { DecodedTransport } from '../forward/decode-transport.js';
+import { formatTimestamp } from '../schema/timestamp.js';
+import { TextOutput } from './output.js';
+import { readPem } from './tls-files.js';
+
+export interface ReceiveOptions {
+  port: number;
+  bind: string;
+  out?: string;
+  sharedKey?: string;
+  selfHostname: string;
+  user: string[];
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+/** msgpack bin values have no JSON form; Fluentd treats them as strings, and so do we. */
+function binAsText(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value;
+}
+
+function parseUsers(entries: string[]): Record<string, string> {
+  const users: Record<string, string> = {};
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--user takes NAME:PASSWORD, found ${JSON.stringify(entry.slice(0, 40))}`);
+    users[entry.slice(0, colon)] = entry.slice(colon + 1);
+  }
+  return users;
+}
+
+function describeMode(options: ReceiveOptions, users: Record<string, string>): string {
+  const parts = [options.tlsCert ? 'tls' : 'tcp'];
+  if (options.sharedKey !== undefined) parts.push('shared key');
+  if (Object.keys(users).length > 0) parts.push('user auth');
+  return parts.join(', ');
+}
+
+export async function receive(options: ReceiveOptions): Promise<void> {
+  const users = parseUsers(options.user);
+  if (Object.keys(users).length > 0 && options.sharedKey === undefined) {
+    throw new UsageError('--user needs --shared-key: user authentication is part of the shared-key handshake');
+  }
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  const stream = options.out ? createWriteStream(options.out, { flags: 'a' }) : process.stdout;
+  if (options.out) {
+    await Promise.race([once(stream, 'open'), once(stream, 'error').then(([e]) => {
+      throw new OutputError(`--out ${options.out}: ${(e as Error).message}`);
+    })]);
+  }
+  const out = new TextOutput(stream);
+  const write = async (message: DecodedTransport) => {
+    let text = '';
+    for (const { time, record } of message.events) {
+      text += `${JSON.stringify({ tag: message.tag, time: formatTimestamp(time.seconds, time.nanoseconds), record }, binAsText)}\n`;
+    }
+    await out.write(text);
+    await out.flush();
+  };
+  const receiver = new Receiver({
+    host: options.bind,
+    port: options.port,
+    security: options.sharedKey === undefined ? null : { sharedKey: options.sharedKey, serverHostname: options.selfHostname, users },
+    tls: options.tlsCert ? { cert: readPem('--tls-cert', options.tlsCert), key: readPem('--tls-key', options.tlsKey) } : null,
+    onTransport: write,
+  });
+  receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));
+  const address = await receiver.listen();
+  process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await receiver.close();
+  await out.flush();
+  if (options.out) {
+    stream.end();
+    await once(stream, 'finish');
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Decodes a client's transport message, in any of the four carrier modes, into events.
+ * Pure: used by `audit-ship receive` and by test servers.
+ */
+import { gunzipSync } from 'node:zlib';
+import { Decoder } from '@msgpack/msgpack';
+import { EventTime, eventTimeCodec } from './event-time.js';
+import type { ChunkId, EventRecord, Tag } from './protocol.js';
+
+export interface DecodedEvent {
+  time: EventTime;
+  record: EventRecord;
+}
+
+export interface DecodedTransport {
+  tag: Tag;
+  mode: 'message' | 'forward' | 'packed-forward' | 'compressed-packed-forward';
+  events: DecodedEvent[];
+  chunk: ChunkId | null;
+}
+
+/** A message that breaks the protocol; the connection that sent it is closed with this reason. */
+export class ProtocolViolation extends Error {}
+
+const MAX_ENTRY_STREAM_BYTES = 256 * 1024 * 1024;
+
+function toEventTime(time: unknown): EventTime {
+  if (time instanceof EventTime) return time;
+  if (typeof time === 'number' && Number.isFinite(time) && time >= 0) {
+    const seconds = Math.floor(time);
+    return new EventTime(seconds, Math.round((time - seconds) * 1e9));
+  }
+  throw new ProtocolViolation(`event time must be an EventTime or a number, found ${typeof time}`);
+}
+
+function toRecord(record: unknown): EventRecord {
+  if (typeof record !== 'object' || record === null || Array.isArray(record) || record instanceof Uint8Array) {
+    throw new ProtocolViolation('event record must be a map');
+  }
+  return record as EventRecord;
+}
+
+function toEntry(entry: unknown): DecodedEvent {
+  if (!Array.isArray(entry) || entry.length !== 2) throw new ProtocolViolation('entry must be [time, record]');
+  return { time: toEventTime(entry[0]), record: toRecord(entry[1]) };
+}
+
+function option(value: unknown): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ProtocolViolation('option must be a map');
+  return value as Record<string, unknown>;
+}
+
+function chunkOf(opt: Record<string, unknown>): ChunkId | null {
+  const c = opt.chunk;
+  if (typeof c === 'string') return c;
+  if (c instanceof Uint8Array) return Buffer.from(c).toString('latin1');
+  return null;
+}
+
+function decodeEntryStream(bytes: Uint8Array, compressed: boolean): DecodedEvent[] {
+  let data = bytes;
+  if (compressed) {
+    try {
+      // gunzip reads every member of a multi-member stream, as the spec allows.
+      data = gunzipSync(bytes, { maxOutputLength: MAX_ENTRY_STREAM_BYTES });
+    } catch (error) {
+      throw new ProtocolViolation(`compressed entries are not valid gzip: ${(error as Error).message}`);
+    }
+  }
+  const events: DecodedEvent[] = [];
+  try {
+    for (const entry of new Decoder({ extensionCodec: eventTimeCodec }).decodeMulti(data)) events.push(toEntry(entry));
+  } catch (error) {
+    if (error instanceof ProtocolViolation) throw error;
+    throw new ProtocolViolation(`entries are not a msgpack stream of [time, record]: ${(error as Error).message}`);
+  }
+  return events;
+}
+
+export function decodeTransport(message: unknown): DecodedTransport {
+  if (!Array.isArray(message) || message.length < 2 || message.length > 4) {
+    throw new ProtocolViolation('expected a transport message [tag, …]');
+  }
+  const tag = message[0];
+  if (typeof tag !== 'string') throw new ProtocolViolation('tag must be a string');
+  const second = message[1];
+  if (second instanceof Uint8Array || typeof second === 'string') {
+    const opt = option(message[2]);
+    const bytes = typeof second === 'string' ? Buffer.from(second, 'latin1') : second;
+    const compressed = opt.compressed === 'gzip';
+    return { tag, mode: compressed ? 'compressed-packed-forward' : 'packed-forward', events: decodeEntryStream(bytes, compressed), chunk: chunkOf(opt) };
+  }
+  if (Array.isArray(second)) {
+    return { tag, mode: 'forward', events: second.map(toEntry), chunk: chunkOf(option(message[2])) };
+  }
+  if (message.length < 3) throw new ProtocolViolation('message mode needs [tag, time, record]');
+  return {
+    tag,
+    mode: 'message',
+    events: [{ time: toEventTime(second), record: toRecord(message[2]) }],
+    chunk: chunkOf(option(message[3])),
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * A Fluentd `in_forward`-compatible receiver: TCP or TLS, the HELO/PING/PONG handshake with shared
+ * key and user authentication, all four carrier modes, gzip, acks, and UDP heartbeats on the same
+ * port. A connection that breaks the protocol is closed with a logged reason; the receiver goes on.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { EventEmitter, once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import { decodeMultiStream } from '@msgpack/msgpack';
+import { eventTimeCodec } from './event-time.js';
+import { decodeTransport, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
+import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
+
+export interface ReceiverSecurity {
+  sharedKey: string;
+  serverHostname: string;
+  /** username → password; user authentication is required when any is given. */
+  users: Record<string, string>;
+}
+
+export interface ReceiverOptions {
+  host: string;
+  port: number;
+  security: ReceiverSecurity | null;
+  tls: TlsOptions | null;
+  /** Called for each decoded message before its ack is sent; awaiting it applies backpressure. */
+  onTransport: (message: DecodedTransport, remote: string) => void | Promise<void>;
+}
+
+/** Limits on what one message may claim, so that a hostile length prefix cannot allocate gigabytes. */
+const DECODE_LIMITS = { maxStrLength: 64 * 1024 * 1024, maxBinLength: 256 * 1024 * 1024, maxArrayLength: 10_000_000, maxMapLength: 100_000 };
+const HEARTBEAT_REPLY = Buffer.from([0]);
+
+export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {
+  private server: Server | null = null;
+  private udp: UdpSocket | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(private readonly options: ReceiverOptions) {
+    super();
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const handler = (socket: Socket) => void this.handle(socket);
+    this.server = this.options.tls ? createTlsServer(this.options.tls, handler) : createNetServer(handler);
+    if (this.options.tls) {
+      this.server.on('tlsClientError', (error: Error, socket: Socket) =>
+        this.emit('connection-error', `${socket.remoteAddress}:${socket.remotePort}`, `TLS: ${error.message}`));
+    }
+    this.server.listen(this.options.port, this.options.host);
+    await once(this.server, 'listening');
+    const address = this.server.address() as AddressInfo;
+    this.udp = createSocket(address.family === 'IPv6' ? 'udp6' : 'udp4');
+    this.udp.on('message', (_msg, rinfo) => this.udp?.send(HEARTBEAT_REPLY, rinfo.port, rinfo.address));
+    this.udp.on('error', () => this.udp?.close());
+    await new Promise<void>((resolve) => {
+      this.udp!.once('error', () => resolve()); // heartbeats are optional: a taken UDP port is not fatal
+      this.udp!.bind(address.port, this.options.host, () => resolve());
+    });
+    return address;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.udp?.close();
+    this.udp = null;
+    if (this.server) {
+      const closed = once(this.server, 'close');
+      this.server.close();
+      await closed;
+    }
+  }
+
+  private async handle(socket: Socket): Promise<void> {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => this.sockets.delete(socket));
+    const security = this.options.security;
+    const nonce = randomBytes(16);
+    const authSalt = security && Object.keys(security.users).length > 0 ? randomBytes(16) : Buffer.alloc(0);
+    let authenticated = security === null;
+    if (security) socket.write(encodeMessage(['HELO', { nonce, auth: authSalt, keepalive: true }]));
+    try {
+      for await (const message of decodeMultiStream(socket, { extensionCodec: eventTimeCodec, ...DECODE_LIMITS })) {
+        if (message === null) continue; // a TCP heartbeat
+        if (!authenticated) {
+          authenticated = this.checkPing(socket, message, nonce, authSalt);
+          if (!authenticated) return;
+          continue;
+        }
+        const transport = decodeTransport(message);
+        await this.options.onTransport(transport, remote);
+        if (transport.chunk !== null && !socket.write(encodeAck(transport.chunk))) await once(socket, 'drain');
+      }
+    } catch (error) {
+      const reason = error instanceof ProtocolViolation ? error.message : `bad frame: ${(error as Error).message}`;
+      this.emit('connection-error', remote, reason);
+      socket.destroy();
+    }
+  }
+
+  /** Answers PING with PONG; on failure the PONG says why and the connection ends after it. */
+  private checkPing(socket: Socket, message: unknown, nonce: Buffer, authSalt: Buffer): boolean {
+    const security = this.options.security!;
+    const ping = parsePing(message);
+    const reject = (reason: string) => {
+      socket.end(encodePong({ authenticated: false, reason, serverHostname: '', digest: '' }));
+      this.emit('connection-error', `${socket.remoteAddress}:${socket.remotePort}`, reason);
+      return false;
+    };
+    if (!ping) return reject('invalid ping message');
+    const [, hostname, salt, digest, username, password] = ping;
+    if (digest !== sharedKeyDigest(salt, hostname, nonce, security.sharedKey)) return reject('shared_key mismatch');
+    if (authSalt.length > 0) {
+      const expected = Object.hasOwn(security.users, username) ? security.users[username]! : null;
+      if (expected === null || password !== passwordDigest(authSalt, username, expected)) return reject('username/password mismatch');
+    }
+    socket.write(encodePong({
+      authenticated: true,
+      reason: '',
+      serverHostname: security.serverHostname,
+      digest: sharedKeyDigest(salt, security.serverHostname, nonce, security.sharedKey),
+    }));
+    return true;
+  }
+}
