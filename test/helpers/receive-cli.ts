@@ -1,0 +1,55 @@
+/** Starts `audit-ship receive` as a real child process on a free port, and reads what it wrote. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from './paths.js';
+
+export interface ReceivedLine {
+  tag: string;
+  time: string;
+  record: Record<string, unknown>;
+}
+
+export interface RunningReceiver {
+  port: number;
+  child: ChildProcess;
+  stderr: () => string;
+  /** Events written so far. */
+  events: () => ReceivedLine[];
+  /** Stops the receiver (SIGTERM) and returns its exit code. */
+  stop: () => Promise<number | null>;
+}
+
+export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningReceiver> {
+  const out = join(mkdtempSync(join(tmpdir(), 'audit-ship-receive-')), 'events.jsonl');
+  const child = spawn(process.execPath, [CLI, 'receive', '--port', '0', '--out', out, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+  });
+  let stderr = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const m = /listening on [^\s]+:(\d+)/.exec(stderr);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`receive exited ${code}: ${stderr}`)));
+  });
+  const events = () =>
+    existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ReceivedLine) : [];
+  return {
+    port,
+    child,
+    stderr: () => stderr,
+    events,
+    stop: async () => {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}
