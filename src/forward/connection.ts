@@ -157,9 +157,6 @@ export class Connection extends EventEmitter {
     const helo = parseHelo(message);
     if (!helo) throw new HandshakeError(`${describe(this.endpoint)} did not start with HELO; is <security> configured on the server?`);
     const security = this.options.security!;
-    if (helo.auth.length > 0 && !security.username) {
-      throw new AuthError(`${describe(this.endpoint)} requires user authentication: set --username and --password`);
-    }
     this.helo = helo;
     this.state = 'awaiting-pong';
     this.socket.write(encodePing({ ...security, sharedKeySalt: this.salt, helo }));
@@ -169,7 +166,10 @@ export class Connection extends EventEmitter {
     const pong = parsePong(message);
     if (!pong) throw new HandshakeError(`${describe(this.endpoint)} answered PING with something other than PONG`);
     const where = describe(this.endpoint);
-    if (!pong.authenticated) throw new AuthError(`${where} rejected the handshake: ${pong.reason || 'no reason given'}`);
+    if (!pong.authenticated) {
+      const hint = /user|password/i.test(pong.reason) && !this.options.security!.username ? ' (set --username and --password)' : '';
+      throw new AuthError(`${where} rejected the handshake: ${pong.reason || 'no reason given'}${hint}`);
+    }
     if (!pongDigestMatches(pong, this.salt, this.helo!.nonce, this.options.security!.sharedKey)) {
       throw new AuthError(`${where} does not know our shared key (its PONG digest does not match)`);
     }

@@ -135,7 +135,12 @@ export interface PingInput {
   password?: string | undefined;
 }
 
-/** `['PING', self_hostname, shared_key_salt, digest, username || '', password_digest || '']`. */
+/**
+ * `['PING', self_hostname, shared_key_salt, digest, username, password_digest]`.
+ * in_forward sends an auth salt whenever `<security>` is on, with or without `user_auth`, so a
+ * salt does not mean credentials are required: like Fluentd's out_forward we always answer it,
+ * with empty credentials when none are set, and let the server decide.
+ */
 export function encodePing(p: PingInput): Buffer {
   const digest = sharedKeyDigest(p.sharedKeySalt, p.selfHostname, p.helo.nonce, p.sharedKey);
   const userAuth = p.helo.auth.length > 0;
@@ -144,12 +149,14 @@ export function encodePing(p: PingInput): Buffer {
   return encodeMessage(['PING', p.selfHostname, p.sharedKeySalt, digest, username, password]);
 }
 
+/** Parses PING. Like in_forward, a nil username or password digest reads as '' (fluent-logger sends nil). */
 export function parsePing(message: unknown): PingMessage | null {
   if (!Array.isArray(message) || message.length !== 6 || message[0] !== 'PING') return null;
-  const [, hostname, salt, digest, username, password] = message as unknown[];
-  const saltText = salt instanceof Uint8Array ? Buffer.from(salt).toString('latin1') : salt;
-  if (![hostname, saltText, digest, username, password].every((v) => typeof v === 'string')) return null;
-  return ['PING', hostname as string, saltText as string, digest as string, username as string, password as string];
+  const [, hostname, salt, digest, username, password] = (message as unknown[]).map((v) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v);
+  if (![hostname, salt, digest].every((v) => typeof v === 'string')) return null;
+  if (![username, password].every((v) => v === null || typeof v === 'string')) return null;
+  return ['PING', hostname as string, salt as string, digest as string, (username ?? '') as string, (password ?? '') as string];
 }
 
 /** `['PONG', auth_result, reason, server_hostname, digest]`. */

@@ -80,14 +80,16 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     socket.on('close', () => this.sockets.delete(socket));
     const security = this.options.security;
     const nonce = randomBytes(16);
-    const authSalt = security && Object.keys(security.users).length > 0 ? randomBytes(16) : Buffer.alloc(0);
+    // Like in_forward: an auth salt in every HELO, checked only when users are configured.
+    const authSalt = randomBytes(16);
+    const userAuth = security !== null && Object.keys(security.users).length > 0;
     let authenticated = security === null;
     if (security) socket.write(encodeMessage(['HELO', { nonce, auth: authSalt, keepalive: true }]));
     try {
       for await (const message of decodeMultiStream(socket, { extensionCodec: eventTimeCodec, ...DECODE_LIMITS })) {
         if (message === null) continue; // a TCP heartbeat
         if (!authenticated) {
-          authenticated = this.checkPing(socket, message, nonce, authSalt);
+          authenticated = this.checkPing(socket, message, nonce, userAuth ? authSalt : null);
           if (!authenticated) return;
           continue;
         }
@@ -103,7 +105,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
   }
 
   /** Answers PING with PONG; on failure the PONG says why and the connection ends after it. */
-  private checkPing(socket: Socket, message: unknown, nonce: Buffer, authSalt: Buffer): boolean {
+  private checkPing(socket: Socket, message: unknown, nonce: Buffer, authSalt: Buffer | null): boolean {
     const security = this.options.security!;
     const ping = parsePing(message);
     const reject = (reason: string) => {
@@ -114,7 +116,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     if (!ping) return reject('invalid ping message');
     const [, hostname, salt, digest, username, password] = ping;
     if (digest !== sharedKeyDigest(salt, hostname, nonce, security.sharedKey)) return reject('shared_key mismatch');
-    if (authSalt.length > 0) {
+    if (authSalt) {
       const expected = Object.hasOwn(security.users, username) ? security.users[username]! : null;
       if (expected === null || password !== passwordDigest(authSalt, username, expected)) return reject('username/password mismatch');
     }

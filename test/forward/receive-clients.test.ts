@@ -13,7 +13,7 @@ import { sampleRecords } from '../../src/sample/generate.js';
 import { parseTimestamp, formatTimestamp } from '../../src/schema/timestamp.js';
 import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
 import { fixture } from '../helpers/paths.js';
-import { senderOptions, tlsFiles } from '../helpers/forward.js';
+import { chunksOf, senderOptions, tlsFiles } from '../helpers/forward.js';
 import { Sender } from '../../src/forward/sender.js';
 import { AuthError } from '../../src/forward/errors.js';
 
@@ -171,6 +171,24 @@ describe('audit-ship receive robustness', () => {
     await waitForLog(r, /shared_key mismatch/);
     assert.match(r.stderr(), /shared_key mismatch/);
     assert.equal(r.events().length, 0);
+  });
+
+  it('lets a shared-key-only client in although HELO carries an auth salt, as in_forward does', async () => {
+    const r = await receiver(['--shared-key', 'k3y']);
+    const sender = new Sender(senderOptions(r.port, { security: { sharedKey: 'k3y', selfHostname: 'client-1' } }));
+    const { chunks } = chunksOf(10, 10);
+    await sender.send(chunks[0]!);
+    await sender.close(0);
+    await waitFor(r, 10);
+    assert.equal(r.events().length, 10);
+  });
+
+  it('names the missing credentials when user auth is required', async () => {
+    const r = await receiver(['--shared-key', 'k3y', '--user', 'alice:wonderland']);
+    const sender = new Sender(senderOptions(r.port, { security: { sharedKey: 'k3y', selfHostname: 'client-1' } }));
+    await assert.rejects(sender.start(), (e: unknown) =>
+      e instanceof AuthError && /username\/password mismatch \(set --username and --password\)/.test(e.message));
+    await sender.close(0);
   });
 
   it('answers UDP heartbeats on its port', async () => {
