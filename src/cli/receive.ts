@@ -75,12 +75,14 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     onTransport: write,
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));
-  const address = await receiver.listen();
-  process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
-  await new Promise<void>((resolve) => {
+  // Handlers first: a signal that arrives as soon as "listening" is printed must still stop cleanly.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  const address = await receiver.listen();
+  process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
+  await stopped;
   await receiver.close();
   await out.flush();
   if (options.out) {
