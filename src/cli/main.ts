@@ -7,7 +7,8 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
-import { byteSize, integer } from './options.js';
+import { byteSize, duration, integer } from './options.js';
+import { forwardOptions } from './forward-options.js';
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 
@@ -15,6 +16,8 @@ type Action = (...args: any[]) => Promise<void>;
 
 interface CommandSpec {
   name: string;
+  /** Runs when no command is named (`audit-ship --host fluentd` ships). */
+  isDefault?: boolean;
   args?: string;
   summary: string;
   options: () => Option[];
@@ -29,6 +32,24 @@ const lineOptions = (): Option[] => [
 ];
 
 const COMMANDS: CommandSpec[] = [
+  {
+    name: 'ship',
+    isDefault: true,
+    args: '[files...]',
+    summary: 'validate audit lines (files, .gz, or stdin) and forward the valid ones to Fluentd, acked (the default command)',
+    options: () => [
+      ...forwardOptions(),
+      new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
+        .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
+      new Option('--strict', 'records with unknown fields are invalid').default(false),
+      new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
+      new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
+    ],
+    action: async () => {
+      const { ship } = await import('./ship.js');
+      return (files: string[], options) => ship(files, options);
+    },
+  },
   {
     name: 'lint',
     args: '[files...]',
@@ -95,7 +116,9 @@ function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const spec of COMMANDS) {
-    const command = program.command(spec.args ? `${spec.name} ${spec.args}` : spec.name).description(spec.summary);
+    const command = program
+      .command(spec.args ? `${spec.name} ${spec.args}` : spec.name, { isDefault: spec.isDefault ?? false })
+      .description(spec.summary);
     for (const option of spec.options()) command.addOption(option);
     command.exitOverride().action(async (...args: unknown[]) => {
       const run = await spec.action();

@@ -24,3 +24,20 @@ export function byteSize(min: number): (value: string) => number {
     return n;
   };
 }
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Durations as `500ms`, `5s`, `2m`, `1h`; a bare number is seconds. */
+export function duration(min = 0): (value: string) => number {
+  return (value) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
+    const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? 's']! : NaN;
+    if (!Number.isFinite(ms) || ms < min) throw new InvalidArgumentError(`expected a duration like 500ms, 5s or 2m (at least ${min} ms).`);
+    return Math.round(ms);
+  };
+}
+
+/** Collects a repeatable option; commas also separate values (`--host a,b`). */
+export function list(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}

@@ -241,7 +241,8 @@ export class Sender extends EventEmitter<SenderEvents> {
   private checkRetryTimeout(): void {
     const limit = this.options.retryTimeoutMs;
     if (limit > 0 && this.pending > 0 && Date.now() - this.lastProgress > limit) {
-      throw new DeliveryError(`nothing could be delivered for ${Math.round(limit / 1000)} s (--retry-timeout)`);
+      const span = limit < 1000 ? `${limit} ms` : `${Math.round(limit / 1000)} s`;
+      throw new DeliveryError(`nothing could be delivered for ${span} (--retry-timeout)`);
     }
   }
 

@@ -36,6 +36,8 @@ export const DIAGNOSTIC_CODES = {
   'negative-size': 'error',
   'size-mismatch': 'warning',
   'invalid-ip': 'error',
+  // Shipping only: valid under the schema, but Fluentd's EventTime cannot carry it.
+  'time-out-of-range': 'error',
 } as const satisfies Record<string, Severity>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -1,0 +1,108 @@
+/**
+ * The options that say where and how to forward, with their defaults, and their conversion into
+ * sender options. Secrets can come from the environment so that they need not appear in `ps`.
+ */
+import { hostname } from 'node:os';
+import { Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk.js';
+import type { Endpoint } from '../forward/connection.js';
+import type { SenderOptions } from '../forward/sender.js';
+import { byteSize, duration, integer, list } from './options.js';
+import { readPem } from './tls-files.js';
+
+export const DEFAULT_PORT = 24224;
+/** Under `deploy_audit.`, which the platform's Fluentd setup matches with `deploy_audit.**`. */
+export const DEFAULT_TAG = 'deploy_audit.audit_ship';
+
+export interface ForwardCliOptions {
+  host: string[];
+  port: number;
+  tag: string;
+  sharedKey?: string;
+  selfHostname: string;
+  username?: string;
+  password?: string;
+  tls: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsServername?: string;
+  tlsInsecure: boolean;
+  connectTimeout: number;
+  ackTimeout: number;
+  window: number;
+  retryTimeout: number;
+  chunkRecords: number;
+  chunkBytes: number;
+  compress: 'gzip' | 'none';
+}
+
+export function forwardOptions(): Option[] {
+  return [
+    new Option('--host <host[:port]...>', 'Fluentd forward endpoint; several (repeated or comma-separated) fail over in order')
+      .default(['127.0.0.1']).argParser(list).env('AUDIT_SHIP_HOST'),
+    new Option('--port <port>', 'port for hosts given without one').default(DEFAULT_PORT).argParser(integer(1, 65535)).env('AUDIT_SHIP_PORT'),
+    new Option('--tag <tag>', 'Fluentd tag of the events').default(DEFAULT_TAG).env('AUDIT_SHIP_TAG'),
+    new Option('--shared-key <key>', 'shared key of the server\'s <security> section').env('AUDIT_SHIP_SHARED_KEY'),
+    new Option('--self-hostname <name>', 'hostname sent in the handshake').default(hostname(), 'this host').env('AUDIT_SHIP_SELF_HOSTNAME'),
+    new Option('--username <name>', 'user for <security> user_auth').env('AUDIT_SHIP_USERNAME'),
+    new Option('--password <password>', 'password for --username').env('AUDIT_SHIP_PASSWORD'),
+    new Option('--tls', 'connect with TLS').default(false),
+    new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)'),
+    new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one'),
+    new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
+    new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)'),
+    new Option('--tls-insecure', 'skip server certificate verification (never in production)').default(false),
+    new Option('--connect-timeout <duration>', 'connect timeout, and again for the handshake').default(5000, '5s').argParser(duration(1)),
+    new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this').default(60_000, '60s').argParser(duration(1)),
+    new Option('--window <n>', 'chunks in flight awaiting their ack').default(8).argParser(integer(1, 1024)),
+    new Option('--retry-timeout <duration>', 'give up when nothing could be delivered for this long (0: never)').default(0, '0, never').argParser(duration(0)),
+    new Option('--chunk-records <n>', 'records per chunk, at most').default(DEFAULT_CHUNK_LIMITS.maxRecords).argParser(integer(1)),
+    new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed').default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m').argParser(byteSize(1024)),
+    new Option('--compress <kind>', 'gzip chunks (CompressedPackedForward)').choices(['gzip', 'none']).default('none'),
+  ];
+}
+
+/** `host`, `host:port`, `[v6addr]:port` or a bare IPv6 address. */
+export function parseEndpoint(value: string, defaultPort: number): Endpoint {
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
+  const parts = value.split(':');
+  if (parts.length === 2) {
+    const port = Number(parts[1]);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--host ${value}: the port must be 1-65535`);
+    return { host: parts[0]!, port };
+  }
+  return { host: value, port: defaultPort };
+}
+
+export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
+  if (o.password !== undefined && o.username === undefined) throw new UsageError('--password needs --username');
+  if ((o.username !== undefined || o.password !== undefined) && o.sharedKey === undefined) {
+    throw new UsageError('--username and --password need --shared-key: user auth is part of the shared-key handshake');
+  }
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  const tlsWanted = o.tls || o.tlsCa !== undefined || o.tlsCert !== undefined || o.tlsServername !== undefined || o.tlsInsecure;
+  return {
+    endpoints: o.host.map((h) => parseEndpoint(h, o.port)),
+    tag: o.tag,
+    window: o.window,
+    ackTimeoutMs: o.ackTimeout,
+    backoff: { initialMs: 500, maxMs: 30_000 },
+    retryTimeoutMs: o.retryTimeout,
+    connectTimeoutMs: o.connectTimeout,
+    handshakeTimeoutMs: o.connectTimeout,
+    keepAliveMs: 30_000,
+    security: o.sharedKey === undefined ? null : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
+    tls: tlsWanted
+      ? {
+          ca: readPem('--tls-ca', o.tlsCa),
+          cert: readPem('--tls-cert', o.tlsCert),
+          key: readPem('--tls-key', o.tlsKey),
+          ...(o.tlsServername ? { servername: o.tlsServername } : {}),
+          rejectUnauthorized: !o.tlsInsecure,
+        }
+      : null,
+  };
+}
