@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
+import { UsageError } from '../../src/errors.js';
+import { fixture } from '../helpers/paths.js';
+
+const base: ForwardCliOptions = {
+  host: ['127.0.0.1'], port: 24224, tag: 'deploy_audit.x', selfHostname: 'h', tls: false, tlsInsecure: false,
+  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none',
+};
+
+describe('forward options', () => {
+  it('parses host, host:port, [v6]:port and bare IPv6', () => {
+    assert.deepEqual(parseEndpoint('fluentd', 24224), { host: 'fluentd', port: 24224 });
+    assert.deepEqual(parseEndpoint('fluentd:24225', 24224), { host: 'fluentd', port: 24225 });
+    assert.deepEqual(parseEndpoint('[::1]:24226', 24224), { host: '::1', port: 24226 });
+    assert.deepEqual(parseEndpoint('[::1]', 24224), { host: '::1', port: 24224 });
+    assert.deepEqual(parseEndpoint('2001:db8::1', 24224), { host: '2001:db8::1', port: 24224 });
+    assert.throws(() => parseEndpoint('fluentd:99999', 24224), UsageError);
+  });
+
+  it('keeps several hosts in order for failover', () => {
+    const o = senderOptionsFrom({ ...base, host: ['a:1', 'b', 'c:3'], port: 2 });
+    assert.deepEqual(o.endpoints, [{ host: 'a', port: 1 }, { host: 'b', port: 2 }, { host: 'c', port: 3 }]);
+  });
+
+  it('turns on TLS with any TLS option and verifies unless --tls-insecure', () => {
+    assert.equal(senderOptionsFrom(base).tls, null);
+    const tls = senderOptionsFrom({ ...base, tlsCa: fixture('tls/ca.pem'), tlsServername: 'localhost' }).tls!;
+    assert.equal(tls.rejectUnauthorized, true);
+    assert.equal(tls.servername, 'localhost');
+    assert.ok(Buffer.isBuffer(tls.ca));
+    assert.equal(senderOptionsFrom({ ...base, tls: true, tlsInsecure: true }).tls!.rejectUnauthorized, false);
+  });
+
+  it('rejects incomplete security and TLS settings', () => {
+    assert.throws(() => senderOptionsFrom({ ...base, username: 'alice', password: 'x' }), /need --shared-key/);
+    assert.throws(() => senderOptionsFrom({ ...base, sharedKey: 'k', password: 'x' }), /--password needs --username/);
+    assert.throws(() => senderOptionsFrom({ ...base, tlsCert: 'c.pem' }), /go together/);
+    assert.throws(() => senderOptionsFrom({ ...base, tlsCa: '/no/such/ca.pem' }), /--tls-ca \/no\/such\/ca\.pem: no such file/);
+  });
+});

@@ -1,0 +1,126 @@
+/** `audit-ship` (ship) end to end: the built CLI into `audit-ship receive`, both real processes. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { sampleLines } from '../../src/sample/generate.js';
+import { runCli } from '../helpers/cli.js';
+import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
+import { fixture } from '../helpers/paths.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'audit-ship-ship-'));
+const running: RunningReceiver[] = [];
+afterEach(async () => {
+  while (running.length) await running.pop()!.stop();
+});
+
+async function receiver(args: string[] = []): Promise<RunningReceiver> {
+  const r = await startReceiveCli(args);
+  running.push(r);
+  return r;
+}
+
+function lines(n: number, seed: number): string[] {
+  return [...sampleLines(n, { seed, start: 1632312000 })];
+}
+
+function ids(text: string[]): string[] {
+  return text.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  return port;
+}
+
+describe('audit-ship ship', () => {
+  it('ships stdin, with application logs skipped and invalid records reported', async () => {
+    const r = await receiver();
+    const good = lines(300, 21);
+    const input = ['I0922 12:00:00 server started', ...good.slice(0, 150).map((l) => l.trim()), '{"RequestID":"not-a-uuid"}', ...good.slice(150).map((l) => l.trim())].join('\n');
+    const res = await runCli(['--port', String(r.port), '--summary', 'json'], { input });
+    assert.equal(res.code, 0, res.stderr);
+    const summary = JSON.parse(res.stderr.trim().split('\n').pop()!) as Record<string, number>;
+    assert.equal(summary.valid, 300);
+    assert.equal(summary.invalid, 1);
+    assert.equal(summary.skipped, 1);
+    assert.equal(summary.recordsAcked, 300);
+    assert.match(res.stderr, /<stdin>:152: error RequestID: expected version 4 UUID/);
+    assert.deepEqual(new Set(r.events().map((e) => e.record.RequestID)), new Set(ids(good)));
+  });
+
+  it('ships files in order, .gz included, as `ship` or with no command', async () => {
+    const r = await receiver();
+    const a = lines(120, 22);
+    const b = lines(80, 23);
+    const plain = join(dir, 'a.jsonl');
+    const gz = join(dir, 'b.jsonl.gz');
+    writeFileSync(plain, a.join(''));
+    writeFileSync(gz, gzipSync(b.join('')));
+    const res = await runCli(['ship', '--port', String(r.port), '--chunk-records', '50', '--compress', 'gzip', plain, gz]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(r.events().map((e) => e.record.RequestID), [...ids(a), ...ids(b)], 'in input order');
+    assert.equal(r.events()[0]!.tag, 'deploy_audit.audit_ship');
+  });
+
+  it('fails over to the next --host in order', async () => {
+    const r = await receiver();
+    const dead = await freePort();
+    const res = await runCli(['--host', `127.0.0.1:${dead},127.0.0.1:${r.port}`, '--summary', 'none'], { input: lines(10, 24).join('') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(r.events().length, 10);
+    assert.match(res.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${dead}`));
+  });
+
+  it('takes the shared key and credentials from the environment and never prints them', async () => {
+    const r = await receiver(['--shared-key', 'env-k3y-value', '--user', 'alice:env-pass-value']);
+    const env = { AUDIT_SHIP_SHARED_KEY: 'env-k3y-value', AUDIT_SHIP_USERNAME: 'alice', AUDIT_SHIP_PASSWORD: 'env-pass-value' };
+    const ok = await runCli(['--port', String(r.port)], { input: lines(5, 25).join(''), env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(r.events().length, 5);
+    const bad = await runCli(['--port', String(r.port), '--retry-timeout', '1s'], {
+      input: lines(5, 26).join(''), env: { ...env, AUDIT_SHIP_PASSWORD: 'wrong-pass-value' },
+    });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /rejected the handshake: username\/password mismatch \(AUDIT_SHIP_AUTH\)/);
+    for (const out of [ok.stdout, ok.stderr, bad.stdout, bad.stderr]) {
+      assert.doesNotMatch(out, /env-k3y-value|env-pass-value|wrong-pass-value/);
+    }
+    const help = await runCli(['ship', '--help'], { env });
+    assert.match(help.stdout, /AUDIT_SHIP_SHARED_KEY/);
+    assert.doesNotMatch(help.stdout, /env-k3y-value|env-pass-value/);
+  });
+
+  it('ships over TLS with the CA and server name given', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 27).join('') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(r.events().length, 5);
+  });
+
+  it('exits 1 naming the cause when the certificate is not trusted', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 28).join('') });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(AUDIT_SHIP_TLS\)/);
+  });
+
+  it('exits 1 after --retry-timeout when nothing listens', async () => {
+    const res = await runCli(['--port', String(await freePort()), '--retry-timeout', '500ms'], { input: lines(3, 29).join('') });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /nothing could be delivered for 500 ms \(--retry-timeout\) \(AUDIT_SHIP_DELIVERY\)/);
+  });
+
+  it('exits 2 on bad option values', async () => {
+    assert.equal((await runCli(['--port', '0'])).code, 2);
+    assert.equal((await runCli(['--ack-timeout', 'soon'])).code, 2);
+    assert.equal((await runCli(['--host', 'h:99999'], { input: '' })).code, 2);
+  });
+});
