@@ -45,33 +45,22 @@ export function newChunkId(): ChunkId {
 
 // --- PackedForward -------------------------------------------------------------------------------
 
-function strHeader(byteLength: number): Buffer {
-  if (byteLength < 32) return Buffer.from([0xa0 | byteLength]);
-  if (byteLength < 0x100) return Buffer.from([0xd9, byteLength]);
-  if (byteLength < 0x10000) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xda;
-    b.writeUInt16BE(byteLength, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xdb;
-  b.writeUInt32BE(byteLength, 1);
+/** A msgpack length prefix: one type byte per width (8, 16, 32 bits), big-endian length after it. */
+function lengthHeader(byteLength: number, [type8, type16, type32]: readonly [number, number, number]): Buffer {
+  if (byteLength < 0x100) return Buffer.from([type8, byteLength]);
+  const wide = byteLength < 0x10000;
+  const b = Buffer.alloc(wide ? 3 : 5);
+  b[0] = wide ? type16 : type32;
+  if (wide) b.writeUInt16BE(byteLength, 1);
+  else b.writeUInt32BE(byteLength, 1);
   return b;
 }
 
-function binHeader(byteLength: number): Buffer {
-  if (byteLength < 0x100) return Buffer.from([0xc4, byteLength]);
-  if (byteLength < 0x10000) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xc5;
-    b.writeUInt16BE(byteLength, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xc6;
-  b.writeUInt32BE(byteLength, 1);
-  return b;
+const STR_TYPES = [0xd9, 0xda, 0xdb] as const;
+const BIN_TYPES = [0xc4, 0xc5, 0xc6] as const;
+
+function strHeader(byteLength: number): Buffer {
+  return byteLength < 32 ? Buffer.from([0xa0 | byteLength]) : lengthHeader(byteLength, STR_TYPES);
 }
 
 /**
@@ -81,7 +70,7 @@ function binHeader(byteLength: number): Buffer {
  */
 export function encodePackedForward(tag: Tag, entries: Buffer, option: { size: number; chunk: ChunkId; compressed?: 'gzip' }): Buffer[] {
   const tagBytes = Buffer.from(tag, 'utf8');
-  const head = Buffer.concat([Buffer.from([0x93]), strHeader(tagBytes.length), tagBytes, binHeader(entries.length)]);
+  const head = Buffer.concat([Buffer.from([0x93]), strHeader(tagBytes.length), tagBytes, lengthHeader(entries.length, BIN_TYPES)]);
   return [head, entries, encodeMessage(option)];
 }
 
