@@ -3,26 +3,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { sampleLines } from '../../src/sample/generate.js';
 import { runCli } from '../helpers/cli.js';
-import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
+import { receivers } from '../helpers/receive-cli.js';
 import { fixture } from '../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-ship-ship-'));
-const running: RunningReceiver[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-
-async function receiver(args: string[] = []): Promise<RunningReceiver> {
-  const r = await startReceiveCli(args);
-  running.push(r);
-  return r;
-}
+const receiver = receivers();
 
 function lines(n: number, seed: number): string[] {
   return [...sampleLines(n, { seed, start: 1632312000 })];

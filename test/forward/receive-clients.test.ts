@@ -7,11 +7,11 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { parseTimestamp, formatTimestamp } from '../../src/schema/timestamp.js';
-import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
+import { receivers, startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
 import { fixture } from '../helpers/paths.js';
 import { chunksOf, senderOptions, tlsFiles } from '../helpers/forward.js';
 import { Sender } from '../../src/forward/sender.js';
@@ -26,16 +26,7 @@ const fluentLogger = require('fluent-logger') as {
   EventTime: new (epoch: number, nano: number) => unknown;
 };
 
-const running: RunningReceiver[] = [];
-afterEach(async () => {
-  while (running.length) await running.pop()!.stop();
-});
-
-async function receiver(args: string[] = []): Promise<RunningReceiver> {
-  const r = await startReceiveCli(args);
-  running.push(r);
-  return r;
-}
+const receiver = receivers();
 
 function records(n: number, seed: number) {
   return [...sampleRecords(n, { seed, start: 1632312000 })].map((record) => {

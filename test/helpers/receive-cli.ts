@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'node:test';
 import { CLI } from './paths.js';
 
 export interface ReceivedLine {
@@ -51,5 +52,18 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
       const [code] = (await exited) as [number | null];
       return code;
     },
+  };
+}
+
+/** A `receiver(args)` for a test file; every receiver it starts is stopped after each test. */
+export function receivers(): (args?: string[]) => Promise<RunningReceiver> {
+  const running: RunningReceiver[] = [];
+  afterEach(async () => {
+    while (running.length) await running.pop()!.stop();
+  });
+  return async (args = []) => {
+    const r = await startReceiveCli(args);
+    running.push(r);
+    return r;
   };
 }
