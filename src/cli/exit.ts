@@ -10,6 +10,8 @@ export const EXIT = {
   failure: 1,
   /** Bad usage, or an input/output that cannot be opened. */
   usage: 2,
+  /** Stopped by a signal before every valid record read was acked. */
+  unacked: 3,
 } as const;
 
 export function exitCodeFor(error: unknown): number {

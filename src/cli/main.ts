@@ -44,6 +44,7 @@ const COMMANDS: CommandSpec[] = [
       new Option('--strict', 'records with unknown fields are invalid').default(false),
       new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
       new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
+      new Option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, wait this long for acks before exiting').default(10_000, '10s').argParser(duration(0)),
     ],
     action: async () => {
       const { ship } = await import('./ship.js');

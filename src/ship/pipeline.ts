@@ -45,6 +45,8 @@ export class ShipPipeline {
   private readonly pending: Promise<void>[] = [];
   private failure: Error | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private stopRequested: (() => void) | null = null;
+  private readonly stopped = new Promise<'stop'>((resolve) => (this.stopRequested = () => resolve('stop')));
 
   constructor(
     private readonly sender: Sender,
@@ -58,12 +60,7 @@ export class ShipPipeline {
   async run(sources: readonly InputSource[]): Promise<void> {
     try {
       for (const source of sources) {
-        const before = this.counts.bytesRead;
-        for await (const batch of splitLines(source.chunks(), this.options)) {
-          for (const line of batch) this.accept(source.name, line);
-          this.counts.bytesRead = before + source.bytesRead;
-          await this.relieve();
-        }
+        if (!(await this.readSource(source))) break;
       }
       this.flush();
       await Promise.all(this.pending);
@@ -71,6 +68,28 @@ export class ShipPipeline {
       if (this.flushTimer) clearTimeout(this.flushTimer);
     }
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Stops reading at once, even while a read is pending on an idle stdin; what was read is still
+   * sent, and run() resolves once it is acked.
+   */
+  stop(): void {
+    this.stopRequested?.();
+  }
+
+  /** Reads one source to its end; false when stop() cut it short. */
+  private async readSource(source: InputSource): Promise<boolean> {
+    const before = this.counts.bytesRead;
+    const batches = splitLines(source.chunks(), this.options)[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([batches.next(), this.stopped]);
+      if (next === 'stop') return false;
+      if (next.done) return true;
+      for (const line of next.value) this.accept(source.name, line);
+      this.counts.bytesRead = before + source.bytesRead;
+      await this.relieve();
+    }
   }
 
   private accept(source: string, line: Line): void {
