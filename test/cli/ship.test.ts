@@ -10,7 +10,9 @@ import { once } from 'node:events';
 import { sampleLines } from '../../src/sample/generate.js';
 import { runCli } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { fixture } from '../helpers/paths.js';
+import { CLI, fixture } from '../helpers/paths.js';
+import { spawn } from 'node:child_process';
+import { FaultServer } from '../helpers/fault-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'audit-ship-ship-'));
 const receiver = receivers();
@@ -113,5 +115,41 @@ describe('audit-ship ship', () => {
     assert.equal((await runCli(['--port', '0'])).code, 2);
     assert.equal((await runCli(['--ack-timeout', 'soon'])).code, 2);
     assert.equal((await runCli(['--host', 'h:99999'], { input: '' })).code, 2);
+  });
+});
+
+describe('audit-ship ship shutdown', () => {
+  it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 0 once all is acked', async () => {
+    const r = await receiver();
+    const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdin.write(lines(40, 30).join(''));
+    for (let i = 0; i < 500 && r.events().length < 40; i++) await new Promise((res) => setTimeout(res, 10));
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /SIGTERM: reading stopped/);
+    assert.match(stderr, /40 records acked/);
+  });
+
+  it('exits 3 and says how many records were not acked when acks do not come in time', async () => {
+    const holder = new FaultServer(() => 'hold');
+    const port = await holder.listen();
+    try {
+      const child = spawn(process.execPath, [CLI, '--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms'], {
+        stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.stdin.write(lines(25, 31).join(''));
+      for (let i = 0; i < 500 && holder.chunks.length < 1; i++) await new Promise((res) => setTimeout(res, 10));
+      child.kill('SIGINT');
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 3, stderr);
+      assert.match(stderr, /25 valid records were not acked \(1 chunks\)/);
+    } finally {
+      await holder.close();
+    }
   });
 });
