@@ -106,8 +106,13 @@ export class Sender extends EventEmitter<SenderEvents> {
     const deadline = Date.now() + timeoutMs;
     while (this.pending > 0 && !this.fatalError && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now())));
-        this.once('acked', () => { clearTimeout(timer); resolve(); });
+        const done = () => {
+          clearTimeout(timer);
+          this.off('acked', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(50, Math.max(1, deadline - Date.now())));
+        this.on('acked', done);
       });
     }
     const unacked = [...this.inFlight.values(), ...this.queue];

@@ -102,6 +102,18 @@ describe('sender under faults', () => {
     assert.deepEqual(second.slice(0, 3), chunks.slice(0, 3).map((c) => c.id), 'resent in order, with the same chunk ids');
   });
 
+  it('close() waits for acks up to its timeout, returns what was not acked and leaves no listeners', async () => {
+    const server = await faultServer(() => 'hold');
+    const { chunks } = chunksOf(20, 10);
+    const sender = new Sender(senderOptions(server.port));
+    const sends = chunks.map((c) => sender.send(c).catch((e: Error) => e));
+    while (server.held.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const unacked = await sender.close(300);
+    assert.deepEqual(unacked.map((c) => c.id), chunks.map((c) => c.id));
+    assert.equal(sender.listenerCount('acked'), 0, 'no listener left behind by the wait');
+    for (const result of await Promise.all(sends)) assert.ok(result instanceof DeliveryError);
+  });
+
   it('fails over to the next endpoint in order', async () => {
     const dead = await faultServer(() => 'ack');
     const deadPort = dead.port;
