@@ -1,7 +1,7 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { splitLines, type Line } from '../input/lines.js';
-import { openSources, type InputSource } from '../input/sources.js';
-import { classifyLine, lineTooLong, type ClassifyOptions } from '../schema/line.js';
+import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
+import { judgeLine, type ClassifyOptions } from '../schema/line.js';
 import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
 import { TextOutput } from './output.js';
 import { stderrColors, stdoutColors } from './tty.js';
@@ -41,24 +41,19 @@ class Linter {
   ) {}
 
   async lintSource(source: InputSource): Promise<void> {
-    const before = this.counts.bytes;
     for await (const batch of splitLines(source.chunks(), this.options)) {
       for (const line of batch) {
         const pending = this.lintLine(source.name, line);
         if (pending) await pending;
         if (this.stopped) return;
       }
-      this.counts.bytes = before + source.bytesRead;
     }
-    this.counts.bytes = before + source.bytesRead;
   }
 
   private lintLine(file: string, line: Line): Promise<void> | undefined {
     const c = this.counts;
     c.lines++;
-    const verdict = line.overLimit > 0
-      ? lineTooLong(line.overLimit, this.options.maxLineBytes)
-      : classifyLine(line.bytes, this.options);
+    const verdict = judgeLine(line, this.options);
     switch (verdict.kind) {
       case 'blank':
         c.blank++;
@@ -116,6 +111,7 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   await out.flush();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = linter.counts;
+  c.bytes = totalBytesRead(sources);
   if (options.summary === 'json') {
     const summary = { ...c, stopped: linter.stopped, seconds, mbPerSecond: c.bytes / 1e6 / seconds, peakRssBytes: peakRssBytes() };
     process.stderr.write(`${JSON.stringify(summary)}\n`);

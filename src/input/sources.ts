@@ -89,6 +89,13 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
   return source;
 }
 
+/** Bytes consumed so far across all inputs. */
+export function totalBytesRead(sources: readonly InputSource[]): number {
+  let total = 0;
+  for (const s of sources) total += s.bytesRead;
+  return total;
+}
+
 /** Opens every named input up front (`-` is stdin); none named means stdin. */
 export async function openSources(names: readonly string[]): Promise<InputSource[]> {
   if (names.length === 0) return [stdinSource()];

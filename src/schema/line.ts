@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
+import type { Line } from '../input/lines.js';
 import { diagnostic, hasError, type Diagnostic } from './diagnostic.js';
 import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
 import { validateRecord } from './validator.js';
@@ -91,6 +92,11 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   };
 }
 
-export function lineTooLong(length: number, limit: number): LineVerdict {
+function lineTooLong(length: number, limit: number): LineVerdict {
   return rejected(diagnostic('line-too-long', null, `line is ${length} bytes, over the limit of ${limit} bytes`));
+}
+
+/** The verdict on one line as the splitter delivered it: over the limit, or classified. */
+export function judgeLine(line: Line, options: ClassifyOptions & { maxLineBytes: number }): LineVerdict {
+  return line.overLimit > 0 ? lineTooLong(line.overLimit, options.maxLineBytes) : classifyLine(line.bytes, options);
 }

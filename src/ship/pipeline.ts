@@ -5,12 +5,12 @@
  * come back, so backpressure reaches the input and memory stays bounded.
  */
 import { splitLines, type Line } from '../input/lines.js';
-import type { InputSource } from '../input/sources.js';
+import { totalBytesRead, type InputSource } from '../input/sources.js';
 import { ChunkBuilder, type Chunk, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import type { Sender } from '../forward/sender.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
-import { classifyLine, lineTooLong, type ClassifyOptions } from '../schema/line.js';
+import { judgeLine, type ClassifyOptions } from '../schema/line.js';
 
 export interface PipelineOptions {
   classify: ClassifyOptions;
@@ -42,6 +42,7 @@ export class ShipPipeline {
     lines: 0, valid: 0, invalid: 0, skipped: 0, blank: 0, chunksSent: 0, recordsAcked: 0, chunksAcked: 0, resends: 0, bytesRead: 0,
   };
   private readonly builder: ChunkBuilder;
+  private readonly judgeOptions: ClassifyOptions & { maxLineBytes: number };
   private readonly pending: Promise<void>[] = [];
   private failure: Error | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -53,6 +54,7 @@ export class ShipPipeline {
     private readonly options: PipelineOptions,
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.compress);
+    this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
     sender.on('resend', () => this.counts.resends++);
   }
 
@@ -66,6 +68,7 @@ export class ShipPipeline {
       await Promise.all(this.pending);
     } finally {
       if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.counts.bytesRead = totalBytesRead(sources);
     }
     if (this.failure) throw this.failure;
   }
@@ -80,14 +83,12 @@ export class ShipPipeline {
 
   /** Reads one source to its end; false when stop() cut it short. */
   private async readSource(source: InputSource): Promise<boolean> {
-    const before = this.counts.bytesRead;
     const batches = splitLines(source.chunks(), this.options)[Symbol.asyncIterator]();
     for (;;) {
       const next = await Promise.race([batches.next(), this.stopped]);
       if (next === 'stop') return false;
       if (next.done) return true;
       for (const line of next.value) this.accept(source.name, line);
-      this.counts.bytesRead = before + source.bytesRead;
       await this.relieve();
     }
   }
@@ -95,7 +96,7 @@ export class ShipPipeline {
   private accept(source: string, line: Line): void {
     const c = this.counts;
     c.lines++;
-    const verdict = line.overLimit > 0 ? lineTooLong(line.overLimit, this.options.maxLineBytes) : classifyLine(line.bytes, this.options.classify);
+    const verdict = judgeLine(line, this.judgeOptions);
     switch (verdict.kind) {
       case 'blank':
         c.blank++;
