@@ -63,7 +63,8 @@ function classifySocketError(endpoint: Endpoint, error: NodeJS.ErrnoException, s
 
 export class Connection extends EventEmitter {
   state: ConnectionState = 'connecting';
-  private closeError: ForwardError | undefined;
+  /** Set by end(): the socket closing then is our doing, not a lost connection. */
+  private ending = false;
   private helo: Helo | null = null;
   private readonly salt = randomBytes(16).toString('hex');
 
@@ -103,7 +104,7 @@ export class Connection extends EventEmitter {
       this.onConnected();
     });
     socket.on('error', (error) => this.fail(classifySocketError(endpoint, error, this.state)));
-    socket.on('close', () => this.fail(new ConnectionLostError(`${describe(endpoint)} closed the connection`)));
+    socket.on('close', () => this.fail(this.ending ? undefined : new ConnectionLostError(`${describe(endpoint)} closed the connection`)));
     try {
       await ready;
     } finally {
@@ -201,15 +202,10 @@ export class Connection extends EventEmitter {
     });
   }
 
-  get error(): ForwardError | undefined {
-    return this.closeError;
-  }
-
   /** Ends the connection; `error` says why (none for a deliberate close). */
   fail(error?: ForwardError): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.closeError = error;
     this.socket.destroy();
     this.emit('close', error);
   }
@@ -218,9 +214,11 @@ export class Connection extends EventEmitter {
   async end(): Promise<void> {
     if (this.state === 'closed') return;
     const closed = once(this, 'close');
+    this.ending = true;
     this.socket.end();
+    // A peer that never closes its side must not hold the shutdown.
     const timer = setTimeout(() => this.fail(), 1000);
-    this.socket.once('close', () => { clearTimeout(timer); this.fail(); });
     await closed;
+    clearTimeout(timer);
   }
 }

@@ -17,11 +17,6 @@ export class EventTime {
     readonly nanoseconds: number,
   ) {}
 
-  static fromEpochMillis(ms: number): EventTime {
-    const seconds = Math.floor(ms / 1000);
-    return new EventTime(seconds, (ms - seconds * 1000) * 1e6);
-  }
-
   /** Whether the time fits the wire format: 1970-01-01 up to 2106-02-07. */
   static representable(seconds: number, nanoseconds: number): boolean {
     return Number.isInteger(seconds) && seconds >= 0 && seconds <= UINT32_MAX && nanoseconds >= 0 && nanoseconds < 1e9;
