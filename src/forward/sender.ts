@@ -50,6 +50,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   private readonly backoff: Backoff;
   private readonly abort = new AbortController();
   private wakeUp: (() => void) | null = null;
+  /** When the oldest unacked work started waiting, or the last ack came: what --retry-timeout measures from. */
   private lastProgress = Date.now();
   private fatalError: ForwardError | null = null;
   private running: Promise<void> | null = null;
@@ -83,6 +84,8 @@ export class Sender extends EventEmitter<SenderEvents> {
   send(chunk: Chunk): Promise<void> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     this.running ??= this.loop();
+    // --retry-timeout measures how long work has waited: an idle spell before it does not count.
+    if (this.pending === 0) this.lastProgress = Date.now();
     return new Promise((resolve, reject) => {
       this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined });
       this.notify();
@@ -231,7 +234,6 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   private adopt(connection: Connection): void {
     this.connection = connection;
-    this.lastProgress = Math.max(this.lastProgress, Date.now() - this.options.ackTimeoutMs);
     connection.on('ack', (id: string) => this.onAck(id));
     connection.once('close', (error?: ForwardError) => {
       if (this.connection === connection) this.connection = null;

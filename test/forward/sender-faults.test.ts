@@ -160,6 +160,24 @@ describe('sender under faults', () => {
     await assert.rejects(sender.send(chunks[0]!), DeliveryError);
   });
 
+  it('counts --retry-timeout from when a chunk starts waiting, not from the last ack before an idle spell', async () => {
+    const server = await faultServer(() => 'ack');
+    const port = server.port;
+    const sender = new Sender(senderOptions(port, { retryTimeoutMs: 1500 }));
+    track(sender);
+    const [first, second] = chunksOf(20, 10).chunks;
+    await sender.send(first!);
+    await new Promise((r) => setTimeout(r, 1700)); // idle for longer than the retry timeout
+    await server.close();
+    const delivered = sender.send(second!);
+    await new Promise((r) => setTimeout(r, 200)); // a short outage, well within the timeout
+    const back = new FaultServer(() => 'ack');
+    await back.listen(port);
+    cleanup.push(() => back.close());
+    await delivered;
+    assert.equal(back.records.length, 10);
+  });
+
   it('names a host that does not resolve', async () => {
     const sender = new Sender(senderOptions(24224, { endpoints: [{ host: 'no-such-host.invalid', port: 24224 }], retryTimeoutMs: 1 }));
     const errors: string[] = [];
