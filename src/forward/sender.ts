@@ -248,7 +248,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   private checkRetryTimeout(): void {
     const limit = this.options.retryTimeoutMs;
     if (limit > 0 && this.pending > 0 && Date.now() - this.lastProgress > limit) {
-      const span = limit < 1000 ? `${limit} ms` : `${Math.round(limit / 1000)} s`;
+      const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
       throw new DeliveryError(`nothing could be delivered for ${span} (--retry-timeout)`);
     }
   }
