@@ -1,4 +1,4 @@
-/** Colour and interactivity decisions, made once: colour only on a TTY and never with NO_COLOR set. */
+/** Colour decisions, made in one place: colour only on a TTY and never with NO_COLOR set. */
 import { Chalk, chalkStderr, type ChalkInstance } from 'chalk';
 import chalk from 'chalk';
 
@@ -15,7 +15,3 @@ export function stderrColors(): ChalkInstance {
   return new Chalk({ level: noColorRequested() ? 0 : chalkStderr.level });
 }
 
-/** Spinners and live progress only make sense for a person watching stderr. */
-export function stderrIsInteractive(): boolean {
-  return process.stderr.isTTY === true && process.env.CI === undefined;
-}

@@ -4,7 +4,7 @@
  * the HELO / PING / PONG handshake with shared key and user authentication.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Encoder, Decoder } from '@msgpack/msgpack';
+import { Encoder } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec } from './event-time.js';
 
 export type Tag = string;
@@ -32,10 +32,6 @@ const encoder = new Encoder({ extensionCodec: eventTimeCodec, ignoreUndefined: t
 export function encodeMessage(value: unknown): Buffer {
   const bytes = encoder.encode(value);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-export function newDecoder(): Decoder {
-  return new Decoder({ extensionCodec: eventTimeCodec });
 }
 
 /** A chunk id: base64 of 16 random bytes, as Fluentd's out_forward makes them. */
