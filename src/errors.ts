@@ -37,6 +37,12 @@ export function describeSystemError(error: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a directory';
+    case 'ENOTDIR':
+      return 'not a directory';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EROFS':
+      return 'read-only file system';
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
       return `not valid gzip data (${e.message})`;

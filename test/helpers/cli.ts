@@ -1,6 +1,22 @@
 /** Runs the built CLI as a user would: a real child process, real stdin/stdout/stderr. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CLI } from './paths.js';
+
+/** A fresh directory under the system temp dir. */
+export function tempDir(prefix = 'audit-ship-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * The environment a test CLI runs in: no colour, and a spool of its own (one process per spool
+ * directory), unless the test names one.
+ */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
+}
 
 export interface CliResult {
   code: number | null;
@@ -19,7 +35,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      env: cliEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];

@@ -1,0 +1,351 @@
+/**
+ * The disk spool: every chunk is written here before it is sent and removed only when its ack
+ * arrives, so a crash, a kill or an outage loses nothing that was spooled. Chunks are appended to
+ * numbered segment files; a segment is deleted once every chunk in it is acked. On open, the
+ * segments an earlier run left are scanned (damage set aside and counted) and queued first.
+ *
+ * Bodies of queued chunks stay in memory only up to a small cache; the rest are read back from
+ * disk when their turn comes, so a long outage fills the disk, not the heap.
+ */
+import { appendFileSync, chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Chunk } from '../forward/chunk.js';
+import { describeSystemError } from '../errors.js';
+import { SpoolClosedError, SpoolError } from './errors.js';
+import { BODY_PREFIX_BYTES, encodeFrameHead, frameBytes, FRAME_HEADER_BYTES } from './format.js';
+import { SpoolLock } from './lock.js';
+import { ACKS_SUFFIX, inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
+
+export type OverflowPolicy = 'block' | 'drop-oldest';
+/** always: fsync each chunk before it is sent; interval: once a second; never: leave it to the OS. */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface SpoolOptions {
+  dir: string;
+  maxBytes: number;
+  overflow: OverflowPolicy;
+  fsync: FsyncPolicy;
+  /** Bodies of queued chunks kept in memory, at most; the rest are re-read from disk. */
+  cacheBytes?: number;
+}
+
+interface Segment {
+  seq: number;
+  path: string;
+  handle: FileHandle | null;
+  bytes: number;
+  unacked: number;
+  deleted: boolean;
+}
+
+interface Entry {
+  id: string;
+  count: number;
+  compressed: boolean;
+  segment: Segment;
+  entriesOffset: number;
+  entriesLength: number;
+  body: Buffer | null;
+  state: 'queued' | 'sent' | 'acked' | 'dropped';
+}
+
+export interface SpoolStats {
+  chunks: number;
+  records: number;
+  bytes: number;
+  recoveredChunks: number;
+  recoveredRecords: number;
+  damagedRanges: number;
+  damagedBytes: number;
+  droppedChunks: number;
+  droppedRecords: number;
+}
+
+const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+
+function removeSegmentFiles(path: string): void {
+  for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
+    try {
+      unlinkSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SpoolError(`cannot delete ${file}: ${describeSystemError(error)}`, { cause: error });
+    }
+  }
+}
+
+export class Spool {
+  readonly stats: SpoolStats = {
+    chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0,
+  };
+  private readonly segments: Segment[] = [];
+  private readonly entries = new Map<string, Entry>();
+  private queue: Entry[] = [];
+  private queueHead = 0;
+  private cachedBytes = 0;
+  private active: Segment | null = null;
+  private nextSeq = 1;
+  private writing: Promise<void> = Promise.resolve();
+  private dirty = false;
+  /** The active segment is being appended to: an ack emptying it must not delete it under the write. */
+  private appending = false;
+  private fsyncTimer: NodeJS.Timeout | null = null;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+  private readonly segmentBytes: number;
+
+  private constructor(
+    private readonly options: SpoolOptions,
+    private readonly lock: SpoolLock,
+  ) {
+    this.segmentBytes = Math.max(64 * 1024, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
+  }
+
+  /** Creates or opens the directory (0700), takes its lock and queues what an earlier run left. */
+  static open(options: SpoolOptions): Spool {
+    try {
+      mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      chmodSync(options.dir, 0o700);
+    } catch (error) {
+      throw new SpoolError(`cannot use the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
+    }
+    const spool = new Spool(options, SpoolLock.acquire(options.dir));
+    try {
+      spool.recover();
+    } catch (error) {
+      spool.lock.release();
+      throw error instanceof SpoolError ? error : new SpoolError(`cannot read the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
+    }
+    if (options.fsync === 'interval') spool.fsyncTimer = setInterval(() => void spool.syncActive(), 1000).unref();
+    return spool;
+  }
+
+  private recover(): void {
+    for (const file of listSegments(this.options.dir)) {
+      const segment = setAsideDamage(this.options.dir, inspectSegment(file));
+      for (const d of segment.damage) {
+        this.stats.damagedRanges++;
+        this.stats.damagedBytes += d.length;
+      }
+      this.nextSeq = file.seq + 1;
+      const unacked = segment.frames.filter((f) => !segment.acked.has(f.id));
+      if (unacked.length === 0) {
+        removeSegmentFiles(file.path);
+        continue;
+      }
+      const s: Segment = { seq: file.seq, path: file.path, handle: null, bytes: segment.file.size, unacked: 0, deleted: false };
+      this.segments.push(s);
+      this.stats.bytes += s.bytes;
+      for (const f of unacked) {
+        this.track({ id: f.id, count: f.count, compressed: f.compressed, segment: s, entriesOffset: f.entriesOffset, entriesLength: f.entriesLength, body: null, state: 'queued' });
+        this.stats.recoveredChunks++;
+        this.stats.recoveredRecords += f.count;
+      }
+    }
+  }
+
+  private track(entry: Entry): void {
+    entry.segment.unacked++;
+    this.entries.set(entry.id, entry);
+    this.queue.push(entry);
+    this.stats.chunks++;
+    this.stats.records += entry.count;
+    this.wake();
+  }
+
+  /**
+   * Writes a chunk ahead of sending it. Under `block`, waits while the spool is full; under
+   * `drop-oldest`, deletes the oldest segments to make room (their unsent chunks are counted).
+   */
+  append(chunk: Chunk): Promise<void> {
+    const run = this.writing.then(() => this.write(chunk));
+    this.writing = run.catch(() => {});
+    return run;
+  }
+
+  private async write(chunk: Chunk): Promise<void> {
+    const size = frameBytes(chunk);
+    await this.makeRoom(size);
+    if (this.closed) throw new SpoolClosedError('the spool is closed');
+    const segment = await this.activeSegment();
+    const offset = segment.bytes;
+    this.appending = true;
+    try {
+      await segment.handle!.writev([encodeFrameHead(chunk), chunk.entries]);
+      if (this.options.fsync === 'always') await segment.handle!.datasync();
+      else this.dirty = true;
+    } catch (error) {
+      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
+    } finally {
+      this.appending = false;
+    }
+    segment.bytes += size;
+    this.stats.bytes += size;
+    const cache = this.cachedBytes + chunk.entries.length <= (this.options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    if (cache) this.cachedBytes += chunk.entries.length;
+    this.track({
+      id: chunk.id, count: chunk.count, compressed: chunk.compressed, segment,
+      entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES, entriesLength: chunk.entries.length,
+      body: cache ? chunk.entries : null, state: 'queued',
+    });
+    if (segment.bytes >= this.segmentBytes) await this.seal(segment);
+  }
+
+  private async activeSegment(): Promise<Segment> {
+    if (this.active) return this.active;
+    const seq = this.nextSeq++;
+    const path = join(this.options.dir, segmentName(seq));
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      this.active = { seq, path, handle, bytes: 0, unacked: 0, deleted: false };
+    } catch (error) {
+      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
+    }
+    this.segments.push(this.active);
+    return this.active;
+  }
+
+  private async seal(segment: Segment): Promise<void> {
+    if (this.active === segment) this.active = null;
+    const handle = segment.handle;
+    segment.handle = null;
+    if (handle) {
+      if (this.options.fsync !== 'never') await handle.datasync().catch(() => {});
+      await handle.close().catch(() => {});
+    }
+  }
+
+  private async makeRoom(size: number): Promise<void> {
+    while (!this.closed && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
+      if (this.options.overflow === 'drop-oldest' && this.dropOldest()) continue;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Deletes the oldest segment that is not being written; false when there is none. */
+  private dropOldest(): boolean {
+    const victim = this.segments.find((s) => !s.deleted && s !== this.active);
+    if (!victim) return false;
+    for (const entry of this.entries.values()) {
+      if (entry.segment !== victim) continue;
+      if (entry.state === 'queued') {
+        entry.state = 'dropped';
+        this.stats.droppedChunks++;
+        this.stats.droppedRecords += entry.count;
+        this.release(entry);
+      }
+      // A chunk already handed to the sender stays in its memory and may still be acked.
+    }
+    this.deleteSegment(victim);
+    return true;
+  }
+
+  /** The next chunk to send, oldest first; waits while there is none; null once closed. */
+  async next(): Promise<Chunk | null> {
+    for (;;) {
+      while (this.queueHead < this.queue.length) {
+        const entry = this.queue[this.queueHead++]!;
+        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.queueHead);
+          this.queueHead = 0;
+        }
+        if (entry.state !== 'queued') continue;
+        entry.state = 'sent';
+        if (entry.body) this.cachedBytes -= entry.body.length;
+        const entries = entry.body ?? (await this.readBody(entry));
+        entry.body = null;
+        if (entries === null) continue; // dropped (drop-oldest) while it was being read
+        return { id: entry.id, entries, count: entry.count, compressed: entry.compressed, retries: 0 };
+      }
+      if (this.closed) return null;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private async readBody(entry: Entry): Promise<Buffer | null> {
+    let handle: FileHandle;
+    try {
+      handle = await open(entry.segment.path, 'r');
+    } catch (error) {
+      if (entry.segment.deleted) return null;
+      throw new SpoolError(`cannot read the spool segment ${entry.segment.path}: ${describeSystemError(error)}`, { cause: error });
+    }
+    try {
+      const body = Buffer.allocUnsafe(entry.entriesLength);
+      const { bytesRead } = await handle.read(body, 0, entry.entriesLength, entry.entriesOffset);
+      if (bytesRead !== entry.entriesLength) throw new SpoolError(`the spool segment ${entry.segment.path} was truncated while in use`);
+      return body;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
+  ack(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry || entry.state === 'acked' || entry.state === 'dropped') return;
+    entry.state = 'acked';
+    this.release(entry);
+  }
+
+  private release(entry: Entry): void {
+    this.entries.delete(entry.id);
+    this.stats.chunks--;
+    this.stats.records -= entry.count;
+    if (entry.body) this.cachedBytes -= entry.body.length;
+    entry.body = null;
+    const segment = entry.segment;
+    if (--segment.unacked === 0 && !segment.deleted && !(this.appending && segment === this.active)) this.deleteSegment(segment);
+    else if (entry.state === 'acked' && !segment.deleted) this.markAcked(entry);
+    this.wake();
+  }
+
+  /** Notes an ack in the segment's sidecar; not fsynced: losing it costs a duplicate, not a record. */
+  private markAcked(entry: Entry): void {
+    try {
+      appendFileSync(`${entry.segment.path}${ACKS_SUFFIX}`, Buffer.from(entry.id, 'base64'), { mode: 0o600 });
+    } catch {
+      // The chunk would be sent again after a restart: at least once still holds.
+    }
+  }
+
+  private deleteSegment(segment: Segment): void {
+    segment.deleted = true;
+    if (this.active === segment) this.active = null;
+    void segment.handle?.close().catch(() => {});
+    segment.handle = null;
+    this.segments.splice(this.segments.indexOf(segment), 1);
+    this.stats.bytes -= segment.bytes;
+    removeSegmentFiles(segment.path);
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async syncActive(): Promise<void> {
+    if (!this.dirty || !this.active?.handle) return;
+    this.dirty = false;
+    await this.active.handle.datasync().catch(() => {});
+  }
+
+  /** Resolves once every chunk in the spool has been acked (or dropped). */
+  async drained(): Promise<void> {
+    while (this.stats.chunks > 0 && !this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Flushes and closes; the chunks not acked stay on disk for the next run. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    await this.writing;
+    if (this.fsyncTimer) clearInterval(this.fsyncTimer);
+    if (this.active) await this.seal(this.active);
+    this.lock.release();
+  }
+}

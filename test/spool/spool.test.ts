@@ -1,0 +1,160 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { SpoolError } from '../../src/spool/errors.js';
+import { listSegments } from '../../src/spool/segments.js';
+import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
+import { tempDir } from '../helpers/cli.js';
+import { chunksOf } from '../helpers/forward.js';
+
+function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
+  return { dir, maxBytes: 64 * 1024 * 1024, overflow: 'block', fsync: 'always', ...extra };
+}
+
+async function drain(spool: Spool, n: number) {
+  const out = [];
+  for (let i = 0; i < n; i++) out.push((await spool.next())!);
+  return out;
+}
+
+describe('Spool', () => {
+  it('gives back, after a restart, every chunk not acked: same ids, same bytes, same order', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(30, 5);
+    const first = Spool.open(options(dir));
+    for (const c of chunks) await first.append(c);
+    const sent = await drain(first, 2);
+    first.ack(sent[0]!.id);
+    await first.close();
+
+    const second = Spool.open(options(dir));
+    assert.equal(second.stats.recoveredChunks, 5);
+    assert.equal(second.stats.recoveredRecords, 25);
+    const again = await drain(second, 5);
+    assert.deepEqual(again.map((c) => c.id), chunks.slice(1).map((c) => c.id));
+    for (let i = 0; i < 5; i++) assert.ok(again[i]!.entries.equals(chunks[i + 1]!.entries));
+    for (const c of again) second.ack(c.id);
+    assert.equal(second.stats.records, 0);
+    assert.deepEqual(listSegments(dir), []);
+    await second.close();
+  });
+
+  it('keeps its directory 0700 and its files 0600, and lets one process in at a time', async () => {
+    const dir = join(tempDir(), 'spool');
+    const spool = Spool.open(options(dir));
+    await spool.append(chunksOf(2, 2).chunks[0]!);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    for (const f of listSegments(dir)) assert.equal(statSync(f.path).mode & 0o777, 0o600);
+    assert.throws(() => Spool.open(options(dir)), (e: unknown) => e instanceof SpoolError && /already in use by this process/.test(e.message));
+    const other = spawnSync(process.execPath, ['--input-type=module', '-e',
+      `import { Spool } from ${JSON.stringify(new URL('../../src/spool/spool.js', import.meta.url).href)};
+       try { Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, overflow: 'block', fsync: 'never' }); } catch (e) { process.stdout.write(e.message); }`]);
+    assert.match(other.stdout.toString(), new RegExp(`in use by another audit-ship \\(pid ${process.pid}\\); give each one its own --spool-dir`));
+    await spool.close();
+    Spool.open(options(dir)).close();
+  });
+
+  it('takes over the lock of a process that is gone', async () => {
+    const dir = join(tempDir(), 'spool');
+    await Spool.open(options(dir)).close();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    writeFileSync(join(dir, 'lock'), `${dead}\n`);
+    const spool = Spool.open(options(dir));
+    assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(process.pid));
+    await spool.close();
+    assert.equal(existsSync(join(dir, 'lock')), false);
+  });
+
+  it('sets a torn tail aside, counts it, and delivers the chunks before it', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(15, 5);
+    const first = Spool.open(options(dir));
+    for (const c of chunks) await first.append(c);
+    await first.close();
+    const [segment] = listSegments(dir);
+    truncateSync(segment!.path, segment!.size - 100); // a crash in the middle of the last write
+
+    const second = Spool.open(options(dir));
+    assert.equal(second.stats.damagedRanges, 1);
+    assert.equal(second.stats.recoveredChunks, 2);
+    assert.deepEqual((await drain(second, 2)).map((c) => c.id), chunks.slice(0, 2).map((c) => c.id));
+    const damaged = readdirSync(join(dir, 'damaged'));
+    assert.equal(damaged.length, 1);
+    assert.match(damaged[0]!, /\.torn$/);
+    await second.close();
+    const third = Spool.open(options(dir)); // reported once, not again on every start
+    assert.equal(third.stats.damagedRanges, 0);
+    await third.close();
+  });
+
+  it('sets aside a chunk with a bad checksum and delivers those on either side of it', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(15, 5);
+    const first = Spool.open(options(dir));
+    for (const c of chunks) await first.append(c);
+    await first.close();
+    const [segment] = listSegments(dir);
+    const data = readFileSync(segment!.path);
+    const middle = Math.floor(data.length / 2);
+    data[middle] = data[middle]! ^ 0xff;
+    writeFileSync(segment!.path, data);
+
+    const second = Spool.open(options(dir));
+    assert.equal(second.stats.damagedRanges, 1);
+    assert.deepEqual((await drain(second, 2)).map((c) => c.id), [chunks[0]!.id, chunks[2]!.id]);
+    assert.match(readdirSync(join(dir, 'damaged'))[0]!, /\.checksum$/);
+    await second.close();
+  });
+
+  it('under block, holds an append until an ack makes room', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(300, 100);
+    const size = chunks[0]!.entries.length;
+    const spool = Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, Math.floor(size * 2.5)) }));
+    await spool.append(chunks[0]!);
+    await spool.append(chunks[1]!);
+    let third = false;
+    const pending = spool.append(chunks[2]!).then(() => (third = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(third, false, 'the third append waits while the spool is full');
+    const [a, b] = await drain(spool, 2);
+    spool.ack(a!.id);
+    spool.ack(b!.id);
+    await pending;
+    assert.equal(third, true);
+    assert.equal(spool.stats.records, 100);
+    await spool.close();
+  });
+
+  it('under drop-oldest, deletes the oldest unsent chunks to make room and counts them', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(1000, 100);
+    const size = chunks[0]!.entries.length;
+    const spool = Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, size * 4), overflow: 'drop-oldest' }));
+    for (const c of chunks) await spool.append(c);
+    assert.ok(spool.stats.droppedRecords > 0);
+    assert.ok(spool.stats.bytes <= Math.max(64 * 1024, size * 4));
+    assert.equal(spool.stats.records + spool.stats.droppedRecords, 1000);
+    const left = await drain(spool, spool.stats.chunks);
+    assert.deepEqual(left.map((c) => c.id), chunks.slice(chunks.length - left.length).map((c) => c.id));
+    await spool.close();
+  });
+
+  it('reads bodies back from disk once the memory cache is full', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(200, 20);
+    const spool = Spool.open(options(dir, { cacheBytes: chunks[0]!.entries.length * 2 }));
+    for (const c of chunks) await spool.append(c);
+    const out = await drain(spool, chunks.length);
+    for (let i = 0; i < chunks.length; i++) assert.ok(out[i]!.entries.equals(chunks[i]!.entries), `chunk ${i}`);
+    await spool.close();
+  });
+
+  it('fails with a clear error when the directory cannot be made', () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, '');
+    assert.throws(() => Spool.open(options(join(file, 'spool'))), (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message));
+  });
+});
