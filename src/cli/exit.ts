@@ -10,7 +10,7 @@ export const EXIT = {
   failure: 1,
   /** Bad usage, or an input/output that cannot be opened. */
   usage: 2,
-  /** Stopped by a signal before every valid record read was acked. */
+  /** Records remain in the spool, not acked (stopped by a signal, or shut down before the acks came); the next run sends them first. */
   unacked: 3,
 } as const;
 

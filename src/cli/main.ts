@@ -9,6 +9,7 @@ import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
 import { byteSize, duration, integer } from './options.js';
 import { forwardOptions } from './forward-options.js';
+import { defaultSpoolDir, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 
@@ -37,18 +38,23 @@ const COMMANDS: CommandSpec[] = [
     isDefault: true,
     args: '[files...]',
     summary: 'validate audit lines (files, .gz, or stdin) and forward the valid ones to Fluentd, acked (the default command)',
-    options: () => [
-      ...forwardOptions(),
-      new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
-        .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
-      new Option('--strict', 'records with unknown fields are invalid').default(false),
-      new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
-      new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
-      new Option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, wait this long for acks before exiting').default(10_000, '10s').argParser(duration(0)),
-    ],
+    options: () => [...forwardOptions(), ...shipOptions()],
     action: async () => {
       const { ship } = await import('./ship.js');
       return (files: string[], options) => ship(files, options);
+    },
+  },
+  {
+    name: 'spool',
+    args: '<action>',
+    summary: 'inspect the disk spool: status (what waits to be sent), verify (check every checksum), purge (delete it all)',
+    options: () => [
+      new Option('--spool-dir <dir>', 'the spool to inspect').default(defaultSpoolDir(), 'as for ship').env('AUDIT_SHIP_SPOOL_DIR'),
+      new Option('--json', 'one JSON object on stdout instead of text').default(false),
+    ],
+    action: async () => {
+      const { spoolCommand } = await import('./spool.js');
+      return (action: string, options) => spoolCommand(action, options);
     },
   },
   {
@@ -131,12 +137,22 @@ function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  let settled = false;
+  // If the event loop empties while a command still awaits something, that is a bug: say so and
+  // fail, rather than exit 0 having done nothing.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    reportError(new Error('audit-ship stopped with work unfinished (a promise was never settled)'));
+    process.exitCode = EXIT.failure;
+  });
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
+    settled = true;
     reportError(error);
     process.exitCode = exitCodeFor(error);
     return;
   }
+  settled = true;
   process.exitCode ??= EXIT.ok;
 }

@@ -1,84 +1,192 @@
-/** `audit-ship [ship]`: validates audit lines and forwards the valid ones to Fluentd, acked. */
-import { openSources } from '../input/sources.js';
+/**
+ * `audit-ship [ship]`: input → lines → validate → batch → spool → forward → ack → commit.
+ * This module wires the hops together, owns the signals and decides the exit code; each hop lives
+ * in its own module.
+ */
+import { once } from 'node:events';
+import { UsageError } from '../errors.js';
 import { Sender } from '../forward/sender.js';
 import type { ForwardError } from '../forward/errors.js';
-import { ShipPipeline, type ShipCounts } from '../ship/pipeline.js';
+import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
+import { openSources, type InputSource } from '../input/sources.js';
+import { createShipMetrics } from '../metrics/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { Checkpoint } from '../ship/checkpoint.js';
+import { DeadLetterFile } from '../ship/dead-letter.js';
+import { Forwarder } from '../ship/forwarder.js';
+import { emptyCounts } from '../ship/counts.js';
+import { ShipPipeline } from '../ship/pipeline.js';
+import { RateLimiter } from '../ship/rate.js';
+import { SpoolClosedError } from '../spool/errors.js';
+import { Spool } from '../spool/spool.js';
 import { EXIT } from './exit.js';
-import { senderOptionsFrom, type ForwardCliOptions } from './forward-options.js';
+import { senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
+import { Progress } from './progress.js';
+import { shipSummary, summaryText } from './ship-summary.js';
+import type { ShipOptions } from './ship-options.js';
 import { stderrColors } from './tty.js';
-import { formatBytes, peakRssBytes } from './units.js';
 
-export interface ShipOptions extends ForwardCliOptions {
-  strict: boolean;
-  maxLineBytes: number;
-  flushInterval: number;
-  summary: 'text' | 'json' | 'none';
-  shutdownTimeout: number;
+export type { ShipOptions } from './ship-options.js';
+
+async function openInputs(files: string[], options: ShipOptions, note: (line: string) => void): Promise<InputSource[]> {
+  if (options.kubectl === undefined) return openSources(files);
+  if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
+  return [kubectlSource({
+    args: options.kubectl,
+    command: options.kubectlCommand,
+    backoff: { initialMs: 500, maxMs: 30_000 },
+    recentIds: DEFAULT_KUBECTL_RECENT_IDS,
+    onMessage: (line) => note(`${line}\n`),
+  })];
 }
 
-function summaryText(c: ShipCounts, seconds: number): string {
-  const rate = Math.round(c.recordsAcked / Math.max(seconds, 1e-9));
-  return [
-    `audit-ship: ${c.lines} lines read: ${c.valid} valid, ${c.invalid} invalid, ${c.skipped + c.blank} skipped (${c.skipped} not audit records, ${c.blank} blank)`,
-    `${c.recordsAcked} records acked in ${c.chunksAcked} of ${c.chunksSent} chunks, ${c.resends} chunks resent; ` +
-      `${formatBytes(c.bytesRead)} in ${seconds.toFixed(2)} s, ${rate} records/s, peak RSS ${formatBytes(peakRssBytes())}`,
-  ].join('\n');
+/** Writes valid records to stdout (--stdout), a batch at a time, waiting for 'drain'. */
+function stdoutWriter(counts: { recordsWritten: number }) {
+  let buffered: string[] = [];
+  return {
+    write(json: string) {
+      buffered.push(json);
+    },
+    async flush() {
+      if (buffered.length === 0) return;
+      const text = `${buffered.join('\n')}\n`;
+      counts.recordsWritten += buffered.length;
+      buffered = [];
+      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+    },
+  };
+}
+
+function checkOptions(files: string[], options: ShipOptions): void {
+  if (options.since && options.until && options.since.seconds * 1e9 + options.since.nanoseconds >= options.until.seconds * 1e9 + options.until.nanoseconds) {
+    throw new UsageError('--since must be before --until');
+  }
+  if (options.checkpoint !== undefined && (options.kubectl !== undefined || files.length === 0 || files.includes('-'))) {
+    throw new UsageError('--checkpoint applies to input files; stdin and kubectl cannot be re-read from a position');
+  }
 }
 
 export async function ship(files: string[], options: ShipOptions): Promise<void> {
+  checkOptions(files, options);
   const senderOptions = senderOptionsFrom(options);
-  const sources = await openSources(files);
-  const sender = new Sender(senderOptions);
+  const checkpoint = options.checkpoint === undefined ? null : Checkpoint.load(options.checkpoint);
+  const deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
+  const spool = Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync });
+  let metricsServer: MetricsServer | null = null;
+  try {
+    await run(files, options, senderOptions, spool, checkpoint, deadLetter, (server) => (metricsServer = server));
+  } finally {
+    await spool.close();
+    deadLetter?.close();
+    await (metricsServer as MetricsServer | null)?.close();
+  }
+}
+
+async function run(
+  files: string[],
+  options: ShipOptions,
+  senderOptions: ReturnType<typeof senderOptionsFrom>,
+  spool: Spool,
+  checkpoint: Checkpoint | null,
+  deadLetter: DeadLetterFile | null,
+  onMetricsServer: (server: MetricsServer) => void,
+): Promise<void> {
   const report = diagnosticFormatter('text', stderrColors());
-  sender.on('connect-error', (error) => process.stderr.write(`audit-ship: ${error.message}; retrying\n`));
-  let fatal: ForwardError | null = null;
-  sender.on('fatal', (error) => (fatal ??= error));
-  const pipeline = new ShipPipeline(sender, {
+  let progress: Progress | null = null;
+  const note = (text: string) => (progress ? progress.message(text) : process.stderr.write(text));
+  const sources = await openInputs(files, options, note);
+  const sender = new Sender(senderOptions);
+  const counts = emptyCounts();
+  const pipeline = new ShipPipeline(spool, {
     classify: { mixed: true, strict: options.strict },
     maxLineBytes: options.maxLineBytes,
     chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
     compress: options.compress === 'gzip',
     flushIntervalMs: options.flushInterval,
-    maxPendingChunks: options.window * 2,
+    timeSource: options.timeSource,
+    since: options.since ?? null,
+    until: options.until ?? null,
+    rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
+    checkpoint,
     onInvalid: (file, line, diagnostics) => {
-      for (const d of diagnostics) process.stderr.write(report({ file, line, diagnostic: d }));
+      if (deadLetter) {
+        deadLetter.write(file, line, diagnostics);
+        counts.deadLettered++;
+      }
+      note(diagnostics.map((d) => report({ file, line: line.number, diagnostic: d })).join(''));
     },
+    writer: options.stdout ? stdoutWriter(counts) : null,
+    onNote: (message) => note(`audit-ship: ${message}\n`),
+  }, counts);
+  const metrics = createShipMetrics({ counts, spool: spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
+  sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
+  sender.on('resend', (chunk) => {
+    counts.resends++;
+    counts.recordsResent += chunk.count;
   });
-  const started = process.hrtime.bigint();
+  sender.on('connect-error', (error) => {
+    counts.connectRetries++;
+    note(`audit-ship: ${error.message}; retrying\n`);
+  });
+  if (options.metricsPort !== undefined) {
+    const server = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
+    onMetricsServer(server);
+    note(`audit-ship: metrics on ${server.url}/metrics\n`);
+  }
+  if (spool.stats.recoveredChunks > 0) {
+    note(`audit-ship: ${spool.stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
+  }
+  if (spool.stats.damagedRanges > 0) {
+    note(`audit-ship: ${spool.stats.damagedRanges} torn or corrupt spool ranges (${spool.stats.damagedBytes} bytes) were set aside in ${options.spoolDir}/damaged\n`);
+  }
+
+  let fatal: ForwardError | null = null;
   let failure: unknown = null;
   let signalled = false;
   let shutdownExpired: () => void = () => {};
   const deadline = new Promise<void>((resolve) => (shutdownExpired = resolve));
+  const forwarder = new Forwarder(spool, sender, options.window * 2, counts);
+  sender.on('fatal', (error) => {
+    fatal ??= error;
+    pipeline.stop();
+  });
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return shutdownExpired(); // a second signal: stop waiting for acks
     signalled = true;
-    process.stderr.write(`audit-ship: ${signal}: reading stopped, waiting up to ${options.shutdownTimeout} ms for acks\n`);
+    note(`audit-ship: ${signal}: reading stopped, waiting up to ${options.shutdownTimeout} ms for acks; the rest stays in the spool\n`);
     pipeline.stop();
-    process.stdin.destroy(); // an idle stdin would otherwise keep the process alive
     setTimeout(shutdownExpired, options.shutdownTimeout).unref();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const running = pipeline.run(sources).catch((error: unknown) => {
-    failure ??= error;
-  });
-  await Promise.race([running, deadline]);
-  const unacked = await sender.close(0);
-  await running; // settles now: close() rejected whatever was still waiting for an ack
+  const started = process.hrtime.bigint();
+  progress = new Progress(counts, spool.stats, sources, options.progress && process.stderr.isTTY === true);
+  progress.start();
+  const work = (async () => {
+    if (options.requireConn) await Promise.race([sender.start(), deadline]);
+    if (!signalled) await pipeline.run(sources);
+    await spool.drained();
+  })();
+  await Promise.race([work.catch((error: unknown) => (failure ??= error)), forwarder.finished(), deadline]);
+  pipeline.stop();
+  forwarder.stop();
+  await sender.close(0);
+  await spool.close();
+  await work.catch((error: unknown) => (failure ??= error));
+  progress.stop();
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const c = pipeline.counts;
-  if (options.summary === 'json') {
-    process.stderr.write(`${JSON.stringify({ ...c, seconds, recordsPerSecond: c.recordsAcked / seconds, peakRssBytes: peakRssBytes() })}\n`);
-  } else if (options.summary === 'text') {
-    process.stderr.write(`${summaryText(c, seconds)}\n`);
+  const summary = shipSummary(counts, spool.stats, seconds);
+  if (options.summary === 'json') process.stderr.write(`${JSON.stringify(summary)}\n`);
+  else if (options.summary === 'text') process.stderr.write(`${summaryText(summary)}\n`);
+  if (spool.stats.records > 0) {
+    process.stderr.write(`audit-ship: ${spool.stats.records} records were not acked and stay in the spool ${options.spoolDir}; the next run sends them first\n`);
   }
   if (fatal) throw fatal;
-  // After a signal, the pipeline's rejection is our own shutdown, not a failure to report.
-  if (failure && !signalled) throw failure;
-  const notAcked = c.valid - c.recordsAcked;
-  if (notAcked > 0) process.stderr.write(`audit-ship: ${notAcked} valid records were not acked (${unacked.length} chunks)\n`);
-  process.exitCode = notAcked > 0 ? EXIT.unacked : EXIT.ok;
+  // After a signal or a fatal error, the rejections that follow are our own shutdown.
+  if (failure && !signalled && !(failure instanceof SpoolClosedError)) throw failure;
+  process.exitCode = spool.stats.records > 0 ? EXIT.unacked : EXIT.ok;
 }

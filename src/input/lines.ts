@@ -12,10 +12,14 @@ export interface Line {
   bytes: Buffer;
   /** The line's full length in bytes when it exceeded the limit, else 0. */
   overLimit: number;
+  /** Offset in the (decoded) stream just past this line's end of line: where a resume starts. */
+  end: number;
 }
 
 export interface SplitOptions {
   maxLineBytes: number;
+  /** Where a resumed stream starts: the offset of its first byte, and the lines before it. */
+  resume?: { offset: number; line: number };
 }
 
 /** 4 MiB: room for a large ResponseBody while keeping every record well inside one 8 MB Fluentd chunk. */
@@ -30,23 +34,31 @@ class LineSplitter {
   private pendingBytes = 0;
   /** Bytes of the current line already discarded because it ran over the limit. */
   private discarded = 0;
-  private lineNumber = 0;
+  private lineNumber: number;
+  private consumed: number;
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(
+    private readonly maxLineBytes: number,
+    resume: { offset: number; line: number } = { offset: 0, line: 0 },
+  ) {
+    this.consumed = resume.offset;
+    this.lineNumber = resume.line;
+  }
 
   push(chunk: Buffer, out: Line[]): void {
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl < 0) break;
-      this.finishLine(chunk.subarray(start, nl), out);
+      this.finishLine(chunk.subarray(start, nl), this.consumed + nl + 1, out);
       start = nl + 1;
     }
     if (start < chunk.length) this.keep(chunk.subarray(start));
+    this.consumed += chunk.length;
   }
 
   end(out: Line[]): void {
-    if (this.pendingBytes > 0 || this.discarded > 0) this.finishLine(Buffer.alloc(0), out);
+    if (this.pendingBytes > 0 || this.discarded > 0) this.finishLine(Buffer.alloc(0), this.consumed, out);
   }
 
   private keep(part: Buffer): void {
@@ -62,10 +74,10 @@ class LineSplitter {
     this.pendingBytes += part.length;
   }
 
-  private finishLine(tail: Buffer, out: Line[]): void {
+  private finishLine(tail: Buffer, end: number, out: Line[]): void {
     const number = ++this.lineNumber;
     if (this.discarded > 0) {
-      out.push({ number, bytes: Buffer.alloc(0), overLimit: this.discarded + tail.length });
+      out.push({ number, bytes: Buffer.alloc(0), overLimit: this.discarded + tail.length, end });
       this.discarded = 0;
       return;
     }
@@ -75,9 +87,9 @@ class LineSplitter {
     if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
     if (number === 1 && bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3);
     if (bytes.length > this.maxLineBytes) {
-      out.push({ number, bytes: Buffer.alloc(0), overLimit: bytes.length });
+      out.push({ number, bytes: Buffer.alloc(0), overLimit: bytes.length, end });
     } else {
-      out.push({ number, bytes, overLimit: 0 });
+      out.push({ number, bytes, overLimit: 0, end });
     }
   }
 }
@@ -87,7 +99,7 @@ export async function* splitLines(
   chunks: AsyncIterable<Buffer>,
   options: SplitOptions,
 ): AsyncGenerator<Line[]> {
-  const splitter = new LineSplitter(options.maxLineBytes);
+  const splitter = new LineSplitter(options.maxLineBytes, options.resume);
   for await (const chunk of chunks) {
     const out: Line[] = [];
     splitter.push(chunk, out);

@@ -19,7 +19,16 @@ export interface InputSource {
   size: number | null;
   /** Bytes consumed from disk or stdin so far. */
   bytesRead: number;
+  /** Where to start reading (decoded bytes and lines before it); set from a checkpoint. */
+  resume: { offset: number; line: number } | null;
   chunks(): AsyncIterable<Buffer>;
+  /**
+   * Whether a valid record is new; false for a repeat that an input can produce by design (a
+   * restarted `kubectl logs --since-time` overlaps what was already read). Absent: always new.
+   */
+  admit?(requestId: string, timestamp: string): boolean;
+  /** Stops reading at once (shutdown): an idle stdin or a live tail would otherwise never end. */
+  close?(): void;
 }
 
 async function isGzipFile(path: string): Promise<boolean> {
@@ -45,8 +54,21 @@ async function* counted(source: InputSource, stream: NodeJS.ReadableStream, deco
   }
 }
 
+/** Drops the first `skip` bytes of a stream: a gzip file cannot be entered mid-way. */
+async function* skipBytes(chunks: AsyncIterable<Buffer>, skip: number): AsyncGenerator<Buffer> {
+  let left = skip;
+  for await (const chunk of chunks) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
+  }
+}
+
 /** Checks that a file input exists and is readable, so that a typo fails before any work starts. */
-export async function openFileSource(path: string, options: { start?: number } = {}): Promise<InputSource> {
+export async function openFileSource(path: string): Promise<InputSource> {
   let size: number;
   let gzip: boolean;
   try {
@@ -62,15 +84,16 @@ export async function openFileSource(path: string, options: { start?: number } =
     path,
     size,
     bytesRead: 0,
+    resume: null,
     chunks() {
-      // A gzip stream cannot be entered mid-way: resuming a .gz re-reads it from the start.
-      const start = gzip ? 0 : (options.start ?? 0);
+      const offset = source.resume?.offset ?? 0;
+      const start = gzip ? 0 : offset;
       source.bytesRead = start;
       const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, start });
       if (!gzip) return counted(source, raw, raw);
       const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
       raw.on('error', (error) => gunzip.destroy(error));
-      return counted(source, raw, raw.pipe(gunzip));
+      return counted(source, raw, skipBytes(raw.pipe(gunzip), offset));
     },
   };
   return source;
@@ -82,8 +105,12 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
     path: null,
     size: null,
     bytesRead: 0,
+    resume: null,
     chunks() {
       return counted(source, stdin, stdin as AsyncIterable<Buffer>);
+    },
+    close() {
+      (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
     },
   };
   return source;

@@ -1,16 +1,24 @@
 /**
- * input → lines → validate → batch → forward → ack. Valid records are appended to the current
- * chunk; a full chunk (or one older than the flush interval, for a live tail) goes to the sender.
- * When more chunks wait for acks than the window allows twice over, reading stops until acks
- * come back, so backpressure reaches the input and memory stays bounded.
+ * input → lines → validate → batch → spool. Valid records are appended to the current chunk; a
+ * full chunk (or one older than the flush interval, for a live tail) is written to the spool,
+ * from where the forwarder sends it. Reading waits for the spool: when the spool is full under
+ * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
-import { ChunkBuilder, type Chunk, type ChunkLimits } from '../forward/chunk.js';
+import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
-import type { Sender } from '../forward/sender.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
-import { judgeLine, type ClassifyOptions } from '../schema/line.js';
+import { judgeLine, type AuditRecordVerdict, type ClassifyOptions } from '../schema/line.js';
+import type { Spool } from '../spool/spool.js';
+import type { Checkpoint } from './checkpoint.js';
+import { emptyCounts, type ShipCounts } from './counts.js';
+import type { RateLimiter } from './rate.js';
+
+export interface TimeBound {
+  seconds: number;
+  nanoseconds: number;
+}
 
 export interface PipelineOptions {
   classify: ClassifyOptions;
@@ -18,141 +26,211 @@ export interface PipelineOptions {
   chunkLimits: ChunkLimits;
   compress: boolean;
   flushIntervalMs: number;
-  /** Chunks handed to the sender and not yet acked, at most, before reading pauses. */
-  maxPendingChunks: number;
+  /** `record`: the event time is the record's Timestamp; `now`: the time it is read. */
+  timeSource: 'record' | 'now';
+  /** Records outside [since, until) by Timestamp are counted as filtered and not shipped. */
+  since: TimeBound | null;
+  until: TimeBound | null;
+  rate: RateLimiter | null;
+  checkpoint: Checkpoint | null;
   /** Each invalid line, with its diagnostics; nothing is dropped silently. */
-  onInvalid: (source: string, line: number, diagnostics: Diagnostic[]) => void;
+  onInvalid: (source: string, line: Line, diagnostics: Diagnostic[]) => void;
+  /** Each valid record's JSON (for --stdout), and a flush at the end of every batch of lines. */
+  writer: { write(json: string): void; flush(): Promise<void> } | null;
+  /** Status for the user: a resumed or already finished file. */
+  onNote: (message: string) => void;
 }
 
-export interface ShipCounts {
-  lines: number;
-  valid: number;
-  invalid: number;
-  skipped: number;
-  blank: number;
-  chunksSent: number;
-  recordsAcked: number;
-  chunksAcked: number;
-  resends: number;
-  bytesRead: number;
+interface Position {
+  source: InputSource;
+  end: number;
+  line: number;
+}
+
+function before(s: number, ns: number, bound: TimeBound): boolean {
+  return s < bound.seconds || (s === bound.seconds && ns < bound.nanoseconds);
 }
 
 export class ShipPipeline {
-  readonly counts: ShipCounts = {
-    lines: 0, valid: 0, invalid: 0, skipped: 0, blank: 0, chunksSent: 0, recordsAcked: 0, chunksAcked: 0, resends: 0, bytesRead: 0,
-  };
   private readonly builder: ChunkBuilder;
   private readonly judgeOptions: ClassifyOptions & { maxLineBytes: number };
-  private readonly pending: Promise<void>[] = [];
+  /** The last spool write: chunks are written one after another, in the order read. */
+  private writing: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private position: Position | null = null;
+  private sources: readonly InputSource[] = [];
   private stopRequested: (() => void) | null = null;
   private readonly stopped = new Promise<'stop'>((resolve) => (this.stopRequested = () => resolve('stop')));
 
   constructor(
-    private readonly sender: Sender,
+    private readonly spool: Spool,
     private readonly options: PipelineOptions,
+    readonly counts: ShipCounts = emptyCounts(),
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.compress);
     this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
-    sender.on('resend', () => this.counts.resends++);
   }
 
-  /** Ships every source in order; rejects with the sender's fatal error, if one occurs. */
+  /** Reads and spools every source in order; rejects if the spool or checkpoint cannot be written. */
   async run(sources: readonly InputSource[]): Promise<void> {
+    this.sources = sources;
     try {
       for (const source of sources) {
-        if (!(await this.readSource(source))) break;
+        if (!this.startAt(source)) continue;
+        const finished = await this.readSource(source);
+        await this.flush();
+        if (!finished) break;
+        this.recordDone(source);
       }
-      this.flush();
-      await Promise.all(this.pending);
+      await this.flush();
     } finally {
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.counts.bytesRead = totalBytesRead(sources);
     }
-    if (this.failure) throw this.failure;
   }
 
-  /**
-   * Stops reading at once, even while a read is pending on an idle stdin; what was read is still
-   * sent, and run() resolves once it is acked.
-   */
+  /** Stops reading at once, even while a read is pending on an idle input; what was read is spooled. */
   stop(): void {
     this.stopRequested?.();
+    for (const source of this.sources) source.close?.();
+  }
+
+  /** Applies the checkpoint; false when the file was already shipped completely. */
+  private startAt(source: InputSource): boolean {
+    const checkpoint = this.options.checkpoint;
+    if (!checkpoint || source.path === null) return true;
+    const point = checkpoint.resumePoint(source.path, source.size ?? 0);
+    if (point.kind === 'done') {
+      this.options.onNote(`${source.name}: already shipped (checkpoint), skipped`);
+      return false;
+    }
+    if (point.kind === 'resume') {
+      source.resume = { offset: point.offset, line: point.line };
+      this.options.onNote(`${source.name}: resuming after line ${point.line} (checkpoint)`);
+    } else if (point.reason) {
+      this.options.onNote(`${source.name}: ${point.reason}`);
+    }
+    return true;
+  }
+
+  private recordDone(source: InputSource): void {
+    const checkpoint = this.options.checkpoint;
+    if (!checkpoint || source.path === null) return;
+    const end = this.position?.source === source ? this.position : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
+    checkpoint.record(source.path, { offset: end.end, line: end.line, size: source.size ?? 0, done: true });
   }
 
   /** Reads one source to its end; false when stop() cut it short. */
   private async readSource(source: InputSource): Promise<boolean> {
-    const batches = splitLines(source.chunks(), this.options)[Symbol.asyncIterator]();
+    const split = { maxLineBytes: this.options.maxLineBytes, ...(source.resume ? { resume: source.resume } : {}) };
+    const batches = splitLines(source.chunks(), split)[Symbol.asyncIterator]();
+    const { rate, writer } = this.options;
     for (;;) {
       const next = await Promise.race([batches.next(), this.stopped]);
       if (next === 'stop') return false;
       if (next.done) return true;
-      for (const line of next.value) this.accept(source.name, line);
-      await this.relieve();
+      for (const line of next.value) {
+        const added = this.accept(source, line);
+        this.position = { source, end: line.end, line: line.number };
+        if (!added) continue;
+        if (this.builder.full) await this.rotate();
+        if (rate) await rate.take();
+      }
+      if (writer) await writer.flush();
+      if (this.failure) throw this.failure;
     }
   }
 
-  private accept(source: string, line: Line): void {
+  /** Counts one line; true when it added a record to the chunk being built. */
+  private accept(source: InputSource, line: Line): boolean {
     const c = this.counts;
     c.lines++;
     const verdict = judgeLine(line, this.judgeOptions);
     switch (verdict.kind) {
       case 'blank':
         c.blank++;
-        return;
+        return false;
       case 'skipped':
         c.skipped++;
-        return;
+        return false;
       case 'rejected':
-        c.invalid++;
-        this.options.onInvalid(source, line.number, verdict.diagnostics);
-        return;
+        this.reject(source, line, verdict.diagnostics);
+        return false;
       case 'record':
-        if (!verdict.valid) {
-          c.invalid++;
-          this.options.onInvalid(source, line.number, verdict.diagnostics);
-          return;
-        }
-        if (!EventTime.representable(verdict.seconds, verdict.nanoseconds)) {
-          c.invalid++;
-          this.options.onInvalid(source, line.number, [diagnostic('time-out-of-range', 'Timestamp',
-            'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
-          return;
-        }
-        c.valid++;
-        this.builder.append(verdict.seconds, verdict.nanoseconds, verdict.record);
-        if (this.builder.full) this.flush();
-        else this.flushTimer ??= setTimeout(() => this.flush(), this.options.flushIntervalMs);
+        return this.acceptRecord(source, line, verdict);
     }
   }
 
-  /** Hands the chunk being built to the sender. */
-  private flush(): void {
+  private acceptRecord(source: InputSource, line: Line, verdict: AuditRecordVerdict): boolean {
+    const c = this.counts;
+    if (!verdict.valid) {
+      this.reject(source, line, verdict.diagnostics);
+      return false;
+    }
+    const { seconds, nanoseconds, record } = verdict;
+    if (!EventTime.representable(seconds, nanoseconds)) {
+      this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
+      return false;
+    }
+    const { since, until } = this.options;
+    if ((since && before(seconds, nanoseconds, since)) || (until && !before(seconds, nanoseconds, until))) {
+      c.filtered++;
+      return false;
+    }
+    if (source.admit && !source.admit(record.RequestID as string, record.Timestamp as string)) {
+      c.duplicates++;
+      return false;
+    }
+    c.valid++;
+    this.options.writer?.write(verdict.json);
+    if (this.options.timeSource === 'now') {
+      const now = Date.now();
+      this.builder.append(Math.floor(now / 1000), (now % 1000) * 1e6, record);
+    } else {
+      this.builder.append(seconds, nanoseconds, record);
+    }
+    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
+    return true;
+  }
+
+  private reject(source: InputSource, line: Line, diagnostics: Diagnostic[]): void {
+    this.counts.invalid++;
+    const seen = new Set<string>();
+    for (const d of diagnostics) {
+      if (d.severity !== 'error' || seen.has(d.code)) continue;
+      seen.add(d.code);
+      this.counts.invalidByCode[d.code] = (this.counts.invalidByCode[d.code] ?? 0) + 1;
+    }
+    this.options.onInvalid(source.name, line, diagnostics);
+  }
+
+  /** A full chunk: waits for the previous spool write, so one write overlaps with reading. */
+  private async rotate(): Promise<void> {
+    await this.writing;
+    void this.flush().catch(() => {});
+  }
+
+  /** Writes the chunk being built to the spool, then moves the checkpoint past its lines. */
+  private flush(): Promise<void> {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
     const chunk = this.builder.take();
-    if (chunk) this.dispatch(chunk);
-  }
-
-  private dispatch(chunk: Chunk): void {
-    this.counts.chunksSent++;
-    this.pending.push(this.sender.send(chunk).then(
-      () => {
-        this.counts.recordsAcked += chunk.count;
-        this.counts.chunksAcked++;
-      },
-      (error: Error) => {
-        this.failure ??= error;
-      },
-    ));
-  }
-
-  /** Waits for acks while too many chunks are outstanding; stops reading after a fatal error. */
-  private async relieve(): Promise<void> {
-    while (this.pending.length > this.options.maxPendingChunks) await this.pending.shift();
-    if (this.failure) throw this.failure;
+    if (!chunk) return this.writing;
+    const position = this.position;
+    const checkpoint = this.options.checkpoint;
+    this.counts.chunksSpooled++;
+    this.counts.recordsSpooled += chunk.count;
+    this.writing = this.writing.then(async () => {
+      await this.spool.append(chunk);
+      if (checkpoint && position?.source.path) {
+        const { source } = position;
+        checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false });
+      }
+    });
+    this.writing.catch((e: Error) => (this.failure ??= e));
+    return this.writing;
   }
 }

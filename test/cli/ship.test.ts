@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { sampleLines } from '../../src/sample/generate.js';
-import { runCli } from '../helpers/cli.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { CLI, fixture } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
@@ -121,7 +121,7 @@ describe('audit-ship ship', () => {
 describe('audit-ship ship shutdown', () => {
   it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 0 once all is acked', async () => {
     const r = await receiver();
-    const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv() });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdin.write(lines(40, 30).join(''));
@@ -130,15 +130,16 @@ describe('audit-ship ship shutdown', () => {
     const [code] = (await once(child, 'exit')) as [number];
     assert.equal(code, 0, stderr);
     assert.match(stderr, /SIGTERM: reading stopped/);
-    assert.match(stderr, /40 records acked/);
+    assert.match(stderr, /40 records sent, 40 acked in 1 chunks/);
+    assert.match(stderr, /0 left in spool/);
   });
 
-  it('exits 3 and says how many records were not acked when acks do not come in time', async () => {
+  it('exits 3 and leaves the records in the spool when acks do not come in time', async () => {
     const holder = new FaultServer(() => 'hold');
     const port = await holder.listen();
     try {
       const child = spawn(process.execPath, [CLI, '--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms'], {
-        stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv(),
       });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -147,7 +148,8 @@ describe('audit-ship ship shutdown', () => {
       child.kill('SIGINT');
       const [code] = (await once(child, 'exit')) as [number];
       assert.equal(code, 3, stderr);
-      assert.match(stderr, /25 valid records were not acked \(1 chunks\)/);
+      assert.match(stderr, /25 records were not acked and stay in the spool/);
+      assert.match(stderr, /25 left in spool/);
     } finally {
       await holder.close();
     }

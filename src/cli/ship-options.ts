@@ -1,0 +1,74 @@
+/** The options of `audit-ship [ship]` beyond where to forward, each with its default, in one place. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Option } from 'commander';
+import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
+import type { TimeBound } from '../ship/pipeline.js';
+import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
+import type { ForwardCliOptions } from './forward-options.js';
+import { byteSize, duration, integer } from './options.js';
+import { timeBound } from './time-bound.js';
+
+/** `$XDG_STATE_HOME/audit-ship/spool`, else `~/.local/state/audit-ship/spool`: state that must survive restarts. */
+export function defaultSpoolDir(): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'audit-ship', 'spool');
+}
+
+export interface ShipOptions extends ForwardCliOptions {
+  strict: boolean;
+  maxLineBytes: number;
+  flushInterval: number;
+  summary: 'text' | 'json' | 'none';
+  shutdownTimeout: number;
+  spoolDir: string;
+  spoolMaxBytes: number;
+  spoolOverflow: OverflowPolicy;
+  spoolFsync: FsyncPolicy;
+  deadLetter?: string;
+  checkpoint?: string;
+  kubectl?: string;
+  kubectlCommand: string;
+  timeSource: 'record' | 'now';
+  since?: TimeBound;
+  until?: TimeBound;
+  rate: number;
+  requireConn: boolean;
+  stdout: boolean;
+  metricsPort?: number;
+  metricsHost: string;
+  progress: boolean;
+}
+
+export function shipOptions(): Option[] {
+  return [
+    new Option('--spool-dir <dir>', 'disk spool: each chunk is written here before it is sent and removed when acked')
+      .default(defaultSpoolDir(), '$XDG_STATE_HOME/audit-ship/spool or ~/.local/state/audit-ship/spool').env('AUDIT_SHIP_SPOOL_DIR'),
+    new Option('--spool-max-bytes <size>', 'disk the spool may use').default(1024 ** 3, '1g').argParser(byteSize(64 * 1024)),
+    new Option('--spool-overflow <policy>', 'when the spool is full: block (input waits) or drop-oldest (counted)')
+      .choices(['block', 'drop-oldest']).default('block'),
+    new Option('--spool-fsync <policy>', 'fsync each chunk before it is sent (always), once a second (interval), or never')
+      .choices(['always', 'interval', 'never']).default('always'),
+    new Option('--dead-letter <file>', 'append each invalid line, with its diagnostics, as a JSON line'),
+    new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there'),
+    new Option('--kubectl <args>', 'read from `kubectl logs -f ARGS`, restarted whenever it exits'),
+    new Option('--kubectl-command <path>', 'the kubectl to run').default('kubectl').env('KUBECTL'),
+    new Option('--time-source <source>', 'event time: the record\'s Timestamp, or the time it is read')
+      .choices(['record', 'now']).default('record'),
+    new Option('--since <time>', 'ship only records at or after this Timestamp (RFC 3339, a date, or 24h ago)').argParser((v: string) => timeBound(v)),
+    new Option('--until <time>', 'ship only records before this Timestamp').argParser((v: string) => timeBound(v)),
+    new Option('--rate <n>', 'records per second, at most (0: no limit)').default(0).argParser(integer(0)),
+    new Option('--require-conn', 'read no input until Fluentd has accepted a connection and handshake').default(false),
+    new Option('--stdout', 'also write each valid record to stdout as a JSON line').default(false),
+    new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: any free port)').argParser(integer(0, 65535)),
+    new Option('--metrics-host <address>', 'address for the metrics endpoint (0.0.0.0 inside a pod)').default('127.0.0.1'),
+    new Option('--no-progress', 'no live status line (it is shown only when stderr is a terminal)'),
+    new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
+      .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
+    new Option('--strict', 'records with unknown fields are invalid').default(false),
+    new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
+    new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
+    new Option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, wait this long for acks; the rest stays in the spool')
+      .default(10_000, '10s').argParser(duration(0)),
+  ];
+}

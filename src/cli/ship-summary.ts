@@ -1,0 +1,45 @@
+/** The end-of-run summary on stderr: text for people, one JSON object for scripts. */
+import type { ShipCounts } from '../ship/counts.js';
+import type { SpoolStats } from '../spool/spool.js';
+import { formatBytes, peakRssBytes } from './units.js';
+
+export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
+  invalidByCode: Record<string, number>;
+  recoveredFromSpool: number;
+  dropped: number;
+  damagedSpoolRanges: number;
+  leftInSpool: number;
+  seconds: number;
+  recordsPerSecond: number;
+  peakRssBytes: number;
+}
+
+export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: number): ShipSummary {
+  return {
+    ...counts,
+    recoveredFromSpool: spool.recoveredRecords,
+    dropped: spool.droppedRecords,
+    damagedSpoolRanges: spool.damagedRanges,
+    leftInSpool: spool.records,
+    seconds,
+    recordsPerSecond: counts.recordsAcked / Math.max(seconds, 1e-9),
+    peakRssBytes: peakRssBytes(),
+  };
+}
+
+export function summaryText(s: ShipSummary): string {
+  const skipped = s.skipped + s.blank + s.duplicates + s.filtered;
+  const skippedParts = [`${s.skipped} not audit records`, `${s.blank} blank`];
+  if (s.duplicates > 0) skippedParts.push(`${s.duplicates} duplicates`);
+  if (s.filtered > 0) skippedParts.push(`${s.filtered} outside --since/--until`);
+  const lines = [
+    `audit-ship: ${s.lines} lines read: ${s.valid} valid, ${s.invalid} invalid` +
+      `${s.deadLettered > 0 ? ` (${s.deadLettered} dead-lettered)` : ''}, ${skipped} skipped (${skippedParts.join(', ')})`,
+    `${s.recordsSent} records sent, ${s.recordsAcked} acked in ${s.chunksAcked} chunks, ${s.resends} chunks resent` +
+      `${s.recoveredFromSpool > 0 ? `, ${s.recoveredFromSpool} recovered from the spool` : ''}` +
+      `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}; ${s.leftInSpool} left in spool`,
+    `${formatBytes(s.bytesRead)} in ${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond)} records/s, peak RSS ${formatBytes(s.peakRssBytes)}`,
+  ];
+  if (s.damagedSpoolRanges > 0) lines.push(`${s.damagedSpoolRanges} damaged spool ranges were set aside in the spool's damaged/ folder`);
+  return lines.join('\n');
+}

@@ -1,0 +1,107 @@
+/**
+ * `audit-ship spool status|verify|purge`. status and verify only read, so they work while a
+ * shipper runs; purge takes the spool's lock, so it never deletes under a running shipper.
+ */
+import { readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../errors.js';
+import { SpoolLock, LOCK_FILE } from '../spool/lock.js';
+import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegment, listDamaged, listSegments } from '../spool/segments.js';
+import { EXIT } from './exit.js';
+import { formatBytes } from './units.js';
+
+export interface SpoolCommandOptions {
+  spoolDir: string;
+  json: boolean;
+}
+
+interface SpoolReport {
+  dir: string;
+  segments: number;
+  chunks: number;
+  records: number;
+  bytes: number;
+  damaged: { segment: string; offset: number; length: number; reason: string }[];
+  setAside: { files: number; bytes: number };
+  lockedBy: number | null;
+}
+
+function lockOwner(dir: string): number | null {
+  try {
+    return Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()) || null;
+  } catch {
+    return null;
+  }
+}
+
+function inspect(dir: string): SpoolReport {
+  let segments;
+  try {
+    segments = listSegments(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
+    throw error;
+  }
+  const report: SpoolReport = { dir, segments: segments.length, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockOwner(dir) };
+  for (const file of segments) {
+    const segment = inspectSegment(file);
+    report.bytes += file.size;
+    for (const f of segment.frames) {
+      if (segment.acked.has(f.id)) continue;
+      report.chunks++;
+      report.records += f.count;
+    }
+    for (const d of segment.damage) report.damaged.push({ segment: file.path, ...d });
+  }
+  return report;
+}
+
+function reportText(r: SpoolReport): string {
+  const lines = [
+    `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy})` : ''}`,
+    `${r.records} records in ${r.chunks} chunks waiting to be sent, ${r.segments} segments, ${formatBytes(r.bytes)}`,
+  ];
+  if (r.setAside.files > 0) lines.push(`${r.setAside.files} damaged ranges set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`);
+  for (const d of r.damaged) lines.push(`damaged: ${d.segment} at byte ${d.offset}: ${d.length} bytes, ${d.reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function purge(dir: string): { segments: number; records: number } {
+  const lock = SpoolLock.acquire(dir);
+  try {
+    const report = inspect(dir);
+    for (const file of listSegments(dir)) {
+      unlinkSync(file.path);
+      rmSync(`${file.path}${ACKS_SUFFIX}`, { force: true });
+    }
+    rmSync(join(dir, DAMAGED_DIR), { recursive: true, force: true });
+    return { segments: report.segments, records: report.records };
+  } finally {
+    lock.release();
+  }
+}
+
+export async function spoolCommand(action: string, options: SpoolCommandOptions): Promise<void> {
+  const dir = options.spoolDir;
+  const out = (value: object, text: string) => process.stdout.write(options.json ? `${JSON.stringify(value)}\n` : text);
+  switch (action) {
+    case 'status': {
+      const report = inspect(dir);
+      out({ ...report, damaged: report.damaged.length }, reportText({ ...report, damaged: [] }));
+      return;
+    }
+    case 'verify': {
+      const report = inspect(dir);
+      out(report, `${reportText(report)}${report.damaged.length === 0 ? 'every chunk\'s checksum is good\n' : ''}`);
+      if (report.damaged.length > 0) process.exitCode = EXIT.failure;
+      return;
+    }
+    case 'purge': {
+      const purged = purge(dir);
+      out(purged, `purged ${purged.records} records in ${purged.segments} segments from ${dir}\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown spool action ${JSON.stringify(action)}: expected status, verify or purge`);
+  }
+}

@@ -1,0 +1,20 @@
+/** Values of --since and --until: an RFC 3339 time, a date (midnight UTC), or a span before now. */
+import { InvalidArgumentError } from 'commander';
+import { parseTimestamp } from '../schema/timestamp.js';
+import type { TimeBound } from '../ship/pipeline.js';
+
+const AGO_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+export function timeBound(value: string, now: () => number = Date.now): TimeBound {
+  const text = value.trim();
+  const ago = /^(\d+)(s|m|h|d)$/.exec(text);
+  if (ago) {
+    const ms = now() - Number(ago[1]) * AGO_UNITS[ago[2]!]! * 1000;
+    return { seconds: Math.floor(ms / 1000), nanoseconds: (((ms % 1000) + 1000) % 1000) * 1e6 };
+  }
+  const parsed = parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!parsed.ok) {
+    throw new InvalidArgumentError('expected an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).');
+  }
+  return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
+}

@@ -1,0 +1,98 @@
+/**
+ * spool → forward → ack → commit. Takes chunks from the spool, oldest first (what an earlier run
+ * left goes before anything new), hands them to the sender, and removes each from the spool only
+ * when its ack arrives. At most `maxHanded` chunks are held by the sender at once, so the bodies
+ * in memory stay bounded while the rest wait on disk.
+ */
+import type { Chunk } from '../forward/chunk.js';
+import type { Sender } from '../forward/sender.js';
+import type { Spool } from '../spool/spool.js';
+import type { ShipCounts } from './counts.js';
+
+export type ForwardCounts = Pick<ShipCounts, 'chunksSent' | 'recordsSent' | 'bytesSent' | 'chunksAcked' | 'recordsAcked' | 'bytesAcked'>;
+
+export class Forwarder {
+  private handed = 0;
+  private room: (() => void) | null = null;
+  private failure: Error | null = null;
+  private stopped = false;
+  private readonly done: Promise<void>;
+  private signalFailure: () => void = () => {};
+  private readonly failed = new Promise<void>((resolve) => (this.signalFailure = resolve));
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly sender: Sender,
+    private readonly maxHanded: number,
+    private readonly counts: ForwardCounts,
+  ) {
+    this.done = this.loop();
+  }
+
+  /** The fatal error that stopped forwarding, if one did. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /** Resolves once forwarding has ended: after the spool closes, or at once on a fatal error. */
+  finished(): Promise<void> {
+    return Promise.race([this.done, this.failed]);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      while (this.handed >= this.maxHanded && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
+      if (this.stopped) break;
+      let chunk: Chunk | null;
+      try {
+        chunk = await this.spool.next();
+      } catch (error) {
+        this.fail(error as Error);
+        break;
+      }
+      if (!chunk) break;
+      this.hand(chunk);
+    }
+  }
+
+  private hand(chunk: Chunk): void {
+    this.handed++;
+    this.counts.chunksSent++;
+    this.counts.recordsSent += chunk.count;
+    this.counts.bytesSent += chunk.entries.length;
+    this.sender.send(chunk).then(
+      () => {
+        this.spool.ack(chunk.id);
+        this.counts.chunksAcked++;
+        this.counts.recordsAcked += chunk.count;
+        this.counts.bytesAcked += chunk.entries.length;
+        this.release();
+      },
+      (error: Error) => {
+        // The chunk stays in the spool; a fatal error or shutdown ends forwarding.
+        this.fail(error);
+        this.release();
+      },
+    );
+  }
+
+  private release(): void {
+    this.handed--;
+    const room = this.room;
+    this.room = null;
+    room?.();
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.signalFailure();
+    this.stop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    const room = this.room;
+    this.room = null;
+    room?.();
+  }
+}
