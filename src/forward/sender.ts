@@ -53,6 +53,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   /** When the oldest unacked work started waiting, or the last ack came: what --retry-timeout measures from. */
   private lastProgress = Date.now();
   private fatalError: ForwardError | null = null;
+  private awaitingStart = false;
   private running: Promise<void> | null = null;
   state: SenderState = 'disconnected';
 
@@ -63,8 +64,11 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   /** Starts connecting; resolves once the first connection and handshake succeed. */
   async start(): Promise<void> {
-    this.running ??= this.loop();
     if (this.state === 'connected') return;
+    // Waiting for the first connection is work too: --retry-timeout bounds it.
+    if (!this.awaitingStart && this.pending === 0) this.lastProgress = Date.now();
+    this.awaitingStart = true;
+    this.running ??= this.loop();
     await new Promise<void>((resolve, reject) => {
       const onState = (state: SenderState) => {
         if (state === 'connected') done(resolve);
@@ -242,12 +246,13 @@ export class Sender extends EventEmitter<SenderEvents> {
       else if (this.state !== 'closed') this.setState('disconnected', null);
       this.notify();
     });
+    this.awaitingStart = false;
     this.setState('connected', connection.endpoint);
   }
 
   private checkRetryTimeout(): void {
     const limit = this.options.retryTimeoutMs;
-    if (limit > 0 && this.pending > 0 && Date.now() - this.lastProgress > limit) {
+    if (limit > 0 && (this.pending > 0 || this.awaitingStart) && Date.now() - this.lastProgress > limit) {
       const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
       throw new DeliveryError(`nothing could be delivered for ${span} (--retry-timeout)`);
     }
