@@ -52,6 +52,8 @@ export interface ShipMetrics {
 export function createShipMetrics(sources: MetricSources): ShipMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges named like counters: `promtool check metrics` rejects them, and nothing here needs them.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const c = (s: MetricSources) => s.counts;
   counter(registry, sources, 'audit_ship_lines_read_total', 'Input lines read.', (s) => c(s).lines);
   counter(registry, sources, 'audit_ship_input_bytes_total', 'Input bytes read (compressed bytes for .gz).', (s) => c(s).bytesRead);
