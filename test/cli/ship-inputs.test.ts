@@ -1,0 +1,200 @@
+/**
+ * `audit-ship` end to end on its inputs: the kubectl tail, checkpoints, dead letters, since/until,
+ * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { sampleLines } from '../../src/sample/generate.js';
+import { parseTimestamp } from '../../src/schema/timestamp.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { fakeKubectl, jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+function lines(n: number, seed: number): string[] {
+  return [...sampleLines(n, { seed, start: 1632312000 })];
+}
+
+function idOf(line: string): string {
+  return (JSON.parse(line) as { RequestID: string }).RequestID;
+}
+
+function receivedIds(events: { record: Record<string, unknown> }[]): string[] {
+  return events.map((e) => e.record.RequestID as string);
+}
+
+describe('audit-ship --kubectl', () => {
+  it('restarts kubectl when it exits, resumes with --since-time, and ships each record once', async () => {
+    const r = await receiver();
+    const records = lines(100, 41);
+    const kubectl = fakeKubectl(records, [
+      { from: 0, to: 60, tail: records[60]!.slice(0, 200), code: 1 }, // dies mid-line
+      { from: 59, to: 100, code: 0 }, // overlaps by one record, then the stream ends
+    ]);
+    const ship = startShip(['--kubectl', 'deploy/seldon-deploy -n "seldon system"', '--port', String(r.port), '--flush-interval', '50ms',
+      '--summary', 'json', '--metrics-port', '0'], { PATH: `${kubectl.binDir}:${process.env.PATH}` });
+    await waitFor(() => r.events().length >= 100 && kubectl.calls().length >= 3, '100 records and a third kubectl run');
+    const code = await ship.exit('SIGTERM');
+    assert.equal(code, 0, ship.stderr());
+
+    const ids = receivedIds(r.events());
+    assert.equal(ids.length, 100, 'no duplicate arrived');
+    assert.deepEqual(new Set(ids), new Set(records.map(idOf)));
+    const calls = kubectl.calls();
+    assert.deepEqual(calls[0], ['logs', '-f', 'deploy/seldon-deploy', '-n', 'seldon system']);
+    assert.deepEqual(calls[1], ['logs', '-f', 'deploy/seldon-deploy', '-n', 'seldon system',
+      `--since-time=${(JSON.parse(records[59]!) as { Timestamp: string }).Timestamp}`]);
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.lines, 102); // 60 + the cut line + 41
+    assert.equal(s.duplicates, 1);
+    assert.equal(s.invalid, 1, 'the line cut short by the exit is reported, not silently lost');
+    assert.equal(s.recordsAcked, 100);
+    assert.match(ship.stderr(), /kubectl: stream closed/);
+    assert.match(ship.stderr(), /kubectl exited with code 1; restarting in \d+\.\d s/);
+  });
+
+  it('fails with a clear error when kubectl is not installed', async () => {
+    const res = await runCli(['--kubectl', 'deploy/x', '--port', '1'], { env: { PATH: tempDir() } });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--kubectl: kubectl was not found on PATH \(AUDIT_SHIP_INPUT\)/);
+  });
+});
+
+describe('audit-ship --checkpoint', () => {
+  for (const kind of ['plain', 'gzip'] as const) {
+    it(`resumes a stopped backfill (${kind}) where it stopped, and skips a finished file`, async () => {
+      const r = await receiver();
+      const dir = tempDir();
+      const records = lines(400, kind === 'plain' ? 42 : 43);
+      const file = join(dir, kind === 'plain' ? 'audit.log' : 'audit.log.gz');
+      writeFileSync(file, kind === 'plain' ? records.join('') : gzipSync(records.join('')));
+      const checkpoint = join(dir, 'checkpoint.json');
+      const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--chunk-records', '25', '--summary', 'json', file];
+
+      const first = startShip([...args, '--rate', '300', '--flush-interval', '50ms']);
+      await waitFor(() => r.events().length >= 100, '100 records from the first run');
+      assert.equal(await first.exit('SIGINT'), 0, first.stderr());
+      const firstCount = r.events().length;
+      assert.ok(firstCount < 400, `the first run was stopped early (${firstCount})`);
+      const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, { line: number; done: boolean }> };
+      const progress = Object.values(saved.files)[0]!;
+      assert.equal(progress.done, false);
+      assert.equal(progress.line, jsonSummary(first.stderr()).lines);
+
+      const second = await runCli(args);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, new RegExp(`resuming after line ${progress.line} \\(checkpoint\\)`));
+      const ids = receivedIds(r.events());
+      assert.equal(ids.length, 400, 'each record exactly once across both runs');
+      assert.deepEqual(new Set(ids), new Set(records.map(idOf)));
+
+      const third = await runCli(args);
+      assert.equal(third.code, 0);
+      assert.match(third.stderr, /already shipped \(checkpoint\), skipped/);
+      assert.equal(r.events().length, 400);
+    });
+  }
+
+  it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
+    const res = await runCli(['--checkpoint', join(tempDir(), 'c.json')], { input: '' });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--checkpoint applies to input files/);
+  });
+});
+
+describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', () => {
+  it('writes each invalid line with its diagnostics to the dead-letter file, and accounts for every line', async () => {
+    const r = await receiver();
+    const good = lines(50, 44);
+    const bad = ['{"RequestID":"7b0e5f0e-2a5c-4d8e-9f55-0c3c2a5b6d7e","Method":"GET","Timestamp":"yesterday"}', '{"RequestID": "trunc'];
+    const input = [...good.slice(0, 20), `${bad[0]}\n`, 'plain application log\n', ...good.slice(20), `${bad[1]}\n`, '\n'].join('');
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const res = await runCli(['--port', String(r.port), '--dead-letter', deadLetter, '--summary', 'json'], { input });
+    assert.equal(res.code, 0, res.stderr);
+    const letters = readFileSync(deadLetter, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { source: string; line: number; raw: string; diagnostics: { code: string }[] });
+    assert.deepEqual(letters.map((l) => [l.source, l.line, l.raw]), [['<stdin>', 21, bad[0]], ['<stdin>', 53, bad[1]]]);
+    assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'missing-field'));
+    assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'invalid-timestamp'));
+    assert.equal(letters[1]!.diagnostics[0]!.code, 'not-json');
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.deadLettered, 2);
+    assert.equal(s.recordsAcked + s.deadLettered + s.skipped + s.blank, s.lines);
+    assert.equal(r.events().length, 50);
+  });
+
+  it('ships only the records between --since and --until, by their Timestamp', async () => {
+    const r = await receiver();
+    const records = lines(200, 45);
+    const times = records.map((l) => parseTimestamp((JSON.parse(l) as { Timestamp: string }).Timestamp)).map((t) => (t.ok ? t.seconds : NaN));
+    const since = times[50]!;
+    const until = times[150]!;
+    const expected = records.filter((_, i) => times[i]! >= since && times[i]! < until).map(idOf);
+    const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000', '');
+    const res = await runCli(['--port', String(r.port), '--since', iso(since), '--until', iso(until), '--summary', 'json'], { input: records.join('') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(receivedIds(r.events()).sort(), expected.sort());
+    assert.equal(jsonSummary(res.stderr).filtered, 200 - expected.length);
+  });
+
+  it('--stdout also writes every valid record to stdout, and nothing else', async () => {
+    const r = await receiver();
+    const records = lines(30, 46).map((l) => l.trim());
+    const res = await runCli(['--port', String(r.port), '--stdout'], { input: ['not json', ...records, '{"RequestID":"x"}'].join('\n') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(res.stdout.trim().split('\n'), records);
+  });
+
+  it('--require-conn reads no input until Fluentd accepts a connection', async () => {
+    const input = lines(10, 47).join('');
+    const waiting = await runCli(['--port', '1', '--require-conn', '--retry-timeout', '300ms', '--summary', 'json'], { input });
+    assert.equal(waiting.code, 1);
+    assert.equal(jsonSummary(waiting.stderr).lines, 0);
+    const eager = await runCli(['--port', '1', '--retry-timeout', '300ms', '--summary', 'json'], { input });
+    assert.equal(eager.code, 1);
+    assert.equal(jsonSummary(eager.stderr).lines, 10, 'without it, the input is read into the spool');
+  });
+});
+
+describe('the spool across runs', () => {
+  it('keeps what could not be delivered, reports it, and sends it first on the next run', async () => {
+    const spoolDir = join(tempDir(), 'spool');
+    const records = lines(120, 48);
+    const env = { AUDIT_SHIP_SPOOL_DIR: spoolDir };
+    const down = await runCli(['--port', '1', '--retry-timeout', '300ms'], { input: records.join(''), env });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /120 records were not acked and stay in the spool/);
+
+    const status = await runCli(['spool', 'status', '--json'], { env });
+    assert.equal(status.code, 0);
+    assert.equal((JSON.parse(status.stdout) as { records: number }).records, 120);
+    const verify = await runCli(['spool', 'verify'], { env });
+    assert.equal(verify.code, 0);
+    assert.match(verify.stdout, /every chunk's checksum is good/);
+
+    const r = await receiver();
+    const up = await runCli(['--port', String(r.port), '--summary', 'json'], { input: '', env });
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /120 records left in the spool by an earlier run are sent first/);
+    assert.equal(jsonSummary(up.stderr).recoveredFromSpool, 120);
+    assert.deepEqual(new Set(receivedIds(r.events())), new Set(records.map(idOf)));
+    assert.equal((JSON.parse((await runCli(['spool', 'status', '--json'], { env })).stdout) as { records: number }).records, 0);
+  });
+
+  it('refuses a second shipper on the same spool, naming the one that holds it', async () => {
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = startShip(['--port', '1'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
+    const second = await runCli(['--port', '1'], { input: '', env });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid}\\).*\\(AUDIT_SHIP_SPOOL\\)`));
+    const purge = await runCli(['spool', 'purge'], { env });
+    assert.equal(purge.code, 1, 'purge never deletes under a running shipper');
+    await first.exit('SIGTERM');
+    const purged = await runCli(['spool', 'purge'], { env });
+    assert.equal(purged.code, 0, purged.stderr);
+  });
+});

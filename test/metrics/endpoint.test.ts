@@ -1,0 +1,84 @@
+/** The metrics endpoint of a running `audit-ship`, scraped over HTTP and compared with its summary. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { sampleLines } from '../../src/sample/generate.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+/** `name{labels} value` lines of the Prometheus text format, keyed by `name{labels}`. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+function metricsUrl(stderr: string): string | null {
+  return /metrics on (http:\/\/\S+)\/metrics/.exec(stderr)?.[1] ?? null;
+}
+
+describe('metrics endpoint', () => {
+  it('counts every hop, agrees with the summary, and passes promtool', async (t) => {
+    const r = await receiver();
+    const good = [...sampleLines(120, { seed: 51, start: 1632312000 })];
+    const input = [...good.slice(0, 60), 'INFO starting\n', '{"RequestID":"nope","Method":"GET"}\n', '\n', ...good.slice(60), '{"RequestID":\n'].join('');
+    const ship = startShip(['--port', String(r.port), '--metrics-port', '0', '--flush-interval', '50ms', '--summary', 'json', '--chunk-records', '50']);
+    await waitFor(() => metricsUrl(ship.stderr()) !== null, 'the metrics address');
+    const url = metricsUrl(ship.stderr())!;
+    ship.child.stdin!.write(input);
+    await waitFor(() => r.events().length >= 120, 'all records at the receiver');
+    await waitFor(() => ship.stderr().split('\n').length > 3, 'the diagnostics');
+
+    const response = await fetch(`${url}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    let m = samples(text);
+    for (let i = 0; i < 100 && m.get('audit_ship_records_acked_total') !== 120; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      m = samples(await (await fetch(`${url}/metrics`)).text());
+    }
+    assert.equal(m.get('audit_ship_lines_read_total'), 124);
+    assert.equal(m.get('audit_ship_records_valid_total'), 120);
+    assert.equal(m.get('audit_ship_records_invalid_total{code="not-json"}'), 1);
+    assert.equal(m.get('audit_ship_records_invalid_total{code="invalid-uuid"}'), 1);
+    assert.equal(m.get('audit_ship_lines_skipped_total{reason="not_audit_record"}'), 1);
+    assert.equal(m.get('audit_ship_lines_skipped_total{reason="blank"}'), 1);
+    assert.equal(m.get('audit_ship_records_acked_total'), 120);
+    assert.equal(m.get('audit_ship_records_sent_total'), 120);
+    assert.equal(m.get('deploy_audit_logs_total{output="fluentd",status="success"}'), 120);
+    assert.equal(m.get('audit_ship_spool_records'), 0);
+    assert.equal(m.get('audit_ship_connection_state{state="connected"}'), 1);
+    assert.ok((m.get('audit_ship_ack_latency_seconds_count') ?? 0) >= 3);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+
+    assert.equal(await ship.exit(), 0, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.lines, m.get('audit_ship_lines_read_total'));
+    assert.equal(s.recordsAcked, m.get('audit_ship_records_acked_total'));
+    assert.equal(s.invalid + s.skipped + s.blank + s.recordsAcked, s.lines);
+
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    if (promtool.error) return t.skip('promtool is not installed (Debian: prometheus)');
+    assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
+  });
+
+  it('answers /readyz with 503 until Fluentd is connected', async () => {
+    const ship = startShip(['--port', '1', '--metrics-port', '0']);
+    await waitFor(() => metricsUrl(ship.stderr()) !== null, 'the metrics address');
+    const url = metricsUrl(ship.stderr())!;
+    const ready = await fetch(`${url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /not connected to Fluentd/);
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${url}/nope`)).status, 404);
+    assert.equal(await ship.exit('SIGTERM'), 0);
+  });
+});
