@@ -23,7 +23,7 @@ export class InputError extends AuditShipError {
 
 /** An output (the --out file, the dead-letter file) cannot be written. */
 export class OutputError extends AuditShipError {
-  override readonly code = 'AUDIT_SHIP_OUTPUT';
+  override readonly code: string = 'AUDIT_SHIP_OUTPUT';
 }
 
 /** Describes a Node system error the way a user reads it: "no such file", not "ENOENT". */

@@ -1,5 +1,21 @@
 /** Writes text to a stream with backpressure: waits for 'drain' instead of buffering without bound. */
 import { once } from 'node:events';
+import { OutputError } from '../errors.js';
+
+/** The reader of stdout went away (`audit-ship sample | head`). */
+export class BrokenPipeError extends OutputError {
+  override readonly code = 'AUDIT_SHIP_BROKEN_PIPE';
+}
+
+/** Writes, and when the stream asks, waits for 'drain' (which rejects if the stream errors instead). */
+export async function writeWithBackpressure(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  try {
+    if (!stream.write(text)) await once(stream, 'drain');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw new BrokenPipeError('stdout was closed before all output was written', { cause: error });
+    throw new OutputError(`cannot write output: ${(error as Error).message}`, { cause: error });
+  }
+}
 
 export class TextOutput {
   private buffered: string[] = [];
@@ -23,6 +39,6 @@ export class TextOutput {
     const text = this.buffered.join('');
     this.buffered = [];
     this.bufferedLength = 0;
-    if (!this.stream.write(text)) await once(this.stream, 'drain');
+    await writeWithBackpressure(this.stream, text);
   }
 }

@@ -3,7 +3,6 @@
  * This module wires the hops together, owns the signals and decides the exit code; each hop lives
  * in its own module.
  */
-import { once } from 'node:events';
 import { UsageError } from '../errors.js';
 import { Sender } from '../forward/sender.js';
 import type { ForwardError } from '../forward/errors.js';
@@ -22,6 +21,7 @@ import { Spool } from '../spool/spool.js';
 import { EXIT } from './exit.js';
 import { senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
+import { writeWithBackpressure } from './output.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -53,7 +53,7 @@ function stdoutWriter(counts: { recordsWritten: number }) {
       const text = `${buffered.join('\n')}\n`;
       counts.recordsWritten += buffered.length;
       buffered = [];
-      if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+      await writeWithBackpressure(process.stdout, text);
     },
   };
 }
