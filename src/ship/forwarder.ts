@@ -1,8 +1,9 @@
 /**
  * spool → forward → ack → commit. Takes chunks from the spool, oldest first (what an earlier run
  * left goes before anything new), hands them to the sender, and removes each from the spool only
- * when its ack arrives. At most `maxHanded` chunks are held by the sender at once, so the bodies
- * in memory stay bounded while the rest wait on disk.
+ * when its ack arrives. At most `maxHanded` chunks are held by the sender at once, and none are
+ * handed over while it is not connected: during an outage the chunks wait on disk, where a full
+ * spool under drop-oldest can still drop the oldest of them, not in memory.
  */
 import type { Chunk } from '../forward/chunk.js';
 import type { Sender } from '../forward/sender.js';
@@ -16,6 +17,8 @@ export class Forwarder {
   private room: (() => void) | null = null;
   private failure: Error | null = null;
   private stopped = false;
+  private signalStop: () => void = () => {};
+  private readonly stopping = new Promise<void>((resolve) => (this.signalStop = resolve));
   private readonly done: Promise<void>;
   private signalFailure: () => void = () => {};
   private readonly failed = new Promise<void>((resolve) => (this.signalFailure = resolve));
@@ -45,6 +48,8 @@ export class Forwarder {
       if (this.stopped) break;
       let chunk: Chunk | null;
       try {
+        if (this.sender.state !== 'connected') await Promise.race([this.sender.start(), this.stopping]);
+        if (this.stopped) break;
         chunk = await this.spool.next();
       } catch (error) {
         this.fail(error as Error);
@@ -91,6 +96,7 @@ export class Forwarder {
 
   stop(): void {
     this.stopped = true;
+    this.signalStop();
     const room = this.room;
     this.room = null;
     room?.();

@@ -36,6 +36,8 @@ interface Segment {
   handle: FileHandle | null;
   bytes: number;
   unacked: number;
+  /** Chunks of this segment held by the sender: their segment must stay until they are acked. */
+  sent: number;
   deleted: boolean;
 }
 
@@ -99,7 +101,8 @@ export class Spool {
     private readonly options: SpoolOptions,
     private readonly lock: SpoolLock,
   ) {
-    this.segmentBytes = Math.max(64 * 1024, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
+    // Several segments fit under the cap, so that space is freed (or dropped) a segment at a time.
+    this.segmentBytes = Math.max(4096, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
   }
 
   /** Creates or opens the directory (0700), takes its lock and queues what an earlier run left. */
@@ -134,7 +137,7 @@ export class Spool {
         removeSegmentFiles(file.path);
         continue;
       }
-      const s: Segment = { seq: file.seq, path: file.path, handle: null, bytes: segment.file.size, unacked: 0, deleted: false };
+      const s: Segment = { seq: file.seq, path: file.path, handle: null, bytes: segment.file.size, unacked: 0, sent: 0, deleted: false };
       this.segments.push(s);
       this.stats.bytes += s.bytes;
       for (const f of unacked) {
@@ -198,7 +201,7 @@ export class Spool {
     const path = join(this.options.dir, segmentName(seq));
     try {
       const handle = await open(path, 'wx', 0o600);
-      this.active = { seq, path, handle, bytes: 0, unacked: 0, deleted: false };
+      this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
     } catch (error) {
       throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
     }
@@ -223,21 +226,21 @@ export class Spool {
     }
   }
 
-  /** Deletes the oldest segment that is not being written; false when there is none. */
+  /**
+   * Deletes the oldest segment none of whose chunks the sender holds (those may still be acked and
+   * must stay accounted for); false when there is none, and the append then waits as under block.
+   */
   private dropOldest(): boolean {
-    const victim = this.segments.find((s) => !s.deleted && s !== this.active);
+    const victim = this.segments.find((s) => !s.deleted && s.sent === 0);
     if (!victim) return false;
     for (const entry of this.entries.values()) {
-      if (entry.segment !== victim) continue;
-      if (entry.state === 'queued') {
-        entry.state = 'dropped';
-        this.stats.droppedChunks++;
-        this.stats.droppedRecords += entry.count;
-        this.release(entry);
-      }
-      // A chunk already handed to the sender stays in its memory and may still be acked.
+      if (entry.segment !== victim || entry.state !== 'queued') continue;
+      entry.state = 'dropped';
+      this.stats.droppedChunks++;
+      this.stats.droppedRecords += entry.count;
+      this.release(entry);
     }
-    this.deleteSegment(victim);
+    if (!victim.deleted) this.deleteSegment(victim);
     return true;
   }
 
@@ -252,6 +255,7 @@ export class Spool {
         }
         if (entry.state !== 'queued') continue;
         entry.state = 'sent';
+        entry.segment.sent++;
         if (entry.body) this.cachedBytes -= entry.body.length;
         const entries = entry.body ?? (await this.readBody(entry));
         entry.body = null;
@@ -285,6 +289,7 @@ export class Spool {
   ack(id: string): void {
     const entry = this.entries.get(id);
     if (!entry || entry.state === 'acked' || entry.state === 'dropped') return;
+    if (entry.state === 'sent') entry.segment.sent--;
     entry.state = 'acked';
     this.release(entry);
   }

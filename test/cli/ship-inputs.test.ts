@@ -148,6 +148,28 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.deepEqual(res.stdout.trim().split('\n'), records);
   });
 
+  it('--time-source now stamps each event with the time it is read', async () => {
+    const r = await receiver();
+    const before = Date.now();
+    const res = await runCli(['--port', String(r.port), '--time-source', 'now'], { input: lines(5, 49).join('') });
+    assert.equal(res.code, 0, res.stderr);
+    for (const e of r.events()) {
+      const t = Date.parse(e.time);
+      assert.ok(t >= before - 1000 && t <= Date.now() + 1000, `${e.time} is the time of reading, not 2021`);
+    }
+    assert.equal(r.events().length, 5);
+  });
+
+  it('under --spool-overflow drop-oldest, counts what it drops: dropped + left in spool = valid', async () => {
+    const res = await runCli(['--port', '1', '--retry-timeout', '500ms', '--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k',
+      '--chunk-records', '10', '--summary', 'json'], { input: lines(400, 50).join('') });
+    assert.equal(res.code, 1);
+    const s = jsonSummary(res.stderr);
+    assert.ok(s.dropped! > 0, 'some records were dropped');
+    assert.equal(s.dropped! + s.leftInSpool!, s.valid);
+    assert.equal(s.valid, 400);
+  });
+
   it('--require-conn reads no input until Fluentd accepts a connection', async () => {
     const input = lines(10, 47).join('');
     const waiting = await runCli(['--port', '1', '--require-conn', '--retry-timeout', '300ms', '--summary', 'json'], { input });
