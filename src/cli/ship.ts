@@ -125,6 +125,9 @@ async function run(
     counts.resends++;
     counts.recordsResent += chunk.count;
   });
+  sender.on('connection-lost', (error, resending) => {
+    note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${resending} chunks to resend` : ''}\n`);
+  });
   sender.on('connect-error', (error) => {
     counts.connectRetries++;
     note(`audit-ship: ${error.message}; retrying\n`);

@@ -40,6 +40,8 @@ export interface SenderEvents {
   acked: [Chunk, number];
   resend: [Chunk];
   'connect-error': [ForwardError, Endpoint];
+  /** An established connection failed; the number is how many chunks will be sent again. */
+  'connection-lost': [ForwardError, number];
   fatal: [ForwardError];
 }
 
@@ -54,6 +56,9 @@ export class Sender extends EventEmitter<SenderEvents> {
   private lastProgress = Date.now();
   private fatalError: ForwardError | null = null;
   private awaitingStart = false;
+  /** The last connection ended before any ack: wait out a backoff before the next, or a server
+   * that accepts and then resets (one shutting down, say) would get a tight resend loop. */
+  private lastConnectionBarren = false;
   private running: Promise<void> | null = null;
   state: SenderState = 'disconnected';
 
@@ -214,6 +219,12 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   private async connect(): Promise<Connection | null> {
     this.setState('connecting', null);
+    if (this.lastConnectionBarren) {
+      this.lastConnectionBarren = false;
+      this.checkRetryTimeout();
+      await sleep(this.backoff.next(), this.abort.signal);
+      if ((this.state as SenderState) === 'closed') return null;
+    }
     for (const endpoint of this.options.endpoints) {
       if (this.state === 'closed') return null;
       try {
@@ -238,9 +249,15 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   private adopt(connection: Connection): void {
     this.connection = connection;
-    connection.on('ack', (id: string) => this.onAck(id));
+    let acked = false;
+    connection.on('ack', (id: string) => {
+      acked = true;
+      this.onAck(id);
+    });
     connection.once('close', (error?: ForwardError) => {
       if (this.connection === connection) this.connection = null;
+      if (error && !acked && this.inFlight.size > 0) this.lastConnectionBarren = true;
+      if (error && this.state !== 'closed') this.emit('connection-lost', error, this.inFlight.size);
       this.requeueInFlight();
       if (error?.fatal) this.failAll(error);
       else if (this.state !== 'closed') this.setState('disconnected', null);

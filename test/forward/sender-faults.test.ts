@@ -160,6 +160,19 @@ describe('sender under faults', () => {
     await assert.rejects(sender.send(chunks[0]!), DeliveryError);
   });
 
+  it('backs off from a server that accepts and then drops every connection, and gives up after --retry-timeout', async () => {
+    const server = await faultServer(() => 'drop');
+    const sender = new Sender(senderOptions(server.port, { retryTimeoutMs: 600, backoff: { initialMs: 100, maxMs: 200 } }));
+    const lost: number[] = [];
+    sender.on('connection-lost', (_error, resending) => lost.push(resending));
+    track(sender);
+    const { chunks } = chunksOf(10, 10);
+    await assert.rejects(sender.send(chunks[0]!), DeliveryError);
+    assert.ok(lost.length >= 1 && lost.every((n) => n === 1), 'each loss reports the chunk to resend');
+    // Without a backoff between barren connections this loop reconnects thousands of times.
+    assert.ok(server.connections <= 12, `${server.connections} connections`);
+  });
+
   it('counts --retry-timeout from when a chunk starts waiting, not from the last ack before an idle spell', async () => {
     const server = await faultServer(() => 'ack');
     const port = server.port;
