@@ -164,7 +164,9 @@ async function run(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const started = process.hrtime.bigint();
-  progress = new Progress(counts, spool.stats, sources, options.progress && process.stderr.isTTY === true);
+  // A terminal that reports no width (some pseudo-terminals) makes the spinner clear line after line.
+  const terminal = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
+  progress = new Progress(counts, spool.stats, sources, options.progress && terminal);
   progress.start();
   const work = (async () => {
     if (options.requireConn) await Promise.race([sender.start(), deadline]);
