@@ -26,12 +26,14 @@ export interface ChunkLimits {
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxRecords: 5000, maxBytes: 1024 * 1024 };
 
 const FIXARRAY_2 = 0x92;
+/** Deeper records are refused: the encoder recurses, and no audit field nests anywhere near this. */
+export const MAX_RECORD_DEPTH = 100;
 
 export class ChunkBuilder {
   private buffer: Buffer;
   private length = 0;
   private records = 0;
-  private readonly encoder = new Encoder({ ignoreUndefined: true });
+  private readonly encoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_RECORD_DEPTH });
 
   constructor(
     private readonly limits: ChunkLimits,
@@ -48,15 +50,25 @@ export class ChunkBuilder {
     return this.length;
   }
 
-  /** Appends one entry; a record larger than maxBytes still fits, alone in its chunk. */
-  append(seconds: number, nanoseconds: number, record: unknown): void {
-    const encoded = this.encoder.encodeSharedRef(record);
+  /**
+   * Appends one entry; a record larger than maxBytes still fits, alone in its chunk. False, with
+   * nothing appended, for a record nested deeper than MAX_RECORD_DEPTH levels.
+   */
+  append(seconds: number, nanoseconds: number, record: unknown): boolean {
+    let encoded: Uint8Array;
+    try {
+      encoded = this.encoder.encodeSharedRef(record);
+    } catch (error) {
+      if (error instanceof Error && /too deep/i.test(error.message)) return false;
+      throw error;
+    }
     this.ensure(1 + EVENT_TIME_ENCODED_BYTES + encoded.length);
     this.buffer[this.length++] = FIXARRAY_2;
     this.length = writeEventTime(this.buffer, this.length, seconds, nanoseconds);
     this.buffer.set(encoded, this.length);
     this.length += encoded.length;
     this.records++;
+    return true;
   }
 
   /** Whether one more record could overflow the limits. */

@@ -6,7 +6,7 @@
  */
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
-import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
+import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import { judgeLine, type AuditRecordVerdict, type ClassifyOptions } from '../schema/line.js';
@@ -182,14 +182,16 @@ export class ShipPipeline {
       c.duplicates++;
       return false;
     }
+    const now = this.options.timeSource === 'now' ? Date.now() : 0;
+    const appended = now === 0
+      ? this.builder.append(seconds, nanoseconds, record)
+      : this.builder.append(Math.floor(now / 1000), (now % 1000) * 1e6, record);
+    if (!appended) {
+      this.reject(source, line, [diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`)]);
+      return false;
+    }
     c.valid++;
     this.options.writer?.write(verdict.json);
-    if (this.options.timeSource === 'now') {
-      const now = Date.now();
-      this.builder.append(Math.floor(now / 1000), (now % 1000) * 1e6, record);
-    } else {
-      this.builder.append(seconds, nanoseconds, record);
-    }
     this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
     return true;
   }
