@@ -36,8 +36,10 @@ export const DIAGNOSTIC_CODES = {
   'negative-size': 'error',
   'size-mismatch': 'warning',
   'invalid-ip': 'error',
-  // Shipping only: valid under the schema, but Fluentd's EventTime cannot carry it.
+  'forbidden-key': 'error',
+  // Shipping only: valid under the schema, but the forward protocol cannot carry it.
   'time-out-of-range': 'error',
+  'too-deep': 'error',
 } as const satisfies Record<string, Severity>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -81,16 +81,40 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   }
   const record = value as Record<string, unknown>;
   const v = validateRecord(record, options);
+  // A plain text search first: the walk runs only for the rare line that names the key at all.
+  const diagnostics = text.includes('"__proto__"') ? [...v.diagnostics, ...protoKeys(record, null)] : v.diagnostics;
   return {
     kind: 'record',
     record,
     json: text,
-    diagnostics: v.diagnostics,
-    valid: !hasError(v.diagnostics),
+    diagnostics,
+    valid: !hasError(diagnostics),
     seconds: v.seconds,
     nanoseconds: v.nanoseconds,
   };
 }
+
+/**
+ * `__proto__` keys, at any depth. JSON.parse makes them harmless own properties, but a consumer
+ * that copies the record into another object sets its prototype instead, and msgpack decoders in
+ * JavaScript refuse the key, which would stall the whole chunk that carries it.
+ */
+function protoKeys(value: unknown, path: string | null, found: Diagnostic[] = [], depth = 0): Diagnostic[] {
+  // Deeper than this, `ship` refuses the record anyway (too-deep); the bound keeps the stack safe.
+  if (typeof value !== 'object' || value === null || depth > MAX_WALK_DEPTH) return found;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => protoKeys(item, `${path ?? ''}[${i}]`, found, depth + 1));
+    return found;
+  }
+  for (const key of Object.keys(value)) {
+    const at = path === null ? key : `${path}.${key}`;
+    if (key === '__proto__') found.push(diagnostic('forbidden-key', at, 'a key named __proto__ is refused: consumers would take it for the object prototype'));
+    protoKeys((value as Record<string, unknown>)[key], at, found, depth + 1);
+  }
+  return found;
+}
+
+const MAX_WALK_DEPTH = 200;
 
 function lineTooLong(length: number, limit: number): LineVerdict {
   return rejected(diagnostic('line-too-long', null, `line is ${length} bytes, over the limit of ${limit} bytes`));
