@@ -1,0 +1,78 @@
+/**
+ * The bad-input corpus (test/fixtures/bad-input.jsonl): every malformed line gets its diagnostic,
+ * the run goes on, the valid neighbours are shipped, and no prototype is polluted.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { splitLines } from '../../src/input/lines.js';
+import { judgeLine } from '../../src/schema/line.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { fixture, seedExample } from '../helpers/paths.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+const id = (n: number) => `0a8b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c${String(n).padStart(2, '0')}`;
+
+/** Line → what must happen to it, for test/fixtures/bad-input.jsonl. */
+const EXPECTED: Record<number, string> = {
+  1: 'shipped', // a valid record
+  2: 'skipped', // a Go panic line: not an audit record
+  3: 'not-json', // a record cut off after 150 bytes
+  4: 'line-too-long', // 70 kB, over --max-line-bytes 64k
+  5: 'invalid-utf8', // 0xff 0xfe in UserAgent
+  6: 'not-json', // a raw NUL byte inside a string
+  7: 'shipped', // an escaped NUL (\u0000) is valid JSON and a valid string
+  8: 'too-deep', // an unknown field nested 5000 levels deep
+  9: 'forbidden-key', // "__proto__" and "constructor.prototype" keys
+  10: 'wrong-type', // ResponseStatus "200" and ResponseSize "12" as strings
+  11: 'not-json', // `{"RequestID":` and nothing more
+  12: 'shipped', // a valid neighbour after all of the above
+};
+
+describe('bad input', () => {
+  it('reports each malformed line with its code, ships the valid ones, and goes on', async () => {
+    const r = await receiver();
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const res = await runCli(['--port', String(r.port), '--max-line-bytes', '64k', '--dead-letter', deadLetter, '--summary', 'json', fixture('bad-input.jsonl')]);
+    assert.equal(res.code, 0, res.stderr);
+    const letters = readFileSync(deadLetter, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; diagnostics: { code: string }[] });
+    const rejected = Object.entries(EXPECTED).filter(([, outcome]) => outcome !== 'shipped' && outcome !== 'skipped');
+    assert.deepEqual(letters.map((l) => l.line), rejected.map(([line]) => Number(line)));
+    for (const letter of letters) {
+      assert.ok(letter.diagnostics.some((d) => d.code === EXPECTED[letter.line]), `line ${letter.line}: ${JSON.stringify(letter.diagnostics)}`);
+      assert.match(res.stderr, new RegExp(`bad-input\\.jsonl:${letter.line}: error\\b.*\\[${EXPECTED[letter.line]}\\]`));
+    }
+    const shipped = r.events().map((e) => e.record.RequestID);
+    assert.deepEqual(shipped, [id(0), id(4), id(8)]);
+    assert.equal(r.events()[1]!.record.UserAgent, 'escaped NUL: \u0000');
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.lines, 12);
+    assert.equal(s.recordsAcked + s.invalid + s.skipped + s.blank, s.lines);
+  });
+
+  it('ships a record with a 3 MB ResponseBody between valid neighbours', async () => {
+    const r = await receiver();
+    const body = 'x'.repeat(3 * 1024 * 1024);
+    const record = (n: number, extra: object = {}) => JSON.stringify({ ...seedExample(), RequestID: id(n), ...extra });
+    const input = [record(30), record(31, { ResponseBody: body, ResponseSize: body.length }), record(32)].join('\n');
+    const res = await runCli(['--port', String(r.port)], { input });
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(r.events().map((e) => e.record.RequestID), [id(30), id(31), id(32)]);
+    assert.equal((r.events()[1]!.record.ResponseBody as string).length, body.length);
+  });
+
+  it('pollutes no prototype while judging the corpus', async () => {
+    const data = readFileSync(fixture('bad-input.jsonl'));
+    async function* once() {
+      yield data;
+    }
+    for await (const batch of splitLines(once(), { maxLineBytes: 64 * 1024 })) {
+      for (const line of batch) judgeLine(line, { mixed: true, strict: false, maxLineBytes: 64 * 1024 });
+    }
+    assert.equal(({} as { polluted?: string }).polluted, undefined);
+    assert.equal((Object.prototype as { polluted?: string }).polluted, undefined);
+  });
+});
