@@ -5,6 +5,7 @@
  */
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { decodeMulti, decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { gunzipSync } from 'node:zlib';
 
@@ -41,7 +42,11 @@ export class FaultServer {
   /** Held acks per connection, to be released later (in any order). */
   readonly held: { socket: Socket; chunk: string }[] = [];
 
-  constructor(private readonly decide: (ctx: ChunkContext) => AckAction) {}
+  constructor(
+    private readonly decide: (ctx: ChunkContext) => AckAction,
+    /** Bytes after which a connection is cut, in the middle of whatever frame is arriving; null: never. */
+    private readonly cutAfterBytes: (connection: number) => number | null = () => null,
+  ) {}
 
   async listen(port = 0): Promise<number> {
     this.server = createServer((socket) => void this.handle(socket));
@@ -80,8 +85,21 @@ export class FaultServer {
     this.sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => this.sockets.delete(socket));
+    const input = new PassThrough();
+    const cut = this.cutAfterBytes(connection);
+    let received = 0;
+    socket.on('data', (data: Buffer) => {
+      if (cut !== null && received + data.length >= cut) {
+        input.end(data.subarray(0, cut - received));
+        socket.destroy();
+        return;
+      }
+      received += data.length;
+      input.write(data);
+    });
+    socket.on('close', () => input.end());
     try {
-      for await (const message of decodeMultiStream(socket, { extensionCodec: codec })) {
+      for await (const message of decodeMultiStream(input, { extensionCodec: codec })) {
         const [, entries, option] = message as [string, Uint8Array, { chunk: string; compressed?: string }];
         const bytes = option.compressed === 'gzip' ? gunzipSync(entries) : entries;
         const records = [...decodeMulti(bytes, { extensionCodec: codec })].map((e) => {

@@ -38,15 +38,16 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
     });
     child.once('exit', (code) => reject(new Error(`receive exited ${code}: ${stderr}`)));
   });
+  // The last piece is '' or a line still being written: only whole lines count.
   const events = () =>
-    existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as ReceivedLine) : [];
+    existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as ReceivedLine) : [];
   return {
     port,
     child,
     stderr: () => stderr,
     events,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
       const [code] = (await exited) as [number | null];

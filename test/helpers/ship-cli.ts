@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliEnv, tempDir } from './cli.js';
+import { metricSamples } from './ledger.js';
 import { CLI } from './paths.js';
 
 export interface ShipChild {
@@ -93,4 +94,30 @@ else {
     }
   };
   return { binDir, calls };
+}
+
+export interface MeteredShip extends ShipChild {
+  /** Scrapes /metrics now. */
+  scrape: () => Promise<Map<string, number>>;
+  /** Scrapes until records acked reach `count`, and returns that scrape. */
+  settled: (count: number) => Promise<Map<string, number>>;
+}
+
+/** `startShip` with the metrics endpoint on and a JSON summary, ready once the endpoint is. */
+export async function startMeteredShip(args: string[], env: NodeJS.ProcessEnv = {}): Promise<MeteredShip> {
+  const ship = startShip([...args, '--metrics-port', '0', '--summary', 'json'], env);
+  const address = () => /metrics on (http:\/\/\S+)\/metrics/.exec(ship.stderr())?.[1];
+  await waitFor(() => address() !== undefined, 'the metrics endpoint');
+  const scrape = async () => metricSamples(await (await fetch(`${address()}/metrics`)).text());
+  return {
+    ...ship,
+    scrape,
+    settled: async (count) => {
+      for (;;) {
+        const m = await scrape();
+        if (m.get('audit_ship_records_acked_total') === count && m.get('audit_ship_spool_records') === 0) return m;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
 }

@@ -1,0 +1,62 @@
+/**
+ * A ledger of RequestIDs: what a fault test fed in, checked against what the receiver got. Every
+ * id must arrive at least once; duplicates are counted, never excused silently.
+ */
+import assert from 'node:assert/strict';
+import { sampleLines } from '../../src/sample/generate.js';
+
+export class Ledger {
+  readonly lines: string[];
+  readonly ids: string[];
+
+  constructor(count: number, seed: number) {
+    this.lines = [...sampleLines(count, { seed, start: 1632312000 })];
+    this.ids = this.lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+  }
+
+  text(): string {
+    return this.lines.join('');
+  }
+
+  /** Ids still missing from `received`. */
+  missing(received: readonly string[]): string[] {
+    const got = new Set(received);
+    return this.ids.filter((id) => !got.has(id));
+  }
+
+  /** Asserts that every id arrived (and nothing foreign did); returns the number of duplicates. */
+  assertComplete(received: readonly string[]): number {
+    const missing = this.missing(received);
+    assert.equal(missing.length, 0, `${missing.length} records lost, e.g. ${missing.slice(0, 3).join(', ')}`);
+    const known = new Set(this.ids);
+    assert.deepEqual(received.filter((id) => !known.has(id)), [], 'only records from the ledger arrived');
+    return received.length - new Set(received).size;
+  }
+}
+
+/** `name{labels} value` lines of the Prometheus text format, keyed by `name{labels}`. */
+export function metricSamples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/** The summary and the metrics give the same numbers for every hop they share. */
+export function assertSummaryMatchesMetrics(summary: Record<string, number>, metrics: Map<string, number>): void {
+  const pairs: [string, string][] = [
+    ['lines', 'audit_ship_lines_read_total'],
+    ['valid', 'audit_ship_records_valid_total'],
+    ['recordsSent', 'audit_ship_records_sent_total'],
+    ['recordsAcked', 'audit_ship_records_acked_total'],
+    ['chunksAcked', 'audit_ship_chunks_acked_total'],
+    ['resends', 'audit_ship_chunks_resent_total'],
+    ['connectRetries', 'audit_ship_connect_retries_total'],
+    ['dropped', 'audit_ship_records_dropped_total'],
+    ['leftInSpool', 'audit_ship_spool_records'],
+  ];
+  for (const [field, metric] of pairs) assert.equal(metrics.get(metric), summary[field], `${field} vs ${metric}`);
+}

@@ -1,0 +1,97 @@
+/**
+ * Nothing is lost when the receiver fails: down at start, restarted mid-stream, silent, acking
+ * only some chunks, cutting a frame in half. Each test feeds a ledger of RequestIDs through the
+ * built CLI, checks that every one arrived, and that the summary and the metrics agree.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { describe, it } from 'node:test';
+import { FaultServer } from '../helpers/fault-server.js';
+import { assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
+import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
+import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+/** Every RequestID the receivers wrote, across restarts, duplicates included. */
+function idsFrom(receivers: RunningReceiver[]): string[] {
+  return receivers.flatMap((r) => r.events().map((e) => e.record.RequestID as string));
+}
+
+describe('receiver faults', () => {
+  it('a receiver that is down at start and comes up later gets everything from the spool', async () => {
+    const port = await freePort();
+    const ledger = new Ledger(3000, 71);
+    const ship = await startMeteredShip(['--port', String(port), '--chunk-records', '200', '--flush-interval', '50ms']);
+    ship.child.stdin!.write(ledger.text());
+    await waitFor(() => /cannot connect/.test(ship.stderr()), 'a refused connection');
+    const receiver = await startReceiveCli(['--port', String(port)]);
+    try {
+      const metrics = await ship.settled(3000);
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      const summary = jsonSummary(ship.stderr());
+      assertSummaryMatchesMetrics(summary, metrics);
+      assert.equal(ledger.assertComplete(idsFrom([receiver])), 0, 'nothing was in flight to duplicate');
+      assert.ok(summary.connectRetries! >= 1);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it('a receiver killed and restarted twice mid-stream: everything arrives, duplicates bounded and reported', async () => {
+    const port = await freePort();
+    const ledger = new Ledger(8000, 72);
+    const receivers = [await startReceiveCli(['--port', String(port)])];
+    const ship = await startMeteredShip(['--port', String(port), '--rate', '4000', '--chunk-records', '250', '--flush-interval', '50ms']);
+    ship.child.stdin!.write(ledger.text());
+    try {
+      for (const after of [2000, 5000]) {
+        await waitFor(() => idsFrom(receivers).length >= after, `${after} records`);
+        receivers.at(-1)!.child.kill('SIGKILL');
+        await once(receivers.at(-1)!.child, 'exit');
+        receivers.push(await startReceiveCli(['--port', String(port)]));
+      }
+      const metrics = await ship.settled(8000);
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      const summary = jsonSummary(ship.stderr());
+      assertSummaryMatchesMetrics(summary, metrics);
+      const duplicates = ledger.assertComplete(idsFrom(receivers));
+      assert.ok(duplicates <= summary.recordsResent!, `${duplicates} duplicates, ${summary.recordsResent} records resent`);
+      assert.ok(summary.recordsResent! <= 2 * 16 * 250, 'resends are bounded by what can be in flight, twice');
+    } finally {
+      for (const r of receivers) await r.stop();
+    }
+  });
+
+  it('a receiver that never acks, acks only some chunks, or cuts a frame in half: resent, none lost', async () => {
+    const server = new FaultServer(({ connection, index }) => {
+      if (connection === 1) return 'hold'; // accepts and never acks
+      if (connection === 3) return index % 2 === 0 ? 'ack' : 'hold'; // acks only some
+      return 'ack';
+    }, (connection) => (connection === 2 ? 20_000 : null)); // cuts the connection mid-frame
+    const port = await server.listen();
+    const ledger = new Ledger(2000, 73);
+    try {
+      const ship = await startMeteredShip(['--port', String(port), '--ack-timeout', '300ms', '--chunk-records', '100', '--flush-interval', '50ms']);
+      ship.child.stdin!.write(ledger.text());
+      const metrics = await ship.settled(2000);
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      const summary = jsonSummary(ship.stderr());
+      assertSummaryMatchesMetrics(summary, metrics);
+      ledger.assertComplete(server.records.map((r) => r.record.RequestID as string));
+      assert.ok(server.connections >= 4, `${server.connections} connections`);
+      assert.ok(summary.resends! >= 3, `${summary.resends} chunks resent`);
+      assert.match(ship.stderr(), /no ack for chunk .* within 300 ms; reconnecting/);
+    } finally {
+      await server.close();
+    }
+  });
+});
