@@ -8,10 +8,11 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk.js';
 import type { Endpoint } from '../forward/connection.js';
 import type { SenderOptions } from '../forward/sender.js';
-import { byteSize, duration, integer, list } from './options.js';
+import { byteSize, duration, integer, listReplacing } from './options.js';
 import { readPem } from './tls-files.js';
 
 export const DEFAULT_PORT = 24224;
+const DEFAULT_HOSTS: readonly string[] = ['127.0.0.1'];
 /** Under `deploy_audit.`, which the platform's Fluentd setup matches with `deploy_audit.**`. */
 export const DEFAULT_TAG = 'deploy_audit.audit_ship';
 
@@ -41,7 +42,7 @@ export interface ForwardCliOptions {
 export function forwardOptions(): Option[] {
   return [
     new Option('--host <host[:port]...>', 'Fluentd forward endpoint; several (repeated or comma-separated) fail over in order')
-      .default(['127.0.0.1']).argParser(list).env('AUDIT_SHIP_HOST'),
+      .default(DEFAULT_HOSTS, '127.0.0.1').argParser(listReplacing(DEFAULT_HOSTS)).env('AUDIT_SHIP_HOST'),
     new Option('--port <port>', 'port for hosts given without one').default(DEFAULT_PORT).argParser(integer(1, 65535)).env('AUDIT_SHIP_PORT'),
     new Option('--tag <tag>', 'Fluentd tag of the events').default(DEFAULT_TAG).env('AUDIT_SHIP_TAG'),
     new Option('--shared-key <key>', 'shared key of the server\'s <security> section').env('AUDIT_SHIP_SHARED_KEY'),

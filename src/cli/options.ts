@@ -37,7 +37,11 @@ export function duration(min = 0): (value: string) => number {
   };
 }
 
-/** Collects a repeatable option; commas also separate values (`--host a,b`). */
-export function list(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+/**
+ * Collects a repeatable option; commas also separate values (`--host a,b`). Commander hands the
+ * default in as `previous` on the first use, so the first value given replaces the default
+ * instead of being appended to it.
+ */
+export function listReplacing(defaults: readonly string[]): (value: string, previous: string[] | undefined) => string[] {
+  return (value, previous) => [...(previous === undefined || previous === defaults ? [] : previous), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
+import { Command } from 'commander';
+import { forwardOptions, parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
 import { UsageError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
 
@@ -22,6 +23,17 @@ describe('forward options', () => {
   it('keeps several hosts in order for failover', () => {
     const o = senderOptionsFrom({ ...base, host: ['a:1', 'b', 'c:3'], port: 2 });
     assert.deepEqual(o.endpoints, [{ host: 'a', port: 1 }, { host: 'b', port: 2 }, { host: 'c', port: 3 }]);
+  });
+
+  it('replaces the default host with the hosts given, instead of trying the default first', () => {
+    const hosts = (argv: string[]) => {
+      const command = new Command().exitOverride();
+      for (const option of forwardOptions()) command.addOption(option);
+      return command.parse(argv, { from: 'user' }).opts<ForwardCliOptions>().host;
+    };
+    assert.deepEqual(hosts([]), ['127.0.0.1']);
+    assert.deepEqual(hosts(['--host', 'fluentd']), ['fluentd']);
+    assert.deepEqual(hosts(['--host', 'a,b', '--host', 'c']), ['a', 'b', 'c']);
   });
 
   it('turns on TLS with any TLS option and verifies unless --tls-insecure', () => {
