@@ -1,0 +1,126 @@
+/**
+ * Nothing is lost when audit-ship itself or its disk fails: SIGKILL mid-backfill, a damaged spool
+ * between runs, a spool too small or not writable, and connection failures that keep the records.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { listSegments, inspectSegment } from '../../src/spool/segments.js';
+import { prng } from '../../src/sample/generate.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import { Ledger } from '../helpers/ledger.js';
+import { fixture } from '../helpers/paths.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+function spoolRecords(spoolDir: string): Promise<number> {
+  return runCli(['spool', 'status', '--json', '--spool-dir', spoolDir]).then((r) => (JSON.parse(r.stdout) as { records: number }).records);
+}
+
+describe('audit-ship killed', () => {
+  it('SIGKILLed at random points of a backfill and re-run with the same spool and checkpoint: every record arrives', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const ledger = new Ledger(20_000, 81);
+    const file = join(dir, 'backfill.jsonl');
+    writeFileSync(file, ledger.text());
+    const args = ['--port', String(r.port), '--spool-dir', join(dir, 'spool'), '--checkpoint', join(dir, 'cp.json'), '--chunk-records', '500', file];
+    const random = prng(8);
+    for (let kill = 0; kill < 3; kill++) {
+      const ship = startShip([...args, '--rate', '15000']);
+      const before = r.events().length;
+      await waitFor(() => r.events().length > before + 500 + Math.floor(random() * 3000), 'some progress');
+      assert.equal(await ship.exit('SIGKILL'), null);
+    }
+    const last = await runCli([...args, '--summary', 'json']);
+    assert.equal(last.code, 0, last.stderr);
+    const received = r.events().map((e) => e.record.RequestID as string);
+    const duplicates = ledger.assertComplete(received);
+    assert.ok(duplicates < 3 * 2 * 16 * 500, `${duplicates} duplicates stay within what three kills can leave in flight`);
+  });
+});
+
+describe('spool damage and limits', () => {
+  it('a spool damaged between runs: the damage is reported and set aside, the rest delivered', async () => {
+    const dir = tempDir();
+    const spoolDir = join(dir, 'spool');
+    const ledger = new Ledger(1000, 82);
+    const down = await runCli(['--port', '1', '--retry-timeout', '300ms', '--chunk-records', '100', '--spool-dir', spoolDir], { input: ledger.text() });
+    assert.equal(down.code, 1);
+    const [segment] = listSegments(spoolDir);
+    const frames = inspectSegment(segment!).frames;
+    assert.equal(frames.length, 10);
+    const data = readFileSync(segment!.path);
+    data[frames[2]!.entriesOffset + 100] ^= 0xff; // a flipped bit in the third chunk
+    writeFileSync(segment!.path, data);
+    truncateSync(segment!.path, data.length - 50); // and a torn last chunk
+
+    const verify = await runCli(['spool', 'verify', '--spool-dir', spoolDir]);
+    assert.equal(verify.code, 1);
+    assert.match(verify.stdout, /damaged: .* checksum/);
+    assert.match(verify.stdout, /damaged: .* torn/);
+
+    const r = await receiver();
+    const up = await runCli(['--port', String(r.port), '--spool-dir', spoolDir, '--summary', 'json'], { input: '' });
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, /2 torn or corrupt spool ranges \(\d+ bytes\) were set aside in .*damaged/);
+    assert.equal(jsonSummary(up.stderr).damagedSpoolRanges, 2);
+    const lost = ledger.missing(r.events().map((e) => e.record.RequestID as string));
+    assert.deepEqual(lost, [...ledger.ids.slice(200, 300), ...ledger.ids.slice(900)], 'exactly the two damaged chunks are missing');
+  });
+
+  it('a spool far smaller than the backlog, under block: the input waits, nothing is dropped or lost', async () => {
+    const server = new FaultServer(() => ({ delayMs: 30 }));
+    const port = await server.listen();
+    try {
+      const ledger = new Ledger(1500, 83);
+      const ship = await startMeteredShip(['--port', String(port), '--spool-max-bytes', '64k', '--chunk-records', '20', '--flush-interval', '50ms']);
+      ship.child.stdin!.write(ledger.text());
+      let largest = 0;
+      for (let m = await ship.scrape(); m.get('audit_ship_records_acked_total') !== 1500; m = await ship.scrape()) {
+        largest = Math.max(largest, m.get('audit_ship_spool_bytes') ?? 0);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      assert.ok(largest > 0 && largest <= 64 * 1024, `the spool held at most 64 KiB (${largest})`);
+      assert.equal(jsonSummary(ship.stderr()).dropped, 0);
+      ledger.assertComplete(server.records.map((r) => r.record.RequestID as string));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a spool that cannot be created fails at once with a clear error', async () => {
+    const res = await runCli(['--port', '1', '--spool-dir', join(fixture('seed-example.json'), 'spool')], { input: '' });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /cannot use the spool .*seed-example\.json\/spool: not a directory \(AUDIT_SHIP_SPOOL\)/);
+  });
+});
+
+describe('connection failures keep the records', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['a wrong shared key', ['--shared-key', 'wrong'], /shared key mismatch|rejected the shared key|shared_key/i],
+    ['a certificate that does not match', ['--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], /TLS with 127\.0\.0\.1:\d+ failed/],
+    ['an unreachable host', ['--port', '1', '--retry-timeout', '300ms'], /nothing could be delivered for 300 ms/],
+    ['a name that does not resolve', ['--host', 'no-such-host.invalid', '--retry-timeout', '300ms'], /nothing could be delivered for 300 ms/],
+  ];
+  for (const [name, args, message] of cases) {
+    it(`${name}: a clear error, exit 1, every record left in the spool`, async () => {
+      const tls = name.includes('certificate') ? ['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')] : [];
+      const r = await receiver(['--shared-key', 'right', ...tls]);
+      const spoolDir = join(tempDir(), 'spool');
+      const ledger = new Ledger(50, 84);
+      const res = await runCli(['--port', String(r.port), '--spool-dir', spoolDir, ...(name.includes('shared key') ? [] : ['--shared-key', 'right']), ...args],
+        { input: ledger.text() });
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, message);
+      assert.match(res.stderr, /50 records were not acked and stay in the spool/);
+      assert.equal(await spoolRecords(spoolDir), 50);
+      assert.equal(r.events().length, 0);
+    });
+  }
+});
