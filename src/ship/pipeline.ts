@@ -60,8 +60,9 @@ export class ShipPipeline {
   private flushTimer: NodeJS.Timeout | null = null;
   private position: Position | null = null;
   private sources: readonly InputSource[] = [];
-  private stopRequested: (() => void) | null = null;
-  private readonly stopped = new Promise<'stop'>((resolve) => (this.stopRequested = () => resolve('stop')));
+  private stopping = false;
+  /** Ends the read in progress; set only while one is pending. */
+  private interruptRead: (() => void) | null = null;
 
   constructor(
     private readonly spool: Spool,
@@ -92,7 +93,8 @@ export class ShipPipeline {
 
   /** Stops reading at once, even while a read is pending on an idle input; what was read is spooled. */
   stop(): void {
-    this.stopRequested?.();
+    this.stopping = true;
+    this.interruptRead?.();
     for (const source of this.sources) source.close?.();
   }
 
@@ -127,7 +129,7 @@ export class ShipPipeline {
     const batches = splitLines(source.chunks(), split)[Symbol.asyncIterator]();
     const { rate, writer } = this.options;
     for (;;) {
-      const next = await Promise.race([batches.next(), this.stopped]);
+      const next = await this.nextBatch(batches);
       if (next === 'stop') return false;
       if (next.done) return true;
       for (const line of next.value) {
@@ -138,8 +140,24 @@ export class ShipPipeline {
         if (rate) await rate.take();
       }
       if (writer) await writer.flush();
+      this.counts.bytesRead = totalBytesRead(this.sources);
       if (this.failure) throw this.failure;
     }
+  }
+
+  /**
+   * The next batch, or 'stop' as soon as stop() is called. Not Promise.race with one long-lived
+   * stop promise: every race would leave a reaction on it that holds its batch for ever.
+   */
+  private nextBatch(batches: AsyncIterator<Line[]>): Promise<IteratorResult<Line[]> | 'stop'> {
+    if (this.stopping) return Promise.resolve('stop');
+    return new Promise((resolve, reject) => {
+      const interrupt = () => resolve('stop');
+      this.interruptRead = interrupt;
+      batches.next().then(resolve, reject).finally(() => {
+        if (this.interruptRead === interrupt) this.interruptRead = null;
+      });
+    });
   }
 
   /** Counts one line; true when it added a record to the chunk being built. */
