@@ -149,7 +149,7 @@ async function run(
   let signalled = false;
   let shutdownExpired: () => void = () => {};
   const deadline = new Promise<void>((resolve) => (shutdownExpired = resolve));
-  const forwarder = new Forwarder(spool, sender, options.window * 2, counts);
+  const forwarder = new Forwarder(spool, sender, options.window, counts);
   sender.on('fatal', (error) => {
     fatal ??= error;
     pipeline.stop();
