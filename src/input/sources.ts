@@ -4,6 +4,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { InputError, describeSystemError } from '../errors.js';
 
@@ -43,15 +45,35 @@ async function isGzipFile(path: string): Promise<boolean> {
   }
 }
 
-async function* counted(source: InputSource, stream: NodeJS.ReadableStream, decoded: AsyncIterable<Buffer>) {
-  stream.on('data', (chunk: Buffer) => {
-    source.bytesRead += chunk.length;
+/**
+ * Counts bytes as they pass, inside the pipe: a 'data' listener would switch the stream to
+ * flowing mode and read the whole input into memory whatever the consumer's pace.
+ */
+function byteCounter(source: InputSource): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      source.bytesRead += chunk.length;
+      done(null, chunk);
+    },
   });
+}
+
+async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     yield* decoded;
   } catch (error) {
     throw new InputError(`${source.name}: ${describeSystemError(error)}`, { cause: error });
   }
+}
+
+/** raw → count → (gunzip) → consumer, with backpressure at every step and errors carried along. */
+function counted(source: InputSource, raw: NodeJS.ReadableStream, gunzip: Transform | null): AsyncIterable<Buffer> {
+  const stages: (NodeJS.ReadableStream | NodeJS.WritableStream)[] = [raw, byteCounter(source)];
+  if (gunzip) stages.push(gunzip);
+  const out = stages[stages.length - 1] as Transform;
+  // A failure anywhere destroys the last stage with it, so the consumer's read throws it.
+  pipeline(stages as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]).catch(() => {});
+  return out;
 }
 
 /** Drops the first `skip` bytes of a stream: a gzip file cannot be entered mid-way. */
@@ -90,10 +112,9 @@ export async function openFileSource(path: string): Promise<InputSource> {
       const start = gzip ? 0 : offset;
       source.bytesRead = start;
       const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, start });
-      if (!gzip) return counted(source, raw, raw);
+      if (!gzip) return readable(source, counted(source, raw, null));
       const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
-      raw.on('error', (error) => gunzip.destroy(error));
-      return counted(source, raw, skipBytes(raw.pipe(gunzip), offset));
+      return readable(source, skipBytes(counted(source, raw, gunzip), offset));
     },
   };
   return source;
@@ -107,7 +128,7 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
     bytesRead: 0,
     resume: null,
     chunks() {
-      return counted(source, stdin, stdin as AsyncIterable<Buffer>);
+      return readable(source, counted(source, stdin, null));
     },
     close() {
       (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
