@@ -1,0 +1,126 @@
+/**
+ * The soak (not in CI): `node dist/bench/soak.js [records]` ships 10 million records (by default)
+ * through `audit-ship receive`, which is restarted every few seconds, and reports what was lost
+ * (must be 0), duplicated, and audit-ship's peak RSS. Each record's RequestID carries its sequence
+ * number, so a bitmap checks delivery without keeping millions of ids. The result is written to
+ * bench/SOAK.md, which `npm run bench` includes in BENCHMARKS.md.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { sampleLines } from '../src/sample/generate.js';
+import { CLI, ROOT } from '../test/helpers/paths.js';
+
+const TOTAL = Number(process.argv[2] ?? 10_000_000);
+const RESTART_EVERY_MS = 4000;
+const ID_PREFIX = '00000000-0000-4000-8000-';
+
+/** Sample records whose RequestID is `00000000-0000-4000-8000-<12 hex digits of seq>`. */
+function* records(total: number): Generator<string> {
+  const templates = [...sampleLines(1000, { seed: 2024, start: 1632312000 })].map((line) => {
+    const id = (JSON.parse(line) as { RequestID: string }).RequestID;
+    const at = line.indexOf(id);
+    return [line.slice(0, at), line.slice(at + id.length)] as const;
+  });
+  for (let seq = 0; seq < total; seq++) {
+    const [head, tail] = templates[seq % templates.length]!;
+    yield `${head}${ID_PREFIX}${seq.toString(16).padStart(12, '0')}${tail}`;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  s.close();
+  await once(s, 'close');
+  return port;
+}
+
+const seen = new Uint8Array(TOTAL);
+let received = 0;
+let duplicates = 0;
+let restarts = 0;
+
+function startReceiver(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [CLI, 'receive', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    const at = line.indexOf(ID_PREFIX);
+    const seq = parseInt(line.slice(at + ID_PREFIX.length, at + ID_PREFIX.length + 12), 16);
+    received++;
+    if (seen[seq]) duplicates++;
+    seen[seq] = 1;
+  });
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => (/listening on/.test(c.toString()) ? resolve(child) : undefined));
+    child.once('exit', (code) => reject(new Error(`receive exited ${code}`)));
+  });
+}
+
+async function stopReceiver(child: ChildProcess): Promise<void> {
+  const closed = once(child.stdout!, 'close');
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  await closed;
+}
+
+const port = await freePort();
+let receiver = await startReceiver(port);
+const spoolDir = join(mkdtempSync(join(tmpdir(), 'audit-ship-soak-')), 'spool');
+const started = Date.now();
+const ship = spawn(process.execPath, [CLI, '--port', String(port), '--spool-dir', spoolDir, '--summary', 'json', '--no-progress'], { stdio: ['pipe', 'ignore', 'pipe'] });
+let shipErr = '';
+ship.stderr!.on('data', (c: Buffer) => (shipErr += c.toString()).length > 1e6 && (shipErr = shipErr.slice(-100_000)));
+const shipExit = once(ship, 'exit');
+
+let restarting = true;
+const restartLoop = (async () => {
+  while (restarting) {
+    await new Promise((resolve) => setTimeout(resolve, RESTART_EVERY_MS));
+    if (!restarting) break;
+    await stopReceiver(receiver);
+    receiver = await startReceiver(port);
+    restarts++;
+    process.stderr.write(`soak: receiver restarted ${restarts} times, ${received.toLocaleString('en')} records received\n`);
+  }
+})();
+
+let batch: string[] = [];
+for (const line of records(TOTAL)) {
+  batch.push(line);
+  if (batch.length === 500) {
+    if (!ship.stdin!.write(batch.join(''))) await once(ship.stdin!, 'drain');
+    batch = [];
+  }
+}
+ship.stdin!.end(batch.join(''));
+const [code] = (await shipExit) as [number];
+restarting = false;
+await restartLoop;
+await stopReceiver(receiver);
+
+const seconds = (Date.now() - started) / 1000;
+let lost = 0;
+for (let i = 0; i < TOTAL; i++) if (!seen[i]) lost++;
+const summary = JSON.parse(shipErr.trim().split('\n').pop() ?? '{}') as { peakRssBytes?: number; resends?: number; recordsAcked?: number };
+const report = [
+  '## Soak',
+  '',
+  `\`node dist/bench/soak.js ${TOTAL}\` on ${new Date().toISOString().slice(0, 10)} (${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ` +
+    `${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}): ${TOTAL.toLocaleString('en')} records from stdin through ` +
+    `\`audit-ship receive\`, restarted every ${RESTART_EVERY_MS / 1000} s (SIGTERM).`,
+  '',
+  '| records | receiver restarts | lost | duplicates | chunks resent | exit code | peak RSS | time | records/s |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  `| ${TOTAL.toLocaleString('en')} | ${restarts} | ${lost} | ${duplicates.toLocaleString('en')} | ${summary.resends ?? '?'} | ${code} | ` +
+    `${((summary.peakRssBytes ?? 0) / 1e6).toFixed(0)} MB | ${seconds.toFixed(0)} s | ${Math.round(TOTAL / seconds).toLocaleString('en')} |`,
+  '',
+].join('\n');
+process.stdout.write(`${report}\n`);
+writeFileSync(join(ROOT, 'bench', 'SOAK.md'), report);
+process.exitCode = lost === 0 && code === 0 && received - duplicates === TOTAL ? 0 : 1;
