@@ -2,12 +2,13 @@
  * `npm run bench`: every benchmark in one run on the same corpus, printed as a table and written to
  * bench/BENCHMARKS.md. Absolute numbers vary between machines and runs; the ratios are what to compare.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus } from './corpus.js';
 import { benchLint, type LintRow } from './lint.js';
+import { benchShip, type ShipRow } from './ship.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -27,9 +28,26 @@ function lintTable(rows: LintRow[]): string {
   return lines.join('\n');
 }
 
+function shipTable(rows: ShipRow[]): string {
+  const ours = rows[0]!;
+  const peer = rows.find((r) => r.name.startsWith('@fluent-org'))!;
+  const floor = rows[rows.length - 1]!;
+  const lines = ['| shipper | records/s | MB/s | vs @fluent-org/logger | vs floor | bytes on the wire | peak RSS |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    lines.push(`| ${r.name} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ${r.mbPerSecond.toFixed(1)} | ` +
+      `${(r.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× | ${(r.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} | ` +
+      `${(r.wireBytes / 1e6).toFixed(1)} MB | ${r.peakRssMb.toFixed(0)} MB |`);
+  }
+  lines.push('', `audit-ship (file, defaults) reaches ${(ours.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× @fluent-org/logger ` +
+    `and ${(ours.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} of the floor.`);
+  return lines.join('\n');
+}
+
 const corpus = await ensureCorpus(RECORDS);
 process.stderr.write(`corpus: ${corpus.records} records, ${(corpus.bytes / 1e6).toFixed(1)} MB (${Math.round(corpus.bytes / corpus.records)} B/record)\n`);
 const lint = await benchLint(corpus, RUNS);
+const shipping = await benchShip(corpus, RUNS);
+const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
   '',
@@ -38,6 +56,16 @@ const report = [
     `${(corpus.bytes / 1e6).toFixed(1)} MB, ${Math.round(corpus.bytes / corpus.records)} bytes per record on average. ` +
     `Each figure is the best of ${RUNS} runs in a separate process, wall time including start-up.`,
   '',
+  '## Shipping',
+  '',
+  'Every shipper sends the whole corpus with acks to the same counting sink (`bench/sink.ts`, its own process,',
+  'a fresh one per run), which acks each chunk and counts every event by walking the msgpack; a run counts',
+  'only if the sink saw every record. audit-ship runs with its defaults: validation, acks, and the disk spool',
+  'with an fsync per chunk. The peers parse each line with `JSON.parse` and emit it, without validation.',
+  'Times are each client\'s own, from its first read to its last ack.',
+  '',
+  shipTable(shipping),
+  '',
   '## Lint',
   '',
   'Both read the same file through the same line splitter; the baseline checks each line with',
@@ -45,6 +73,7 @@ const report = [
   '',
   lintTable(lint),
   '',
+  existsSync(soakPath) ? readFileSync(soakPath, 'utf8') : '',
 ].join('\n');
 process.stdout.write(`${report}\n`);
 writeFileSync(join(ROOT, 'bench', 'BENCHMARKS.md'), report);

@@ -1,0 +1,77 @@
+/**
+ * Shipping throughput: audit-ship and its peers send the same corpus, with acks, to the same fast
+ * counting sink (a fresh one per run). Each client times its own work and reports it as JSON; the
+ * sink's count must equal the corpus, or the run does not count.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, ROOT } from '../test/helpers/paths.js';
+import type { Corpus } from './corpus.js';
+import { runChild, type ChildSummary } from './measure.js';
+
+export interface ShipRow {
+  name: string;
+  recordsPerSecond: number;
+  mbPerSecond: number;
+  peakRssMb: number;
+  /** Bytes the sink read off the socket. */
+  wireBytes: number;
+}
+
+const bench = (file: string) => join(ROOT, 'dist', 'bench', file);
+
+async function startSink(): Promise<{ port: number; stop: () => Promise<{ events: number; bytes: number }> }> {
+  const child = spawn(process.execPath, [bench('sink.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  while (!out.includes('\n')) await once(child.stdout, 'data');
+  const port = Number(out.trim());
+  return {
+    port,
+    stop: async () => {
+      const closed = once(child, 'close');
+      child.kill('SIGTERM');
+      await closed;
+      return JSON.parse(out.trim().split('\n').pop()!) as { events: number; bytes: number };
+    },
+  };
+}
+
+type Case = [string, (port: number) => { args: string[]; stdinFile?: string }];
+
+export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]> {
+  const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
+  const ship = (port: number, extra: string[] = []) => [CLI, '--port', String(port), ...spool(), '--summary', 'json', '--no-progress', ...extra];
+  const cases: Case[] = [
+    ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
+    ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
+    ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
+    ['@fluent-org/logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-org.js'), corpus.path, String(p)] })],
+    ['fluent-logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-logger.js'), corpus.path, String(p)] })],
+    ['floor: pre-encoded chunks straight to the sink', (p) => ({ args: [bench('floor.js'), corpus.path, String(p)] })],
+  ];
+  const rows: ShipRow[] = [];
+  for (const [name, make] of cases) {
+    let best: { summary: ChildSummary; wireBytes: number } | null = null;
+    for (let i = 0; i < runs; i++) {
+      const sink = await startSink();
+      const { args, stdinFile } = make(sink.port);
+      const { summary } = await runChild(args, stdinFile ? { stdinFile } : {});
+      const counted = await sink.stop();
+      if (counted.events !== corpus.records) throw new Error(`${name}: the sink counted ${counted.events} of ${corpus.records} records`);
+      if (!best || summary.seconds < best.summary.seconds) best = { summary, wireBytes: counted.bytes };
+      process.stderr.write(`${name}: ${Math.round(corpus.records / summary.seconds)} records/s\n`);
+    }
+    rows.push({
+      name,
+      recordsPerSecond: corpus.records / best!.summary.seconds,
+      mbPerSecond: corpus.bytes / 1e6 / best!.summary.seconds,
+      peakRssMb: best!.summary.peakRssBytes / 1e6,
+      wireBytes: best!.wireBytes,
+    });
+  }
+  return rows;
+}
