@@ -8,11 +8,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sampleLines } from '../src/sample/generate.js';
+import { freePort } from '../test/helpers/net.js';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 
 const TOTAL = Number(process.argv[2] ?? 10_000_000);
@@ -30,15 +30,6 @@ function* records(total: number): Generator<string> {
     const [head, tail] = templates[seq % templates.length]!;
     yield `${head}${ID_PREFIX}${seq.toString(16).padStart(12, '0')}${tail}`;
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
 }
 
 const seen = new Uint8Array(TOTAL);

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { sampleLines } from '../../src/sample/generate.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { CLI, fixture } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
@@ -23,14 +23,6 @@ function lines(n: number, seed: number): string[] {
 
 function ids(text: string[]): string[] {
   return text.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  return port;
 }
 
 describe('audit-ship ship', () => {

@@ -3,21 +3,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { sampleLines } from '../../src/sample/generate.js';
+import { metricSamples } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
-/** `name{labels} value` lines of the Prometheus text format, keyed by `name{labels}`. */
-function samples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 function metricsUrl(stderr: string): string | null {
   return /metrics on (http:\/\/\S+)\/metrics/.exec(stderr)?.[1] ?? null;
@@ -39,10 +30,10 @@ describe('metrics endpoint', () => {
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     const text = await response.text();
-    let m = samples(text);
+    let m = metricSamples(text);
     for (let i = 0; i < 100 && m.get('audit_ship_records_acked_total') !== 120; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      m = samples(await (await fetch(`${url}/metrics`)).text());
+      m = metricSamples(await (await fetch(`${url}/metrics`)).text());
     }
     assert.equal(m.get('audit_ship_lines_read_total'), 124);
     assert.equal(m.get('audit_ship_records_valid_total'), 120);

@@ -5,21 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { FaultServer } from '../helpers/fault-server.js';
+import { freePort } from '../helpers/net.js';
 import { assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
 import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
 import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
 
 /** Every RequestID the receivers wrote, across restarts, duplicates included. */
 function idsFrom(receivers: RunningReceiver[]): string[] {

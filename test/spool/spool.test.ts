@@ -4,13 +4,23 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SpoolError } from '../../src/spool/errors.js';
-import { listSegments } from '../../src/spool/segments.js';
+import type { Chunk } from '../../src/forward/chunk.js';
+import { listSegments, type SegmentFile } from '../../src/spool/segments.js';
 import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
 import { chunksOf } from '../helpers/forward.js';
 
 function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
   return { dir, maxBytes: 64 * 1024 * 1024, overflow: 'block', fsync: 'always', ...extra };
+}
+
+/** A spool directory holding `chunks` as an earlier run left them, and its one segment. */
+async function spooled(chunks: Chunk[]): Promise<{ dir: string; segment: SegmentFile }> {
+  const dir = join(tempDir(), 'spool');
+  const spool = Spool.open(options(dir));
+  for (const c of chunks) await spool.append(c);
+  await spool.close();
+  return { dir, segment: listSegments(dir)[0]! };
 }
 
 async function drain(spool: Spool, n: number) {
@@ -68,13 +78,9 @@ describe('Spool', () => {
   });
 
   it('sets a torn tail aside, counts it, and delivers the chunks before it', async () => {
-    const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(15, 5);
-    const first = Spool.open(options(dir));
-    for (const c of chunks) await first.append(c);
-    await first.close();
-    const [segment] = listSegments(dir);
-    truncateSync(segment!.path, segment!.size - 100); // a crash in the middle of the last write
+    const { dir, segment } = await spooled(chunks);
+    truncateSync(segment.path, segment.size - 100); // a crash in the middle of the last write
 
     const second = Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
@@ -90,16 +96,12 @@ describe('Spool', () => {
   });
 
   it('sets aside a chunk with a bad checksum and delivers those on either side of it', async () => {
-    const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(15, 5);
-    const first = Spool.open(options(dir));
-    for (const c of chunks) await first.append(c);
-    await first.close();
-    const [segment] = listSegments(dir);
-    const data = readFileSync(segment!.path);
+    const { dir, segment } = await spooled(chunks);
+    const data = readFileSync(segment.path);
     const middle = Math.floor(data.length / 2);
     data[middle] = data[middle]! ^ 0xff;
-    writeFileSync(segment!.path, data);
+    writeFileSync(segment.path, data);
 
     const second = Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
