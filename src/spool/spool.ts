@@ -65,7 +65,7 @@ export interface SpoolStats {
 }
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 0;
+const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
 
 function removeSegmentFiles(path: string): void {
   for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
