@@ -54,7 +54,7 @@ const report = [
   `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
   `Corpus: ${corpus.records.toLocaleString('en')} generated audit records (\`audit-ship sample\`), ` +
     `${(corpus.bytes / 1e6).toFixed(1)} MB, ${Math.round(corpus.bytes / corpus.records)} bytes per record on average. ` +
-    `Each figure is the best of ${RUNS} runs in a separate process, wall time including start-up.`,
+    `Each figure is the best of ${RUNS} runs, each in a fresh process.`,
   '',
   '## Shipping',
   '',
@@ -68,7 +68,7 @@ const report = [
   '',
   '## Lint',
   '',
-  'Both read the same file through the same line splitter; the baseline checks each line with',
+  'Wall time including start-up. Both read the same file through the same line splitter; the baseline checks each line with',
   '`JSON.parse` and the ajv-compiled JSON Schema that `audit-ship schema` prints.',
   '',
   lintTable(lint),
