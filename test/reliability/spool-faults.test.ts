@@ -10,7 +10,7 @@ import { listSegments, inspectSegment } from '../../src/spool/segments.js';
 import { prng } from '../../src/sample/generate.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
-import { Ledger } from '../helpers/ledger.js';
+import { assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
 import { fixture } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
@@ -85,9 +85,12 @@ describe('spool damage and limits', () => {
         largest = Math.max(largest, m.get('audit_ship_spool_bytes') ?? 0);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
+      const metrics = await ship.settled(1500);
       assert.equal(await ship.exit(), 0, ship.stderr());
       assert.ok(largest > 0 && largest <= 64 * 1024, `the spool held at most 64 KiB (${largest})`);
-      assert.equal(jsonSummary(ship.stderr()).dropped, 0);
+      const summary = jsonSummary(ship.stderr());
+      assert.equal(summary.dropped, 0);
+      assertSummaryMatchesMetrics(summary, metrics);
       ledger.assertComplete(server.records.map((r) => r.record.RequestID as string));
     } finally {
       await server.close();
