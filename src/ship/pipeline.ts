@@ -133,6 +133,8 @@ export class ShipPipeline {
       if (next === 'stop') return false;
       if (next.done) return true;
       for (const line of next.value) {
+        // Stop between lines too: under --rate, the rest of a batch could take many seconds.
+        if (this.stopping) return false;
         const added = this.accept(source, line);
         this.position = { source, end: line.end, line: line.number };
         if (!added) continue;
