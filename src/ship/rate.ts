@@ -1,15 +1,17 @@
 /**
- * `--rate N`: at most N records a second, as a token bucket holding one second's worth, so a
- * backfill can be replayed without flooding a shared Fluentd.
+ * `--rate N`: at most N records a second, as a token bucket holding a tenth of a second's worth
+ * (so bursts stay short), so that a backfill can be replayed without flooding a shared Fluentd.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class RateLimiter {
   private tokens: number;
   private last = performance.now();
+  private readonly capacity: number;
 
   constructor(private readonly perSecond: number) {
-    this.tokens = perSecond;
+    this.capacity = Math.max(1, perSecond / 10);
+    this.tokens = this.capacity;
   }
 
   /** Takes one token, waiting until there is one. */
@@ -24,7 +26,7 @@ export class RateLimiter {
 
   private refill(): void {
     const now = performance.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
   }
 }
