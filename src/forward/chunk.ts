@@ -3,8 +3,8 @@
  * sent as one PackedForward frame and acked. Building one appends into a single growing buffer.
  */
 import { gzipSync } from 'node:zlib';
-import { Encoder } from '@msgpack/msgpack';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
+import { MsgpackWriter, TooDeepError } from './msgpack-writer.js';
 import { newChunkId, type ChunkId } from './protocol.js';
 
 export interface Chunk {
@@ -30,16 +30,14 @@ const FIXARRAY_2 = 0x92;
 export const MAX_RECORD_DEPTH = 100;
 
 export class ChunkBuilder {
-  private buffer: Buffer;
-  private length = 0;
+  private readonly out: MsgpackWriter;
   private records = 0;
-  private readonly encoder = new Encoder({ ignoreUndefined: true, maxDepth: MAX_RECORD_DEPTH });
 
   constructor(
     private readonly limits: ChunkLimits,
     private readonly compress: boolean,
   ) {
-    this.buffer = Buffer.allocUnsafe(Math.min(limits.maxBytes, 64 * 1024) + 1024);
+    this.out = new MsgpackWriter(Math.min(limits.maxBytes, 64 * 1024) + 1024, MAX_RECORD_DEPTH);
   }
 
   get count(): number {
@@ -47,39 +45,39 @@ export class ChunkBuilder {
   }
 
   get bytes(): number {
-    return this.length;
+    return this.out.pos;
   }
 
   /**
-   * Appends one entry; a record larger than maxBytes still fits, alone in its chunk. False, with
-   * nothing appended, for a record nested deeper than MAX_RECORD_DEPTH levels.
+   * Appends one entry, encoded in place; a record larger than maxBytes still fits, alone in its
+   * chunk. False, with nothing appended, for a record nested deeper than MAX_RECORD_DEPTH levels.
    */
   append(seconds: number, nanoseconds: number, record: unknown): boolean {
-    let encoded: Uint8Array;
+    const out = this.out;
+    const start = out.pos;
+    out.ensure(1 + EVENT_TIME_ENCODED_BYTES);
+    out.buf[out.pos++] = FIXARRAY_2;
+    out.pos = writeEventTime(out.buf, out.pos, seconds, nanoseconds);
     try {
-      encoded = this.encoder.encodeSharedRef(record);
+      out.value(record);
     } catch (error) {
-      if (error instanceof Error && /too deep/i.test(error.message)) return false;
+      out.pos = start;
+      if (error instanceof TooDeepError) return false;
       throw error;
     }
-    this.ensure(1 + EVENT_TIME_ENCODED_BYTES + encoded.length);
-    this.buffer[this.length++] = FIXARRAY_2;
-    this.length = writeEventTime(this.buffer, this.length, seconds, nanoseconds);
-    this.buffer.set(encoded, this.length);
-    this.length += encoded.length;
     this.records++;
     return true;
   }
 
   /** Whether one more record could overflow the limits. */
   get full(): boolean {
-    return this.records >= this.limits.maxRecords || this.length >= this.limits.maxBytes;
+    return this.records >= this.limits.maxRecords || this.out.pos >= this.limits.maxBytes;
   }
 
   /** Hands over the chunk built so far and starts an empty one. */
   take(): Chunk | null {
     if (this.records === 0) return null;
-    const raw = Buffer.from(this.buffer.subarray(0, this.length));
+    const raw = Buffer.from(this.out.buf.subarray(0, this.out.pos));
     const chunk: Chunk = {
       id: newChunkId(),
       entries: this.compress ? gzipSync(raw) : raw,
@@ -87,15 +85,8 @@ export class ChunkBuilder {
       compressed: this.compress,
       retries: 0,
     };
-    this.length = 0;
+    this.out.pos = 0;
     this.records = 0;
     return chunk;
-  }
-
-  private ensure(extra: number): void {
-    if (this.length + extra <= this.buffer.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + extra));
-    this.buffer.copy(next, 0, 0, this.length);
-    this.buffer = next;
   }
 }
