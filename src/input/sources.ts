@@ -29,7 +29,10 @@ export interface InputSource {
    * restarted `kubectl logs --since-time` overlaps what was already read). Absent: always new.
    */
   admit?(requestId: string, timestamp: string): boolean;
-  /** Stops reading at once (shutdown): an idle stdin or a live tail would otherwise never end. */
+  /**
+   * Ends the input now (shutdown), for inputs that would otherwise never end (an idle stdin, a
+   * live tail): what was already read and buffered is still delivered, then the iteration ends.
+   */
   close?(): void;
 }
 
@@ -121,6 +124,7 @@ export async function openFileSource(path: string): Promise<InputSource> {
 }
 
 export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): InputSource {
+  let endInput: (() => void) | null = null;
   const source: InputSource = {
     name: '<stdin>',
     path: null,
@@ -128,10 +132,20 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
     bytesRead: 0,
     resume: null,
     chunks() {
-      return readable(source, counted(source, stdin, null));
+      const counter = byteCounter(source);
+      stdin.on('error', (error) => counter.destroy(error));
+      stdin.pipe(counter);
+      // Ending, not destroying: what is already buffered still reaches the consumer.
+      endInput = () => {
+        stdin.unpipe(counter);
+        counter.end();
+        (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      };
+      return readable(source, counter);
     },
     close() {
-      (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      endInput?.();
+      endInput = null;
     },
   };
   return source;

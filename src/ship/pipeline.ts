@@ -61,6 +61,9 @@ export class ShipPipeline {
   private position: Position | null = null;
   private sources: readonly InputSource[] = [];
   private stopping = false;
+  /** After stop(), the current input is being read to the end of what it already holds. */
+  private draining = false;
+  private current: InputSource | null = null;
   /** Ends the read in progress; set only while one is pending. */
   private interruptRead: (() => void) | null = null;
 
@@ -78,7 +81,9 @@ export class ShipPipeline {
     this.sources = sources;
     try {
       for (const source of sources) {
+        if (this.stopping) break;
         if (!this.startAt(source)) continue;
+        this.current = source;
         const finished = await this.readSource(source);
         await this.flush();
         if (!finished) break;
@@ -91,11 +96,19 @@ export class ShipPipeline {
     }
   }
 
-  /** Stops reading at once, even while a read is pending on an idle input; what was read is spooled. */
+  /**
+   * Stops reading. An input that can be ended (stdin, kubectl) is ended, and what it already
+   * holds is still read and spooled: those lines cannot be read again. A file is left at once;
+   * a re-run (with --checkpoint, from where it stopped) reads the rest.
+   */
   stop(): void {
+    if (this.stopping) return;
     this.stopping = true;
-    this.interruptRead?.();
-    for (const source of this.sources) source.close?.();
+    const current = this.current;
+    this.draining = current?.close !== undefined;
+    if (this.draining) current!.close!();
+    else this.interruptRead?.();
+    for (const source of this.sources) if (source !== current) source.close?.();
   }
 
   /** Applies the checkpoint; false when the file was already shipped completely. */
@@ -133,13 +146,12 @@ export class ShipPipeline {
       if (next === 'stop') return false;
       if (next.done) return true;
       for (const line of next.value) {
-        // Stop between lines too: under --rate, the rest of a batch could take many seconds.
-        if (this.stopping) return false;
         const added = this.accept(source, line);
         this.position = { source, end: line.end, line: line.number };
         if (!added) continue;
         if (this.builder.full) await this.rotate();
-        if (rate) await rate.take();
+        // After stop(), what is left is spooled without the rate limit, which could take minutes.
+        if (rate && !this.stopping) await rate.take();
       }
       if (writer) await writer.flush();
       this.counts.bytesRead = totalBytesRead(this.sources);
@@ -152,7 +164,7 @@ export class ShipPipeline {
    * stop promise: every race would leave a reaction on it that holds its batch for ever.
    */
   private nextBatch(batches: AsyncIterator<Line[]>): Promise<IteratorResult<Line[]> | 'stop'> {
-    if (this.stopping) return Promise.resolve('stop');
+    if (this.stopping && !this.draining) return Promise.resolve('stop');
     return new Promise((resolve, reject) => {
       const interrupt = () => resolve('stop');
       this.interruptRead = interrupt;

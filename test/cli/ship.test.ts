@@ -10,6 +10,7 @@ import { sampleLines } from '../../src/sample/generate.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, startShip } from '../helpers/ship-cli.js';
 import { CLI, fixture } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
 import { FaultServer } from '../helpers/fault-server.js';
@@ -111,6 +112,23 @@ describe('audit-ship ship', () => {
 });
 
 describe('audit-ship ship shutdown', () => {
+  it('on SIGTERM under --rate ships every line already read from stdin, at once, and accounts for every byte', async () => {
+    const r = await receiver();
+    const input = lines(600, 32);
+    const ship = startShip(['--port', String(r.port), '--rate', '50', '--flush-interval', '50ms', '--summary', 'json']);
+    ship.child.stdin!.write(input.join(''));
+    for (let i = 0; i < 3000 && r.events().length < 10; i++) await new Promise((res) => setTimeout(res, 10));
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assert.ok(s.lines! < 600, 'stopped before the end');
+    // Every byte read from stdin is in a counted line; the last one may be cut (and is reported).
+    const upTo = (n: number) => input.slice(0, n).reduce((sum, l) => sum + Buffer.byteLength(l), 0);
+    assert.ok(s.bytesRead! > upTo(s.lines! - 1) && s.bytesRead! <= upTo(s.lines!), `${s.bytesRead} bytes read in ${s.lines} lines`);
+    assert.equal(s.recordsAcked! + s.invalid!, s.lines);
+    assert.ok(s.invalid! <= 1);
+    assert.equal(r.events().length, s.recordsAcked);
+  });
+
   it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 0 once all is acked', async () => {
     const r = await receiver();
     const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv() });
