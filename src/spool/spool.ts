@@ -7,15 +7,16 @@
  * Bodies of queued chunks stay in memory only up to a small cache; the rest are read back from
  * disk when their turn comes, so a long outage fills the disk, not the heap.
  */
-import { appendFileSync, chmodSync, mkdirSync, unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { chmodSync, mkdirSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolClosedError, SpoolError } from './errors.js';
-import { BODY_PREFIX_BYTES, encodeFrameHead, frameBytes, FRAME_HEADER_BYTES } from './format.js';
+import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { SpoolLock } from './lock.js';
-import { ACKS_SUFFIX, inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
+import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
+import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile } from './segment-io.js';
 
 export type OverflowPolicy = 'block' | 'drop-oldest';
 /** always: fsync each chunk before it is sent; interval: once a second; never: leave it to the OS. */
@@ -66,16 +67,6 @@ export interface SpoolStats {
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
-
-function removeSegmentFiles(path: string): void {
-  for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
-    try {
-      unlinkSync(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SpoolError(`cannot delete ${file}: ${describeSystemError(error)}`, { cause: error });
-    }
-  }
-}
 
 export class Spool {
   readonly stats: SpoolStats = {
@@ -175,11 +166,8 @@ export class Spool {
     const offset = segment.bytes;
     this.appending = true;
     try {
-      await segment.handle!.writev([encodeFrameHead(chunk), chunk.entries]);
-      if (this.options.fsync === 'always') await segment.handle!.datasync();
-      else this.dirty = true;
-    } catch (error) {
-      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
+      await appendFrame(segment.handle!, chunk, this.options.fsync === 'always', this.options.dir);
+      this.dirty = this.options.fsync !== 'always';
     } finally {
       this.appending = false;
     }
@@ -199,12 +187,8 @@ export class Spool {
     if (this.active) return this.active;
     const seq = this.nextSeq++;
     const path = join(this.options.dir, segmentName(seq));
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
-    } catch (error) {
-      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
-    }
+    const handle = await createSegmentFile(path, this.options.dir);
+    this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
     this.segments.push(this.active);
     return this.active;
   }
@@ -213,10 +197,7 @@ export class Spool {
     if (this.active === segment) this.active = null;
     const handle = segment.handle;
     segment.handle = null;
-    if (handle) {
-      if (this.options.fsync !== 'never') await handle.datasync().catch(() => {});
-      await handle.close().catch(() => {});
-    }
+    if (handle) await sealSegmentFile(handle, this.options.fsync !== 'never');
   }
 
   private async makeRoom(size: number): Promise<void> {
@@ -268,21 +249,8 @@ export class Spool {
   }
 
   private async readBody(entry: Entry): Promise<Buffer | null> {
-    let handle: FileHandle;
-    try {
-      handle = await open(entry.segment.path, 'r');
-    } catch (error) {
-      if (entry.segment.deleted) return null;
-      throw new SpoolError(`cannot read the spool segment ${entry.segment.path}: ${describeSystemError(error)}`, { cause: error });
-    }
-    try {
-      const body = Buffer.allocUnsafe(entry.entriesLength);
-      const { bytesRead } = await handle.read(body, 0, entry.entriesLength, entry.entriesOffset);
-      if (bytesRead !== entry.entriesLength) throw new SpoolError(`the spool segment ${entry.segment.path} was truncated while in use`);
-      return body;
-    } finally {
-      await handle.close();
-    }
+    if (entry.segment.deleted) return null;
+    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength);
   }
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
@@ -302,17 +270,8 @@ export class Spool {
     entry.body = null;
     const segment = entry.segment;
     if (--segment.unacked === 0 && !segment.deleted && !(this.appending && segment === this.active)) this.deleteSegment(segment);
-    else if (entry.state === 'acked' && !segment.deleted) this.markAcked(entry);
+    else if (entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
     this.wake();
-  }
-
-  /** Notes an ack in the segment's sidecar; not fsynced: losing it costs a duplicate, not a record. */
-  private markAcked(entry: Entry): void {
-    try {
-      appendFileSync(`${entry.segment.path}${ACKS_SUFFIX}`, Buffer.from(entry.id, 'base64'), { mode: 0o600 });
-    } catch {
-      // The chunk would be sent again after a restart: at least once still holds.
-    }
   }
 
   private deleteSegment(segment: Segment): void {

@@ -1,0 +1,72 @@
+/**
+ * The file operations on one segment, each turning a system error into a SpoolError that names
+ * the spool: create, append a frame, seal, read a chunk's entries back, note an ack, remove.
+ */
+import { appendFileSync, unlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Chunk } from '../forward/chunk.js';
+import { describeSystemError } from '../errors.js';
+import { SpoolError } from './errors.js';
+import { encodeFrameHead } from './format.js';
+import { ACKS_SUFFIX } from './segments.js';
+
+export async function createSegmentFile(path: string, dir: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'wx', 0o600);
+  } catch (error) {
+    throw new SpoolError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
+  }
+}
+
+export async function appendFrame(handle: FileHandle, chunk: Chunk, sync: boolean, dir: string): Promise<void> {
+  try {
+    await handle.writev([encodeFrameHead(chunk), chunk.entries]);
+    if (sync) await handle.datasync();
+  } catch (error) {
+    throw new SpoolError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
+  }
+}
+
+/** Closes a segment that takes no more frames; errors are moot once every frame is written. */
+export async function sealSegmentFile(handle: FileHandle, sync: boolean): Promise<void> {
+  if (sync) await handle.datasync().catch(() => {});
+  await handle.close().catch(() => {});
+}
+
+/** A chunk's entries, read back from its segment; null when the segment is gone (dropped). */
+export async function readEntries(path: string, offset: number, length: number): Promise<Buffer | null> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new SpoolError(`cannot read the spool segment ${path}: ${describeSystemError(error)}`, { cause: error });
+  }
+  try {
+    const body = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(body, 0, length, offset);
+    if (bytesRead !== length) throw new SpoolError(`the spool segment ${path} was truncated while in use`);
+    return body;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Notes an ack beside the segment; not fsynced: losing it costs a duplicate, not a record. */
+export function markAcked(path: string, id: string): void {
+  try {
+    appendFileSync(`${path}${ACKS_SUFFIX}`, Buffer.from(id, 'base64'), { mode: 0o600 });
+  } catch {
+    // The chunk would be sent again after a restart: at least once still holds.
+  }
+}
+
+export function removeSegmentFiles(path: string): void {
+  for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
+    try {
+      unlinkSync(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SpoolError(`cannot delete ${file}: ${describeSystemError(error)}`, { cause: error });
+    }
+  }
+}
