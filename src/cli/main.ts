@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
-import { byteSize, duration, integer } from './options.js';
+import { byteSize, integer } from './options.js';
 import { forwardOptions } from './forward-options.js';
 import { defaultSpoolDir, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
