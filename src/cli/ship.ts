@@ -14,7 +14,7 @@ import { Checkpoint } from '../ship/checkpoint.js';
 import { DeadLetterFile } from '../ship/dead-letter.js';
 import { Forwarder } from '../ship/forwarder.js';
 import { emptyCounts } from '../ship/counts.js';
-import { ShipPipeline } from '../ship/pipeline.js';
+import { before, ShipPipeline } from '../ship/pipeline.js';
 import { RateLimiter } from '../ship/rate.js';
 import { SpoolClosedError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
@@ -59,7 +59,7 @@ function stdoutWriter(counts: { recordsWritten: number }) {
 }
 
 function checkOptions(files: string[], options: ShipOptions): void {
-  if (options.since && options.until && options.since.seconds * 1e9 + options.since.nanoseconds >= options.until.seconds * 1e9 + options.until.nanoseconds) {
+  if (options.since && options.until && !before(options.since.seconds, options.since.nanoseconds, options.until)) {
     throw new UsageError('--since must be before --until');
   }
   if (options.checkpoint !== undefined && (options.kubectl !== undefined || files.length === 0 || files.includes('-'))) {

@@ -47,7 +47,8 @@ interface Position {
   line: number;
 }
 
-function before(s: number, ns: number, bound: TimeBound): boolean {
+/** Whether the instant (s, ns) lies before the bound; exact to the nanosecond (no float sums). */
+export function before(s: number, ns: number, bound: TimeBound): boolean {
   return s < bound.seconds || (s === bound.seconds && ns < bound.nanoseconds);
 }
 

@@ -140,6 +140,14 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.equal(jsonSummary(res.stderr).filtered, 200 - expected.length);
   });
 
+  it('accepts --since one nanosecond before --until, and refuses them equal', async () => {
+    const ok = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000002Z'], { input: '' });
+    assert.equal(ok.code, 0, ok.stderr);
+    const equal = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000001Z'], { input: '' });
+    assert.equal(equal.code, 2);
+    assert.match(equal.stderr, /--since must be before --until/);
+  });
+
   it('--stdout also writes every valid record to stdout, and nothing else', async () => {
     const r = await receiver();
     const records = lines(30, 46).map((l) => l.trim());
