@@ -2,10 +2,10 @@
  * `audit-ship spool status|verify|purge`. status and verify only read, so they work while a
  * shipper runs; purge takes the spool's lock, so it never deletes under a running shipper.
  */
-import { readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { SpoolLock, LOCK_FILE } from '../spool/lock.js';
+import { lockOwner, SpoolLock } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegment, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
 import { formatBytes } from './units.js';
@@ -24,14 +24,6 @@ interface SpoolReport {
   damaged: { segment: string; offset: number; length: number; reason: string }[];
   setAside: { files: number; bytes: number };
   lockedBy: number | null;
-}
-
-function lockOwner(dir: string): number | null {
-  try {
-    return Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim()) || null;
-  } catch {
-    return null;
-  }
 }
 
 function inspect(dir: string): SpoolReport {

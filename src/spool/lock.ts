@@ -33,6 +33,11 @@ function ownerOf(path: string): number | null {
   }
 }
 
+/** The pid written in a spool's lock file, or null when there is none (for `spool status`). */
+export function lockOwner(dir: string): number | null {
+  return ownerOf(join(dir, LOCK_FILE));
+}
+
 export class SpoolLock {
   private constructor(private readonly path: string) {}
 
