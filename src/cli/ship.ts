@@ -21,7 +21,7 @@ import { Spool } from '../spool/spool.js';
 import { EXIT } from './exit.js';
 import { senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
-import { writeWithBackpressure } from './output.js';
+import { TextOutput } from './output.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -41,20 +41,16 @@ async function openInputs(files: string[], options: ShipOptions, note: (line: st
   })];
 }
 
-/** Writes valid records to stdout (--stdout), a batch at a time, waiting for 'drain'. */
+/** Writes valid records to stdout (--stdout), a batch of lines at a time, waiting for 'drain'. */
 function stdoutWriter(counts: { recordsWritten: number }) {
-  let buffered: string[] = [];
+  // Never flushed by size: the pipeline flushes at the end of every batch and awaits it there.
+  const out = new TextOutput(process.stdout, Infinity);
   return {
     write(json: string) {
-      buffered.push(json);
+      void out.write(`${json}\n`);
+      counts.recordsWritten++;
     },
-    async flush() {
-      if (buffered.length === 0) return;
-      const text = `${buffered.join('\n')}\n`;
-      counts.recordsWritten += buffered.length;
-      buffered = [];
-      await writeWithBackpressure(process.stdout, text);
-    },
+    flush: () => out.flush(),
   };
 }
 
