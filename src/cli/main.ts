@@ -4,12 +4,11 @@
  * Errors from every command end in the single try/catch of `main`.
  */
 import { Command, Option } from 'commander';
-import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
-import { byteSize, integer } from './options.js';
+import { integer } from './options.js';
 import { forwardOptions } from './forward-options.js';
-import { defaultSpoolDir, shipOptions } from './ship-options.js';
+import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 
@@ -26,8 +25,7 @@ interface CommandSpec {
 }
 
 const lineOptions = (): Option[] => [
-  new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
-    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
+  maxLineBytesOption(),
   new Option('--strict', 'unknown fields are errors (default: allowed, for forward compatibility)').default(false),
   new Option('--mixed', 'lines that are not audit records (application logs) are counted and skipped').default(false),
 ];

@@ -40,6 +40,12 @@ export interface ShipOptions extends ForwardCliOptions {
   progress: boolean;
 }
 
+/** Shared by ship and lint, so that both take the same longest line by default. */
+export function maxLineBytesOption(): Option {
+  return new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
+    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1));
+}
+
 export function shipOptions(): Option[] {
   return [
     new Option('--spool-dir <dir>', 'disk spool: each chunk is written here before it is sent and removed when acked')
@@ -63,8 +69,7 @@ export function shipOptions(): Option[] {
     new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: any free port)').argParser(integer(0, 65535)),
     new Option('--metrics-host <address>', 'address for the metrics endpoint (0.0.0.0 inside a pod)').default('127.0.0.1'),
     new Option('--no-progress', 'no live status line (it is shown only when stderr is a terminal)'),
-    new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
-      .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1)),
+    maxLineBytesOption(),
     new Option('--strict', 'records with unknown fields are invalid').default(false),
     new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
     new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
