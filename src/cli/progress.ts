@@ -2,7 +2,7 @@
  * The live status line while shipping: an ora spinner on stderr, only when stderr is a terminal.
  * It shows records acked and the rate, and for files the percent read and the time left.
  */
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { InputSource } from '../input/sources.js';
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
@@ -32,9 +32,15 @@ export class Progress {
     private readonly counts: ShipCounts,
     private readonly spool: SpoolStats,
     private readonly sources: readonly InputSource[],
-    enabled: boolean,
+    spinner: Ora | null = null,
   ) {
-    this.spinner = enabled ? ora({ stream: process.stderr, discardStdin: false, text: 'starting' }) : null;
+    this.spinner = spinner;
+  }
+
+  /** A status line with a spinner when `enabled`; ora (about 5 MB) is loaded only then. */
+  static async create(counts: ShipCounts, spool: SpoolStats, sources: readonly InputSource[], enabled: boolean): Promise<Progress> {
+    const spinner = enabled ? (await import('ora')).default({ stream: process.stderr, discardStdin: false, text: 'starting' }) : null;
+    return new Progress(counts, spool, sources, spinner);
   }
 
   start(): void {

@@ -8,8 +8,7 @@ import { Sender } from '../forward/sender.js';
 import type { ForwardError } from '../forward/errors.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
 import { openSources, type InputSource } from '../input/sources.js';
-import { createShipMetrics } from '../metrics/metrics.js';
-import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import type { MetricsServer } from '../metrics/server.js';
 import { Checkpoint } from '../ship/checkpoint.js';
 import { DeadLetterFile } from '../ship/dead-letter.js';
 import { Forwarder } from '../ship/forwarder.js';
@@ -115,8 +114,6 @@ async function run(
     writer: options.stdout ? stdoutWriter(counts) : null,
     onNote: (message) => note(`audit-ship: ${message}\n`),
   }, counts);
-  const metrics = createShipMetrics({ counts, spool: spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
-  sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
   sender.on('resend', (chunk) => {
     counts.resends++;
     counts.recordsResent += chunk.count;
@@ -129,6 +126,10 @@ async function run(
     note(`audit-ship: ${error.message}; retrying\n`);
   });
   if (options.metricsPort !== undefined) {
+    // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
+    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
+    const metrics = createShipMetrics({ counts, spool: spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
+    sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
     const server = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
     onMetricsServer(server);
     note(`audit-ship: metrics on ${server.url}/metrics\n`);
@@ -162,7 +163,7 @@ async function run(
   const started = process.hrtime.bigint();
   // A terminal that reports no width (some pseudo-terminals) makes the spinner clear line after line.
   const terminal = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
-  progress = new Progress(counts, spool.stats, sources, options.progress && terminal);
+  progress = await Progress.create(counts, spool.stats, sources, options.progress && terminal);
   progress.start();
   const work = (async () => {
     if (options.requireConn) await Promise.race([sender.start(), deadline]);

@@ -13,12 +13,12 @@ const spool = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRe
 describe('Progress', () => {
   it('shows lines, acked and rate, and for files the percent read and an ETA', () => {
     const counts = { ...emptyCounts(), lines: 12_345, recordsAcked: 12_000 };
-    const text = new Progress(counts, { ...spool, records: 50 }, [source(1000, 250), source(1000, 0)], false).text();
+    const text = new Progress(counts, { ...spool, records: 50 }, [source(1000, 250), source(1000, 0)]).text();
     assert.match(text, /^12k lines, 12k acked, \d+(\.\d)?[kM]? records\/s, 50 in spool, 12\.5%, ETA \d\d:\d\d$/);
   });
 
   it('shows no percent for stdin or kubectl, whose size is unknown', () => {
-    const text = new Progress(emptyCounts(), spool, [source(null, 100)], false).text();
+    const text = new Progress(emptyCounts(), spool, [source(null, 100)]).text();
     assert.doesNotMatch(text, /%|ETA/);
   });
 });
