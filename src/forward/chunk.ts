@@ -69,6 +69,35 @@ export class ChunkBuilder {
     return true;
   }
 
+  /**
+   * Starts an entry whose record the caller writes into `writer` (the fast path); returns where
+   * it starts, for `endEntry` or `cancelEntry`.
+   */
+  beginEntry(): number {
+    const out = this.out;
+    const start = out.pos;
+    out.ensure(1 + EVENT_TIME_ENCODED_BYTES);
+    out.buf[out.pos++] = FIXARRAY_2;
+    out.pos += EVENT_TIME_ENCODED_BYTES;
+    return start;
+  }
+
+  /** Completes the entry begun at `start` with its event time, known only once the record is read. */
+  endEntry(start: number, seconds: number, nanoseconds: number): void {
+    writeEventTime(this.out.buf, start + 1, seconds, nanoseconds);
+    this.records++;
+  }
+
+  /** Drops the entry begun at `start`, and whatever was written of it. */
+  cancelEntry(start: number): void {
+    this.out.pos = start;
+  }
+
+  /** Where a record begun with `beginEntry` is written. */
+  get writer(): MsgpackWriter {
+    return this.out;
+  }
+
   /** Whether one more record could overflow the limits. */
   get full(): boolean {
     return this.records >= this.limits.maxRecords || this.out.pos >= this.limits.maxBytes;

@@ -81,7 +81,8 @@ export class MsgpackWriter {
     }
   }
 
-  private number(n: number): void {
+  /** Any number, as @msgpack/msgpack picks its format: the smallest integer form, else float64. */
+  number(n: number): void {
     this.ensure(9);
     const b = this.buf;
     if (!Number.isSafeInteger(n)) {

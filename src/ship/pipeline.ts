@@ -4,6 +4,7 @@
  * from where the forwarder sends it. Reading waits for the spool: when the spool is full under
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
+import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
@@ -14,6 +15,7 @@ import type { Spool } from '../spool/spool.js';
 import type { Checkpoint } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
+import { RecordTranscoder, type TranscodedRecord } from './record-transcoder.js';
 
 export interface TimeBound {
   seconds: number;
@@ -54,6 +56,7 @@ export function before(s: number, ns: number, bound: TimeBound): boolean {
 
 export class ShipPipeline {
   private readonly builder: ChunkBuilder;
+  private readonly transcoder: RecordTranscoder;
   private readonly judgeOptions: ClassifyOptions & { maxLineBytes: number };
   /** The last spool write: chunks are written one after another, in the order read. */
   private writing: Promise<void> = Promise.resolve();
@@ -74,6 +77,7 @@ export class ShipPipeline {
     readonly counts: ShipCounts = emptyCounts(),
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.compress);
+    this.transcoder = new RecordTranscoder(this.builder.writer, options.classify.strict);
     this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
   }
 
@@ -175,10 +179,20 @@ export class ShipPipeline {
     });
   }
 
-  /** Counts one line; true when it added a record to the chunk being built. */
+  /**
+   * Counts one line; true when it added a record to the chunk being built. A valid record is
+   * transcoded straight from its bytes; any other line goes through JSON.parse and the
+   * validator, which give its diagnostics.
+   */
   private accept(source: InputSource, line: Line): boolean {
     const c = this.counts;
     c.lines++;
+    if (line.overLimit === 0) {
+      const start = this.builder.beginEntry();
+      const fast = this.transcoder.transcode(line.bytes);
+      if (fast) return this.acceptTranscoded(source, line, fast, start);
+      this.builder.cancelEntry(start);
+    }
     const verdict = judgeLine(line, this.judgeOptions);
     switch (verdict.kind) {
       case 'blank':
@@ -195,26 +209,26 @@ export class ShipPipeline {
     }
   }
 
+  private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {
+    const { seconds, nanoseconds } = record;
+    if (!this.admit(source, line, seconds, nanoseconds, record.requestId, record.timestamp)) {
+      this.builder.cancelEntry(start);
+      return false;
+    }
+    const now = this.options.timeSource === 'now' ? Date.now() : 0;
+    if (now === 0) this.builder.endEntry(start, seconds, nanoseconds);
+    else this.builder.endEntry(start, Math.floor(now / 1000), (now % 1000) * 1e6);
+    this.accepted(this.options.writer ? line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes)) : '');
+    return true;
+  }
+
   private acceptRecord(source: InputSource, line: Line, verdict: AuditRecordVerdict): boolean {
-    const c = this.counts;
     if (!verdict.valid) {
       this.reject(source, line, verdict.diagnostics);
       return false;
     }
     const { seconds, nanoseconds, record } = verdict;
-    if (!EventTime.representable(seconds, nanoseconds)) {
-      this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
-      return false;
-    }
-    const { since, until } = this.options;
-    if ((since && before(seconds, nanoseconds, since)) || (until && !before(seconds, nanoseconds, until))) {
-      c.filtered++;
-      return false;
-    }
-    if (source.admit && !source.admit(record.RequestID as string, record.Timestamp as string)) {
-      c.duplicates++;
-      return false;
-    }
+    if (!this.admit(source, line, seconds, nanoseconds, record.RequestID as string, record.Timestamp as string)) return false;
     const now = this.options.timeSource === 'now' ? Date.now() : 0;
     const appended = now === 0
       ? this.builder.append(seconds, nanoseconds, record)
@@ -223,10 +237,32 @@ export class ShipPipeline {
       this.reject(source, line, [diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`)]);
       return false;
     }
-    c.valid++;
-    this.options.writer?.write(verdict.json);
-    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
+    this.accepted(verdict.json);
     return true;
+  }
+
+  /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
+  private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, requestId: string, timestamp: string): boolean {
+    if (!EventTime.representable(seconds, nanoseconds)) {
+      this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
+      return false;
+    }
+    const { since, until } = this.options;
+    if ((since && before(seconds, nanoseconds, since)) || (until && !before(seconds, nanoseconds, until))) {
+      this.counts.filtered++;
+      return false;
+    }
+    if (source.admit && !source.admit(requestId, timestamp)) {
+      this.counts.duplicates++;
+      return false;
+    }
+    return true;
+  }
+
+  private accepted(json: string): void {
+    this.counts.valid++;
+    this.options.writer?.write(json);
+    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
   }
 
   private reject(source: InputSource, line: Line, diagnostics: Diagnostic[]): void {

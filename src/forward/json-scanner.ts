@@ -1,0 +1,368 @@
+/**
+ * Reads JSON bytes and writes the same values as msgpack, without building a JavaScript value in
+ * between: no string is decoded, a string without escapes is copied as it stands (its JSON bytes
+ * are its UTF-8 bytes), and escapes are decoded straight into the output. It covers the subset
+ * that audit records use (strings, integers, true/false/null, objects and arrays, which the caller
+ * walks) and declines everything else by returning false, leaving the line to the full parser:
+ * fractions and exponents, lone surrogates, control bytes, any syntax error. Whatever it accepts,
+ * it writes byte for byte as MsgpackWriter writes the value that JSON.parse returns.
+ */
+import type { MsgpackWriter } from './msgpack-writer.js';
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+/** Integers up to 15 digits are exact in a double; longer ones go to the full parser. */
+const MAX_INTEGER_DIGITS = 15;
+
+/** What the byte after a backslash stands for; 0 where the escape is not a single byte. */
+const SIMPLE_ESCAPE = new Uint8Array(128);
+for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
+  SIMPLE_ESCAPE[c.charCodeAt(0)] = v;
+}
+
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i, HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+
+/** Longer strings are copied natively; below this, a loop is cheaper than the call. */
+const NATIVE_COPY = 256;
+
+/**
+ * 1 for a byte that stands for itself inside a JSON string: not a quote, a backslash or a control
+ * byte. One table load per byte is faster than comparisons whose outcome the CPU cannot predict.
+ */
+const PLAIN = new Uint8Array(256).fill(1);
+PLAIN[QUOTE] = 0;
+PLAIN[BACKSLASH] = 0;
+PLAIN.fill(0, 0, 0x20);
+
+/** Bytes of the msgpack str header for a string of `length` bytes. */
+function strHeaderBytes(length: number): number {
+  return length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+function writeStrHeader(buf: Buffer, at: number, length: number): void {
+  if (length < 32) {
+    buf[at] = 0xa0 | length;
+  } else if (length < 0x100) {
+    buf[at] = 0xd9;
+    buf[at + 1] = length;
+  } else if (length < 0x10000) {
+    buf[at] = 0xda;
+    buf.writeUInt16BE(length, at + 1);
+  } else {
+    buf[at] = 0xdb;
+    buf.writeUInt32BE(length, at + 1);
+  }
+}
+
+export class JsonScanner {
+  /** The JSON being read, from `pos` up to `end`. */
+  src: Buffer = Buffer.alloc(0);
+  pos = 0;
+  end = 0;
+  /**
+   * The last quote of the text. Every string ends at or before it, so the scanning loops stop
+   * there without checking the end of the text at each byte.
+   */
+  private lastQuote = -1;
+  /** Where the last string's bytes were written in the output, from `strStart` to `strEnd`. */
+  strStart = 0;
+  strEnd = 0;
+
+  constructor(readonly out: MsgpackWriter) {}
+
+  reset(src: Buffer, start: number, end: number): void {
+    this.src = src;
+    this.pos = start;
+    this.end = end;
+    this.lastQuote = src.lastIndexOf(QUOTE, end - 1);
+  }
+
+  /** Skips JSON whitespace; the byte there, or -1 at the end. */
+  peek(): number {
+    const { src, end } = this;
+    let i = this.pos;
+    while (i < end) {
+      const b = src[i]!;
+      if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) break;
+      i++;
+    }
+    this.pos = i;
+    return i < end ? src[i]! : -1;
+  }
+
+  /** Consumes `byte` after optional whitespace; false when something else is there. */
+  expect(byte: number): boolean {
+    if (this.peek() !== byte) return false;
+    this.pos++;
+    return true;
+  }
+
+  /** Reserves the one-byte header of a map or array; `endContainer` fills it in. */
+  beginContainer(): number {
+    this.out.ensure(1);
+    return this.out.pos++;
+  }
+
+  /** Writes the header for `count` entries at `at`, moving the contents if it needs more room. */
+  endContainer(at: number, count: number, fix: number, code16: number): void {
+    const out = this.out;
+    if (count < 16) {
+      out.buf[at] = fix | count;
+      return;
+    }
+    const extra = count < 0x10000 ? 2 : 4;
+    out.ensure(extra);
+    out.buf.copyWithin(at + 1 + extra, at + 1, out.pos);
+    out.pos += extra;
+    if (extra === 2) {
+      out.buf[at] = code16;
+      out.buf.writeUInt16BE(count, at + 1);
+    } else {
+      out.buf[at] = code16 + 1;
+      out.buf.writeUInt32BE(count, at + 1);
+    }
+  }
+
+  /**
+   * A key without escapes: where its bytes lie in `src` (keyStart to pos - 1), not yet written.
+   * False for a key with escapes, which the full parser reads instead.
+   */
+  key(): boolean {
+    if (this.peek() !== QUOTE) return false;
+    const src = this.src;
+    const start = this.pos + 1;
+    if (start > this.lastQuote) return false;
+    let i = start;
+    let b = src[i]!;
+    while (PLAIN[b] === 1) b = src[++i]!;
+    if (b !== QUOTE) return false;
+    this.keyStart = start;
+    this.keyEnd = i;
+    this.pos = i + 1;
+    return true;
+  }
+
+  keyStart = 0;
+  keyEnd = 0;
+
+  /** Writes the key that `key()` last read. */
+  writeKey(): void {
+    this.copyString(this.keyStart, this.keyEnd);
+  }
+
+  /**
+   * A string value at `pos` (after whitespace); false when it is not one or needs the full parser.
+   * The text's bytes are copied as they are: the caller checks once that the text is UTF-8.
+   */
+  string(): boolean {
+    if (this.peek() !== QUOTE) return false;
+    const src = this.src;
+    const start = this.pos + 1;
+    if (start > this.lastQuote) return false;
+    let i = start;
+    let b = src[i]!;
+    while (PLAIN[b] === 1) b = src[++i]!;
+    if (b === QUOTE) {
+      this.copyString(start, i);
+      this.pos = i + 1;
+      return true;
+    }
+    return b === BACKSLASH && this.escapedString(start, i);
+  }
+
+  private copyString(start: number, stop: number): void {
+    const out = this.out;
+    const length = stop - start;
+    const header = strHeaderBytes(length);
+    out.ensure(header + length);
+    const buf = out.buf;
+    writeStrHeader(buf, out.pos, length);
+    let o = out.pos + header;
+    this.strStart = o;
+    if (length > NATIVE_COPY) {
+      this.src.copy(buf, o, start, stop);
+      o += length;
+    } else {
+      const src = this.src;
+      for (let i = start; i < stop; i++) buf[o++] = src[i]!;
+    }
+    this.strEnd = o;
+    out.pos = o;
+  }
+
+  /**
+   * A string with escapes, decoded into the output. Its length is known only at the end, so the
+   * header is sized for the longest it could be and the bytes move down if a smaller one fits.
+   */
+  private escapedString(start: number, firstEscape: number): boolean {
+    const { src, end, out, lastQuote } = this;
+    const header = strHeaderBytes(end - start);
+    out.ensure(header + (end - start));
+    const buf = out.buf;
+    const at = out.pos;
+    const first = at + header;
+    let o = first;
+    for (let k = start; k < firstEscape; k++) buf[o++] = src[k]!;
+    let i = firstEscape;
+    let b = src[i]!;
+    for (;;) {
+      while (PLAIN[b] === 1) {
+        buf[o++] = b;
+        b = src[++i]!;
+      }
+      if (b !== BACKSLASH) {
+        if (b !== QUOTE) return false;
+        break;
+      }
+      // The closing quote must still lie ahead, or the scan would run past the last quote.
+      if (i + 2 > lastQuote) return false;
+      const e = src[i + 1]!;
+      const simple = e < 0x80 ? SIMPLE_ESCAPE[e]! : 0;
+      if (simple !== 0) {
+        buf[o++] = simple;
+        i += 2;
+      } else {
+        if (e !== 0x75 || i + 6 > lastQuote) return false;
+        const written = this.unicodeEscape(i, buf, o);
+        if (written < 0) return false;
+        o += written;
+        i += written === 4 ? 12 : 6;
+      }
+      b = src[i]!;
+    }
+    const length = o - first;
+    const fits = strHeaderBytes(length);
+    if (fits < header) buf.copyWithin(at + fits, first, o);
+    writeStrHeader(buf, at, length);
+    this.strStart = at + fits;
+    this.strEnd = this.strStart + length;
+    out.pos = this.strEnd;
+    this.pos = i + 1;
+    return true;
+  }
+
+  /** `\uXXXX` at `i` (and its low surrogate) as UTF-8 at `o`; bytes written, -1 to decline. */
+  private unicodeEscape(i: number, buf: Buffer, o: number): number {
+    const unit = this.hex4(i + 2);
+    if (unit < 0) return -1;
+    if (unit < 0x80) {
+      buf[o] = unit;
+      return 1;
+    }
+    if (unit < 0x800) {
+      buf[o] = 0xc0 | (unit >> 6);
+      buf[o + 1] = 0x80 | (unit & 0x3f);
+      return 2;
+    }
+    if (unit < 0xd800 || unit > 0xdfff) {
+      buf[o] = 0xe0 | (unit >> 12);
+      buf[o + 1] = 0x80 | ((unit >> 6) & 0x3f);
+      buf[o + 2] = 0x80 | (unit & 0x3f);
+      return 3;
+    }
+    // A surrogate pair; a lone surrogate is left to the full parser, which writes U+FFFD for it.
+    if (unit > 0xdbff || this.src[i + 6] !== BACKSLASH || this.src[i + 7] !== 0x75) return -1;
+    const low = this.hex4(i + 8);
+    if (low < 0xdc00 || low > 0xdfff) return -1;
+    const cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
+    buf[o] = 0xf0 | (cp >> 18);
+    buf[o + 1] = 0x80 | ((cp >> 12) & 0x3f);
+    buf[o + 2] = 0x80 | ((cp >> 6) & 0x3f);
+    buf[o + 3] = 0x80 | (cp & 0x3f);
+    return 4;
+  }
+
+  private hex4(i: number): number {
+    if (i + 4 > this.end) return -1;
+    let n = 0;
+    for (let k = i; k < i + 4; k++) {
+      const c = this.src[k]!;
+      const v = c < 0x80 ? HEX_VALUE[c]! : -1;
+      if (v < 0) return -1;
+      n = (n << 4) | v;
+    }
+    return n;
+  }
+
+  /** An integer (no fraction, no exponent, at most 15 digits), written; NaN to decline. */
+  integer(): number {
+    const b0 = this.peek();
+    const { src, end } = this;
+    let i = this.pos;
+    const negative = b0 === MINUS;
+    if (negative) i++;
+    const first = i;
+    let n = 0;
+    if (src[i] === DIGIT_0) {
+      i++;
+    } else {
+      while (i < end) {
+        const b = src[i]!;
+        if (b < DIGIT_0 || b > DIGIT_9) break;
+        n = n * 10 + (b - DIGIT_0);
+        i++;
+      }
+    }
+    const digits = i - first;
+    if (digits === 0 || digits > MAX_INTEGER_DIGITS) return NaN;
+    const next = i < end ? src[i]! : 0;
+    if (next === 0x2e || next === 0x65 || next === 0x45 || (next >= DIGIT_0 && next <= DIGIT_9)) return NaN;
+    this.pos = i;
+    const value = negative ? -n : n;
+    this.out.number(value);
+    return value;
+  }
+
+  /** `true`, `false` or `null`, written; false when none of them is there. */
+  literal(): boolean {
+    const b = this.peek();
+    const { src, pos } = this;
+    if (b === 0x74 && src[pos + 1] === 0x72 && src[pos + 2] === 0x75 && src[pos + 3] === 0x65) {
+      this.out.byte(0xc3);
+      this.pos += 4;
+    } else if (b === 0x66 && src[pos + 1] === 0x61 && src[pos + 2] === 0x6c && src[pos + 3] === 0x73 && src[pos + 4] === 0x65) {
+      this.out.byte(0xc2);
+      this.pos += 5;
+    } else if (b === 0x6e && src[pos + 1] === 0x75 && src[pos + 2] === 0x6c && src[pos + 3] === 0x6c) {
+      this.out.byte(0xc0);
+      this.pos += 4;
+    } else {
+      return false;
+    }
+    return this.pos <= this.end;
+  }
+
+  /** A string, integer, literal, or an array of those: what an unknown field may hold here. */
+  flatValue(): boolean {
+    const b = this.peek();
+    if (b === QUOTE) return this.string();
+    if (b === 0x5b) return this.flatArray();
+    if (b === MINUS || (b >= DIGIT_0 && b <= DIGIT_9)) return !Number.isNaN(this.integer());
+    return this.literal();
+  }
+
+  private flatArray(): boolean {
+    this.pos++;
+    const at = this.beginContainer();
+    let count = 0;
+    if (this.peek() === 0x5d) {
+      this.pos++;
+    } else {
+      for (;;) {
+        const b = this.peek();
+        if (b === 0x5b || b === 0x7b) return false;
+        if (!this.flatValue()) return false;
+        count++;
+        if (this.expect(0x2c)) continue;
+        if (this.expect(0x5d)) break;
+        return false;
+      }
+    }
+    this.endContainer(at, count, 0x90, 0xdc);
+    return true;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The fast path of `ship`: one JSON line in, the msgpack record out, validated on the way with the
+ * schema's own table and checks. It answers only for a line that is a valid audit record with no
+ * warning; for anything else (an invalid or unusual record, a duplicate key, a nested unknown
+ * field, a fraction) it declines, and the line goes through JSON.parse and the validator, which
+ * give the exact diagnostics. So it decides nothing the validator would decide differently, and
+ * its bytes are those MsgpackWriter writes for the parsed record.
+ */
+import { isUtf8 } from 'node:buffer';
+import { JsonScanner } from '../forward/json-scanner.js';
+import type { MsgpackWriter } from '../forward/msgpack-writer.js';
+import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
+import { classifyUuid, COMMON_METHODS, isIpAddress } from '../schema/checks.js';
+import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
+import { parseTimestamp } from '../schema/timestamp.js';
+
+/** What the pipeline needs of a record once its bytes are written. */
+export interface TranscodedRecord {
+  seconds: number;
+  nanoseconds: number;
+  requestId: string;
+  timestamp: string;
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const FIXMAP = 0x80;
+const MAP16 = 0xde;
+const FIXARRAY = 0x90;
+const ARRAY16 = 0xdc;
+
+interface KnownField {
+  spec: FieldSpec;
+  name: Buffer;
+  bit: number;
+}
+
+/** The fields of a table by name length, so that a key is compared with a few names at most. */
+function fieldsByLength(fields: readonly FieldSpec[]): KnownField[][] {
+  const byLength: KnownField[][] = [];
+  fields.forEach((spec, i) => {
+    const name = Buffer.from(spec.name, 'latin1');
+    (byLength[name.length] ??= []).push({ spec, name, bit: 1 << i });
+  });
+  return byLength;
+}
+
+const RECORD_BY_LENGTH = fieldsByLength(RECORD_FIELDS);
+const USER_INFO_BY_LENGTH = fieldsByLength(USER_INFO_FIELDS);
+const ALL_RECORD_FIELDS = (1 << RECORD_FIELDS.length) - 1;
+const ALL_USER_INFO_FIELDS = (1 << USER_INFO_FIELDS.length) - 1;
+
+export class RecordTranscoder {
+  private readonly scan: JsonScanner;
+  private readonly result: TranscodedRecord = { seconds: 0, nanoseconds: 0, requestId: '', timestamp: '' };
+  private bodyBytes = -1;
+  private size = -1;
+  /** Unknown top-level keys of the current line, to find a duplicate among them. */
+  private unknownKeys: string[] = [];
+
+  constructor(
+    out: MsgpackWriter,
+    private readonly strict: boolean,
+  ) {
+    this.scan = new JsonScanner(out);
+  }
+
+  /**
+   * Writes the record on `line` at the writer's position and returns its time and ids, or returns
+   * null when the line needs the full parser; the caller then rewinds the writer.
+   * The result object is reused by the next call.
+   */
+  transcode(line: Buffer): TranscodedRecord | null {
+    const scan = this.scan;
+    scan.reset(line, kubectlPayloadOffset(line), line.length);
+    this.bodyBytes = -1;
+    this.size = -1;
+    if (this.unknownKeys.length > 0) this.unknownKeys = [];
+    if (!scan.expect(OPEN_BRACE)) return null;
+    const seen = this.object(RECORD_BY_LENGTH, true);
+    if (seen !== ALL_RECORD_FIELDS || scan.peek() !== -1) return null;
+    if (this.size !== this.bodyBytes) return null;
+    if (!isUtf8(line)) return null;
+    return this.result;
+  }
+
+  /** The members of an object after its `{`; the bit set of known fields seen, or -1 to decline. */
+  private object(fields: KnownField[][], topLevel: boolean): number {
+    const scan = this.scan;
+    const at = scan.beginContainer();
+    let count = 0;
+    let seen = 0;
+    if (scan.peek() === CLOSE_BRACE) {
+      scan.pos++;
+    } else {
+      for (;;) {
+        if (!scan.key() || !scan.expect(COLON)) return -1;
+        const known = this.lookup(fields);
+        if (known) {
+          if (seen & known.bit) return -1; // JSON.parse keeps the last value, at the first position
+          seen |= known.bit;
+          scan.writeKey();
+          if (!this.field(known.spec)) return -1;
+        } else {
+          if (!topLevel || this.strict || !this.unknownKey()) return -1;
+          scan.writeKey();
+          if (!scan.flatValue()) return -1;
+        }
+        count++;
+        if (scan.expect(COMMA)) continue;
+        if (scan.expect(CLOSE_BRACE)) break;
+        return -1;
+      }
+    }
+    scan.endContainer(at, count, FIXMAP, MAP16);
+    return seen;
+  }
+
+  private lookup(fields: KnownField[][]): KnownField | null {
+    const { src, keyStart, keyEnd } = this.scan;
+    const candidates = fields[keyEnd - keyStart];
+    if (!candidates) return null;
+    for (const f of candidates) {
+      const name = f.name;
+      let i = 0;
+      while (i < name.length && src[keyStart + i] === name[i]) i++;
+      if (i === name.length) return f;
+    }
+    return null;
+  }
+
+  /**
+   * An unknown top-level key is kept when JSON.parse would keep it in the same place: not a
+   * duplicate, not `__proto__`, and not an integer-like key (which objects order first).
+   */
+  private unknownKey(): boolean {
+    const { src, keyStart, keyEnd } = this.scan;
+    const first = src[keyStart];
+    if (first !== undefined && first >= 0x30 && first <= 0x39) return false;
+    const key = src.toString('utf8', keyStart, keyEnd);
+    if (key === '__proto__' || this.unknownKeys.includes(key)) return false;
+    this.unknownKeys.push(key);
+    return true;
+  }
+
+  /** One known field's value, written and checked as the validator would, with no diagnostic. */
+  private field(spec: FieldSpec): boolean {
+    const scan = this.scan;
+    switch (spec.kind) {
+      case 'string':
+        if (!scan.string()) return false;
+        if (spec.name === 'ResponseBody') this.bodyBytes = scan.strEnd - scan.strStart;
+        return true;
+      case 'non-empty-string':
+        return scan.string() && scan.strEnd > scan.strStart;
+      case 'uuid':
+        if (!scan.string()) return false;
+        this.result.requestId = this.lastString();
+        return classifyUuid(this.result.requestId) === 'v4';
+      case 'method':
+        return scan.string() && COMMON_METHODS.has(this.lastString());
+      case 'ip':
+        return scan.string() && isIpAddress(this.lastString());
+      case 'status': {
+        const status = scan.integer();
+        return status >= 100 && status <= 599;
+      }
+      case 'size':
+        this.size = scan.integer();
+        return this.size >= 0;
+      case 'timestamp':
+        return scan.string() && this.timestamp();
+      case 'string-array-or-null':
+        return scan.peek() === 0x5b ? this.stringArray() : scan.literal() && scan.out.buf[scan.out.pos - 1] === 0xc0;
+      case 'user-info':
+        if (!scan.expect(OPEN_BRACE)) return false;
+        return this.object(USER_INFO_BY_LENGTH, false) === ALL_USER_INFO_FIELDS;
+    }
+  }
+
+  /** The last string as text; only short ASCII fields are read so, where latin1 is exact. */
+  private lastString(): string {
+    const scan = this.scan;
+    return scan.out.buf.toString('latin1', scan.strStart, scan.strEnd);
+  }
+
+  private timestamp(): boolean {
+    const text = this.lastString();
+    const parsed = parseTimestamp(text);
+    if (!parsed.ok || !parsed.utc) return false;
+    this.result.seconds = parsed.seconds;
+    this.result.nanoseconds = parsed.nanoseconds;
+    this.result.timestamp = text;
+    return true;
+  }
+
+  private stringArray(): boolean {
+    const scan = this.scan;
+    scan.pos++;
+    const at = scan.beginContainer();
+    let count = 0;
+    if (scan.peek() === 0x5d) {
+      scan.pos++;
+    } else {
+      for (;;) {
+        if (!scan.string()) return false;
+        count++;
+        if (scan.expect(COMMA)) continue;
+        if (scan.expect(0x5d)) break;
+        return false;
+      }
+    }
+    scan.endContainer(at, count, FIXARRAY, ARRAY16);
+    return true;
+  }
+}

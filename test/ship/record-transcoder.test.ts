@@ -1,0 +1,136 @@
+/**
+ * The fast path against the full one: whatever line the transcoder accepts, JSON.parse and the
+ * validator must find a valid record with no diagnostic at all, and MsgpackWriter must write the
+ * same bytes for the parsed record. Lines it should take are checked to be taken, so that a
+ * transcoder that declines everything cannot pass.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MsgpackWriter } from '../../src/forward/msgpack-writer.js';
+import { classifyLine } from '../../src/schema/line.js';
+import { prng, sampleLines, sampleRecords } from '../../src/sample/generate.js';
+import { RecordTranscoder } from '../../src/ship/record-transcoder.js';
+import { ROOT } from '../helpers/paths.js';
+
+type Outcome = { taken: false } | { taken: true; bytes: Buffer; seconds: number; nanoseconds: number; requestId: string; timestamp: string };
+
+function fast(line: string | Buffer, strict = false): Outcome {
+  const out = new MsgpackWriter(64, 100);
+  out.byte(0xff); // the record is written after what the writer already holds
+  const result = new RecordTranscoder(out, strict).transcode(typeof line === 'string' ? Buffer.from(line) : line);
+  if (!result) return { taken: false };
+  return { taken: true, bytes: Buffer.from(out.buf.subarray(1, out.pos)), ...result };
+}
+
+/** Checks the transcoder's answer on one line against the full path; returns whether it was taken. */
+function agrees(line: string | Buffer, strict = false): boolean {
+  const bytes = typeof line === 'string' ? Buffer.from(line) : line;
+  const outcome = fast(bytes, strict);
+  if (!outcome.taken) return false;
+  const verdict = classifyLine(bytes, { mixed: false, strict });
+  assert.equal(verdict.kind, 'record', `taken but not a record: ${bytes.toString().slice(0, 200)}`);
+  if (verdict.kind !== 'record') return true;
+  assert.deepEqual(verdict.diagnostics, [], `taken but the validator says: ${bytes.toString().slice(0, 200)}`);
+  const full = new MsgpackWriter(64, 100);
+  full.value(verdict.record);
+  assert.ok(outcome.bytes.equals(full.buf.subarray(0, full.pos)), `different bytes for ${bytes.toString().slice(0, 200)}`);
+  assert.equal(outcome.seconds, verdict.seconds);
+  assert.equal(outcome.nanoseconds, verdict.nanoseconds);
+  assert.equal(outcome.requestId, verdict.record.RequestID);
+  assert.equal(outcome.timestamp, verdict.record.Timestamp);
+  return true;
+}
+
+const USER = { Id: 'seldon', Name: 'Hari Seldon', Email: 'admin@seldon.io', Groups: ['data-scientist'] };
+const base = (): Record<string, unknown> => ({ ...sampleRecords(1, { seed: 5, start: 1632312000 }).next().value!, Method: 'GET', UserInfo: USER });
+/** A replacement that must apply, so that no case of the table is silently the unchanged line. */
+const swap = (text: string, from: string, to: string): string => {
+  assert.ok(text.includes(from), `${from} is not in the line`);
+  return text.replace(from, to);
+};
+const line = (overrides: Record<string, unknown>, omit: string[] = []): string => {
+  const record = { ...base(), ...overrides };
+  for (const key of omit) delete record[key];
+  return JSON.stringify(record);
+};
+const withBody = (body: string) => line({ ResponseBody: body, ResponseSize: Buffer.byteLength(body) });
+
+describe('RecordTranscoder', () => {
+  it('takes every generated record and writes the bytes, time and ids of the full path', () => {
+    for (const text of sampleLines(3000, { seed: 11, start: 1632312000 })) assert.ok(agrees(text), text.slice(0, 200));
+  });
+
+  it('takes escapes, non-ASCII text, long strings and large maps and arrays, with the same bytes', () => {
+    const takes = [
+      withBody('plain'),
+      withBody('quote " backslash \\ slash / and \b\f\n\r\t controls \u0001 \u001f'),
+      withBody('accents é ü, CJK 漢字, emoji 😀 and U+FFFF \uffff'),
+      withBody('<html>&amp;</html>'.repeat(40)),
+      withBody('x'.repeat(31)), withBody('x'.repeat(32)), withBody('x'.repeat(255)), withBody('x'.repeat(256)),
+      withBody('"'.repeat(40)), withBody('"'.repeat(300)), withBody('é'.repeat(40000)), withBody('\\'.repeat(70000)),
+      withBody('x'.repeat(65535)), withBody('x'.repeat(65536)),
+      line({ Referer: '', UserAgent: '' }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: null } }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: [] } }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: Array.from({ length: 20 }, (_, i) => `g${i}`) } }),
+      line({ UserInfo: { Groups: ['x'], Email: 'c', Name: 'b', Id: 'a' } }),
+      line({ Extra: 1, Other: 'x', More: [1, -2, 'y', true, null], Neg: -70000, Big: 123456789012345, Zero: 0, Flag: false, Nothing: null, E: [] }),
+      JSON.stringify(Object.fromEntries([...Object.entries(base()), ...Array.from({ length: 20 }, (_, i) => [`extra${i}`, i * 1000])])),
+      line({ Timestamp: '2021-09-22T12:00:00Z' }), line({ Timestamp: '2021-09-22T12:00:00.1Z' }), line({ Timestamp: '2021-09-22T12:00:00.123456789+00:00' }),
+      line({ SourceAddress: '2001:db8::1' }), line({ Method: 'DELETE' }), line({ RequestID: 'CE5F10A2-C874-4115-881E-70E7C5E8EB3A' }),
+    ];
+    takes.push(`  ${takes[0]} \t`, `[pod/seldon-deploy-1/audit] 2021-09-22T12:18:19.269456495Z ${takes[0]}`);
+    takes.push(takes[2]!.replace('é', '\\u00e9').replace('漢', '\\u6f22').replace('😀', '\\ud83d\\ude00'));
+    takes.push(takes[0]!.replace('"plain"', '"pl\\u0061in"'));
+    for (const text of takes) assert.ok(agrees(text), `declined: ${text.slice(0, 200)}`);
+  });
+
+  it('declines what only the full path may judge: invalid records, warnings, duplicates and unusual JSON', () => {
+    const good = line({});
+    const declines = [
+      line({ ResponseSize: 999 }), line({ ResponseStatus: 700 }), line({ ResponseStatus: 200.5 }), line({ ResponseSize: -1 }),
+      line({ Method: 'BREW' }), line({ Method: 'get ' }), line({ RequestID: 'ce5f10a2-c874-1115-881e-70e7c5e8eb3a' }), line({ RequestID: 'nope' }),
+      line({ SourceAddress: '1.2.3' }), line({ SourceAddress: 'fe80::1%eth0' }), line({ Host: '' }), line({ URI: 7 }),
+      line({ Timestamp: '2021-09-22T12:00:00+02:00' }), line({ Timestamp: '2021-02-30T12:00:00Z' }), line({ Timestamp: '2021-09-22 12:00:00Z' }),
+      line({}, ['Host']), line({}, ['UserInfo']), line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c' } }), line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: [1] } }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: null, Role: 'x' } }), line({ UserInfo: null }),
+      line({ Nested: { a: 1 } }), line({ Deep: [[1]] }), line({ Ratio: 0.5 }), line({ '1': 'index-like key' }),
+      swap(good, '{', '{"__proto__":1,'), swap(good, '{', '{"Extra":1,"Extra":2,'), swap(good, '{', '{"Host":"again",'),
+      swap(good, '"Host"', '"H\\u006fst"'), swap(good, '"GET"', '"G\\u0000ET"'),
+      withBody('lone \ud800 surrogate'), swap(good, '"Hari Seldon"', '"Hari\tSeldon"'), swap(good, '"Hari Seldon"', '"Hari\u0000Seldon"'),
+      `${good}x`, `${good},`, good.slice(0, -1), good.slice(0, 200), swap(good, ',', ',,'), swap(good, '":', '" :: '),
+      swap(good, '"ResponseStatus":', '"ResponseStatus":0'), swap(good, '"ResponseSize":', '"ResponseSize":00'), '{}', '[]', '', 'null',
+      swap(withBody('x'.repeat(10)), '"ResponseSize":10', '"ResponseSize":1e1'),
+    ];
+    for (const text of declines) assert.equal(agrees(text), false, `taken: ${text.slice(0, 300)}`);
+    assert.equal(agrees(Buffer.concat([Buffer.from(good.slice(0, 20)), Buffer.from([0xc3, 0x28]), Buffer.from(good.slice(20))])), false);
+    assert.equal(agrees(line({ Extra: 1 }), true), false, '--strict: an unknown field is an error');
+    assert.equal(agrees(good, true), true, '--strict: a record with only known fields is taken');
+  });
+
+  it('never disagrees with the full path on the checked-in bad input', () => {
+    const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'bad-input.jsonl')).toString('latin1').split('\n');
+    let taken = 0;
+    for (const text of lines) if (agrees(Buffer.from(text, 'latin1'))) taken++;
+    assert.ok(taken > 0 && taken < lines.length, `${taken} of ${lines.length} taken`);
+  });
+
+  it('never disagrees with the full path on thousands of randomly damaged records', () => {
+    const rand = prng(2026);
+    const pieces = ['"', '\\', '\\"', '\\u', '\\ud800', '\\u00e9', ',', ':', '{', '}', '[', ']', ' ', '\t', '0', '-', '.', 'e', 'null', 'é', '\u0001', '\u00ff'];
+    const originals = [...sampleLines(200, { seed: 3, start: 1632312000 })];
+    let taken = 0;
+    for (let i = 0; i < 6000; i++) {
+      const bytes = Buffer.from(originals[i % originals.length]!);
+      const at = Math.floor(rand() * bytes.length);
+      const mutated = rand() < 0.3
+        ? (() => { const copy = Buffer.from(bytes); copy[at] = Math.floor(rand() * 256); return copy; })()
+        : Buffer.concat([bytes.subarray(0, at), Buffer.from(pieces[Math.floor(rand() * pieces.length)]!), bytes.subarray(at + (rand() < 0.5 ? 1 : 0))]);
+      if (agrees(mutated)) taken++;
+    }
+    // Damage inside a body or an agent string leaves a valid record: some must be taken.
+    assert.ok(taken > 100, `only ${taken} damaged lines were still valid records`);
+  });
+});
