@@ -3,7 +3,7 @@
  * the spool: create, append a frame, seal, read a chunk's entries back, note an ack, remove.
  */
 import { appendFileSync, unlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolError } from './errors.js';
@@ -61,12 +61,34 @@ export function markAcked(path: string, id: string): void {
   }
 }
 
+function removalError(file: string, error: unknown): SpoolError | null {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  return new SpoolError(`cannot delete ${file}: ${describeSystemError(error)}`, { cause: error });
+}
+
+/** Removes a segment and its acks at once: for recovery, before anything else runs. */
 export function removeSegmentFiles(path: string): void {
   for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
     try {
       unlinkSync(file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SpoolError(`cannot delete ${file}: ${describeSystemError(error)}`, { cause: error });
+      const failure = removalError(file, error);
+      if (failure) throw failure;
+    }
+  }
+}
+
+/**
+ * Removes an acked segment off the main thread: freeing megabytes of blocks took a few
+ * milliseconds per segment, on the thread that reads and encodes.
+ */
+export async function unlinkSegmentFiles(path: string): Promise<void> {
+  for (const file of [path, `${path}${ACKS_SUFFIX}`]) {
+    try {
+      await unlink(file);
+    } catch (error) {
+      const failure = removalError(file, error);
+      if (failure) throw failure;
     }
   }
 }

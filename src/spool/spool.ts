@@ -16,7 +16,7 @@ import { SpoolClosedError, SpoolError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { SpoolLock } from './lock.js';
 import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
-import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile } from './segment-io.js';
+import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile, unlinkSegmentFiles } from './segment-io.js';
 
 export type OverflowPolicy = 'block' | 'drop-oldest';
 /** always: fsync each chunk before it is sent; interval: once a second; never: leave it to the OS. */
@@ -83,6 +83,9 @@ export class Spool {
   private dirty = false;
   /** The active segment is being appended to: an ack emptying it must not delete it under the write. */
   private appending = false;
+  /** Segments being deleted; a failure is raised by the next append or by close. */
+  private readonly removals = new Set<Promise<void>>();
+  private removalFailure: SpoolError | null = null;
   private fsyncTimer: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
   private closed = false;
@@ -159,6 +162,7 @@ export class Spool {
   }
 
   private async write(chunk: Chunk): Promise<void> {
+    if (this.removalFailure) throw this.removalFailure;
     const size = frameBytes(chunk);
     await this.makeRoom(size);
     if (this.closed) throw new SpoolClosedError('the spool is closed');
@@ -281,7 +285,10 @@ export class Spool {
     segment.handle = null;
     this.segments.splice(this.segments.indexOf(segment), 1);
     this.stats.bytes -= segment.bytes;
-    removeSegmentFiles(segment.path);
+    const removal: Promise<void> = unlinkSegmentFiles(segment.path)
+      .catch((error: SpoolError) => void (this.removalFailure ??= error))
+      .finally(() => this.removals.delete(removal));
+    this.removals.add(removal);
     this.wake();
   }
 
@@ -310,6 +317,8 @@ export class Spool {
     await this.writing;
     if (this.fsyncTimer) clearInterval(this.fsyncTimer);
     if (this.active) await this.seal(this.active);
+    await Promise.all(this.removals);
     this.lock.release();
+    if (this.removalFailure) throw this.removalFailure;
   }
 }
