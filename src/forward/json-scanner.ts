@@ -26,9 +26,6 @@ for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f',
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i, HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
 
-/** Longer strings are copied natively; below this, a loop is cheaper than the call. */
-const NATIVE_COPY = 256;
-
 /**
  * 1 for a byte that stands for itself inside a JSON string: not a quote, a backslash or a control
  * byte. One table load per byte is faster than comparisons whose outcome the CPU cannot predict.
@@ -128,7 +125,7 @@ export class JsonScanner {
   }
 
   /**
-   * A key without escapes: where its bytes lie in `src` (keyStart to pos - 1), not yet written.
+   * A key without escapes: where its bytes lie in `src` (keyStart to keyEnd), not yet written.
    * False for a key with escapes, which the full parser reads instead.
    */
   key(): boolean {
@@ -149,65 +146,62 @@ export class JsonScanner {
   keyStart = 0;
   keyEnd = 0;
 
+  /**
+   * Whether the next key is exactly `quoted` (the key's JSON bytes, quotes included); if so it is
+   * consumed. Records list their fields in the same order, so the expected key is usually there.
+   */
+  keyIs(quoted: Uint8Array): boolean {
+    if (this.peek() !== QUOTE) return false;
+    const { src, pos } = this;
+    const n = quoted.length;
+    if (pos + n > this.end) return false;
+    for (let k = 1; k < n; k++) if (src[pos + k] !== quoted[k]) return false;
+    this.keyStart = pos + 1;
+    this.keyEnd = pos + n - 1;
+    this.pos = pos + n;
+    return true;
+  }
+
+  /** Writes bytes already encoded (a key known in advance). */
+  raw(bytes: Uint8Array): void {
+    const out = this.out;
+    out.ensure(bytes.length);
+    const buf = out.buf;
+    let o = out.pos;
+    for (let k = 0; k < bytes.length; k++) buf[o++] = bytes[k]!;
+    out.pos = o;
+  }
+
   /** Writes the key that `key()` last read. */
   writeKey(): void {
-    this.copyString(this.keyStart, this.keyEnd);
-  }
-
-  /**
-   * A string value at `pos` (after whitespace); false when it is not one or needs the full parser.
-   * The text's bytes are copied as they are: the caller checks once that the text is UTF-8.
-   */
-  string(): boolean {
-    if (this.peek() !== QUOTE) return false;
-    const src = this.src;
-    const start = this.pos + 1;
-    if (start > this.lastQuote) return false;
-    let i = start;
-    let b = src[i]!;
-    while (PLAIN[b] === 1) b = src[++i]!;
-    if (b === QUOTE) {
-      this.copyString(start, i);
-      this.pos = i + 1;
-      return true;
-    }
-    return b === BACKSLASH && this.escapedString(start, i);
-  }
-
-  private copyString(start: number, stop: number): void {
-    const out = this.out;
-    const length = stop - start;
+    const { src, keyStart, keyEnd, out } = this;
+    const length = keyEnd - keyStart;
     const header = strHeaderBytes(length);
     out.ensure(header + length);
     const buf = out.buf;
     writeStrHeader(buf, out.pos, length);
     let o = out.pos + header;
-    this.strStart = o;
-    if (length > NATIVE_COPY) {
-      this.src.copy(buf, o, start, stop);
-      o += length;
-    } else {
-      const src = this.src;
-      for (let i = start; i < stop; i++) buf[o++] = src[i]!;
-    }
-    this.strEnd = o;
+    for (let i = keyStart; i < keyEnd; i++) buf[o++] = src[i]!;
     out.pos = o;
   }
 
   /**
-   * A string with escapes, decoded into the output. Its length is known only at the end, so the
-   * header is sized for the longest it could be and the bytes move down if a smaller one fits.
+   * A string value at `pos` (after whitespace), written; false when it is not one or needs the
+   * full parser. Bytes are copied as they are (the caller checks once that the text is UTF-8) and
+   * escapes decoded, in one pass: the length is known only at the end, so the bytes are written
+   * after a one-byte header and moved up in the rare case that a string needs a longer one.
    */
-  private escapedString(start: number, firstEscape: number): boolean {
-    const { src, end, out, lastQuote } = this;
-    const header = strHeaderBytes(end - start);
-    out.ensure(header + (end - start));
+  string(): boolean {
+    if (this.peek() !== QUOTE) return false;
+    const { src, out, lastQuote } = this;
+    const start = this.pos + 1;
+    if (start > lastQuote) return false;
+    // Nothing decodes longer than it is written, and the string ends by the last quote.
+    out.ensure(5 + lastQuote - start);
     const buf = out.buf;
     const at = out.pos;
-    const first = at + header;
-    let o = first;
-    for (let k = start; k < firstEscape; k++) buf[o++] = src[k]!;
-    let i = firstEscape;
+    let o = at + 1;
+    let i = start;
     let b = src[i]!;
     for (;;) {
       while (PLAIN[b] === 1) {
@@ -234,11 +228,11 @@ export class JsonScanner {
       }
       b = src[i]!;
     }
-    const length = o - first;
-    const fits = strHeaderBytes(length);
-    if (fits < header) buf.copyWithin(at + fits, first, o);
+    const length = o - at - 1;
+    const header = strHeaderBytes(length);
+    if (header > 1) buf.copyWithin(at + header, at + 1, o);
     writeStrHeader(buf, at, length);
-    this.strStart = at + fits;
+    this.strStart = at + header;
     this.strEnd = this.strStart + length;
     out.pos = this.strEnd;
     this.pos = i + 1;

@@ -34,21 +34,32 @@ const ARRAY16 = 0xdc;
 interface KnownField {
   spec: FieldSpec;
   name: Buffer;
+  /** The key as JSON (`"Host"`) and as msgpack (a fixstr). */
+  quoted: Buffer;
+  packed: Buffer;
   bit: number;
 }
 
-/** The fields of a table by name length, so that a key is compared with a few names at most. */
-function fieldsByLength(fields: readonly FieldSpec[]): KnownField[][] {
-  const byLength: KnownField[][] = [];
-  fields.forEach((spec, i) => {
-    const name = Buffer.from(spec.name, 'latin1');
-    (byLength[name.length] ??= []).push({ spec, name, bit: 1 << i });
-  });
-  return byLength;
+interface FieldTable {
+  /** In the schema's order, which is the order the platform writes them in. */
+  inOrder: KnownField[];
+  /** By name length, so that a key out of order is compared with a few names at most. */
+  byLength: KnownField[][];
 }
 
-const RECORD_BY_LENGTH = fieldsByLength(RECORD_FIELDS);
-const USER_INFO_BY_LENGTH = fieldsByLength(USER_INFO_FIELDS);
+function fieldTable(fields: readonly FieldSpec[]): FieldTable {
+  const table: FieldTable = { inOrder: [], byLength: [] };
+  fields.forEach((spec, i) => {
+    const name = Buffer.from(spec.name, 'latin1');
+    const field = { spec, name, quoted: Buffer.from(`"${spec.name}"`, 'latin1'), packed: Buffer.from([0xa0 | name.length, ...name]), bit: 1 << i };
+    table.inOrder.push(field);
+    (table.byLength[name.length] ??= []).push(field);
+  });
+  return table;
+}
+
+const RECORD_TABLE = fieldTable(RECORD_FIELDS);
+const USER_INFO_TABLE = fieldTable(USER_INFO_FIELDS);
 const ALL_RECORD_FIELDS = (1 << RECORD_FIELDS.length) - 1;
 const ALL_USER_INFO_FIELDS = (1 << USER_INFO_FIELDS.length) - 1;
 
@@ -79,7 +90,7 @@ export class RecordTranscoder {
     this.size = -1;
     if (this.unknownKeys.length > 0) this.unknownKeys = [];
     if (!scan.expect(OPEN_BRACE)) return null;
-    const seen = this.object(RECORD_BY_LENGTH, true);
+    const seen = this.object(RECORD_TABLE, true);
     if (seen !== ALL_RECORD_FIELDS || scan.peek() !== -1) return null;
     if (this.size !== this.bodyBytes) return null;
     if (!isUtf8(line)) return null;
@@ -87,7 +98,7 @@ export class RecordTranscoder {
   }
 
   /** The members of an object after its `{`; the bit set of known fields seen, or -1 to decline. */
-  private object(fields: KnownField[][], topLevel: boolean): number {
+  private object(fields: FieldTable, topLevel: boolean): number {
     const scan = this.scan;
     const at = scan.beginContainer();
     let count = 0;
@@ -96,12 +107,12 @@ export class RecordTranscoder {
       scan.pos++;
     } else {
       for (;;) {
-        if (!scan.key() || !scan.expect(COLON)) return -1;
-        const known = this.lookup(fields);
+        const known = this.nextKey(fields, count);
+        if (known === undefined || !scan.expect(COLON)) return -1;
         if (known) {
           if (seen & known.bit) return -1; // JSON.parse keeps the last value, at the first position
           seen |= known.bit;
-          scan.writeKey();
+          scan.raw(known.packed);
           if (!this.field(known.spec)) return -1;
         } else {
           if (!topLevel || this.strict || !this.unknownKey()) return -1;
@@ -116,6 +127,13 @@ export class RecordTranscoder {
     }
     scan.endContainer(at, count, FIXMAP, MAP16);
     return seen;
+  }
+
+  /** The next key: a known field, null for an unknown key (read by `key()`), undefined to decline. */
+  private nextKey(fields: FieldTable, index: number): KnownField | null | undefined {
+    const expected = fields.inOrder[index];
+    if (expected && this.scan.keyIs(expected.quoted)) return expected;
+    return this.scan.key() ? this.lookup(fields.byLength) : undefined;
   }
 
   private lookup(fields: KnownField[][]): KnownField | null {
@@ -176,7 +194,7 @@ export class RecordTranscoder {
         return scan.peek() === 0x5b ? this.stringArray() : scan.literal() && scan.out.buf[scan.out.pos - 1] === 0xc0;
       case 'user-info':
         if (!scan.expect(OPEN_BRACE)) return false;
-        return this.object(USER_INFO_BY_LENGTH, false) === ALL_USER_INFO_FIELDS;
+        return this.object(USER_INFO_TABLE, false) === ALL_USER_INFO_FIELDS;
     }
   }
 
