@@ -4,6 +4,7 @@
  * in its own module.
  */
 import { UsageError } from '../errors.js';
+import { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { Sender } from '../forward/sender.js';
 import type { ForwardError } from '../forward/errors.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
@@ -93,11 +94,14 @@ async function run(
   const sources = await openInputs(files, options, note);
   const sender = new Sender(senderOptions);
   const counts = emptyCounts();
+  // Room for a full chunk and its last record; the slabs in use are about what the window holds.
+  const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window + 4);
   const pipeline = new ShipPipeline(spool, {
     classify: { mixed: true, strict: options.strict },
     maxLineBytes: options.maxLineBytes,
     chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
     compress: options.compress === 'gzip',
+    bodies,
     flushIntervalMs: options.flushInterval,
     timeSource: options.timeSource,
     since: options.since ?? null,
@@ -146,7 +150,7 @@ async function run(
   let signalled = false;
   let shutdownExpired: () => void = () => {};
   const deadline = new Promise<void>((resolve) => (shutdownExpired = resolve));
-  const forwarder = new Forwarder(spool, sender, options.window, counts);
+  const forwarder = new Forwarder(spool, sender, options.window, counts, (chunk) => bodies.recycle(chunk.entries));
   sender.on('fatal', (error) => {
     fatal ??= error;
     pipeline.stop();

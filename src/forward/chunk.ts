@@ -3,6 +3,7 @@
  * sent as one PackedForward frame and acked. Building one appends into a single growing buffer.
  */
 import { gzipSync } from 'node:zlib';
+import type { ChunkBufferPool } from './buffer-pool.js';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
 import { MsgpackWriter, TooDeepError } from './msgpack-writer.js';
 import { newChunkId, type ChunkId } from './protocol.js';
@@ -36,6 +37,8 @@ export class ChunkBuilder {
   constructor(
     private readonly limits: ChunkLimits,
     private readonly compress: boolean,
+    /** Where bodies are copied to, when the caller gives the memory back once a chunk is acked. */
+    private readonly pool: ChunkBufferPool | null = null,
   ) {
     this.out = new MsgpackWriter(Math.min(limits.maxBytes, 64 * 1024) + 1024, MAX_RECORD_DEPTH);
   }
@@ -106,10 +109,10 @@ export class ChunkBuilder {
   /** Hands over the chunk built so far and starts an empty one. */
   take(): Chunk | null {
     if (this.records === 0) return null;
-    const raw = Buffer.from(this.out.buf.subarray(0, this.out.pos));
+    const built = this.out.buf.subarray(0, this.out.pos);
     const chunk: Chunk = {
       id: newChunkId(),
-      entries: this.compress ? gzipSync(raw) : raw,
+      entries: this.compress ? gzipSync(built) : this.pool ? this.pool.copy(built, built.length) : Buffer.from(built),
       count: this.records,
       compressed: this.compress,
       retries: 0,

@@ -28,6 +28,8 @@ export class Forwarder {
     private readonly sender: Sender,
     private readonly maxHanded: number,
     private readonly counts: ForwardCounts,
+    /** Given each chunk once it is acked, when nothing will read its body again. */
+    private readonly onAcked: (chunk: Chunk) => void = () => {},
   ) {
     this.done = this.loop();
   }
@@ -71,6 +73,7 @@ export class Forwarder {
         this.counts.chunksAcked++;
         this.counts.recordsAcked += chunk.count;
         this.counts.bytesAcked += chunk.entries.length;
+        this.onAcked(chunk);
         this.release();
       },
       (error: Error) => {

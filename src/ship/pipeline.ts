@@ -7,6 +7,7 @@
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
+import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
@@ -27,6 +28,8 @@ export interface PipelineOptions {
   maxLineBytes: number;
   chunkLimits: ChunkLimits;
   compress: boolean;
+  /** Memory for chunk bodies, given back by the forwarder once they are acked. */
+  bodies: ChunkBufferPool | null;
   flushIntervalMs: number;
   /** `record`: the event time is the record's Timestamp; `now`: the time it is read. */
   timeSource: 'record' | 'now';
@@ -76,7 +79,7 @@ export class ShipPipeline {
     private readonly options: PipelineOptions,
     readonly counts: ShipCounts = emptyCounts(),
   ) {
-    this.builder = new ChunkBuilder(options.chunkLimits, options.compress);
+    this.builder = new ChunkBuilder(options.chunkLimits, options.compress, options.bodies);
     this.transcoder = new RecordTranscoder(this.builder.writer, options.classify.strict);
     this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
   }
