@@ -104,12 +104,15 @@ export class JsonScanner {
     return this.out.pos++;
   }
 
-  /** Writes the header for `count` entries at `at`, moving the contents if it needs more room. */
-  endContainer(at: number, count: number, fix: number, code16: number): void {
+  /**
+   * Writes the header for `count` entries at `at`, moving the contents up if it needs more room;
+   * returns by how many bytes they moved.
+   */
+  endContainer(at: number, count: number, fix: number, code16: number): number {
     const out = this.out;
     if (count < 16) {
       out.buf[at] = fix | count;
-      return;
+      return 0;
     }
     const extra = count < 0x10000 ? 2 : 4;
     out.ensure(extra);
@@ -122,6 +125,7 @@ export class JsonScanner {
       out.buf[at] = code16 + 1;
       out.buf.writeUInt32BE(count, at + 1);
     }
+    return extra;
   }
 
   /**

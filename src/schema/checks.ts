@@ -1,28 +1,31 @@
 /** Small pure predicates used by the validator; each mirrors a constraint of the exported JSON Schema. */
 import { isIPv4, isIPv6 } from 'node:net';
 
-const HEX = new Uint8Array(128);
+const HEX = new Uint8Array(256);
 for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
-
-function isHexAt(s: string, i: number): boolean {
-  const c = s.charCodeAt(i);
-  return c < 128 && HEX[c] === 1;
-}
 
 export type UuidVerdict = 'v4' | 'other-version' | 'not-uuid';
 
 /** Version 4 UUID: 8-4-4-4-12 hex, version nibble 4, variant nibble 8, 9, a or b; either hex case. */
 export function classifyUuid(s: string): UuidVerdict {
-  if (s.length !== 36) return 'not-uuid';
+  // Only ASCII can be a UUID; below 0x80 the latin1 bytes are the characters themselves.
+  if (s.length !== 36 || /[^\x00-\x7f]/.test(s)) return 'not-uuid';
+  return classifyUuidBytes(Buffer.from(s, 'latin1'), 0, 36);
+}
+
+/** The same check on bytes, from `start` to `end`: the one implementation. */
+export function classifyUuidBytes(b: Uint8Array, start: number, end: number): UuidVerdict {
+  if (end - start !== 36) return 'not-uuid';
   for (let i = 0; i < 36; i++) {
+    const c = b[start + i]!;
     if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (s.charCodeAt(i) !== 45) return 'not-uuid';
-    } else if (!isHexAt(s, i)) {
+      if (c !== 45) return 'not-uuid';
+    } else if (HEX[c] !== 1) {
       return 'not-uuid';
     }
   }
-  const variant = s[19]!.toLowerCase();
-  const isV4 = s[14] === '4' && (variant === '8' || variant === '9' || variant === 'a' || variant === 'b');
+  const variant = b[start + 19]! | 0x20; // a hex digit, lower-cased
+  const isV4 = b[start + 14] === 0x34 && (variant === 0x38 || variant === 0x39 || variant === 0x61 || variant === 0x62);
   return isV4 ? 'v4' : 'other-version';
 }
 

@@ -45,11 +45,11 @@ export function daysFromCivil(year: number, month: number, day: number): number 
 }
 
 /** Reads `count` ASCII digits at `at`, or -1 when any of them is not a digit. */
-function digits(s: string, at: number, count: number): number {
+function digits(b: Uint8Array, at: number, count: number): number {
   let n = 0;
   for (let i = at; i < at + count; i++) {
-    const d = s.charCodeAt(i) - DIGIT_0;
-    if (d < 0 || d > 9) return -1;
+    const d = b[i]! - DIGIT_0;
+    if (!(d >= 0 && d <= 9)) return -1;
     n = n * 10 + d;
   }
   return n;
@@ -64,49 +64,67 @@ function range(detail: string): TimestampFailure {
 }
 
 const SHAPE = 'expected RFC 3339 date-time like 2021-09-22T12:18:19.269456495Z';
+const DASH = 0x2d;
+const COLON = 0x3a;
+const DOT = 0x2e;
+/** Stands in for every non-ASCII character, so that none is taken for a digit or a separator. */
+const NOT_ASCII = 0x7f;
 
+/** Parses a timestamp held as text. */
 export function parseTimestamp(s: string): ParsedTimestamp | TimestampFailure {
-  if (s.length < 20) return syntax(SHAPE);
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  const hour = digits(s, 11, 2);
-  const minute = digits(s, 14, 2);
-  const second = digits(s, 17, 2);
-  const sep = s.charCodeAt(10);
+  const bytes = Buffer.from(s.replace(/[^\x00-\x7f]/g, String.fromCharCode(NOT_ASCII)), 'latin1');
+  return parseTimestampBytes(bytes, 0, bytes.length);
+}
+
+/**
+ * Parses the timestamp in `b` from `start` to `end` (bytes, as read from a JSON line): the one
+ * parser, which the text form above also uses.
+ */
+export function parseTimestampBytes(b: Uint8Array, start: number, end: number): ParsedTimestamp | TimestampFailure {
+  const length = end - start;
+  const text = (from: number, to = length) => Buffer.from(b.buffer, b.byteOffset + start + from, to - from).toString('latin1');
+  if (length < 20) return syntax(SHAPE);
+  const at0 = start;
+  const year = digits(b, at0, 4);
+  const month = digits(b, at0 + 5, 2);
+  const day = digits(b, at0 + 8, 2);
+  const hour = digits(b, at0 + 11, 2);
+  const minute = digits(b, at0 + 14, 2);
+  const second = digits(b, at0 + 17, 2);
+  const sep = b[at0 + 10];
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return syntax(SHAPE);
-  if (s[4] !== '-' || s[7] !== '-' || (sep !== 84 && sep !== 116) || s[13] !== ':' || s[16] !== ':') {
+  if (b[at0 + 4] !== DASH || b[at0 + 7] !== DASH || (sep !== 84 && sep !== 116) || b[at0 + 13] !== COLON || b[at0 + 16] !== COLON) {
     return syntax(SHAPE);
   }
   let at = 19;
   let nanoseconds = 0;
-  if (s[at] === '.') {
-    const start = ++at;
-    while (at < s.length && s.charCodeAt(at) >= DIGIT_0 && s.charCodeAt(at) <= DIGIT_0 + 9) at++;
-    const count = at - start;
+  if (b[start + at] === DOT) {
+    const first = ++at;
+    while (at < length && b[start + at]! >= DIGIT_0 && b[start + at]! <= DIGIT_0 + 9) at++;
+    const count = at - first;
     if (count === 0) return syntax(`${SHAPE}: a '.' must be followed by digits`);
     if (count > MAX_FRACTION_DIGITS) return syntax(`at most 9 fractional digits, found ${count}`);
-    nanoseconds = digits(s, start, count) * 10 ** (MAX_FRACTION_DIGITS - count);
+    nanoseconds = digits(b, start + first, count) * 10 ** (MAX_FRACTION_DIGITS - count);
   }
   let offsetMinutes = 0;
   let utc: boolean;
-  const zone = s[at];
-  if ((zone === 'Z' || zone === 'z') && at + 1 === s.length) {
+  const zone = at < length ? b[start + at] : -1;
+  if ((zone === 0x5a || zone === 0x7a) && at + 1 === length) {
     utc = true;
-  } else if ((zone === '+' || zone === '-') && at + 6 === s.length && s[at + 3] === ':') {
-    const oh = digits(s, at + 1, 2);
-    const om = digits(s, at + 4, 2);
+  } else if ((zone === 0x2b || zone === DASH) && at + 6 === length && b[start + at + 3] === COLON) {
+    const oh = digits(b, start + at + 1, 2);
+    const om = digits(b, start + at + 4, 2);
     if (oh < 0 || om < 0) return syntax(SHAPE);
-    if (oh > 23 || om > 59) return range(`offset ${s.slice(at)} is out of range`);
-    offsetMinutes = (zone === '-' ? -1 : 1) * (oh * 60 + om);
+    if (oh > 23 || om > 59) return range(`offset ${text(at)} is out of range`);
+    offsetMinutes = (zone === DASH ? -1 : 1) * (oh * 60 + om);
     // RFC 3339 4.3: -00:00 means "offset unknown", so only +00:00 counts as UTC.
-    utc = offsetMinutes === 0 && zone === '+';
+    utc = offsetMinutes === 0 && zone === 0x2b;
   } else {
     return syntax(`${SHAPE}: missing or malformed time zone`);
   }
   if (month < 1 || month > 12) return range(`month ${month} does not exist`);
-  if (day < 1 || day > daysInMonth(year, month)) return range(`${year}-${s.slice(5, 7)} has no day ${day}`);
-  if (hour > 23 || minute > 59) return range(`time ${s.slice(11, 16)} does not exist`);
+  if (day < 1 || day > daysInMonth(year, month)) return range(`${year}-${text(5, 7)} has no day ${day}`);
+  if (hour > 23 || minute > 59) return range(`time ${text(11, 16)} does not exist`);
   let minuteOfDayUtc = hour * 60 + minute - offsetMinutes;
   if (second > 60) return range(`second ${second} does not exist`);
   if (second === 60) {

@@ -46,6 +46,12 @@ export interface PipelineOptions {
   onNote: (message: string) => void;
 }
 
+/** A record's ids, read only by an input that drops repeats (kubectl). */
+interface RecordIds {
+  requestId(): string;
+  timestamp(): string;
+}
+
 interface Position {
   source: InputSource;
   end: number;
@@ -216,7 +222,7 @@ export class ShipPipeline {
 
   private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {
     const { seconds, nanoseconds } = record;
-    if (!this.admit(source, line, seconds, nanoseconds, record.requestId, record.timestamp)) {
+    if (!this.admit(source, line, seconds, nanoseconds, record)) {
       this.builder.cancelEntry(start);
       return false;
     }
@@ -233,7 +239,7 @@ export class ShipPipeline {
       return false;
     }
     const { seconds, nanoseconds, record } = verdict;
-    if (!this.admit(source, line, seconds, nanoseconds, record.RequestID as string, record.Timestamp as string)) return false;
+    if (!this.admit(source, line, seconds, nanoseconds, { requestId: () => record.RequestID as string, timestamp: () => record.Timestamp as string })) return false;
     const now = this.options.timeSource === 'now' ? Date.now() : 0;
     const appended = now === 0
       ? this.builder.append(seconds, nanoseconds, record)
@@ -247,7 +253,7 @@ export class ShipPipeline {
   }
 
   /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
-  private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, requestId: string, timestamp: string): boolean {
+  private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, ids: RecordIds): boolean {
     if (!EventTime.representable(seconds, nanoseconds)) {
       this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
       return false;
@@ -257,7 +263,7 @@ export class ShipPipeline {
       this.counts.filtered++;
       return false;
     }
-    if (source.admit && !source.admit(requestId, timestamp)) {
+    if (source.admit && !source.admit(ids.requestId(), ids.timestamp())) {
       this.counts.duplicates++;
       return false;
     }

@@ -10,17 +10,42 @@ import { isUtf8 } from 'node:buffer';
 import { JsonScanner } from '../forward/json-scanner.js';
 import type { MsgpackWriter } from '../forward/msgpack-writer.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
-import { classifyUuid, COMMON_METHODS, isIpAddress } from '../schema/checks.js';
+import { classifyUuidBytes, COMMON_METHODS, isIpAddress } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
-import { parseTimestamp } from '../schema/timestamp.js';
+import { parseTimestampBytes } from '../schema/timestamp.js';
 
-/** What the pipeline needs of a record once its bytes are written. */
-export interface TranscodedRecord {
-  seconds: number;
-  nanoseconds: number;
-  requestId: string;
-  timestamp: string;
+/** What the pipeline needs of a record once its bytes are written; valid until the next line. */
+export class TranscodedRecord {
+  seconds = 0;
+  nanoseconds = 0;
+  /** Where the RequestID and Timestamp bytes lie in the output. */
+  idStart = 0;
+  idEnd = 0;
+  timeStart = 0;
+  timeEnd = 0;
+
+  constructor(private readonly out: MsgpackWriter) {}
+
+  /** The ids as text, read only when wanted (to drop kubectl's overlap): both are ASCII. */
+  requestId(): string {
+    return this.out.buf.toString('latin1', this.idStart, this.idEnd);
+  }
+
+  timestamp(): string {
+    return this.out.buf.toString('latin1', this.timeStart, this.timeEnd);
+  }
+
+  /** The record's map header grew after the ids were written, and moved them up. */
+  moved(by: number): void {
+    this.idStart += by;
+    this.idEnd += by;
+    this.timeStart += by;
+    this.timeEnd += by;
+  }
 }
+
+/** The common methods as bytes, so that a Method is checked without decoding it. */
+const METHODS = [...COMMON_METHODS].map((m) => Buffer.from(m, 'latin1'));
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -65,7 +90,7 @@ const ALL_USER_INFO_FIELDS = (1 << USER_INFO_FIELDS.length) - 1;
 
 export class RecordTranscoder {
   private readonly scan: JsonScanner;
-  private readonly result: TranscodedRecord = { seconds: 0, nanoseconds: 0, requestId: '', timestamp: '' };
+  private readonly result: TranscodedRecord;
   private bodyBytes = -1;
   private size = -1;
   /** Unknown top-level keys of the current line, to find a duplicate among them. */
@@ -76,6 +101,7 @@ export class RecordTranscoder {
     private readonly strict: boolean,
   ) {
     this.scan = new JsonScanner(out);
+    this.result = new TranscodedRecord(out);
   }
 
   /**
@@ -125,7 +151,8 @@ export class RecordTranscoder {
         return -1;
       }
     }
-    scan.endContainer(at, count, FIXMAP, MAP16);
+    const moved = scan.endContainer(at, count, FIXMAP, MAP16);
+    if (topLevel && moved > 0) this.result.moved(moved);
     return seen;
   }
 
@@ -175,12 +202,13 @@ export class RecordTranscoder {
         return scan.string() && scan.strEnd > scan.strStart;
       case 'uuid':
         if (!scan.string()) return false;
-        this.result.requestId = this.lastString();
-        return classifyUuid(this.result.requestId) === 'v4';
+        this.result.idStart = scan.strStart;
+        this.result.idEnd = scan.strEnd;
+        return classifyUuidBytes(scan.out.buf, scan.strStart, scan.strEnd) === 'v4';
       case 'method':
-        return scan.string() && COMMON_METHODS.has(this.lastString());
+        return scan.string() && this.commonMethod();
       case 'ip':
-        return scan.string() && isIpAddress(this.lastString());
+        return scan.string() && isIpAddress(scan.out.buf.toString('latin1', scan.strStart, scan.strEnd));
       case 'status': {
         const status = scan.integer();
         return status >= 100 && status <= 599;
@@ -198,19 +226,26 @@ export class RecordTranscoder {
     }
   }
 
-  /** The last string as text; only short ASCII fields are read so, where latin1 is exact. */
-  private lastString(): string {
-    const scan = this.scan;
-    return scan.out.buf.toString('latin1', scan.strStart, scan.strEnd);
+  private commonMethod(): boolean {
+    const { out, strStart, strEnd } = this.scan;
+    const length = strEnd - strStart;
+    for (const method of METHODS) {
+      if (method.length !== length) continue;
+      let i = 0;
+      while (i < length && out.buf[strStart + i] === method[i]) i++;
+      if (i === length) return true;
+    }
+    return false;
   }
 
   private timestamp(): boolean {
-    const text = this.lastString();
-    const parsed = parseTimestamp(text);
+    const { out, strStart, strEnd } = this.scan;
+    const parsed = parseTimestampBytes(out.buf, strStart, strEnd);
     if (!parsed.ok || !parsed.utc) return false;
     this.result.seconds = parsed.seconds;
     this.result.nanoseconds = parsed.nanoseconds;
-    this.result.timestamp = text;
+    this.result.timeStart = strStart;
+    this.result.timeEnd = strEnd;
     return true;
   }
 

@@ -21,7 +21,8 @@ function fast(line: string | Buffer, strict = false): Outcome {
   out.byte(0xff); // the record is written after what the writer already holds
   const result = new RecordTranscoder(out, strict).transcode(typeof line === 'string' ? Buffer.from(line) : line);
   if (!result) return { taken: false };
-  return { taken: true, bytes: Buffer.from(out.buf.subarray(1, out.pos)), ...result };
+  const { seconds, nanoseconds } = result;
+  return { taken: true, bytes: Buffer.from(out.buf.subarray(1, out.pos)), seconds, nanoseconds, requestId: result.requestId(), timestamp: result.timestamp() };
 }
 
 /** Checks the transcoder's answer on one line against the full path; returns whether it was taken. */
