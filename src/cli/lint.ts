@@ -1,7 +1,10 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
+import { MAX_RECORD_DEPTH } from '../forward/chunk.js';
+import { MsgpackWriter } from '../forward/msgpack-writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { judgeLine, type ClassifyOptions } from '../schema/line.js';
+import { RecordTranscoder } from '../ship/record-transcoder.js';
 import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
 import { TextOutput } from './output.js';
 import { stderrColors, stdoutColors } from './tty.js';
@@ -33,12 +36,20 @@ function emptyCounts(): LintCounts {
 class Linter {
   readonly counts = emptyCounts();
   stopped = false;
+  /**
+   * Ship's fast path recognises a valid record without JSON.parse; its msgpack goes to a scratch
+   * buffer and is dropped. Any other line is judged in full, with its diagnostics.
+   */
+  private readonly scratch = new MsgpackWriter(64 * 1024, MAX_RECORD_DEPTH);
+  private readonly transcoder: RecordTranscoder;
 
   constructor(
     private readonly options: LintOptions,
     private readonly out: TextOutput,
     private readonly format: DiagnosticFormatter,
-  ) {}
+  ) {
+    this.transcoder = new RecordTranscoder(this.scratch, options.strict);
+  }
 
   async lintSource(source: InputSource): Promise<void> {
     for await (const batch of splitLines(source.chunks(), this.options)) {
@@ -53,6 +64,12 @@ class Linter {
   private lintLine(file: string, line: Line): Promise<void> | undefined {
     const c = this.counts;
     c.lines++;
+    this.scratch.pos = 0;
+    if (line.overLimit === 0 && this.transcoder.transcode(line.bytes)) {
+      c.records++;
+      c.valid++;
+      return undefined;
+    }
     const verdict = judgeLine(line, this.options);
     switch (verdict.kind) {
       case 'blank':
