@@ -6,7 +6,7 @@ import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { lockOwner, SpoolLock } from '../spool/lock.js';
-import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegment, listDamaged, listSegments } from '../spool/segments.js';
+import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
 import { formatBytes } from './units.js';
 
@@ -34,9 +34,12 @@ function inspect(dir: string): SpoolReport {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
     throw error;
   }
-  const report: SpoolReport = { dir, segments: segments.length, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockOwner(dir) };
+  const report: SpoolReport = { dir, segments: 0, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockOwner(dir) };
   for (const file of segments) {
-    const segment = inspectSegment(file);
+    // A running shipper deletes a segment once its chunks are acked, maybe since the listing.
+    const segment = inspectSegmentIfPresent(file);
+    if (!segment) continue;
+    report.segments++;
     report.bytes += file.size;
     for (const f of segment.frames) {
       if (segment.acked.has(f.id)) continue;

@@ -22,14 +22,18 @@ export function segmentName(seq: number): string {
   return `${String(seq).padStart(16, '0')}${SEGMENT_SUFFIX}`;
 }
 
-/** The segments in the directory, oldest first. */
+/**
+ * The segments in the directory, oldest first. One deleted between the listing and its stat (its
+ * chunks acked meanwhile by a running shipper) is left out.
+ */
 export function listSegments(dir: string): SegmentFile[] {
   const files: SegmentFile[] = [];
   for (const name of readdirSync(dir)) {
     const match = /^(\d{16})\.seg$/.exec(name);
     if (!match) continue;
     const path = join(dir, name);
-    files.push({ seq: Number(match[1]), path, size: statSync(path).size });
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info) files.push({ seq: Number(match[1]), path, size: info.size });
   }
   return files.sort((a, b) => a.seq - b.seq);
 }
@@ -55,6 +59,16 @@ function readAcked(segmentPath: string): Set<string> {
   // A torn last id (a crash mid-append) is ignored: that chunk is sent again, never lost.
   for (let at = 0; at + 16 <= data.length; at += 16) acked.add(data.subarray(at, at + 16).toString('base64'));
   return acked;
+}
+
+/** inspectSegment, or null for a segment deleted since it was listed. */
+export function inspectSegmentIfPresent(file: SegmentFile): InspectedSegment | null {
+  try {
+    return inspectSegment(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }
 
 export function inspectSegment(file: SegmentFile): InspectedSegment {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SpoolError } from '../../src/spool/errors.js';
@@ -8,6 +8,7 @@ import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments, type SegmentFile } from '../../src/spool/segments.js';
 import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
+import { CLI } from '../helpers/paths.js';
 import { chunksOf } from '../helpers/forward.js';
 
 function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
@@ -47,8 +48,8 @@ describe('Spool', () => {
     for (let i = 0; i < 5; i++) assert.ok(again[i]!.entries.equals(chunks[i + 1]!.entries));
     for (const c of again) second.ack(c.id);
     assert.equal(second.stats.records, 0);
-    assert.deepEqual(listSegments(dir), []);
     await second.close();
+    assert.deepEqual(listSegments(dir), [], 'acked segments are deleted by the time the spool is closed');
   });
 
   it('keeps its directory 0700 and its files 0600, and lets one process in at a time', async () => {
@@ -152,6 +153,17 @@ describe('Spool', () => {
     const out = await drain(spool, chunks.length);
     for (let i = 0; i < chunks.length; i++) assert.ok(out[i]!.entries.equals(chunks[i]!.entries), `chunk ${i}`);
     await spool.close();
+  });
+
+  it('leaves out a segment deleted between the listing and its stat, as a running shipper may', async () => {
+    const { chunks } = chunksOf(20, 10);
+    const { dir, segment } = await spooled(chunks);
+    // A dangling link reads as a file that was listed and then vanished.
+    symlinkSync(join(dir, 'gone'), join(dir, '0000000000000099.seg'));
+    assert.deepEqual(listSegments(dir).map((f) => f.path), [segment.path]);
+    const status = spawnSync(process.execPath, [CLI, 'spool', 'status', '--json', '--spool-dir', dir], { encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.deepEqual(JSON.parse(status.stdout).records, 20);
   });
 
   it('fails with a clear error when the directory cannot be made', () => {
