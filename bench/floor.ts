@@ -12,7 +12,7 @@ import { encodePackedForward } from '../src/forward/protocol.js';
 
 const [path, port] = [process.argv[2]!, Number(process.argv[3])];
 const WINDOW = 8;
-const builder = new ChunkBuilder(DEFAULT_CHUNK_LIMITS, false);
+const builder = new ChunkBuilder(DEFAULT_CHUNK_LIMITS);
 const frames: Buffer[][] = [];
 const take = () => {
   const chunk = builder.take();

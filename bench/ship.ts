@@ -49,6 +49,7 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
     ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
     ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
     ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
+    ['audit-ship, file, --compress gzip --compress-level 1', (p) => ({ args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) })],
     ['@fluent-org/logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-org.js'), corpus.path, String(p)] })],
     ['fluent-logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-logger.js'), corpus.path, String(p)] })],
     ['floor: pre-encoded chunks straight to the sink', (p) => ({ args: [bench('floor.js'), corpus.path, String(p)] })],

@@ -37,6 +37,7 @@ export interface ForwardCliOptions {
   chunkRecords: number;
   chunkBytes: number;
   compress: 'gzip' | 'none';
+  compressLevel: number;
 }
 
 export function forwardOptions(): Option[] {
@@ -62,6 +63,7 @@ export function forwardOptions(): Option[] {
     new Option('--chunk-records <n>', 'records per chunk, at most').default(DEFAULT_CHUNK_LIMITS.maxRecords).argParser(integer(1)),
     new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed').default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m').argParser(byteSize(1024)),
     new Option('--compress <kind>', 'gzip chunks (CompressedPackedForward)').choices(['gzip', 'none']).default('none'),
+    new Option('--compress-level <n>', 'gzip level for --compress gzip: 1 is fastest, 9 smallest').default(6, "6, zlib's default").argParser(integer(1, 9)),
   ];
 }
 

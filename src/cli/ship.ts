@@ -100,7 +100,7 @@ async function run(
     classify: { mixed: true, strict: options.strict },
     maxLineBytes: options.maxLineBytes,
     chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
-    compress: options.compress === 'gzip',
+    gzipLevel: options.compress === 'gzip' ? options.compressLevel : null,
     bodies,
     flushIntervalMs: options.flushInterval,
     timeSource: options.timeSource,

@@ -2,7 +2,8 @@
  * A chunk: a batch of encoded `[EventTime, record]` entries with its id, the unit that is spooled,
  * sent as one PackedForward frame and acked. Building one appends into a single growing buffer.
  */
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { ChunkBufferPool } from './buffer-pool.js';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
 import { MsgpackWriter, TooDeepError } from './msgpack-writer.js';
@@ -36,7 +37,6 @@ export class ChunkBuilder {
 
   constructor(
     private readonly limits: ChunkLimits,
-    private readonly compress: boolean,
     /** Where bodies are copied to, when the caller gives the memory back once a chunk is acked. */
     private readonly pool: ChunkBufferPool | null = null,
   ) {
@@ -112,13 +112,20 @@ export class ChunkBuilder {
     const built = this.out.buf.subarray(0, this.out.pos);
     const chunk: Chunk = {
       id: newChunkId(),
-      entries: this.compress ? gzipSync(built) : this.pool ? this.pool.copy(built, built.length) : Buffer.from(built),
+      entries: this.pool ? this.pool.copy(built, built.length) : Buffer.from(built),
       count: this.records,
-      compressed: this.compress,
+      compressed: false,
       retries: 0,
     };
     this.out.pos = 0;
     this.records = 0;
     return chunk;
   }
+}
+
+const gzipAsync = promisify(gzip);
+
+/** The chunk with its entries gzip-compressed, on libuv's thread pool: encoding goes on meanwhile. */
+export async function compressChunk(chunk: Chunk, level = 6): Promise<Chunk> {
+  return { ...chunk, entries: await gzipAsync(chunk.entries, { level }), compressed: true };
 }

@@ -8,7 +8,7 @@ import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
-import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
+import { ChunkBuilder, compressChunk, MAX_RECORD_DEPTH, type Chunk, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import { judgeLine, type AuditRecordVerdict, type ClassifyOptions } from '../schema/line.js';
@@ -27,7 +27,8 @@ export interface PipelineOptions {
   classify: ClassifyOptions;
   maxLineBytes: number;
   chunkLimits: ChunkLimits;
-  compress: boolean;
+  /** gzip each chunk at this level, or not at all (null). */
+  gzipLevel: number | null;
   /** Memory for chunk bodies, given back by the forwarder once they are acked. */
   bodies: ChunkBufferPool | null;
   flushIntervalMs: number;
@@ -87,7 +88,7 @@ export class ShipPipeline {
     private readonly options: PipelineOptions,
     readonly counts: ShipCounts = emptyCounts(),
   ) {
-    this.builder = new ChunkBuilder(options.chunkLimits, options.compress, options.bodies);
+    this.builder = new ChunkBuilder(options.chunkLimits, options.bodies);
     this.transcoder = new RecordTranscoder(this.builder.writer, options.classify.strict);
     this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
   }
@@ -296,6 +297,13 @@ export class ShipPipeline {
     void this.flush().catch(() => {});
   }
 
+  /** Compresses a chunk while the next one is encoded, and gives back the raw body's memory. */
+  private async compressed(chunk: Chunk, level: number): Promise<Chunk> {
+    const packed = await compressChunk(chunk, level);
+    this.options.bodies?.recycle(chunk.entries);
+    return packed;
+  }
+
   /** Writes the chunk being built to the spool, then moves the checkpoint past its lines. */
   private flush(): Promise<void> {
     if (this.flushTimer) {
@@ -308,9 +316,12 @@ export class ShipPipeline {
     const checkpoint = this.options.checkpoint;
     this.counts.chunksSpooled++;
     this.counts.recordsSpooled += chunk.count;
+    const level = this.options.gzipLevel;
+    const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);
+    ready.catch(() => {}); // awaited in turn below; a failure surfaces there
     this.writingBefore = this.writing;
     this.writing = this.writing.then(async () => {
-      await this.spool.append(chunk);
+      await this.spool.append(await ready);
       if (checkpoint && position?.source.path) {
         const { source } = position;
         checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false });

@@ -7,7 +7,7 @@ import { fixture } from '../helpers/paths.js';
 
 const base: ForwardCliOptions = {
   host: ['127.0.0.1'], port: 24224, tag: 'deploy_audit.x', selfHostname: 'h', tls: false, tlsInsecure: false,
-  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none',
+  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none', compressLevel: 6,
 };
 
 describe('forward options', () => {
@@ -34,6 +34,18 @@ describe('forward options', () => {
     assert.deepEqual(hosts([]), ['127.0.0.1']);
     assert.deepEqual(hosts(['--host', 'fluentd']), ['fluentd']);
     assert.deepEqual(hosts(['--host', 'a,b', '--host', 'c']), ['a', 'b', 'c']);
+  });
+
+  it('takes a gzip level from 1 to 9, 6 when none is given', () => {
+    const level = (argv: string[]) => {
+      const command = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+      for (const option of forwardOptions()) command.addOption(option);
+      return command.parse(argv, { from: 'user' }).opts<ForwardCliOptions>().compressLevel;
+    };
+    assert.equal(level([]), 6);
+    assert.equal(level(['--compress-level', '1']), 1);
+    assert.throws(() => level(['--compress-level', '0']));
+    assert.throws(() => level(['--compress-level', '10']));
   });
 
   it('turns on TLS with any TLS option and verifies unless --tls-insecure', () => {

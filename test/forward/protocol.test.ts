@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ChunkBuilder } from '../../src/forward/chunk.js';
+import { ChunkBuilder, compressChunk } from '../../src/forward/chunk.js';
 import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-transport.js';
 import { decode } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec, writeEventTime } from '../../src/forward/event-time.js';
@@ -46,7 +46,7 @@ describe('EventTime', () => {
 
 describe('PackedForward', () => {
   it('builds entries and the frame byte for byte as Fluentd does', () => {
-    const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 1024 }, false);
+    const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 1024 });
     builder.append(1632313099, 269456495, RECORD);
     const chunk = builder.take()!;
     assert.equal(hex(chunk.entries), RUBY.entry);
@@ -60,11 +60,11 @@ describe('PackedForward', () => {
     assert.equal(hex(head!), `93d928${'74'.repeat(40)}c600011170`);
   });
 
-  it('compresses entries with gzip and marks the option, and the receiver side reads them back', () => {
-    const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 1024 }, true);
+  it('compresses entries with gzip and marks the option, and the receiver side reads them back', async () => {
+    const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 1024 });
     builder.append(1632313099, 269456495, RECORD);
     builder.append(1632313100, 1, RECORD);
-    const chunk = builder.take()!;
+    const chunk = await compressChunk(builder.take()!);
     assert.equal(chunk.compressed, true);
     assert.equal(hex(gunzipSync(chunk.entries)).slice(0, RUBY.entry.length), RUBY.entry);
     const message = decodeFrame(encodePackedForward('t', chunk.entries, { size: 2, chunk: CHUNK_ID, compressed: 'gzip' }));
@@ -72,6 +72,16 @@ describe('PackedForward', () => {
     assert.equal(decoded.mode, 'compressed-packed-forward');
     assert.deepEqual(decoded.events.map((e) => [e.time.seconds, e.time.nanoseconds]), [[1632313099, 269456495], [1632313100, 1]]);
     assert.equal(decoded.chunk, CHUNK_ID);
+  });
+
+  it('compresses at the level asked for', async () => {
+    const builder = new ChunkBuilder({ maxRecords: 1000, maxBytes: 1 << 20 });
+    for (let i = 0; i < 500; i++) builder.append(1632313099 + i, i, { ...RECORD, n: i });
+    const chunk = builder.take()!;
+    const [fast, small] = await Promise.all([compressChunk(chunk, 1), compressChunk(chunk, 9)]);
+    assert.ok(small.entries.length < fast.entries.length, `level 9: ${small.entries.length} bytes, level 1: ${fast.entries.length}`);
+    assert.deepEqual(gunzipSync(fast.entries), chunk.entries);
+    assert.deepEqual(gunzipSync(small.entries), chunk.entries);
   });
 
   it('reads a gzip stream of several members', () => {
@@ -82,7 +92,7 @@ describe('PackedForward', () => {
   });
 
   it('starts a new chunk only when take() is called and counts bytes and records', () => {
-    const builder = new ChunkBuilder({ maxRecords: 2, maxBytes: 1 << 20 }, false);
+    const builder = new ChunkBuilder({ maxRecords: 2, maxBytes: 1 << 20 });
     assert.equal(builder.take(), null);
     builder.append(1, 0, RECORD);
     assert.equal(builder.full, false);

@@ -1,5 +1,6 @@
 /** Building blocks for forward-protocol tests: sender options tuned for tests, and chunks of known records. */
 import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { ChunkBuilder, type Chunk } from '../../src/forward/chunk.js';
 import type { SenderOptions } from '../../src/forward/sender.js';
 import { sampleRecords } from '../../src/sample/generate.js';
@@ -32,18 +33,19 @@ export interface Sent {
 }
 
 export function chunksOf(count: number, perChunk: number, options: { compress?: boolean; seed?: number } = {}): Sent {
-  const builder = new ChunkBuilder({ maxRecords: perChunk, maxBytes: 64 * 1024 * 1024 }, options.compress ?? false);
+  const builder = new ChunkBuilder({ maxRecords: perChunk, maxBytes: 64 * 1024 * 1024 });
   const chunks: Chunk[] = [];
+  const push = (chunk: Chunk) => chunks.push(options.compress ? { ...chunk, entries: gzipSync(chunk.entries), compressed: true } : chunk);
   const times = new Map<string, [number, number]>();
   for (const record of sampleRecords(count, { seed: options.seed ?? 11, start: 1632312000 })) {
     const t = parseTimestamp(record.Timestamp as string);
     if (!t.ok) throw new Error('sample timestamp did not parse');
     builder.append(t.seconds, t.nanoseconds, record);
     times.set(record.RequestID as string, [t.seconds, t.nanoseconds]);
-    if (builder.full) chunks.push(builder.take()!);
+    if (builder.full) push(builder.take()!);
   }
   const last = builder.take();
-  if (last) chunks.push(last);
+  if (last) push(last);
   return { chunks, times };
 }
 
