@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 export interface ChildSummary {
   seconds: number;
   peakRssBytes: number;
+  /** CPU time, user and system, where the child reports it. */
+  cpuSeconds?: number;
   [key: string]: unknown;
 }
 

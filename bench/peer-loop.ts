@@ -25,5 +25,6 @@ export async function shipCorpus(path: string, emit: (record: Record<string, unk
   await Promise.all(pending);
   await close();
   const seconds = (performance.now() - started) / 1000;
-  process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+  const { user, system } = process.cpuUsage();
+  process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: (user + system) / 1e6 })}\n`);
 }

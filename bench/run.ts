@@ -28,18 +28,39 @@ function lintTable(rows: LintRow[]): string {
   return lines.join('\n');
 }
 
+function cpu(r: ShipRow): string {
+  return `${r.shipperCpuUs === null ? '–' : r.shipperCpuUs.toFixed(1)} + ${r.sinkCpuUs.toFixed(1)}`;
+}
+
+/**
+ * Shipper and sink share the machine's cores, so no shipper can beat cores / (its CPU per record
+ * + the sink's): the ceiling the CPU column implies.
+ */
+function ceiling(r: ShipRow): number {
+  return (cpus().length * 1e6) / ((r.shipperCpuUs ?? 0) + r.sinkCpuUs);
+}
+
 function shipTable(rows: ShipRow[]): string {
   const ours = rows[0]!;
   const peer = rows.find((r) => r.name.startsWith('@fluent-org'))!;
   const floor = rows[rows.length - 1]!;
-  const lines = ['| shipper | records/s | MB/s | vs @fluent-org/logger | vs floor | bytes on the wire | peak RSS |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const lines = [
+    '| shipper | records/s | MB/s | vs @fluent-org/logger | vs floor | bytes on the wire | peak RSS | CPU µs/record: shipper + sink |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of rows) {
     lines.push(`| ${r.name} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ${r.mbPerSecond.toFixed(1)} | ` +
       `${(r.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× | ${(r.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} | ` +
-      `${(r.wireBytes / 1e6).toFixed(1)} MB | ${r.peakRssMb.toFixed(0)} MB |`);
+      `${(r.wireBytes / 1e6).toFixed(1)} MB | ${r.peakRssMb.toFixed(0)} MB | ${cpu(r)} |`);
   }
   lines.push('', `audit-ship (file, defaults) reaches ${(ours.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× @fluent-org/logger ` +
     `and ${(ours.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} of the floor.`);
+  lines.push('', `The shipper and the sink share ${cpus().length} cores, so CPU sets a ceiling of cores / (shipper + sink CPU per record): ` +
+    `${Math.round(ceiling(ours)).toLocaleString('en')} records/s for audit-ship (file), which runs at ` +
+    `${((ours.recordsPerSecond / ceiling(ours)) * 100).toFixed(0)}% of it. ` +
+    `The sink alone costs ${ours.sinkCpuUs.toFixed(1)} µs per record, so ${(4 * peer.recordsPerSecond).toLocaleString('en', { maximumFractionDigits: 0 })} records/s ` +
+    `(4× @fluent-org/logger) would leave a shipper ${((cpus().length * 1e6) / (4 * peer.recordsPerSecond) - ours.sinkCpuUs).toFixed(1)} µs of CPU per record ` +
+    `for reading, validating, encoding, spooling with fsync and sending.`);
   return lines.join('\n');
 }
 

@@ -19,11 +19,20 @@ export interface ShipRow {
   peakRssMb: number;
   /** Bytes the sink read off the socket. */
   wireBytes: number;
+  /** CPU time per record, in microseconds, of the shipper (null if it does not say) and of the sink. */
+  shipperCpuUs: number | null;
+  sinkCpuUs: number;
 }
 
 const bench = (file: string) => join(ROOT, 'dist', 'bench', file);
 
-async function startSink(): Promise<{ port: number; stop: () => Promise<{ events: number; bytes: number }> }> {
+interface SinkCount {
+  events: number;
+  bytes: number;
+  cpuSeconds: number;
+}
+
+async function startSink(): Promise<{ port: number; stop: () => Promise<SinkCount> }> {
   const child = spawn(process.execPath, [bench('sink.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -35,7 +44,7 @@ async function startSink(): Promise<{ port: number; stop: () => Promise<{ events
       const closed = once(child, 'close');
       child.kill('SIGTERM');
       await closed;
-      return JSON.parse(out.trim().split('\n').pop()!) as { events: number; bytes: number };
+      return JSON.parse(out.trim().split('\n').pop()!) as SinkCount;
     },
   };
 }
@@ -56,14 +65,14 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
   ];
   const rows: ShipRow[] = [];
   for (const [name, make] of cases) {
-    let best: { summary: ChildSummary; wireBytes: number } | null = null;
+    let best: { summary: ChildSummary; sink: SinkCount } | null = null;
     for (let i = 0; i < runs; i++) {
       const sink = await startSink();
       const { args, stdinFile } = make(sink.port);
       const { summary } = await runChild(args, stdinFile ? { stdinFile } : {});
       const counted = await sink.stop();
       if (counted.events !== corpus.records) throw new Error(`${name}: the sink counted ${counted.events} of ${corpus.records} records`);
-      if (!best || summary.seconds < best.summary.seconds) best = { summary, wireBytes: counted.bytes };
+      if (!best || summary.seconds < best.summary.seconds) best = { summary, sink: counted };
       process.stderr.write(`${name}: ${Math.round(corpus.records / summary.seconds)} records/s\n`);
     }
     rows.push({
@@ -71,7 +80,9 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
       recordsPerSecond: corpus.records / best!.summary.seconds,
       mbPerSecond: corpus.bytes / 1e6 / best!.summary.seconds,
       peakRssMb: best!.summary.peakRssBytes / 1e6,
-      wireBytes: best!.wireBytes,
+      wireBytes: best!.sink.bytes,
+      shipperCpuUs: best!.summary.cpuSeconds === undefined ? null : (best!.summary.cpuSeconds / corpus.records) * 1e6,
+      sinkCpuUs: (best!.sink.cpuSeconds / corpus.records) * 1e6,
     });
   }
   return rows;

@@ -83,6 +83,7 @@ const server = createServer(handle).listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as { port: number }).port}\n`);
 });
 process.on('SIGTERM', () => {
-  process.stdout.write(`${JSON.stringify({ events, bytes })}\n`);
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ events, bytes, cpuSeconds: (user + system) / 1e6 })}\n`);
   process.exit(0);
 });

@@ -1,7 +1,7 @@
 /** The end-of-run summary on stderr: text for people, one JSON object for scripts. */
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
-import { formatBytes, peakRssBytes } from './units.js';
+import { cpuSeconds, formatBytes, peakRssBytes } from './units.js';
 
 export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   invalidByCode: Record<string, number>;
@@ -12,6 +12,8 @@ export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   seconds: number;
   recordsPerSecond: number;
   peakRssBytes: number;
+  /** CPU time of the whole process, user and system, all threads. */
+  cpuSeconds: number;
 }
 
 export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: number): ShipSummary {
@@ -24,6 +26,7 @@ export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: numb
     seconds,
     recordsPerSecond: counts.recordsAcked / Math.max(seconds, 1e-9),
     peakRssBytes: peakRssBytes(),
+    cpuSeconds: cpuSeconds(),
   };
 }
 

@@ -8,6 +8,12 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Peak resident set size of this process so far (the kernel's high-water mark). */
+/** CPU time used so far, user and system, by every thread of the process. */
+export function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }

@@ -38,7 +38,10 @@ describe('audit-ship → @fluent-org/logger FluentServer', () => {
       '--tag', 'deploy_audit.peer', '--chunk-records', '100', '--summary', 'json', '-', join(dir, 'a.log'), join(dir, 'b.log.gz')],
     { input: all.slice(0, 300).join('') });
     assert.equal(res.code, 0, res.stderr);
-    assert.equal(jsonSummary(res.stderr).recordsAcked, 900);
+    const summary = jsonSummary(res.stderr);
+    assert.equal(summary.recordsAcked, 900);
+    // The process's own CPU time: more than nothing, and no more than two cores' worth of its run.
+    assert.ok(summary.cpuSeconds! > 0 && summary.cpuSeconds! < 2 * (summary.seconds! + 5), `cpuSeconds ${summary.cpuSeconds}`);
     assert.equal(server.received.length, 900);
     const byId = new Map(server.received.map((r) => [r.record.RequestID as string, r]));
     assert.equal(byId.size, 900);
