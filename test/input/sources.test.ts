@@ -1,0 +1,59 @@
+/**
+ * Plain files are read into two buffers in turn. These tests hold the reader to its contract:
+ * lines handed out stay intact while they are worked on, even once the next read has completed,
+ * and every byte arrives, in order, whatever the line lengths.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { splitLines } from '../../src/input/lines.js';
+import { openFileSource } from '../../src/input/sources.js';
+import { prng } from '../../src/sample/generate.js';
+import { tempDir } from '../helpers/cli.js';
+
+/** Lines of every length, from empty to several read buffers long, each naming its number. */
+function fileOfLines(count: number): { path: string; lines: string[] } {
+  const rand = prng(7);
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = rand() < 0.02 ? Math.floor(rand() * 700_000) : Math.floor(rand() * 3000);
+    lines.push(`${i}:${String.fromCharCode(97 + (i % 26)).repeat(length)}`);
+  }
+  const path = join(tempDir(), 'lines.log');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return { path, lines };
+}
+
+describe('plain file source', () => {
+  it('delivers every line intact, and keeps a batch intact while the next read completes', async () => {
+    const { path, lines } = fileOfLines(3000);
+    const source = await openFileSource(path);
+    let n = 0;
+    for await (const batch of splitLines(source.chunks(), { maxLineBytes: 4 * 1024 * 1024 })) {
+      // Give the read ahead time to land: it must land in the other buffer, not under this batch.
+      await sleep(2);
+      for (const line of batch) {
+        assert.equal(line.number, n + 1);
+        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
+        n++;
+      }
+    }
+    assert.equal(n, lines.length);
+    assert.equal(source.bytesRead, source.size);
+  });
+
+  it('starts at a resume offset and counts the bytes before it as read', async () => {
+    const { path, lines } = fileOfLines(200);
+    const offset = Buffer.byteLength(`${lines.slice(0, 50).join('\n')}\n`);
+    const source = await openFileSource(path);
+    source.resume = { offset, line: 50 };
+    const seen: string[] = [];
+    for await (const batch of splitLines(source.chunks(), { maxLineBytes: 4 * 1024 * 1024, resume: source.resume })) {
+      for (const line of batch) seen.push(line.bytes.toString('latin1'));
+    }
+    assert.deepEqual(seen, lines.slice(50));
+    assert.equal(source.bytesRead, source.size);
+  });
+});
