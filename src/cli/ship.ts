@@ -68,10 +68,12 @@ export async function ship(files: string[], options: ShipOptions): Promise<void>
   const senderOptions = senderOptionsFrom(options);
   const checkpoint = options.checkpoint === undefined ? null : Checkpoint.load(options.checkpoint);
   const deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
-  const spool = Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync });
+  // Room for a full chunk and its last record; about as many slabs are free at once as the window holds.
+  const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window);
+  const spool = Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync, bodies });
   let metricsServer: MetricsServer | null = null;
   try {
-    await run(files, options, senderOptions, spool, checkpoint, deadLetter, (server) => (metricsServer = server));
+    await run(files, options, senderOptions, spool, bodies, checkpoint, deadLetter, (server) => (metricsServer = server));
   } finally {
     await spool.close();
     deadLetter?.close();
@@ -84,6 +86,7 @@ async function run(
   options: ShipOptions,
   senderOptions: ReturnType<typeof senderOptionsFrom>,
   spool: Spool,
+  bodies: ChunkBufferPool,
   checkpoint: Checkpoint | null,
   deadLetter: DeadLetterFile | null,
   onMetricsServer: (server: MetricsServer) => void,
@@ -94,8 +97,6 @@ async function run(
   const sources = await openInputs(files, options, note);
   const sender = new Sender(senderOptions);
   const counts = emptyCounts();
-  // Room for a full chunk and its last record; the slabs in use are about what the window holds.
-  const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window + 4);
   const pipeline = new ShipPipeline(spool, {
     classify: { mixed: true, strict: options.strict },
     maxLineBytes: options.maxLineBytes,

@@ -16,19 +16,25 @@ export class ChunkBufferPool {
     private readonly keep: number,
   ) {}
 
-  /** A copy of the first `length` bytes of `source`. */
-  copy(source: Buffer, length: number): Buffer {
-    if (length > this.slabBytes) return Buffer.from(source.subarray(0, length));
+  /** Memory for a body of `length` bytes, to be filled by the caller. */
+  take(length: number): Buffer {
+    if (length > this.slabBytes) return Buffer.allocUnsafe(length);
     const slab = this.free.pop() ?? new ArrayBuffer(this.slabBytes);
     this.lent.add(slab);
-    const body = Buffer.from(slab, 0, length);
+    return Buffer.from(slab, 0, length);
+  }
+
+  /** A copy of the first `length` bytes of `source`. */
+  copy(source: Buffer, length: number): Buffer {
+    const body = this.take(length);
     source.copy(body, 0, 0, length);
     return body;
   }
 
   /**
-   * Takes back a body that `copy` returned, once nothing reads it any more: after its ack, when
-   * the socket has long written it and no resend can follow. Any other buffer is ignored.
+   * Takes back a body that `take` or `copy` returned, once nothing reads it any more: after its
+   * ack, when the socket has long written it and no resend can follow, or once the spool has
+   * written a body it does not keep in memory. Any other buffer is ignored.
    */
   recycle(body: Buffer): void {
     const slab = body.buffer as ArrayBuffer;

@@ -4,6 +4,7 @@
  */
 import { appendFileSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolError } from './errors.js';
@@ -34,7 +35,7 @@ export async function sealSegmentFile(handle: FileHandle, sync: boolean): Promis
 }
 
 /** A chunk's entries, read back from its segment; null when the segment is gone (dropped). */
-export async function readEntries(path: string, offset: number, length: number): Promise<Buffer | null> {
+export async function readEntries(path: string, offset: number, length: number, pool: ChunkBufferPool | null): Promise<Buffer | null> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -42,11 +43,14 @@ export async function readEntries(path: string, offset: number, length: number):
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new SpoolError(`cannot read the spool segment ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  const body = pool ? pool.take(length) : Buffer.allocUnsafe(length);
   try {
-    const body = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(body, 0, length, offset);
     if (bytesRead !== length) throw new SpoolError(`the spool segment ${path} was truncated while in use`);
     return body;
+  } catch (error) {
+    pool?.recycle(body);
+    throw error;
   } finally {
     await handle.close();
   }

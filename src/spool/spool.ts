@@ -10,6 +10,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolClosedError, SpoolError } from './errors.js';
@@ -29,6 +30,11 @@ export interface SpoolOptions {
   fsync: FsyncPolicy;
   /** Bodies of queued chunks kept in memory, at most; the rest are re-read from disk. */
   cacheBytes?: number;
+  /**
+   * Where bodies come from and go back to: a body written and not kept in memory is given back
+   * at once, and a body read back from disk is read into it.
+   */
+  bodies?: ChunkBufferPool;
 }
 
 interface Segment {
@@ -66,7 +72,7 @@ export interface SpoolStats {
 }
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
-const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
 
 export class Spool {
   readonly stats: SpoolStats = {
@@ -179,6 +185,7 @@ export class Spool {
     this.stats.bytes += size;
     const cache = this.cachedBytes + chunk.entries.length <= (this.options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     if (cache) this.cachedBytes += chunk.entries.length;
+    else this.options.bodies?.recycle(chunk.entries);
     this.track({
       id: chunk.id, count: chunk.count, compressed: chunk.compressed, segment,
       entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES, entriesLength: chunk.entries.length,
@@ -254,7 +261,7 @@ export class Spool {
 
   private async readBody(entry: Entry): Promise<Buffer | null> {
     if (entry.segment.deleted) return null;
-    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength);
+    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, this.options.bodies ?? null);
   }
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
@@ -270,7 +277,11 @@ export class Spool {
     this.entries.delete(entry.id);
     this.stats.chunks--;
     this.stats.records -= entry.count;
-    if (entry.body) this.cachedBytes -= entry.body.length;
+    if (entry.body) {
+      // Dropped before it was sent: nothing else holds the body.
+      this.cachedBytes -= entry.body.length;
+      this.options.bodies?.recycle(entry.body);
+    }
     entry.body = null;
     const segment = entry.segment;
     if (--segment.unacked === 0 && !segment.deleted && !(this.appending && segment === this.active)) this.deleteSegment(segment);

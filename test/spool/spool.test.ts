@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ChunkBufferPool } from '../../src/forward/buffer-pool.js';
 import { SpoolError } from '../../src/spool/errors.js';
 import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments, type SegmentFile } from '../../src/spool/segments.js';
@@ -164,6 +165,21 @@ describe('Spool', () => {
     const status = spawnSync(process.execPath, [CLI, 'spool', 'status', '--json', '--spool-dir', dir], { encoding: 'utf8' });
     assert.equal(status.status, 0, status.stderr);
     assert.deepEqual(JSON.parse(status.stdout).records, 20);
+  });
+
+  it('gives back the memory of a body it does not keep, and reads bodies back into pooled memory', async () => {
+    const pool = new ChunkBufferPool(1 << 20, 8);
+    const { chunks } = chunksOf(60, 20);
+    const pooled = chunks.map((c) => ({ ...c, entries: pool.copy(c.entries, c.entries.length) }));
+    const slabs = new Set(pooled.map((c) => c.entries.buffer));
+    const spool = Spool.open(options(join(tempDir(), 'spool'), { cacheBytes: 0, bodies: pool }));
+    for (const c of pooled) await spool.append(c);
+    const out = await drain(spool, chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      assert.ok(out[i]!.entries.equals(chunks[i]!.entries), `chunk ${i}`);
+      assert.ok(slabs.has(out[i]!.entries.buffer), `chunk ${i} was read into memory given back`);
+    }
+    await spool.close();
   });
 
   it('fails with a clear error when the directory cannot be made', () => {
