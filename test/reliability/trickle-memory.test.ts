@@ -15,7 +15,8 @@ import { jsonSummary, startMeteredShip } from '../helpers/ship-cli.js';
 const TOTAL_BYTES = 1024 ** 3;
 const TRICKLE_BYTES_PER_SECOND = 24 * 1024 * 1024;
 const SPOOL_MAX_BYTES = 32 * 1024 * 1024;
-const PEAK_RSS_LIMIT = 150 * 1024 * 1024;
+/** About 110 MB is measured here, metrics endpoint included; without pooled chunk bodies it was 143 MB. */
+const PEAK_RSS_LIMIT = 128 * 1024 * 1024;
 
 /** Reads at most `rate` bytes a second from each connection (pausing the socket in between). */
 function trickleSink(rate: number) {
@@ -48,7 +49,7 @@ function trickleSink(rate: number) {
   return { server, counts };
 }
 
-it('a trickling receiver holds the input back: 1 GB passes with peak RSS under 150 MB and the spool within its cap', async () => {
+it('a trickling receiver holds the input back: 1 GB passes with peak RSS under 128 MB and the spool within its cap', async () => {
   const { server, counts } = trickleSink(TRICKLE_BYTES_PER_SECOND);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
