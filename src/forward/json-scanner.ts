@@ -12,6 +12,11 @@ import type { MsgpackWriter } from './msgpack-writer.js';
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const MINUS = 0x2d;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const FIXARRAY = 0x90;
+const ARRAY16 = 0xdc;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** Integers up to 15 digits are exact in a double; longer ones go to the full parser. */
@@ -334,33 +339,37 @@ export class JsonScanner {
     return this.pos <= this.end;
   }
 
-  /** A string, integer, literal, or an array of those: what an unknown field may hold here. */
-  flatValue(): boolean {
+  /** A string, integer or literal, written; false when it is none of them. */
+  scalar(): boolean {
     const b = this.peek();
     if (b === QUOTE) return this.string();
-    if (b === 0x5b) return this.flatArray();
     if (b === MINUS || (b >= DIGIT_0 && b <= DIGIT_9)) return !Number.isNaN(this.integer());
     return this.literal();
   }
 
-  private flatArray(): boolean {
+  /** A scalar, or an array of scalars: what an unknown field may hold here. */
+  flatValue(): boolean {
+    return this.peek() === OPEN_BRACKET ? this.array(false) : this.scalar();
+  }
+
+  /** An array of strings (`stringsOnly`) or of scalars, written; false for anything else. */
+  array(stringsOnly: boolean): boolean {
+    if (this.peek() !== OPEN_BRACKET) return false;
     this.pos++;
     const at = this.beginContainer();
     let count = 0;
-    if (this.peek() === 0x5d) {
+    if (this.peek() === CLOSE_BRACKET) {
       this.pos++;
     } else {
       for (;;) {
-        const b = this.peek();
-        if (b === 0x5b || b === 0x7b) return false;
-        if (!this.flatValue()) return false;
+        if (!(stringsOnly ? this.string() : this.scalar())) return false;
         count++;
-        if (this.expect(0x2c)) continue;
-        if (this.expect(0x5d)) break;
+        if (this.expect(COMMA)) continue;
+        if (this.expect(CLOSE_BRACKET)) break;
         return false;
       }
     }
-    this.endContainer(at, count, 0x90, 0xdc);
+    this.endContainer(at, count, FIXARRAY, ARRAY16);
     return true;
   }
 }

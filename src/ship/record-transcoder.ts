@@ -53,8 +53,8 @@ const COMMA = 0x2c;
 const COLON = 0x3a;
 const FIXMAP = 0x80;
 const MAP16 = 0xde;
-const FIXARRAY = 0x90;
-const ARRAY16 = 0xdc;
+const OPEN_BRACKET = 0x5b;
+const NIL = 0xc0;
 
 interface KnownField {
   spec: FieldSpec;
@@ -219,7 +219,7 @@ export class RecordTranscoder {
       case 'timestamp':
         return scan.string() && this.timestamp();
       case 'string-array-or-null':
-        return scan.peek() === 0x5b ? this.stringArray() : scan.literal() && scan.out.buf[scan.out.pos - 1] === 0xc0;
+        return scan.peek() === OPEN_BRACKET ? scan.array(true) : scan.literal() && scan.out.buf[scan.out.pos - 1] === NIL;
       case 'user-info':
         if (!scan.expect(OPEN_BRACE)) return false;
         return this.object(USER_INFO_TABLE, false) === ALL_USER_INFO_FIELDS;
@@ -246,26 +246,6 @@ export class RecordTranscoder {
     this.result.nanoseconds = parsed.nanoseconds;
     this.result.timeStart = strStart;
     this.result.timeEnd = strEnd;
-    return true;
-  }
-
-  private stringArray(): boolean {
-    const scan = this.scan;
-    scan.pos++;
-    const at = scan.beginContainer();
-    let count = 0;
-    if (scan.peek() === 0x5d) {
-      scan.pos++;
-    } else {
-      for (;;) {
-        if (!scan.string()) return false;
-        count++;
-        if (scan.expect(COMMA)) continue;
-        if (scan.expect(0x5d)) break;
-        return false;
-      }
-    }
-    scan.endContainer(at, count, FIXARRAY, ARRAY16);
     return true;
   }
 }
