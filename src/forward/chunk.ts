@@ -56,19 +56,15 @@ export class ChunkBuilder {
    * chunk. False, with nothing appended, for a record nested deeper than MAX_RECORD_DEPTH levels.
    */
   append(seconds: number, nanoseconds: number, record: unknown): boolean {
-    const out = this.out;
-    const start = out.pos;
-    out.ensure(1 + EVENT_TIME_ENCODED_BYTES);
-    out.buf[out.pos++] = FIXARRAY_2;
-    out.pos = writeEventTime(out.buf, out.pos, seconds, nanoseconds);
+    const start = this.beginEntry();
     try {
-      out.value(record);
+      this.out.value(record);
     } catch (error) {
-      out.pos = start;
+      this.cancelEntry(start);
       if (error instanceof TooDeepError) return false;
       throw error;
     }
-    this.records++;
+    this.endEntry(start, seconds, nanoseconds);
     return true;
   }
 

@@ -7,7 +7,7 @@
  * fractions and exponents, lone surrogates, control bytes, any syntax error. Whatever it accepts,
  * it writes byte for byte as MsgpackWriter writes the value that JSON.parse returns.
  */
-import type { MsgpackWriter } from './msgpack-writer.js';
+import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './msgpack-writer.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -39,26 +39,6 @@ const PLAIN = new Uint8Array(256).fill(1);
 PLAIN[QUOTE] = 0;
 PLAIN[BACKSLASH] = 0;
 PLAIN.fill(0, 0, 0x20);
-
-/** Bytes of the msgpack str header for a string of `length` bytes. */
-function strHeaderBytes(length: number): number {
-  return length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-}
-
-function writeStrHeader(buf: Buffer, at: number, length: number): void {
-  if (length < 32) {
-    buf[at] = 0xa0 | length;
-  } else if (length < 0x100) {
-    buf[at] = 0xd9;
-    buf[at + 1] = length;
-  } else if (length < 0x10000) {
-    buf[at] = 0xda;
-    buf.writeUInt16BE(length, at + 1);
-  } else {
-    buf[at] = 0xdb;
-    buf.writeUInt32BE(length, at + 1);
-  }
-}
 
 export class JsonScanner {
   /** The JSON being read, from `pos` up to `end`. */
@@ -115,21 +95,13 @@ export class JsonScanner {
    */
   endContainer(at: number, count: number, fix: number, code16: number): number {
     const out = this.out;
-    if (count < 16) {
-      out.buf[at] = fix | count;
-      return 0;
+    const extra = containerHeaderBytes(count) - 1;
+    if (extra > 0) {
+      out.ensure(extra);
+      out.buf.copyWithin(at + 1 + extra, at + 1, out.pos);
+      out.pos += extra;
     }
-    const extra = count < 0x10000 ? 2 : 4;
-    out.ensure(extra);
-    out.buf.copyWithin(at + 1 + extra, at + 1, out.pos);
-    out.pos += extra;
-    if (extra === 2) {
-      out.buf[at] = code16;
-      out.buf.writeUInt16BE(count, at + 1);
-    } else {
-      out.buf[at] = code16 + 1;
-      out.buf.writeUInt32BE(count, at + 1);
-    }
+    writeContainerHeader(out.buf, at, count, fix, code16);
     return extra;
   }
 
@@ -165,8 +137,6 @@ export class JsonScanner {
     const n = quoted.length;
     if (pos + n > this.end) return false;
     for (let k = 1; k < n; k++) if (src[pos + k] !== quoted[k]) return false;
-    this.keyStart = pos + 1;
-    this.keyEnd = pos + n - 1;
     this.pos = pos + n;
     return true;
   }
@@ -185,11 +155,9 @@ export class JsonScanner {
   writeKey(): void {
     const { src, keyStart, keyEnd, out } = this;
     const length = keyEnd - keyStart;
-    const header = strHeaderBytes(length);
-    out.ensure(header + length);
+    out.ensure(strHeaderBytes(length) + length);
     const buf = out.buf;
-    writeStrHeader(buf, out.pos, length);
-    let o = out.pos + header;
+    let o = writeStrHeader(buf, out.pos, length);
     for (let i = keyStart; i < keyEnd; i++) buf[o++] = src[i]!;
     out.pos = o;
   }

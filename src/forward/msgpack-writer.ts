@@ -12,6 +12,52 @@ export class TooDeepError extends Error {}
 /** Strings that fit a fixstr (under 32 bytes) are encoded by a JS loop when ASCII; others natively. */
 const SHORT_STRING = 31;
 
+/** Bytes of the msgpack str header for a string of `length` bytes. */
+export function strHeaderBytes(length: number): number {
+  return length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** Writes the smallest str header for `length` bytes at `at`; returns where the bytes go. */
+export function writeStrHeader(buf: Buffer, at: number, length: number): number {
+  if (length < 32) {
+    buf[at] = 0xa0 | length;
+    return at + 1;
+  }
+  if (length < 0x100) {
+    buf[at] = 0xd9;
+    buf[at + 1] = length;
+    return at + 2;
+  }
+  if (length < 0x10000) {
+    buf[at] = 0xda;
+    return buf.writeUInt16BE(length, at + 1);
+  }
+  buf[at] = 0xdb;
+  return buf.writeUInt32BE(length, at + 1);
+}
+
+/** Bytes of a map or array header for `count` entries. */
+export function containerHeaderBytes(count: number): number {
+  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
+}
+
+/**
+ * Writes a fixmap/fixarray header below 16 entries, else the 16- or 32-bit form (`code16`,
+ * `code16 + 1`), at `at`; returns where the entries go.
+ */
+export function writeContainerHeader(buf: Buffer, at: number, count: number, fix: number, code16: number): number {
+  if (count < 16) {
+    buf[at] = fix | count;
+    return at + 1;
+  }
+  if (count < 0x10000) {
+    buf[at] = code16;
+    return buf.writeUInt16BE(count, at + 1);
+  }
+  buf[at] = code16 + 1;
+  return buf.writeUInt32BE(count, at + 1);
+}
+
 export class MsgpackWriter {
   buf: Buffer;
   pos = 0;
@@ -65,20 +111,9 @@ export class MsgpackWriter {
     }
   }
 
-  /** fixarray/fixmap below 16 entries, else the 16- or 32-bit form (`code16`, `code16 + 1`). */
   private header(n: number, fix: number, code16: number): void {
     this.ensure(5);
-    if (n < 16) {
-      this.buf[this.pos++] = fix | n;
-    } else if (n < 0x10000) {
-      this.buf[this.pos++] = code16;
-      this.buf.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else {
-      this.buf[this.pos++] = code16 + 1;
-      this.buf.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    }
+    this.pos = writeContainerHeader(this.buf, this.pos, n, fix, code16);
   }
 
   /** Any number, as @msgpack/msgpack picks its format: the smallest integer form, else float64. */
@@ -111,20 +146,8 @@ export class MsgpackWriter {
     if (s.length <= SHORT_STRING && this.shortAscii(s)) return;
     const length = Buffer.byteLength(s, 'utf8');
     this.ensure(5 + length);
-    const b = this.buf;
-    if (length < 32) {
-      b[this.pos++] = 0xa0 | length;
-    } else if (length < 0x100) {
-      b[this.pos++] = 0xd9;
-      b[this.pos++] = length;
-    } else if (length < 0x10000) {
-      b[this.pos++] = 0xda;
-      this.pos = b.writeUInt16BE(length, this.pos);
-    } else {
-      b[this.pos++] = 0xdb;
-      this.pos = b.writeUInt32BE(length, this.pos);
-    }
-    this.pos += b.write(s, this.pos, length, 'utf8');
+    this.pos = writeStrHeader(this.buf, this.pos, length);
+    this.pos += this.buf.write(s, this.pos, length, 'utf8');
   }
 
   /** Encodes a short all-ASCII string in place; false (nothing written) when it is not ASCII. */
