@@ -44,6 +44,13 @@ export class TranscodedRecord {
   }
 }
 
+/** Whether `buf` holds exactly `bytes` from `start` to `end`. */
+function holds(buf: Uint8Array, start: number, end: number, bytes: Uint8Array): boolean {
+  if (end - start !== bytes.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) return false;
+  return true;
+}
+
 /** The common methods as bytes, so that a Method is checked without decoding it. */
 const METHODS = [...COMMON_METHODS].map((m) => Buffer.from(m, 'latin1'));
 
@@ -165,14 +172,7 @@ export class RecordTranscoder {
 
   private lookup(fields: KnownField[][]): KnownField | null {
     const { src, keyStart, keyEnd } = this.scan;
-    const candidates = fields[keyEnd - keyStart];
-    if (!candidates) return null;
-    for (const f of candidates) {
-      const name = f.name;
-      let i = 0;
-      while (i < name.length && src[keyStart + i] === name[i]) i++;
-      if (i === name.length) return f;
-    }
+    for (const f of fields[keyEnd - keyStart] ?? []) if (holds(src, keyStart, keyEnd, f.name)) return f;
     return null;
   }
 
@@ -228,14 +228,7 @@ export class RecordTranscoder {
 
   private commonMethod(): boolean {
     const { out, strStart, strEnd } = this.scan;
-    const length = strEnd - strStart;
-    for (const method of METHODS) {
-      if (method.length !== length) continue;
-      let i = 0;
-      while (i < length && out.buf[strStart + i] === method[i]) i++;
-      if (i === length) return true;
-    }
-    return false;
+    return METHODS.some((method) => holds(out.buf, strStart, strEnd, method));
   }
 
   private timestamp(): boolean {
