@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { ChunkBuilder, DEFAULT_CHUNK_LIMITS } from '../src/forward/chunk.js';
 import { encodePackedForward } from '../src/forward/protocol.js';
+import { cpuSeconds, peakRssBytes } from '../src/cli/units.js';
 
 const [path, port] = [process.argv[2]!, Number(process.argv[3])];
 const WINDOW = 8;
@@ -52,5 +53,4 @@ while (acked < frames.length) await new Promise<void>((resolve) => (wake = resol
 socket.end();
 const seconds = (performance.now() - started) / 1000;
 // Only the timed part: encoding the chunks beforehand is not the floor's work.
-const cpu = process.cpuUsage(cpuBefore);
-process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 })}\n`);
+process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: peakRssBytes(), cpuSeconds: cpuSeconds(cpuBefore) })}\n`);

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { splitLines } from '../src/input/lines.js';
 import { openFileSource } from '../src/input/sources.js';
+import { peakRssBytes } from '../src/cli/units.js';
 import { auditRecordJsonSchema } from '../src/schema/json-schema.js';
 
 const require = createRequire(import.meta.url);
@@ -27,4 +28,4 @@ for await (const batch of splitLines(source.chunks(), { maxLineBytes: 4 * 1024 *
   }
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stderr.write(`${JSON.stringify({ valid, invalid, bytes: source.bytesRead, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stderr.write(`${JSON.stringify({ valid, invalid, bytes: source.bytesRead, seconds, peakRssBytes: peakRssBytes() })}\n`);

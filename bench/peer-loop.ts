@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { cpuSeconds, peakRssBytes } from '../src/cli/units.js';
 
 const WINDOW = 20_000;
 
@@ -25,6 +26,5 @@ export async function shipCorpus(path: string, emit: (record: Record<string, unk
   await Promise.all(pending);
   await close();
   const seconds = (performance.now() - started) / 1000;
-  const { user, system } = process.cpuUsage();
-  process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, cpuSeconds: (user + system) / 1e6 })}\n`);
+  process.stderr.write(`${JSON.stringify({ records, seconds, peakRssBytes: peakRssBytes(), cpuSeconds: cpuSeconds() })}\n`);
 }

@@ -6,6 +6,7 @@
 import { createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { cpuSeconds } from '../src/cli/units.js';
 
 const codec = new ExtensionCodec();
 codec.register({ type: 0, encode: () => null, decode: () => 0 });
@@ -83,7 +84,6 @@ const server = createServer(handle).listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as { port: number }).port}\n`);
 });
 process.on('SIGTERM', () => {
-  const { user, system } = process.cpuUsage();
-  process.stdout.write(`${JSON.stringify({ events, bytes, cpuSeconds: (user + system) / 1e6 })}\n`);
+  process.stdout.write(`${JSON.stringify({ events, bytes, cpuSeconds: cpuSeconds() })}\n`);
   process.exit(0);
 });

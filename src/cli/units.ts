@@ -8,9 +8,9 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Peak resident set size of this process so far (the kernel's high-water mark). */
-/** CPU time used so far, user and system, by every thread of the process. */
-export function cpuSeconds(): number {
-  const { user, system } = process.cpuUsage();
+/** CPU time used, user and system, by every thread of the process: so far, or since `since`. */
+export function cpuSeconds(since?: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(since);
   return (user + system) / 1e6;
 }
 
