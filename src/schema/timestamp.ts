@@ -70,6 +70,11 @@ const DOT = 0x2e;
 /** Stands in for every non-ASCII character, so that none is taken for a digit or a separator. */
 const NOT_ASCII = 0x7f;
 
+/** Bytes of a failing timestamp, quoted in its diagnostic; always ASCII where it is read. */
+function text(b: Uint8Array, from: number, to: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+}
+
 /** Parses a timestamp held as text. */
 export function parseTimestamp(s: string): ParsedTimestamp | TimestampFailure {
   const bytes = Buffer.from(s.replace(/[^\x00-\x7f]/g, String.fromCharCode(NOT_ASCII)), 'latin1');
@@ -82,18 +87,16 @@ export function parseTimestamp(s: string): ParsedTimestamp | TimestampFailure {
  */
 export function parseTimestampBytes(b: Uint8Array, start: number, end: number): ParsedTimestamp | TimestampFailure {
   const length = end - start;
-  const text = (from: number, to = length) => Buffer.from(b.buffer, b.byteOffset + start + from, to - from).toString('latin1');
   if (length < 20) return syntax(SHAPE);
-  const at0 = start;
-  const year = digits(b, at0, 4);
-  const month = digits(b, at0 + 5, 2);
-  const day = digits(b, at0 + 8, 2);
-  const hour = digits(b, at0 + 11, 2);
-  const minute = digits(b, at0 + 14, 2);
-  const second = digits(b, at0 + 17, 2);
-  const sep = b[at0 + 10];
+  const year = digits(b, start, 4);
+  const month = digits(b, start + 5, 2);
+  const day = digits(b, start + 8, 2);
+  const hour = digits(b, start + 11, 2);
+  const minute = digits(b, start + 14, 2);
+  const second = digits(b, start + 17, 2);
+  const sep = b[start + 10];
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return syntax(SHAPE);
-  if (b[at0 + 4] !== DASH || b[at0 + 7] !== DASH || (sep !== 84 && sep !== 116) || b[at0 + 13] !== COLON || b[at0 + 16] !== COLON) {
+  if (b[start + 4] !== DASH || b[start + 7] !== DASH || (sep !== 84 && sep !== 116) || b[start + 13] !== COLON || b[start + 16] !== COLON) {
     return syntax(SHAPE);
   }
   let at = 19;
@@ -115,7 +118,7 @@ export function parseTimestampBytes(b: Uint8Array, start: number, end: number): 
     const oh = digits(b, start + at + 1, 2);
     const om = digits(b, start + at + 4, 2);
     if (oh < 0 || om < 0) return syntax(SHAPE);
-    if (oh > 23 || om > 59) return range(`offset ${text(at)} is out of range`);
+    if (oh > 23 || om > 59) return range(`offset ${text(b, start + at, end)} is out of range`);
     offsetMinutes = (zone === DASH ? -1 : 1) * (oh * 60 + om);
     // RFC 3339 4.3: -00:00 means "offset unknown", so only +00:00 counts as UTC.
     utc = offsetMinutes === 0 && zone === 0x2b;
@@ -123,8 +126,8 @@ export function parseTimestampBytes(b: Uint8Array, start: number, end: number): 
     return syntax(`${SHAPE}: missing or malformed time zone`);
   }
   if (month < 1 || month > 12) return range(`month ${month} does not exist`);
-  if (day < 1 || day > daysInMonth(year, month)) return range(`${year}-${text(5, 7)} has no day ${day}`);
-  if (hour > 23 || minute > 59) return range(`time ${text(11, 16)} does not exist`);
+  if (day < 1 || day > daysInMonth(year, month)) return range(`${year}-${text(b, start + 5, start + 7)} has no day ${day}`);
+  if (hour > 23 || minute > 59) return range(`time ${text(b, start + 11, start + 16)} does not exist`);
   let minuteOfDayUtc = hour * 60 + minute - offsetMinutes;
   if (second > 60) return range(`second ${second} does not exist`);
   if (second === 60) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { daysFromCivil, formatTimestamp, parseTimestamp } from '../../src/schema/timestamp.js';
+import { daysFromCivil, formatTimestamp, parseTimestamp, parseTimestampBytes } from '../../src/schema/timestamp.js';
 
 function ok(s: string) {
   const r = parseTimestamp(s);
@@ -85,5 +85,18 @@ describe('formatTimestamp', () => {
   it('writes 9 fractional digits in UTC', () => {
     assert.equal(formatTimestamp(1632313099, 269456495), '2021-09-22T12:18:19.269456495Z');
     assert.equal(formatTimestamp(0, 1), '1970-01-01T00:00:00.000000001Z');
+  });
+
+  it('quotes the failing part of a timestamp read in the middle of a line, as the text form does', () => {
+    for (const [stamp, detail] of [
+      ['2021-02-30T12:00:00Z', '2021-02 has no day 30'],
+      ['2021-09-22T25:00:00Z', 'time 25:00 does not exist'],
+      ['2021-09-22T12:00:00+24:00', 'offset +24:00 is out of range'],
+    ]) {
+      const line = Buffer.from(`{"Timestamp":"${stamp}"}`);
+      const fromBytes = parseTimestampBytes(line, 14, 14 + stamp!.length);
+      assert.equal(fromBytes.ok ? '' : fromBytes.detail, detail);
+      assert.deepEqual(parseTimestamp(stamp!), fromBytes);
+    }
   });
 });
