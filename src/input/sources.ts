@@ -96,8 +96,8 @@ async function* skipBytes(chunks: AsyncIterable<Buffer>, skip: number): AsyncGen
 
 /**
  * A plain file, read into two buffers in turn, the next read running while the consumer works on
- * the chunk just read. A stream reads each chunk into fresh memory: that cost as much CPU as
- * validating the records, in allocation and page faults.
+ * the chunk just read. A stream reads each chunk into fresh memory: over 200 MB that cost about
+ * 0.16 s more CPU, in allocation and page faults.
  */
 async function* readPlainFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
