@@ -57,15 +57,23 @@ export class ChunkBuilder {
    */
   append(seconds: number, nanoseconds: number, record: unknown): boolean {
     const start = this.beginEntry();
-    try {
-      this.out.value(record);
-    } catch (error) {
+    if (!this.writeRecord(record)) {
       this.cancelEntry(start);
-      if (error instanceof TooDeepError) return false;
-      throw error;
+      return false;
     }
     this.endEntry(start, seconds, nanoseconds);
     return true;
+  }
+
+  /** Writes a parsed record into the entry begun; false for one nested deeper than MAX_RECORD_DEPTH. */
+  writeRecord(record: unknown): boolean {
+    try {
+      this.out.value(record);
+      return true;
+    } catch (error) {
+      if (error instanceof TooDeepError) return false;
+      throw error;
+    }
   }
 
   /**

@@ -222,14 +222,11 @@ export class ShipPipeline {
   }
 
   private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {
-    const { seconds, nanoseconds } = record;
-    if (!this.admit(source, line, seconds, nanoseconds, record)) {
+    if (!this.admit(source, line, record.seconds, record.nanoseconds, record)) {
       this.builder.cancelEntry(start);
       return false;
     }
-    const now = this.options.timeSource === 'now' ? Date.now() : 0;
-    if (now === 0) this.builder.endEntry(start, seconds, nanoseconds);
-    else this.builder.endEntry(start, Math.floor(now / 1000), (now % 1000) * 1e6);
+    this.endEntry(start, record.seconds, record.nanoseconds);
     this.accepted(this.options.writer ? line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes)) : '');
     return true;
   }
@@ -241,16 +238,25 @@ export class ShipPipeline {
     }
     const { seconds, nanoseconds, record } = verdict;
     if (!this.admit(source, line, seconds, nanoseconds, { requestId: () => record.RequestID as string, timestamp: () => record.Timestamp as string })) return false;
-    const now = this.options.timeSource === 'now' ? Date.now() : 0;
-    const appended = now === 0
-      ? this.builder.append(seconds, nanoseconds, record)
-      : this.builder.append(Math.floor(now / 1000), (now % 1000) * 1e6, record);
-    if (!appended) {
+    const start = this.builder.beginEntry();
+    if (!this.builder.writeRecord(record)) {
+      this.builder.cancelEntry(start);
       this.reject(source, line, [diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`)]);
       return false;
     }
+    this.endEntry(start, seconds, nanoseconds);
     this.accepted(verdict.json);
     return true;
+  }
+
+  /** Closes the entry begun at `start` with the record's time, or with --time-source now the time it is read. */
+  private endEntry(start: number, seconds: number, nanoseconds: number): void {
+    if (this.options.timeSource === 'now') {
+      const now = Date.now();
+      this.builder.endEntry(start, Math.floor(now / 1000), (now % 1000) * 1e6);
+    } else {
+      this.builder.endEntry(start, seconds, nanoseconds);
+    }
   }
 
   /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
