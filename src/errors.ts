@@ -18,12 +18,36 @@ export class UsageError extends AuditShipError {
 
 /** An input cannot be opened or read (missing file, corrupt gzip). */
 export class InputError extends AuditShipError {
-  override readonly code = 'AUDIT_SHIP_INPUT';
+  override readonly code: string = 'AUDIT_SHIP_INPUT';
+}
+
+/** An input that was opened but failed while it was read: a truncated or corrupt gzip, a read error. */
+export class InputReadError extends InputError {
+  override readonly code = 'AUDIT_SHIP_INPUT_READ';
+  constructor(
+    readonly source: string,
+    readonly detail: string,
+    /** Bytes of the input (compressed bytes for gzip) taken in when the error was found: it lies before this. */
+    readonly inputOffset: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${source}: ${detail}, before input byte ${inputOffset}`, options);
+  }
+}
+
+/** An input that is clearly not text lines: another compression format, UTF-16, binary data. */
+export class NotTextError extends InputError {
+  override readonly code = 'AUDIT_SHIP_NOT_TEXT';
 }
 
 /** An output (the --out file, the dead-letter file) cannot be written. */
 export class OutputError extends AuditShipError {
   override readonly code: string = 'AUDIT_SHIP_OUTPUT';
+}
+
+/** A server cannot listen: the port is in use, or the address is not this host's. */
+export class ListenError extends AuditShipError {
+  override readonly code = 'AUDIT_SHIP_LISTEN';
 }
 
 /** Describes a Node system error the way a user reads it: "no such file", not "ENOENT". */
@@ -39,6 +63,10 @@ export function describeSystemError(error: unknown): string {
       return 'is a directory';
     case 'ENOTDIR':
       return 'not a directory';
+    case 'EADDRINUSE':
+      return 'the address is in use';
+    case 'EADDRNOTAVAIL':
+      return 'the address is not one of this host\'s';
     case 'ENOSPC':
       return 'no space left on device';
     case 'EROFS':

@@ -1,33 +1,99 @@
-/** The one place that turns an outcome into an exit code. The README's exit code table mirrors this. */
+/**
+ * The exit-status contract: the one place that turns an outcome into an exit code, for every
+ * command. 0 from `ship` means every input was read to its end, every valid record acked, nothing
+ * left in the spool, and no line lost. Every other outcome has a code of its own, so that
+ * `audit-ship logs-*.gz && rm logs-*.gz` never deletes what was not delivered. docs and the README
+ * table are checked against EXIT_CODES by a test.
+ */
 import { CommanderError } from 'commander';
-import { AuditShipError, InputError, OutputError, UsageError } from '../errors.js';
+import { AuditShipError, InputError, ListenError, OutputError, UsageError } from '../errors.js';
 import { stderrColors } from './tty.js';
 
 export const EXIT = {
-  /** Success: no errors (lint), every valid record acked (ship). */
   ok: 0,
-  /** Lint found errors, or a fatal error stopped the run. */
   failure: 1,
-  /** Bad usage, or an input/output that cannot be opened. */
   usage: 2,
-  /** Records remain in the spool, not acked (stopped by a signal, or shut down before the acks came); the next run sends them first. */
-  unacked: 3,
+  leftInSpool: 3,
+  inputUnread: 4,
+  invalidNotKept: 5,
+  dropped: 6,
 } as const;
+
+export type ExitName = keyof typeof EXIT;
+
+/** What each code means, for people: the README's table says the same (a test compares them). */
+export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: string }[] = [
+  { code: EXIT.ok, name: 'ok', meaning: 'ship: every input read to its end, every valid record acked, the spool empty, no invalid line lost (none, kept by --dead-letter, or within --max-invalid). lint: no errors' },
+  { code: EXIT.failure, name: 'failure', meaning: 'a fatal error: authentication, TLS, a spool or checkpoint that cannot be written, a spool locked by another shipper; lint: errors found. What was not acked stays in the spool' },
+  { code: EXIT.usage, name: 'usage', meaning: 'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read' },
+  { code: EXIT.leftInSpool, name: 'leftInSpool', meaning: 'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first' },
+  { code: EXIT.inputUnread, name: 'inputUnread', meaning: 'an input was not read to its end: stopped by a signal, by --retry-timeout while the spool was full, or by an input found truncated, corrupt or not text while it was read. With --checkpoint, the same command resumes where it stopped' },
+  { code: EXIT.invalidNotKept, name: 'invalidNotKept', meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file' },
+  { code: EXIT.dropped, name: 'dropped', meaning: 'records were deleted unsent from a full spool (--spool-overflow drop-oldest)' },
+];
+
+/** What a shipping run ended with, hop by hop: the facts the exit code is decided from. */
+export interface ShipFacts {
+  /** Inputs not read to their end, each with why. */
+  unread: { name: string; why: string }[];
+  /** How to read the rest: with --checkpoint, the same command resumes. */
+  resumeHint: string;
+  leftInSpool: number;
+  spoolDir: string;
+  dropped: number;
+  invalid: number;
+  /** Invalid lines written to --dead-letter. */
+  deadLettered: number;
+  /** How many invalid lines --max-invalid accepts without a dead-letter file. */
+  invalidAllowed: number;
+}
+
+export interface Outcome {
+  code: number;
+  /** One sentence per thing that went wrong, most important first; a single sentence when all went well. */
+  words: string[];
+}
+
+/** Decides the exit code: the most urgent case wins (unread input, then unacked, dropped, lost invalid lines). */
+export function shipOutcome(f: ShipFacts): Outcome {
+  const cases: { code: number; text: string }[] = [];
+  if (f.unread.length > 0) {
+    const which = f.unread.map((u) => `${u.name}: ${u.why}`).join('; ');
+    cases.push({ code: EXIT.inputUnread, text: `input not fully read: ${which}; ${f.resumeHint}` });
+  }
+  if (f.leftInSpool > 0) cases.push({ code: EXIT.leftInSpool, text: `${f.leftInSpool} records were not acked and stay in the spool ${f.spoolDir}; the next run sends them first` });
+  if (f.dropped > 0) cases.push({ code: EXIT.dropped, text: `${f.dropped} records were dropped unsent from the full spool (--spool-overflow drop-oldest)` });
+  const lost = f.invalid - f.deadLettered;
+  if (lost > 0 && f.invalid > f.invalidAllowed) {
+    cases.push({ code: EXIT.invalidNotKept, text: `${lost} invalid lines were not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})` });
+  }
+  if (cases.length === 0) {
+    const invalid = f.invalid > 0 ? (f.deadLettered === f.invalid ? ` (the ${f.invalid} invalid lines kept in --dead-letter)` : ` (${f.invalid} invalid lines within --max-invalid)`) : '';
+    return { code: EXIT.ok, words: [`complete: every input read to its end, every valid record acked${invalid}`] };
+  }
+  return { code: cases[0]!.code, words: cases.map((c) => c.text) };
+}
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (error instanceof UsageError || error instanceof InputError || error instanceof OutputError) return EXIT.usage;
+  if (error instanceof UsageError || error instanceof InputError || error instanceof OutputError || error instanceof ListenError) return EXIT.usage;
   return EXIT.failure;
 }
 
-/** Prints an error once, plainly; a stack trace only for bugs (errors that are not ours). */
+/** `--debug` or AUDIT_SHIP_DEBUG=1: print stack traces of internal errors. */
+export function debugWanted(argv: readonly string[] = process.argv): boolean {
+  return argv.includes('--debug') || /^(1|true|yes)$/i.test(process.env.AUDIT_SHIP_DEBUG ?? '');
+}
+
+/** Prints an error once, plainly; a stack trace only for bugs, and only when asked for. */
 export function reportError(error: unknown): void {
   if (error instanceof CommanderError) return; // commander has already printed its message
   const colors = stderrColors();
   if (error instanceof AuditShipError) {
     process.stderr.write(`${colors.red('audit-ship:')} ${error.message} (${error.code})\n`);
-  } else {
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`${colors.red('audit-ship: internal error:')} ${detail}\n`);
+    return;
   }
+  const message = error instanceof Error ? error.message : String(error);
+  const detail = debugWanted() && error instanceof Error ? (error.stack ?? message) : `${message} (run with --debug or AUDIT_SHIP_DEBUG=1 for the stack trace)`;
+  process.stderr.write(`${colors.red('audit-ship: internal error:')} ${detail}\n`);
 }

@@ -2,6 +2,7 @@
  * The options that say where and how to forward, with their defaults, and their conversion into
  * sender options. Secrets can come from the environment so that they need not appear in `ps`.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
@@ -33,12 +34,20 @@ export interface ForwardCliOptions {
   connectTimeout: number;
   ackTimeout: number;
   window: number;
-  retryTimeout: number;
+  /** Absent: 2 minutes once a finite input has ended, never for a live tail (DEFAULT_RETRY_TIMEOUT_MS). */
+  retryTimeout?: number;
   chunkRecords: number;
   chunkBytes: number;
   compress: 'gzip' | 'none';
-  compressLevel: number;
+  /** Absent: zlib's default, 6; only with --compress gzip. */
+  compressLevel?: number;
 }
+
+/** How long a run whose input has ended waits without any ack before it gives up (records stay spooled). */
+export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
+export const DEFAULT_COMPRESS_LEVEL = 6;
+/** Chunk bodies are held in memory, a window of them: 64 MiB each is already far over what Fluentd setups take. */
+export const MAX_CHUNK_BYTES = 64 * 1024 ** 2;
 
 export function forwardOptions(): Option[] {
   return [
@@ -55,29 +64,42 @@ export function forwardOptions(): Option[] {
     new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one'),
     new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
     new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)'),
-    new Option('--tls-insecure', 'skip server certificate verification (never in production)').default(false),
+    new Option('--tls-insecure', 'skip server certificate verification (never in production)').default(false).conflicts(['tlsCa', 'tlsServername']),
     new Option('--connect-timeout <duration>', 'connect timeout, and again for the handshake').default(5000, '5s').argParser(duration(1)),
     new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this').default(60_000, '60s').argParser(duration(1)),
     new Option('--window <n>', 'chunks in flight awaiting their ack').default(8).argParser(integer(1, 1024)),
-    new Option('--retry-timeout <duration>', 'give up when nothing could be delivered for this long (0: never)').default(0, '0, never').argParser(duration(0)),
+    new Option('--retry-timeout <duration>', 'give up when nothing could be delivered for this long; the records stay in the spool (0: never; default: 2m once a finite input has ended, never for a live tail)').argParser(duration(0)),
     new Option('--chunk-records <n>', 'records per chunk, at most').default(DEFAULT_CHUNK_LIMITS.maxRecords).argParser(integer(1)),
-    new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed').default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m').argParser(byteSize(1024)),
+    new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed').default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m').argParser(byteSize(1024, MAX_CHUNK_BYTES)),
     new Option('--compress <kind>', 'gzip chunks (CompressedPackedForward)').choices(['gzip', 'none']).default('none'),
-    new Option('--compress-level <n>', 'gzip level for --compress gzip: 1 is fastest, 9 smallest').default(6, "6, zlib's default").argParser(integer(1, 9)),
+    new Option('--compress-level <n>', "gzip level for --compress gzip: 1 is fastest, 9 smallest (default: 6, zlib's)").argParser(integer(1, 9)),
   ];
 }
 
-/** `host`, `host:port`, `[v6addr]:port` or a bare IPv6 address. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** A host that can never connect (a typo like `[::1`) is a usage error at once, not retried for ever. */
+function checkHost(host: string, given: string): string {
+  if (isIP(host) !== 0 || HOST_NAME.test(host)) return host;
+  throw new UsageError(`--host ${given}: ${JSON.stringify(host)} is not a host name or an IP address (IPv6 with a port: [::1]:24224)`);
+}
+
+function checkPort(text: string, given: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new UsageError(`--host ${given}: the port must be 1-65535`);
+  return port;
+}
+
+/** `host`, `host:port`, `[v6addr]:port` or a bare IPv6 address; anything else is a usage error. */
 export function parseEndpoint(value: string, defaultPort: number): Endpoint {
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
-  if (bracketed) return { host: bracketed[1]!, port: bracketed[2] ? Number(bracketed[2]) : defaultPort };
-  const parts = value.split(':');
-  if (parts.length === 2) {
-    const port = Number(parts[1]);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--host ${value}: the port must be 1-65535`);
-    return { host: parts[0]!, port };
+  const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(value);
+  if (bracketed) {
+    if (isIP(bracketed[1]!) !== 6) throw new UsageError(`--host ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);
+    return { host: bracketed[1]!, port: bracketed[2] !== undefined ? checkPort(bracketed[2], value) : defaultPort };
   }
-  return { host: value, port: defaultPort };
+  const parts = value.split(':');
+  if (parts.length === 2) return { host: checkHost(parts[0]!, value), port: checkPort(parts[1]!, value) };
+  return { host: checkHost(value, value), port: defaultPort };
 }
 
 export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
@@ -86,6 +108,7 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
     throw new UsageError('--username and --password need --shared-key: user auth is part of the shared-key handshake');
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (o.compressLevel !== undefined && o.compress !== 'gzip') throw new UsageError('--compress-level applies only with --compress gzip');
   const tlsWanted = o.tls || o.tlsCa !== undefined || o.tlsCert !== undefined || o.tlsServername !== undefined || o.tlsInsecure;
   return {
     endpoints: o.host.map((h) => parseEndpoint(h, o.port)),
@@ -93,16 +116,16 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
     window: o.window,
     ackTimeoutMs: o.ackTimeout,
     backoff: { initialMs: 500, maxMs: 30_000 },
-    retryTimeoutMs: o.retryTimeout,
+    retryTimeoutMs: o.retryTimeout ?? 0,
     connectTimeoutMs: o.connectTimeout,
     handshakeTimeoutMs: o.connectTimeout,
     keepAliveMs: 30_000,
     security: o.sharedKey === undefined ? null : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
     tls: tlsWanted
       ? {
-          ca: readPem('--tls-ca', o.tlsCa),
-          cert: readPem('--tls-cert', o.tlsCert),
-          key: readPem('--tls-key', o.tlsKey),
+          ca: readPem('--tls-ca', o.tlsCa, 'certificate'),
+          cert: readPem('--tls-cert', o.tlsCert, 'certificate'),
+          key: readPem('--tls-key', o.tlsKey, 'private key'),
           ...(o.tlsServername ? { servername: o.tlsServername } : {}),
           rejectUnauthorized: !o.tlsInsecure,
         }

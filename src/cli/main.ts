@@ -4,6 +4,8 @@
  * Errors from every command end in the single try/catch of `main`.
  */
 import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { version } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS } from './lint-format.js';
 import { integer } from './options.js';
@@ -11,6 +13,7 @@ import { forwardOptions } from './forward-options.js';
 import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
+import { mistypedCommand } from './suggest.js';
 
 type Action = (...args: any[]) => Promise<void>;
 
@@ -114,10 +117,36 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
-function buildProgram(): Command {
+/**
+ * The default command takes file names, so a mistyped command would be read as one: the first
+ * operand, unless it comes after `--`, must not look like a command misspelt.
+ */
+function refuseMistypedCommand(files: unknown, argv: readonly string[]): void {
+  const first = Array.isArray(files) ? (files[0] as string | undefined) : undefined;
+  if (first === undefined) return;
+  const dashDash = argv.indexOf('--');
+  if (dashDash !== -1 && dashDash < argv.indexOf(first)) return;
+  const meant = mistypedCommand(first, COMMANDS.map((c) => c.name));
+  if (meant) throw new UsageError(`unknown command '${first}' (did you mean ${meant}?); to read a file of that name, write ./${first} or put it after --`);
+}
+
+/**
+ * Commander would take an operand after `--` for a command name (`audit-ship -- lint` would lint);
+ * `--` means "files from here on", so a `--` before any command name goes to the default command.
+ */
+function routeDashDash(argv: string[]): string[] {
+  const dashDash = argv.indexOf('--', 2);
+  if (dashDash === -1) return argv;
+  const names = new Set(COMMANDS.map((c) => c.name));
+  if (argv.slice(2, dashDash).some((a) => names.has(a))) return argv;
+  return [...argv.slice(0, 2), COMMANDS.find((c) => c.isDefault)!.name, ...argv.slice(2)];
+}
+
+function buildProgram(argv: readonly string[]): Command {
   const program = new Command('audit-ship')
     .description('Ships Seldon Enterprise Platform audit logs to Fluentd, validated, spooled and acked.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(version())
+    .option('--debug', 'print the stack trace of an internal error (also AUDIT_SHIP_DEBUG=1)')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const spec of COMMANDS) {
@@ -126,6 +155,7 @@ function buildProgram(): Command {
       .description(spec.summary);
     for (const option of spec.options()) command.addOption(option);
     command.exitOverride().action(async (...args: unknown[]) => {
+      if (spec.isDefault) refuseMistypedCommand(args[0], argv);
       const run = await spec.action();
       // commander passes positional arguments, then the options object, then the command itself.
       await run(...args.slice(0, -1));
@@ -144,7 +174,8 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT.failure;
   });
   try {
-    await buildProgram().parseAsync(argv);
+    const routed = routeDashDash(argv);
+    await buildProgram(routed).parseAsync(routed);
   } catch (error) {
     settled = true;
     reportError(error);

@@ -1,4 +1,8 @@
-/** Parsers for option values; a bad value is a usage error naming the option and what it takes. */
+/**
+ * Parsers for option values; a bad value is a usage error naming the option and what it takes,
+ * raised while the command line is parsed, before any input is read. One syntax for durations and
+ * one for sizes serves every option (docs/ and the README describe them once).
+ */
 import { InvalidArgumentError } from 'commander';
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -12,29 +16,85 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: str
   };
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const KIB = 1024;
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: KIB, kb: KIB, kib: KIB,
+  m: KIB ** 2, mb: KIB ** 2, mib: KIB ** 2,
+  g: KIB ** 3, gb: KIB ** 3, gib: KIB ** 3,
+  t: KIB ** 4, tb: KIB ** 4, tib: KIB ** 4,
+};
 
-/** Byte sizes as `4194304`, `512k`, `4m`, `1g` (binary units). */
-export function byteSize(min: number): (value: string) => number {
+/** `4194304`, `512k`, `1.5m`, `2g` (binary units: k = 1024; `kb` and `kib` say the same). */
+export function parseSize(value: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) return null;
+  const n = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['g', KIB ** 3], ['m', KIB ** 2], ['k', KIB]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}`;
+}
+
+/** A size from `min` to `max` bytes. */
+export function byteSize(min: number, max: number = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
-    const m = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
-    const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-    const n = m && unit !== undefined ? Number(m[1]) * unit : NaN;
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected a size >= ${min} bytes, like 512k or 4m.`);
+    const n = parseSize(value);
+    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatSize(min)}` : `from ${formatSize(min)} to ${formatSize(max)}`;
+    if (n === null || n < min || n > max) throw new InvalidArgumentError(`expected a size ${range}, like 512k, 1.5m or 2g.`);
     return n;
   };
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** The longest delay a Node.js timer takes; a longer one would fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
 
-/** Durations as `500ms`, `5s`, `2m`, `1h`; a bare number is seconds. */
-export function duration(min = 0): (value: string) => number {
+/** `250ms`, `30s`, `5m`, `2h`, `1d`, decimals allowed (`1.5s`); a bare number is seconds. In ms, or null. */
+export function parseDuration(value: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) return null;
+  const ms = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 's']!);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** A duration from `min` ms to `max` ms (at most about 24 days, what a timer can wait). */
+export function duration(min = 0, max = MAX_DURATION_MS): (value: string) => number {
   return (value) => {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
-    const ms = m ? Number(m[1]) * DURATION_UNITS[m[2] ?? 's']! : NaN;
-    if (!Number.isFinite(ms) || ms < min) throw new InvalidArgumentError(`expected a duration like 500ms, 5s or 2m (at least ${min} ms).`);
-    return Math.round(ms);
+    const ms = parseDuration(value);
+    if (ms === null || ms < min || ms > max) {
+      throw new InvalidArgumentError(`expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, like 250ms, 30s, 5m, 2h or 1d.`);
+    }
+    return ms;
   };
+}
+
+/** `--max-invalid`: a count of lines (`100`) or a share of the audit records read (`0.5%`). */
+export type InvalidAllowance = { count: number } | { percent: number };
+
+export function invalidAllowance(value: string): InvalidAllowance {
+  const text = value.trim();
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (percent && Number(percent[1]) <= 100) return { percent: Number(percent[1]) };
+  if (/^\d+$/.test(text) && Number.isSafeInteger(Number(text))) return { count: Number(text) };
+  throw new InvalidArgumentError('expected a number of lines (100) or a percentage of the records read (0.5%).');
+}
+
+/** How many invalid lines the allowance accepts among `records` audit records. */
+export function invalidAllowed(allowance: InvalidAllowance, records: number): number {
+  return 'count' in allowance ? allowance.count : Math.floor((allowance.percent / 100) * records);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { UsageError, OutputError } from '../errors.js';
+import { describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
@@ -55,7 +55,7 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   const stream = options.out ? createWriteStream(options.out, { flags: 'a' }) : process.stdout;
   if (options.out) {
     await Promise.race([once(stream, 'open'), once(stream, 'error').then(([e]) => {
-      throw new OutputError(`--out ${options.out}: ${(e as Error).message}`);
+      throw new OutputError(`--out ${options.out}: ${describeSystemError(e)}`);
     })]);
   }
   const out = new TextOutput(stream);
@@ -71,7 +71,7 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     host: options.bind,
     port: options.port,
     security: options.sharedKey === undefined ? null : { sharedKey: options.sharedKey, serverHostname: options.selfHostname, users },
-    tls: options.tlsCert ? { cert: readPem('--tls-cert', options.tlsCert), key: readPem('--tls-key', options.tlsKey) } : null,
+    tls: options.tlsCert ? { cert: readPem('--tls-cert', options.tlsCert, 'certificate'), key: readPem('--tls-key', options.tlsKey, 'private key') } : null,
     onTransport: write,
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));
@@ -80,7 +80,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  const address = await receiver.listen();
+  const address = await receiver.listen().catch((error: unknown) => {
+    throw new ListenError(`cannot listen on ${options.bind}:${options.port}: ${describeSystemError(error)}`, { cause: error });
+  });
   process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
   await stopped;
   await receiver.close();

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../ship/pipeline.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
 import type { ForwardCliOptions } from './forward-options.js';
-import { byteSize, duration, integer } from './options.js';
+import { byteSize, duration, integer, invalidAllowance, type InvalidAllowance } from './options.js';
 import { timeBound } from './time-bound.js';
 
 /** `$XDG_STATE_HOME/audit-ship/spool`, else `~/.local/state/audit-ship/spool`: state that must survive restarts. */
@@ -26,6 +26,7 @@ export interface ShipOptions extends ForwardCliOptions {
   spoolOverflow: OverflowPolicy;
   spoolFsync: FsyncPolicy;
   deadLetter?: string;
+  maxInvalid: InvalidAllowance;
   checkpoint?: string;
   kubectl?: string;
   kubectlCommand: string;
@@ -40,10 +41,13 @@ export interface ShipOptions extends ForwardCliOptions {
   progress: boolean;
 }
 
+/** A line is held in memory while it is read: a limit, not a buffer size. */
+const MAX_LINE_BYTES = 256 * 1024 ** 2;
+
 /** Shared by ship and lint, so that both take the same longest line by default. */
 export function maxLineBytesOption(): Option {
   return new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
-    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1));
+    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1, MAX_LINE_BYTES));
 }
 
 export function shipOptions(): Option[] {
@@ -56,6 +60,8 @@ export function shipOptions(): Option[] {
     new Option('--spool-fsync <policy>', 'fsync each chunk before it is sent (always), once a second (interval), or never')
       .choices(['always', 'interval', 'never']).default('always'),
     new Option('--dead-letter <file>', 'append each invalid line, with its diagnostics, as a JSON line'),
+    new Option('--max-invalid <n|p%>', 'invalid lines that may go unkept (no --dead-letter) without a non-zero exit: a count, or a percentage of the records read')
+      .default({ count: 0 }, '0').argParser(invalidAllowance),
     new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there'),
     new Option('--kubectl <args>', 'read from `kubectl logs -f ARGS`, restarted whenever it exits'),
     new Option('--kubectl-command <path>', 'the kubectl to run').default('kubectl').env('KUBECTL'),

@@ -14,6 +14,9 @@ export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   peakRssBytes: number;
   /** CPU time of the whole process, user and system, all threads. */
   cpuSeconds: number;
+  /** The exit status and, in words, why: see src/cli/exit.ts. */
+  exitCode?: number;
+  outcome?: string[];
 }
 
 export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: number): ShipSummary {

@@ -1,26 +1,28 @@
 /**
  * `audit-ship [ship]`: input → lines → validate → batch → spool → forward → ack → commit.
- * This module wires the hops together, owns the signals and decides the exit code; each hop lives
+ * This module checks the options, opens everything before the first byte of input is read, wires
+ * the hops together, owns the signals and decides the exit code (src/cli/exit.ts); each hop lives
  * in its own module.
  */
 import { UsageError } from '../errors.js';
 import { ChunkBufferPool } from '../forward/buffer-pool.js';
+import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { Sender } from '../forward/sender.js';
-import type { ForwardError } from '../forward/errors.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { Checkpoint } from '../ship/checkpoint.js';
+import { emptyCounts, type ShipCounts } from '../ship/counts.js';
 import { DeadLetterFile } from '../ship/dead-letter.js';
 import { Forwarder } from '../ship/forwarder.js';
-import { emptyCounts } from '../ship/counts.js';
-import { before, ShipPipeline } from '../ship/pipeline.js';
+import { before, ShipPipeline, type ReadFailure } from '../ship/pipeline.js';
 import { RateLimiter } from '../ship/rate.js';
-import { SpoolClosedError } from '../spool/errors.js';
+import { SpoolClosedError, type SpoolError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
-import { EXIT } from './exit.js';
-import { senderOptionsFrom } from './forward-options.js';
+import { EXIT, shipOutcome, type Outcome } from './exit.js';
+import { DEFAULT_COMPRESS_LEVEL, DEFAULT_RETRY_TIMEOUT_MS, senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
+import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
@@ -29,16 +31,21 @@ import { stderrColors } from './tty.js';
 
 export type { ShipOptions } from './ship-options.js';
 
-async function openInputs(files: string[], options: ShipOptions, note: (line: string) => void): Promise<InputSource[]> {
+/** The signals that stop a run cleanly: Ctrl-C, `kill`, and a closing terminal or ssh session. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+type Note = (text: string) => void;
+
+function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
   if (options.kubectl === undefined) return openSources(files);
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
-  return [kubectlSource({
+  return Promise.resolve([kubectlSource({
     args: options.kubectl,
     command: options.kubectlCommand,
     backoff: { initialMs: 500, maxMs: 30_000 },
     recentIds: DEFAULT_KUBECTL_RECENT_IDS,
     onMessage: (line) => note(`${line}\n`),
-  })];
+  })]);
 }
 
 /** Writes valid records to stdout (--stdout), a batch of lines at a time, waiting for 'drain'. */
@@ -63,52 +70,64 @@ function checkOptions(files: string[], options: ShipOptions): void {
   }
 }
 
+/** Everything a run holds open; closed in one place whatever happens. */
+interface Run {
+  options: ShipOptions;
+  sources: InputSource[];
+  spool: Spool;
+  bodies: ChunkBufferPool;
+  checkpoint: Checkpoint | null;
+  deadLetter: DeadLetterFile | null;
+  counts: ShipCounts;
+  note: Note;
+  metricsServer: MetricsServer | null;
+}
+
 export async function ship(files: string[], options: ShipOptions): Promise<void> {
+  // Every check that can fail comes before the first byte of input is read.
   checkOptions(files, options);
   const senderOptions = senderOptionsFrom(options);
-  const checkpoint = options.checkpoint === undefined ? null : Checkpoint.load(options.checkpoint);
+  let progress: Progress | null = null;
+  const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
+  const sources = await openInputs(files, options, note);
+  const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
   const deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
   // Room for a full chunk and its last record; about as many slabs are free at once as the window holds.
   const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window);
-  const spool = Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync, bodies });
-  let metricsServer: MetricsServer | null = null;
+  let spool: Spool;
   try {
-    await run(files, options, senderOptions, spool, bodies, checkpoint, deadLetter, (server) => (metricsServer = server));
+    spool = await Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync, bodies });
+  } catch (error) {
+    checkpoint?.close();
+    deadLetter?.close();
+    throw error;
+  }
+  const run: Run = { options, sources, spool, bodies, checkpoint, deadLetter, counts: emptyCounts(), note, metricsServer: null };
+  try {
+    await execute(run, new Sender(senderOptions), (p) => (progress = p));
   } finally {
     await spool.close();
+    checkpoint?.close();
     deadLetter?.close();
-    await (metricsServer as MetricsServer | null)?.close();
+    await run.metricsServer?.close();
   }
 }
 
-async function run(
-  files: string[],
-  options: ShipOptions,
-  senderOptions: ReturnType<typeof senderOptionsFrom>,
-  spool: Spool,
-  bodies: ChunkBufferPool,
-  checkpoint: Checkpoint | null,
-  deadLetter: DeadLetterFile | null,
-  onMetricsServer: (server: MetricsServer) => void,
-): Promise<void> {
+function createPipeline(run: Run): ShipPipeline {
+  const { options, counts, deadLetter, note } = run;
   const report = diagnosticFormatter('text', stderrColors());
-  let progress: Progress | null = null;
-  const note = (text: string) => (progress ? progress.message(text) : process.stderr.write(text));
-  const sources = await openInputs(files, options, note);
-  const sender = new Sender(senderOptions);
-  const counts = emptyCounts();
-  const pipeline = new ShipPipeline(spool, {
+  return new ShipPipeline(run.spool, {
     classify: { mixed: true, strict: options.strict },
     maxLineBytes: options.maxLineBytes,
     chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
-    gzipLevel: options.compress === 'gzip' ? options.compressLevel : null,
-    bodies,
+    gzipLevel: options.compress === 'gzip' ? (options.compressLevel ?? DEFAULT_COMPRESS_LEVEL) : null,
+    bodies: run.bodies,
     flushIntervalMs: options.flushInterval,
     timeSource: options.timeSource,
     since: options.since ?? null,
     until: options.until ?? null,
     rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
-    checkpoint,
+    checkpoint: run.checkpoint,
     onInvalid: (file, line, diagnostics) => {
       if (deadLetter) {
         deadLetter.write(file, line, diagnostics);
@@ -119,6 +138,10 @@ async function run(
     writer: options.stdout ? stdoutWriter(counts) : null,
     onNote: (message) => note(`audit-ship: ${message}\n`),
   }, counts);
+}
+
+function watchSender(run: Run, sender: Sender): void {
+  const { counts, note } = run;
   sender.on('resend', (chunk) => {
     counts.resends++;
     counts.recordsResent += chunk.count;
@@ -130,49 +153,79 @@ async function run(
     counts.connectRetries++;
     note(`audit-ship: ${error.message}; retrying\n`);
   });
-  if (options.metricsPort !== undefined) {
-    // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
-    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
-    const metrics = createShipMetrics({ counts, spool: spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
-    sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-    const server = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
-    onMetricsServer(server);
-    note(`audit-ship: metrics on ${server.url}/metrics\n`);
-  }
-  if (spool.stats.recoveredChunks > 0) {
-    note(`audit-ship: ${spool.stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
-  }
-  if (spool.stats.damagedRanges > 0) {
-    note(`audit-ship: ${spool.stats.damagedRanges} torn or corrupt spool ranges (${spool.stats.damagedBytes} bytes) were set aside in ${options.spoolDir}/damaged\n`);
-  }
+}
 
-  let fatal: ForwardError | null = null;
+async function serveMetrics(run: Run, sender: Sender): Promise<void> {
+  const { options } = run;
+  if (options.metricsPort === undefined) return;
+  // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
+  const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
+  const metrics = createShipMetrics({ counts: run.counts, spool: run.spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
+  sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
+  run.metricsServer = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
+  run.note(`audit-ship: metrics on ${run.metricsServer.url}/metrics\n`);
+}
+
+function noteSpoolAtStart(run: Run): void {
+  const { stats } = run.spool;
+  if (stats.recoveredChunks > 0) run.note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
+  if (stats.damagedRanges > 0) {
+    run.note(`audit-ship: ${stats.damagedRanges} torn or corrupt spool ranges (${stats.damagedBytes} bytes) were set aside in ${run.options.spoolDir}/damaged\n`);
+  }
+}
+
+/** How the run stopped before its inputs ended, if it did. */
+interface Stop {
+  signal: NodeJS.Signals | null;
+  gaveUp: RetryTimeoutError | null;
+  readFailure: ReadFailure | null;
+}
+
+async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => void): Promise<void> {
+  const { options, spool, sources, note } = run;
+  watchSender(run, sender);
+  await serveMetrics(run, sender);
+  noteSpoolAtStart(run);
+  const pipeline = createPipeline(run);
+  // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
+  const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
+  if (autoRetry && sources.every((s) => s.size !== null)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
+
+  const stop: Stop = { signal: null, gaveUp: null, readFailure: null };
+  let fatal: ForwardError | SpoolError | null = null;
   let failure: unknown = null;
-  let signalled = false;
   let shutdownExpired: () => void = () => {};
   const deadline = new Promise<void>((resolve) => (shutdownExpired = resolve));
-  const forwarder = new Forwarder(spool, sender, options.window, counts, (chunk) => bodies.recycle(chunk.entries));
+  const forwarder = new Forwarder(spool, sender, options.window, run.counts, (chunk) => run.bodies.recycle(chunk.entries));
   sender.on('fatal', (error) => {
-    fatal ??= error;
+    if (error instanceof RetryTimeoutError) stop.gaveUp ??= error;
+    else fatal ??= error;
     pipeline.stop();
   });
+  // Another shipper judged this one dead and took the spool: stop at once, so that two never share it.
+  spool.onLockLost((error) => {
+    fatal ??= error;
+    pipeline.stop();
+    shutdownExpired();
+  });
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) return shutdownExpired(); // a second signal: stop waiting for acks
-    signalled = true;
+    if (stop.signal) return shutdownExpired(); // a second signal: stop waiting for acks
+    stop.signal = signal;
     note(`audit-ship: ${signal}: reading stopped, waiting up to ${options.shutdownTimeout} ms for acks; the rest stays in the spool\n`);
     pipeline.stop();
     setTimeout(shutdownExpired, options.shutdownTimeout).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const started = process.hrtime.bigint();
   // A terminal that reports no width (some pseudo-terminals) makes the spinner clear line after line.
   const terminal = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
-  progress = await Progress.create(counts, spool.stats, sources, options.progress && terminal);
+  const progress = await Progress.create(run.counts, spool.stats, sources, options.progress && terminal);
+  onProgress(progress);
   progress.start();
   const work = (async () => {
     if (options.requireConn) await Promise.race([sender.start(), deadline]);
-    if (!signalled) await pipeline.run(sources);
+    if (!stop.signal) stop.readFailure = await pipeline.run(sources);
+    if (autoRetry) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     await spool.drained();
   })();
   await Promise.race([work.catch((error: unknown) => (failure ??= error)), forwarder.finished(), deadline]);
@@ -182,18 +235,50 @@ async function run(
   await spool.close();
   await work.catch((error: unknown) => (failure ??= error));
   progress.stop();
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.off(s, onSignal);
 
+  if (stop.gaveUp) note(`audit-ship: gave up: ${stop.gaveUp.message}\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const summary = shipSummary(counts, spool.stats, seconds);
+  const outcome = decideOutcome(run, stop);
+  const summary = { ...shipSummary(run.counts, spool.stats, seconds), exitCode: fatal || failure ? EXIT.failure : outcome.code, outcome: outcome.words };
   if (options.summary === 'json') process.stderr.write(`${JSON.stringify(summary)}\n`);
   else if (options.summary === 'text') process.stderr.write(`${summaryText(summary)}\n`);
-  if (spool.stats.records > 0) {
-    process.stderr.write(`audit-ship: ${spool.stats.records} records were not acked and stay in the spool ${options.spoolDir}; the next run sends them first\n`);
+  // After a signal or giving up, the rejections that follow are our own shutdown.
+  const error = fatal ?? (failure && !stop.signal && !stop.gaveUp && !(failure instanceof SpoolClosedError) ? failure : null);
+  if (options.summary !== 'none' || outcome.code !== EXIT.ok || error) {
+    const prefix = error ? '' : outcome.code === EXIT.ok ? '' : `exit ${outcome.code}: `;
+    // After a fatal error the outcome still says what stays in the spool; the error itself is reported last.
+    for (const words of outcome.words) if (!(error && outcome.code === EXIT.ok)) process.stderr.write(`audit-ship: ${prefix}${words}\n`);
   }
-  if (fatal) throw fatal;
-  // After a signal or a fatal error, the rejections that follow are our own shutdown.
-  if (failure && !signalled && !(failure instanceof SpoolClosedError)) throw failure;
-  process.exitCode = spool.stats.records > 0 ? EXIT.unacked : EXIT.ok;
+  if (error) throw error;
+  process.exitCode = outcome.code;
+}
+
+/** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */
+function describeReadFailure(f: ReadFailure): string {
+  const prefix = `${f.source.name}: `;
+  const reason = f.error.message.startsWith(prefix) ? f.error.message.slice(prefix.length) : f.error.message;
+  return f.linesRead > 0 ? `${reason}; its first ${f.linesRead} lines were read and are accounted for` : reason;
+}
+
+function decideOutcome(run: Run, stop: Stop): Outcome {
+  const { options, sources, counts, spool } = run;
+  const why = stop.signal ? `stopped by ${stop.signal}` : stop.gaveUp ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full' : 'not reached';
+  const unread = sources
+    .filter((s) => !s.exhausted && !s.live)
+    .map((s) => ({ name: s.name, why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why }));
+  const hasFiles = unread.some((u) => u.name !== '<stdin>');
+  const resumeHint = options.checkpoint !== undefined
+    ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
+    : hasFiles ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)' : 'the rest of stdin was not read';
+  return shipOutcome({
+    unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why }] : unread,
+    resumeHint,
+    leftInSpool: spool.stats.records,
+    spoolDir: options.spoolDir,
+    dropped: spool.stats.droppedRecords,
+    invalid: counts.invalid,
+    deadLettered: counts.deadLettered,
+    invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),
+  });
 }

@@ -4,8 +4,9 @@
  */
 import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDirSync } from '../durable.js';
 import { UsageError } from '../errors.js';
-import { lockOwner, SpoolLock } from '../spool/lock.js';
+import { lockHolder, lockSpool } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
 import { formatBytes } from './units.js';
@@ -23,7 +24,7 @@ interface SpoolReport {
   bytes: number;
   damaged: { segment: string; offset: number; length: number; reason: string }[];
   setAside: { files: number; bytes: number };
-  lockedBy: number | null;
+  lockedBy: { pid: number; host: string | null } | null;
 }
 
 function inspect(dir: string): SpoolReport {
@@ -34,7 +35,7 @@ function inspect(dir: string): SpoolReport {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
     throw error;
   }
-  const report: SpoolReport = { dir, segments: 0, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockOwner(dir) };
+  const report: SpoolReport = { dir, segments: 0, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockHolder(dir) };
   for (const file of segments) {
     // A running shipper deletes a segment once its chunks are acked, maybe since the listing.
     const segment = inspectSegmentIfPresent(file);
@@ -53,7 +54,7 @@ function inspect(dir: string): SpoolReport {
 
 function reportText(r: SpoolReport): string {
   const lines = [
-    `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy})` : ''}`,
+    `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy.pid}${r.lockedBy.host ? ` on ${r.lockedBy.host}` : ''})` : ''}`,
     `${r.records} records in ${r.chunks} chunks waiting to be sent, ${r.segments} segments, ${formatBytes(r.bytes)}`,
   ];
   if (r.setAside.files > 0) lines.push(`${r.setAside.files} damaged ranges set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`);
@@ -61,8 +62,8 @@ function reportText(r: SpoolReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function purge(dir: string): { segments: number; records: number } {
-  const lock = SpoolLock.acquire(dir);
+async function purge(dir: string): Promise<{ segments: number; records: number }> {
+  const lock = await lockSpool(dir);
   try {
     const report = inspect(dir);
     for (const file of listSegments(dir)) {
@@ -70,6 +71,7 @@ function purge(dir: string): { segments: number; records: number } {
       rmSync(`${file.path}${ACKS_SUFFIX}`, { force: true });
     }
     rmSync(join(dir, DAMAGED_DIR), { recursive: true, force: true });
+    fsyncDirSync(dir);
     return { segments: report.segments, records: report.records };
   } finally {
     lock.release();
@@ -92,7 +94,7 @@ export async function spoolCommand(action: string, options: SpoolCommandOptions)
       return;
     }
     case 'purge': {
-      const purged = purge(dir);
+      const purged = await purge(dir);
       out(purged, `purged ${purged.records} records in ${purged.segments} segments from ${dir}\n`);
       return;
     }

@@ -2,14 +2,14 @@
 import { InvalidArgumentError } from 'commander';
 import { parseTimestamp } from '../schema/timestamp.js';
 import type { TimeBound } from '../ship/pipeline.js';
-
-const AGO_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+import { parseDuration } from './options.js';
 
 export function timeBound(value: string, now: () => number = Date.now): TimeBound {
   const text = value.trim();
-  const ago = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (ago) {
-    const ms = now() - Number(ago[1]) * AGO_UNITS[ago[2]!]! * 1000;
+  // A span before now, in the one duration syntax; a bare number is not taken for one.
+  const span = /^\d+(?:\.\d+)?\s*(ms|s|m|h|d)$/.test(text) ? parseDuration(text) : null;
+  if (span !== null) {
+    const ms = now() - span;
     return { seconds: Math.floor(ms / 1000), nanoseconds: (((ms % 1000) + 1000) % 1000) * 1e6 };
   }
   const parsed = parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);

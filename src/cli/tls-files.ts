@@ -2,11 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, describeSystemError } from '../errors.js';
 
-export function readPem(option: string, path: string | undefined): Buffer | undefined {
+const PEM_LABEL = { certificate: /-----BEGIN CERTIFICATE-----/, 'private key': /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/ };
+
+/** The file's bytes, checked to hold at least one PEM block of the kind the option takes. */
+export function readPem(option: string, path: string | undefined, kind: keyof typeof PEM_LABEL): Buffer | undefined {
   if (path === undefined) return undefined;
+  let pem: Buffer;
   try {
-    return readFileSync(path);
+    pem = readFileSync(path);
   } catch (error) {
     throw new UsageError(`${option} ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  if (!PEM_LABEL[kind].test(pem.toString('latin1'))) throw new UsageError(`${option} ${path}: holds no PEM ${kind}`);
+  return pem;
 }

@@ -44,6 +44,14 @@ export class AckTimeoutError extends ForwardError {
 
 /** Delivery gave up (--retry-timeout passed with no way to deliver). */
 export class DeliveryError extends ForwardError {
-  override readonly code = 'AUDIT_SHIP_DELIVERY';
+  override readonly code: string = 'AUDIT_SHIP_DELIVERY';
   override readonly fatal = true;
+}
+
+/**
+ * --retry-timeout passed with nothing delivered. Not a failure of audit-ship's own: the records
+ * stay in the spool, and the exit status says so (left in spool, or input not fully read).
+ */
+export class RetryTimeoutError extends DeliveryError {
+  override readonly code = 'AUDIT_SHIP_RETRY_TIMEOUT';
 }

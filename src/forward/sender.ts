@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import type { Chunk } from './chunk.js';
 import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
-import { AckTimeoutError, DeliveryError, ForwardError } from './errors.js';
+import { AckTimeoutError, DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 
 export interface SenderOptions extends ConnectionOptions {
@@ -60,11 +60,22 @@ export class Sender extends EventEmitter<SenderEvents> {
    * that accepts and then resets (one shutting down, say) would get a tight resend loop. */
   private lastConnectionBarren = false;
   private running: Promise<void> | null = null;
+  private retryTimeoutMs: number;
   state: SenderState = 'disconnected';
 
   constructor(private readonly options: SenderOptions) {
     super();
     this.backoff = new Backoff(options.backoff);
+    this.retryTimeoutMs = options.retryTimeoutMs;
+  }
+
+  /**
+   * Sets --retry-timeout from now on: a run whose input has just ended gives up this long after
+   * the last ack, or after now, whichever is later.
+   */
+  setRetryTimeout(ms: number): void {
+    this.retryTimeoutMs = ms;
+    this.lastProgress = Date.now();
   }
 
   /** Starts connecting; resolves once the first connection and handshake succeed. */
@@ -268,10 +279,10 @@ export class Sender extends EventEmitter<SenderEvents> {
   }
 
   private checkRetryTimeout(): void {
-    const limit = this.options.retryTimeoutMs;
+    const limit = this.retryTimeoutMs;
     if (limit > 0 && (this.pending > 0 || this.awaitingStart) && Date.now() - this.lastProgress > limit) {
       const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
-      throw new DeliveryError(`nothing could be delivered for ${span} (--retry-timeout)`);
+      throw new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`);
     }
   }
 

@@ -125,6 +125,8 @@ export function kubectlSource(options: KubectlOptions): InputSource {
     size: null,
     bytesRead: 0,
     resume: null,
+    exhausted: false,
+    live: true,
     chunks: run,
     admit(requestId, timestamp) {
       if (!recent.add(requestId)) return false;

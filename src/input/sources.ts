@@ -1,17 +1,19 @@
 /**
- * Opens inputs as async iterables of byte chunks: stdin (`-`), plain files, and gzip files,
- * recognised by their `.gz` name or their magic bytes so that a renamed archive still reads.
+ * Opens inputs as async iterables of byte chunks: stdin (`-`), files, FIFOs and character devices.
+ * What an input holds is told by its bytes, not its name (src/input/sniff.ts): gzip (one member or
+ * several) is decompressed wherever it comes from, and an input that is clearly not text lines is
+ * refused with a hint. Files are checked when they are opened, before any input is read.
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { InputError, describeSystemError } from '../errors.js';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
+import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
+import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 
 export const STDIN = '-';
 const READ_CHUNK_BYTES = 256 * 1024;
-const GZIP_MAGIC = [0x1f, 0x8b];
 
 export interface InputSource {
   /** What diagnostics call this input: the path, or `<stdin>`. */
@@ -19,10 +21,17 @@ export interface InputSource {
   path: string | null;
   /** Size on disk (compressed size for gzip), when known: drives percent done. */
   size: number | null;
-  /** Bytes consumed from disk or stdin so far. */
+  /** Bytes consumed from disk or stdin so far (compressed bytes for gzip). */
   bytesRead: number;
   /** Where to start reading (decoded bytes and lines before it); set from a checkpoint. */
   resume: { offset: number; line: number } | null;
+  /**
+   * True once the input was read to its own end. False while it is read, and when it was cut
+   * short (a signal, a read error): the exit status then says that input was not fully read.
+   */
+  exhausted: boolean;
+  /** A live tail (kubectl) has no end: a signal is its normal stop, not an unread input. */
+  live?: boolean;
   /**
    * The input's bytes. A chunk may be read into memory that is reused: it is valid until the
    * chunk after the next one is asked for, so a consumer keeps nothing of a chunk once it asks
@@ -41,18 +50,6 @@ export interface InputSource {
   close?(): void;
 }
 
-async function isGzipFile(path: string): Promise<boolean> {
-  if (path.endsWith('.gz')) return true;
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Counts bytes as they pass, inside the pipe: a 'data' listener would switch the stream to
  * flowing mode and read the whole input into memory whatever the consumer's pace.
@@ -66,18 +63,35 @@ function byteCounter(source: InputSource): Transform {
   });
 }
 
+/** Yields the decoded chunks; marks the source exhausted at their end, and names it in any error. */
 async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     yield* decoded;
   } catch (error) {
-    throw new InputError(`${source.name}: ${describeSystemError(error)}`, { cause: error });
+    if (error instanceof InputError) throw error;
+    throw new InputReadError(source.name, describeSystemError(error), source.bytesRead, { cause: error });
+  }
+  source.exhausted = true;
+}
+
+function notText(source: InputSource, sniffed: Sniffed): void {
+  if (sniffed.kind === 'not-text') throw new NotTextError(`${source.name}: holds ${sniffed.what}, not JSON lines; ${sniffed.hint}`);
+}
+
+/** Refuses decoded input whose first chunk is not text (a tar inside a .gz, say). */
+async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let first = true;
+  for await (const chunk of chunks) {
+    if (first) notText(source, sniffText(chunk.subarray(0, SNIFF_BYTES)));
+    first = false;
+    yield chunk;
   }
 }
 
-/** raw → count → gunzip → consumer, with backpressure at every step and errors carried along. */
-function counted(source: InputSource, raw: NodeJS.ReadableStream, gunzip: Transform): AsyncIterable<Buffer> {
-  // A failure anywhere destroys the last stage with it, so the consumer's read throws it.
-  pipeline(raw, byteCounter(source), gunzip).catch(() => {});
+/** gunzip over any byte iterable, with backpressure, and errors carried to the consumer's read. */
+function gunzipped(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
+  pipeline(Readable.from(chunks, { objectMode: false }), gunzip).catch(() => {});
   return gunzip;
 }
 
@@ -92,6 +106,32 @@ async function* skipBytes(chunks: AsyncIterable<Buffer>, skip: number): AsyncGen
     yield left > 0 ? chunk.subarray(left) : chunk;
     left = 0;
   }
+}
+
+async function* prepend(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
+}
+
+/**
+ * A stream whose kind is known only from its first bytes (stdin, a FIFO): waits for two bytes at
+ * least (the gzip magic), never for more, so that a live tail's first short line is not held back.
+ */
+async function* sniffedStream(source: InputSource, raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const it = raw[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let length = 0;
+  while (length < 2) {
+    const r = await it.next();
+    if (r.done) break;
+    head.push(r.value);
+    length += r.value.length;
+  }
+  if (length === 0) return;
+  const sniffed = sniff(Buffer.concat(head).subarray(0, SNIFF_BYTES));
+  notText(source, sniffed);
+  const rest = prepend(head, it);
+  yield* sniffed.kind === 'gzip' ? textOnly(source, gunzipped(rest)) : rest;
 }
 
 /**
@@ -123,34 +163,70 @@ async function* readPlainFile(source: InputSource, path: string, start: number):
   }
 }
 
-/** Checks that a file input exists and is readable, so that a typo fails before any work starts. */
+/** The first bytes of a regular file, and what they hold; gzip is judged by its decoded start too. */
+async function sniffFile(path: string): Promise<Sniffed> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+    const raw = head.subarray(0, bytesRead);
+    const sniffed = sniff(raw);
+    if (sniffed.kind !== 'gzip') return sniffed;
+    // A partial inflate of the first block: enough to see whether lines of text follow.
+    let decoded: Buffer;
+    try {
+      decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (error) {
+      throw Object.assign(new Error(describeSystemError(error)), { code: (error as NodeJS.ErrnoException).code });
+    }
+    const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
+    return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens a file input: checks that it exists, is readable, and holds text lines or gzip of them. */
 export async function openFileSource(path: string): Promise<InputSource> {
-  let size: number;
-  let gzip: boolean;
+  let size: number | null;
+  let kind: 'plain' | 'gzip' | 'stream';
+  let sniffed: Sniffed = { kind: 'text' };
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    size = info.size;
-    gzip = await isGzipFile(path);
+    if (info.isFile()) {
+      size = info.size;
+      sniffed = await sniffFile(path);
+      kind = sniffed.kind === 'gzip' ? 'gzip' : 'plain';
+    } else {
+      // A FIFO, `<(zcat …)`, a character device: no size, no seeking, read as a stream.
+      size = null;
+      kind = 'stream';
+    }
   } catch (error) {
     throw new InputError(`${path}: ${describeSystemError(error)}`, { cause: error });
   }
   const source: InputSource = {
     name: path,
-    path,
+    path: kind === 'stream' ? null : path,
     size,
     bytesRead: 0,
     resume: null,
+    exhausted: false,
     chunks() {
       const offset = source.resume?.offset ?? 0;
-      const start = gzip ? 0 : offset;
-      source.bytesRead = start;
-      if (!gzip) return readable(source, readPlainFile(source, path, start));
-      const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES, start });
-      const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
-      return readable(source, skipBytes(counted(source, raw, gunzip), offset));
+      if (kind === 'plain') {
+        source.bytesRead = offset;
+        return readable(source, readPlainFile(source, path, offset));
+      }
+      const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+      const counted = raw.pipe(byteCounter(source));
+      raw.on('error', (error) => counted.destroy(error));
+      if (kind === 'stream') return readable(source, sniffedStream(source, counted));
+      return readable(source, skipBytes(gunzipped(counted), offset));
     },
   };
+  notText(source, sniffed);
   return source;
 }
 
@@ -162,17 +238,25 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
     size: null,
     bytesRead: 0,
     resume: null,
+    exhausted: false,
     chunks() {
       const counter = byteCounter(source);
+      let endedByUs = false;
       stdin.on('error', (error) => counter.destroy(error));
       stdin.pipe(counter);
       // Ending, not destroying: what is already buffered still reaches the consumer.
       endInput = () => {
+        endedByUs = true;
         stdin.unpipe(counter);
         counter.end();
         (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       };
-      return readable(source, counter);
+      const whole = readable(source, sniffedStream(source, counter));
+      // Reading to the end after close() was our doing: stdin itself had not ended.
+      return (async function* () {
+        yield* whole;
+        if (endedByUs) source.exhausted = false;
+      })();
     },
     close() {
       endInput?.();

@@ -3,10 +3,13 @@
  * crash or Ctrl-C continues where it stopped. A position is recorded only after every line before
  * it is in the spool (or dead-lettered, or counted as skipped), so resuming from it loses nothing;
  * the lines between the last checkpoint and a crash are read again (at least once, never lost).
- * The file is replaced atomically (write, fsync, rename): a crash leaves the old or the new one.
+ * The file is replaced atomically (write, fsync, rename, fsync of the directory): a crash leaves
+ * the old or the new one. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fsyncDirSync } from '../durable.js';
+import { FileLock } from '../spool/lock.js';
 import { AuditShipError, describeSystemError } from '../errors.js';
 
 /** The checkpoint file cannot be read or written. */
@@ -34,23 +37,25 @@ export class Checkpoint {
   private constructor(
     private readonly path: string,
     private readonly state: CheckpointFile,
+    private readonly lock: FileLock | null,
   ) {}
 
-  static load(path: string): Checkpoint {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Checkpoint(path, { version: 1, files: {} });
-      throw new CheckpointError(`cannot read the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error });
+  /** Reads the checkpoint (none yet: an empty one) and locks it; `lock: false` only for tests that read it. */
+  static async load(path: string, { lock = true } = {}): Promise<Checkpoint> {
+    const state = readState(path);
+    let held: FileLock | null = null;
+    if (lock) {
+      try {
+        held = await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint');
+      } catch (error) {
+        throw error instanceof CheckpointError ? error : new CheckpointError((error as Error).message, { cause: error });
+      }
     }
-    try {
-      const state = JSON.parse(text) as CheckpointFile;
-      if (state.version !== 1 || typeof state.files !== 'object' || state.files === null) throw new Error('unknown layout');
-      return new Checkpoint(path, state);
-    } catch (error) {
-      throw new CheckpointError(`the checkpoint ${path} is not an audit-ship checkpoint (${(error as Error).message}); move it away to start over`);
-    }
+    return new Checkpoint(path, state, held);
+  }
+
+  close(): void {
+    this.lock?.release();
   }
 
   /** Where to start reading `file`, whose size is now `size`. */
@@ -78,8 +83,26 @@ export class Checkpoint {
         closeSync(fd);
       }
       renameSync(temporary, this.path);
+      fsyncDirSync(dirname(resolve(this.path)));
     } catch (error) {
       throw new CheckpointError(`cannot write the checkpoint ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
+  }
+}
+
+function readState(path: string): CheckpointFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, files: {} };
+    throw new CheckpointError(`cannot read the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error });
+  }
+  try {
+    const state = JSON.parse(text) as CheckpointFile;
+    if (state.version !== 1 || typeof state.files !== 'object' || state.files === null) throw new Error('unknown layout');
+    return state;
+  } catch (error) {
+    throw new CheckpointError(`the checkpoint ${path} is not an audit-ship checkpoint (${(error as Error).message}); move it away to start over`);
   }
 }

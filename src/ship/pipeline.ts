@@ -4,6 +4,7 @@
  * from where the forwarder sends it. Reading waits for the spool: when the spool is full under
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
+import { InputReadError, NotTextError } from '../errors.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
@@ -53,6 +54,13 @@ interface RecordIds {
   timestamp(): string;
 }
 
+/** The read failure that stopped the run, and the lines of that input read before it. */
+export interface ReadFailure {
+  error: InputReadError | NotTextError;
+  source: InputSource;
+  linesRead: number;
+}
+
 interface Position {
   source: InputSource;
   end: number;
@@ -93,20 +101,36 @@ export class ShipPipeline {
     this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
   }
 
-  /** Reads and spools every source in order; rejects if the spool or checkpoint cannot be written. */
-  async run(sources: readonly InputSource[]): Promise<void> {
+  /**
+   * Reads and spools every source in order; rejects if the spool or checkpoint cannot be written.
+   * An input that fails while it is read (a truncated gzip, not text) stops the reading: what was
+   * read before it is still spooled, and the failure is returned for the exit status to report.
+   */
+  async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
     this.sources = sources;
     try {
       for (const source of sources) {
         if (this.stopping) break;
-        if (!this.startAt(source)) continue;
+        if (!this.startAt(source)) {
+          source.exhausted = true;
+          continue;
+        }
         this.current = source;
-        const finished = await this.readSource(source);
+        let finished: boolean;
+        try {
+          finished = await this.readSource(source);
+        } catch (error) {
+          if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
+          await this.flush();
+          const linesRead = this.position?.source === source ? this.position.line : (source.resume?.line ?? 0);
+          return { error, source, linesRead };
+        }
         await this.flush();
         if (!finished) break;
         this.recordDone(source);
       }
       await this.flush();
+      return null;
     } finally {
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.counts.bytesRead = totalBytesRead(sources);

@@ -1,21 +1,98 @@
 /**
- * One process per spool directory. Two shippers appending to and deleting from the same segments
- * would lose or duplicate chunks, so the second one must fail at start with a clear error. The lock
- * is a file created exclusively that holds the owner's pid; a lock whose pid is gone (the owner
- * was killed) is taken over, so a SIGKILL never leaves the spool unusable.
+ * One process per spool directory (and per checkpoint file), wherever the processes run: in one
+ * PID namespace, in two containers sharing a volume, or on two hosts sharing a network file system.
+ *
+ * The lock is a file created exclusively, naming its holder (host, boot id, PID namespace, pid and
+ * the process's start time) and rewritten every HEARTBEAT_MS. A contender decides that a holder is
+ * gone in one of two ways:
+ * - the holder ran on this boot, in this PID namespace: its pid must still run with the same start
+ *   time, so a killed holder is taken over at once, and a reused pid (pid 1 in a container) never
+ *   fools it;
+ * - elsewhere (another container or host), where no pid can be checked: the lock has not been
+ *   rewritten for STALE_MS by its modification time, and not during OBSERVE_MS that the contender
+ *   watched it (so a clock skew between hosts cannot make a live lock look stale).
+ * Two contenders taking over the same stale lock are serialised by a second exclusive file. The
+ * holder checks its lock on every heartbeat, and reports when someone else took it.
+ *
+ * proper-lockfile works the same way (an mtime heartbeat) but cannot tell a dead holder in this
+ * namespace at once, and a restart after a SIGKILL would wait out the stale time every time.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fsyncDirSync } from '../durable.js';
 import { SpoolError } from './errors.js';
 
 export const LOCK_FILE = 'lock';
-/**
- * Locks held by this process. A lock file naming our own pid is stale unless it is in here: in a
- * container the shipper is often pid 1 on every start, so the pid alone cannot tell.
- */
-const held = new Set<string>();
+/** How often the holder rewrites its lock. */
+export const HEARTBEAT_MS = 2000;
+/** A lock not rewritten for this long (by its mtime), whose holder cannot be checked, is stale. */
+export const STALE_MS = 10_000;
+/** How long a contender watches such a lock without seeing a heartbeat before it takes it over. */
+const OBSERVE_MS = 2 * HEARTBEAT_MS + 500;
+const POLL_MS = 200;
 
-function isAlive(pid: number): boolean {
+export interface LockHolder {
+  host: string;
+  bootId: string;
+  pidNamespace: string;
+  pid: number;
+  /** Clock ticks since boot when the process started (/proc/PID/stat field 22): unique with the pid. */
+  startTime: string;
+  token: string;
+  beat: number;
+}
+
+function readOr(path: string, fallback: string): string {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return fallback;
+  }
+}
+
+function startTimeOf(pid: number | 'self'): string | null {
+  const stat = readOr(`/proc/${pid}/stat`, '');
+  if (stat === '') return null;
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+}
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+
+const self = (): Omit<LockHolder, 'token' | 'beat'> => ({
+  host: hostname(),
+  bootId: readOr('/proc/sys/kernel/random/boot_id', 'unknown'),
+  pidNamespace: pidNamespace(),
+  pid: process.pid,
+  startTime: startTimeOf('self') ?? 'unknown',
+});
+
+/** The lock's holder; a bare pid for a lock written by an older audit-ship; null when unreadable. */
+function readHolder(path: string): LockHolder | { pid: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+  if (/^\d+\s*$/.test(text)) return { pid: Number(text) };
+  try {
+    const holder = JSON.parse(text) as LockHolder;
+    return typeof holder.pid === 'number' && typeof holder.token === 'string' ? holder : null;
+  } catch {
+    return null; // being rewritten: read it again
+  }
+}
+
+function pidRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -24,53 +101,183 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function ownerOf(path: string): number | null {
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
+/** alive, dead, or unknown (in another namespace or host: only its heartbeat can tell). */
+function judge(holder: LockHolder | { pid: number }, me: Omit<LockHolder, 'token' | 'beat'>): 'alive' | 'dead' | 'unknown' {
+  if (!('token' in holder)) return pidRuns(holder.pid) ? 'unknown' : 'dead';
+  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace || me.bootId === 'unknown') return 'unknown';
+  const started = startTimeOf(holder.pid);
+  if (started === null) return 'dead';
+  return started === holder.startTime ? 'alive' : 'dead';
+}
+
+function describe(holder: LockHolder | { pid: number } | null): string {
+  if (holder === null) return 'another audit-ship';
+  if (!('token' in holder)) return `another audit-ship (pid ${holder.pid})`;
+  return `another audit-ship (pid ${holder.pid} on ${holder.host})`;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Locks held by this process: a second acquire of the same path is refused at once. */
+const held = new Set<string>();
+
+export class FileLock {
+  private timer: NodeJS.Timeout | null = null;
+  private holder: LockHolder;
+  private lostHandler: (error: SpoolError) => void = () => {};
+
+  private constructor(
+    private readonly path: string,
+    holder: LockHolder,
+  ) {
+    this.holder = holder;
+    this.timer = setInterval(() => this.heartbeat(), HEARTBEAT_MS).unref();
   }
-}
 
-/** The pid written in a spool's lock file, or null when there is none (for `spool status`). */
-export function lockOwner(dir: string): number | null {
-  return ownerOf(join(dir, LOCK_FILE));
-}
-
-export class SpoolLock {
-  private constructor(private readonly path: string) {}
-
-  static acquire(dir: string): SpoolLock {
-    const path = join(dir, LOCK_FILE);
-    if (held.has(path)) throw new SpoolError(`the spool ${dir} is already in use by this process`);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx', 0o600);
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
+  /**
+   * Takes the lock at `path` for `what` (named in errors), waiting while a holder that cannot be
+   * checked might still be alive (at most about STALE_MS + OBSERVE_MS).
+   */
+  static async acquire(path: string, what: string, hint: string): Promise<FileLock> {
+    if (held.has(path)) throw new SpoolError(`${what} is already in use by this process`);
+    const me = self();
+    let watched: { text: string; since: number } | null = null;
+    for (;;) {
+      const token = randomUUID();
+      if (tryCreate(path, { ...me, token, beat: 0 }, what)) {
         held.add(path);
-        return new SpoolLock(path);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-          throw new SpoolError(`cannot lock the spool ${dir}: ${(error as Error).message}`, { cause: error });
+        return new FileLock(path, { ...me, token, beat: 0 });
+      }
+      const holder = readHolder(path);
+      const verdict = holder === null ? 'unknown' : judge(holder, me);
+      if (verdict === 'alive') throw inUse(what, holder, hint);
+      if (verdict === 'unknown') {
+        const text = readOr(path, '');
+        const now = Date.now();
+        if (watched === null || watched.text !== text) {
+          if (watched !== null) throw inUse(what, holder, hint); // it was rewritten while we watched: a heartbeat
+          watched = { text, since: now };
+        }
+        const age = now - mtimeOf(path);
+        if (now - watched.since < OBSERVE_MS || (age < STALE_MS && now - watched.since < STALE_MS + OBSERVE_MS)) {
+          await pause(POLL_MS);
+          continue;
         }
       }
-      const owner = ownerOf(path);
-      if (owner !== null && owner !== process.pid && isAlive(owner)) {
-        throw new SpoolError(`the spool ${dir} is in use by another audit-ship (pid ${owner}); give each one its own --spool-dir`);
-      }
-      unlinkSync(path); // the owner is gone: a stale lock
+      const stale = readOr(path, '');
+      takeOver(path, stale, what);
+      watched = null;
+      if (readOr(path, '') === stale) await pause(POLL_MS); // another contender is at it: look again shortly
     }
-    throw new SpoolError(`cannot lock the spool ${dir}: another process keeps taking the lock`);
+  }
+
+  /** Called when another process has taken this lock (it was judged stale): the holder must stop. */
+  onLost(handler: (error: SpoolError) => void): void {
+    this.lostHandler = handler;
+  }
+
+  private heartbeat(): void {
+    const current = readHolder(this.path);
+    if (current === null || !('token' in current) || current.token !== this.holder.token) {
+      this.stopBeating();
+      held.delete(this.path);
+      this.lostHandler(new SpoolError(`the lock ${this.path} was taken by ${describe(current)}: this process stops so that two never share it`));
+      return;
+    }
+    this.holder = { ...this.holder, beat: this.holder.beat + 1 };
+    try {
+      writeFileSync(this.path, JSON.stringify(this.holder));
+    } catch {
+      // A missed beat; the next one tries again, long before the lock could look stale.
+    }
+  }
+
+  private stopBeating(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   release(): void {
-    held.delete(this.path);
-    try {
-      if (ownerOf(this.path) === process.pid) unlinkSync(this.path);
-    } catch {
-      // Already gone: nothing to release.
+    this.stopBeating();
+    if (!held.delete(this.path)) return;
+    const current = readHolder(this.path);
+    if (current !== null && 'token' in current && current.token === this.holder.token) {
+      try {
+        unlinkSync(this.path);
+        fsyncDirSync(dirname(this.path));
+      } catch {
+        // Already gone: nothing to release.
+      }
     }
   }
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function inUse(what: string, holder: LockHolder | { pid: number } | null, hint: string): SpoolError {
+  return new SpoolError(`${what} is in use by ${describe(holder)}; ${hint}`);
+}
+
+/** Creates the lock file exclusively; false when it exists. */
+function tryCreate(path: string, holder: LockHolder, what: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new SpoolError(`cannot lock ${what}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    writeSync(fd, JSON.stringify(holder));
+  } finally {
+    closeSync(fd);
+  }
+  fsyncDirSync(dirname(path));
+  return true;
+}
+
+/**
+ * Removes a stale lock, unless it changed since it was judged (a racing contender took it). A
+ * second exclusive file makes the check and the removal one step for every contender.
+ */
+function takeOver(path: string, staleText: string, what: string): void {
+  const guard = join(dirname(path), `.${basename(path)}.takeover`);
+  if (!tryCreate(guard, { ...self(), token: randomUUID(), beat: 0 }, what)) {
+    // Another contender is taking over; a guard left by one that died is removed after STALE_MS.
+    if (Date.now() - mtimeOf(guard) > STALE_MS) unlinkQuietly(guard);
+    return;
+  }
+  try {
+    if (readOr(path, '') === staleText) unlinkQuietly(path);
+  } finally {
+    unlinkQuietly(guard);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** Who holds the spool's lock, for `spool status`; null when nobody does. */
+export function lockHolder(dir: string): { pid: number; host: string | null } | null {
+  const holder = readHolder(join(dir, LOCK_FILE));
+  if (holder === null) return null;
+  return { pid: holder.pid, host: 'host' in holder ? holder.host : null };
+}
+
+/** The spool directory's lock. */
+export function lockSpool(dir: string): Promise<FileLock> {
+  return FileLock.acquire(join(dir, LOCK_FILE), `the spool ${dir}`, 'give each shipper its own --spool-dir');
 }

@@ -15,7 +15,8 @@ import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolClosedError, SpoolError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
-import { SpoolLock } from './lock.js';
+import { lockSpool, type FileLock } from './lock.js';
+import { fsyncDir } from '../durable.js';
 import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
 import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile, unlinkSegmentFiles } from './segment-io.js';
 
@@ -99,21 +100,21 @@ export class Spool {
 
   private constructor(
     private readonly options: SpoolOptions,
-    private readonly lock: SpoolLock,
+    private readonly lock: FileLock,
   ) {
     // Several segments fit under the cap, so that space is freed (or dropped) a segment at a time.
     this.segmentBytes = Math.max(4096, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
   }
 
   /** Creates or opens the directory (0700), takes its lock and queues what an earlier run left. */
-  static open(options: SpoolOptions): Spool {
+  static async open(options: SpoolOptions): Promise<Spool> {
     try {
       mkdirSync(options.dir, { recursive: true, mode: 0o700 });
       chmodSync(options.dir, 0o700);
     } catch (error) {
       throw new SpoolError(`cannot use the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
     }
-    const spool = new Spool(options, SpoolLock.acquire(options.dir));
+    const spool = new Spool(options, await lockSpool(options.dir));
     try {
       spool.recover();
     } catch (error) {
@@ -194,11 +195,20 @@ export class Spool {
     if (segment.bytes >= this.segmentBytes) await this.seal(segment);
   }
 
+  /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
+  onLockLost(handler: (error: SpoolError) => void): void {
+    this.lock.onLost(handler);
+  }
+
   private async activeSegment(): Promise<Segment> {
     if (this.active) return this.active;
     const seq = this.nextSeq++;
     const path = join(this.options.dir, segmentName(seq));
     const handle = await createSegmentFile(path, this.options.dir);
+    // The new segment's name must be on disk before a chunk in it is reported spooled.
+    await fsyncDir(this.options.dir).catch((error: unknown) => {
+      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
+    });
     this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
     this.segments.push(this.active);
     return this.active;
@@ -297,6 +307,7 @@ export class Spool {
     this.segments.splice(this.segments.indexOf(segment), 1);
     this.stats.bytes -= segment.bytes;
     const removal: Promise<void> = unlinkSegmentFiles(segment.path)
+      .then(() => fsyncDir(this.options.dir))
       .catch((error: SpoolError) => void (this.removalFailure ??= error))
       .finally(() => this.removals.delete(removal));
     this.removals.add(removal);

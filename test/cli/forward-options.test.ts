@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { forwardOptions, parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
+import { DEFAULT_COMPRESS_LEVEL, forwardOptions, parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
 import { UsageError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
 
 const base: ForwardCliOptions = {
   host: ['127.0.0.1'], port: 24224, tag: 'deploy_audit.x', selfHostname: 'h', tls: false, tlsInsecure: false,
-  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none', compressLevel: 6,
+  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none',
 };
 
 describe('forward options', () => {
@@ -42,7 +42,8 @@ describe('forward options', () => {
       for (const option of forwardOptions()) command.addOption(option);
       return command.parse(argv, { from: 'user' }).opts<ForwardCliOptions>().compressLevel;
     };
-    assert.equal(level([]), 6);
+    assert.equal(level([]), undefined, 'none given: the pipeline uses the default');
+    assert.equal(DEFAULT_COMPRESS_LEVEL, 6);
     assert.equal(level(['--compress-level', '1']), 1);
     assert.throws(() => level(['--compress-level', '0']));
     assert.throws(() => level(['--compress-level', '10']));

@@ -5,7 +5,7 @@ import type { InputSource } from '../../src/input/sources.js';
 import { emptyCounts } from '../../src/ship/counts.js';
 
 function source(size: number | null, bytesRead: number): InputSource {
-  return { name: 'f', path: size === null ? null : 'f', size, bytesRead, resume: null, chunks: async function* () {} };
+  return { name: 'f', path: size === null ? null : 'f', size, bytesRead, resume: null, exhausted: false, chunks: async function* () {} };
 }
 
 const spool = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 };

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
 import { gzipSync } from 'node:zlib';
 import { sampleLines } from '../../src/sample/generate.js';
 import { parseTimestamp } from '../../src/schema/timestamp.js';
@@ -39,7 +40,8 @@ describe('audit-ship --kubectl', () => {
       '--summary', 'json', '--metrics-port', '0'], { PATH: `${kubectl.binDir}:${process.env.PATH}` });
     await waitFor(() => r.events().length >= 100 && kubectl.calls().length >= 3, '100 records and a third kubectl run');
     const code = await ship.exit('SIGTERM');
-    assert.equal(code, 0, ship.stderr());
+    // The line cut by kubectl's exit is reported invalid and not kept (its record comes again whole).
+    assert.equal(code, EXIT.invalidNotKept, ship.stderr());
 
     const ids = receivedIds(r.events());
     assert.equal(ids.length, 100, 'no duplicate arrived');
@@ -77,7 +79,7 @@ describe('audit-ship --checkpoint', () => {
 
       const first = startShip([...args, '--rate', '300', '--flush-interval', '50ms']);
       await waitFor(() => r.events().length >= 100, '100 records from the first run');
-      assert.equal(await first.exit('SIGINT'), 0, first.stderr());
+      assert.equal(await first.exit('SIGINT'), EXIT.inputUnread, first.stderr());
       const firstCount = r.events().length;
       assert.ok(firstCount < 400, `the first run was stopped early (${firstCount})`);
       const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, { line: number; done: boolean }> };
@@ -152,7 +154,7 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     const r = await receiver();
     const records = lines(30, 46).map((l) => l.trim());
     const res = await runCli(['--port', String(r.port), '--stdout'], { input: ['not json', ...records, '{"RequestID":"x"}'].join('\n') });
-    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
     assert.deepEqual(res.stdout.trim().split('\n'), records);
   });
 
@@ -171,7 +173,8 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
   it('under --spool-overflow drop-oldest, counts what it drops: dropped + left in spool = valid', async () => {
     const res = await runCli(['--port', '1', '--retry-timeout', '500ms', '--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k',
       '--chunk-records', '10', '--summary', 'json'], { input: lines(400, 50).join('') });
-    assert.equal(res.code, 1);
+    assert.equal(res.code, EXIT.leftInSpool, 'what is left in the spool comes first; the drop is said too');
+    assert.match(res.stderr, /records were dropped unsent from the full spool/);
     const s = jsonSummary(res.stderr);
     assert.ok(s.dropped! > 0, 'some records were dropped');
     assert.equal(s.dropped! + s.leftInSpool!, s.valid);
@@ -181,10 +184,10 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
   it('--require-conn reads no input until Fluentd accepts a connection', async () => {
     const input = lines(10, 47).join('');
     const waiting = await runCli(['--port', '1', '--require-conn', '--retry-timeout', '300ms', '--summary', 'json'], { input });
-    assert.equal(waiting.code, 1);
+    assert.equal(waiting.code, EXIT.inputUnread, 'stdin was not read at all');
     assert.equal(jsonSummary(waiting.stderr).lines, 0);
     const eager = await runCli(['--port', '1', '--retry-timeout', '300ms', '--summary', 'json'], { input });
-    assert.equal(eager.code, 1);
+    assert.equal(eager.code, EXIT.leftInSpool);
     assert.equal(jsonSummary(eager.stderr).lines, 10, 'without it, the input is read into the spool');
   });
 });
@@ -195,7 +198,7 @@ describe('the spool across runs', () => {
     const records = lines(120, 48);
     const env = { AUDIT_SHIP_SPOOL_DIR: spoolDir };
     const down = await runCli(['--port', '1', '--retry-timeout', '300ms'], { input: records.join(''), env });
-    assert.equal(down.code, 1);
+    assert.equal(down.code, EXIT.leftInSpool);
     assert.match(down.stderr, /120 records were not acked and stay in the spool/);
 
     const status = await runCli(['spool', 'status', '--json'], { env });
@@ -220,7 +223,7 @@ describe('the spool across runs', () => {
     await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
     const second = await runCli(['--port', '1'], { input: '', env });
     assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid}\\).*\\(AUDIT_SHIP_SPOOL\\)`));
+    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\).*\\(AUDIT_SHIP_SPOOL\\)`));
     const purge = await runCli(['spool', 'purge'], { env });
     assert.equal(purge.code, 1, 'purge never deletes under a running shipper');
     await first.exit('SIGTERM');

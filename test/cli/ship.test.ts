@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
 import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
 import { sampleLines } from '../../src/sample/generate.js';
@@ -32,8 +33,8 @@ describe('audit-ship ship', () => {
     const good = lines(300, 21);
     const input = ['I0922 12:00:00 server started', ...good.slice(0, 150).map((l) => l.trim()), '{"RequestID":"not-a-uuid"}', ...good.slice(150).map((l) => l.trim())].join('\n');
     const res = await runCli(['--port', String(r.port), '--summary', 'json'], { input });
-    assert.equal(res.code, 0, res.stderr);
-    const summary = JSON.parse(res.stderr.trim().split('\n').pop()!) as Record<string, number>;
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    const summary = jsonSummary(res.stderr);
     assert.equal(summary.valid, 300);
     assert.equal(summary.invalid, 1);
     assert.equal(summary.skipped, 1);
@@ -98,10 +99,11 @@ describe('audit-ship ship', () => {
     assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(AUDIT_SHIP_TLS\)/);
   });
 
-  it('exits 1 after --retry-timeout when nothing listens', async () => {
+  it('exits 3 after --retry-timeout when nothing listens, the records kept in the spool', async () => {
     const res = await runCli(['--port', String(await freePort()), '--retry-timeout', '500ms'], { input: lines(3, 29).join('') });
-    assert.equal(res.code, 1);
-    assert.match(res.stderr, /nothing could be delivered for 500 ms \(--retry-timeout\) \(AUDIT_SHIP_DELIVERY\)/);
+    assert.equal(res.code, EXIT.leftInSpool);
+    assert.match(res.stderr, /gave up: nothing could be delivered for 500 ms \(--retry-timeout\)/);
+    assert.match(res.stderr, /exit 3: 3 records were not acked and stay in the spool/);
   });
 
   it('exits 2 on bad option values', async () => {
@@ -118,7 +120,7 @@ describe('audit-ship ship shutdown', () => {
     const ship = startShip(['--port', String(r.port), '--rate', '50', '--flush-interval', '50ms', '--summary', 'json']);
     ship.child.stdin!.write(input.join(''));
     for (let i = 0; i < 3000 && r.events().length < 10; i++) await new Promise((res) => setTimeout(res, 10));
-    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, ship.stderr());
     const s = jsonSummary(ship.stderr());
     assert.ok(s.lines! < 600, 'stopped before the end');
     // Every byte read from stdin is in a counted line; the last one may be cut (and is reported).
@@ -129,7 +131,7 @@ describe('audit-ship ship shutdown', () => {
     assert.equal(r.events().length, s.recordsAcked);
   });
 
-  it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 0 once all is acked', async () => {
+  it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 4: stdin had not ended', async () => {
     const r = await receiver();
     const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv() });
     let stderr = '';
@@ -138,7 +140,8 @@ describe('audit-ship ship shutdown', () => {
     for (let i = 0; i < 500 && r.events().length < 40; i++) await new Promise((res) => setTimeout(res, 10));
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number];
-    assert.equal(code, 0, stderr);
+    assert.equal(code, EXIT.inputUnread, stderr);
+    assert.match(stderr, /exit 4: input not fully read: <stdin>: stopped by SIGTERM; the rest of stdin was not read/);
     assert.match(stderr, /SIGTERM: reading stopped/);
     assert.match(stderr, /40 records sent, 40 acked in 1 chunks/);
     assert.match(stderr, /0 left in spool/);
@@ -153,7 +156,8 @@ describe('audit-ship ship shutdown', () => {
       });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      child.stdin.write(lines(25, 31).join(''));
+      // stdin ends: every input is read, so what is left is the unacked records alone (exit 3).
+      child.stdin.end(lines(25, 31).join(''));
       for (let i = 0; i < 500 && holder.chunks.length < 1; i++) await new Promise((res) => setTimeout(res, 10));
       child.kill('SIGINT');
       const [code] = (await once(child, 'exit')) as [number];

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
 import { sampleLines } from '../../src/sample/generate.js';
 import { metricSamples } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -50,7 +51,7 @@ describe('metrics endpoint', () => {
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
 
-    assert.equal(await ship.exit(), 0, ship.stderr());
+    assert.equal(await ship.exit(), EXIT.invalidNotKept, ship.stderr());
     const s = jsonSummary(ship.stderr());
     assert.equal(s.lines, m.get('audit_ship_lines_read_total'));
     assert.equal(s.recordsAcked, m.get('audit_ship_records_acked_total'));
@@ -70,6 +71,6 @@ describe('metrics endpoint', () => {
     assert.match(await ready.text(), /not connected to Fluentd/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/nope`)).status, 404);
-    assert.equal(await ship.exit('SIGTERM'), 0);
+    assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, 'stdin had not ended');
   });
 });

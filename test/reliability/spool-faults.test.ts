@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
 import { listSegments, inspectSegment } from '../../src/spool/segments.js';
 import { prng } from '../../src/sample/generate.js';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -31,7 +32,8 @@ describe('audit-ship killed', () => {
     const args = ['--port', String(r.port), '--spool-dir', join(dir, 'spool'), '--checkpoint', join(dir, 'cp.json'), '--chunk-records', '500', file];
     const random = prng(8);
     for (let kill = 0; kill < 3; kill++) {
-      const ship = startShip([...args, '--rate', '15000']);
+      // Slow enough that the kill lands mid-run even on a loaded machine, whose polling of the receiver's file is slow.
+      const ship = startShip([...args, '--rate', '5000']);
       const before = r.events().length;
       await waitFor(() => r.events().length > before + 500 + Math.floor(random() * 3000), 'some progress');
       assert.equal(await ship.exit('SIGKILL'), null);
@@ -50,7 +52,7 @@ describe('spool damage and limits', () => {
     const spoolDir = join(dir, 'spool');
     const ledger = new Ledger(1000, 82);
     const down = await runCli(['--port', '1', '--retry-timeout', '300ms', '--chunk-records', '100', '--spool-dir', spoolDir], { input: ledger.text() });
-    assert.equal(down.code, 1);
+    assert.equal(down.code, EXIT.leftInSpool);
     const [segment] = listSegments(spoolDir);
     const frames = inspectSegment(segment!).frames;
     assert.equal(frames.length, 10);
@@ -105,21 +107,22 @@ describe('spool damage and limits', () => {
 });
 
 describe('connection failures keep the records', () => {
-  const cases: [string, string[], RegExp][] = [
-    ['a wrong shared key', ['--shared-key', 'wrong'], /shared key mismatch|rejected the shared key|shared_key/i],
-    ['a certificate that does not match', ['--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], /TLS with 127\.0\.0\.1:\d+ failed/],
-    ['an unreachable host', ['--port', '1', '--retry-timeout', '300ms'], /nothing could be delivered for 300 ms/],
-    ['a name that does not resolve', ['--host', 'no-such-host.invalid', '--retry-timeout', '300ms'], /nothing could be delivered for 300 ms/],
+  // A configuration error is fatal (exit 1); a server that cannot be reached is given up on (exit 3).
+  const cases: [string, string[], RegExp, number][] = [
+    ['a wrong shared key', ['--shared-key', 'wrong'], /shared key mismatch|rejected the shared key|shared_key/i, EXIT.failure],
+    ['a certificate that does not match', ['--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], /TLS with 127\.0\.0\.1:\d+ failed/, EXIT.failure],
+    ['an unreachable host', ['--port', '1', '--retry-timeout', '300ms'], /gave up: nothing could be delivered for 300 ms/, EXIT.leftInSpool],
+    ['a name that does not resolve', ['--host', 'no-such-host.invalid', '--retry-timeout', '300ms'], /gave up: nothing could be delivered for 300 ms/, EXIT.leftInSpool],
   ];
-  for (const [name, args, message] of cases) {
-    it(`${name}: a clear error, exit 1, every record left in the spool`, async () => {
+  for (const [name, args, message, exit] of cases) {
+    it(`${name}: a clear error, exit ${exit}, every record left in the spool`, async () => {
       const tls = name.includes('certificate') ? ['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')] : [];
       const r = await receiver(['--shared-key', 'right', ...tls]);
       const spoolDir = join(tempDir(), 'spool');
       const ledger = new Ledger(50, 84);
       const res = await runCli(['--port', String(r.port), '--spool-dir', spoolDir, ...(name.includes('shared key') ? [] : ['--shared-key', 'right']), ...args],
         { input: ledger.text() });
-      assert.equal(res.code, 1, res.stderr);
+      assert.equal(res.code, exit, res.stderr);
       assert.match(res.stderr, message);
       assert.match(res.stderr, /50 records were not acked and stay in the spool/);
       assert.equal(await spoolRecords(spoolDir), 50);

@@ -19,7 +19,7 @@ function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
 /** A spool directory holding `chunks` as an earlier run left them, and its one segment. */
 async function spooled(chunks: Chunk[]): Promise<{ dir: string; segment: SegmentFile }> {
   const dir = join(tempDir(), 'spool');
-  const spool = Spool.open(options(dir));
+  const spool = await Spool.open(options(dir));
   for (const c of chunks) await spool.append(c);
   await spool.close();
   return { dir, segment: listSegments(dir)[0]! };
@@ -35,13 +35,13 @@ describe('Spool', () => {
   it('gives back, after a restart, every chunk not acked: same ids, same bytes, same order', async () => {
     const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(30, 5);
-    const first = Spool.open(options(dir));
+    const first = await Spool.open(options(dir));
     for (const c of chunks) await first.append(c);
     const sent = await drain(first, 2);
     first.ack(sent[0]!.id);
     await first.close();
 
-    const second = Spool.open(options(dir));
+    const second = await Spool.open(options(dir));
     assert.equal(second.stats.recoveredChunks, 5);
     assert.equal(second.stats.recoveredRecords, 25);
     const again = await drain(second, 5);
@@ -55,26 +55,26 @@ describe('Spool', () => {
 
   it('keeps its directory 0700 and its files 0600, and lets one process in at a time', async () => {
     const dir = join(tempDir(), 'spool');
-    const spool = Spool.open(options(dir));
+    const spool = await Spool.open(options(dir));
     await spool.append(chunksOf(2, 2).chunks[0]!);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const f of listSegments(dir)) assert.equal(statSync(f.path).mode & 0o777, 0o600);
-    assert.throws(() => Spool.open(options(dir)), (e: unknown) => e instanceof SpoolError && /already in use by this process/.test(e.message));
+    await assert.rejects(Spool.open(options(dir)), (e: unknown) => e instanceof SpoolError && /already in use by this process/.test(e.message));
     const other = spawnSync(process.execPath, ['--input-type=module', '-e',
       `import { Spool } from ${JSON.stringify(new URL('../../src/spool/spool.js', import.meta.url).href)};
-       try { Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, overflow: 'block', fsync: 'never' }); } catch (e) { process.stdout.write(e.message); }`]);
-    assert.match(other.stdout.toString(), new RegExp(`in use by another audit-ship \\(pid ${process.pid}\\); give each one its own --spool-dir`));
+       try { await Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, overflow: 'block', fsync: 'never' }); } catch (e) { process.stdout.write(e.message); }`]);
+    assert.match(other.stdout.toString(), new RegExp(`in use by another audit-ship \\(pid ${process.pid} on [^)]+\\); give each shipper its own --spool-dir`));
     await spool.close();
-    Spool.open(options(dir)).close();
+    await (await Spool.open(options(dir))).close();
   });
 
   it('takes over the lock of a process that is gone', async () => {
     const dir = join(tempDir(), 'spool');
-    await Spool.open(options(dir)).close();
+    await (await Spool.open(options(dir))).close();
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
     writeFileSync(join(dir, 'lock'), `${dead}\n`);
-    const spool = Spool.open(options(dir));
-    assert.equal(readFileSync(join(dir, 'lock'), 'utf8').trim(), String(process.pid));
+    const spool = await Spool.open(options(dir));
+    assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { pid: number }).pid, process.pid);
     await spool.close();
     assert.equal(existsSync(join(dir, 'lock')), false);
   });
@@ -84,7 +84,7 @@ describe('Spool', () => {
     const { dir, segment } = await spooled(chunks);
     truncateSync(segment.path, segment.size - 100); // a crash in the middle of the last write
 
-    const second = Spool.open(options(dir));
+    const second = await Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
     assert.equal(second.stats.recoveredChunks, 2);
     assert.deepEqual((await drain(second, 2)).map((c) => c.id), chunks.slice(0, 2).map((c) => c.id));
@@ -92,7 +92,7 @@ describe('Spool', () => {
     assert.equal(damaged.length, 1);
     assert.match(damaged[0]!, /\.torn$/);
     await second.close();
-    const third = Spool.open(options(dir)); // reported once, not again on every start
+    const third = await Spool.open(options(dir)); // reported once, not again on every start
     assert.equal(third.stats.damagedRanges, 0);
     await third.close();
   });
@@ -105,7 +105,7 @@ describe('Spool', () => {
     data[middle] = data[middle]! ^ 0xff;
     writeFileSync(segment.path, data);
 
-    const second = Spool.open(options(dir));
+    const second = await Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
     assert.deepEqual((await drain(second, 2)).map((c) => c.id), [chunks[0]!.id, chunks[2]!.id]);
     assert.match(readdirSync(join(dir, 'damaged'))[0]!, /\.checksum$/);
@@ -116,7 +116,7 @@ describe('Spool', () => {
     const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(300, 100);
     const size = chunks[0]!.entries.length;
-    const spool = Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, Math.floor(size * 2.5)) }));
+    const spool = await Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, Math.floor(size * 2.5)) }));
     await spool.append(chunks[0]!);
     await spool.append(chunks[1]!);
     let third = false;
@@ -136,7 +136,7 @@ describe('Spool', () => {
     const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(1000, 100);
     const size = chunks[0]!.entries.length;
-    const spool = Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, size * 4), overflow: 'drop-oldest' }));
+    const spool = await Spool.open(options(dir, { maxBytes: Math.max(64 * 1024, size * 4), overflow: 'drop-oldest' }));
     for (const c of chunks) await spool.append(c);
     assert.ok(spool.stats.droppedRecords > 0);
     assert.ok(spool.stats.bytes <= Math.max(64 * 1024, size * 4));
@@ -149,7 +149,7 @@ describe('Spool', () => {
   it('reads bodies back from disk once the memory cache is full', async () => {
     const dir = join(tempDir(), 'spool');
     const { chunks } = chunksOf(200, 20);
-    const spool = Spool.open(options(dir, { cacheBytes: chunks[0]!.entries.length * 2 }));
+    const spool = await Spool.open(options(dir, { cacheBytes: chunks[0]!.entries.length * 2 }));
     for (const c of chunks) await spool.append(c);
     const out = await drain(spool, chunks.length);
     for (let i = 0; i < chunks.length; i++) assert.ok(out[i]!.entries.equals(chunks[i]!.entries), `chunk ${i}`);
@@ -172,7 +172,7 @@ describe('Spool', () => {
     const { chunks } = chunksOf(60, 20);
     const pooled = chunks.map((c) => ({ ...c, entries: pool.copy(c.entries, c.entries.length) }));
     const slabs = new Set(pooled.map((c) => c.entries.buffer));
-    const spool = Spool.open(options(join(tempDir(), 'spool'), { cacheBytes: 0, bodies: pool }));
+    const spool = await Spool.open(options(join(tempDir(), 'spool'), { cacheBytes: 0, bodies: pool }));
     for (const c of pooled) await spool.append(c);
     const out = await drain(spool, chunks.length);
     for (let i = 0; i < chunks.length; i++) {
@@ -182,9 +182,9 @@ describe('Spool', () => {
     await spool.close();
   });
 
-  it('fails with a clear error when the directory cannot be made', () => {
+  it('fails with a clear error when the directory cannot be made', async () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, '');
-    assert.throws(() => Spool.open(options(join(file, 'spool'))), (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message));
+    await assert.rejects(Spool.open(options(join(file, 'spool'))), (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message));
   });
 });

@@ -1,0 +1,239 @@
+/**
+ * The exit-status contract (src/cli/exit.ts), one case per row, each on the built CLI: a script
+ * that runs `audit-ship FILES && rm FILES` must never delete what was not delivered.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { EXIT } from '../../src/cli/exit.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
+import { Ledger } from '../helpers/ledger.js';
+import { CLI, fixture, readCases, ROOT } from '../helpers/paths.js';
+import { receivers, startReceiveCli } from '../helpers/receive-cli.js';
+import { jsonSummary, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+const idsOf = (events: { record: Record<string, unknown> }[]) => events.map((e) => e.record.RequestID as string);
+
+describe('exit 0 and gzip recognised by its bytes', () => {
+  it('ships gzip on stdin, and several gzip members in a row', async () => {
+    const r = await receiver();
+    const a = new Ledger(60, 1201);
+    const b = new Ledger(40, 1202);
+    const input = Buffer.concat([gzipSync(a.text()), gzipSync(b.text())]);
+    const res = await runCli(['--port', String(r.port), '--summary', 'json', '-'], { input });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.equal(jsonSummary(res.stderr).invalid, 0);
+    assert.deepEqual(idsOf(r.events()), [...a.ids, ...b.ids]);
+    assert.match(res.stderr, /complete: every input read to its end, every valid record acked/);
+  });
+
+  it('ships a gzip file whatever its name', async () => {
+    const r = await receiver();
+    const ledger = new Ledger(50, 1203);
+    const file = join(tempDir(), 'audit-log-2024-03');
+    writeFileSync(file, gzipSync(ledger.text()));
+    const res = await runCli(['--port', String(r.port), file]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    ledger.assertComplete(idsOf(r.events()));
+  });
+});
+
+describe('exit 4: input not fully read', () => {
+  it('a truncated gzip: names the file and the offset, and ships and counts what came before it', async () => {
+    const r = await receiver();
+    const ledger = new Ledger(400, 1204);
+    const whole = gzipSync(ledger.text());
+    const file = join(tempDir(), 'cut.jsonl.gz');
+    writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
+    const res = await runCli(['--port', String(r.port), '--summary', 'json', file]);
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    const s = jsonSummary(res.stderr);
+    assert.match(res.stderr, new RegExp(`exit 4: input not fully read: .*cut\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`));
+    assert.ok(s.lines! > 0 && s.lines! < 400);
+    assert.equal(s.recordsAcked! + s.invalid!, s.lines, 'every line read is accounted for');
+    assert.deepEqual(idsOf(r.events()), ledger.ids.slice(0, s.recordsAcked));
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} partway through a file: exit 4 without --checkpoint; with one, the same command resumes to exit 0`, async () => {
+      const r = await receiver();
+      const dir = tempDir();
+      const ledger = new Ledger(6000, signal === 'SIGINT' ? 1205 : 1206);
+      const file = join(dir, 'backfill.jsonl');
+      writeFileSync(file, ledger.text());
+      const plain = startShip(['--port', String(r.port), '--rate', '2000', '--chunk-records', '200', file]);
+      await waitFor(() => r.events().length >= 400, 'some records to arrive');
+      assert.equal(await plain.exit(signal), EXIT.inputUnread, plain.stderr());
+      assert.match(plain.stderr(), new RegExp(`input not fully read: .*backfill\\.jsonl: stopped by ${signal}; no --checkpoint was given`));
+
+      const args = ['--port', String(r.port), '--rate', '2000', '--chunk-records', '200', '--checkpoint', join(dir, 'cp.json'), file];
+      const before = r.events().length;
+      const first = startShip(args);
+      await waitFor(() => r.events().length >= before + 400, 'the checkpointed run to make progress');
+      assert.equal(await first.exit(signal), EXIT.inputUnread, first.stderr());
+      assert.match(first.stderr(), /run the same command again to resume from the checkpoint/);
+      const rest = await runCli([...args.filter((a) => a !== '--rate' && a !== '2000')]);
+      assert.equal(rest.code, EXIT.ok, rest.stderr);
+      ledger.assertComplete(idsOf(r.events()).slice(before));
+    });
+  }
+
+  it('stdin that is not text (zstd) stops at once with a hint, instead of thousands of invalid lines', async () => {
+    const res = await runCli(['--port', '1', '--summary', 'json', '-'], { input: Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(5000, 7)]) });
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(res.stderr, /<stdin>: holds zstd-compressed data, not JSON lines; decompress it first: zstd -dc/);
+    assert.equal(jsonSummary(res.stderr).invalid, 0);
+  });
+});
+
+describe('exit 5 and 0: invalid lines kept or not', () => {
+  const invalid = readCases('records-invalid.jsonl').map((c) => `${JSON.stringify(c.record)}\n`).join('');
+  const count = invalid.trim().split('\n').length;
+
+  it('every line invalid and no --dead-letter: exit 5, saying how many were not kept', async () => {
+    const res = await runCli(['--port', '1', '-'], { input: invalid });
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(res.stderr, new RegExp(`exit 5: ${count} invalid lines were not kept \\(no --dead-letter; --max-invalid allows 0\\)`));
+  });
+
+  it('every line invalid, kept by --dead-letter: exit 0', async () => {
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const res = await runCli(['--port', '1', '--dead-letter', deadLetter, '-'], { input: invalid });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.equal(readFileSync(deadLetter, 'utf8').trim().split('\n').length, count);
+    assert.match(res.stderr, new RegExp(`the ${count} invalid lines kept in --dead-letter`));
+  });
+
+  it('--max-invalid accepts a count or a share of the records read, and no more', async () => {
+    const r = await receiver();
+    const good = new Ledger(90, 1207).text();
+    const input = `${good}${invalid.split('\n').slice(0, 10).join('\n')}\n`;
+    assert.equal((await runCli(['--port', String(r.port), '--max-invalid', '10', '-'], { input })).code, EXIT.ok);
+    assert.equal((await runCli(['--port', String(r.port), '--max-invalid', '9', '-'], { input })).code, EXIT.invalidNotKept);
+    assert.equal((await runCli(['--port', String(r.port), '--max-invalid', '10%', '-'], { input })).code, EXIT.ok);
+    assert.equal((await runCli(['--port', String(r.port), '--max-invalid', '9.9%', '-'], { input })).code, EXIT.invalidNotKept);
+    assert.equal((await runCli(['--port', String(r.port), '--max-invalid', 'some', '-'], { input })).code, EXIT.usage);
+  });
+});
+
+describe('exit 3: a finite input never waits for ever', () => {
+  it('with default options, gives up when nothing acks for 2 minutes and keeps every record in the spool', async () => {
+    const ledger = new Ledger(30, 1208);
+    const file = join(tempDir(), 'in.jsonl');
+    writeFileSync(file, ledger.text());
+    const spoolDir = join(tempDir(), 'spool');
+    const res = await runCli(['--port', String(await freePort()), '--spool-dir', spoolDir, '--summary', 'json', file]);
+    assert.equal(res.code, EXIT.leftInSpool, res.stderr);
+    assert.match(res.stderr, /gave up: nothing could be delivered for 120 s \(--retry-timeout\)/);
+    assert.match(res.stderr, /exit 3: 30 records were not acked and stay in the spool/);
+    assert.equal(jsonSummary(res.stderr).leftInSpool, 30);
+  });
+});
+
+describe('exit 6: records dropped from a full spool', () => {
+  it('under --spool-overflow drop-oldest, delivers the rest but says that some were dropped', async () => {
+    const port = await freePort();
+    const ledger = new Ledger(400, 1213);
+    const ship = await startMeteredShip(['--port', String(port), '--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k', '--chunk-records', '10']);
+    ship.child.stdin!.end(ledger.text());
+    for (let m = await ship.scrape(); m.get('audit_ship_lines_read_total') !== 400; m = await ship.scrape()) {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // until all of stdin is in the (full) spool
+    }
+    const r = await startReceiveCli(['--port', String(port)]);
+    try {
+      const code = await ship.exit();
+      const s = jsonSummary(ship.stderr());
+      assert.ok(s.dropped! > 0, 'some records were dropped');
+      assert.equal(code, EXIT.dropped, ship.stderr());
+      assert.match(ship.stderr(), new RegExp(`exit 6: ${s.dropped} records were dropped unsent from the full spool`));
+      assert.equal(r.events().length + s.dropped!, 400, 'the rest were delivered');
+    } finally {
+      await r.stop();
+    }
+  });
+});
+
+describe('exit 2: usage errors never reach the data', () => {
+  /** Runs the CLI with `file` on stdin, then `cat`: whatever audit-ship did not read, cat prints. */
+  function leftOnStdin(args: string[], file: string): { code: number; rest: string; stderr: string } {
+    const script = `"${process.execPath}" "${CLI}" "$@"; code=$?; cat; exit $code`;
+    const res = spawnSync('sh', ['-c', script, 'sh', ...args], { input: readFileSync(file), env: { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') } });
+    return { code: res.status!, rest: res.stdout.toString(), stderr: res.stderr.toString() };
+  }
+
+  const file = join(tempDir(), 'waiting.jsonl');
+  writeFileSync(file, new Ledger(5, 1209).text());
+
+  for (const [what, args, message] of [
+    ['--chunk-bytes 100g', ['--chunk-bytes', '100g'], /--chunk-bytes <size>' argument '100g' is invalid\. expected a size from 1k to 64m/],
+    ['a malformed host', ['--host', '[::1'], /--host \[::1: "\[::1" is not a host name or an IP address/],
+    ['a port that cannot be', ['--host', 'fluentd:70000'], /the port must be 1-65535/],
+    ['--tls-insecure with --tls-ca', ['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')], /'--tls-insecure' cannot be used with option '--tls-ca/],
+    ['--compress-level without --compress gzip', ['--compress-level', '1'], /--compress-level applies only with --compress gzip/],
+    ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
+    ['a CA file that holds no certificate', ['--tls-ca', fixture('records-valid.jsonl')], /--tls-ca .*records-valid\.jsonl: holds no PEM certificate/],
+    ['a duration past what a timer holds', ['--ack-timeout', '30d'], /expected a duration from 1ms to/],
+    ['a mistyped command', ['lnit', '-'], /unknown command 'lnit' \(did you mean lint\?\); to read a file of that name, write \.\/lnit or put it after --/],
+  ] as const) {
+    it(`${what}: exit 2 with a message, and stdin not consumed`, () => {
+      const res = leftOnStdin([...args], file);
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(res.stderr, message);
+      assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
+      assert.equal(res.rest, readFileSync(file, 'utf8'), 'every byte is still there for the next reader');
+    });
+  }
+
+  it('a file that is not text lines is refused before anything is read', async () => {
+    const zip = join(tempDir(), 'logs.zip');
+    writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100)]));
+    const res = await runCli(['--port', '1', zip]);
+    assert.equal(res.code, EXIT.usage);
+    assert.match(res.stderr, /logs\.zip: holds a zip archive, not JSON lines; extract the log files/);
+  });
+
+  it('a file named like a command is reached with ./ or after --', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'lnit'), new Ledger(3, 1210).text());
+    writeFileSync(join(dir, 'lint'), new Ledger(4, 1211).text());
+    assert.equal((await runCli(['--port', String(r.port), './lnit'], { cwd: dir })).code, EXIT.ok);
+    assert.equal((await runCli(['--port', String(r.port), '--', 'lint'], { cwd: dir })).code, EXIT.ok);
+    assert.equal(r.events().length, 7);
+  });
+
+  it('receive on a port in use: one line naming the port, exit 2', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    try {
+      const res = await runCli(['receive', '--port', String(port)]);
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+      assert.match(res.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('--version is the version in package.json, wherever it runs from', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const res = spawnSync(process.execPath, [CLI, '--version'], { cwd: tempDir(), env: { PATH: process.env.PATH } });
+    assert.equal(res.stdout.toString().trim(), version);
+  });
+
+  it('takes one syntax for sizes and durations, decimals included', async () => {
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--chunk-bytes', '1.5m', '--ack-timeout', '0.5d', '--flush-interval', '250ms', '--since', '36500d', '-'], { input: new Ledger(3, 1212).text() });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.equal(r.events().length, 3);
+  });
+});

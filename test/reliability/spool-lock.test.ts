@@ -1,0 +1,131 @@
+/**
+ * One shipper per spool, wherever the two run: the same PID namespace, another one (two containers
+ * sharing a volume), or a holder that was SIGKILLed or whose pid now belongs to someone else.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
+import { Ledger } from '../helpers/ledger.js';
+import { CLI } from '../helpers/paths.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+/** Why another PID namespace cannot be made here, or null when it can (root, util-linux unshare). */
+function noNamespaces(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
+  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
+  return probe.status === 0 ? null : `unshare --pid failed: ${probe.stderr?.toString().trim() || probe.error?.message}`;
+}
+const skipNamespaces = noNamespaces();
+if (skipNamespaces) process.stdout.write(`# skipping the PID-namespace tests: ${skipNamespaces}\n`);
+
+/** audit-ship in a PID namespace of its own, as in a second container sharing the spool's volume. */
+function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv(env), detached: true });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin!.on('error', () => {});
+  return { child, stderr: () => stderr, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]> };
+}
+
+const holderOf = (spoolDir: string) => JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as { pid: number; pidNamespace: string; beat: number };
+
+describe('the spool lock', () => {
+  it('refuses a second shipper started in another PID namespace', { skip: skipNamespaces ?? false }, async () => {
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = startShip(['--port', '1'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
+    const second = shipInNamespace(['--port', '1', '-'], env);
+    second.child.stdin!.end();
+    const [code] = await second.exited;
+    assert.equal(code, EXIT.failure, second.stderr());
+    assert.match(second.stderr(), new RegExp(`the spool .* is in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\); give each shipper its own --spool-dir`));
+    assert.equal(holderOf(env.AUDIT_SHIP_SPOOL_DIR).pid, first.child.pid, 'the first one still holds it');
+    await first.exit('SIGTERM');
+  });
+
+  it('refuses a second shipper in this namespace while one in another namespace holds the spool', { skip: skipNamespaces ?? false }, async () => {
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = shipInNamespace(['--port', '1', '-'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the namespaced shipper to lock the spool');
+    const second = await runCli(['--port', '1'], { input: '', env });
+    assert.equal(second.code, EXIT.failure, second.stderr);
+    assert.match(second.stderr, /is in use by another audit-ship \(pid 1 on /);
+    process.kill(-first.child.pid!, 'SIGTERM');
+    await first.exited;
+  });
+
+  it('takes over from a holder SIGKILLed in another namespace once its heartbeat stops, and delivers', { skip: skipNamespaces ?? false }, async () => {
+    const r = await receiver();
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = shipInNamespace(['--port', '1', '-'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the namespaced shipper to lock the spool');
+    process.kill(-first.child.pid!, 'SIGKILL');
+    await first.exited;
+    const ledger = new Ledger(20, 1301);
+    const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
+    assert.equal(next.code, EXIT.ok, next.stderr);
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+
+  it('takes over at once from a holder SIGKILLed in this namespace', async () => {
+    const r = await receiver();
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = startShip(['--port', '1'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
+    assert.equal(await first.exit('SIGKILL'), null);
+    const ledger = new Ledger(10, 1302);
+    const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
+    assert.equal(next.code, EXIT.ok, next.stderr);
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+
+  it('is not fooled by a lock whose pid now belongs to another live process', async () => {
+    const r = await receiver();
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = startShip(['--port', '1'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'a lock to copy');
+    const lock = holderOf(env.AUDIT_SHIP_SPOOL_DIR);
+    assert.equal(await first.exit('SIGKILL'), null);
+    // The same host, boot and namespace, but the pid is now this test's, which started at another time.
+    writeFileSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock'), JSON.stringify({ ...lock, pid: process.pid }));
+    const next = await runCli(['--port', String(r.port)], { input: new Ledger(5, 1303).text(), env });
+    assert.equal(next.code, EXIT.ok, next.stderr);
+    assert.equal(r.events().length, 5);
+  });
+
+  it('keeps beating while it holds the spool', async () => {
+    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const first = startShip(['--port', '1'], env);
+    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the lock');
+    await waitFor(() => {
+      try {
+        return holderOf(env.AUDIT_SHIP_SPOOL_DIR).beat >= 2;
+      } catch {
+        return false; // read while it was rewritten
+      }
+    }, 'two heartbeats');
+    await first.exit('SIGTERM');
+    assert.equal(existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), false, 'released on exit');
+  });
+
+  it('locks the checkpoint file too: two runs never share one', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'in.jsonl');
+    writeFileSync(file, new Ledger(5, 1304).text());
+    const checkpoint = join(dir, 'cp.json');
+    const first = startShip(['--port', '1', '--checkpoint', checkpoint, file]);
+    await waitFor(() => existsSync(`${checkpoint}.lock`), 'the first run to lock the checkpoint');
+    const second = await runCli(['--port', '1', '--checkpoint', checkpoint, file]);
+    assert.equal(second.code, EXIT.failure, second.stderr);
+    assert.match(second.stderr, /the checkpoint .*cp\.json is in use by another audit-ship \(pid \d+ on [^)]+\); give each run its own --checkpoint/);
+    await first.exit('SIGTERM');
+  });
+});
