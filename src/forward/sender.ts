@@ -70,8 +70,8 @@ export class Sender extends EventEmitter<SenderEvents> {
   }
 
   /**
-   * Sets --retry-timeout from now on: a run whose input has just ended gives up this long after
-   * the last ack, or after now, whichever is later.
+   * Sets --retry-timeout and starts its clock now: a run whose input has just ended gives up when
+   * no ack comes for this long from now on (an outage during the read does not count against it).
    */
   setRetryTimeout(ms: number): void {
     this.retryTimeoutMs = ms;
