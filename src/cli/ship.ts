@@ -240,16 +240,17 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
   if (stop.gaveUp) note(`audit-ship: gave up: ${stop.gaveUp.message}\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const outcome = decideOutcome(run, stop);
-  const summary = { ...shipSummary(run.counts, spool.stats, seconds), exitCode: fatal || failure ? EXIT.failure : outcome.code, outcome: outcome.words };
-  if (options.summary === 'json') process.stderr.write(`${JSON.stringify(summary)}\n`);
-  else if (options.summary === 'text') process.stderr.write(`${summaryText(summary)}\n`);
   // After a signal or giving up, the rejections that follow are our own shutdown.
   const error = fatal ?? (failure && !stop.signal && !stop.gaveUp && !(failure instanceof SpoolClosedError) ? failure : null);
-  if (options.summary !== 'none' || outcome.code !== EXIT.ok || error) {
-    const prefix = error ? '' : outcome.code === EXIT.ok ? '' : `exit ${outcome.code}: `;
-    // After a fatal error the outcome still says what stays in the spool; the error itself is reported last.
-    for (const words of outcome.words) if (!(error && outcome.code === EXIT.ok)) process.stderr.write(`audit-ship: ${prefix}${words}\n`);
-  }
+  const summary = { ...shipSummary(run.counts, spool.stats, seconds), exitCode: error ? EXIT.failure : outcome.code, outcome: outcome.words };
+  // After a fatal error the outcome still says what stays in the spool; the error itself is reported last.
+  const prefix = error || outcome.code === EXIT.ok ? '' : `exit ${outcome.code}: `;
+  const words = options.summary !== 'none' || outcome.code !== EXIT.ok || error
+    ? outcome.words.filter(() => !(error && outcome.code === EXIT.ok)).map((w) => `audit-ship: ${prefix}${w}\n`).join('')
+    : '';
+  // With --summary json the JSON stays the last line, for scripts that read it.
+  if (options.summary === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
+  else process.stderr.write(`${options.summary === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
   if (error) throw error;
   process.exitCode = outcome.code;
 }

@@ -58,6 +58,8 @@ describe('exit 4: input not fully read', () => {
     assert.match(res.stderr, new RegExp(`exit 4: input not fully read: .*cut\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`));
     assert.ok(s.lines! > 0 && s.lines! < 400);
     assert.equal(s.recordsAcked! + s.invalid!, s.lines, 'every line read is accounted for');
+    assert.equal(s.exitCode, EXIT.inputUnread);
+    assert.ok(res.stderr.trim().split('\n').pop()!.startsWith('{'), 'the JSON summary is the last line, for scripts');
     assert.deepEqual(idsOf(r.events()), ledger.ids.slice(0, s.recordsAcked));
   });
 
