@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
@@ -88,11 +88,18 @@ async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffer>): As
   }
 }
 
-/** gunzip over any byte iterable, with backpressure, and errors carried to the consumer's read. */
+/** gunzip over any byte stream or iterable, with backpressure, and errors carried to the consumer's read. */
 function gunzipped(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
-  pipeline(Readable.from(chunks, { objectMode: false }), gunzip).catch(() => {});
+  pipeline(chunks, gunzip).catch(() => {});
   return gunzip;
+}
+
+/** raw → count, with backpressure; a failure of the raw stream destroys the counter, so the consumer's read throws it. */
+function counted(source: InputSource, raw: NodeJS.ReadableStream): Transform {
+  const counter = byteCounter(source);
+  pipeline(raw, counter).catch(() => {});
+  return counter;
 }
 
 /** Drops the first `skip` bytes of a stream: a gzip file cannot be entered mid-way. */
@@ -172,13 +179,9 @@ async function sniffFile(path: string): Promise<Sniffed> {
     const raw = head.subarray(0, bytesRead);
     const sniffed = sniff(raw);
     if (sniffed.kind !== 'gzip') return sniffed;
-    // A partial inflate of the first block: enough to see whether lines of text follow.
-    let decoded: Buffer;
-    try {
-      decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
-    } catch (error) {
-      throw Object.assign(new Error(describeSystemError(error)), { code: (error as NodeJS.ErrnoException).code });
-    }
+    // A partial inflate of the first block: enough to see whether lines of text follow. A corrupt
+    // header throws here, and openFileSource describes it.
+    const decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
     const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
     return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
   } finally {
@@ -219,11 +222,9 @@ export async function openFileSource(path: string): Promise<InputSource> {
         source.bytesRead = offset;
         return readable(source, readPlainFile(source, path, offset));
       }
-      const raw = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-      const counted = raw.pipe(byteCounter(source));
-      raw.on('error', (error) => counted.destroy(error));
-      if (kind === 'stream') return readable(source, sniffedStream(source, counted));
-      return readable(source, skipBytes(gunzipped(counted), offset));
+      const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
+      if (kind === 'stream') return readable(source, sniffedStream(source, input));
+      return readable(source, skipBytes(gunzipped(input), offset));
     },
   };
   notText(source, sniffed);

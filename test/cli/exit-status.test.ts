@@ -201,6 +201,14 @@ describe('exit 2: usage errors never reach the data', () => {
     assert.match(res.stderr, /logs\.zip: holds a zip archive, not JSON lines; extract the log files/);
   });
 
+  it('a gzip file whose header is corrupt is refused before anything is read, described once', async () => {
+    const file = join(tempDir(), 'bad-header.gz');
+    writeFileSync(file, Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from('XXXXXXXXXXXXXXXX')]));
+    const res = await runCli(['--port', '1', file]);
+    assert.equal(res.code, EXIT.usage);
+    assert.match(res.stderr, /bad-header\.gz: not valid gzip data \(unknown compression method\) \(AUDIT_SHIP_INPUT\)/);
+  });
+
   it('a file named like a command is reached with ./ or after --', async () => {
     const r = await receiver();
     const dir = tempDir();
