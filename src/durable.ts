@@ -3,7 +3,7 @@
  * itself must be fsynced, or a power cut can lose a file that was reported written.
  */
 import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { close, fsync, open } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
   // Some file systems (and platforms) cannot fsync a directory; their entries are durable as they are.
@@ -29,13 +29,19 @@ export function fsyncDirSync(dir: string): void {
 }
 
 /** The same off the main thread, for the hot path (segments created and removed while shipping). */
-export function fsyncDir(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    open(dir, 'r', (openError, fd) => {
-      if (openError) return ignorable(openError) ? resolve() : reject(openError);
-      fsync(fd, (syncError) => {
-        close(fd, () => (syncError && !ignorable(syncError) ? reject(syncError) : resolve()));
-      });
-    });
-  });
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, 'r');
+  } catch (error) {
+    if (ignorable(error)) return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    if (!ignorable(error)) throw error;
+  } finally {
+    await handle.close();
+  }
 }

@@ -4,17 +4,24 @@
  */
 import { appendFileSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
+import { fsyncDir } from '../durable.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolError } from './errors.js';
 import { encodeFrameHead } from './format.js';
 import { ACKS_SUFFIX } from './segments.js';
 
+/** Creates a segment, and makes its name durable before any chunk in it is reported spooled. */
 export async function createSegmentFile(path: string, dir: string): Promise<FileHandle> {
+  let handle: FileHandle | null = null;
   try {
-    return await open(path, 'wx', 0o600);
+    handle = await open(path, 'wx', 0o600);
+    await fsyncDir(dir);
+    return handle;
   } catch (error) {
+    await handle?.close().catch(() => {});
     throw new SpoolError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
   }
 }
@@ -94,5 +101,10 @@ export async function unlinkSegmentFiles(path: string): Promise<void> {
       const failure = removalError(file, error);
       if (failure) throw failure;
     }
+  }
+  try {
+    await fsyncDir(dirname(path));
+  } catch (error) {
+    throw new SpoolError(`cannot delete ${path}: ${describeSystemError(error)}`, { cause: error });
   }
 }

@@ -16,7 +16,6 @@ import { describeSystemError } from '../errors.js';
 import { SpoolClosedError, SpoolError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { lockSpool, type FileLock } from './lock.js';
-import { fsyncDir } from '../durable.js';
 import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
 import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile, unlinkSegmentFiles } from './segment-io.js';
 
@@ -205,10 +204,6 @@ export class Spool {
     const seq = this.nextSeq++;
     const path = join(this.options.dir, segmentName(seq));
     const handle = await createSegmentFile(path, this.options.dir);
-    // The new segment's name must be on disk before a chunk in it is reported spooled.
-    await fsyncDir(this.options.dir).catch((error: unknown) => {
-      throw new SpoolError(`cannot write to the spool ${this.options.dir}: ${describeSystemError(error)}`, { cause: error });
-    });
     this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
     this.segments.push(this.active);
     return this.active;
@@ -307,7 +302,6 @@ export class Spool {
     this.segments.splice(this.segments.indexOf(segment), 1);
     this.stats.bytes -= segment.bytes;
     const removal: Promise<void> = unlinkSegmentFiles(segment.path)
-      .then(() => fsyncDir(this.options.dir))
       .catch((error: SpoolError) => void (this.removalFailure ??= error))
       .finally(() => this.removals.delete(removal));
     this.removals.add(removal);
