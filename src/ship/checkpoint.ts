@@ -37,25 +37,21 @@ export class Checkpoint {
   private constructor(
     private readonly path: string,
     private readonly state: CheckpointFile,
-    private readonly lock: FileLock | null,
+    private readonly lock: FileLock,
   ) {}
 
-  /** Reads the checkpoint (none yet: an empty one) and locks it; `lock: false` only for tests that read it. */
-  static async load(path: string, { lock = true } = {}): Promise<Checkpoint> {
+  /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
+  static async load(path: string): Promise<Checkpoint> {
     const state = readState(path);
-    let held: FileLock | null = null;
-    if (lock) {
-      try {
-        held = await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint');
-      } catch (error) {
-        throw error instanceof CheckpointError ? error : new CheckpointError((error as Error).message, { cause: error });
-      }
+    try {
+      return new Checkpoint(path, state, await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint'));
+    } catch (error) {
+      throw new CheckpointError((error as Error).message, { cause: error });
     }
-    return new Checkpoint(path, state, held);
   }
 
   close(): void {
-    this.lock?.release();
+    this.lock.release();
   }
 
   /** Where to start reading `file`, whose size is now `size`. */
