@@ -24,20 +24,31 @@ export class InputError extends AuditShipError {
 /** An input that was opened but failed while it was read: a truncated or corrupt gzip, a read error. */
 export class InputReadError extends InputError {
   override readonly code = 'AUDIT_SHIP_INPUT_READ';
+  /** What went wrong, without the input's name (the message is `SOURCE: REASON`). */
+  readonly reason: string;
   constructor(
     readonly source: string,
-    readonly detail: string,
+    detail: string,
     /** Bytes of the input (compressed bytes for gzip) taken in when the error was found: it lies before this. */
     readonly inputOffset: number,
     options?: { cause?: unknown },
   ) {
-    super(`${source}: ${detail}, before input byte ${inputOffset}`, options);
+    const reason = `${detail}, before input byte ${inputOffset}`;
+    super(`${source}: ${reason}`, options);
+    this.reason = reason;
   }
 }
 
 /** An input that is clearly not text lines: another compression format, UTF-16, binary data. */
 export class NotTextError extends InputError {
   override readonly code = 'AUDIT_SHIP_NOT_TEXT';
+  constructor(
+    readonly source: string,
+    /** What the input holds and what to do instead, without its name. */
+    readonly reason: string,
+  ) {
+    super(`${source}: ${reason}`);
+  }
 }
 
 /** An output (the --out file, the dead-letter file) cannot be written. */

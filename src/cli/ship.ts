@@ -257,21 +257,20 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
 
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */
 function describeReadFailure(f: ReadFailure): string {
-  const prefix = `${f.source.name}: `;
-  const reason = f.error.message.startsWith(prefix) ? f.error.message.slice(prefix.length) : f.error.message;
-  return f.linesRead > 0 ? `${reason}; its first ${f.linesRead} lines were read and are accounted for` : reason;
+  return f.linesRead > 0 ? `${f.error.reason}; its first ${f.linesRead} lines were read and are accounted for` : f.error.reason;
 }
 
 function decideOutcome(run: Run, stop: Stop): Outcome {
   const { options, sources, counts, spool } = run;
   const why = stop.signal ? `stopped by ${stop.signal}` : stop.gaveUp ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full' : 'not reached';
-  const unread = sources
-    .filter((s) => !s.exhausted && !s.live)
-    .map((s) => ({ name: s.name, why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why }));
-  const hasFiles = unread.some((u) => u.name !== '<stdin>');
+  const unreadSources = sources.filter((s) => !s.exhausted && !s.live);
+  const unread = unreadSources.map((s) => ({ name: s.name, why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why }));
+  // Files can be read again from their start; stdin and FIFOs cannot.
+  const hasFiles = unreadSources.some((s) => s.path !== null);
   const resumeHint = options.checkpoint !== undefined
     ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
-    : hasFiles ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)' : 'the rest of stdin was not read';
+    : hasFiles ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
+      : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
   return shipOutcome({
     unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why }] : unread,
     resumeHint,

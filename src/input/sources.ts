@@ -75,7 +75,7 @@ async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>): A
 }
 
 function notText(source: InputSource, sniffed: Sniffed): void {
-  if (sniffed.kind === 'not-text') throw new NotTextError(`${source.name}: holds ${sniffed.what}, not JSON lines; ${sniffed.hint}`);
+  if (sniffed.kind === 'not-text') throw new NotTextError(source.name, `holds ${sniffed.what}, not JSON lines; ${sniffed.hint}`);
 }
 
 /** Refuses decoded input whose first chunk is not text (a tar inside a .gz, say). */
