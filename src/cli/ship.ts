@@ -36,16 +36,16 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 type Note = (text: string) => void;
 
-function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
+async function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
   if (options.kubectl === undefined) return openSources(files);
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
-  return Promise.resolve([kubectlSource({
+  return [kubectlSource({
     args: options.kubectl,
     command: options.kubectlCommand,
     backoff: { initialMs: 500, maxMs: 30_000 },
     recentIds: DEFAULT_KUBECTL_RECENT_IDS,
     onMessage: (line) => note(`${line}\n`),
-  })]);
+  })];
 }
 
 /** Writes valid records to stdout (--stdout), a batch of lines at a time, waiting for 'drain'. */
@@ -239,20 +239,28 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
 
   if (stop.gaveUp) note(`audit-ship: gave up: ${stop.gaveUp.message}\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const outcome = decideOutcome(run, stop);
   // After a signal or giving up, the rejections that follow are our own shutdown.
   const error = fatal ?? (failure && !stop.signal && !stop.gaveUp && !(failure instanceof SpoolClosedError) ? failure : null);
-  const summary = { ...shipSummary(run.counts, spool.stats, seconds), exitCode: error ? EXIT.failure : outcome.code, outcome: outcome.words };
-  // After a fatal error the outcome still says what stays in the spool; the error itself is reported last.
-  const prefix = error || outcome.code === EXIT.ok ? '' : `exit ${outcome.code}: `;
-  const words = options.summary !== 'none' || outcome.code !== EXIT.ok || error
-    ? outcome.words.filter(() => !(error && outcome.code === EXIT.ok)).map((w) => `audit-ship: ${prefix}${w}\n`).join('')
-    : '';
-  // With --summary json the JSON stays the last line, for scripts that read it.
-  if (options.summary === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
-  else process.stderr.write(`${options.summary === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
+  const outcome = decideOutcome(run, stop);
+  report(run, outcome, error, seconds);
   if (error) throw error;
   process.exitCode = outcome.code;
+}
+
+/**
+ * The summary and the outcome in words. After a fatal error (reported last, by main) the words
+ * still say what stays in the spool; with --summary json the JSON stays the last line, for scripts.
+ */
+function report(run: Run, outcome: Outcome, error: unknown, seconds: number): void {
+  const { options } = run;
+  const summary = { ...shipSummary(run.counts, run.spool.stats, seconds), exitCode: error ? EXIT.failure : outcome.code, outcome: outcome.words };
+  const ok = outcome.code === EXIT.ok;
+  // "complete" is not said after a fatal error, and not at all with --summary none.
+  const said = error ? !ok : options.summary !== 'none' || !ok;
+  const prefix = error || ok ? '' : `exit ${outcome.code}: `;
+  const words = said ? outcome.words.map((w) => `audit-ship: ${prefix}${w}\n`).join('') : '';
+  if (options.summary === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
+  else process.stderr.write(`${options.summary === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
 }
 
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */
