@@ -77,12 +77,10 @@ const self = (): Omit<LockHolder, 'token' | 'beat'> => ({
 
 /** The lock's holder; a bare pid for a lock written by an older audit-ship; null when unreadable. */
 function readHolder(path: string): LockHolder | { pid: number } | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+  return parseHolder(readOr(path, ''));
+}
+
+function parseHolder(text: string): LockHolder | { pid: number } | null {
   if (/^\d+\s*$/.test(text)) return { pid: Number(text) };
   try {
     const holder = JSON.parse(text) as LockHolder;
@@ -150,11 +148,12 @@ export class FileLock {
         held.add(path);
         return new FileLock(path, { ...me, token, beat: 0 });
       }
-      const holder = readHolder(path);
+      // One read per look: the holder judged, the text watched and the text a takeover removes are the same.
+      const text = readOr(path, '');
+      const holder = parseHolder(text);
       const verdict = holder === null ? 'unknown' : judge(holder, me);
       if (verdict === 'alive') throw inUse(what, holder, hint);
       if (verdict === 'unknown') {
-        const text = readOr(path, '');
         const now = Date.now();
         if (watched === null || watched.text !== text) {
           if (watched !== null) throw inUse(what, holder, hint); // it was rewritten while we watched: a heartbeat
@@ -166,10 +165,9 @@ export class FileLock {
           continue;
         }
       }
-      const stale = readOr(path, '');
-      takeOver(path, stale, what);
+      takeOver(path, text, what);
       watched = null;
-      if (readOr(path, '') === stale) await pause(POLL_MS); // another contender is at it: look again shortly
+      if (readOr(path, '') === text) await pause(POLL_MS); // another contender is at it: look again shortly
     }
   }
 
