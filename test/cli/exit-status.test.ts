@@ -3,7 +3,7 @@
  * that runs `audit-ship FILES && rm FILES` must never delete what was not delivered.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
@@ -86,6 +86,31 @@ describe('exit 4: input not fully read', () => {
       ledger.assertComplete(idsOf(r.events()).slice(before));
     });
   }
+
+  it('SIGHUP (the terminal closes) stops a live stdin like SIGTERM: what was read is shipped, exit 4', async () => {
+    const r = await receiver();
+    const ledger = new Ledger(50, 1214);
+    const ship = startShip(['--port', String(r.port), '--flush-interval', '50ms', '--summary', 'json']);
+    ship.child.stdin!.write(ledger.text());
+    await waitFor(() => r.events().length === 50, 'the records written so far to arrive');
+    assert.equal(await ship.exit('SIGHUP'), EXIT.inputUnread, ship.stderr());
+    assert.match(ship.stderr(), /exit 4: input not fully read: <stdin>: stopped by SIGHUP; the rest of stdin was not read/);
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.recordsAcked, 50);
+    assert.equal(s.leftInSpool, 0);
+  });
+
+  it('reads a FIFO as a stream, gzip recognised by its bytes', async () => {
+    const r = await receiver();
+    const ledger = new Ledger(80, 1215);
+    const fifo = join(tempDir(), 'logs.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const writer = spawn('sh', ['-c', `cat > "${fifo}"`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    writer.stdin.end(gzipSync(ledger.text()));
+    const res = await runCli(['--port', String(r.port), fifo]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(idsOf(r.events()), ledger.ids);
+  });
 
   it('stdin that is not text (zstd) stops at once with a hint, instead of thousands of invalid lines', async () => {
     const res = await runCli(['--port', '1', '--summary', 'json', '-'], { input: Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(5000, 7)]) });
