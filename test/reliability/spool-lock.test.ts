@@ -35,13 +35,25 @@ function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
   return { child, stderr: () => stderr, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]> };
 }
 
+/** Waits until a shipper holds the spool named in `env`. */
+const locked = (env: { AUDIT_SHIP_SPOOL_DIR: string }) =>
+  waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'a shipper to lock the spool');
+
+/** The next shipper on the spool takes it and delivers every record of a ledger. */
+async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Promise<void> {
+  const r = await receiver();
+  const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
+  assert.equal(next.code, EXIT.ok, next.stderr);
+  ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+}
+
 const holderOf = (spoolDir: string) => JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as { pid: number; pidNamespace: string; beat: number };
 
 describe('the spool lock', () => {
   it('refuses a second shipper started in another PID namespace', { skip: skipNamespaces ?? false }, async () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
+    await locked(env);
     const second = shipInNamespace(['--port', '1', '-'], env);
     second.child.stdin!.end();
     const [code] = await second.exited;
@@ -54,7 +66,7 @@ describe('the spool lock', () => {
   it('refuses a second shipper in this namespace while one in another namespace holds the spool', { skip: skipNamespaces ?? false }, async () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = shipInNamespace(['--port', '1', '-'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the namespaced shipper to lock the spool');
+    await locked(env);
     const second = await runCli(['--port', '1'], { input: '', env });
     assert.equal(second.code, EXIT.failure, second.stderr);
     assert.match(second.stderr, /is in use by another audit-ship \(pid 1 on /);
@@ -63,48 +75,37 @@ describe('the spool lock', () => {
   });
 
   it('takes over from a holder SIGKILLed in another namespace once its heartbeat stops, and delivers', { skip: skipNamespaces ?? false }, async () => {
-    const r = await receiver();
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = shipInNamespace(['--port', '1', '-'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the namespaced shipper to lock the spool');
+    await locked(env);
     process.kill(-first.child.pid!, 'SIGKILL');
     await first.exited;
-    const ledger = new Ledger(20, 1301);
-    const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
-    assert.equal(next.code, EXIT.ok, next.stderr);
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    await nextShipperDelivers(env, new Ledger(20, 1301));
   });
 
   it('takes over at once from a holder SIGKILLed in this namespace', async () => {
-    const r = await receiver();
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
+    await locked(env);
     assert.equal(await first.exit('SIGKILL'), null);
-    const ledger = new Ledger(10, 1302);
-    const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
-    assert.equal(next.code, EXIT.ok, next.stderr);
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    await nextShipperDelivers(env, new Ledger(10, 1302));
   });
 
   it('is not fooled by a lock whose pid now belongs to another live process', async () => {
-    const r = await receiver();
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'a lock to copy');
+    await locked(env);
     const lock = holderOf(env.AUDIT_SHIP_SPOOL_DIR);
     assert.equal(await first.exit('SIGKILL'), null);
     // The same host, boot and namespace, but the pid is now this test's, which started at another time.
     writeFileSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock'), JSON.stringify({ ...lock, pid: process.pid }));
-    const next = await runCli(['--port', String(r.port)], { input: new Ledger(5, 1303).text(), env });
-    assert.equal(next.code, EXIT.ok, next.stderr);
-    assert.equal(r.events().length, 5);
+    await nextShipperDelivers(env, new Ledger(5, 1303));
   });
 
   it('keeps beating while it holds the spool', async () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
-    await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the lock');
+    await locked(env);
     await waitFor(() => {
       try {
         return holderOf(env.AUDIT_SHIP_SPOOL_DIR).beat >= 2;
