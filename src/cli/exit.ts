@@ -2,8 +2,8 @@
  * The exit-status contract: the one place that turns an outcome into an exit code, for every
  * command. 0 from `ship` means every input was read to its end, every valid record acked, nothing
  * left in the spool, and no line lost. Every other outcome has a code of its own, so that
- * `audit-ship logs-*.gz && rm logs-*.gz` never deletes what was not delivered. docs and the README
- * table are checked against EXIT_CODES by a test.
+ * `audit-ship logs-*.gz && rm logs-*.gz` never deletes what was not delivered. The README's table
+ * is checked against EXIT_CODES by a test (test/docs/readme.test.ts).
  */
 import { CommanderError } from 'commander';
 import { AuditShipError, InputError, ListenError, OutputError, UsageError } from '../errors.js';
