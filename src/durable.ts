@@ -2,7 +2,7 @@
  * Making a directory entry durable: after a file is created, renamed or removed, the directory
  * itself must be fsynced, or a power cut can lose a file that was reported written.
  */
-import { closeSync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
@@ -44,4 +44,52 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Writes every byte or throws: a write may take fewer bytes than it was given (a file system
+ * that fills up, `ulimit -f`), and the bytes it did not take are then retried, so that the
+ * error that ends the loop (ENOSPC, EFBIG) is the one reported.
+ */
+export function writeAllSync(fd: number, data: string | Buffer): void {
+  let bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  while (bytes.length > 0) bytes = bytes.subarray(progress(writeSync(fd, bytes)));
+}
+
+/** The same for gathered buffers on a FileHandle; resolves with the bytes written (all of them). */
+export async function writevAll(handle: FileHandle, buffers: readonly Buffer[]): Promise<number> {
+  let rest = buffers.filter((b) => b.length > 0);
+  let total = 0;
+  while (rest.length > 0) {
+    const bytesWritten = progress((await handle.writev(rest)).bytesWritten);
+    total += bytesWritten;
+    rest = skipBytes(rest, bytesWritten);
+  }
+  return total;
+}
+
+/** A write that takes nothing and reports no error would loop for ever: it is an I/O error. */
+function progress(written: number): number {
+  if (written > 0) return written;
+  throw Object.assign(new Error('the write took no bytes'), { code: 'EIO' });
+}
+
+function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
+  let left = count;
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (left >= b.length) {
+      left -= b.length;
+      continue;
+    }
+    out.push(left > 0 ? b.subarray(left) : b);
+    left = 0;
+  }
+  return out;
+}
+
+/** Errors that mean "no room now" (full disk, quota, file size limit): the same write may succeed later. */
+export function isSpaceError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
 }

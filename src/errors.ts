@@ -79,7 +79,13 @@ export function describeSystemError(error: unknown): string {
     case 'EADDRNOTAVAIL':
       return 'the address is not one of this host\'s';
     case 'ENOSPC':
-      return 'no space left on device';
+      return 'no space left on device (ENOSPC)';
+    case 'EDQUOT':
+      return 'disk quota exceeded (EDQUOT)';
+    case 'EFBIG':
+      return 'file too large for the file size limit, `ulimit -f` (EFBIG)';
+    case 'EIO':
+      return `input/output error (EIO)`;
     case 'EROFS':
       return 'read-only file system';
     case 'Z_DATA_ERROR':

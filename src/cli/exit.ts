@@ -24,10 +24,10 @@ export type ExitName = keyof typeof EXIT;
 /** What each code means, for people: the README's table says the same (a test compares them). */
 export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: string }[] = [
   { code: EXIT.ok, name: 'ok', meaning: 'ship: every input read to its end, every valid record acked, the spool empty, no invalid line lost (none, kept by --dead-letter, or within --max-invalid). lint: no errors' },
-  { code: EXIT.failure, name: 'failure', meaning: 'a fatal error: authentication, TLS, a spool or checkpoint that cannot be written, a spool locked by another shipper; lint: errors found. What was not acked stays in the spool' },
+  { code: EXIT.failure, name: 'failure', meaning: 'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper; lint: errors found. What was not acked stays in the spool' },
   { code: EXIT.usage, name: 'usage', meaning: 'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read' },
   { code: EXIT.leftInSpool, name: 'leftInSpool', meaning: 'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first' },
-  { code: EXIT.inputUnread, name: 'inputUnread', meaning: 'an input was not read to its end: stopped by a signal, by --retry-timeout while the spool was full, or by an input found truncated, corrupt or not text while it was read. With --checkpoint, the same command resumes where it stopped' },
+  { code: EXIT.inputUnread, name: 'inputUnread', meaning: 'an input was not read to its end: stopped by a signal, by --retry-timeout while the spool was full, by a spool, checkpoint or dead-letter write that failed (a full disk: the message names the path and errno), or by an input found truncated, corrupt or not text while it was read. With --checkpoint, the same command resumes where it stopped' },
   { code: EXIT.invalidNotKept, name: 'invalidNotKept', meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file' },
   { code: EXIT.dropped, name: 'dropped', meaning: 'records were deleted unsent from a full spool (--spool-overflow drop-oldest)' },
 ];
@@ -40,6 +40,9 @@ export interface ShipFacts {
   resumeHint: string;
   leftInSpool: number;
   spoolDir: string;
+  /** Valid records read but never written to the spool, and why (a spool, checkpoint or dead-letter write failed). */
+  notSpooled: number;
+  notSpooledWhy: string;
   dropped: number;
   invalid: number;
   /** Invalid lines written to --dead-letter. */
@@ -60,6 +63,9 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.unread.length > 0) {
     const which = f.unread.map((u) => `${u.name}: ${u.why}`).join('; ');
     cases.push({ code: EXIT.inputUnread, text: `input not fully read: ${which}; ${f.resumeHint}` });
+  }
+  if (f.notSpooled > 0) {
+    cases.push({ code: EXIT.inputUnread, text: `${f.notSpooled} records were read but not written to the spool (${f.notSpooledWhy}); they must be read again: ${f.resumeHint}` });
   }
   if (f.leftInSpool > 0) cases.push({ code: EXIT.leftInSpool, text: `${f.leftInSpool} records were not acked and stay in the spool ${f.spoolDir}; the next run sends them first` });
   if (f.dropped > 0) cases.push({ code: EXIT.dropped, text: `${f.dropped} records were dropped unsent from the full spool (--spool-overflow drop-oldest)` });

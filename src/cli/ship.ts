@@ -4,20 +4,20 @@
  * the hops together, owns the signals and decides the exit code (src/cli/exit.ts); each hop lives
  * in its own module.
  */
-import { UsageError } from '../errors.js';
+import { OutputError, UsageError } from '../errors.js';
 import { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { Sender } from '../forward/sender.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
-import { Checkpoint } from '../ship/checkpoint.js';
+import { Checkpoint, CheckpointError } from '../ship/checkpoint.js';
 import { emptyCounts, type ShipCounts } from '../ship/counts.js';
 import { DeadLetterFile } from '../ship/dead-letter.js';
 import { Forwarder } from '../ship/forwarder.js';
 import { before, ShipPipeline, type ReadFailure } from '../ship/pipeline.js';
 import { RateLimiter } from '../ship/rate.js';
-import { SpoolClosedError, type SpoolError } from '../spool/errors.js';
+import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, DEFAULT_RETRY_TIMEOUT_MS, senderOptionsFrom } from './forward-options.js';
@@ -166,6 +166,24 @@ async function serveMetrics(run: Run, sender: Sender): Promise<void> {
   run.note(`audit-ship: metrics on ${run.metricsServer.url}/metrics\n`);
 }
 
+/**
+ * A full disk under the spool: the write is retried (acks free room) and the user is told; after
+ * --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it.
+ */
+function watchSpace(run: Run, finite: boolean, giveUp: (error: SpoolWriteError) => void): void {
+  const { options, note } = run;
+  const limit = options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+  let timer: NodeJS.Timeout | null = null;
+  run.spool.onSpaceChange((error) => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
+    const until = limit > 0 ? `giving up after ${limit} ms (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
+    note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
+    if (limit > 0) timer = setTimeout(() => giveUp(error), limit).unref();
+  });
+}
+
 function noteSpoolAtStart(run: Run): void {
   const { stats } = run.spool;
   if (stats.recoveredChunks > 0) run.note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
@@ -179,6 +197,13 @@ interface Stop {
   signal: NodeJS.Signals | null;
   gaveUp: RetryTimeoutError | null;
   readFailure: ReadFailure | null;
+  /** A spool, checkpoint or dead-letter write that failed (a full disk): reading stopped there. */
+  writeFailure: SpoolWriteError | CheckpointError | OutputError | null;
+}
+
+/** Failures of a write while shipping: they stop the reading, and the exit says what was not kept. */
+function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointError | OutputError {
+  return error instanceof SpoolWriteError || error instanceof CheckpointError || error instanceof OutputError;
 }
 
 async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => void): Promise<void> {
@@ -191,7 +216,7 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
   const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
   if (autoRetry && sources.every((s) => s.size !== null)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
 
-  const stop: Stop = { signal: null, gaveUp: null, readFailure: null };
+  const stop: Stop = { signal: null, gaveUp: null, readFailure: null, writeFailure: null };
   let fatal: ForwardError | SpoolError | null = null;
   let failure: unknown = null;
   let shutdownExpired: () => void = () => {};
@@ -201,6 +226,11 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
     if (error instanceof RetryTimeoutError) stop.gaveUp ??= error;
     else fatal ??= error;
     pipeline.stop();
+  });
+  watchSpace(run, autoRetry && sources.every((s) => s.size !== null), (error) => {
+    stop.writeFailure ??= error;
+    pipeline.stop();
+    spool.finish();
   });
   // Another shipper judged this one dead and took the spool: stop at once, so that two never share it.
   spool.onLockLost((error) => {
@@ -222,25 +252,29 @@ async function execute(run: Run, sender: Sender, onProgress: (p: Progress) => vo
   const progress = await Progress.create(run.counts, spool.stats, sources, options.progress && terminal);
   onProgress(progress);
   progress.start();
-  const work = (async () => {
+  const reading = (async () => {
     if (options.requireConn) await Promise.race([sender.start(), deadline]);
     if (!stop.signal) stop.readFailure = await pipeline.run(sources);
     if (autoRetry) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
-    await spool.drained();
   })();
+  const work = reading.then(() => spool.drained());
   await Promise.race([work.catch((error: unknown) => (failure ??= error)), forwarder.finished(), deadline]);
+  // Every record already taken from the input is written to the spool before it closes.
   pipeline.stop();
+  spool.finish();
   forwarder.stop();
   await sender.close(0);
+  await reading.catch((error: unknown) => (failure ??= error));
   await spool.close();
   await work.catch((error: unknown) => (failure ??= error));
   progress.stop();
   for (const s of STOP_SIGNALS) process.off(s, onSignal);
 
+  if (isWriteFailure(failure)) stop.writeFailure = failure;
   if (stop.gaveUp) note(`audit-ship: gave up: ${stop.gaveUp.message}\n`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // After a signal or giving up, the rejections that follow are our own shutdown.
-  const error = fatal ?? (failure && !stop.signal && !stop.gaveUp && !(failure instanceof SpoolClosedError) ? failure : null);
+  const error = fatal ?? (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null);
   const outcome = decideOutcome(run, stop);
   report(run, outcome, error, seconds);
   if (error) throw error;
@@ -270,7 +304,7 @@ function describeReadFailure(f: ReadFailure): string {
 
 function decideOutcome(run: Run, stop: Stop): Outcome {
   const { options, sources, counts, spool } = run;
-  const why = stop.signal ? `stopped by ${stop.signal}` : stop.gaveUp ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full' : 'not reached';
+  const why = stop.writeFailure ? `stopped: ${stop.writeFailure.message}` : stop.signal ? `stopped by ${stop.signal}` : stop.gaveUp ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full' : 'not reached';
   const unreadSources = sources.filter((s) => !s.exhausted && !s.live);
   const unread = unreadSources.map((s) => ({ name: s.name, why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why }));
   // Files can be read again from their start; stdin and FIFOs cannot.
@@ -284,6 +318,8 @@ function decideOutcome(run: Run, stop: Stop): Outcome {
     resumeHint,
     leftInSpool: spool.stats.records,
     spoolDir: options.spoolDir,
+    notSpooled: counts.recordsNotSpooled,
+    notSpooledWhy: stop.writeFailure?.message ?? 'the run stopped first',
     dropped: spool.stats.droppedRecords,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,

@@ -6,9 +6,9 @@
  * The file is replaced atomically (write, fsync, rename, fsync of the directory): a crash leaves
  * the old or the new one. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fsyncDirSync } from '../durable.js';
+import { fsyncDirSync, writeAllSync } from '../durable.js';
 import { FileLock } from '../spool/lock.js';
 import { AuditShipError, describeSystemError } from '../errors.js';
 
@@ -73,7 +73,7 @@ export class Checkpoint {
     try {
       const fd = openSync(temporary, 'w', 0o600);
       try {
-        writeSync(fd, `${JSON.stringify(this.state, null, 1)}\n`);
+        writeAllSync(fd, `${JSON.stringify(this.state, null, 1)}\n`);
         fsyncSync(fd);
       } finally {
         closeSync(fd);

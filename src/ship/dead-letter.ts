@@ -4,7 +4,8 @@
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { writeAllSync } from '../durable.js';
 import { OutputError, describeSystemError } from '../errors.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
@@ -40,9 +41,16 @@ export class DeadLetterFile {
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };
+    // A letter written in part is cut off again, so that the file stays whole JSON lines.
+    const before = fstatSync(this.fd).size;
     try {
-      writeSync(this.fd, `${JSON.stringify(letter)}\n`);
+      writeAllSync(this.fd, `${JSON.stringify(letter)}\n`);
     } catch (error) {
+      try {
+        ftruncateSync(this.fd, before);
+      } catch {
+        // The torn line stays; the error below still stops the run.
+      }
       throw new OutputError(`--dead-letter ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
   }

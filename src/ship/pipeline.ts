@@ -120,7 +120,11 @@ export class ShipPipeline {
         try {
           finished = await this.readSource(source);
         } catch (error) {
-          if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
+          // What was read before the failure is still spooled (or counted as not spooled).
+          if (!(error instanceof InputReadError || error instanceof NotTextError)) {
+            await this.flush().catch(() => {});
+            throw error;
+          }
           await this.flush();
           const linesRead = this.position?.source === source ? this.position.line : (source.resume?.line ?? 0);
           return { error, source, linesRead };
@@ -344,20 +348,27 @@ export class ShipPipeline {
     if (!chunk) return this.writing;
     const position = this.position;
     const checkpoint = this.options.checkpoint;
-    this.counts.chunksSpooled++;
-    this.counts.recordsSpooled += chunk.count;
     const level = this.options.gzipLevel;
     const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);
     ready.catch(() => {}); // awaited in turn below; a failure surfaces there
     this.writingBefore = this.writing;
+    // After a failed write, every later chunk fails too (the chain stays rejected): none is
+    // written past the gap, and the checkpoint never moves past it.
+    let spooled = false;
     this.writing = this.writing.then(async () => {
       await this.spool.append(await ready);
+      spooled = true;
+      this.counts.chunksSpooled++;
+      this.counts.recordsSpooled += chunk.count;
       if (checkpoint && position?.source.path) {
         const { source } = position;
         checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false });
       }
     });
-    this.writing.catch((e: Error) => (this.failure ??= e));
+    this.writing.catch((e: Error) => {
+      this.failure ??= e;
+      if (!spooled) this.counts.recordsNotSpooled += chunk.count;
+    });
     return this.writing;
   }
 }

@@ -9,3 +9,19 @@ export class SpoolError extends AuditShipError {
 export class SpoolClosedError extends SpoolError {
   override readonly code = 'AUDIT_SHIP_SPOOL_CLOSED';
 }
+
+/**
+ * A chunk could not be written to the spool (a full disk, a quota, `ulimit -f`, an I/O error).
+ * The chunk is not in the spool: it was not reported spooled, and the checkpoint never passes it.
+ */
+export class SpoolWriteError extends SpoolError {
+  override readonly code = 'AUDIT_SHIP_SPOOL_WRITE';
+  constructor(
+    message: string,
+    /** The system error's code (ENOSPC, EDQUOT, EFBIG, EIO …), when there is one. */
+    readonly errno: string | null,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

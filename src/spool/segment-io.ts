@@ -7,9 +7,9 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
-import { fsyncDir } from '../durable.js';
+import { fsyncDir, writevAll } from '../durable.js';
 import { describeSystemError } from '../errors.js';
-import { SpoolError } from './errors.js';
+import { SpoolError, SpoolWriteError } from './errors.js';
 import { encodeFrameHead } from './format.js';
 import { ACKS_SUFFIX } from './segments.js';
 
@@ -22,16 +22,25 @@ export async function createSegmentFile(path: string, dir: string): Promise<File
     return handle;
   } catch (error) {
     await handle?.close().catch(() => {});
-    throw new SpoolError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
+    const errno = (error as NodeJS.ErrnoException).code ?? null;
+    throw new SpoolWriteError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, errno, { cause: error });
   }
 }
 
-export async function appendFrame(handle: FileHandle, chunk: Chunk, sync: boolean, dir: string): Promise<void> {
+/**
+ * Appends a frame at `offset`, the segment's durable length, retrying short writes. If it cannot
+ * all be written, what was written of it is cut off again (best effort: a torn tail is set aside
+ * on recovery anyway) and the error names the segment and the errno; the caller then starts a
+ * new segment, so no later frame lies at an offset that a failed write moved.
+ */
+export async function appendFrame(handle: FileHandle, path: string, offset: number, chunk: Chunk, sync: boolean): Promise<void> {
   try {
-    await handle.writev([encodeFrameHead(chunk), chunk.entries]);
+    await writevAll(handle, [encodeFrameHead(chunk), chunk.entries]);
     if (sync) await handle.datasync();
   } catch (error) {
-    throw new SpoolError(`cannot write to the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
+    await handle.truncate(offset).catch(() => {});
+    const errno = (error as NodeJS.ErrnoException).code ?? null;
+    throw new SpoolWriteError(`cannot write to the spool segment ${path}: ${describeSystemError(error)}`, errno, { cause: error });
   }
 }
 

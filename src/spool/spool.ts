@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
-import { SpoolClosedError, SpoolError } from './errors.js';
+import { isSpaceError } from '../durable.js';
+import { SpoolClosedError, SpoolError, SpoolWriteError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { lockSpool, type FileLock } from './lock.js';
 import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
@@ -73,6 +74,7 @@ export interface SpoolStats {
 
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
+const SPACE_RETRY_MS = 1000;
 
 export class Spool {
   readonly stats: SpoolStats = {
@@ -95,6 +97,11 @@ export class Spool {
   private fsyncTimer: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
   private closed = false;
+  /** finish() was called: no more waiting for room or for space. */
+  private finishing = false;
+  /** The write failure that has the spool waiting for disk space, while it waits. */
+  private outOfSpace: SpoolWriteError | null = null;
+  private spaceHandler: (error: SpoolWriteError | null) => void = () => {};
   private readonly segmentBytes: number;
 
   private constructor(
@@ -172,15 +179,43 @@ export class Spool {
     const size = frameBytes(chunk);
     await this.makeRoom(size);
     if (this.closed) throw new SpoolClosedError('the spool is closed');
+    for (let fresh = false; ; ) {
+      try {
+        await this.writeFrame(chunk, size);
+        break;
+      } catch (error) {
+        if (!(error instanceof SpoolWriteError) || !isSpaceError(error.cause) || this.finishing || this.closed) throw error;
+        // Past the file size limit (`ulimit -f`): a new segment may hold the chunk; try one at once.
+        if (error.errno === 'EFBIG' && !fresh) {
+          fresh = true;
+          continue;
+        }
+        // No room on the disk now: acks (or someone else) may free some; wait and write it again.
+        fresh = false;
+        this.noSpace(error);
+        await this.waitForSpace();
+      }
+    }
+    if (this.outOfSpace) {
+      this.outOfSpace = null;
+      this.spaceHandler(null);
+    }
+  }
+
+  private async writeFrame(chunk: Chunk, size: number): Promise<void> {
     const segment = await this.activeSegment();
     const offset = segment.bytes;
     this.appending = true;
     try {
-      await appendFrame(segment.handle!, chunk, this.options.fsync === 'always', this.options.dir);
+      await appendFrame(segment.handle!, segment.path, offset, chunk, this.options.fsync === 'always');
       this.dirty = this.options.fsync !== 'always';
+    } catch (error) {
+      await this.abandon(segment);
+      throw error;
     } finally {
       this.appending = false;
     }
+    // Offsets come from what was written in full: a failed write never moves them.
     segment.bytes += size;
     this.stats.bytes += size;
     const cache = this.cachedBytes + chunk.entries.length <= (this.options.cacheBytes ?? DEFAULT_CACHE_BYTES);
@@ -192,6 +227,49 @@ export class Spool {
       body: cache ? chunk.entries : null, state: 'queued',
     });
     if (segment.bytes >= this.segmentBytes) await this.seal(segment);
+  }
+
+  /**
+   * A write into this segment failed part-way: it takes no more frames (its file position may be
+   * past its last whole frame), and it goes as soon as nothing in it is left to ack.
+   */
+  private async abandon(segment: Segment): Promise<void> {
+    await this.seal(segment);
+    if (segment.unacked === 0 && !segment.deleted) this.deleteSegment(segment);
+  }
+
+  private noSpace(error: SpoolWriteError): void {
+    if (this.outOfSpace) return;
+    this.outOfSpace = error;
+    this.spaceHandler(error);
+  }
+
+  /** Until an ack frees a segment, finish() or close() is called, or a second passes. */
+  private async waitForSpace(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SPACE_RETRY_MS);
+      this.waiters.push(resolve);
+    });
+    clearTimeout(timer);
+  }
+
+  /**
+   * Shutdown: the chunks already read are written even if the spool is full (it may go over its
+   * cap by what was read ahead: the chunk waiting for room and the one being built), because the
+   * lines in them may not be readable again. A write failing for lack of space is no longer retried.
+   */
+  finish(): void {
+    this.finishing = true;
+    this.wake();
+  }
+
+  /**
+   * Called when a write finds no room on the disk (ENOSPC, EDQUOT, EFBIG), with the error; the write
+   * is retried once a second and after every ack. Called again with null once one succeeds.
+   */
+  onSpaceChange(handler: (error: SpoolWriteError | null) => void): void {
+    this.spaceHandler = handler;
   }
 
   /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
@@ -217,7 +295,7 @@ export class Spool {
   }
 
   private async makeRoom(size: number): Promise<void> {
-    while (!this.closed && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
+    while (!this.closed && !this.finishing && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
       if (this.options.overflow === 'drop-oldest' && this.dropOldest()) continue;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }

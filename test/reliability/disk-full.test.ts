@@ -1,0 +1,110 @@
+/**
+ * A disk that fills up under the spool: no chunk is reported spooled, or checkpointed past, unless
+ * every byte of it was written; a full disk is waited out while acks free room, or given up on
+ * with exit 4 and the path and errno in words; a re-run then delivers every record.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
+import { Ledger } from '../helpers/ledger.js';
+import { CLI } from '../helpers/paths.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+/** Why a small tmpfs cannot be mounted here, or null when it can. */
+function noTmpfs(): string | null {
+  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
+  const probe = tempDir('audit-ship-tmpfs-probe-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
+  if (mounted.status !== 0) return `mount -t tmpfs failed: ${mounted.stderr?.toString().trim() || mounted.error?.message}`;
+  spawnSync('umount', [probe]);
+  return null;
+}
+const skipTmpfs = noTmpfs();
+if (skipTmpfs) process.stdout.write(`# skipping the full-disk tests: ${skipTmpfs}\n`);
+
+/** A tmpfs of `size` (mount's syntax, e.g. 2m), unmounted after the test. */
+function smallDisk(t: TestContext, size: string): { dir: string; resize: (size: string) => void } {
+  const dir = tempDir('audit-ship-tmpfs-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  assert.equal(mounted.status, 0, mounted.stderr?.toString());
+  t.after(() => void spawnSync('umount', ['-l', dir]));
+  const resize = (to: string) => assert.equal(spawnSync('mount', ['-o', `remount,size=${to}`, dir]).status, 0);
+  return { dir, resize };
+}
+
+/** Every valid record read is acked, dropped, left in the spool or reported not spooled: none vanish. */
+function assertAccounted(s: Record<string, number>): void {
+  assert.equal(s.lines, s.valid! + s.invalid! + s.skipped! + s.blank! + s.duplicates! + s.filtered!, 'every line is counted once');
+  assert.equal(s.valid! + s.recoveredFromSpool!, s.recordsAcked! + s.dropped! + s.leftInSpool! + s.recordsNotSpooled!, 'every record is accounted for');
+}
+
+describe('a full disk under the spool', () => {
+  it('under `ulimit -f`, short writes are completed or moved to a new segment: every record delivered', async () => {
+    // A 1.5 MB file size limit, under the 8 MB segments of a 100 MB spool: every segment hits it.
+    const ledger = new Ledger(20_000, 31);
+    const dir = tempDir();
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const r = await receiver();
+    const child = spawn('bash', ['-c', `ulimit -f 1500; exec "$0" "$@"`, process.execPath, CLI, '--port', String(r.port), '--spool-max-bytes', '100m',
+      '--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, EXIT.ok, stderr);
+    const s = jsonSummary(stderr);
+    assert.equal(s.damagedSpoolRanges, 0, 'no torn chunk was left behind');
+    assertAccounted(s);
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+
+  it('gives up after --retry-timeout with exit 4, the path and errno, and a re-run delivers every record', { skip: skipTmpfs ?? false }, async (t) => {
+    const ledger = new Ledger(20_000, 32);
+    const dir = tempDir();
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const disk = smallDisk(t, '2m');
+    const spool = join(disk.dir, 'spool');
+    const args = ['--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input];
+    const full = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+    assert.equal(full.code, EXIT.inputUnread, full.stderr);
+    assert.match(full.stderr, new RegExp(`cannot write to the spool segment ${spool}/\\d+\\.seg: no space left on device \\(ENOSPC\\)`));
+    assert.match(full.stderr, /records were read but not written to the spool/);
+    const s = jsonSummary(full.stderr);
+    assert.ok(s.recordsNotSpooled! > 0, 'the records read ahead of the full disk are counted, not lost silently');
+    assert.equal(s.leftInSpool, s.recordsSpooled);
+    assertAccounted(s);
+
+    disk.resize('64m');
+    const r = await receiver();
+    const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+
+  it('waits while the disk is full and goes on as acks free room: stdin, every record delivered', { skip: skipTmpfs ?? false }, async (t) => {
+    const ledger = new Ledger(20_000, 33);
+    const disk = smallDisk(t, '2m');
+    // Someone else's file leaves about 600 KB: less than the chunks in flight.
+    mkdirSync(join(disk.dir, 'other'));
+    writeFileSync(join(disk.dir, 'other', 'filler'), Buffer.alloc(1400 * 1024));
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--spool-max-bytes', '4m', '--summary', 'json'], {
+      input: ledger.text(), env: { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') },
+    });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
+    assert.match(res.stderr, /the spool has room again/);
+    assertAccounted(jsonSummary(res.stderr));
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+});
