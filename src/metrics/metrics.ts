@@ -65,6 +65,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   }));
   counter(registry, sources, 'audit_ship_records_dead_lettered_total', 'Invalid lines written to --dead-letter.', (s) => c(s).deadLettered);
   counter(registry, sources, 'audit_ship_records_dropped_total', 'Records deleted unsent from a full spool (drop-oldest).', (s) => s.spool.droppedRecords);
+  counter(registry, sources, 'audit_ship_records_not_spooled_total', 'Valid records read but never written to the spool (a write failed, e.g. a full disk).', (s) => c(s).recordsNotSpooled);
   counter(registry, sources, 'audit_ship_records_sent_total', 'Records sent to Fluentd (resends not included).', (s) => c(s).recordsSent);
   counter(registry, sources, 'audit_ship_sent_bytes_total', 'Entry bytes sent to Fluentd (resends not included).', (s) => c(s).bytesSent);
   counter(registry, sources, 'audit_ship_records_acked_total', 'Records acked by Fluentd.', (s) => c(s).recordsAcked);

@@ -56,6 +56,7 @@ export function assertSummaryMatchesMetrics(summary: Record<string, number>, met
     ['resends', 'audit_ship_chunks_resent_total'],
     ['connectRetries', 'audit_ship_connect_retries_total'],
     ['dropped', 'audit_ship_records_dropped_total'],
+    ['recordsNotSpooled', 'audit_ship_records_not_spooled_total'],
     ['leftInSpool', 'audit_ship_spool_records'],
   ];
   for (const [field, metric] of pairs) assert.equal(metrics.get(metric), summary[field], `${field} vs ${metric}`);
