@@ -14,6 +14,8 @@ export interface Line {
   overLimit: number;
   /** Offset in the (decoded) stream just past this line's end of line: where a resume starts. */
   end: number;
+  /** Set on a last line that the stream ended without an end of line (absent on all others). */
+  unterminated?: true;
 }
 
 export interface SplitOptions {
@@ -58,7 +60,9 @@ class LineSplitter {
   }
 
   end(out: Line[]): void {
-    if (this.pendingBytes > 0 || this.discarded > 0) this.finishLine(Buffer.alloc(0), this.consumed, out);
+    if (this.pendingBytes === 0 && this.discarded === 0) return;
+    this.finishLine(Buffer.alloc(0), this.consumed, out);
+    out[out.length - 1]!.unterminated = true;
   }
 
   private keep(part: Buffer): void {

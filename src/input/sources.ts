@@ -249,6 +249,8 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
       endInput = () => {
         endedByUs = true;
         stdin.unpipe(counter);
+        // What stdin holds was taken from the pipe already and cannot be read again: it goes on too.
+        for (let rest = stdin.read(); rest !== null; rest = stdin.read()) counter.write(rest);
         counter.end();
         (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       };

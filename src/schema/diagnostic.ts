@@ -40,6 +40,7 @@ export const DIAGNOSTIC_CODES = {
   // Shipping only: valid under the schema, but the forward protocol cannot carry it.
   'time-out-of-range': 'error',
   'too-deep': 'error',
+  'cut-at-stop': 'error',
 } as const satisfies Record<string, Severity>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

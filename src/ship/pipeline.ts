@@ -227,6 +227,11 @@ export class ShipPipeline {
   private accept(source: InputSource, line: Line): boolean {
     const c = this.counts;
     c.lines++;
+    if (line.unterminated && this.draining) {
+      // Stopped mid-line: the rest of this line is still in the pipe, never to be read by this run.
+      this.reject(source, line, [diagnostic('cut-at-stop', null, `the stop cut this line after ${line.overLimit || line.bytes.length} bytes; the rest of it was not read`)]);
+      return false;
+    }
     if (line.overLimit === 0) {
       const start = this.builder.beginEntry();
       const fast = this.transcoder.transcode(line.bytes);

@@ -61,3 +61,9 @@ export function assertSummaryMatchesMetrics(summary: Record<string, number>, met
   ];
   for (const [field, metric] of pairs) assert.equal(metrics.get(metric), summary[field], `${field} vs ${metric}`);
 }
+
+/** The summary's identity: every line counted once; every valid record acked, dropped, left in the spool or said not spooled. */
+export function assertAccounted(s: Record<string, number>): void {
+  assert.equal(s.lines, s.valid! + s.invalid! + s.skipped! + s.blank! + s.duplicates! + s.filtered!, 'every line is counted once');
+  assert.equal(s.valid! + s.recoveredFromSpool!, s.recordsAcked! + s.dropped! + s.leftInSpool! + s.recordsNotSpooled!, 'every record is accounted for');
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
-import { Ledger } from '../helpers/ledger.js';
+import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
@@ -38,12 +38,6 @@ function smallDisk(t: TestContext, size: string): { dir: string; resize: (size: 
   t.after(() => void spawnSync('umount', ['-l', dir]));
   const resize = (to: string) => assert.equal(spawnSync('mount', ['-o', `remount,size=${to}`, dir]).status, 0);
   return { dir, resize };
-}
-
-/** Every valid record read is acked, dropped, left in the spool or reported not spooled: none vanish. */
-function assertAccounted(s: Record<string, number>): void {
-  assert.equal(s.lines, s.valid! + s.invalid! + s.skipped! + s.blank! + s.duplicates! + s.filtered!, 'every line is counted once');
-  assert.equal(s.valid! + s.recoveredFromSpool!, s.recordsAcked! + s.dropped! + s.leftInSpool! + s.recordsNotSpooled!, 'every record is accounted for');
 }
 
 describe('a full disk under the spool', () => {

@@ -1,0 +1,101 @@
+/**
+ * A stop signal never drops what was read: records already taken from the input are in the spool
+ * when the process exits (a full spool takes them over its cap), and the summary's accounting adds
+ * up on every shutdown path. Checked by RequestID: a later run delivers every line the first took.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { assertAccounted, Ledger } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+/** The records whose lines were read whole: the first `valid` of the ledger (it has no invalid line). */
+function taken(ledger: Ledger, s: Record<string, number>): Ledger {
+  const read = new Ledger(0, 0);
+  read.ids.push(...ledger.ids.slice(0, s.valid));
+  return read;
+}
+
+/** A pipe read in 64 KB pieces stops mid-line: that one line is reported as cut, never silently lost. */
+function assertCutLine(s: Record<string, number>): void {
+  const byCode = s.invalidByCode as unknown as Record<string, number>;
+  assert.equal(s.invalid, byCode['cut-at-stop'] ?? 0, 'the only invalid line is the one cut by the stop');
+  assert.ok(s.invalid! <= 1);
+}
+
+/** The next run on the spool delivers everything left there; returns the ids received. */
+async function drain(spoolDir: string): Promise<string[]> {
+  const r = await receiver();
+  const res = await runCli(['--port', String(r.port), '--summary', 'json'], { env: { AUDIT_SHIP_SPOOL_DIR: spoolDir } });
+  assert.equal(res.code, EXIT.ok, res.stderr);
+  return r.events().map((e) => e.record.RequestID as string);
+}
+
+describe('a stop signal never drops what was read', () => {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    it(`${signal} with the spool full and Fluentd down: every line taken from stdin is spooled`, async () => {
+      const ledger = new Ledger(10_000, 41);
+      const spoolDir = join(tempDir(), 'spool');
+      const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--chunk-records', '200', '--shutdown-timeout', '200ms'],
+        { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+      ship.child.stdin!.write(ledger.text());
+      // The spool fills and holds the input back; then the signal.
+      let full = false;
+      while (!full) full = ((await ship.scrape()).get('audit_ship_spool_bytes') ?? 0) > 800_000;
+      const code = await ship.exit(signal);
+      assert.equal(code, EXIT.inputUnread, ship.stderr());
+      const s = jsonSummary(ship.stderr());
+      assertAccounted(s);
+      assert.equal(s.recordsNotSpooled, 0, 'nothing read was left out of the spool');
+      assert.ok(s.lines! < ledger.ids.length, 'the input was held back, not read to its end');
+      assert.equal(s.leftInSpool, s.valid, 'everything read is in the spool, over its cap if need be');
+      assertCutLine(s);
+      // The whole lines taken are the first `valid` of the pipe: each of them is delivered by the next run.
+      taken(ledger, s).assertComplete(await drain(spoolDir));
+    });
+  }
+
+  it('SIGTERM on a checkpointed file with the spool full: the accounting adds up, and a re-run delivers the rest', async () => {
+    const ledger = new Ledger(10_000, 43);
+    const dir = tempDir();
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const spoolDir = join(dir, 'spool');
+    const args = ['--chunk-records', '200', '--checkpoint', join(dir, 'cp.json'), input];
+    const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--shutdown-timeout', '200ms', ...args], { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+    let full = false;
+    while (!full) full = ((await ship.scrape()).get('audit_ship_spool_bytes') ?? 0) > 800_000;
+    assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assertAccounted(s);
+    assert.equal(s.invalid, 0, 'a file is left between lines');
+    assert.equal(s.leftInSpool, s.valid);
+    const r = await receiver();
+    const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spoolDir } });
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  });
+
+  it('SIGTERM while shipping to a live receiver: the accounting adds up and nothing read is lost', async () => {
+    const ledger = new Ledger(20_000, 42);
+    const spoolDir = join(tempDir(), 'spool');
+    const r = await receiver();
+    const ship = await startMeteredShip(['--port', String(r.port), '--chunk-records', '200'], { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+    ship.child.stdin!.write(ledger.text());
+    await waitFor(() => r.events().length > 1000, 'the first acks');
+    const code = await ship.exit('SIGTERM');
+    assert.ok(code === EXIT.inputUnread || code === EXIT.ok, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assertAccounted(s);
+    assert.equal(s.recordsNotSpooled, 0);
+    assertCutLine(s);
+    const first = r.events().map((e) => e.record.RequestID as string);
+    taken(ledger, s).assertComplete([...first, ...(s.leftInSpool! > 0 ? await drain(spoolDir) : [])]);
+  });
+});
