@@ -23,6 +23,8 @@ export interface InputSource {
   size: number | null;
   /** Bytes consumed from disk or stdin so far (compressed bytes for gzip). */
   bytesRead: number;
+  /** Which file this is, whatever its name (regular files only): what --checkpoint keys on. */
+  identity?: FileIdentity;
   /** Where to start reading (decoded bytes and lines before it); set from a checkpoint. */
   resume: { offset: number; line: number } | null;
   /**
@@ -48,6 +50,18 @@ export interface InputSource {
    * live tail): what was already read and buffered is still delivered, then the iteration ends.
    */
   close?(): void;
+}
+
+/**
+ * A file told apart from others by device, inode and its first bytes (as on disk: compressed for
+ * gzip), as Fluent Bit's tail database and Filebeat's registry do: a rotated or replaced file
+ * under an old name, or an old file under a new name, is recognised.
+ */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  /** Up to the first 4 KiB of the file. */
+  head: Buffer;
 }
 
 /**
@@ -148,6 +162,12 @@ async function* sniffedStream(source: InputSource, raw: AsyncIterable<Buffer>): 
  */
 async function* readPlainFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
   const handle = await open(path, 'r');
+  const info = await handle.stat();
+  if (source.identity && (info.dev !== source.identity.dev || info.ino !== source.identity.ino)) {
+    await handle.close();
+    // Rotated between the run's start and its turn: the checkpoint position belongs to the other file.
+    throw new InputReadError(source.name, 'was replaced by another file (rotated?) after the run started; run again to read the new one', 0);
+  }
   const buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)];
   let turn = 0;
   let position = start;
@@ -170,23 +190,29 @@ async function* readPlainFile(source: InputSource, path: string, start: number):
   }
 }
 
-/** The first bytes of a regular file, and what they hold; gzip is judged by its decoded start too. */
-async function sniffFile(path: string): Promise<Sniffed> {
+/** The first bytes of a regular file, its identity, and what it holds; gzip is judged by its decoded start too. */
+async function sniffFile(path: string): Promise<{ sniffed: Sniffed; identity: FileIdentity }> {
   const handle = await open(path, 'r');
   try {
+    const info = await handle.stat();
     const head = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
     const raw = head.subarray(0, bytesRead);
-    const sniffed = sniff(raw);
-    if (sniffed.kind !== 'gzip') return sniffed;
-    // A partial inflate of the first block: enough to see whether lines of text follow. A corrupt
-    // header throws here, and openFileSource describes it.
-    const decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
-    const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
-    return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
+    const identity = { dev: info.dev, ino: info.ino, head: raw };
+    return { sniffed: sniffHead(raw), identity };
   } finally {
     await handle.close();
   }
+}
+
+function sniffHead(raw: Buffer): Sniffed {
+  const sniffed = sniff(raw);
+  if (sniffed.kind !== 'gzip') return sniffed;
+  // A partial inflate of the first block: enough to see whether lines of text follow. A corrupt
+  // header throws here, and openFileSource describes it.
+  const decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
+  const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
+  return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
 }
 
 /** Opens a file input: checks that it exists, is readable, and holds text lines or gzip of them. */
@@ -194,12 +220,13 @@ export async function openFileSource(path: string): Promise<InputSource> {
   let size: number | null;
   let kind: 'plain' | 'gzip' | 'stream';
   let sniffed: Sniffed = { kind: 'text' };
+  let identity: FileIdentity | undefined;
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     if (info.isFile()) {
       size = info.size;
-      sniffed = await sniffFile(path);
+      ({ sniffed, identity } = await sniffFile(path));
       kind = sniffed.kind === 'gzip' ? 'gzip' : 'plain';
     } else {
       // A FIFO, `<(zcat …)`, a character device: no size, no seeking, read as a stream.
@@ -214,6 +241,7 @@ export async function openFileSource(path: string): Promise<InputSource> {
     path: kind === 'stream' ? null : path,
     size,
     bytesRead: 0,
+    ...(identity ? { identity } : {}),
     resume: null,
     exhausted: false,
     chunks() {

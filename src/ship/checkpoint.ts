@@ -7,10 +7,15 @@
  * the old or the new one. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
+import type { FileIdentity } from '../input/sources.js';
 import { fsyncDirSync, writeAllSync } from '../durable.js';
 import { FileLock } from '../spool/lock.js';
 import { AuditShipError, describeSystemError } from '../errors.js';
+
+/** The bytes a file's fingerprint covers: its first line or more, for audit logs (a RequestID in each). */
+const FINGERPRINT_BYTES = 4096;
 
 /** The checkpoint file cannot be read or written. */
 export class CheckpointError extends AuditShipError {
@@ -21,9 +26,20 @@ export interface FileProgress {
   /** Decoded bytes (after gunzip) and lines durably handled. */
   offset: number;
   line: number;
-  /** The file's size when the position was taken: a smaller file now is a different file. */
+  /** The file's size when the position was taken: a smaller file now was truncated. */
   size: number;
   done: boolean;
+  /** Which file it was: device, inode, and a SHA-256 of its first `fingerprintBytes` bytes (absent in older checkpoints). */
+  dev?: number;
+  ino?: number;
+  fingerprint?: string;
+  fingerprintBytes?: number;
+}
+
+/** A file as it is now: its size and identity (src/input/sources.ts). */
+export interface FileNow {
+  size: number;
+  identity?: FileIdentity;
 }
 
 interface CheckpointFile {
@@ -31,7 +47,20 @@ interface CheckpointFile {
   files: Record<string, FileProgress>;
 }
 
-export type ResumePoint = { kind: 'done' } | { kind: 'resume'; offset: number; line: number } | { kind: 'start'; reason?: string };
+/** Where to start a file; `reason` says why it is not where its name was left, for the log. */
+export type ResumePoint =
+  | { kind: 'done'; reason?: string }
+  | { kind: 'resume'; offset: number; line: number; reason?: string }
+  | { kind: 'start'; reason?: string };
+
+const fingerprint = (head: Buffer, bytes: number) => createHash('sha256').update(head.subarray(0, bytes)).digest('hex');
+
+/** Whether the file now is the one a position was taken of: its first bytes match (where there were any). */
+function sameContent(progress: FileProgress, now: FileNow): boolean {
+  if (progress.fingerprint === undefined || now.identity === undefined) return true; // an older checkpoint: by size only
+  const bytes = progress.fingerprintBytes ?? 0;
+  return now.identity.head.length >= bytes && fingerprint(now.identity.head, bytes) === progress.fingerprint;
+}
 
 export class Checkpoint {
   private constructor(
@@ -54,17 +83,47 @@ export class Checkpoint {
     this.lock.release();
   }
 
-  /** Where to start reading `file`, whose size is now `size`. */
-  resumePoint(file: string, size: number): ResumePoint {
-    const progress = this.state.files[resolve(file)];
-    if (!progress) return { kind: 'start' };
-    if (size < progress.size) return { kind: 'start', reason: `is smaller than when it was checkpointed (${size} < ${progress.size} bytes): reading it from the start` };
-    if (progress.done && size === progress.size) return { kind: 'done' };
-    return { kind: 'resume', offset: progress.offset, line: progress.line };
+  /**
+   * Where to start reading `file`. A file is known by its first bytes, not its name: under its
+   * name may now be another file (rotated, replaced: read from the start), and a file renamed
+   * since (rotated to FILE.1) is found by its device, inode and first bytes, and resumed.
+   */
+  resumePoint(file: string, now: FileNow): ResumePoint {
+    const path = resolve(file);
+    const progress = this.state.files[path];
+    if (progress && !sameContent(progress, now)) {
+      const renamed = this.renamedFrom(path, now);
+      if (renamed) return this.pointFrom(renamed[1], now, `is ${renamed[0]} renamed (same device, inode and first bytes)`);
+      return { kind: 'start', reason: 'is not the file checkpointed under this name (its first bytes differ: rotated or replaced): reading it from the start' };
+    }
+    if (progress) return this.pointFrom(progress, now);
+    const renamed = this.renamedFrom(path, now);
+    return renamed ? this.pointFrom(renamed[1], now, `is ${renamed[0]} renamed (same device, inode and first bytes)`) : { kind: 'start' };
   }
 
-  record(file: string, progress: FileProgress): void {
-    this.state.files[resolve(file)] = progress;
+  private pointFrom(progress: FileProgress, now: FileNow, known?: string): ResumePoint {
+    const says = (what: string) => (known ? `${known}: ${what}` : what);
+    if (now.size < progress.size) return { kind: 'start', reason: says(`was truncated (${now.size} < ${progress.size} bytes): reading it from the start`) };
+    if (progress.done && now.size === progress.size) return { kind: 'done', ...(known ? { reason: says('already shipped') } : {}) };
+    return { kind: 'resume', offset: progress.offset, line: progress.line, ...(known ? { reason: says(`resuming after line ${progress.line}`) } : {}) };
+  }
+
+  /** The entry, under another name, of the same file (device, inode and first bytes). */
+  private renamedFrom(path: string, now: FileNow): [string, FileProgress] | null {
+    const id = now.identity;
+    if (!id) return null;
+    for (const [name, p] of Object.entries(this.state.files)) {
+      if (name !== path && p.dev === id.dev && p.ino === id.ino && p.fingerprint !== undefined && sameContent(p, now)) return [name, p];
+    }
+    return null;
+  }
+
+  /** Records how far `file` is handled, with its identity when known. */
+  record(file: string, progress: FileProgress, identity?: FileIdentity): void {
+    const bytes = identity ? Math.min(identity.head.length, FINGERPRINT_BYTES) : 0;
+    this.state.files[resolve(file)] = identity
+      ? { ...progress, dev: identity.dev, ino: identity.ino, fingerprint: fingerprint(identity.head, bytes), fingerprintBytes: bytes }
+      : progress;
     this.save();
   }
 

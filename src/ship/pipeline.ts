@@ -160,14 +160,14 @@ export class ShipPipeline {
   private startAt(source: InputSource): boolean {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return true;
-    const point = checkpoint.resumePoint(source.path, source.size ?? 0);
+    const point = checkpoint.resumePoint(source.path, { size: source.size ?? 0, ...(source.identity ? { identity: source.identity } : {}) });
     if (point.kind === 'done') {
-      this.options.onNote(`${source.name}: already shipped (checkpoint), skipped`);
+      this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
       return false;
     }
     if (point.kind === 'resume') {
       source.resume = { offset: point.offset, line: point.line };
-      this.options.onNote(`${source.name}: resuming after line ${point.line} (checkpoint)`);
+      this.options.onNote(`${source.name}: ${point.reason ?? `resuming after line ${point.line}`} (checkpoint)`);
     } else if (point.reason) {
       this.options.onNote(`${source.name}: ${point.reason}`);
     }
@@ -178,7 +178,7 @@ export class ShipPipeline {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return;
     const end = this.position?.source === source ? this.position : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
-    checkpoint.record(source.path, { offset: end.end, line: end.line, size: source.size ?? 0, done: true });
+    checkpoint.record(source.path, { offset: end.end, line: end.line, size: source.size ?? 0, done: true }, source.identity);
   }
 
   /** Reads one source to its end; false when stop() cut it short. */
@@ -367,7 +367,7 @@ export class ShipPipeline {
       this.counts.recordsSpooled += chunk.count;
       if (checkpoint && position?.source.path) {
         const { source } = position;
-        checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false });
+        checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, source.identity);
       }
     });
     this.writing.catch((e: Error) => {

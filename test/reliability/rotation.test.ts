@@ -1,0 +1,90 @@
+/**
+ * `--checkpoint` knows files by identity (device, inode, first bytes), not by name: a file rotated
+ * or replaced under the same name is read from its start, a truncated one too, and a file renamed
+ * since (rotated to FILE.1) resumes where it stopped. Checked by RequestID on the built CLI.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { Ledger } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+
+const receiver = receivers();
+
+/** Ships `files` with the checkpoint; returns the ids the receiver got and stderr. */
+async function ship(checkpoint: string, files: string[]): Promise<{ ids: string[]; stderr: string }> {
+  const r = await receiver();
+  const res = await runCli(['--port', String(r.port), '--checkpoint', checkpoint, ...files]);
+  assert.equal(res.code, EXIT.ok, res.stderr);
+  return { ids: r.events().map((e) => e.record.RequestID as string), stderr: res.stderr };
+}
+
+/** The same records with other RequestIDs of the same length: a different file of exactly the same size. */
+function sameSizeOther(ledger: Ledger): { text: string; ids: string[] } {
+  const ids = ledger.ids.map((id) => `${id[0] === 'a' ? 'b' : 'a'}${id.slice(1)}`);
+  return { text: ledger.lines.map((l, i) => l.replace(ledger.ids[i]!, ids[i]!)).join(''), ids };
+}
+
+describe('--checkpoint and rotated files', () => {
+  it('a new file of the same size under the old name is read from its start, not skipped as shipped', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    const cp = join(dir, 'cp.json');
+    const first = new Ledger(1000, 51);
+    writeFileSync(file, first.text());
+    first.assertComplete((await ship(cp, [file])).ids);
+    const other = sameSizeOther(first);
+    writeFileSync(file, other.text);
+    assert.equal(readFileSync(file).length, first.text().length);
+    const second = await ship(cp, [file]);
+    assert.match(second.stderr, /is not the file checkpointed under this name \(its first bytes differ: rotated or replaced\): reading it from the start/);
+    assert.deepEqual(second.ids, other.ids);
+  });
+
+  it('a bigger new file under the old name is read from its start, not resumed at the old offset', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    const cp = join(dir, 'cp.json');
+    const first = new Ledger(1045, 52);
+    writeFileSync(file, first.text());
+    first.assertComplete((await ship(cp, [file])).ids);
+    const next = new Ledger(2000, 53);
+    writeFileSync(join(dir, 'new'), next.text());
+    renameSync(join(dir, 'new'), file);
+    const second = await ship(cp, [file]);
+    assert.deepEqual(second.ids, next.ids);
+  });
+
+  it('a truncated file (copytruncate) is read from its start', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    const cp = join(dir, 'cp.json');
+    const first = new Ledger(800, 54);
+    writeFileSync(file, first.text());
+    await ship(cp, [file]);
+    const next = new Ledger(300, 55);
+    writeFileSync(file, next.text()); // the same inode, cut and written again
+    const second = await ship(cp, [file]);
+    assert.match(second.stderr, /reading it from the start/);
+    assert.deepEqual(second.ids, next.ids);
+  });
+
+  it('a file rotated to FILE.1 after it grew resumes where it stopped; the new FILE is read whole', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    const cp = join(dir, 'cp.json');
+    const all = new Ledger(2000, 56);
+    writeFileSync(file, all.lines.slice(0, 1000).join(''));
+    await ship(cp, [file]);
+    appendFileSync(file, all.lines.slice(1000).join('')); // the log grows, then is rotated
+    renameSync(file, `${file}.1`);
+    const fresh = new Ledger(500, 57);
+    writeFileSync(file, fresh.text());
+    const second = await ship(cp, [`${file}.1`, file]);
+    assert.match(second.stderr, /audit\.log\.1: is .*audit\.log renamed \(same device, inode and first bytes\): resuming after line 1000/);
+    assert.deepEqual(second.ids, [...all.ids.slice(1000), ...fresh.ids], 'no record twice, none missed');
+  });
+});
