@@ -81,8 +81,9 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   }
   const record = value as Record<string, unknown>;
   const v = validateRecord(record, options);
-  // A plain text search first: the walk runs only for the rare line that names the key at all.
-  const diagnostics = text.includes('"__proto__"') ? [...v.diagnostics, ...protoKeys(record, null)] : v.diagnostics;
+  // A plain text search first: the walk runs only for the rare line that names the key at all, or
+  // that has a \u escape, which can spell it (`"\u005f_proto__"` is the same key to JSON.parse).
+  const diagnostics = text.includes('__proto__') || text.includes('\\u') ? [...v.diagnostics, ...protoKeys(record, null)] : v.diagnostics;
   return {
     kind: 'record',
     record,

@@ -30,6 +30,8 @@ const EXPECTED: Record<number, string> = {
   10: 'wrong-type', // ResponseStatus "200" and ResponseSize "12" as strings
   11: 'not-json', // `{"RequestID":` and nothing more
   12: 'shipped', // a valid neighbour after all of the above
+  13: 'forbidden-key', // "\u005f_proto__": the same key, spelt with an escape
+  14: 'shipped', // its valid neighbour
 };
 
 describe('bad input', () => {
@@ -46,10 +48,10 @@ describe('bad input', () => {
       assert.match(res.stderr, new RegExp(`bad-input\\.jsonl:${letter.line}: error\\b.*\\[${EXPECTED[letter.line]}\\]`));
     }
     const shipped = r.events().map((e) => e.record.RequestID);
-    assert.deepEqual(shipped, [id(0), id(4), id(8)]);
+    assert.deepEqual(shipped, [id(0), id(4), id(8), id(10)]);
     assert.equal(r.events()[1]!.record.UserAgent, 'escaped NUL: \u0000');
     const s = jsonSummary(res.stderr);
-    assert.equal(s.lines, 12);
+    assert.equal(s.lines, 14);
     assert.equal(s.recordsAcked + s.invalid + s.skipped + s.blank, s.lines);
   });
 

@@ -135,3 +135,24 @@ describe('RecordTranscoder', () => {
     assert.ok(taken > 100, `only ${taken} damaged lines were still valid records`);
   });
 });
+
+describe('a forbidden key spelt with escapes', () => {
+  const spellings = ['\\u005f_proto__', '__pr\\u006fto__', '\\u005F\\u005Fproto\\u005f\\u005f', '_\\u005fproto_\\u005f'];
+  const base = JSON.parse(sampleLines(1, { seed: 7, start: 1632312000 }).next().value as string) as Record<string, unknown>;
+  const json = JSON.stringify(base);
+  const cases = spellings.flatMap((key) => [
+    { where: 'at the top', line: `${json.slice(0, -1)},"${key}":{"x":1}}` },
+    { where: 'nested in an unknown field', line: `${json.slice(0, -1)},"Extra":{"a":[{"${key}":1}]}}` },
+  ]);
+
+  for (const { where, line } of cases) {
+    it(`is found ${where} by the validator, and the fast path leaves it to it: ${line.slice(json.length - 1, json.length + 40)}`, () => {
+      const verdict = classifyLine(Buffer.from(line), { mixed: false, strict: false });
+      assert.equal(verdict.kind, 'record');
+      if (verdict.kind !== 'record') return;
+      assert.equal(verdict.valid, false);
+      assert.ok(verdict.diagnostics.some((d) => d.code === 'forbidden-key'), JSON.stringify(verdict.diagnostics));
+      assert.equal(fast(line).taken, false, 'the fast path never takes what the validator refuses');
+    });
+  }
+});
