@@ -42,6 +42,10 @@ export interface ConnectionOptions {
 
 export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' | 'established' | 'closed';
 
+/** What a server may send us: HELO, PONG and acks are small maps and arrays of short strings. */
+const REPLY_LIMITS = { maxStrLength: 4096, maxBinLength: 4096, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 16 };
+const MAX_REPLY_BYTES = 64 * 1024;
+
 const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
 
 function describe(endpoint: Endpoint): string {
@@ -67,6 +71,8 @@ export class Connection extends EventEmitter {
   private ending = false;
   private helo: Helo | null = null;
   private readonly salt = randomBytes(16).toString('hex');
+  /** Bytes received since the last whole message. */
+  private unparsed = 0;
 
   private constructor(
     readonly endpoint: Endpoint,
@@ -123,7 +129,8 @@ export class Connection extends EventEmitter {
 
   private async readLoop(): Promise<void> {
     try {
-      for await (const message of decodeMultiStream(this.socket, { extensionCodec: eventTimeCodec })) {
+      for await (const message of decodeMultiStream(this.boundedReplies(), { extensionCodec: eventTimeCodec, ...REPLY_LIMITS })) {
+        this.unparsed = 0;
         this.onMessage(message);
         if (this.state === 'closed') return;
       }
@@ -131,6 +138,21 @@ export class Connection extends EventEmitter {
       if (this.state !== 'closed') {
         this.fail(error instanceof ForwardError ? error : new ConnectionLostError(`${describe(this.endpoint)} sent bytes that are not msgpack: ${(error as Error).message}`));
       }
+    }
+  }
+
+  /**
+   * The socket's bytes, failing once more than MAX_REPLY_BYTES arrive without a whole message: a
+   * server's replies (HELO, PONG, acks) are tiny, and the decoder would otherwise buffer whatever
+   * a broken or hostile peer streams at it (a 4 GB bin header) until the ack timeout.
+   */
+  private async *boundedReplies(): AsyncGenerator<Buffer> {
+    for await (const chunk of this.socket as AsyncIterable<Buffer>) {
+      this.unparsed += chunk.length;
+      if (this.unparsed > MAX_REPLY_BYTES) {
+        throw new ConnectionLostError(`${describe(this.endpoint)} sent over ${MAX_REPLY_BYTES} bytes without a whole reply; acks are a few dozen bytes`);
+      }
+      yield chunk;
     }
   }
 

@@ -14,6 +14,9 @@ import { Connection, type ConnectionOptions, type Endpoint } from './connection.
 import { AckTimeoutError, DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 
+/** A connection that lasted this long before it failed was a working one, whatever it delivered. */
+const HEALTHY_CONNECTION_MS = 60_000;
+
 export interface SenderOptions extends ConnectionOptions {
   endpoints: Endpoint[];
   tag: string;
@@ -204,9 +207,10 @@ export class Sender extends EventEmitter<SenderEvents> {
     return connection.write(frame);
   }
 
-  private onAck(chunkId: string): void {
+  /** True for a useful ack: one for a chunk in flight. */
+  private onAck(chunkId: string): boolean {
     const pending = this.inFlight.get(chunkId);
-    if (!pending) return; // an ack for a chunk already acked or requeued: the resend will be acked too
+    if (!pending) return false; // an ack for a chunk already acked or requeued (the resend will be acked too), or a bogus one
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.lastProgress = Date.now();
@@ -214,6 +218,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     pending.resolve();
     this.emit('acked', pending.chunk, performance.now() - pending.sentAt);
     this.notify();
+    return true;
   }
 
   /** Puts every unacked chunk back at the front of the queue, in the order they were sent. */
@@ -260,14 +265,17 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   private adopt(connection: Connection): void {
     this.connection = connection;
+    const opened = Date.now();
     let acked = false;
     connection.on('ack', (id: string) => {
-      acked = true;
-      this.onAck(id);
+      if (this.onAck(id)) acked = true;
     });
     connection.once('close', (error?: ForwardError) => {
       if (this.connection === connection) this.connection = null;
-      if (error && !acked && this.inFlight.size > 0) this.lastConnectionBarren = true;
+      // A connection that failed before a useful ack, and soon, is a failed attempt: the next waits
+      // out the backoff. Otherwise a server that accepts and closes at once (a load balancer with no
+      // backend), or acks ids we never sent, gets thousands of reconnects a second.
+      if (error && !acked && Date.now() - opened < HEALTHY_CONNECTION_MS) this.lastConnectionBarren = true;
       if (error && this.state !== 'closed') this.emit('connection-lost', error, this.inFlight.size);
       this.requeueInFlight();
       if (error?.fatal) this.failAll(error);
