@@ -107,7 +107,8 @@ export async function* splitLines(
   for await (const chunk of chunks) {
     const out: Line[] = [];
     splitter.push(chunk, out);
-    if (out.length > 0) yield out;
+    // Even when empty: the consumer's progress (bytes read) moves on inside a line with no end.
+    yield out;
   }
   const out: Line[] = [];
   splitter.end(out);

@@ -45,6 +45,15 @@ export async function waitFor(condition: () => boolean, what: string): Promise<v
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Scrapes until `condition` holds on the metrics; fails with `what` after 60 s (a hang, not a timing check). */
+export async function scrapeUntil(ship: { scrape: () => Promise<Map<string, number>> }, condition: (m: Map<string, number>) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!condition(await ship.scrape())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** The JSON summary that `--summary json` prints as the last line of stderr. */
 export function jsonSummary(stderr: string): Record<string, number> {
   const last = stderr.trim().split('\n').filter((l) => l.startsWith('{')).pop();

@@ -11,7 +11,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -46,8 +46,7 @@ describe('a stop signal never drops what was read', () => {
         { AUDIT_SHIP_SPOOL_DIR: spoolDir });
       ship.child.stdin!.write(ledger.text());
       // The spool fills and holds the input back; then the signal.
-      let full = false;
-      while (!full) full = ((await ship.scrape()).get('audit_ship_spool_bytes') ?? 0) > 800_000;
+      await scrapeUntil(ship, (m) => (m.get('audit_ship_spool_bytes') ?? 0) > 800_000, 'a full spool');
       const code = await ship.exit(signal);
       assert.equal(code, EXIT.inputUnread, ship.stderr());
       const s = jsonSummary(ship.stderr());
@@ -69,8 +68,7 @@ describe('a stop signal never drops what was read', () => {
     const spoolDir = join(dir, 'spool');
     const args = ['--chunk-records', '200', '--checkpoint', join(dir, 'cp.json'), input];
     const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--shutdown-timeout', '200ms', ...args], { AUDIT_SHIP_SPOOL_DIR: spoolDir });
-    let full = false;
-    while (!full) full = ((await ship.scrape()).get('audit_ship_spool_bytes') ?? 0) > 800_000;
+    await scrapeUntil(ship, (m) => (m.get('audit_ship_spool_bytes') ?? 0) > 800_000, 'a full spool');
     assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, ship.stderr());
     const s = jsonSummary(ship.stderr());
     assertAccounted(s);
