@@ -5,6 +5,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Decoder } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec } from './event-time.js';
+import { splitObjects } from './frame-reader.js';
 import type { ChunkId, EventRecord, Tag } from './protocol.js';
 
 export interface DecodedEvent {
@@ -22,7 +23,6 @@ export interface DecodedTransport {
 /** A message that breaks the protocol; the connection that sent it is closed with this reason. */
 export class ProtocolViolation extends Error {}
 
-const MAX_ENTRY_STREAM_BYTES = 256 * 1024 * 1024;
 
 function toEventTime(time: unknown): EventTime {
   if (time instanceof EventTime) return time;
@@ -58,22 +58,42 @@ function chunkOf(opt: Record<string, unknown>): ChunkId | null {
   return null;
 }
 
+/**
+ * What one chunk's entries may hold once inflated (documented in the README, "audit-ship receive"),
+ * checked while inflating and before decoding: a gzip bomb stops at the byte cap, a swarm of tiny
+ * entries at the object cap, before a single object is built.
+ */
+export const ENTRY_LIMITS = { maxInflatedBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
+
 function decodeEntryStream(bytes: Uint8Array, compressed: boolean): DecodedEvent[] {
-  let data = bytes;
+  let data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (compressed) {
     try {
       // gunzip reads every member of a multi-member stream, as the spec allows.
-      data = gunzipSync(bytes, { maxOutputLength: MAX_ENTRY_STREAM_BYTES });
+      data = gunzipSync(data, { maxOutputLength: ENTRY_LIMITS.maxInflatedBytes });
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new ProtocolViolation(`compressed entries inflate to over ${ENTRY_LIMITS.maxInflatedBytes} bytes`);
+      }
       throw new ProtocolViolation(`compressed entries are not valid gzip: ${(error as Error).message}`);
     }
   }
-  const events: DecodedEvent[] = [];
+  let entries: Buffer[];
   try {
-    for (const entry of new Decoder({ extensionCodec: eventTimeCodec }).decodeMulti(data)) events.push(toEntry(entry));
+    entries = splitObjects(data, ENTRY_LIMITS);
   } catch (error) {
-    if (error instanceof ProtocolViolation) throw error;
-    throw new ProtocolViolation(`entries are not a msgpack stream of [time, record]: ${(error as Error).message}`);
+    throw new ProtocolViolation(`entries: ${(error as Error).message}`);
+  }
+  const decoder = new Decoder({ extensionCodec: eventTimeCodec });
+  const events: DecodedEvent[] = [];
+  for (const entry of entries) {
+    let value: unknown;
+    try {
+      value = decoder.decode(entry);
+    } catch (error) {
+      throw new ProtocolViolation(`entries are not a msgpack stream of [time, record]: ${(error as Error).message}`);
+    }
+    events.push(toEntry(value));
   }
   return events;
 }

@@ -8,7 +8,8 @@ import { EventEmitter, once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
-import { decodeMultiStream } from '@msgpack/msgpack';
+import { decode } from '@msgpack/msgpack';
+import { FrameError, FrameReader, type FrameLimits } from './frame-reader.js';
 import { eventTimeCodec } from './event-time.js';
 import { decodeTransport, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
@@ -29,8 +30,14 @@ export interface ReceiverOptions {
   onTransport: (message: DecodedTransport, remote: string) => void | Promise<void>;
 }
 
-/** Limits on what one message may claim, so that a hostile length prefix cannot allocate gigabytes. */
-const DECODE_LIMITS = { maxStrLength: 64 * 1024 * 1024, maxBinLength: 256 * 1024 * 1024, maxArrayLength: 10_000_000, maxMapLength: 100_000 };
+/**
+ * What one message may hold (documented in the README, "audit-ship receive"). Checked at each
+ * header as the bytes arrive, before anything is buffered for it. A client that has not yet
+ * authenticated may send only a PING's worth.
+ */
+export const RECEIVE_LIMITS: FrameLimits = { maxMessageBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
+export const UNAUTHENTICATED_LIMITS: FrameLimits = { maxMessageBytes: 4096, maxObjects: 64, maxDepth: 4 };
+const DECODE_OPTIONS = { extensionCodec: eventTimeCodec, maxStrLength: RECEIVE_LIMITS.maxMessageBytes, maxBinLength: RECEIVE_LIMITS.maxMessageBytes };
 const HEARTBEAT_REPLY = Buffer.from([0]);
 
 export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {
@@ -85,20 +92,27 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     const userAuth = security !== null && Object.keys(security.users).length > 0;
     let authenticated = security === null;
     if (security) socket.write(encodeMessage(['HELO', { nonce, auth: authSalt, keepalive: true }]));
+    const frames = new FrameReader(authenticated ? RECEIVE_LIMITS : UNAUTHENTICATED_LIMITS);
     try {
-      for await (const message of decodeMultiStream(socket, { extensionCodec: eventTimeCodec, ...DECODE_LIMITS })) {
-        if (message === null) continue; // a TCP heartbeat
-        if (!authenticated) {
-          authenticated = this.checkPing(socket, message, nonce, userAuth ? authSalt : null);
-          if (!authenticated) return;
-          continue;
+      for await (const chunk of socket as AsyncIterable<Buffer>) {
+        // One client's chunk is decoded and answered before its next bytes are read: a slow or
+        // hostile client costs others at most the work of one message.
+        for (const frame of frames.push(chunk)) {
+          const message = decode(frame, DECODE_OPTIONS);
+          if (message === null) continue; // a TCP heartbeat
+          if (!authenticated) {
+            authenticated = this.checkPing(socket, message, nonce, userAuth ? authSalt : null);
+            if (!authenticated) return;
+            frames.setLimits(RECEIVE_LIMITS);
+            continue;
+          }
+          const transport = decodeTransport(message);
+          await this.options.onTransport(transport, remote);
+          if (transport.chunk !== null && !socket.write(encodeAck(transport.chunk))) await once(socket, 'drain');
         }
-        const transport = decodeTransport(message);
-        await this.options.onTransport(transport, remote);
-        if (transport.chunk !== null && !socket.write(encodeAck(transport.chunk))) await once(socket, 'drain');
       }
     } catch (error) {
-      const reason = error instanceof ProtocolViolation ? error.message : `bad frame: ${(error as Error).message}`;
+      const reason = error instanceof ProtocolViolation || error instanceof FrameError ? error.message : `bad frame: ${(error as Error).message}`;
       this.emit('connection-error', remote, reason);
       socket.destroy();
     }
