@@ -2,7 +2,7 @@
  * Making a directory entry durable: after a file is created, renamed or removed, the directory
  * itself must be fsynced, or a power cut can lose a file that was reported written.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
@@ -54,6 +54,24 @@ export async function fsyncDir(dir: string): Promise<void> {
 export function writeAllSync(fd: number, data: string | Buffer): void {
   let bytes = typeof data === 'string' ? Buffer.from(data) : data;
   while (bytes.length > 0) bytes = bytes.subarray(progress(writeSync(fd, bytes)));
+}
+
+/**
+ * Appends `data` whole or not at all: a write that fails part-way (a full disk) is cut off again,
+ * so that a file of lines never ends in half a line. Rethrows the write's error.
+ */
+export function appendWholeSync(fd: number, data: string | Buffer): void {
+  const before = fstatSync(fd).size;
+  try {
+    writeAllSync(fd, data);
+  } catch (error) {
+    try {
+      ftruncateSync(fd, before);
+    } catch {
+      // The torn tail stays; the error below still reports the write.
+    }
+    throw error;
+  }
 }
 
 /** The same for gathered buffers on a FileHandle; resolves with the bytes written (all of them). */

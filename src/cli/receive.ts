@@ -2,8 +2,8 @@
  * `audit-ship receive`: a Fluentd-compatible forward receiver for local testing and demos.
  * Writes one JSON line per event: {"tag", "time" (RFC 3339, 9 fractional digits), "record"}.
  */
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { closeSync, openSync } from 'node:fs';
+import { appendWholeSync } from '../durable.js';
 import { describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
@@ -44,6 +44,44 @@ function describeMode(options: ReceiveOptions, users: Record<string, string>): s
   return parts.join(', ');
 }
 
+interface Sink {
+  write(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where events go: --out, appended whole or not at all (a full disk fails the chunk, which is
+ * then not acked, and the receiver goes on), or stdout with backpressure.
+ */
+function openSink(out: string | undefined): Sink {
+  if (out === undefined) {
+    const text = new TextOutput(process.stdout);
+    return {
+      write: async (t) => {
+        await text.write(t);
+        await text.flush();
+      },
+      close: () => text.flush(),
+    };
+  }
+  let fd: number;
+  try {
+    fd = openSync(out, 'a', 0o644);
+  } catch (error) {
+    throw new OutputError(`--out ${out}: ${describeSystemError(error)}`, { cause: error });
+  }
+  return {
+    write: async (t) => {
+      try {
+        appendWholeSync(fd, t);
+      } catch (error) {
+        throw new OutputError(`cannot write --out ${out}: ${describeSystemError(error)}; the chunk is not acked`, { cause: error });
+      }
+    },
+    close: async () => closeSync(fd),
+  };
+}
+
 export async function receive(options: ReceiveOptions): Promise<void> {
   const users = parseUsers(options.user);
   if (Object.keys(users).length > 0 && options.sharedKey === undefined) {
@@ -52,20 +90,14 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
-  const stream = options.out ? createWriteStream(options.out, { flags: 'a' }) : process.stdout;
-  if (options.out) {
-    await Promise.race([once(stream, 'open'), once(stream, 'error').then(([e]) => {
-      throw new OutputError(`--out ${options.out}: ${describeSystemError(e)}`);
-    })]);
-  }
-  const out = new TextOutput(stream);
+  const sink = openSink(options.out);
   const write = async (message: DecodedTransport) => {
     let text = '';
     for (const { time, record } of message.events) {
       text += `${JSON.stringify({ tag: message.tag, time: formatTimestamp(time.seconds, time.nanoseconds), record }, binAsText)}\n`;
     }
-    await out.write(text);
-    await out.flush();
+    // A chunk is acked only once all of it is written: a failed write closes its connection unacked.
+    await sink.write(text);
   };
   const receiver = new Receiver({
     host: options.bind,
@@ -86,9 +118,5 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
   await stopped;
   await receiver.close();
-  await out.flush();
-  if (options.out) {
-    stream.end();
-    await once(stream, 'finish');
-  }
+  await sink.close();
 }

@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { decode } from '@msgpack/msgpack';
+import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from './frame-reader.js';
 import { eventTimeCodec } from './event-time.js';
 import { decodeTransport, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
@@ -112,7 +113,8 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
         }
       }
     } catch (error) {
-      const reason = error instanceof ProtocolViolation || error instanceof FrameError ? error.message : `bad frame: ${(error as Error).message}`;
+      const known = error instanceof ProtocolViolation || error instanceof FrameError || error instanceof AuditShipError;
+      const reason = known ? error.message : `bad frame: ${(error as Error).message}`;
       this.emit('connection-error', remote, reason);
       socket.destroy();
     }

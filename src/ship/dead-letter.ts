@@ -4,8 +4,8 @@
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
-import { writeAllSync } from '../durable.js';
+import { closeSync, openSync } from 'node:fs';
+import { appendWholeSync } from '../durable.js';
 import { OutputError, describeSystemError } from '../errors.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
@@ -41,16 +41,9 @@ export class DeadLetterFile {
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };
-    // A letter written in part is cut off again, so that the file stays whole JSON lines.
-    const before = fstatSync(this.fd).size;
     try {
-      writeAllSync(this.fd, `${JSON.stringify(letter)}\n`);
+      appendWholeSync(this.fd, `${JSON.stringify(letter)}\n`);
     } catch (error) {
-      try {
-        ftruncateSync(this.fd, before);
-      } catch {
-        // The torn line stays; the error below still stops the run.
-      }
       throw new OutputError(`--dead-letter ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
   }

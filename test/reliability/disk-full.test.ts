@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -14,7 +14,7 @@ import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { jsonSummary } from '../helpers/ship-cli.js';
+import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -101,4 +101,22 @@ describe('a full disk under the spool', () => {
     assertAccounted(jsonSummary(res.stderr));
     ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
   });
+
+  it('receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns', { skip: skipTmpfs ?? false }, async (t) => {
+    const ledger = new Ledger(20_000, 34);
+    const disk = smallDisk(t, '2m');
+    const out = join(disk.dir, 'events.jsonl');
+    const r = await receiver(['--out', out]);
+    const ship = startShip(['--port', String(r.port), '--chunk-records', '500', '--ack-timeout', '1s', '--summary', 'json']);
+    ship.child.stdin!.end(ledger.text());
+    await waitFor(() => /cannot write --out .*: no space left on device \(ENOSPC\); the chunk is not acked/.test(r.stderr()), 'a refused chunk');
+    // Every line in the file is whole: a failed write was cut off again.
+    for (const line of readFileSync(out, 'utf8').split('\n').slice(0, -1)) JSON.parse(line);
+    disk.resize('64m');
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    const ids = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+    ledger.assertComplete(ids);
+    assert.equal(await r.stop(), 0, r.stderr());
+  });
 });
+
