@@ -92,8 +92,9 @@ const COMMANDS: CommandSpec[] = [
       new Option('--out <file>', 'append events to this file (default: stdout)'),
       new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
       new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
-      new Option('--user <name:password>', 'a user allowed in (repeatable; needs --shared-key)')
+      new Option('--user <name:password>', 'a user allowed in (repeatable; needs --shared-key); a password on the command line is visible to other users of this host: prefer --users-file')
         .default([]).argParser((v: string, all: string[]) => [...all, v]),
+      new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key').env('AUDIT_SHIP_USERS_FILE'),
       new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)'),
       new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
     ],

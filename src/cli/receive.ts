@@ -2,7 +2,7 @@
  * `audit-ship receive`: a Fluentd-compatible forward receiver for local testing and demos.
  * Writes one JSON line per event: {"tag", "time" (RFC 3339, 9 fractional digits), "record"}.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { appendWholeSync } from '../durable.js';
 import { describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
@@ -18,6 +18,7 @@ export interface ReceiveOptions {
   sharedKey?: string;
   selfHostname: string;
   user: string[];
+  usersFile?: string;
   tlsCert?: string;
   tlsKey?: string;
 }
@@ -27,14 +28,32 @@ function binAsText(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : value;
 }
 
-function parseUsers(entries: string[]): Record<string, string> {
+/** NAME:PASSWORD entries; an entry is never echoed in an error, since it may hold a password. */
+function parseUsers(entries: { text: string; where: string }[]): Record<string, string> {
   const users: Record<string, string> = {};
-  for (const entry of entries) {
-    const colon = entry.indexOf(':');
-    if (colon <= 0) throw new UsageError(`--user takes NAME:PASSWORD, found ${JSON.stringify(entry.slice(0, 40))}`);
-    users[entry.slice(0, colon)] = entry.slice(colon + 1);
+  for (const { text, where } of entries) {
+    const colon = text.indexOf(':');
+    if (colon <= 0) throw new UsageError(`${where} takes NAME:PASSWORD, with a name before the first ':' (the value is not shown: it may hold a password)`);
+    users[text.slice(0, colon)] = text.slice(colon + 1);
   }
   return users;
+}
+
+/** --user values and the lines of --users-file, each with where it came from. */
+function userEntries(options: ReceiveOptions): { text: string; where: string }[] {
+  const entries = options.user.map((text, i) => ({ text, where: `--user #${i + 1}` }));
+  if (options.usersFile === undefined) return entries;
+  let text: string;
+  try {
+    text = readFileSync(options.usersFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--users-file ${options.usersFile}: ${describeSystemError(error)}`, { cause: error });
+  }
+  text.split('\n').forEach((line, i) => {
+    const entry = line.replace(/\r$/, '');
+    if (entry.trim() !== '' && !entry.trimStart().startsWith('#')) entries.push({ text: entry, where: `--users-file ${options.usersFile} line ${i + 1}` });
+  });
+  return entries;
 }
 
 function describeMode(options: ReceiveOptions, users: Record<string, string>): string {
@@ -83,9 +102,9 @@ function openSink(out: string | undefined): Sink {
 }
 
 export async function receive(options: ReceiveOptions): Promise<void> {
-  const users = parseUsers(options.user);
+  const users = parseUsers(userEntries(options));
   if (Object.keys(users).length > 0 && options.sharedKey === undefined) {
-    throw new UsageError('--user needs --shared-key: user authentication is part of the shared-key handshake');
+    throw new UsageError('--user and --users-file need --shared-key: user authentication is part of the shared-key handshake');
   }
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');

@@ -89,6 +89,9 @@ export async function ship(files: string[], options: ShipOptions): Promise<void>
   const senderOptions = senderOptionsFrom(options);
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
+  if (options.tlsInsecure) {
+    note('audit-ship: warning: --tls-insecure: the server\'s certificate is not checked, so anyone on the path can read and alter the records; use --tls-ca instead\n');
+  }
   const sources = await openInputs(files, options, note);
   const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
   const deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);

@@ -54,8 +54,15 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     const handler = (socket: Socket) => void this.handle(socket);
     this.server = this.options.tls ? createTlsServer(this.options.tls, handler) : createNetServer(handler);
     if (this.options.tls) {
-      this.server.on('tlsClientError', (error: Error, socket: Socket) =>
-        this.emit('connection-error', `${socket.remoteAddress}:${socket.remotePort}`, `TLS: ${error.message}`));
+      // A client that fails the TLS handshake may be gone by the time it is reported, and its TLS
+      // socket then knows no address: it is taken from the TCP connection when that arrives.
+      const addresses = new WeakMap<Socket, string>();
+      this.server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
+      this.server.on('tlsClientError', (error: Error, socket: Socket) => {
+        const raw = (socket as Socket & { _parent?: Socket })._parent;
+        const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : (raw && addresses.get(raw)) ?? 'a client';
+        this.emit('connection-error', remote, `TLS: ${error.message}`);
+      });
     }
     this.server.listen(this.options.port, this.options.host);
     await once(this.server, 'listening');

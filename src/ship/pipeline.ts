@@ -188,7 +188,11 @@ export class ShipPipeline {
     const { rate, writer } = this.options;
     for (;;) {
       const next = await this.nextBatch(batches);
-      if (next === 'stop') return false;
+      if (next === 'stop') {
+        // Ends the reader once its pending read is done, so that it closes its file itself (not the GC).
+        void batches.return?.(undefined).catch(() => {});
+        return false;
+      }
       if (next.done) return true;
       for (const line of next.value) {
         const added = this.accept(source, line);

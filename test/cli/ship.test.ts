@@ -92,6 +92,14 @@ describe('audit-ship ship', () => {
     assert.equal(r.events().length, 5);
   });
 
+  it('warns on stderr that --tls-insecure checks no certificate, and still ships', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-insecure'], { input: lines(3, 30).join('') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /warning: --tls-insecure: the server's certificate is not checked/);
+    assert.equal(r.events().length, 3);
+  });
+
   it('exits 1 naming the cause when the certificate is not trusted', async () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
     const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 28).join('') });

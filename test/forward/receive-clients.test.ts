@@ -7,12 +7,15 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { parseTimestamp, formatTimestamp } from '../../src/schema/timestamp.js';
 import { receivers, startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
 import { fixture } from '../helpers/paths.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { chunksOf, senderOptions, tlsFiles } from '../helpers/forward.js';
 import { Sender } from '../../src/forward/sender.js';
 import { AuthError } from '../../src/forward/errors.js';
@@ -92,6 +95,31 @@ describe('@fluent-org/logger FluentClient → audit-ship receive', () => {
     });
     await waitFor(r, sent.length);
     assertReceived(r, sent, 'deploy_audit.seldon');
+  });
+
+  it('takes its users from --users-file (or AUDIT_SHIP_USERS_FILE), keeping passwords off the command line', async () => {
+    const file = join(tempDir(), 'users');
+    writeFileSync(file, '# users allowed in\nbob:builder\n\nalice:won:derland\n', { mode: 0o600 });
+    const r = await receiver(['--shared-key', 'k3y'], { AUDIT_SHIP_USERS_FILE: file });
+    const sent = records(10, 4);
+    await viaFluentClient(r.port, 'PackedForward', sent, {
+      security: { clientHostname: 'client-1', sharedKey: 'k3y', username: 'alice', password: 'won:derland' },
+    });
+    await waitFor(r, sent.length);
+    assertReceived(r, sent, 'deploy_audit.seldon');
+  });
+
+  it('never echoes a malformed --user value, which may hold a password', async () => {
+    const res = await runCli(['receive', '--port', '0', '--shared-key', 'k', '--user', 'audit=S3cretPW']);
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--user #1 takes NAME:PASSWORD/);
+    assert.doesNotMatch(res.stderr, /S3cretPW/);
+    const file = join(tempDir(), 'users');
+    writeFileSync(file, 'ok:fine\nbad=S3cretPW\n');
+    const fromFile = await runCli(['receive', '--port', '0', '--shared-key', 'k', '--users-file', file]);
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /--users-file .* line 2 takes NAME:PASSWORD/);
+    assert.doesNotMatch(fromFile.stderr, /S3cretPW/);
   });
 
   it('serves TLS', async () => {

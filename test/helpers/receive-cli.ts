@@ -57,13 +57,13 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
 }
 
 /** A `receiver(args)` for a test file; every receiver it starts is stopped after each test. */
-export function receivers(): (args?: string[]) => Promise<RunningReceiver> {
+export function receivers(): (args?: string[], env?: NodeJS.ProcessEnv) => Promise<RunningReceiver> {
   const running: RunningReceiver[] = [];
   afterEach(async () => {
     while (running.length) await running.pop()!.stop();
   });
-  return async (args = []) => {
-    const r = await startReceiveCli(args);
+  return async (args = [], env = {}) => {
+    const r = await startReceiveCli(args, env);
     running.push(r);
     return r;
   };
