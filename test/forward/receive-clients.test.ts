@@ -87,26 +87,22 @@ describe('@fluent-org/logger FluentClient → audit-ship receive', () => {
     });
   }
 
-  it('completes the shared-key and user-auth handshake', async () => {
-    const r = await receiver(['--shared-key', 'k3y', '--user', 'alice:wonderland']);
-    const sent = records(20, 2);
-    await viaFluentClient(r.port, 'PackedForward', sent, {
-      security: { clientHostname: 'client-1', sharedKey: 'k3y', username: 'alice', password: 'wonderland' },
-    });
+  /** @fluent-org/logger's client authenticates as `username` and delivers 20 records. */
+  async function deliversAs(r: RunningReceiver, username: string, password: string, seed: number): Promise<void> {
+    const sent = records(20, seed);
+    await viaFluentClient(r.port, 'PackedForward', sent, { security: { clientHostname: 'client-1', sharedKey: 'k3y', username, password } });
     await waitFor(r, sent.length);
     assertReceived(r, sent, 'deploy_audit.seldon');
+  }
+
+  it('completes the shared-key and user-auth handshake', async () => {
+    await deliversAs(await receiver(['--shared-key', 'k3y', '--user', 'alice:wonderland']), 'alice', 'wonderland', 2);
   });
 
   it('takes its users from --users-file (or AUDIT_SHIP_USERS_FILE), keeping passwords off the command line', async () => {
     const file = join(tempDir(), 'users');
     writeFileSync(file, '# users allowed in\nbob:builder\n\nalice:won:derland\n', { mode: 0o600 });
-    const r = await receiver(['--shared-key', 'k3y'], { AUDIT_SHIP_USERS_FILE: file });
-    const sent = records(10, 4);
-    await viaFluentClient(r.port, 'PackedForward', sent, {
-      security: { clientHostname: 'client-1', sharedKey: 'k3y', username: 'alice', password: 'won:derland' },
-    });
-    await waitFor(r, sent.length);
-    assertReceived(r, sent, 'deploy_audit.seldon');
+    await deliversAs(await receiver(['--shared-key', 'k3y'], { AUDIT_SHIP_USERS_FILE: file }), 'alice', 'won:derland', 4);
   });
 
   it('never echoes a malformed --user value, which may hold a password', async () => {

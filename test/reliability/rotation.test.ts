@@ -22,6 +22,17 @@ async function ship(checkpoint: string, files: string[]): Promise<{ ids: string[
   return { ids: r.events().map((e) => e.record.RequestID as string), stderr: res.stderr };
 }
 
+/** A log file shipped once to its end with a checkpoint: the scene each test then changes. */
+async function shippedLog(records: number, seed: number): Promise<{ dir: string; file: string; cp: string; first: Ledger }> {
+  const dir = tempDir();
+  const file = join(dir, 'audit.log');
+  const cp = join(dir, 'cp.json');
+  const first = new Ledger(records, seed);
+  writeFileSync(file, first.text());
+  first.assertComplete((await ship(cp, [file])).ids);
+  return { dir, file, cp, first };
+}
+
 /** The same records with other RequestIDs of the same length: a different file of exactly the same size. */
 function sameSizeOther(ledger: Ledger): { text: string; ids: string[] } {
   const ids = ledger.ids.map((id) => `${id[0] === 'a' ? 'b' : 'a'}${id.slice(1)}`);
@@ -30,12 +41,7 @@ function sameSizeOther(ledger: Ledger): { text: string; ids: string[] } {
 
 describe('--checkpoint and rotated files', () => {
   it('a new file of the same size under the old name is read from its start, not skipped as shipped', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'audit.log');
-    const cp = join(dir, 'cp.json');
-    const first = new Ledger(1000, 51);
-    writeFileSync(file, first.text());
-    first.assertComplete((await ship(cp, [file])).ids);
+    const { file, cp, first } = await shippedLog(1000, 51);
     const other = sameSizeOther(first);
     writeFileSync(file, other.text);
     assert.equal(readFileSync(file).length, first.text().length);
@@ -45,12 +51,7 @@ describe('--checkpoint and rotated files', () => {
   });
 
   it('a bigger new file under the old name is read from its start, not resumed at the old offset', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'audit.log');
-    const cp = join(dir, 'cp.json');
-    const first = new Ledger(1045, 52);
-    writeFileSync(file, first.text());
-    first.assertComplete((await ship(cp, [file])).ids);
+    const { dir, file, cp } = await shippedLog(1045, 52);
     const next = new Ledger(2000, 53);
     writeFileSync(join(dir, 'new'), next.text());
     renameSync(join(dir, 'new'), file);
@@ -59,12 +60,7 @@ describe('--checkpoint and rotated files', () => {
   });
 
   it('a truncated file (copytruncate) is read from its start', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'audit.log');
-    const cp = join(dir, 'cp.json');
-    const first = new Ledger(800, 54);
-    writeFileSync(file, first.text());
-    await ship(cp, [file]);
+    const { file, cp } = await shippedLog(800, 54);
     const next = new Ledger(300, 55);
     writeFileSync(file, next.text()); // the same inode, cut and written again
     const second = await ship(cp, [file]);
