@@ -3,6 +3,7 @@
  * id must arrive at least once; duplicates are counted, never excused silently.
  */
 import assert from 'node:assert/strict';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { sampleLines } from '../../src/sample/generate.js';
 
 export class Ledger {
@@ -46,8 +47,8 @@ export function metricSamples(text: string): Map<string, number> {
 }
 
 /** The summary and the metrics give the same numbers for every hop they share. */
-export function assertSummaryMatchesMetrics(summary: Record<string, number>, metrics: Map<string, number>): void {
-  const pairs: [string, string][] = [
+export function assertSummaryMatchesMetrics(summary: ShipSummary, metrics: Map<string, number>): void {
+  const pairs: [keyof ShipSummary, string][] = [
     ['lines', 'audit_ship_lines_read_total'],
     ['valid', 'audit_ship_records_valid_total'],
     ['recordsSent', 'audit_ship_records_sent_total'],
@@ -63,7 +64,7 @@ export function assertSummaryMatchesMetrics(summary: Record<string, number>, met
 }
 
 /** The summary's identity: every line counted once; every valid record acked, dropped, left in the spool or said not spooled. */
-export function assertAccounted(s: Record<string, number>): void {
-  assert.equal(s.lines, s.valid! + s.invalid! + s.skipped! + s.blank! + s.duplicates! + s.filtered!, 'every line is counted once');
-  assert.equal(s.valid! + s.recoveredFromSpool!, s.recordsAcked! + s.dropped! + s.leftInSpool! + s.recordsNotSpooled!, 'every record is accounted for');
+export function assertAccounted(s: ShipSummary): void {
+  assert.equal(s.lines, s.valid + s.invalid + s.skipped + s.blank + s.duplicates + s.filtered, 'every line is counted once');
+  assert.equal(s.valid + s.recoveredFromSpool, s.recordsAcked + s.dropped + s.leftInSpool + s.recordsNotSpooled, 'every record is accounted for');
 }

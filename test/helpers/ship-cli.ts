@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { cliEnv, tempDir } from './cli.js';
 import { metricSamples } from './ledger.js';
 import { CLI } from './paths.js';
@@ -55,10 +56,10 @@ export async function scrapeUntil(ship: { scrape: () => Promise<Map<string, numb
 }
 
 /** The JSON summary that `--summary json` prints as the last line of stderr. */
-export function jsonSummary(stderr: string): Record<string, number> {
+export function jsonSummary(stderr: string): ShipSummary {
   const last = stderr.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   if (!last) throw new Error(`no JSON summary in: ${stderr}`);
-  return JSON.parse(last) as Record<string, number>;
+  return JSON.parse(last) as ShipSummary;
 }
 
 /**

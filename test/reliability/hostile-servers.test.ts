@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { encode } from '@msgpack/msgpack';
 import { EXIT } from '../../src/cli/exit.js';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -41,7 +42,7 @@ async function hostile(t: TestContext, onSocket: (socket: Socket) => void): Prom
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the shipper on a live stdin against `port` for 3 s, then stops it; checks every record is kept and delivered later. */
-async function shipAgainst(port: number, records: number): Promise<{ stderr: string; summary: Record<string, number> }> {
+async function shipAgainst(port: number, records: number): Promise<{ stderr: string; summary: ShipSummary }> {
   const ledger = new Ledger(records, 61);
   const spoolDir = join(tempDir(), 'spool');
   const ship = startShip(['--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms', '--summary', 'json'], { AUDIT_SHIP_SPOOL_DIR: spoolDir });

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -16,15 +17,15 @@ import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../helpers/
 const receiver = receivers();
 
 /** The records whose lines were read whole: the first `valid` of the ledger (it has no invalid line). */
-function taken(ledger: Ledger, s: Record<string, number>): Ledger {
+function taken(ledger: Ledger, s: ShipSummary): Ledger {
   const read = new Ledger(0, 0);
   read.ids.push(...ledger.ids.slice(0, s.valid));
   return read;
 }
 
 /** A pipe read in 64 KB pieces stops mid-line: that one line is reported as cut, never silently lost. */
-function assertCutLine(s: Record<string, number>): void {
-  const byCode = s.invalidByCode as unknown as Record<string, number>;
+function assertCutLine(s: ShipSummary): void {
+  const byCode = s.invalidByCode;
   assert.equal(s.invalid, byCode['cut-at-stop'] ?? 0, 'the only invalid line is the one cut by the stop');
   assert.ok(s.invalid! <= 1);
 }

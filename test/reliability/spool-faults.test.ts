@@ -57,7 +57,8 @@ describe('spool damage and limits', () => {
     const frames = inspectSegment(segment!).frames;
     assert.equal(frames.length, 10);
     const data = readFileSync(segment!.path);
-    data[frames[2]!.entriesOffset + 100] ^= 0xff; // a flipped bit in the third chunk
+    const at = frames[2]!.entriesOffset + 100;
+    data[at] = data[at]! ^ 0xff; // a flipped bit in the third chunk
     writeFileSync(segment!.path, data);
     truncateSync(segment!.path, data.length - 50); // and a torn last chunk
 
