@@ -1,6 +1,6 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH } from '../forward/chunk.js';
-import { MsgpackWriter } from '../forward/msgpack-writer.js';
+import { MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { judgeLine, type ClassifyOptions } from '../schema/line.js';

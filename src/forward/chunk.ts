@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { ChunkBufferPool } from './buffer-pool.js';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
-import { MsgpackWriter, TooDeepError } from './msgpack-writer.js';
+import { MsgpackWriter, TooDeepError } from '../msgpack/writer.js';
 import { newChunkId, type ChunkId } from './protocol.js';
+import { fixarrayHeader } from '../msgpack/types.js';
 
 export interface Chunk {
   id: ChunkId;
@@ -27,7 +28,7 @@ export interface ChunkLimits {
 /** 1 MiB and 5000 records: small next to the 8 MB chunk limit common in Fluentd setups. */
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxRecords: 5000, maxBytes: 1024 * 1024 };
 
-const FIXARRAY_2 = 0x92;
+const FIXARRAY_2 = fixarrayHeader(2);
 /** Deeper records are refused: the encoder recurses, and no audit field nests anywhere near this. */
 export const MAX_RECORD_DEPTH = 100;
 

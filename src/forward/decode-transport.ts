@@ -5,7 +5,7 @@
 import { gunzipSync } from 'node:zlib';
 import { Decoder } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec } from './event-time.js';
-import { splitObjects } from './frame-reader.js';
+import { splitObjects } from '../msgpack/frame-reader.js';
 import type { ChunkId, EventRecord, Tag } from './protocol.js';
 
 export interface DecodedEvent {

@@ -4,11 +4,11 @@
  * nanoseconds, so every event is sent with an EventTime.
  */
 import { ExtensionCodec } from '@msgpack/msgpack';
+import { FIXEXT8 } from '../msgpack/types.js';
 
 export const EVENT_TIME_EXT_TYPE = 0;
 /** fixext 8 header, type, 8 bytes. */
 export const EVENT_TIME_ENCODED_BYTES = 10;
-const FIXEXT8 = 0xd7;
 const UINT32_MAX = 0xffffffff;
 
 export class EventTime {

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Encoder } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec } from './event-time.js';
+import { binHeader, fixarrayHeader, strHeader } from '../msgpack/types.js';
 
 export type Tag = string;
 export type Time = EventTime | number;
@@ -41,24 +42,6 @@ export function newChunkId(): ChunkId {
 
 // --- PackedForward -------------------------------------------------------------------------------
 
-/** A msgpack length prefix: one type byte per width (8, 16, 32 bits), big-endian length after it. */
-function lengthHeader(byteLength: number, [type8, type16, type32]: readonly [number, number, number]): Buffer {
-  if (byteLength < 0x100) return Buffer.from([type8, byteLength]);
-  const wide = byteLength < 0x10000;
-  const b = Buffer.alloc(wide ? 3 : 5);
-  b[0] = wide ? type16 : type32;
-  if (wide) b.writeUInt16BE(byteLength, 1);
-  else b.writeUInt32BE(byteLength, 1);
-  return b;
-}
-
-const STR_TYPES = [0xd9, 0xda, 0xdb] as const;
-const BIN_TYPES = [0xc4, 0xc5, 0xc6] as const;
-
-function strHeader(byteLength: number): Buffer {
-  return byteLength < 32 ? Buffer.from([0xa0 | byteLength]) : lengthHeader(byteLength, STR_TYPES);
-}
-
 /**
  * `[tag, bin(entries), {size, chunk[, compressed: "gzip"]}]`, as three buffers so that a large
  * entries buffer is written to the socket as it is, never copied into a frame.
@@ -66,16 +49,8 @@ function strHeader(byteLength: number): Buffer {
  */
 export function encodePackedForward(tag: Tag, entries: Buffer, option: { size: number; chunk: ChunkId; compressed?: 'gzip' }): Buffer[] {
   const tagBytes = Buffer.from(tag, 'utf8');
-  const head = Buffer.concat([Buffer.from([0x93]), strHeader(tagBytes.length), tagBytes, lengthHeader(entries.length, BIN_TYPES)]);
+  const head = Buffer.concat([Buffer.from([fixarrayHeader(3)]), strHeader(tagBytes.length), tagBytes, binHeader(entries.length)]);
   return [head, entries, encodeMessage(option)];
-}
-
-export function encodeMessageMode(tag: Tag, time: Time, record: EventRecord, option?: TransportOption): Buffer {
-  return encodeMessage(option ? [tag, time, record, option] : [tag, time, record]);
-}
-
-export function encodeForwardMode(tag: Tag, entries: Entry[], option?: TransportOption): Buffer {
-  return encodeMessage(option ? [tag, entries, option] : [tag, entries]);
 }
 
 // --- Handshake -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
-import { FrameError, FrameReader, type FrameLimits } from './frame-reader.js';
+import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
 import { eventTimeCodec } from './event-time.js';
 import { decodeTransport, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';

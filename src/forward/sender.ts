@@ -8,7 +8,7 @@
  * exponentially with jitter. Fatal failures (bad shared key, credentials, TLS) are not retried.
  */
 import { EventEmitter } from 'node:events';
-import { Backoff, sleep, type BackoffOptions } from './backoff.js';
+import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
 import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
 import { AckTimeoutError, DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';

@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import split2 from 'split2';
-import { Backoff, sleep, type BackoffOptions } from '../forward/backoff.js';
+import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import { InputError } from '../errors.js';
 import type { InputSource } from './sources.js';
 

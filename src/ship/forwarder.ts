@@ -34,11 +34,6 @@ export class Forwarder {
     this.done = this.loop();
   }
 
-  /** The fatal error that stopped forwarding, if one did. */
-  get error(): Error | null {
-    return this.failure;
-  }
-
   /** Resolves once forwarding has ended: after the spool closes, or at once on a fatal error. */
   finished(): Promise<void> {
     return Promise.race([this.done, this.failed]);

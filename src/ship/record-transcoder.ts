@@ -7,12 +7,13 @@
  * its bytes are those MsgpackWriter writes for the parsed record.
  */
 import { isUtf8 } from 'node:buffer';
-import { JsonScanner } from '../forward/json-scanner.js';
-import type { MsgpackWriter } from '../forward/msgpack-writer.js';
+import { JsonScanner } from '../msgpack/json-scanner.js';
+import type { MsgpackWriter } from '../msgpack/writer.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { classifyUuidBytes, COMMON_METHODS, isIpAddress } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
 import { parseTimestampBytes } from '../schema/timestamp.js';
+import { FIXMAP, FIXSTR, MAP16, NIL } from '../msgpack/types.js';
 
 /** What the pipeline needs of a record once its bytes are written; valid until the next line. */
 export class TranscodedRecord {
@@ -58,10 +59,7 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
-const FIXMAP = 0x80;
-const MAP16 = 0xde;
 const OPEN_BRACKET = 0x5b;
-const NIL = 0xc0;
 
 interface KnownField {
   spec: FieldSpec;
@@ -83,7 +81,7 @@ function fieldTable(fields: readonly FieldSpec[]): FieldTable {
   const table: FieldTable = { inOrder: [], byLength: [] };
   fields.forEach((spec, i) => {
     const name = Buffer.from(spec.name, 'latin1');
-    const field = { spec, name, quoted: Buffer.from(`"${spec.name}"`, 'latin1'), packed: Buffer.from([0xa0 | name.length, ...name]), bit: 1 << i };
+    const field = { spec, name, quoted: Buffer.from(`"${spec.name}"`, 'latin1'), packed: Buffer.from([FIXSTR | name.length, ...name]), bit: 1 << i };
     table.inOrder.push(field);
     (table.byLength[name.length] ??= []).push(field);
   });

@@ -10,7 +10,7 @@ import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-tra
 import { decode } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec, writeEventTime } from '../../src/forward/event-time.js';
 import {
-  encodeAck, encodeForwardMode, encodeMessage, encodeMessageMode, encodePackedForward, encodePing, newChunkId, parseAck,
+  encodeAck, encodeMessage, encodePackedForward, encodePing, newChunkId, parseAck,
   parseHelo, parsePing, parsePong, passwordDigest, pongDigestMatches, sharedKeyDigest,
 } from '../../src/forward/protocol.js';
 
@@ -113,9 +113,9 @@ function decodeFrame(parts: Buffer[]): unknown {
 
 describe('other carrier modes', () => {
   it('decodes Message mode and Forward mode, with integer and float times', () => {
-    const m = decodeTransport(decodeSync(encodeMessageMode('t', new EventTime(5, 6), RECORD, { chunk: 'c1' })));
+    const m = decodeTransport(decodeSync(encodeMessage(['t', new EventTime(5, 6), RECORD, { chunk: 'c1' }])));
     assert.deepEqual([m.mode, m.events[0]!.time.seconds, m.events[0]!.time.nanoseconds, m.chunk], ['message', 5, 6, 'c1']);
-    const f = decodeTransport(decodeSync(encodeForwardMode('t', [[7, RECORD], [8.5, RECORD]])));
+    const f = decodeTransport(decodeSync(encodeMessage(['t', [[7, RECORD], [8.5, RECORD]]])));
     assert.deepEqual(f.events.map((e) => [e.time.seconds, e.time.nanoseconds]), [[7, 0], [8, 500000000]]);
     assert.equal(f.chunk, null);
   });

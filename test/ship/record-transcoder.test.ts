@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { MsgpackWriter } from '../../src/forward/msgpack-writer.js';
+import { MsgpackWriter } from '../../src/msgpack/writer.js';
 import { classifyLine } from '../../src/schema/line.js';
 import { prng, sampleLines, sampleRecords } from '../../src/sample/generate.js';
 import { RecordTranscoder } from '../../src/ship/record-transcoder.js';

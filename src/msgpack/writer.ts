@@ -6,57 +6,16 @@
  * was the largest cost after JSON.parse.
  */
 
+import * as T from './types.js';
+import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader } from './types.js';
+
+export { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader };
+
 /** A value nests deeper than the limit: nothing of it may be kept. */
 export class TooDeepError extends Error {}
 
 /** Strings that fit a fixstr (under 32 bytes) are encoded by a JS loop when ASCII; others natively. */
 const SHORT_STRING = 31;
-
-/** Bytes of the msgpack str header for a string of `length` bytes. */
-export function strHeaderBytes(length: number): number {
-  return length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-}
-
-/** Writes the smallest str header for `length` bytes at `at`; returns where the bytes go. */
-export function writeStrHeader(buf: Buffer, at: number, length: number): number {
-  if (length < 32) {
-    buf[at] = 0xa0 | length;
-    return at + 1;
-  }
-  if (length < 0x100) {
-    buf[at] = 0xd9;
-    buf[at + 1] = length;
-    return at + 2;
-  }
-  if (length < 0x10000) {
-    buf[at] = 0xda;
-    return buf.writeUInt16BE(length, at + 1);
-  }
-  buf[at] = 0xdb;
-  return buf.writeUInt32BE(length, at + 1);
-}
-
-/** Bytes of a map or array header for `count` entries. */
-export function containerHeaderBytes(count: number): number {
-  return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
-}
-
-/**
- * Writes a fixmap/fixarray header below 16 entries, else the 16- or 32-bit form (`code16`,
- * `code16 + 1`), at `at`; returns where the entries go.
- */
-export function writeContainerHeader(buf: Buffer, at: number, count: number, fix: number, code16: number): number {
-  if (count < 16) {
-    buf[at] = fix | count;
-    return at + 1;
-  }
-  if (count < 0x10000) {
-    buf[at] = code16;
-    return buf.writeUInt16BE(count, at + 1);
-  }
-  buf[at] = code16 + 1;
-  return buf.writeUInt32BE(count, at + 1);
-}
 
 export class MsgpackWriter {
   buf: Buffer;
@@ -89,17 +48,17 @@ export class MsgpackWriter {
       case 'number':
         return this.number(v);
       case 'boolean':
-        return this.byte(v ? 0xc3 : 0xc2);
+        return this.byte(v ? T.TRUE : T.FALSE);
       case 'object':
-        if (v === null) return this.byte(0xc0);
+        if (v === null) return this.byte(T.NIL);
         if (depth >= this.maxDepth) throw new TooDeepError(`nested deeper than ${this.maxDepth} levels`);
         if (Array.isArray(v)) {
-          this.header(v.length, 0x90, 0xdc);
+          this.header(v.length, T.FIXARRAY, T.ARRAY16);
           for (const item of v) this.value(item, depth + 1);
         } else {
           const record = v as Record<string, unknown>;
           const keys = Object.keys(record);
-          this.header(keys.length, 0x80, 0xde);
+          this.header(keys.length, T.FIXMAP, T.MAP16);
           for (const key of keys) {
             this.string(key);
             this.value(record[key], depth + 1);
@@ -107,7 +66,7 @@ export class MsgpackWriter {
         }
         return;
       default:
-        return this.byte(0xc0); // undefined and the like: JSON never produces them
+        return this.byte(T.NIL); // undefined and the like: JSON never produces them
     }
   }
 
@@ -121,24 +80,24 @@ export class MsgpackWriter {
     this.ensure(9);
     const b = this.buf;
     if (!Number.isSafeInteger(n)) {
-      b[this.pos++] = 0xcb;
+      b[this.pos++] = T.FLOAT64;
       this.pos = b.writeDoubleBE(n, this.pos);
     } else if (n >= 0) {
       if (n < 0x80) b[this.pos++] = n;
-      else if (n < 0x100) (b[this.pos++] = 0xcc), (b[this.pos++] = n);
-      else if (n < 0x10000) (b[this.pos++] = 0xcd), (this.pos = b.writeUInt16BE(n, this.pos));
-      else if (n < 0x100000000) (b[this.pos++] = 0xce), (this.pos = b.writeUInt32BE(n, this.pos));
-      else (b[this.pos++] = 0xcf), (this.pos = b.writeBigUInt64BE(BigInt(n), this.pos));
+      else if (n < 0x100) (b[this.pos++] = T.UINT8), (b[this.pos++] = n);
+      else if (n < 0x10000) (b[this.pos++] = T.UINT16), (this.pos = b.writeUInt16BE(n, this.pos));
+      else if (n < 0x100000000) (b[this.pos++] = T.UINT32), (this.pos = b.writeUInt32BE(n, this.pos));
+      else (b[this.pos++] = T.UINT64), (this.pos = b.writeBigUInt64BE(BigInt(n), this.pos));
     } else if (n >= -0x20) {
       b[this.pos++] = 0x100 + n;
     } else if (n >= -0x80) {
-      (b[this.pos++] = 0xd0), (this.pos = b.writeInt8(n, this.pos));
+      (b[this.pos++] = T.INT8), (this.pos = b.writeInt8(n, this.pos));
     } else if (n >= -0x8000) {
-      (b[this.pos++] = 0xd1), (this.pos = b.writeInt16BE(n, this.pos));
+      (b[this.pos++] = T.INT16), (this.pos = b.writeInt16BE(n, this.pos));
     } else if (n >= -0x80000000) {
-      (b[this.pos++] = 0xd2), (this.pos = b.writeInt32BE(n, this.pos));
+      (b[this.pos++] = T.INT32), (this.pos = b.writeInt32BE(n, this.pos));
     } else {
-      (b[this.pos++] = 0xd3), (this.pos = b.writeBigInt64BE(BigInt(n), this.pos));
+      (b[this.pos++] = T.INT64), (this.pos = b.writeBigInt64BE(BigInt(n), this.pos));
     }
   }
 
@@ -160,7 +119,7 @@ export class MsgpackWriter {
       if (c >= 0x80) return false;
       b[start + i] = c;
     }
-    b[this.pos] = 0xa0 | s.length;
+    b[this.pos] = T.FIXSTR | s.length;
     this.pos = start + s.length;
     return true;
   }

@@ -7,7 +7,8 @@
  * fractions and exponents, lone surrogates, control bytes, any syntax error. Whatever it accepts,
  * it writes byte for byte as MsgpackWriter writes the value that JSON.parse returns.
  */
-import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './msgpack-writer.js';
+import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './writer.js';
+import { ARRAY16, FALSE, FIXARRAY, NIL, TRUE } from './types.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -15,8 +16,6 @@ const MINUS = 0x2d;
 const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
-const FIXARRAY = 0x90;
-const ARRAY16 = 0xdc;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** Integers up to 15 digits are exact in a double; longer ones go to the full parser. */
@@ -293,13 +292,13 @@ export class JsonScanner {
     const b = this.peek();
     const { src, pos } = this;
     if (b === 0x74 && src[pos + 1] === 0x72 && src[pos + 2] === 0x75 && src[pos + 3] === 0x65) {
-      this.out.byte(0xc3);
+      this.out.byte(TRUE);
       this.pos += 4;
     } else if (b === 0x66 && src[pos + 1] === 0x61 && src[pos + 2] === 0x6c && src[pos + 3] === 0x73 && src[pos + 4] === 0x65) {
-      this.out.byte(0xc2);
+      this.out.byte(FALSE);
       this.pos += 5;
     } else if (b === 0x6e && src[pos + 1] === 0x75 && src[pos + 2] === 0x6c && src[pos + 3] === 0x6c) {
-      this.out.byte(0xc0);
+      this.out.byte(NIL);
       this.pos += 4;
     } else {
       return false;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decode, encode } from '@msgpack/msgpack';
-import { MsgpackWriter, TooDeepError } from '../../src/forward/msgpack-writer.js';
+import { MsgpackWriter, TooDeepError } from '../../src/msgpack/writer.js';
 import { sampleRecords } from '../../src/sample/generate.js';
 
 function ours(value: unknown): Buffer {

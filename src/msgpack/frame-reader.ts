@@ -15,17 +15,25 @@ export interface FrameLimits {
   maxDepth: number;
 }
 
+import * as T from './types.js';
+
 /** The stream broke a limit or is not msgpack; the message says which. */
 export class FrameError extends Error {}
 
 /** Header bytes that follow each type byte (0 for the fix* types, whose size is in the type byte). */
 const HEADER = new Uint8Array(256);
-for (const [type, bytes] of [[0xc4, 1], [0xc5, 2], [0xc6, 4], [0xc7, 2], [0xc8, 3], [0xc9, 5], [0xd9, 1], [0xda, 2], [0xdb, 4], [0xdc, 2], [0xdd, 4], [0xde, 2], [0xdf, 4]] as const) {
+for (const [type, bytes] of [
+  [T.BIN8, 1], [T.BIN16, 2], [T.BIN32, 4], [T.EXT8, 2], [T.EXT16, 3], [T.EXT32, 5], [T.STR8, 1], [T.STR16, 2], [T.STR32, 4],
+  [T.ARRAY16, 2], [T.ARRAY32, 4], [T.MAP16, 2], [T.MAP32, 4],
+] as const) {
   HEADER[type] = bytes;
 }
 /** Payload bytes of fixed-size types. */
 const FIXED = new Uint8Array(256);
-for (const [type, bytes] of [[0xca, 4], [0xcb, 8], [0xcc, 1], [0xcd, 2], [0xce, 4], [0xcf, 8], [0xd0, 1], [0xd1, 2], [0xd2, 4], [0xd3, 8], [0xd4, 2], [0xd5, 3], [0xd6, 5], [0xd7, 9], [0xd8, 17]] as const) {
+for (const [type, bytes] of [
+  [T.FLOAT32, 4], [T.FLOAT64, 8], [T.UINT8, 1], [T.UINT16, 2], [T.UINT32, 4], [T.UINT64, 8], [T.INT8, 1], [T.INT16, 2], [T.INT32, 4], [T.INT64, 8],
+  [T.FIXEXT1, 2], [T.FIXEXT2, 3], [T.FIXEXT4, 5], [T.FIXEXT8, 9], [T.FIXEXT16, 17],
+] as const) {
   FIXED[type] = bytes;
 }
 
@@ -111,10 +119,10 @@ export class FrameReader {
   /** Reads a type byte; true when it completes the message. */
   private startItem(b: number): boolean {
     if (++this.objects > this.limits.maxObjects) throw new FrameError(`more than the ${this.limits.maxObjects} objects allowed in one message`);
-    if (b <= 0x7f || b >= 0xe0 || b === 0xc0 || b === 0xc2 || b === 0xc3) return this.itemDone();
-    if (b <= 0x8f) return this.container((b & 0x0f) * 2);
-    if (b <= 0x9f) return this.container(b & 0x0f);
-    if (b <= 0xbf) return this.payload(b & 0x1f);
+    if (b <= T.POSITIVE_FIXINT_MAX || b >= T.NEGATIVE_FIXINT_MIN || b === T.NIL || b === T.FALSE || b === T.TRUE) return this.itemDone();
+    if (b < T.FIXARRAY) return this.container((b - T.FIXMAP) * 2);
+    if (b < T.FIXSTR) return this.container(b - T.FIXARRAY);
+    if (b < T.NIL) return this.payload(b - T.FIXSTR);
     if (FIXED[b]) return this.payload(FIXED[b]!);
     if (HEADER[b]) {
       this.type = b;
@@ -131,11 +139,11 @@ export class FrameReader {
     const h = this.header;
     const size = HEADER[type]!;
     switch (type) {
-      case 0xc7: case 0xc8: case 0xc9: // ext: length, then a type byte
+      case T.EXT8: case T.EXT16: case T.EXT32: // ext: length, then a type byte
         return this.payload((size === 2 ? h[0]! : size === 3 ? h.readUInt16BE(0) : h.readUInt32BE(0)) + 1);
-      case 0xdc: case 0xdd:
+      case T.ARRAY16: case T.ARRAY32:
         return this.container(size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0));
-      case 0xde: case 0xdf:
+      case T.MAP16: case T.MAP32:
         return this.container((size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0)) * 2);
       default: // bin and str
         return this.payload(size === 1 ? h[0]! : size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0));

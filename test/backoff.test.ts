@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Backoff, sleep } from '../../src/forward/backoff.js';
+import { Backoff, sleep } from '../src/backoff.js';
 
 describe('Backoff', () => {
   it('doubles from the initial delay up to the cap, jittered into the upper half', () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encode } from '@msgpack/msgpack';
-import { FrameError, FrameReader, splitObjects } from '../../src/forward/frame-reader.js';
+import { FrameError, FrameReader, splitObjects } from '../../src/msgpack/frame-reader.js';
 import { prng } from '../../src/sample/generate.js';
 
 const WIDE = { maxMessageBytes: 1 << 30, maxObjects: 1 << 30, maxDepth: 64 };
