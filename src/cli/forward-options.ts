@@ -43,8 +43,7 @@ export interface ForwardCliOptions {
   compressLevel?: number;
 }
 
-/** How long a run whose input has ended waits without any ack before it gives up (records stay spooled). */
-export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
+/** zlib's own default level, for --compress gzip without --compress-level. */
 export const DEFAULT_COMPRESS_LEVEL = 6;
 /** Chunk bodies are held in memory, a window of them: 64 MiB each is already far over what Fluentd setups take. */
 export const MAX_CHUNK_BYTES = 64 * 1024 ** 2;

@@ -1,0 +1,276 @@
+/**
+ * One shipping run, from the inputs to the last ack: input → lines → verdict → batch → spool →
+ * forward → ack → commit. A ShipRun opens everything a run holds before the first byte of input is
+ * read, owns it while it runs, and closes all of it in one idempotent close(). The CLI keeps what
+ * a CLI does: options, signals, the summary and the exit code (src/cli/ship.ts).
+ */
+import type { ShipOptions } from '../cli/ship-options.js';
+import { OutputError, UsageError } from '../errors.js';
+import { ChunkBufferPool } from '../forward/buffer-pool.js';
+import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
+import { Sender, type SenderOptions } from '../forward/sender.js';
+import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
+import { openSources, type InputSource } from '../input/sources.js';
+import type { MetricsServer } from '../metrics/server.js';
+import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
+import { Spool } from '../spool/spool.js';
+import { Checkpoint, CheckpointError } from './checkpoint.js';
+import { emptyCounts, type ShipCounts } from './counts.js';
+import { DeadLetterFile } from './dead-letter.js';
+import { Forwarder } from './forwarder.js';
+import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
+import { RateLimiter } from './rate.js';
+
+
+/** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
+export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
+
+export type Note = (text: string) => void;
+
+/** How the run stopped before its inputs ended, if it did. */
+export interface Stop {
+  signal: NodeJS.Signals | null;
+  gaveUp: RetryTimeoutError | null;
+  readFailure: ReadFailure | null;
+  /** A spool, checkpoint or dead-letter write that failed (a full disk): reading stopped there. */
+  writeFailure: SpoolWriteError | CheckpointError | OutputError | null;
+}
+
+/** What the CLI needs besides the options: how to tell the user, and the pipeline's CLI-made parts. */
+export interface RunHooks {
+  note: Note;
+  sender: SenderOptions;
+  pipeline: Pick<PipelineOptions, 'onInvalid' | 'writer' | 'gzipLevel'>;
+}
+
+/** Failures of a write while shipping: they stop the reading, and the exit says what was not kept. */
+function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointError | OutputError {
+  return error instanceof SpoolWriteError || error instanceof CheckpointError || error instanceof OutputError;
+}
+
+async function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
+  if (options.kubectl === undefined) return openSources(files);
+  if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
+  return [kubectlSource({
+    args: options.kubectl,
+    command: options.kubectlCommand,
+    backoff: { initialMs: 500, maxMs: 30_000 },
+    recentIds: DEFAULT_KUBECTL_RECENT_IDS,
+    onMessage: (line) => note(`${line}\n`),
+  })];
+}
+
+export class ShipRun {
+  readonly counts: ShipCounts = emptyCounts();
+  readonly stop: Stop = { signal: null, gaveUp: null, readFailure: null, writeFailure: null };
+  private readonly sender: Sender;
+  private readonly pipeline: ShipPipeline;
+  private readonly forwarder: Forwarder;
+  private metricsServer: MetricsServer | null = null;
+  /** A fatal error: authentication, TLS, the spool taken over. */
+  private fatal: ForwardError | SpoolError | null = null;
+  private failure: unknown = null;
+  private expire: () => void = () => {};
+  private readonly deadline = new Promise<void>((resolve) => (this.expire = resolve));
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    readonly options: ShipOptions,
+    readonly sources: InputSource[],
+    readonly spool: Spool,
+    private readonly bodies: ChunkBufferPool,
+    private readonly checkpoint: Checkpoint | null,
+    private readonly deadLetter: DeadLetterFile | null,
+    private readonly hooks: RunHooks,
+  ) {
+    this.sender = new Sender(hooks.sender);
+    this.pipeline = this.createPipeline();
+    this.forwarder = new Forwarder(spool, this.sender, options.window, this.counts, (chunk) => bodies.recycle(chunk.entries));
+  }
+
+  /** Opens the inputs, the checkpoint, the dead-letter file and the spool: every check that can fail before input is read. */
+  static async open(files: string[], options: ShipOptions, hooks: RunHooks): Promise<ShipRun> {
+    const sources = await openInputs(files, options, hooks.note);
+    const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
+    let deadLetter: DeadLetterFile | null = null;
+    try {
+      deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
+      // Room for a full chunk and its last record; about as many slabs are free at once as the window holds.
+      const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window);
+      const spool = await Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync, bodies });
+      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks);
+    } catch (error) {
+      checkpoint?.close();
+      deadLetter?.close();
+      throw error;
+    }
+  }
+
+  /** The fatal error that ended the run, if one did (after run()). */
+  get error(): unknown {
+    const { stop, failure } = this;
+    // After a signal, giving up or a failed write, the rejections that follow are our own shutdown.
+    return this.fatal ?? (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null);
+  }
+
+  private createPipeline(): ShipPipeline {
+    const { options, counts, hooks } = this;
+    return new ShipPipeline(this.spool, {
+      classify: { mixed: true, strict: options.strict },
+      maxLineBytes: options.maxLineBytes,
+      chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
+      gzipLevel: hooks.pipeline.gzipLevel,
+      bodies: this.bodies,
+      flushIntervalMs: options.flushInterval,
+      timeSource: options.timeSource,
+      since: options.since ?? null,
+      until: options.until ?? null,
+      rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
+      checkpoint: this.checkpoint,
+      onInvalid: (file, line, diagnostics) => {
+        if (this.deadLetter) {
+          this.deadLetter.write(file, line, diagnostics);
+          counts.deadLettered++;
+        }
+        hooks.pipeline.onInvalid(file, line, diagnostics);
+      },
+      writer: hooks.pipeline.writer && {
+        write: (json) => {
+          hooks.pipeline.writer!.write(json);
+          counts.recordsWritten++;
+        },
+        flush: () => hooks.pipeline.writer!.flush(),
+      },
+      onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
+    }, counts);
+  }
+
+  /**
+   * Stops reading, for a signal: what was read is spooled, and acks are awaited for
+   * --shutdown-timeout. A second call stops waiting at once.
+   */
+  stopFor(signal: NodeJS.Signals): void {
+    if (this.stop.signal) return this.expire();
+    this.stop.signal = signal;
+    this.hooks.note(`audit-ship: ${signal}: reading stopped, waiting up to ${this.options.shutdownTimeout} ms for acks; the rest stays in the spool\n`);
+    this.pipeline.stop();
+    setTimeout(this.expire, this.options.shutdownTimeout).unref();
+  }
+
+  /** Runs to the end: every input read and every record acked, or a stop. Resolves with the elapsed seconds. */
+  async run(): Promise<number> {
+    const { options, spool, sources, sender } = this;
+    this.watch();
+    await this.serveMetrics();
+    this.noteSpoolAtStart();
+    // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
+    const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
+    if (autoRetry && sources.every((s) => s.size !== null)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
+    this.watchSpace(autoRetry && sources.every((s) => s.size !== null));
+    const started = process.hrtime.bigint();
+    const reading = (async () => {
+      if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
+      if (!this.stop.signal) this.stop.readFailure = await this.pipeline.run(sources);
+      if (autoRetry) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
+    })();
+    const work = reading.then(() => spool.drained());
+    const fail = (error: unknown) => (this.failure ??= error);
+    await Promise.race([work.catch(fail), this.forwarder.finished(), this.deadline]);
+    // Every record already taken from the input is written to the spool before it closes.
+    this.pipeline.stop();
+    spool.finish();
+    this.forwarder.stop();
+    await sender.close(0);
+    await reading.catch(fail);
+    await spool.close();
+    await work.catch(fail);
+    if (isWriteFailure(this.failure)) this.stop.writeFailure = this.failure;
+    if (this.stop.gaveUp) this.hooks.note(`audit-ship: gave up: ${this.stop.gaveUp.message}\n`);
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  }
+
+  /** Closes all the run holds; safe to call more than once, and after a failed run(). */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.pipeline.stop();
+      this.forwarder.stop();
+      await this.sender.close(0);
+      await this.spool.close();
+      this.checkpoint?.close();
+      this.deadLetter?.close();
+      await this.metricsServer?.close();
+    })();
+    return this.closing;
+  }
+
+  /** Counts resends and retries, says what the link does, and stops the run on a fatal error or a lost lock. */
+  private watch(): void {
+    const { counts, sender, hooks } = this;
+    sender.on('resend', (chunk) => {
+      counts.resends++;
+      counts.recordsResent += chunk.count;
+    });
+    sender.on('connection-lost', (error, resending) => {
+      hooks.note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${resending} chunks to resend` : ''}\n`);
+    });
+    sender.on('connect-error', (error) => {
+      counts.connectRetries++;
+      hooks.note(`audit-ship: ${error.message}; retrying\n`);
+    });
+    sender.on('fatal', (error) => {
+      if (error instanceof RetryTimeoutError) this.stop.gaveUp ??= error;
+      else this.fatal ??= error;
+      this.pipeline.stop();
+    });
+    // Another shipper judged this one dead and took the spool: stop at once, so that two never share it.
+    this.spool.onLockLost((error) => {
+      this.fatal ??= error;
+      this.pipeline.stop();
+      this.expire();
+    });
+  }
+
+  private async serveMetrics(): Promise<void> {
+    const { options, sender } = this;
+    if (options.metricsPort === undefined) return;
+    // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
+    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
+    const metrics = createShipMetrics({ counts: this.counts, spool: this.spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
+    sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
+    this.metricsServer = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
+    this.hooks.note(`audit-ship: metrics on ${this.metricsServer.url}/metrics\n`);
+  }
+
+  /**
+   * A full disk under the spool: the write is retried (acks free room) and the user is told; after
+   * --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it.
+   */
+  private watchSpace(finite: boolean): void {
+    const { note } = this.hooks;
+    const limit = this.options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+    let timer: NodeJS.Timeout | null = null;
+    this.spool.onSpaceChange((error) => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
+      const until = limit > 0 ? `giving up after ${limit} ms (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
+      note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
+      if (limit > 0) {
+        timer = setTimeout(() => {
+          this.stop.writeFailure ??= error;
+          this.pipeline.stop();
+          this.spool.finish();
+        }, limit).unref();
+      }
+    });
+  }
+
+  private noteSpoolAtStart(): void {
+    const { stats } = this.spool;
+    const { note } = this.hooks;
+    if (stats.recoveredChunks > 0) note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
+    if (stats.damagedRanges > 0) {
+      note(`audit-ship: ${stats.damagedRanges} torn or corrupt spool ranges (${stats.damagedBytes} bytes) were set aside in ${this.options.spoolDir}/damaged\n`);
+    }
+  }
+}
