@@ -4,7 +4,7 @@
  */
 
 export class AuditShipError extends Error {
-  readonly code: string = 'AUDIT_SHIP_ERROR';
+  readonly code: string = 'ERR_AUDIT_SHIP_ERROR';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -13,17 +13,17 @@ export class AuditShipError extends Error {
 
 /** The command line is wrong: an unknown option, a bad value. */
 export class UsageError extends AuditShipError {
-  override readonly code = 'AUDIT_SHIP_USAGE';
+  override readonly code = 'ERR_AUDIT_SHIP_USAGE';
 }
 
 /** An input cannot be opened or read (missing file, corrupt gzip). */
 export class InputError extends AuditShipError {
-  override readonly code: string = 'AUDIT_SHIP_INPUT';
+  override readonly code: string = 'ERR_AUDIT_SHIP_INPUT';
 }
 
 /** An input that was opened but failed while it was read: a truncated or corrupt gzip, a read error. */
 export class InputReadError extends InputError {
-  override readonly code = 'AUDIT_SHIP_INPUT_READ';
+  override readonly code = 'ERR_AUDIT_SHIP_INPUT_READ';
   /** What went wrong, without the input's name (the message is `SOURCE: REASON`). */
   readonly reason: string;
   constructor(
@@ -41,7 +41,7 @@ export class InputReadError extends InputError {
 
 /** An input that is clearly not text lines: another compression format, UTF-16, binary data. */
 export class NotTextError extends InputError {
-  override readonly code = 'AUDIT_SHIP_NOT_TEXT';
+  override readonly code = 'ERR_AUDIT_SHIP_NOT_TEXT';
   constructor(
     readonly source: string,
     /** What the input holds and what to do instead, without its name. */
@@ -53,12 +53,12 @@ export class NotTextError extends InputError {
 
 /** An output (the --out file, the dead-letter file) cannot be written. */
 export class OutputError extends AuditShipError {
-  override readonly code: string = 'AUDIT_SHIP_OUTPUT';
+  override readonly code: string = 'ERR_AUDIT_SHIP_OUTPUT';
 }
 
 /** A server cannot listen: the port is in use, or the address is not this host's. */
 export class ListenError extends AuditShipError {
-  override readonly code = 'AUDIT_SHIP_LISTEN';
+  override readonly code = 'ERR_AUDIT_SHIP_LISTEN';
 }
 
 /** Describes a Node system error the way a user reads it: "no such file", not "ENOENT". */

@@ -2,7 +2,7 @@
  * The exit-status contract: the one place that turns an outcome into an exit code, for every
  * command. 0 from `ship` means every input was read to its end, every valid record acked, nothing
  * left in the spool, and no line lost. Every other outcome has a code of its own, so that
- * `audit-ship logs-*.gz && rm logs-*.gz` never deletes what was not delivered. The README's table
+ * `audit-ship logs-*.gz && rm logs-*.gz` never deletes what was not delivered. docs/exit-codes.md
  * is checked against EXIT_CODES by a test (test/docs/readme.test.ts).
  */
 import { CommanderError } from 'commander';
@@ -21,7 +21,7 @@ export const EXIT = {
 
 export type ExitName = keyof typeof EXIT;
 
-/** What each code means, for people: the README's table says the same (a test compares them). */
+/** What each code means, for people: docs/exit-codes.md says the same (a test compares them). */
 export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: string }[] = [
   { code: EXIT.ok, name: 'ok', meaning: 'ship: every input read to its end, every valid record acked, the spool empty, no invalid line lost (none, kept by --dead-letter, or within --max-invalid). lint: no errors' },
   { code: EXIT.failure, name: 'failure', meaning: 'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper; lint: errors found. What was not acked stays in the spool' },

@@ -118,6 +118,14 @@ const COMMANDS: CommandSpec[] = [
   },
 ];
 
+/** Options of audit-ship itself, before or after any command. */
+export const GLOBAL_OPTIONS = ['--debug'];
+
+/** Each command's long options, from the one table: what docs/ must document (test/docs/docs.test.ts). */
+export function commandOptions(): { name: string; options: string[] }[] {
+  return COMMANDS.map((c) => ({ name: c.name, options: c.options().map((o) => o.long!).filter((o) => o !== '--help') }));
+}
+
 /**
  * The default command takes file names, so a mistyped command would be read as one: the first
  * operand, unless it comes after `--`, must not look like a command misspelt.

@@ -1,7 +1,7 @@
 /**
  * Parsers for option values; a bad value is a usage error naming the option and what it takes,
  * raised while the command line is parsed, before any input is read. One syntax for durations and
- * one for sizes serves every option (the README describes them once, under the ship options).
+ * one for sizes serves every option (docs/ship.md describes them once, under the options).
  */
 import { InvalidArgumentError } from 'commander';
 

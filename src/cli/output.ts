@@ -4,7 +4,7 @@ import { OutputError } from '../errors.js';
 
 /** The reader of stdout went away (`audit-ship sample | head`). */
 export class BrokenPipeError extends OutputError {
-  override readonly code = 'AUDIT_SHIP_BROKEN_PIPE';
+  override readonly code = 'ERR_AUDIT_SHIP_BROKEN_PIPE';
 }
 
 /** Writes, and when the stream asks, waits for 'drain' (which rejects if the stream errors instead). */

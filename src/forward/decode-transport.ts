@@ -59,7 +59,7 @@ function chunkOf(opt: Record<string, unknown>): ChunkId | null {
 }
 
 /**
- * What one chunk's entries may hold once inflated (documented in the README, "audit-ship receive"),
+ * What one chunk's entries may hold once inflated (documented in docs/receive.md),
  * checked while inflating and before decoding: a gzip bomb stops at the byte cap, a swarm of tiny
  * entries at the object cap, before a single object is built.
  */

@@ -32,7 +32,7 @@ export interface ReceiverOptions {
 }
 
 /**
- * What one message may hold (documented in the README, "audit-ship receive"). Checked at each
+ * What one message may hold (documented in docs/receive.md). Checked at each
  * header as the bytes arrive, before anything is buffered for it. A client that has not yet
  * authenticated may send only a PING's worth.
  */

@@ -1,7 +1,7 @@
 /**
  * Every metric audit-ship exposes, in one place. Counters are read from the run's counts when
  * scraped (not incremented on the hot path), so the metrics and the summary are the same numbers.
- * The README's metrics table mirrors this file.
+ * docs/metrics.md lists every metric here (a test compares them).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SenderState } from '../forward/sender.js';

@@ -10,7 +10,7 @@ export type Severity = 'error' | 'warning';
 
 /**
  * Stable diagnostic codes. Scripts match on these, so a code is never renamed;
- * new findings get new codes. The README lists each with its meaning.
+ * new findings get new codes. docs/lint.md lists each with its meaning (a test compares them).
  */
 export const DIAGNOSTIC_CODES = {
   // Whole-line problems, found before any field is looked at.

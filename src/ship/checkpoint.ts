@@ -19,7 +19,7 @@ const FINGERPRINT_BYTES = 4096;
 
 /** The checkpoint file cannot be read or written. */
 export class CheckpointError extends AuditShipError {
-  override readonly code = 'AUDIT_SHIP_CHECKPOINT';
+  override readonly code = 'ERR_AUDIT_SHIP_CHECKPOINT';
 }
 
 export interface FileProgress {

@@ -2,12 +2,12 @@ import { AuditShipError } from '../errors.js';
 
 /** The spool cannot be used: locked by another process, not writable, out of space. */
 export class SpoolError extends AuditShipError {
-  override readonly code: string = 'AUDIT_SHIP_SPOOL';
+  override readonly code: string = 'ERR_AUDIT_SHIP_SPOOL';
 }
 
 /** A write raced with shutdown: the spool was closed first. Part of stopping, not a failure. */
 export class SpoolClosedError extends SpoolError {
-  override readonly code = 'AUDIT_SHIP_SPOOL_CLOSED';
+  override readonly code = 'ERR_AUDIT_SHIP_SPOOL_CLOSED';
 }
 
 /**
@@ -15,7 +15,7 @@ export class SpoolClosedError extends SpoolError {
  * The chunk is not in the spool: it was not reported spooled, and the checkpoint never passes it.
  */
 export class SpoolWriteError extends SpoolError {
-  override readonly code = 'AUDIT_SHIP_SPOOL_WRITE';
+  override readonly code = 'ERR_AUDIT_SHIP_SPOOL_WRITE';
   constructor(
     message: string,
     /** The system error's code (ENOSPC, EDQUOT, EFBIG, EIO …), when there is one. */

@@ -231,7 +231,7 @@ describe('exit 2: usage errors never reach the data', () => {
     writeFileSync(file, Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.from('XXXXXXXXXXXXXXXX')]));
     const res = await runCli(['--port', '1', file]);
     assert.equal(res.code, EXIT.usage);
-    assert.match(res.stderr, /bad-header\.gz: not valid gzip data \(unknown compression method\) \(AUDIT_SHIP_INPUT\)/);
+    assert.match(res.stderr, /bad-header\.gz: not valid gzip data \(unknown compression method\) \(ERR_AUDIT_SHIP_INPUT\)/);
   });
 
   it('a file named like a command is reached with ./ or after --', async () => {

@@ -62,7 +62,7 @@ describe('audit-ship --kubectl', () => {
   it('fails with a clear error when kubectl is not installed', async () => {
     const res = await runCli(['--kubectl', 'deploy/x', '--port', '1'], { env: { PATH: tempDir() } });
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /--kubectl: kubectl was not found on PATH \(AUDIT_SHIP_INPUT\)/);
+    assert.match(res.stderr, /--kubectl: kubectl was not found on PATH \(ERR_AUDIT_SHIP_INPUT\)/);
   });
 });
 
@@ -223,7 +223,7 @@ describe('the spool across runs', () => {
     await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
     const second = await runCli(['--port', '1'], { input: '', env });
     assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\).*\\(AUDIT_SHIP_SPOOL\\)`));
+    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\).*\\(ERR_AUDIT_SHIP_SPOOL\\)`));
     const purge = await runCli(['spool', 'purge'], { env });
     assert.equal(purge.code, 1, 'purge never deletes under a running shipper');
     await first.exit('SIGTERM');

@@ -76,7 +76,7 @@ describe('audit-ship ship', () => {
       input: lines(5, 26).join(''), env: { ...env, AUDIT_SHIP_PASSWORD: 'wrong-pass-value' },
     });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /rejected the handshake: username\/password mismatch \(AUDIT_SHIP_AUTH\)/);
+    assert.match(bad.stderr, /rejected the handshake: username\/password mismatch \(ERR_AUDIT_SHIP_AUTH\)/);
     for (const out of [ok.stdout, ok.stderr, bad.stdout, bad.stderr]) {
       assert.doesNotMatch(out, /env-k3y-value|env-pass-value|wrong-pass-value/);
     }
@@ -104,7 +104,7 @@ describe('audit-ship ship', () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
     const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 28).join('') });
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(AUDIT_SHIP_TLS\)/);
+    assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(ERR_AUDIT_SHIP_TLS\)/);
   });
 
   it('exits 3 after --retry-timeout when nothing listens, the records kept in the spool', async () => {

@@ -103,7 +103,7 @@ describe('spool damage and limits', () => {
   it('a spool that cannot be created fails at once with a clear error', async () => {
     const res = await runCli(['--port', '1', '--spool-dir', join(fixture('seed-example.json'), 'spool')], { input: '' });
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /cannot use the spool .*seed-example\.json\/spool: not a directory \(AUDIT_SHIP_SPOOL\)/);
+    assert.match(res.stderr, /cannot use the spool .*seed-example\.json\/spool: not a directory \(ERR_AUDIT_SHIP_SPOOL\)/);
   });
 });
 
