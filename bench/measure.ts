@@ -9,7 +9,10 @@ export interface ChildSummary {
   [key: string]: unknown;
 }
 
-export async function runChild(args: string[], options: { stdinFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ wall: number; summary: ChildSummary }> {
+export async function runChild(
+  args: string[],
+  options: { stdinFile?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ wall: number; summary: ChildSummary }> {
   const { createReadStream } = await import('node:fs');
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, args, {

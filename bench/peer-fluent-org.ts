@@ -4,4 +4,8 @@ import { shipCorpus } from './peer-loop.js';
 
 const [path, port] = [process.argv[2]!, Number(process.argv[3])];
 const client = new FluentClient('deploy_audit', { socket: { host: '127.0.0.1', port }, ack: {}, eventMode: 'PackedForward' });
-await shipCorpus(path, (record, s, ns) => client.emit('peer', record, new EventTime(s, ns)), () => client.shutdown());
+await shipCorpus(
+  path,
+  (record, s, ns) => client.emit('peer', record, new EventTime(s, ns)),
+  () => client.shutdown(),
+);

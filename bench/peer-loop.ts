@@ -9,7 +9,11 @@ import { cpuSeconds, peakRssBytes } from '../src/cli/units.js';
 
 const WINDOW = 20_000;
 
-export async function shipCorpus(path: string, emit: (record: Record<string, unknown>, seconds: number, nanoseconds: number) => Promise<void>, close: () => Promise<void>): Promise<void> {
+export async function shipCorpus(
+  path: string,
+  emit: (record: Record<string, unknown>, seconds: number, nanoseconds: number) => Promise<void>,
+  close: () => Promise<void>,
+): Promise<void> {
   const started = performance.now();
   let pending: Promise<void>[] = [];
   let records = 0;

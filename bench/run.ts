@@ -22,8 +22,10 @@ function lintTable(rows: LintRow[]): string {
   const base = rows[rows.length - 1]!;
   const lines = ['| validator | MB/s | records/s | vs baseline | peak RSS |', '| --- | ---: | ---: | ---: | ---: |'];
   for (const r of rows) {
-    lines.push(`| ${r.name} | ${r.mbPerSecond.toFixed(1)} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ` +
-      `${(r.mbPerSecond / base.mbPerSecond).toFixed(2)}× | ${r.peakRssMb.toFixed(0)} MB |`);
+    lines.push(
+      `| ${r.name} | ${r.mbPerSecond.toFixed(1)} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ` +
+        `${(r.mbPerSecond / base.mbPerSecond).toFixed(2)}× | ${r.peakRssMb.toFixed(0)} MB |`,
+    );
   }
   return lines.join('\n');
 }
@@ -49,23 +51,33 @@ function shipTable(rows: ShipRow[]): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.name} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ${r.mbPerSecond.toFixed(1)} | ` +
-      `${(r.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× | ${(r.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} | ` +
-      `${(r.wireBytes / 1e6).toFixed(1)} MB | ${r.peakRssMb.toFixed(0)} MB | ${cpu(r)} |`);
+    lines.push(
+      `| ${r.name} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ${r.mbPerSecond.toFixed(1)} | ` +
+        `${(r.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× | ${(r.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} | ` +
+        `${(r.wireBytes / 1e6).toFixed(1)} MB | ${r.peakRssMb.toFixed(0)} MB | ${cpu(r)} |`,
+    );
   }
-  lines.push('', `audit-ship (file, defaults) reaches ${(ours.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× @fluent-org/logger ` +
-    `and ${(ours.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} of the floor.`);
-  lines.push('', `The shipper and the sink share ${cpus().length} cores, so CPU sets a ceiling of cores / (shipper + sink CPU per record): ` +
-    `${Math.round(ceiling(ours)).toLocaleString('en')} records/s for audit-ship (file), which runs at ` +
-    `${((ours.recordsPerSecond / ceiling(ours)) * 100).toFixed(0)}% of it. ` +
-    `The sink alone costs ${ours.sinkCpuUs.toFixed(1)} µs per record, so ${(4 * peer.recordsPerSecond).toLocaleString('en', { maximumFractionDigits: 0 })} records/s ` +
-    `(4× @fluent-org/logger) would leave a shipper ${((cpus().length * 1e6) / (4 * peer.recordsPerSecond) - ours.sinkCpuUs).toFixed(1)} µs of CPU per record ` +
-    `for reading, validating, encoding, spooling with fsync and sending.`);
+  lines.push(
+    '',
+    `audit-ship (file, defaults) reaches ${(ours.recordsPerSecond / peer.recordsPerSecond).toFixed(2)}× @fluent-org/logger ` +
+      `and ${(ours.recordsPerSecond / floor.recordsPerSecond).toFixed(2)} of the floor.`,
+  );
+  lines.push(
+    '',
+    `The shipper and the sink share ${cpus().length} cores, so CPU sets a ceiling of cores / (shipper + sink CPU per record): ` +
+      `${Math.round(ceiling(ours)).toLocaleString('en')} records/s for audit-ship (file), which runs at ` +
+      `${((ours.recordsPerSecond / ceiling(ours)) * 100).toFixed(0)}% of it. ` +
+      `The sink alone costs ${ours.sinkCpuUs.toFixed(1)} µs per record, so ${(4 * peer.recordsPerSecond).toLocaleString('en', { maximumFractionDigits: 0 })} records/s ` +
+      `(4× @fluent-org/logger) would leave a shipper ${((cpus().length * 1e6) / (4 * peer.recordsPerSecond) - ours.sinkCpuUs).toFixed(1)} µs of CPU per record ` +
+      `for reading, validating, encoding, spooling with fsync and sending.`,
+  );
   return lines.join('\n');
 }
 
 const corpus = await ensureCorpus(RECORDS);
-process.stderr.write(`corpus: ${corpus.records} records, ${(corpus.bytes / 1e6).toFixed(1)} MB (${Math.round(corpus.bytes / corpus.records)} B/record)\n`);
+process.stderr.write(
+  `corpus: ${corpus.records} records, ${(corpus.bytes / 1e6).toFixed(1)} MB (${Math.round(corpus.bytes / corpus.records)} B/record)\n`,
+);
 const lint = await benchLint(corpus, RUNS);
 const shipping = await benchShip(corpus, RUNS);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
@@ -83,7 +95,7 @@ const report = [
   'a fresh one per run), which acks each chunk and counts every event by walking the msgpack; a run counts',
   'only if the sink saw every record. audit-ship runs with its defaults: validation, acks, and the disk spool',
   'with an fsync per chunk. The peers parse each line with `JSON.parse` and emit it, without validation.',
-  'Times are each client\'s own, from its first read to its last ack. CPU is each process\'s user and system time,',
+  "Times are each client's own, from its first read to its last ack. CPU is each process's user and system time,",
   'all threads, per record: whole processes for audit-ship, the peers and the sink, the timed part only for the floor.',
   '',
   shipTable(shipping),

@@ -53,12 +53,24 @@ type Case = [string, (port: number) => { args: string[]; stdinFile?: string }];
 
 export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]> {
   const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
-  const ship = (port: number, extra: string[] = []) => [CLI, '--port', String(port), ...spool(), '--summary', 'json', '--no-progress', ...extra];
+  const ship = (port: number, extra: string[] = []) => [
+    CLI,
+    '--port',
+    String(port),
+    ...spool(),
+    '--summary',
+    'json',
+    '--no-progress',
+    ...extra,
+  ];
   const cases: Case[] = [
     ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
     ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
     ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
-    ['audit-ship, file, --compress gzip --compress-level 1', (p) => ({ args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) })],
+    [
+      'audit-ship, file, --compress gzip --compress-level 1',
+      (p) => ({ args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) }),
+    ],
     ['@fluent-org/logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-org.js'), corpus.path, String(p)] })],
     ['fluent-logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-logger.js'), corpus.path, String(p)] })],
     ['floor: pre-encoded chunks straight to the sink', (p) => ({ args: [bench('floor.js'), corpus.path, String(p)] })],

@@ -22,26 +22,55 @@ function skip(b: Uint8Array, at: number): number {
   if (t >= 0x90 && t <= 0x9f) return skipMany(b, at + 1, t & 0x0f);
   if (t >= 0xa0 && t <= 0xbf) return at + 1 + (t & 0x1f);
   switch (t) {
-    case 0xc4: case 0xd9: return at + 2 + b[at + 1]!;
-    case 0xc5: case 0xda: return at + 3 + view().getUint16(0);
-    case 0xc6: case 0xdb: return at + 5 + view().getUint32(0);
-    case 0xc7: return at + 3 + b[at + 1]!;
-    case 0xc8: return at + 4 + view().getUint16(0);
-    case 0xc9: return at + 6 + view().getUint32(0);
-    case 0xca: case 0xce: case 0xd2: return at + 5;
-    case 0xcb: case 0xcf: case 0xd3: return at + 9;
-    case 0xcc: case 0xd0: return at + 2;
-    case 0xcd: case 0xd1: return at + 3;
-    case 0xd4: return at + 3;
-    case 0xd5: return at + 4;
-    case 0xd6: return at + 6;
-    case 0xd7: return at + 10;
-    case 0xd8: return at + 18;
-    case 0xdc: return skipMany(b, at + 3, view().getUint16(0));
-    case 0xdd: return skipMany(b, at + 5, view().getUint32(0));
-    case 0xde: return skipMany(b, at + 3, view().getUint16(0) * 2);
-    case 0xdf: return skipMany(b, at + 5, view().getUint32(0) * 2);
-    default: throw new Error(`not msgpack: type byte 0x${t.toString(16)}`);
+    case 0xc4:
+    case 0xd9:
+      return at + 2 + b[at + 1]!;
+    case 0xc5:
+    case 0xda:
+      return at + 3 + view().getUint16(0);
+    case 0xc6:
+    case 0xdb:
+      return at + 5 + view().getUint32(0);
+    case 0xc7:
+      return at + 3 + b[at + 1]!;
+    case 0xc8:
+      return at + 4 + view().getUint16(0);
+    case 0xc9:
+      return at + 6 + view().getUint32(0);
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return at + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return at + 9;
+    case 0xcc:
+    case 0xd0:
+      return at + 2;
+    case 0xcd:
+    case 0xd1:
+      return at + 3;
+    case 0xd4:
+      return at + 3;
+    case 0xd5:
+      return at + 4;
+    case 0xd6:
+      return at + 6;
+    case 0xd7:
+      return at + 10;
+    case 0xd8:
+      return at + 18;
+    case 0xdc:
+      return skipMany(b, at + 3, view().getUint16(0));
+    case 0xdd:
+      return skipMany(b, at + 5, view().getUint32(0));
+    case 0xde:
+      return skipMany(b, at + 3, view().getUint16(0) * 2);
+    case 0xdf:
+      return skipMany(b, at + 5, view().getUint32(0) * 2);
+    default:
+      throw new Error(`not msgpack: type byte 0x${t.toString(16)}`);
   }
 }
 

@@ -64,7 +64,9 @@ const port = await freePort();
 let receiver = await startReceiver(port);
 const spoolDir = join(mkdtempSync(join(tmpdir(), 'audit-ship-soak-')), 'spool');
 const started = Date.now();
-const ship = spawn(process.execPath, [CLI, '--port', String(port), '--spool-dir', spoolDir, '--summary', 'json', '--no-progress'], { stdio: ['pipe', 'ignore', 'pipe'] });
+const ship = spawn(process.execPath, [CLI, '--port', String(port), '--spool-dir', spoolDir, '--summary', 'json', '--no-progress'], {
+  stdio: ['pipe', 'ignore', 'pipe'],
+});
 let shipErr = '';
 ship.stderr!.on('data', (c: Buffer) => (shipErr += c.toString()).length > 1e6 && (shipErr = shipErr.slice(-100_000)));
 const shipExit = once(ship, 'exit');

@@ -46,7 +46,12 @@ shipper.stdin!.write('an application log line, counted and skipped\n');
 while (received().length < RECORDS) await new Promise((resolve) => setTimeout(resolve, 50));
 const metrics = await (await fetch(metricsUrl)).text();
 process.stderr.write(`\n$ curl ${metricsUrl}  (audit-ship's own metrics, while it runs)\n`);
-process.stderr.write(`${metrics.split('\n').filter((l) => /^(audit_ship_(lines|records)|deploy_audit)/.test(l)).join('\n')}\n\n`);
+process.stderr.write(
+  `${metrics
+    .split('\n')
+    .filter((l) => /^(audit_ship_(lines|records)|deploy_audit)/.test(l))
+    .join('\n')}\n\n`,
+);
 
 shipper.stdin!.end();
 const code = await new Promise<number | null>((resolve) => shipper.once('exit', resolve));

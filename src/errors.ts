@@ -77,7 +77,7 @@ export function describeSystemError(error: unknown): string {
     case 'EADDRINUSE':
       return 'the address is in use';
     case 'EADDRNOTAVAIL':
-      return 'the address is not one of this host\'s';
+      return "the address is not one of this host's";
     case 'ENOSPC':
       return 'no space left on device (ENOSPC)';
     case 'EDQUOT':

@@ -23,12 +23,41 @@ export type ExitName = keyof typeof EXIT;
 
 /** What each code means, for people: docs/exit-codes.md says the same (a test compares them). */
 export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: string }[] = [
-  { code: EXIT.ok, name: 'ok', meaning: 'ship: every input read to its end, every valid record acked, the spool empty, no invalid line lost (none, kept by --dead-letter, or within --max-invalid). lint: no errors' },
-  { code: EXIT.failure, name: 'failure', meaning: 'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper; lint: errors found. What was not acked stays in the spool' },
-  { code: EXIT.usage, name: 'usage', meaning: 'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read' },
-  { code: EXIT.leftInSpool, name: 'leftInSpool', meaning: 'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first' },
-  { code: EXIT.inputUnread, name: 'inputUnread', meaning: 'an input was not read to its end: stopped by a signal, by --retry-timeout while the spool was full, by a spool, checkpoint or dead-letter write that failed (a full disk: the message names the path and errno), or by an input found truncated, corrupt or not text while it was read. With --checkpoint, the same command resumes where it stopped' },
-  { code: EXIT.invalidNotKept, name: 'invalidNotKept', meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file' },
+  {
+    code: EXIT.ok,
+    name: 'ok',
+    meaning:
+      'ship: every input read to its end, every valid record acked, the spool empty, no invalid line lost (none, kept by --dead-letter, or within --max-invalid). lint: no errors',
+  },
+  {
+    code: EXIT.failure,
+    name: 'failure',
+    meaning:
+      'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper; lint: errors found. What was not acked stays in the spool',
+  },
+  {
+    code: EXIT.usage,
+    name: 'usage',
+    meaning:
+      'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read',
+  },
+  {
+    code: EXIT.leftInSpool,
+    name: 'leftInSpool',
+    meaning:
+      'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first',
+  },
+  {
+    code: EXIT.inputUnread,
+    name: 'inputUnread',
+    meaning:
+      'an input was not read to its end: stopped by a signal, by --retry-timeout while the spool was full, by a spool, checkpoint or dead-letter write that failed (a full disk: the message names the path and errno), or by an input found truncated, corrupt or not text while it was read. With --checkpoint, the same command resumes where it stopped',
+  },
+  {
+    code: EXIT.invalidNotKept,
+    name: 'invalidNotKept',
+    meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file',
+  },
   { code: EXIT.dropped, name: 'dropped', meaning: 'records were deleted unsent from a full spool (--spool-overflow drop-oldest)' },
 ];
 
@@ -65,16 +94,32 @@ export function shipOutcome(f: ShipFacts): Outcome {
     cases.push({ code: EXIT.inputUnread, text: `input not fully read: ${which}; ${f.resumeHint}` });
   }
   if (f.notSpooled > 0) {
-    cases.push({ code: EXIT.inputUnread, text: `${f.notSpooled} records were read but not written to the spool (${f.notSpooledWhy}); they must be read again: ${f.resumeHint}` });
+    cases.push({
+      code: EXIT.inputUnread,
+      text: `${f.notSpooled} records were read but not written to the spool (${f.notSpooledWhy}); they must be read again: ${f.resumeHint}`,
+    });
   }
-  if (f.leftInSpool > 0) cases.push({ code: EXIT.leftInSpool, text: `${f.leftInSpool} records were not acked and stay in the spool ${f.spoolDir}; the next run sends them first` });
-  if (f.dropped > 0) cases.push({ code: EXIT.dropped, text: `${f.dropped} records were dropped unsent from the full spool (--spool-overflow drop-oldest)` });
+  if (f.leftInSpool > 0)
+    cases.push({
+      code: EXIT.leftInSpool,
+      text: `${f.leftInSpool} records were not acked and stay in the spool ${f.spoolDir}; the next run sends them first`,
+    });
+  if (f.dropped > 0)
+    cases.push({ code: EXIT.dropped, text: `${f.dropped} records were dropped unsent from the full spool (--spool-overflow drop-oldest)` });
   const lost = f.invalid - f.deadLettered;
   if (lost > 0 && f.invalid > f.invalidAllowed) {
-    cases.push({ code: EXIT.invalidNotKept, text: `${lost} invalid lines were not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})` });
+    cases.push({
+      code: EXIT.invalidNotKept,
+      text: `${lost} invalid lines were not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})`,
+    });
   }
   if (cases.length === 0) {
-    const invalid = f.invalid > 0 ? (f.deadLettered === f.invalid ? ` (the ${f.invalid} invalid lines kept in --dead-letter)` : ` (${f.invalid} invalid lines within --max-invalid)`) : '';
+    const invalid =
+      f.invalid > 0
+        ? f.deadLettered === f.invalid
+          ? ` (the ${f.invalid} invalid lines kept in --dead-letter)`
+          : ` (${f.invalid} invalid lines within --max-invalid)`
+        : '';
     return { code: EXIT.ok, words: [`complete: every input read to its end, every valid record acked${invalid}`] };
   }
   return { code: cases[0]!.code, words: cases.map((c) => c.text) };
@@ -82,7 +127,8 @@ export function shipOutcome(f: ShipFacts): Outcome {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (error instanceof UsageError || error instanceof InputError || error instanceof OutputError || error instanceof ListenError) return EXIT.usage;
+  if (error instanceof UsageError || error instanceof InputError || error instanceof OutputError || error instanceof ListenError)
+    return EXIT.usage;
   return EXIT.failure;
 }
 
@@ -100,6 +146,9 @@ export function reportError(error: unknown): void {
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  const detail = debugWanted() && error instanceof Error ? (error.stack ?? message) : `${message} (run with --debug or AUDIT_SHIP_DEBUG=1 for the stack trace)`;
+  const detail =
+    debugWanted() && error instanceof Error
+      ? (error.stack ?? message)
+      : `${message} (run with --debug or AUDIT_SHIP_DEBUG=1 for the stack trace)`;
   process.stderr.write(`${colors.red('audit-ship: internal error:')} ${detail}\n`);
 }

@@ -51,10 +51,15 @@ export const MAX_CHUNK_BYTES = 64 * 1024 ** 2;
 export function forwardOptions(): Option[] {
   return [
     new Option('--host <host[:port]...>', 'Fluentd forward endpoint; several (repeated or comma-separated) fail over in order')
-      .default(DEFAULT_HOSTS, '127.0.0.1').argParser(listReplacing(DEFAULT_HOSTS)).env('AUDIT_SHIP_HOST'),
-    new Option('--port <port>', 'port for hosts given without one').default(DEFAULT_PORT).argParser(integer(1, 65535)).env('AUDIT_SHIP_PORT'),
+      .default(DEFAULT_HOSTS, '127.0.0.1')
+      .argParser(listReplacing(DEFAULT_HOSTS))
+      .env('AUDIT_SHIP_HOST'),
+    new Option('--port <port>', 'port for hosts given without one')
+      .default(DEFAULT_PORT)
+      .argParser(integer(1, 65535))
+      .env('AUDIT_SHIP_PORT'),
     new Option('--tag <tag>', 'Fluentd tag of the events').default(DEFAULT_TAG).env('AUDIT_SHIP_TAG'),
-    new Option('--shared-key <key>', 'shared key of the server\'s <security> section').env('AUDIT_SHIP_SHARED_KEY'),
+    new Option('--shared-key <key>', "shared key of the server's <security> section").env('AUDIT_SHIP_SHARED_KEY'),
     new Option('--self-hostname <name>', 'hostname sent in the handshake').default(hostname(), 'this host').env('AUDIT_SHIP_SELF_HOSTNAME'),
     new Option('--username <name>', 'user for <security> user_auth').env('AUDIT_SHIP_USERNAME'),
     new Option('--password <password>', 'password for --username').env('AUDIT_SHIP_PASSWORD'),
@@ -63,15 +68,26 @@ export function forwardOptions(): Option[] {
     new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one'),
     new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
     new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)'),
-    new Option('--tls-insecure', 'skip server certificate verification (never in production)').default(false).conflicts(['tlsCa', 'tlsServername']),
+    new Option('--tls-insecure', 'skip server certificate verification (never in production)')
+      .default(false)
+      .conflicts(['tlsCa', 'tlsServername']),
     new Option('--connect-timeout <duration>', 'connect timeout, and again for the handshake').default(5000, '5s').argParser(duration(1)),
-    new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this').default(60_000, '60s').argParser(duration(1)),
+    new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this')
+      .default(60_000, '60s')
+      .argParser(duration(1)),
     new Option('--window <n>', 'chunks in flight awaiting their ack').default(8).argParser(integer(1, 1024)),
-    new Option('--retry-timeout <duration>', 'give up when nothing could be delivered for this long; the records stay in the spool (0: never; default: 2m once a finite input has ended, never for a live tail)').argParser(duration(0)),
+    new Option(
+      '--retry-timeout <duration>',
+      'give up when nothing could be delivered for this long; the records stay in the spool (0: never; default: 2m once a finite input has ended, never for a live tail)',
+    ).argParser(duration(0)),
     new Option('--chunk-records <n>', 'records per chunk, at most').default(DEFAULT_CHUNK_LIMITS.maxRecords).argParser(integer(1)),
-    new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed').default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m').argParser(byteSize(1024, MAX_CHUNK_BYTES)),
+    new Option('--chunk-bytes <size>', 'encoded bytes per chunk before it is closed')
+      .default(DEFAULT_CHUNK_LIMITS.maxBytes, '1m')
+      .argParser(byteSize(1024, MAX_CHUNK_BYTES)),
     new Option('--compress <kind>', 'gzip chunks (CompressedPackedForward)').choices(['gzip', 'none']).default('none'),
-    new Option('--compress-level <n>', "gzip level for --compress gzip: 1 is fastest, 9 smallest (default: 6, zlib's)").argParser(integer(1, 9)),
+    new Option('--compress-level <n>', "gzip level for --compress gzip: 1 is fastest, 9 smallest (default: 6, zlib's)").argParser(
+      integer(1, 9),
+    ),
   ];
 }
 
@@ -119,7 +135,10 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
     connectTimeoutMs: o.connectTimeout,
     handshakeTimeoutMs: o.connectTimeout,
     keepAliveMs: 30_000,
-    security: o.sharedKey === undefined ? null : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
+    security:
+      o.sharedKey === undefined
+        ? null
+        : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
     tls: tlsWanted
       ? {
           ca: readPem('--tls-ca', o.tlsCa, 'certificate'),

@@ -15,7 +15,8 @@ import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 import { mistypedCommand } from './suggest.js';
 
-type Action = (...args: any[]) => Promise<void>;
+/** A command's action: its positional arguments, then its options object (typed by each command). */
+type Action = (...args: never[]) => Promise<void>;
 
 interface CommandSpec {
   name: string;
@@ -65,7 +66,8 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       ...lineOptions(),
       new Option('--format <format>', 'diagnostics on stdout: text, json (NDJSON) or github (annotations)')
-        .choices(LINT_FORMATS).default('text'),
+        .choices(LINT_FORMATS)
+        .default('text'),
       new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
       new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
     ],
@@ -92,9 +94,15 @@ const COMMANDS: CommandSpec[] = [
       new Option('--out <file>', 'append events to this file (default: stdout)'),
       new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
       new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
-      new Option('--user <name:password>', 'a user allowed in (repeatable; needs --shared-key); a password on the command line is visible to other users of this host: prefer --users-file')
-        .default([]).argParser((v: string, all: string[]) => [...all, v]),
-      new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key').env('AUDIT_SHIP_USERS_FILE'),
+      new Option(
+        '--user <name:password>',
+        'a user allowed in (repeatable; needs --shared-key); a password on the command line is visible to other users of this host: prefer --users-file',
+      )
+        .default([])
+        .argParser((v: string, all: string[]) => [...all, v]),
+      new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key').env(
+        'AUDIT_SHIP_USERS_FILE',
+      ),
       new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)'),
       new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
     ],
@@ -109,7 +117,9 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       new Option('--count <n>', 'how many records').default(1000).argParser(integer(0)),
       new Option('--seed <n>', 'the same seed always gives the same records').default(DEFAULT_SAMPLE_SEED).argParser(integer(0)),
-      new Option('--start <epoch-seconds>', 'time of the first record').default(DEFAULT_SAMPLE_START, '2021-09-22T12:00:00Z').argParser(integer(0)),
+      new Option('--start <epoch-seconds>', 'time of the first record')
+        .default(DEFAULT_SAMPLE_START, '2021-09-22T12:00:00Z')
+        .argParser(integer(0)),
     ],
     action: async () => {
       const { sample } = await import('./sample.js');
@@ -123,7 +133,13 @@ export const GLOBAL_OPTIONS = ['--debug'];
 
 /** Each command's long options, from the one table: what docs/ must document (test/docs/docs.test.ts). */
 export function commandOptions(): { name: string; options: string[] }[] {
-  return COMMANDS.map((c) => ({ name: c.name, options: c.options().map((o) => o.long!).filter((o) => o !== '--help') }));
+  return COMMANDS.map((c) => ({
+    name: c.name,
+    options: c
+      .options()
+      .map((o) => o.long!)
+      .filter((o) => o !== '--help'),
+  }));
 }
 
 /**
@@ -135,8 +151,14 @@ function refuseMistypedCommand(files: unknown, argv: readonly string[]): void {
   if (first === undefined) return;
   const dashDash = argv.indexOf('--');
   if (dashDash !== -1 && dashDash < argv.indexOf(first)) return;
-  const meant = mistypedCommand(first, COMMANDS.map((c) => c.name));
-  if (meant) throw new UsageError(`unknown command '${first}' (did you mean ${meant}?); to read a file of that name, write ./${first} or put it after --`);
+  const meant = mistypedCommand(
+    first,
+    COMMANDS.map((c) => c.name),
+  );
+  if (meant)
+    throw new UsageError(
+      `unknown command '${first}' (did you mean ${meant}?); to read a file of that name, write ./${first} or put it after --`,
+    );
 }
 
 /**
@@ -167,7 +189,7 @@ function buildProgram(argv: readonly string[]): Command {
       if (spec.isDefault) refuseMistypedCommand(args[0], argv);
       const run = await spec.action();
       // commander passes positional arguments, then the options object, then the command itself.
-      await run(...args.slice(0, -1));
+      await (run as (...operands: unknown[]) => Promise<void>)(...args.slice(0, -1));
     });
   }
   return program;

@@ -18,11 +18,20 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: str
 
 const KIB = 1024;
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: KIB, kb: KIB, kib: KIB,
-  m: KIB ** 2, mb: KIB ** 2, mib: KIB ** 2,
-  g: KIB ** 3, gb: KIB ** 3, gib: KIB ** 3,
-  t: KIB ** 4, tb: KIB ** 4, tib: KIB ** 4,
+  '': 1,
+  b: 1,
+  k: KIB,
+  kb: KIB,
+  kib: KIB,
+  m: KIB ** 2,
+  mb: KIB ** 2,
+  mib: KIB ** 2,
+  g: KIB ** 3,
+  gb: KIB ** 3,
+  gib: KIB ** 3,
+  t: KIB ** 4,
+  tb: KIB ** 4,
+  tib: KIB ** 4,
 };
 
 /** `4194304`, `512k`, `1.5m`, `2g` (binary units: k = 1024; `kb` and `kib` say the same). */
@@ -35,7 +44,11 @@ export function parseSize(value: string): number | null {
 }
 
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['g', KIB ** 3], ['m', KIB ** 2], ['k', KIB]] as const) {
+  for (const [unit, size] of [
+    ['g', KIB ** 3],
+    ['m', KIB ** 2],
+    ['k', KIB],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return `${bytes}`;
@@ -64,7 +77,12 @@ export function parseDuration(value: string): number | null {
 }
 
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -75,7 +93,9 @@ export function duration(min = 0, max = MAX_DURATION_MS): (value: string) => num
   return (value) => {
     const ms = parseDuration(value);
     if (ms === null || ms < min || ms > max) {
-      throw new InvalidArgumentError(`expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, like 250ms, 30s, 5m, 2h or 1d.`);
+      throw new InvalidArgumentError(
+        `expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, like 250ms, 30s, 5m, 2h or 1d.`,
+      );
     }
     return ms;
   };
@@ -103,5 +123,11 @@ export function invalidAllowed(allowance: InvalidAllowance, records: number): nu
  * instead of being appended to it.
  */
 export function listReplacing(defaults: readonly string[]): (value: string, previous: string[] | undefined) => string[] {
-  return (value, previous) => [...(previous === undefined || previous === defaults ? [] : previous), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return (value, previous) => [
+    ...(previous === undefined || previous === defaults ? [] : previous),
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }

@@ -12,7 +12,8 @@ export async function writeWithBackpressure(stream: NodeJS.WritableStream, text:
   try {
     if (!stream.write(text)) await once(stream, 'drain');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') throw new BrokenPipeError('stdout was closed before all output was written', { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE')
+      throw new BrokenPipeError('stdout was closed before all output was written', { cause: error });
     throw new OutputError(`cannot write output: ${(error as Error).message}`, { cause: error });
   }
 }

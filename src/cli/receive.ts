@@ -33,7 +33,10 @@ function parseUsers(entries: { text: string; where: string }[]): Record<string, 
   const users: Record<string, string> = {};
   for (const { text, where } of entries) {
     const colon = text.indexOf(':');
-    if (colon <= 0) throw new UsageError(`${where} takes NAME:PASSWORD, with a name before the first ':' (the value is not shown: it may hold a password)`);
+    if (colon <= 0)
+      throw new UsageError(
+        `${where} takes NAME:PASSWORD, with a name before the first ':' (the value is not shown: it may hold a password)`,
+      );
     users[text.slice(0, colon)] = text.slice(colon + 1);
   }
   return users;
@@ -51,7 +54,8 @@ function userEntries(options: ReceiveOptions): { text: string; where: string }[]
   }
   text.split('\n').forEach((line, i) => {
     const entry = line.replace(/\r$/, '');
-    if (entry.trim() !== '' && !entry.trimStart().startsWith('#')) entries.push({ text: entry, where: `--users-file ${options.usersFile} line ${i + 1}` });
+    if (entry.trim() !== '' && !entry.trimStart().startsWith('#'))
+      entries.push({ text: entry, where: `--users-file ${options.usersFile} line ${i + 1}` });
   });
   return entries;
 }
@@ -122,7 +126,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     host: options.bind,
     port: options.port,
     security: options.sharedKey === undefined ? null : { sharedKey: options.sharedKey, serverHostname: options.selfHostname, users },
-    tls: options.tlsCert ? { cert: readPem('--tls-cert', options.tlsCert, 'certificate'), key: readPem('--tls-key', options.tlsKey, 'private key') } : null,
+    tls: options.tlsCert
+      ? { cert: readPem('--tls-cert', options.tlsCert, 'certificate'), key: readPem('--tls-key', options.tlsKey, 'private key') }
+      : null,
     onTransport: write,
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));

@@ -47,39 +47,55 @@ const MAX_LINE_BYTES = 256 * 1024 ** 2;
 /** Shared by ship and lint, so that both take the same longest line by default. */
 export function maxLineBytesOption(): Option {
   return new Option('--max-line-bytes <size>', 'longest line accepted; a longer one is reported, not buffered')
-    .default(DEFAULT_MAX_LINE_BYTES, '4m').argParser(byteSize(1, MAX_LINE_BYTES));
+    .default(DEFAULT_MAX_LINE_BYTES, '4m')
+    .argParser(byteSize(1, MAX_LINE_BYTES));
 }
 
 export function shipOptions(): Option[] {
   return [
     new Option('--spool-dir <dir>', 'disk spool: each chunk is written here before it is sent and removed when acked')
-      .default(defaultSpoolDir(), '$XDG_STATE_HOME/audit-ship/spool or ~/.local/state/audit-ship/spool').env('AUDIT_SHIP_SPOOL_DIR'),
+      .default(defaultSpoolDir(), '$XDG_STATE_HOME/audit-ship/spool or ~/.local/state/audit-ship/spool')
+      .env('AUDIT_SHIP_SPOOL_DIR'),
     new Option('--spool-max-bytes <size>', 'disk the spool may use').default(1024 ** 3, '1g').argParser(byteSize(64 * 1024)),
     new Option('--spool-overflow <policy>', 'when the spool is full: block (input waits) or drop-oldest (counted)')
-      .choices(['block', 'drop-oldest']).default('block'),
+      .choices(['block', 'drop-oldest'])
+      .default('block'),
     new Option('--spool-fsync <policy>', 'fsync each chunk before it is sent (always), once a second (interval), or never')
-      .choices(['always', 'interval', 'never']).default('always'),
+      .choices(['always', 'interval', 'never'])
+      .default('always'),
     new Option('--dead-letter <file>', 'append each invalid line, with its diagnostics, as a JSON line'),
-    new Option('--max-invalid <n|p%>', 'invalid lines that may go unkept (no --dead-letter) without a non-zero exit: a count, or a percentage of the records read')
-      .default({ count: 0 }, '0').argParser(invalidAllowance),
+    new Option(
+      '--max-invalid <n|p%>',
+      'invalid lines that may go unkept (no --dead-letter) without a non-zero exit: a count, or a percentage of the records read',
+    )
+      .default({ count: 0 }, '0')
+      .argParser(invalidAllowance),
     new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there'),
     new Option('--kubectl <args>', 'read from `kubectl logs -f ARGS`, restarted whenever it exits'),
     new Option('--kubectl-command <path>', 'the kubectl to run').default('kubectl').env('KUBECTL'),
-    new Option('--time-source <source>', 'event time: the record\'s Timestamp, or the time it is read')
-      .choices(['record', 'now']).default('record'),
-    new Option('--since <time>', 'ship only records at or after this Timestamp (RFC 3339, a date, or 24h ago)').argParser((v: string) => timeBound(v)),
+    new Option('--time-source <source>', "event time: the record's Timestamp, or the time it is read")
+      .choices(['record', 'now'])
+      .default('record'),
+    new Option('--since <time>', 'ship only records at or after this Timestamp (RFC 3339, a date, or 24h ago)').argParser((v: string) =>
+      timeBound(v),
+    ),
     new Option('--until <time>', 'ship only records before this Timestamp').argParser((v: string) => timeBound(v)),
     new Option('--rate <n>', 'records per second, at most (0: no limit)').default(0).argParser(integer(0)),
     new Option('--require-conn', 'read no input until Fluentd has accepted a connection and handshake').default(false),
     new Option('--stdout', 'also write each valid record to stdout as a JSON line').default(false),
-    new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: any free port)').argParser(integer(0, 65535)),
+    new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: any free port)').argParser(
+      integer(0, 65535),
+    ),
     new Option('--metrics-host <address>', 'address for the metrics endpoint (0.0.0.0 inside a pod)').default('127.0.0.1'),
     new Option('--no-progress', 'no live status line (it is shown only when stderr is a terminal)'),
     maxLineBytesOption(),
     new Option('--strict', 'records with unknown fields are invalid').default(false),
-    new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)').default(1000, '1s').argParser(duration(1)),
+    new Option('--flush-interval <duration>', 'send a partly filled chunk after this long (live tails)')
+      .default(1000, '1s')
+      .argParser(duration(1)),
     new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
     new Option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, wait this long for acks; the rest stays in the spool')
-      .default(10_000, '10s').argParser(duration(0)),
+      .default(10_000, '10s')
+      .argParser(duration(0)),
   ];
 }

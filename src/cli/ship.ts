@@ -46,7 +46,9 @@ export async function ship(files: string[], options: ShipOptions): Promise<void>
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
   if (options.tlsInsecure) {
-    note('audit-ship: warning: --tls-insecure: the server\'s certificate is not checked, so anyone on the path can read and alter the records; use --tls-ca instead\n');
+    note(
+      "audit-ship: warning: --tls-insecure: the server's certificate is not checked, so anyone on the path can read and alter the records; use --tls-ca instead\n",
+    );
   }
   const report = diagnosticFormatter('text', stderrColors());
   const run = await ShipRun.open(files, options, {
@@ -85,7 +87,11 @@ export async function ship(files: string[], options: ShipOptions): Promise<void>
  */
 function summarize(run: ShipRun, outcome: Outcome, error: unknown, seconds: number): void {
   const { options } = run;
-  const summary = { ...shipSummary(run.counts, run.spool.stats, seconds), exitCode: error ? EXIT.failure : outcome.code, outcome: outcome.words };
+  const summary = {
+    ...shipSummary(run.counts, run.spool.stats, seconds),
+    exitCode: error ? EXIT.failure : outcome.code,
+    outcome: outcome.words,
+  };
   const ok = outcome.code === EXIT.ok;
   // "complete" is not said after a fatal error, and not at all with --summary none.
   const said = error ? !ok : options.summary !== 'none' || !ok;
@@ -102,15 +108,26 @@ function describeReadFailure(f: ReadFailure): string {
 
 function decideOutcome(run: ShipRun): Outcome {
   const { options, sources, counts, spool, stop } = run;
-  const why = stop.writeFailure ? `stopped: ${stop.writeFailure.message}` : stop.signal ? `stopped by ${stop.signal}` : stop.gaveUp ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full' : 'not reached';
+  const why = stop.writeFailure
+    ? `stopped: ${stop.writeFailure.message}`
+    : stop.signal
+      ? `stopped by ${stop.signal}`
+      : stop.gaveUp
+        ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full'
+        : 'not reached';
   const unreadSources = sources.filter((s) => !s.exhausted && !s.live);
-  const unread = unreadSources.map((s) => ({ name: s.name, why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why }));
+  const unread = unreadSources.map((s) => ({
+    name: s.name,
+    why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why,
+  }));
   // Files can be read again from their start; stdin and FIFOs cannot.
   const hasFiles = unreadSources.some((s) => s.path !== null);
-  const resumeHint = options.checkpoint !== undefined
-    ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
-    : hasFiles ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
-      : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
+  const resumeHint =
+    options.checkpoint !== undefined
+      ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
+      : hasFiles
+        ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
+        : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
   return shipOutcome({
     unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why }] : unread,
     resumeHint,

@@ -35,7 +35,16 @@ function inspect(dir: string): SpoolReport {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
     throw error;
   }
-  const report: SpoolReport = { dir, segments: 0, chunks: 0, records: 0, bytes: 0, damaged: [], setAside: listDamaged(dir), lockedBy: lockHolder(dir) };
+  const report: SpoolReport = {
+    dir,
+    segments: 0,
+    chunks: 0,
+    records: 0,
+    bytes: 0,
+    damaged: [],
+    setAside: listDamaged(dir),
+    lockedBy: lockHolder(dir),
+  };
   for (const file of segments) {
     // A running shipper deletes a segment once its chunks are acked, maybe since the listing.
     const segment = inspectSegmentIfPresent(file);
@@ -57,7 +66,8 @@ function reportText(r: SpoolReport): string {
     `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy.pid}${r.lockedBy.host ? ` on ${r.lockedBy.host}` : ''})` : ''}`,
     `${r.records} records in ${r.chunks} chunks waiting to be sent, ${r.segments} segments, ${formatBytes(r.bytes)}`,
   ];
-  if (r.setAside.files > 0) lines.push(`${r.setAside.files} damaged ranges set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`);
+  if (r.setAside.files > 0)
+    lines.push(`${r.setAside.files} damaged ranges set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`);
   for (const d of r.damaged) lines.push(`damaged: ${d.segment} at byte ${d.offset}: ${d.length} bytes, ${d.reason}`);
   return `${lines.join('\n')}\n`;
 }
@@ -89,7 +99,7 @@ export async function spoolCommand(action: string, options: SpoolCommandOptions)
     }
     case 'verify': {
       const report = inspect(dir);
-      out(report, `${reportText(report)}${report.damaged.length === 0 ? 'every chunk\'s checksum is good\n' : ''}`);
+      out(report, `${reportText(report)}${report.damaged.length === 0 ? "every chunk's checksum is good\n" : ''}`);
       if (report.damaged.length > 0) process.exitCode = EXIT.failure;
       return;
     }

@@ -14,7 +14,9 @@ export function timeBound(value: string, now: () => number = Date.now): TimeBoun
   }
   const parsed = parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (!parsed.ok) {
-    throw new InvalidArgumentError('expected an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).');
+    throw new InvalidArgumentError(
+      'expected an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).',
+    );
   }
   return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
 }

@@ -14,4 +14,3 @@ export function stdoutColors(): ChalkInstance {
 export function stderrColors(): ChalkInstance {
   return new Chalk({ level: noColorRequested() ? 0 : chalkStderr.level });
 }
-

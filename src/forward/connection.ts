@@ -97,7 +97,8 @@ export class Connection extends EventEmitter {
     const ready = new Promise<void>((resolve, reject) => {
       this.once('established', resolve);
       this.once('close', (error?: ForwardError) =>
-        reject(error ?? new ConnectionLostError(`connection to ${describe(endpoint)} closed during the handshake`)));
+        reject(error ?? new ConnectionLostError(`connection to ${describe(endpoint)} closed during the handshake`)),
+      );
     });
     let timer = setTimeout(() => {
       this.fail(new ConnectTimeoutError(`connect to ${describe(endpoint)} timed out after ${options.connectTimeoutMs} ms`));
@@ -136,7 +137,11 @@ export class Connection extends EventEmitter {
       }
     } catch (error) {
       if (this.state !== 'closed') {
-        this.fail(error instanceof ForwardError ? error : new ConnectionLostError(`${describe(this.endpoint)} sent bytes that are not msgpack: ${(error as Error).message}`));
+        this.fail(
+          error instanceof ForwardError
+            ? error
+            : new ConnectionLostError(`${describe(this.endpoint)} sent bytes that are not msgpack: ${(error as Error).message}`),
+        );
       }
     }
   }
@@ -150,7 +155,9 @@ export class Connection extends EventEmitter {
     for await (const chunk of this.socket as AsyncIterable<Buffer>) {
       this.unparsed += chunk.length;
       if (this.unparsed > MAX_REPLY_BYTES) {
-        throw new ConnectionLostError(`${describe(this.endpoint)} sent over ${MAX_REPLY_BYTES} bytes without a whole reply; acks are a few dozen bytes`);
+        throw new ConnectionLostError(
+          `${describe(this.endpoint)} sent over ${MAX_REPLY_BYTES} bytes without a whole reply; acks are a few dozen bytes`,
+        );
       }
       yield chunk;
     }

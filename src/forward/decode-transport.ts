@@ -23,7 +23,6 @@ export interface DecodedTransport {
 /** A message that breaks the protocol; the connection that sent it is closed with this reason. */
 export class ProtocolViolation extends Error {}
 
-
 function toEventTime(time: unknown): EventTime {
   if (time instanceof EventTime) return time;
   if (typeof time === 'number' && Number.isFinite(time) && time >= 0) {
@@ -109,7 +108,12 @@ export function decodeTransport(message: unknown): DecodedTransport {
     const opt = option(message[2]);
     const bytes = typeof second === 'string' ? Buffer.from(second, 'latin1') : second;
     const compressed = opt.compressed === 'gzip';
-    return { tag, mode: compressed ? 'compressed-packed-forward' : 'packed-forward', events: decodeEntryStream(bytes, compressed), chunk: chunkOf(opt) };
+    return {
+      tag,
+      mode: compressed ? 'compressed-packed-forward' : 'packed-forward',
+      events: decodeEntryStream(bytes, compressed),
+      chunk: chunkOf(opt),
+    };
   }
   if (Array.isArray(second)) {
     return { tag, mode: 'forward', events: second.map(toEntry), chunk: chunkOf(option(message[2])) };

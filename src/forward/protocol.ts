@@ -24,9 +24,18 @@ export type MessageMode = [Tag, Time, EventRecord, TransportOption?];
 export type ForwardMode = [Tag, Entry[], TransportOption?];
 export type PackedForwardMode = [Tag, Uint8Array, TransportOption?];
 
-export interface Helo { nonce: Uint8Array; auth: Uint8Array; keepalive: boolean }
+export interface Helo {
+  nonce: Uint8Array;
+  auth: Uint8Array;
+  keepalive: boolean;
+}
 export type PingMessage = ['PING', string, string, string, string, string];
-export interface Pong { authenticated: boolean; reason: string; serverHostname: string; digest: string }
+export interface Pong {
+  authenticated: boolean;
+  reason: string;
+  serverHostname: string;
+  digest: string;
+}
 
 const encoder = new Encoder({ extensionCodec: eventTimeCodec, ignoreUndefined: true });
 
@@ -113,7 +122,8 @@ export function encodePing(p: PingInput): Buffer {
 export function parsePing(message: unknown): PingMessage | null {
   if (!Array.isArray(message) || message.length !== 6 || message[0] !== 'PING') return null;
   const [, hostname, salt, digest, username, password] = (message as unknown[]).map((v) =>
-    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v);
+    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
+  );
   if (![hostname, salt, digest].every((v) => typeof v === 'string')) return null;
   if (![username, password].every((v) => v === null || typeof v === 'string')) return null;
   return ['PING', hostname as string, salt as string, digest as string, (username ?? '') as string, (password ?? '') as string];

@@ -38,7 +38,11 @@ export interface ReceiverOptions {
  */
 export const RECEIVE_LIMITS: FrameLimits = { maxMessageBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
 export const UNAUTHENTICATED_LIMITS: FrameLimits = { maxMessageBytes: 4096, maxObjects: 64, maxDepth: 4 };
-const DECODE_OPTIONS = { extensionCodec: eventTimeCodec, maxStrLength: RECEIVE_LIMITS.maxMessageBytes, maxBinLength: RECEIVE_LIMITS.maxMessageBytes };
+const DECODE_OPTIONS = {
+  extensionCodec: eventTimeCodec,
+  maxStrLength: RECEIVE_LIMITS.maxMessageBytes,
+  maxBinLength: RECEIVE_LIMITS.maxMessageBytes,
+};
 const HEARTBEAT_REPLY = Buffer.from([0]);
 
 export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {
@@ -60,7 +64,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
       this.server.on('connection', (raw: Socket) => addresses.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
       this.server.on('tlsClientError', (error: Error, socket: Socket) => {
         const raw = (socket as Socket & { _parent?: Socket })._parent;
-        const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : (raw && addresses.get(raw)) ?? 'a client';
+        const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : ((raw && addresses.get(raw)) ?? 'a client');
         this.emit('connection-error', remote, `TLS: ${error.message}`);
       });
     }
@@ -143,12 +147,14 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
       const expected = Object.hasOwn(security.users, username) ? security.users[username]! : null;
       if (expected === null || password !== passwordDigest(authSalt, username, expected)) return reject('username/password mismatch');
     }
-    socket.write(encodePong({
-      authenticated: true,
-      reason: '',
-      serverHostname: security.serverHostname,
-      digest: sharedKeyDigest(salt, security.serverHostname, nonce, security.sharedKey),
-    }));
+    socket.write(
+      encodePong({
+        authenticated: true,
+        reason: '',
+        serverHostname: security.serverHostname,
+        digest: sharedKeyDigest(salt, security.serverHostname, nonce, security.sharedKey),
+      }),
+    );
     return true;
   }
 }

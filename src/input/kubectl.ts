@@ -113,8 +113,10 @@ export function kubectlSource(options: KubectlOptions): InputSource {
       if (abort.signal.aborted) break;
       if (sawData) backoff.reset();
       const delay = backoff.next();
-      options.onMessage(`audit-ship: kubectl ${outcome}; restarting in ${(delay / 1000).toFixed(1)} s` +
-        (lastTimestamp ? ` from --since-time=${lastTimestamp}` : ''));
+      options.onMessage(
+        `audit-ship: kubectl ${outcome}; restarting in ${(delay / 1000).toFixed(1)} s` +
+          (lastTimestamp ? ` from --since-time=${lastTimestamp}` : ''),
+      );
       await sleep(delay, abort.signal);
     }
   }

@@ -99,10 +99,7 @@ class LineSplitter {
 }
 
 /** Yields the lines of a byte stream, a batch per chunk read. */
-export async function* splitLines(
-  chunks: AsyncIterable<Buffer>,
-  options: SplitOptions,
-): AsyncGenerator<Line[]> {
+export async function* splitLines(chunks: AsyncIterable<Buffer>, options: SplitOptions): AsyncGenerator<Line[]> {
   const splitter = new LineSplitter(options.maxLineBytes, options.resume);
   for await (const chunk of chunks) {
     const out: Line[] = [];

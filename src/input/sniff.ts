@@ -15,7 +15,11 @@ const FORMATS: { magic: number[]; what: string; hint: string }[] = [
   { magic: [0x42, 0x5a, 0x68], what: 'bzip2-compressed data', hint: 'decompress it first: bzip2 -dc FILE | audit-ship -' },
   { magic: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed data', hint: 'decompress it first: xz -dc FILE | audit-ship -' },
   { magic: [0x04, 0x22, 0x4d, 0x18], what: 'lz4-compressed data', hint: 'decompress it first: lz4 -dc FILE | audit-ship -' },
-  { magic: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive', hint: 'extract the log files and give them as inputs: unzip -p FILE | audit-ship -' },
+  {
+    magic: [0x50, 0x4b, 0x03, 0x04],
+    what: 'a zip archive',
+    hint: 'extract the log files and give them as inputs: unzip -p FILE | audit-ship -',
+  },
   { magic: [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c], what: 'a 7z archive', hint: 'extract the log files first' },
   { magic: [0xff, 0xfe], what: 'UTF-16 text', hint: 'audit lines are UTF-8: iconv -f UTF-16 -t UTF-8 FILE | audit-ship -' },
   { magic: [0xfe, 0xff], what: 'UTF-16 text', hint: 'audit lines are UTF-8: iconv -f UTF-16 -t UTF-8 FILE | audit-ship -' },
@@ -47,6 +51,7 @@ export function sniff(head: Uint8Array): Sniffed {
 /** Judges the first bytes of decoded input: after gunzip, only text lines may follow. */
 export function sniffText(head: Uint8Array): Sniffed {
   for (const f of FORMATS) if (startsWith(head, f.magic)) return { kind: 'not-text', what: f.what, hint: f.hint };
-  if (looksBinary(head)) return { kind: 'not-text', what: 'binary data, not text lines', hint: 'give audit-ship the JSON audit log lines (plain or gzip)' };
+  if (looksBinary(head))
+    return { kind: 'not-text', what: 'binary data, not text lines', hint: 'give audit-ship the JSON audit log lines (plain or gzip)' };
   return { kind: 'text' };
 }

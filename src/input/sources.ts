@@ -166,7 +166,11 @@ async function* readPlainFile(source: InputSource, path: string, start: number):
   if (source.identity && (info.dev !== source.identity.dev || info.ino !== source.identity.ino)) {
     await handle.close();
     // Rotated between the run's start and its turn: the checkpoint position belongs to the other file.
-    throw new InputReadError(source.name, 'was replaced by another file (rotated?) after the run started; run again to read the new one', 0);
+    throw new InputReadError(
+      source.name,
+      'was replaced by another file (rotated?) after the run started; run again to read the new one',
+      0,
+    );
   }
   const buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)];
   let turn = 0;

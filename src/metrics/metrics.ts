@@ -21,7 +21,9 @@ type Read = (s: MetricSources) => number;
 
 function counter(registry: Registry, sources: MetricSources, name: string, help: string, read: Read): void {
   new Counter({
-    name, help, registers: [registry],
+    name,
+    help,
+    registers: [registry],
     collect() {
       this.reset();
       this.inc(read(sources));
@@ -29,10 +31,19 @@ function counter(registry: Registry, sources: MetricSources, name: string, help:
   });
 }
 
-function labelledCounter(registry: Registry, sources: MetricSources, name: string, help: string, label: string,
-  read: (s: MetricSources) => Record<string, number>): void {
+function labelledCounter(
+  registry: Registry,
+  sources: MetricSources,
+  name: string,
+  help: string,
+  label: string,
+  read: (s: MetricSources) => Record<string, number>,
+): void {
   new Counter({
-    name, help, labelNames: [label], registers: [registry],
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
     collect() {
       this.reset();
       for (const [value, n] of Object.entries(read(sources))) this.inc({ [label]: value }, n);
@@ -41,7 +52,14 @@ function labelledCounter(registry: Registry, sources: MetricSources, name: strin
 }
 
 function gauge(registry: Registry, sources: MetricSources, name: string, help: string, read: Read): void {
-  new Gauge({ name, help, registers: [registry], collect() { this.set(read(sources)); } });
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read(sources));
+    },
+  });
 }
 
 export interface ShipMetrics {
@@ -53,34 +71,76 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // Gauges named like counters: `promtool check metrics` rejects them, and nothing here needs them.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    registry.removeSingleMetric(name);
   const c = (s: MetricSources) => s.counts;
   counter(registry, sources, 'audit_ship_lines_read_total', 'Input lines read.', (s) => c(s).lines);
   counter(registry, sources, 'audit_ship_input_bytes_total', 'Input bytes read (compressed bytes for .gz).', (s) => c(s).bytesRead);
   counter(registry, sources, 'audit_ship_records_valid_total', 'Audit records that passed validation and were spooled.', (s) => c(s).valid);
-  labelledCounter(registry, sources, 'audit_ship_records_invalid_total',
-    'Invalid audit lines by diagnostic code (a line with several codes counts under each).', 'code', (s) => c(s).invalidByCode);
+  labelledCounter(
+    registry,
+    sources,
+    'audit_ship_records_invalid_total',
+    'Invalid audit lines by diagnostic code (a line with several codes counts under each).',
+    'code',
+    (s) => c(s).invalidByCode,
+  );
   labelledCounter(registry, sources, 'audit_ship_lines_skipped_total', 'Lines read and not shipped, by reason.', 'reason', (s) => ({
-    not_audit_record: c(s).skipped, blank: c(s).blank, duplicate: c(s).duplicates, filtered: c(s).filtered,
+    not_audit_record: c(s).skipped,
+    blank: c(s).blank,
+    duplicate: c(s).duplicates,
+    filtered: c(s).filtered,
   }));
   counter(registry, sources, 'audit_ship_records_dead_lettered_total', 'Invalid lines written to --dead-letter.', (s) => c(s).deadLettered);
-  counter(registry, sources, 'audit_ship_records_dropped_total', 'Records deleted unsent from a full spool (drop-oldest).', (s) => s.spool.droppedRecords);
-  counter(registry, sources, 'audit_ship_records_not_spooled_total', 'Valid records read but never written to the spool (a write failed, e.g. a full disk).', (s) => c(s).recordsNotSpooled);
+  counter(
+    registry,
+    sources,
+    'audit_ship_records_dropped_total',
+    'Records deleted unsent from a full spool (drop-oldest).',
+    (s) => s.spool.droppedRecords,
+  );
+  counter(
+    registry,
+    sources,
+    'audit_ship_records_not_spooled_total',
+    'Valid records read but never written to the spool (a write failed, e.g. a full disk).',
+    (s) => c(s).recordsNotSpooled,
+  );
   counter(registry, sources, 'audit_ship_records_sent_total', 'Records sent to Fluentd (resends not included).', (s) => c(s).recordsSent);
   counter(registry, sources, 'audit_ship_sent_bytes_total', 'Entry bytes sent to Fluentd (resends not included).', (s) => c(s).bytesSent);
   counter(registry, sources, 'audit_ship_records_acked_total', 'Records acked by Fluentd.', (s) => c(s).recordsAcked);
   counter(registry, sources, 'audit_ship_acked_bytes_total', 'Entry bytes acked by Fluentd.', (s) => c(s).bytesAcked);
   counter(registry, sources, 'audit_ship_chunks_acked_total', 'Chunks acked by Fluentd.', (s) => c(s).chunksAcked);
-  counter(registry, sources, 'audit_ship_connect_retries_total', 'Connection attempts that failed and were retried.', (s) => c(s).connectRetries);
-  counter(registry, sources, 'audit_ship_chunks_resent_total', 'Chunks sent again after a lost connection or ack timeout.', (s) => c(s).resends);
-  counter(registry, sources, 'audit_ship_spool_damaged_total', 'Torn or corrupt spool ranges found at start and set aside.', (s) => s.spool.damagedRanges);
+  counter(
+    registry,
+    sources,
+    'audit_ship_connect_retries_total',
+    'Connection attempts that failed and were retried.',
+    (s) => c(s).connectRetries,
+  );
+  counter(
+    registry,
+    sources,
+    'audit_ship_chunks_resent_total',
+    'Chunks sent again after a lost connection or ack timeout.',
+    (s) => c(s).resends,
+  );
+  counter(
+    registry,
+    sources,
+    'audit_ship_spool_damaged_total',
+    'Torn or corrupt spool ranges found at start and set aside.',
+    (s) => s.spool.damagedRanges,
+  );
   gauge(registry, sources, 'audit_ship_spool_bytes', 'Bytes in spool segments on disk.', (s) => s.spool.bytes);
   gauge(registry, sources, 'audit_ship_spool_chunks', 'Chunks in the spool, not yet acked.', (s) => s.spool.chunks);
   gauge(registry, sources, 'audit_ship_spool_records', 'Records in the spool, not yet acked.', (s) => s.spool.records);
   gauge(registry, sources, 'audit_ship_chunks_in_flight', 'Chunks sent and awaiting their ack.', (s) => s.inFlight());
   new Gauge({
-    name: 'audit_ship_connection_state', help: 'The connection to Fluentd: 1 for the current state, 0 for the others.',
-    labelNames: ['state'], registers: [registry],
+    name: 'audit_ship_connection_state',
+    help: 'The connection to Fluentd: 1 for the current state, 0 for the others.',
+    labelNames: ['state'],
+    registers: [registry],
     collect() {
       const now = sources.senderState();
       for (const state of SENDER_STATES) this.set({ state }, state === now ? 1 : 0);
@@ -88,8 +148,9 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   });
   new Counter({
     name: 'deploy_audit_logs_total',
-    help: 'Audit records written, by output and status (the platform\'s own metric, kept for its dashboards).',
-    labelNames: ['output', 'status'], registers: [registry],
+    help: "Audit records written, by output and status (the platform's own metric, kept for its dashboards).",
+    labelNames: ['output', 'status'],
+    registers: [registry],
     collect() {
       const k = sources.counts;
       this.reset();
@@ -100,7 +161,9 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     },
   });
   const ackLatency = new Histogram({
-    name: 'audit_ship_ack_latency_seconds', help: 'Time from sending a chunk to its ack.', registers: [registry],
+    name: 'audit_ship_ack_latency_seconds',
+    help: 'Time from sending a chunk to its ack.',
+    registers: [registry],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   });
   return { registry, ackLatency };

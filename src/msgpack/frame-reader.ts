@@ -23,16 +23,40 @@ export class FrameError extends Error {}
 /** Header bytes that follow each type byte (0 for the fix* types, whose size is in the type byte). */
 const HEADER = new Uint8Array(256);
 for (const [type, bytes] of [
-  [T.BIN8, 1], [T.BIN16, 2], [T.BIN32, 4], [T.EXT8, 2], [T.EXT16, 3], [T.EXT32, 5], [T.STR8, 1], [T.STR16, 2], [T.STR32, 4],
-  [T.ARRAY16, 2], [T.ARRAY32, 4], [T.MAP16, 2], [T.MAP32, 4],
+  [T.BIN8, 1],
+  [T.BIN16, 2],
+  [T.BIN32, 4],
+  [T.EXT8, 2],
+  [T.EXT16, 3],
+  [T.EXT32, 5],
+  [T.STR8, 1],
+  [T.STR16, 2],
+  [T.STR32, 4],
+  [T.ARRAY16, 2],
+  [T.ARRAY32, 4],
+  [T.MAP16, 2],
+  [T.MAP32, 4],
 ] as const) {
   HEADER[type] = bytes;
 }
 /** Payload bytes of fixed-size types. */
 const FIXED = new Uint8Array(256);
 for (const [type, bytes] of [
-  [T.FLOAT32, 4], [T.FLOAT64, 8], [T.UINT8, 1], [T.UINT16, 2], [T.UINT32, 4], [T.UINT64, 8], [T.INT8, 1], [T.INT16, 2], [T.INT32, 4], [T.INT64, 8],
-  [T.FIXEXT1, 2], [T.FIXEXT2, 3], [T.FIXEXT4, 5], [T.FIXEXT8, 9], [T.FIXEXT16, 17],
+  [T.FLOAT32, 4],
+  [T.FLOAT64, 8],
+  [T.UINT8, 1],
+  [T.UINT16, 2],
+  [T.UINT32, 4],
+  [T.UINT64, 8],
+  [T.INT8, 1],
+  [T.INT16, 2],
+  [T.INT32, 4],
+  [T.INT64, 8],
+  [T.FIXEXT1, 2],
+  [T.FIXEXT2, 3],
+  [T.FIXEXT4, 5],
+  [T.FIXEXT8, 9],
+  [T.FIXEXT16, 17],
 ] as const) {
   FIXED[type] = bytes;
 }
@@ -118,7 +142,8 @@ export class FrameReader {
 
   /** Reads a type byte; true when it completes the message. */
   private startItem(b: number): boolean {
-    if (++this.objects > this.limits.maxObjects) throw new FrameError(`more than the ${this.limits.maxObjects} objects allowed in one message`);
+    if (++this.objects > this.limits.maxObjects)
+      throw new FrameError(`more than the ${this.limits.maxObjects} objects allowed in one message`);
     if (b <= T.POSITIVE_FIXINT_MAX || b >= T.NEGATIVE_FIXINT_MIN || b === T.NIL || b === T.FALSE || b === T.TRUE) return this.itemDone();
     if (b < T.FIXARRAY) return this.container((b - T.FIXMAP) * 2);
     if (b < T.FIXSTR) return this.container(b - T.FIXARRAY);
@@ -139,11 +164,15 @@ export class FrameReader {
     const h = this.header;
     const size = HEADER[type]!;
     switch (type) {
-      case T.EXT8: case T.EXT16: case T.EXT32: // ext: length, then a type byte
+      case T.EXT8:
+      case T.EXT16:
+      case T.EXT32: // ext: length, then a type byte
         return this.payload((size === 2 ? h[0]! : size === 3 ? h.readUInt16BE(0) : h.readUInt32BE(0)) + 1);
-      case T.ARRAY16: case T.ARRAY32:
+      case T.ARRAY16:
+      case T.ARRAY32:
         return this.container(size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0));
-      case T.MAP16: case T.MAP32:
+      case T.MAP16:
+      case T.MAP32:
         return this.container((size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0)) * 2);
       default: // bin and str
         return this.payload(size === 1 ? h[0]! : size === 2 ? h.readUInt16BE(0) : h.readUInt32BE(0));
@@ -159,7 +188,8 @@ export class FrameReader {
 
   private container(items: number): boolean {
     if (items === 0) return this.itemDone();
-    if (this.objects + items > this.limits.maxObjects) throw new FrameError(`a container of ${items} items: more than the ${this.limits.maxObjects} objects allowed in one message`);
+    if (this.objects + items > this.limits.maxObjects)
+      throw new FrameError(`a container of ${items} items: more than the ${this.limits.maxObjects} objects allowed in one message`);
     if (this.open.length >= this.limits.maxDepth) throw new FrameError(`containers nested deeper than ${this.limits.maxDepth}`);
     this.open.push(items);
     return false;

@@ -23,12 +23,24 @@ const MAX_INTEGER_DIGITS = 15;
 
 /** What the byte after a backslash stands for; 0 where the escape is not a single byte. */
 const SIMPLE_ESCAPE = new Uint8Array(128);
-for (const [c, v] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
+for (const [c, v] of [
+  ['"', 0x22],
+  ['\\', 0x5c],
+  ['/', 0x2f],
+  ['b', 0x08],
+  ['f', 0x0c],
+  ['n', 0x0a],
+  ['r', 0x0d],
+  ['t', 0x09],
+] as const) {
   SIMPLE_ESCAPE[c.charCodeAt(0)] = v;
 }
 
 const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i, HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
 
 /**
  * 1 for a byte that stands for itself inside a JSON string: not a quote, a backslash or a control

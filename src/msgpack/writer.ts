@@ -70,6 +70,28 @@ export class MsgpackWriter {
     }
   }
 
+  /** The smallest uint form of an integer of 0x80 or more; returns where the next byte goes. */
+  private unsigned(b: Buffer, n: number): number {
+    const at = this.pos;
+    if (n < 0x100) {
+      b[at] = T.UINT8;
+      b[at + 1] = n;
+      return at + 2;
+    }
+    if (n < 0x10000) return ((b[at] = T.UINT16), b.writeUInt16BE(n, at + 1));
+    if (n < 0x100000000) return ((b[at] = T.UINT32), b.writeUInt32BE(n, at + 1));
+    return ((b[at] = T.UINT64), b.writeBigUInt64BE(BigInt(n), at + 1));
+  }
+
+  /** The smallest int form of an integer below -0x20; returns where the next byte goes. */
+  private signed(b: Buffer, n: number): number {
+    const at = this.pos;
+    if (n >= -0x80) return ((b[at] = T.INT8), b.writeInt8(n, at + 1));
+    if (n >= -0x8000) return ((b[at] = T.INT16), b.writeInt16BE(n, at + 1));
+    if (n >= -0x80000000) return ((b[at] = T.INT32), b.writeInt32BE(n, at + 1));
+    return ((b[at] = T.INT64), b.writeBigInt64BE(BigInt(n), at + 1));
+  }
+
   private header(n: number, fix: number, code16: number): void {
     this.ensure(5);
     this.pos = writeContainerHeader(this.buf, this.pos, n, fix, code16);
@@ -82,22 +104,14 @@ export class MsgpackWriter {
     if (!Number.isSafeInteger(n)) {
       b[this.pos++] = T.FLOAT64;
       this.pos = b.writeDoubleBE(n, this.pos);
+    } else if (n >= 0 && n < 0x80) {
+      b[this.pos++] = n;
     } else if (n >= 0) {
-      if (n < 0x80) b[this.pos++] = n;
-      else if (n < 0x100) (b[this.pos++] = T.UINT8), (b[this.pos++] = n);
-      else if (n < 0x10000) (b[this.pos++] = T.UINT16), (this.pos = b.writeUInt16BE(n, this.pos));
-      else if (n < 0x100000000) (b[this.pos++] = T.UINT32), (this.pos = b.writeUInt32BE(n, this.pos));
-      else (b[this.pos++] = T.UINT64), (this.pos = b.writeBigUInt64BE(BigInt(n), this.pos));
+      this.pos = this.unsigned(b, n);
     } else if (n >= -0x20) {
       b[this.pos++] = 0x100 + n;
-    } else if (n >= -0x80) {
-      (b[this.pos++] = T.INT8), (this.pos = b.writeInt8(n, this.pos));
-    } else if (n >= -0x8000) {
-      (b[this.pos++] = T.INT16), (this.pos = b.writeInt16BE(n, this.pos));
-    } else if (n >= -0x80000000) {
-      (b[this.pos++] = T.INT32), (this.pos = b.writeInt32BE(n, this.pos));
     } else {
-      (b[this.pos++] = T.INT64), (this.pos = b.writeBigInt64BE(BigInt(n), this.pos));
+      this.pos = this.signed(b, n);
     }
   }
 

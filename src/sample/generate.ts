@@ -68,7 +68,12 @@ function monitorBody(rand: () => number, name: string, start: number, points: nu
   for (let i = 0; i < points; i++) values.push(`[${start + i * 30},"${rand() < 0.5 ? 'NaN' : (rand() * 10).toFixed(3)}"]`);
   return JSON.stringify({
     data: {
-      result: [{ metric: { deployment_name: name, model_name: `${name}-container`, predictor_name: 'default' }, values: JSON.parse(`[${values.join(',')}]`) }],
+      result: [
+        {
+          metric: { deployment_name: name, model_name: `${name}-container`, predictor_name: 'default' },
+          values: JSON.parse(`[${values.join(',')}]`),
+        },
+      ],
       resultType: 'matrix',
     },
     status: 'success',
@@ -95,7 +100,8 @@ export function* sampleRecords(count: number, options: SampleOptions): Generator
     yield {
       Host: 'seldon.example.com',
       Method: method,
-      Referer: rand() < 0.3 ? '' : `https://seldon.example.com/seldon-deploy/deployments/dashboard?ns=${ns}&name=${name}&kind=SeldonDeployment`,
+      Referer:
+        rand() < 0.3 ? '' : `https://seldon.example.com/seldon-deploy/deployments/dashboard?ns=${ns}&name=${name}&kind=SeldonDeployment`,
       RequestID: uuidV4(rand),
       ResponseBody: body,
       ResponseSize: Buffer.byteLength(body, 'utf8'),

@@ -9,6 +9,7 @@ export type UuidVerdict = 'v4' | 'other-version' | 'not-uuid';
 /** Version 4 UUID: 8-4-4-4-12 hex, version nibble 4, variant nibble 8, 9, a or b; either hex case. */
 export function classifyUuid(s: string): UuidVerdict {
   // Only ASCII can be a UUID; below 0x80 the latin1 bytes are the characters themselves.
+  // eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
   if (s.length !== 36 || /[^\x00-\x7f]/.test(s)) return 'not-uuid';
   return classifyUuidBytes(Buffer.from(s, 'latin1'), 0, 36);
 }
@@ -46,7 +47,15 @@ export const HTTP_TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
 
 /** The methods of RFC 9110 and RFC 5789; anything else is legal but unusual for the platform's API. */
 export const COMMON_METHODS: ReadonlySet<string> = new Set([
-  'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH',
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
 ]);
 
 /** An IPv4 (dotted quad, no leading zeros) or IPv6 address, without a zone (`%eth0`) or port. */

@@ -4,16 +4,7 @@
  */
 
 export type FieldKind =
-  | 'uuid'
-  | 'timestamp'
-  | 'method'
-  | 'status'
-  | 'size'
-  | 'ip'
-  | 'non-empty-string'
-  | 'string'
-  | 'string-array-or-null'
-  | 'user-info';
+  'uuid' | 'timestamp' | 'method' | 'status' | 'size' | 'ip' | 'non-empty-string' | 'string' | 'string-array-or-null' | 'user-info';
 
 export interface FieldSpec {
   name: string;

@@ -16,11 +16,7 @@ export interface ClassifyOptions {
   strict: boolean;
 }
 
-export type LineVerdict =
-  | { kind: 'blank' }
-  | { kind: 'skipped' }
-  | { kind: 'rejected'; diagnostics: Diagnostic[] }
-  | AuditRecordVerdict;
+export type LineVerdict = { kind: 'blank' } | { kind: 'skipped' } | { kind: 'rejected'; diagnostics: Diagnostic[] } | AuditRecordVerdict;
 
 export interface AuditRecordVerdict {
   kind: 'record';
@@ -76,8 +72,13 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   }
   if (!looksLikeAuditRecord(value)) {
     if (options.mixed) return SKIPPED;
-    return rejected(diagnostic('not-audit-record', null,
-      'JSON object is not an audit record (no RequestID, fewer than 3 audit fields); --mixed skips such lines'));
+    return rejected(
+      diagnostic(
+        'not-audit-record',
+        null,
+        'JSON object is not an audit record (no RequestID, fewer than 3 audit fields); --mixed skips such lines',
+      ),
+    );
   }
   const record = value as Record<string, unknown>;
   const v = validateRecord(record, options);
@@ -109,7 +110,8 @@ function protoKeys(value: unknown, path: string | null, found: Diagnostic[] = []
   }
   for (const key of Object.keys(value)) {
     const at = path === null ? key : `${path}.${key}`;
-    if (key === '__proto__') found.push(diagnostic('forbidden-key', at, 'a key named __proto__ is refused: consumers would take it for the object prototype'));
+    if (key === '__proto__')
+      found.push(diagnostic('forbidden-key', at, 'a key named __proto__ is refused: consumers would take it for the object prototype'));
     protoKeys((value as Record<string, unknown>)[key], at, found, depth + 1);
   }
   return found;

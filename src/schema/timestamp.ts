@@ -77,6 +77,7 @@ function text(b: Uint8Array, from: number, to: number): string {
 
 /** Parses a timestamp held as text. */
 export function parseTimestamp(s: string): ParsedTimestamp | TimestampFailure {
+  // eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
   const bytes = Buffer.from(s.replace(/[^\x00-\x7f]/g, String.fromCharCode(NOT_ASCII)), 'latin1');
   return parseTimestampBytes(bytes, 0, bytes.length);
 }

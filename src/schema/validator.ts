@@ -56,8 +56,13 @@ function checkUuid(out: Sink, path: string, value: string): void {
   if (verdict === 'not-uuid') {
     out.push(diagnostic('invalid-uuid', path, `expected version 4 UUID, found ${quote(value)}`));
   } else if (verdict === 'other-version') {
-    out.push(diagnostic('uuid-not-v4', path,
-      `expected version 4 UUID (version nibble 4, variant 8/9/a/b), found version ${value[14]} variant ${value[19]}`));
+    out.push(
+      diagnostic(
+        'uuid-not-v4',
+        path,
+        `expected version 4 UUID (version nibble 4, variant 8/9/a/b), found version ${value[14]} variant ${value[19]}`,
+      ),
+    );
   }
 }
 
@@ -176,8 +181,9 @@ function checkSizeAgreement(out: Sink, record: Record<string, unknown>): void {
   if (typeof body !== 'string' || typeof size !== 'number' || !Number.isInteger(size) || size < 0) return;
   const actual = Buffer.byteLength(body, 'utf8');
   if (actual !== size) {
-    out.push(diagnostic('size-mismatch', 'ResponseSize',
-      `ResponseSize ${size} differs from the UTF-8 byte length of ResponseBody (${actual})`));
+    out.push(
+      diagnostic('size-mismatch', 'ResponseSize', `ResponseSize ${size} differs from the UTF-8 byte length of ResponseBody (${actual})`),
+    );
   }
 }
 

@@ -73,7 +73,11 @@ export class Checkpoint {
   static async load(path: string): Promise<Checkpoint> {
     const state = readState(path);
     try {
-      return new Checkpoint(path, state, await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint'));
+      return new Checkpoint(
+        path,
+        state,
+        await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint'),
+      );
     } catch (error) {
       throw new CheckpointError((error as Error).message, { cause: error });
     }
@@ -94,7 +98,10 @@ export class Checkpoint {
     if (progress && !sameContent(progress, now)) {
       const renamed = this.renamedFrom(path, now);
       if (renamed) return this.pointFrom(renamed[1], now, `is ${renamed[0]} renamed (same device, inode and first bytes)`);
-      return { kind: 'start', reason: 'is not the file checkpointed under this name (its first bytes differ: rotated or replaced): reading it from the start' };
+      return {
+        kind: 'start',
+        reason: 'is not the file checkpointed under this name (its first bytes differ: rotated or replaced): reading it from the start',
+      };
     }
     if (progress) return this.pointFrom(progress, now);
     const renamed = this.renamedFrom(path, now);
@@ -103,9 +110,15 @@ export class Checkpoint {
 
   private pointFrom(progress: FileProgress, now: FileNow, known?: string): ResumePoint {
     const says = (what: string) => (known ? `${known}: ${what}` : what);
-    if (now.size < progress.size) return { kind: 'start', reason: says(`was truncated (${now.size} < ${progress.size} bytes): reading it from the start`) };
+    if (now.size < progress.size)
+      return { kind: 'start', reason: says(`was truncated (${now.size} < ${progress.size} bytes): reading it from the start`) };
     if (progress.done && now.size === progress.size) return { kind: 'done', ...(known ? { reason: says('already shipped') } : {}) };
-    return { kind: 'resume', offset: progress.offset, line: progress.line, ...(known ? { reason: says(`resuming after line ${progress.line}`) } : {}) };
+    return {
+      kind: 'resume',
+      offset: progress.offset,
+      line: progress.line,
+      ...(known ? { reason: says(`resuming after line ${progress.line}`) } : {}),
+    };
   }
 
   /** The entry, under another name, of the same file (device, inode and first bytes). */
@@ -158,6 +171,8 @@ function readState(path: string): CheckpointFile {
     if (state.version !== 1 || typeof state.files !== 'object' || state.files === null) throw new Error('unknown layout');
     return state;
   } catch (error) {
-    throw new CheckpointError(`the checkpoint ${path} is not an audit-ship checkpoint (${(error as Error).message}); move it away to start over`);
+    throw new CheckpointError(
+      `the checkpoint ${path} is not an audit-ship checkpoint (${(error as Error).message}); move it away to start over`,
+    );
   }
 }

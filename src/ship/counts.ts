@@ -40,8 +40,28 @@ export interface ShipCounts {
 
 export function emptyCounts(): ShipCounts {
   return {
-    lines: 0, bytesRead: 0, valid: 0, invalid: 0, invalidByCode: {}, skipped: 0, blank: 0, duplicates: 0, filtered: 0,
-    deadLettered: 0, chunksSpooled: 0, recordsSpooled: 0, recordsNotSpooled: 0, chunksSent: 0, recordsSent: 0, bytesSent: 0,
-    chunksAcked: 0, recordsAcked: 0, bytesAcked: 0, connectRetries: 0, resends: 0, recordsResent: 0, recordsWritten: 0,
+    lines: 0,
+    bytesRead: 0,
+    valid: 0,
+    invalid: 0,
+    invalidByCode: {},
+    skipped: 0,
+    blank: 0,
+    duplicates: 0,
+    filtered: 0,
+    deadLettered: 0,
+    chunksSpooled: 0,
+    recordsSpooled: 0,
+    recordsNotSpooled: 0,
+    chunksSent: 0,
+    recordsSent: 0,
+    bytesSent: 0,
+    chunksAcked: 0,
+    recordsAcked: 0,
+    bytesAcked: 0,
+    connectRetries: 0,
+    resends: 0,
+    recordsResent: 0,
+    recordsWritten: 0,
   };
 }

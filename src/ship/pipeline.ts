@@ -160,7 +160,10 @@ export class ShipPipeline {
   private startAt(source: InputSource): boolean {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return true;
-    const point = checkpoint.resumePoint(source.path, { size: source.size ?? 0, ...(source.identity ? { identity: source.identity } : {}) });
+    const point = checkpoint.resumePoint(source.path, {
+      size: source.size ?? 0,
+      ...(source.identity ? { identity: source.identity } : {}),
+    });
     if (point.kind === 'done') {
       this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
       return false;
@@ -217,9 +220,12 @@ export class ShipPipeline {
     return new Promise((resolve, reject) => {
       const interrupt = () => resolve('stop');
       this.interruptRead = interrupt;
-      batches.next().then(resolve, reject).finally(() => {
-        if (this.interruptRead === interrupt) this.interruptRead = null;
-      });
+      batches
+        .next()
+        .then(resolve, reject)
+        .finally(() => {
+          if (this.interruptRead === interrupt) this.interruptRead = null;
+        });
     });
   }
 
@@ -233,7 +239,13 @@ export class ShipPipeline {
     c.lines++;
     if (line.unterminated && this.draining) {
       // Stopped mid-line: the rest of this line is still in the pipe, never to be read by this run.
-      this.reject(source, line, [diagnostic('cut-at-stop', null, `the stop cut this line after ${line.overLimit || line.bytes.length} bytes; the rest of it was not read`)]);
+      this.reject(source, line, [
+        diagnostic(
+          'cut-at-stop',
+          null,
+          `the stop cut this line after ${line.overLimit || line.bytes.length} bytes; the rest of it was not read`,
+        ),
+      ]);
       return false;
     }
     if (line.overLimit === 0) {
@@ -274,11 +286,19 @@ export class ShipPipeline {
       return false;
     }
     const { seconds, nanoseconds, record } = verdict;
-    if (!this.admit(source, line, seconds, nanoseconds, { requestId: () => record.RequestID as string, timestamp: () => record.Timestamp as string })) return false;
+    if (
+      !this.admit(source, line, seconds, nanoseconds, {
+        requestId: () => record.RequestID as string,
+        timestamp: () => record.Timestamp as string,
+      })
+    )
+      return false;
     const start = this.builder.beginEntry();
     if (!this.builder.writeRecord(record)) {
       this.builder.cancelEntry(start);
-      this.reject(source, line, [diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`)]);
+      this.reject(source, line, [
+        diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`),
+      ]);
       return false;
     }
     this.endEntry(start, seconds, nanoseconds);
@@ -299,7 +319,9 @@ export class ShipPipeline {
   /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
   private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, ids: RecordIds): boolean {
     if (!EventTime.representable(seconds, nanoseconds)) {
-      this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC')]);
+      this.reject(source, line, [
+        diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC'),
+      ]);
       return false;
     }
     const { since, until } = this.options;
@@ -371,7 +393,11 @@ export class ShipPipeline {
       this.counts.recordsSpooled += chunk.count;
       if (checkpoint && position?.source.path) {
         const { source } = position;
-        checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, source.identity);
+        checkpoint.record(
+          source.path!,
+          { offset: position.end, line: position.line, size: source.size ?? 0, done: false },
+          source.identity,
+        );
       }
     });
     this.writing.catch((e: Error) => {

@@ -81,7 +81,13 @@ function fieldTable(fields: readonly FieldSpec[]): FieldTable {
   const table: FieldTable = { inOrder: [], byLength: [] };
   fields.forEach((spec, i) => {
     const name = Buffer.from(spec.name, 'latin1');
-    const field = { spec, name, quoted: Buffer.from(`"${spec.name}"`, 'latin1'), packed: Buffer.from([FIXSTR | name.length, ...name]), bit: 1 << i };
+    const field = {
+      spec,
+      name,
+      quoted: Buffer.from(`"${spec.name}"`, 'latin1'),
+      packed: Buffer.from([FIXSTR | name.length, ...name]),
+      bit: 1 << i,
+    };
     table.inOrder.push(field);
     (table.byLength[name.length] ??= []).push(field);
   });

@@ -21,7 +21,6 @@ import { Forwarder } from './forwarder.js';
 import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
 import { RateLimiter } from './rate.js';
 
-
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
 
@@ -51,13 +50,15 @@ function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointEr
 async function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
   if (options.kubectl === undefined) return openSources(files);
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
-  return [kubectlSource({
-    args: options.kubectl,
-    command: options.kubectlCommand,
-    backoff: { initialMs: 500, maxMs: 30_000 },
-    recentIds: DEFAULT_KUBECTL_RECENT_IDS,
-    onMessage: (line) => note(`${line}\n`),
-  })];
+  return [
+    kubectlSource({
+      args: options.kubectl,
+      command: options.kubectlCommand,
+      backoff: { initialMs: 500, maxMs: 30_000 },
+      recentIds: DEFAULT_KUBECTL_RECENT_IDS,
+      onMessage: (line) => note(`${line}\n`),
+    }),
+  ];
 }
 
 export class ShipRun {
@@ -97,7 +98,13 @@ export class ShipRun {
       deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
       // Room for a full chunk and its last record; about as many slabs are free at once as the window holds.
       const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window);
-      const spool = await Spool.open({ dir: options.spoolDir, maxBytes: options.spoolMaxBytes, overflow: options.spoolOverflow, fsync: options.spoolFsync, bodies });
+      const spool = await Spool.open({
+        dir: options.spoolDir,
+        maxBytes: options.spoolMaxBytes,
+        overflow: options.spoolOverflow,
+        fsync: options.spoolFsync,
+        bodies,
+      });
       return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks);
     } catch (error) {
       checkpoint?.close();
@@ -110,39 +117,46 @@ export class ShipRun {
   get error(): unknown {
     const { stop, failure } = this;
     // After a signal, giving up or a failed write, the rejections that follow are our own shutdown.
-    return this.fatal ?? (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null);
+    return (
+      this.fatal ??
+      (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null)
+    );
   }
 
   private createPipeline(): ShipPipeline {
     const { options, counts, hooks } = this;
-    return new ShipPipeline(this.spool, {
-      classify: { mixed: true, strict: options.strict },
-      maxLineBytes: options.maxLineBytes,
-      chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
-      gzipLevel: hooks.pipeline.gzipLevel,
-      bodies: this.bodies,
-      flushIntervalMs: options.flushInterval,
-      timeSource: options.timeSource,
-      since: options.since ?? null,
-      until: options.until ?? null,
-      rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
-      checkpoint: this.checkpoint,
-      onInvalid: (file, line, diagnostics) => {
-        if (this.deadLetter) {
-          this.deadLetter.write(file, line, diagnostics);
-          counts.deadLettered++;
-        }
-        hooks.pipeline.onInvalid(file, line, diagnostics);
-      },
-      writer: hooks.pipeline.writer && {
-        write: (json) => {
-          hooks.pipeline.writer!.write(json);
-          counts.recordsWritten++;
+    return new ShipPipeline(
+      this.spool,
+      {
+        classify: { mixed: true, strict: options.strict },
+        maxLineBytes: options.maxLineBytes,
+        chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
+        gzipLevel: hooks.pipeline.gzipLevel,
+        bodies: this.bodies,
+        flushIntervalMs: options.flushInterval,
+        timeSource: options.timeSource,
+        since: options.since ?? null,
+        until: options.until ?? null,
+        rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
+        checkpoint: this.checkpoint,
+        onInvalid: (file, line, diagnostics) => {
+          if (this.deadLetter) {
+            this.deadLetter.write(file, line, diagnostics);
+            counts.deadLettered++;
+          }
+          hooks.pipeline.onInvalid(file, line, diagnostics);
         },
-        flush: () => hooks.pipeline.writer!.flush(),
+        writer: hooks.pipeline.writer && {
+          write: (json) => {
+            hooks.pipeline.writer!.write(json);
+            counts.recordsWritten++;
+          },
+          flush: () => hooks.pipeline.writer!.flush(),
+        },
+        onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
       },
-      onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
-    }, counts);
+      counts,
+    );
   }
 
   /**
@@ -152,7 +166,9 @@ export class ShipRun {
   stopFor(signal: NodeJS.Signals): void {
     if (this.stop.signal) return this.expire();
     this.stop.signal = signal;
-    this.hooks.note(`audit-ship: ${signal}: reading stopped, waiting up to ${this.options.shutdownTimeout} ms for acks; the rest stays in the spool\n`);
+    this.hooks.note(
+      `audit-ship: ${signal}: reading stopped, waiting up to ${this.options.shutdownTimeout} ms for acks; the rest stays in the spool\n`,
+    );
     this.pipeline.stop();
     setTimeout(this.expire, this.options.shutdownTimeout).unref();
   }
@@ -234,10 +250,23 @@ export class ShipRun {
     const { options, sender } = this;
     if (options.metricsPort === undefined) return;
     // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
-    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([import('../metrics/metrics.js'), import('../metrics/server.js')]);
-    const metrics = createShipMetrics({ counts: this.counts, spool: this.spool.stats, senderState: () => sender.state, inFlight: () => sender.inFlightCount });
+    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([
+      import('../metrics/metrics.js'),
+      import('../metrics/server.js'),
+    ]);
+    const metrics = createShipMetrics({
+      counts: this.counts,
+      spool: this.spool.stats,
+      senderState: () => sender.state,
+      inFlight: () => sender.inFlightCount,
+    });
     sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-    this.metricsServer = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, () => sender.state === 'connected');
+    this.metricsServer = await startMetricsServer(
+      metrics.registry,
+      options.metricsHost,
+      options.metricsPort,
+      () => sender.state === 'connected',
+    );
     this.hooks.note(`audit-ship: metrics on ${this.metricsServer.url}/metrics\n`);
   }
 
@@ -268,9 +297,12 @@ export class ShipRun {
   private noteSpoolAtStart(): void {
     const { stats } = this.spool;
     const { note } = this.hooks;
-    if (stats.recoveredChunks > 0) note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
+    if (stats.recoveredChunks > 0)
+      note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
     if (stats.damagedRanges > 0) {
-      note(`audit-ship: ${stats.damagedRanges} torn or corrupt spool ranges (${stats.damagedBytes} bytes) were set aside in ${this.options.spoolDir}/damaged\n`);
+      note(
+        `audit-ship: ${stats.damagedRanges} torn or corrupt spool ranges (${stats.damagedBytes} bytes) were set aside in ${this.options.spoolDir}/damaged\n`,
+      );
     }
   }
 }

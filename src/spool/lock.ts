@@ -102,7 +102,8 @@ function pidRuns(pid: number): boolean {
 /** alive, dead, or unknown (in another namespace or host: only its heartbeat can tell). */
 function judge(holder: LockHolder | { pid: number }, me: Omit<LockHolder, 'token' | 'beat'>): 'alive' | 'dead' | 'unknown' {
   if (!('token' in holder)) return pidRuns(holder.pid) ? 'unknown' : 'dead';
-  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace || me.bootId === 'unknown') return 'unknown';
+  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace || me.bootId === 'unknown')
+    return 'unknown';
   const started = startTimeOf(holder.pid);
   if (started === null) return 'dead';
   return started === holder.startTime ? 'alive' : 'dead';
@@ -181,7 +182,9 @@ export class FileLock {
     if (current === null || !('token' in current) || current.token !== this.holder.token) {
       this.stopBeating();
       held.delete(this.path);
-      this.lostHandler(new SpoolError(`the lock ${this.path} was taken by ${describe(current)}: this process stops so that two never share it`));
+      this.lostHandler(
+        new SpoolError(`the lock ${this.path} was taken by ${describe(current)}: this process stops so that two never share it`),
+      );
       return;
     }
     this.holder = { ...this.holder, beat: this.holder.beat + 1 };

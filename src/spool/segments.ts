@@ -101,7 +101,9 @@ export function setAsideDamage(dir: string, segment: InspectedSegment): Inspecte
   mkdirSync(damagedDir, { recursive: true, mode: 0o700 });
   const stem = segmentName(segment.file.seq).replace(SEGMENT_SUFFIX, '');
   for (const d of segment.damage) {
-    writeFileSync(join(damagedDir, `${stem}-${d.offset}.${d.reason}`), segment.data.subarray(d.offset, d.offset + d.length), { mode: 0o600 });
+    writeFileSync(join(damagedDir, `${stem}-${d.offset}.${d.reason}`), segment.data.subarray(d.offset, d.offset + d.length), {
+      mode: 0o600,
+    });
   }
   const good = Buffer.concat(segment.frames.map((f) => segment.data.subarray(f.offset, f.offset + f.length)));
   const temporary = `${segment.file.path}.tmp`;

@@ -18,7 +18,15 @@ import { SpoolClosedError, SpoolError, SpoolWriteError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { lockSpool, type FileLock } from './lock.js';
 import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
-import { appendFrame, createSegmentFile, markAcked, readEntries, removeSegmentFiles, sealSegmentFile, unlinkSegmentFiles } from './segment-io.js';
+import {
+  appendFrame,
+  createSegmentFile,
+  markAcked,
+  readEntries,
+  removeSegmentFiles,
+  sealSegmentFile,
+  unlinkSegmentFiles,
+} from './segment-io.js';
 
 export type OverflowPolicy = 'block' | 'drop-oldest';
 /** always: fsync each chunk before it is sent; interval: once a second; never: leave it to the OS. */
@@ -78,7 +86,15 @@ const SPACE_RETRY_MS = 1000;
 
 export class Spool {
   readonly stats: SpoolStats = {
-    chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0,
+    chunks: 0,
+    records: 0,
+    bytes: 0,
+    recoveredChunks: 0,
+    recoveredRecords: 0,
+    damagedRanges: 0,
+    damagedBytes: 0,
+    droppedChunks: 0,
+    droppedRecords: 0,
   };
   private readonly segments: Segment[] = [];
   private readonly entries = new Map<string, Entry>();
@@ -125,7 +141,9 @@ export class Spool {
       spool.recover();
     } catch (error) {
       spool.lock.release();
-      throw error instanceof SpoolError ? error : new SpoolError(`cannot read the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
+      throw error instanceof SpoolError
+        ? error
+        : new SpoolError(`cannot read the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
     }
     if (options.fsync === 'interval') spool.fsyncTimer = setInterval(() => void spool.syncActive(), 1000).unref();
     return spool;
@@ -148,7 +166,16 @@ export class Spool {
       this.segments.push(s);
       this.stats.bytes += s.bytes;
       for (const f of unacked) {
-        this.track({ id: f.id, count: f.count, compressed: f.compressed, segment: s, entriesOffset: f.entriesOffset, entriesLength: f.entriesLength, body: null, state: 'queued' });
+        this.track({
+          id: f.id,
+          count: f.count,
+          compressed: f.compressed,
+          segment: s,
+          entriesOffset: f.entriesOffset,
+          entriesLength: f.entriesLength,
+          body: null,
+          state: 'queued',
+        });
         this.stats.recoveredChunks++;
         this.stats.recoveredRecords += f.count;
       }
@@ -179,7 +206,7 @@ export class Spool {
     const size = frameBytes(chunk);
     await this.makeRoom(size);
     if (this.closed) throw new SpoolClosedError('the spool is closed');
-    for (let fresh = false; ; ) {
+    for (let fresh = false; ;) {
       try {
         await this.writeFrame(chunk, size);
         break;
@@ -222,9 +249,14 @@ export class Spool {
     if (cache) this.cachedBytes += chunk.entries.length;
     else this.options.bodies?.recycle(chunk.entries);
     this.track({
-      id: chunk.id, count: chunk.count, compressed: chunk.compressed, segment,
-      entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES, entriesLength: chunk.entries.length,
-      body: cache ? chunk.entries : null, state: 'queued',
+      id: chunk.id,
+      count: chunk.count,
+      compressed: chunk.compressed,
+      segment,
+      entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES,
+      entriesLength: chunk.entries.length,
+      body: cache ? chunk.entries : null,
+      state: 'queued',
     });
     if (segment.bytes >= this.segmentBytes) await this.seal(segment);
   }

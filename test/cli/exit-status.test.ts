@@ -55,7 +55,12 @@ describe('exit 4: input not fully read', () => {
     const res = await runCli(['--port', String(r.port), '--summary', 'json', file]);
     assert.equal(res.code, EXIT.inputUnread, res.stderr);
     const s = jsonSummary(res.stderr);
-    assert.match(res.stderr, new RegExp(`exit 4: input not fully read: .*cut\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`));
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `exit 4: input not fully read: .*cut\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`,
+      ),
+    );
     assert.ok(s.lines! > 0 && s.lines! < 400);
     assert.equal(s.recordsAcked! + s.invalid!, s.lines, 'every line read is accounted for');
     assert.equal(s.exitCode, EXIT.inputUnread);
@@ -113,7 +118,9 @@ describe('exit 4: input not fully read', () => {
   });
 
   it('stdin that is not text (zstd) stops at once with a hint, instead of thousands of invalid lines', async () => {
-    const res = await runCli(['--port', '1', '--summary', 'json', '-'], { input: Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(5000, 7)]) });
+    const res = await runCli(['--port', '1', '--summary', 'json', '-'], {
+      input: Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(5000, 7)]),
+    });
     assert.equal(res.code, EXIT.inputUnread, res.stderr);
     assert.match(res.stderr, /<stdin>: holds zstd-compressed data, not JSON lines; decompress it first: zstd -dc/);
     assert.equal(jsonSummary(res.stderr).invalid, 0);
@@ -121,7 +128,9 @@ describe('exit 4: input not fully read', () => {
 });
 
 describe('exit 5 and 0: invalid lines kept or not', () => {
-  const invalid = readCases('records-invalid.jsonl').map((c) => `${JSON.stringify(c.record)}\n`).join('');
+  const invalid = readCases('records-invalid.jsonl')
+    .map((c) => `${JSON.stringify(c.record)}\n`)
+    .join('');
   const count = invalid.trim().split('\n').length;
 
   it('every line invalid and no --dead-letter: exit 5, saying how many were not kept', async () => {
@@ -168,7 +177,16 @@ describe('exit 6: records dropped from a full spool', () => {
   it('under --spool-overflow drop-oldest, delivers the rest but says that some were dropped', async () => {
     const port = await freePort();
     const ledger = new Ledger(400, 1213);
-    const ship = await startMeteredShip(['--port', String(port), '--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k', '--chunk-records', '10']);
+    const ship = await startMeteredShip([
+      '--port',
+      String(port),
+      '--spool-overflow',
+      'drop-oldest',
+      '--spool-max-bytes',
+      '64k',
+      '--chunk-records',
+      '10',
+    ]);
     ship.child.stdin!.end(ledger.text());
     for (let m = await ship.scrape(); m.get('audit_ship_lines_read_total') !== 400; m = await ship.scrape()) {
       await new Promise((resolve) => setTimeout(resolve, 20)); // until all of stdin is in the (full) spool
@@ -191,7 +209,10 @@ describe('exit 2: usage errors never reach the data', () => {
   /** Runs the CLI with `file` on stdin, then `cat`: whatever audit-ship did not read, cat prints. */
   function leftOnStdin(args: string[], file: string): { code: number; rest: string; stderr: string } {
     const script = `"${process.execPath}" "${CLI}" "$@"; code=$?; cat; exit $code`;
-    const res = spawnSync('sh', ['-c', script, 'sh', ...args], { input: readFileSync(file), env: { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') } });
+    const res = spawnSync('sh', ['-c', script, 'sh', ...args], {
+      input: readFileSync(file),
+      env: { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') },
+    });
     return { code: res.status!, rest: res.stdout.toString(), stderr: res.stderr.toString() };
   }
 
@@ -202,12 +223,24 @@ describe('exit 2: usage errors never reach the data', () => {
     ['--chunk-bytes 100g', ['--chunk-bytes', '100g'], /--chunk-bytes <size>' argument '100g' is invalid\. expected a size from 1k to 64m/],
     ['a malformed host', ['--host', '[::1'], /--host \[::1: "\[::1" is not a host name or an IP address/],
     ['a port that cannot be', ['--host', 'fluentd:70000'], /the port must be 1-65535/],
-    ['--tls-insecure with --tls-ca', ['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')], /'--tls-insecure' cannot be used with option '--tls-ca/],
+    [
+      '--tls-insecure with --tls-ca',
+      ['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')],
+      /'--tls-insecure' cannot be used with option '--tls-ca/,
+    ],
     ['--compress-level without --compress gzip', ['--compress-level', '1'], /--compress-level applies only with --compress gzip/],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
-    ['a CA file that holds no certificate', ['--tls-ca', fixture('records-valid.jsonl')], /--tls-ca .*records-valid\.jsonl: holds no PEM certificate/],
+    [
+      'a CA file that holds no certificate',
+      ['--tls-ca', fixture('records-valid.jsonl')],
+      /--tls-ca .*records-valid\.jsonl: holds no PEM certificate/,
+    ],
     ['a duration past what a timer holds', ['--ack-timeout', '30d'], /expected a duration from 1ms to/],
-    ['a mistyped command', ['lnit', '-'], /unknown command 'lnit' \(did you mean lint\?\); to read a file of that name, write \.\/lnit or put it after --/],
+    [
+      'a mistyped command',
+      ['lnit', '-'],
+      /unknown command 'lnit' \(did you mean lint\?\); to read a file of that name, write \.\/lnit or put it after --/,
+    ],
   ] as const) {
     it(`${what}: exit 2 with a message, and stdin not consumed`, () => {
       const res = leftOnStdin([...args], file);
@@ -267,7 +300,10 @@ describe('exit 2: usage errors never reach the data', () => {
 
   it('takes one syntax for sizes and durations, decimals included', async () => {
     const r = await receiver();
-    const res = await runCli(['--port', String(r.port), '--chunk-bytes', '1.5m', '--ack-timeout', '0.5d', '--flush-interval', '250ms', '--since', '36500d', '-'], { input: new Ledger(3, 1212).text() });
+    const res = await runCli(
+      ['--port', String(r.port), '--chunk-bytes', '1.5m', '--ack-timeout', '0.5d', '--flush-interval', '250ms', '--since', '36500d', '-'],
+      { input: new Ledger(3, 1212).text() },
+    );
     assert.equal(res.code, EXIT.ok, res.stderr);
     assert.equal(r.events().length, 3);
   });

@@ -1,13 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Command } from 'commander';
-import { DEFAULT_COMPRESS_LEVEL, forwardOptions, parseEndpoint, senderOptionsFrom, type ForwardCliOptions } from '../../src/cli/forward-options.js';
+import {
+  DEFAULT_COMPRESS_LEVEL,
+  forwardOptions,
+  parseEndpoint,
+  senderOptionsFrom,
+  type ForwardCliOptions,
+} from '../../src/cli/forward-options.js';
 import { UsageError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
 
 const base: ForwardCliOptions = {
-  host: ['127.0.0.1'], port: 24224, tag: 'deploy_audit.x', selfHostname: 'h', tls: false, tlsInsecure: false,
-  connectTimeout: 1000, ackTimeout: 1000, window: 4, retryTimeout: 0, chunkRecords: 10, chunkBytes: 4096, compress: 'none',
+  host: ['127.0.0.1'],
+  port: 24224,
+  tag: 'deploy_audit.x',
+  selfHostname: 'h',
+  tls: false,
+  tlsInsecure: false,
+  connectTimeout: 1000,
+  ackTimeout: 1000,
+  window: 4,
+  retryTimeout: 0,
+  chunkRecords: 10,
+  chunkBytes: 4096,
+  compress: 'none',
 };
 
 describe('forward options', () => {
@@ -22,7 +39,11 @@ describe('forward options', () => {
 
   it('keeps several hosts in order for failover', () => {
     const o = senderOptionsFrom({ ...base, host: ['a:1', 'b', 'c:3'], port: 2 });
-    assert.deepEqual(o.endpoints, [{ host: 'a', port: 1 }, { host: 'b', port: 2 }, { host: 'c', port: 3 }]);
+    assert.deepEqual(o.endpoints, [
+      { host: 'a', port: 1 },
+      { host: 'b', port: 2 },
+      { host: 'c', port: 3 },
+    ]);
   });
 
   it('replaces the default host with the hosts given, instead of trying the default first', () => {

@@ -16,10 +16,22 @@ function file(name: string, content: string | Buffer): string {
   return path;
 }
 
-interface JsonDiagnostic { file: string; line: number; severity: string; field: string | null; code: string; message: string }
+interface JsonDiagnostic {
+  file: string;
+  line: number;
+  severity: string;
+  field: string | null;
+  code: string;
+  message: string;
+}
 
 function ndjson(stdout: string): JsonDiagnostic[] {
-  return stdout.trim() === '' ? [] : stdout.trim().split('\n').map((l) => JSON.parse(l) as JsonDiagnostic);
+  return stdout.trim() === ''
+    ? []
+    : stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as JsonDiagnostic);
 }
 
 describe('audit-ship lint', () => {
@@ -39,11 +51,14 @@ describe('audit-ship lint', () => {
     const gz = file('b.jsonl.gz', gzipSync(`${record}\n{"Host":1}\n`));
     const r = await runCli(['lint', '--format', 'json', plain, gz, '-'], { input: '[]\n' });
     assert.equal(r.code, 1);
-    assert.deepEqual(ndjson(r.stdout).map((d) => [d.file, d.line, d.code]), [
-      [plain, 2, 'not-json'],
-      [gz, 2, 'not-audit-record'],
-      ['<stdin>', 1, 'not-object'],
-    ]);
+    assert.deepEqual(
+      ndjson(r.stdout).map((d) => [d.file, d.line, d.code]),
+      [
+        [plain, 2, 'not-json'],
+        [gz, 2, 'not-audit-record'],
+        ['<stdin>', 1, 'not-object'],
+      ],
+    );
   });
 
   it('recognises gzip by its magic bytes when the name does not say .gz', async () => {
@@ -57,7 +72,11 @@ describe('audit-ship lint', () => {
     const r = await runCli(['lint', '--format', 'json'], { input: `\n${JSON.stringify(bad)}\n` });
     const [d] = ndjson(r.stdout);
     assert.deepEqual(d, {
-      file: '<stdin>', line: 2, severity: 'error', field: 'ResponseStatus', code: 'status-out-of-range',
+      file: '<stdin>',
+      line: 2,
+      severity: 'error',
+      field: 'ResponseStatus',
+      code: 'status-out-of-range',
       message: 'expected HTTP status 100-599, found 700',
     });
   });
@@ -77,7 +96,14 @@ describe('audit-ship lint', () => {
   it('runs on after every malformed line and reports each one', async () => {
     const input = ['garbage', record, '{"RequestID":', record, 'x'.repeat(4000), record].join('\n');
     const r = await runCli(['lint', '--format', 'json', '--max-line-bytes', '3000', '--summary', 'json'], { input });
-    assert.deepEqual(ndjson(r.stdout).map((d) => [d.line, d.code]), [[1, 'not-json'], [3, 'not-json'], [5, 'line-too-long']]);
+    assert.deepEqual(
+      ndjson(r.stdout).map((d) => [d.line, d.code]),
+      [
+        [1, 'not-json'],
+        [3, 'not-json'],
+        [5, 'line-too-long'],
+      ],
+    );
     const summary = JSON.parse(r.stderr) as Record<string, number>;
     assert.equal(summary.valid, 3);
     assert.equal(summary.invalid, 3);
@@ -86,7 +112,10 @@ describe('audit-ship lint', () => {
   it('with --mixed, counts application log lines as skipped and still reports damaged records', async () => {
     const input = ['I0922 server started', '{"level":"info","msg":"x"}', record, record.slice(0, 100), ''].join('\n');
     const r = await runCli(['lint', '--mixed', '--format', 'json', '--summary', 'json'], { input });
-    assert.deepEqual(ndjson(r.stdout).map((d) => [d.line, d.code]), [[4, 'not-json']]);
+    assert.deepEqual(
+      ndjson(r.stdout).map((d) => [d.line, d.code]),
+      [[4, 'not-json']],
+    );
     const summary = JSON.parse(r.stderr.trim()) as Record<string, number>;
     assert.equal(summary.skipped, 2);
     assert.equal(summary.blank, 0);
@@ -114,7 +143,10 @@ describe('audit-ship lint', () => {
     const input = cases.map((c) => JSON.stringify(c.record)).join('\n');
     const r = await runCli(['lint', '--format', 'json'], { input });
     const errors = ndjson(r.stdout).filter((d) => d.severity === 'error');
-    assert.deepEqual(errors.map((d) => d.code), cases.map((c) => c.code));
+    assert.deepEqual(
+      errors.map((d) => d.code),
+      cases.map((c) => c.code),
+    );
   });
 
   it('exits 2 with a clear message for a missing file, before reading anything', async () => {

@@ -34,9 +34,28 @@ describe('audit-ship → @fluent-org/logger FluentServer', () => {
     const all = [...sampleLines(900, { seed: 61, start: 1632312000 })];
     writeFileSync(join(dir, 'a.log'), all.slice(300, 600).join(''));
     writeFileSync(join(dir, 'b.log.gz'), gzipSync(all.slice(600).join('')));
-    const res = await runCli(['--port', String(server.port), '--shared-key', 'k3y', '--username', 'alice', '--password', 'wonderland',
-      '--tag', 'deploy_audit.peer', '--chunk-records', '100', '--summary', 'json', '-', join(dir, 'a.log'), join(dir, 'b.log.gz')],
-    { input: all.slice(0, 300).join('') });
+    const res = await runCli(
+      [
+        '--port',
+        String(server.port),
+        '--shared-key',
+        'k3y',
+        '--username',
+        'alice',
+        '--password',
+        'wonderland',
+        '--tag',
+        'deploy_audit.peer',
+        '--chunk-records',
+        '100',
+        '--summary',
+        'json',
+        '-',
+        join(dir, 'a.log'),
+        join(dir, 'b.log.gz'),
+      ],
+      { input: all.slice(0, 300).join('') },
+    );
     assert.equal(res.code, 0, res.stderr);
     const summary = jsonSummary(res.stderr);
     assert.equal(summary.recordsAcked, 900);

@@ -36,8 +36,21 @@ describe('audit-ship --kubectl', () => {
       { from: 0, to: 60, tail: records[60]!.slice(0, 200), code: 1 }, // dies mid-line
       { from: 59, to: 100, code: 0 }, // overlaps by one record, then the stream ends
     ]);
-    const ship = startShip(['--kubectl', 'deploy/seldon-deploy -n "seldon system"', '--port', String(r.port), '--flush-interval', '50ms',
-      '--summary', 'json', '--metrics-port', '0'], { PATH: `${kubectl.binDir}:${process.env.PATH}` });
+    const ship = startShip(
+      [
+        '--kubectl',
+        'deploy/seldon-deploy -n "seldon system"',
+        '--port',
+        String(r.port),
+        '--flush-interval',
+        '50ms',
+        '--summary',
+        'json',
+        '--metrics-port',
+        '0',
+      ],
+      { PATH: `${kubectl.binDir}:${process.env.PATH}` },
+    );
     await waitFor(() => r.events().length >= 100 && kubectl.calls().length >= 3, '100 records and a third kubectl run');
     const code = await ship.exit('SIGTERM');
     // The line cut by kubectl's exit is reported invalid and not kept (its record comes again whole).
@@ -48,8 +61,14 @@ describe('audit-ship --kubectl', () => {
     assert.deepEqual(new Set(ids), new Set(records.map(idOf)));
     const calls = kubectl.calls();
     assert.deepEqual(calls[0], ['logs', '-f', 'deploy/seldon-deploy', '-n', 'seldon system']);
-    assert.deepEqual(calls[1], ['logs', '-f', 'deploy/seldon-deploy', '-n', 'seldon system',
-      `--since-time=${(JSON.parse(records[59]!) as { Timestamp: string }).Timestamp}`]);
+    assert.deepEqual(calls[1], [
+      'logs',
+      '-f',
+      'deploy/seldon-deploy',
+      '-n',
+      'seldon system',
+      `--since-time=${(JSON.parse(records[59]!) as { Timestamp: string }).Timestamp}`,
+    ]);
     const s = jsonSummary(ship.stderr());
     assert.equal(s.lines, 102); // 60 + the cut line + 41
     assert.equal(s.duplicates, 1);
@@ -117,8 +136,17 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     const deadLetter = join(tempDir(), 'dead.jsonl');
     const res = await runCli(['--port', String(r.port), '--dead-letter', deadLetter, '--summary', 'json'], { input });
     assert.equal(res.code, 0, res.stderr);
-    const letters = readFileSync(deadLetter, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { source: string; line: number; raw: string; diagnostics: { code: string }[] });
-    assert.deepEqual(letters.map((l) => [l.source, l.line, l.raw]), [['<stdin>', 21, bad[0]], ['<stdin>', 53, bad[1]]]);
+    const letters = readFileSync(deadLetter, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; line: number; raw: string; diagnostics: { code: string }[] });
+    assert.deepEqual(
+      letters.map((l) => [l.source, l.line, l.raw]),
+      [
+        ['<stdin>', 21, bad[0]],
+        ['<stdin>', 53, bad[1]],
+      ],
+    );
     assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'missing-field'));
     assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'invalid-timestamp'));
     assert.equal(letters[1]!.diagnostics[0]!.code, 'not-json');
@@ -131,21 +159,29 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
   it('ships only the records between --since and --until, by their Timestamp', async () => {
     const r = await receiver();
     const records = lines(200, 45);
-    const times = records.map((l) => parseTimestamp((JSON.parse(l) as { Timestamp: string }).Timestamp)).map((t) => (t.ok ? t.seconds : NaN));
+    const times = records
+      .map((l) => parseTimestamp((JSON.parse(l) as { Timestamp: string }).Timestamp))
+      .map((t) => (t.ok ? t.seconds : NaN));
     const since = times[50]!;
     const until = times[150]!;
     const expected = records.filter((_, i) => times[i]! >= since && times[i]! < until).map(idOf);
     const iso = (s: number) => new Date(s * 1000).toISOString().replace('.000', '');
-    const res = await runCli(['--port', String(r.port), '--since', iso(since), '--until', iso(until), '--summary', 'json'], { input: records.join('') });
+    const res = await runCli(['--port', String(r.port), '--since', iso(since), '--until', iso(until), '--summary', 'json'], {
+      input: records.join(''),
+    });
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(receivedIds(r.events()).sort(), expected.sort());
     assert.equal(jsonSummary(res.stderr).filtered, 200 - expected.length);
   });
 
   it('accepts --since one nanosecond before --until, and refuses them equal', async () => {
-    const ok = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000002Z'], { input: '' });
+    const ok = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000002Z'], {
+      input: '',
+    });
     assert.equal(ok.code, 0, ok.stderr);
-    const equal = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000001Z'], { input: '' });
+    const equal = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000001Z'], {
+      input: '',
+    });
     assert.equal(equal.code, 2);
     assert.match(equal.stderr, /--since must be before --until/);
   });
@@ -171,8 +207,23 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
   });
 
   it('under --spool-overflow drop-oldest, counts what it drops: dropped + left in spool = valid', async () => {
-    const res = await runCli(['--port', '1', '--retry-timeout', '500ms', '--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k',
-      '--chunk-records', '10', '--summary', 'json'], { input: lines(400, 50).join('') });
+    const res = await runCli(
+      [
+        '--port',
+        '1',
+        '--retry-timeout',
+        '500ms',
+        '--spool-overflow',
+        'drop-oldest',
+        '--spool-max-bytes',
+        '64k',
+        '--chunk-records',
+        '10',
+        '--summary',
+        'json',
+      ],
+      { input: lines(400, 50).join('') },
+    );
     assert.equal(res.code, EXIT.leftInSpool, 'what is left in the spool comes first; the drop is said too');
     assert.match(res.stderr, /records were dropped unsent from the full spool/);
     const s = jsonSummary(res.stderr);
@@ -223,7 +274,10 @@ describe('the spool across runs', () => {
     await waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'the first shipper to lock the spool');
     const second = await runCli(['--port', '1'], { input: '', env });
     assert.equal(second.code, 1);
-    assert.match(second.stderr, new RegExp(`in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\).*\\(ERR_AUDIT_SHIP_SPOOL\\)`));
+    assert.match(
+      second.stderr,
+      new RegExp(`in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\).*\\(ERR_AUDIT_SHIP_SPOOL\\)`),
+    );
     const purge = await runCli(['spool', 'purge'], { env });
     assert.equal(purge.code, 1, 'purge never deletes under a running shipper');
     await first.exit('SIGTERM');

@@ -31,7 +31,12 @@ describe('audit-ship ship', () => {
   it('ships stdin, with application logs skipped and invalid records reported', async () => {
     const r = await receiver();
     const good = lines(300, 21);
-    const input = ['I0922 12:00:00 server started', ...good.slice(0, 150).map((l) => l.trim()), '{"RequestID":"not-a-uuid"}', ...good.slice(150).map((l) => l.trim())].join('\n');
+    const input = [
+      'I0922 12:00:00 server started',
+      ...good.slice(0, 150).map((l) => l.trim()),
+      '{"RequestID":"not-a-uuid"}',
+      ...good.slice(150).map((l) => l.trim()),
+    ].join('\n');
     const res = await runCli(['--port', String(r.port), '--summary', 'json'], { input });
     assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
     const summary = jsonSummary(res.stderr);
@@ -53,7 +58,11 @@ describe('audit-ship ship', () => {
     writeFileSync(gz, gzipSync(b.join('')));
     const res = await runCli(['ship', '--port', String(r.port), '--chunk-records', '50', '--compress', 'gzip', plain, gz]);
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(r.events().map((e) => e.record.RequestID), [...ids(a), ...ids(b)], 'in input order');
+    assert.deepEqual(
+      r.events().map((e) => e.record.RequestID),
+      [...ids(a), ...ids(b)],
+      'in input order',
+    );
     assert.equal(r.events()[0]!.tag, 'deploy_audit.audit_ship');
   });
 
@@ -73,7 +82,8 @@ describe('audit-ship ship', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(r.events().length, 5);
     const bad = await runCli(['--port', String(r.port), '--retry-timeout', '1s'], {
-      input: lines(5, 26).join(''), env: { ...env, AUDIT_SHIP_PASSWORD: 'wrong-pass-value' },
+      input: lines(5, 26).join(''),
+      env: { ...env, AUDIT_SHIP_PASSWORD: 'wrong-pass-value' },
     });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /rejected the handshake: username\/password mismatch \(ERR_AUDIT_SHIP_AUTH\)/);
@@ -87,7 +97,9 @@ describe('audit-ship ship', () => {
 
   it('ships over TLS with the CA and server name given', async () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
-    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 27).join('') });
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'], {
+      input: lines(5, 27).join(''),
+    });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(r.events().length, 5);
   });
@@ -102,7 +114,9 @@ describe('audit-ship ship', () => {
 
   it('exits 1 naming the cause when the certificate is not trusted', async () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
-    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], { input: lines(5, 28).join('') });
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], {
+      input: lines(5, 28).join(''),
+    });
     assert.equal(res.code, 1);
     assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(ERR_AUDIT_SHIP_TLS\)/);
   });
@@ -141,7 +155,10 @@ describe('audit-ship ship shutdown', () => {
 
   it('on SIGTERM stops reading an idle stdin, sends what it read, and exits 4: stdin had not ended', async () => {
     const r = await receiver();
-    const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv() });
+    const child = spawn(process.execPath, [CLI, '--port', String(r.port), '--flush-interval', '50ms'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: cliEnv(),
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.stdin.write(lines(40, 30).join(''));
@@ -160,7 +177,8 @@ describe('audit-ship ship shutdown', () => {
     const port = await holder.listen();
     try {
       const child = spawn(process.execPath, [CLI, '--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms'], {
-        stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv(),
+        stdio: ['pipe', 'ignore', 'pipe'],
+        env: cliEnv(),
       });
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

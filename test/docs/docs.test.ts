@@ -24,13 +24,19 @@ function tableAfter(text: string, heading: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(first + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.slice(1, -1).split(/ (?<!\\)\| /).map((c) => c.trim()));
+    rows.push(
+      line
+        .slice(1, -1)
+        .split(/ (?<!\\)\| /)
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
 
 /** Every `--flag` named in the first cell of a table's rows. */
-const flagsIn = (rows: string[][]) => new Set(rows.flatMap(([first]) => [...(first ?? '').matchAll(/`(--[a-z][a-z-]*)/g)].map((m) => m[1]!)));
+const flagsIn = (rows: string[][]) =>
+  new Set(rows.flatMap(([first]) => [...(first ?? '').matchAll(/`(--[a-z][a-z-]*)/g)].map((m) => m[1]!)));
 const sorted = (values: Iterable<string>) => [...values].sort();
 
 /** Which page documents each command's options, and whether it has an options table of its own. */
@@ -51,7 +57,11 @@ describe('docs', () => {
       const text = doc(where.page);
       if (where.table !== undefined) {
         const expected = name === 'ship' ? [...options, ...GLOBAL_OPTIONS] : options; // the ship page documents the global ones
-        assert.deepEqual(sorted(flagsIn(tableAfter(text, where.table))), sorted(expected), `${name}: ${where.page}'s table against the code`);
+        assert.deepEqual(
+          sorted(flagsIn(tableAfter(text, where.table))),
+          sorted(expected),
+          `${name}: ${where.page}'s table against the code`,
+        );
       } else {
         for (const option of options) assert.match(text, new RegExp(`\`${option}[ \`]`), `${name} ${option} in ${where.page}`);
       }
@@ -59,18 +69,40 @@ describe('docs', () => {
   });
 
   it('lists every metric, with its type, and no other', () => {
-    const { registry } = createShipMetrics({ counts: emptyCounts(), spool: { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 }, senderState: () => 'connected', inFlight: () => 0 });
+    const { registry } = createShipMetrics({
+      counts: emptyCounts(),
+      spool: {
+        chunks: 0,
+        records: 0,
+        bytes: 0,
+        recoveredChunks: 0,
+        recoveredRecords: 0,
+        damagedRanges: 0,
+        damagedBytes: 0,
+        droppedChunks: 0,
+        droppedRecords: 0,
+      },
+      senderState: () => 'connected',
+      inFlight: () => 0,
+    });
     // prom-client's default process_* and nodejs_* metrics are documented as a family, in one sentence.
-    const code = registry.getMetricsAsArray().filter((m) => !/^(process|nodejs)_/.test(m.name)).map((m) => `${m.name} ${m.type}`);
+    const code = registry
+      .getMetricsAsArray()
+      .filter((m) => !/^(process|nodejs)_/.test(m.name))
+      .map((m) => `${m.name} ${m.type}`);
     // A row may name several metrics of one type: `a`, `b`.
     const rows = tableAfter(doc('docs/metrics.md'), '').flatMap(([metrics, type]) =>
-      [...metrics!.matchAll(/`([a-z_]+)(?:\{[^}]*\})?`/g)].map((m) => `${m[1]} ${type}`));
+      [...metrics!.matchAll(/`([a-z_]+)(?:\{[^}]*\})?`/g)].map((m) => `${m[1]} ${type}`),
+    );
     assert.deepEqual(sorted(rows), sorted(code));
   });
 
   it('gives every exit code, with the meaning src/cli/exit.ts gives it, and no other', () => {
     const rows = tableAfter(doc('docs/exit-codes.md'), '');
-    assert.deepEqual(rows.map(([code, meaning]) => ({ code: Number(code), meaning })), EXIT_CODES.map(({ code, meaning }) => ({ code, meaning })));
+    assert.deepEqual(
+      rows.map(([code, meaning]) => ({ code: Number(code), meaning })),
+      EXIT_CODES.map(({ code, meaning }) => ({ code, meaning })),
+    );
   });
 
   it('gives every diagnostic code with its severity, and no other', () => {
@@ -84,7 +116,8 @@ describe('docs', () => {
       for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith('.ts')) for (const m of doc(path).matchAll(/readonly code(?:: string)? = '([A-Z_]+)'/g)) codes.add(m[1]!);
+        else if (entry.name.endsWith('.ts'))
+          for (const m of doc(path).matchAll(/readonly code(?:: string)? = '([A-Z_]+)'/g)) codes.add(m[1]!);
       }
     };
     walk('src');

@@ -10,17 +10,31 @@ import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-tra
 import { decode } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec, writeEventTime } from '../../src/forward/event-time.js';
 import {
-  encodeAck, encodeMessage, encodePackedForward, encodePing, newChunkId, parseAck,
-  parseHelo, parsePing, parsePong, passwordDigest, pongDigestMatches, sharedKeyDigest,
+  encodeAck,
+  encodeMessage,
+  encodePackedForward,
+  encodePing,
+  newChunkId,
+  parseAck,
+  parseHelo,
+  parsePing,
+  parsePong,
+  passwordDigest,
+  pongDigestMatches,
+  sharedKeyDigest,
 } from '../../src/forward/protocol.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const RUBY = {
   eventTime: 'd700614b1f0b100f946f',
-  entry: '92d700614b1f0b100f946f83a9526571756573744944d92463653566313061322d633837342d343131352d383831652d373065376335653865623361ae526573706f6e7365537461747573ccc8a647726f757073c0',
-  frame: '93b36465706c6f795f61756469742e73656c646f6ec45592d700614b1f0b100f946f83a9526571756573744944d92463653566313061322d633837342d343131352d383831652d373065376335653865623361ae526573706f6e7365537461747573ccc8a647726f757073c082a473697a6501a56368756e6bb841414543417751464267634943516f4c4441304f44773d3d',
-  sharedKeyDigest: '892f9489bd6cbcddbb4742685f56a2ced16bb4d992457735436982576f71baebeeeb6d86571991c14838ba36f4426ab74a6994c35ae741700edc30305b68ca32',
-  passwordDigest: 'c08eb1aca5422c7dd0d4b41544326ef75fbb86399e186f7d87f440289e6a5ee4151c48e9fb2e56056011604e4f200a4b7dadebc2542ba88fb0bd5b238889f14a',
+  entry:
+    '92d700614b1f0b100f946f83a9526571756573744944d92463653566313061322d633837342d343131352d383831652d373065376335653865623361ae526573706f6e7365537461747573ccc8a647726f757073c0',
+  frame:
+    '93b36465706c6f795f61756469742e73656c646f6ec45592d700614b1f0b100f946f83a9526571756573744944d92463653566313061322d633837342d343131352d383831652d373065376335653865623361ae526573706f6e7365537461747573ccc8a647726f757073c082a473697a6501a56368756e6bb841414543417751464267634943516f4c4441304f44773d3d',
+  sharedKeyDigest:
+    '892f9489bd6cbcddbb4742685f56a2ced16bb4d992457735436982576f71baebeeeb6d86571991c14838ba36f4426ab74a6994c35ae741700edc30305b68ca32',
+  passwordDigest:
+    'c08eb1aca5422c7dd0d4b41544326ef75fbb86399e186f7d87f440289e6a5ee4151c48e9fb2e56056011604e4f200a4b7dadebc2542ba88fb0bd5b238889f14a',
   ack: '81a361636bb841414543417751464267634943516f4c4441304f44773d3d',
 };
 const RECORD = { RequestID: 'ce5f10a2-c874-4115-881e-70e7c5e8eb3a', ResponseStatus: 200, Groups: null };
@@ -70,7 +84,13 @@ describe('PackedForward', () => {
     const message = decodeFrame(encodePackedForward('t', chunk.entries, { size: 2, chunk: CHUNK_ID, compressed: 'gzip' }));
     const decoded = decodeTransport(message);
     assert.equal(decoded.mode, 'compressed-packed-forward');
-    assert.deepEqual(decoded.events.map((e) => [e.time.seconds, e.time.nanoseconds]), [[1632313099, 269456495], [1632313100, 1]]);
+    assert.deepEqual(
+      decoded.events.map((e) => [e.time.seconds, e.time.nanoseconds]),
+      [
+        [1632313099, 269456495],
+        [1632313100, 1],
+      ],
+    );
     assert.equal(decoded.chunk, CHUNK_ID);
   });
 
@@ -115,8 +135,24 @@ describe('other carrier modes', () => {
   it('decodes Message mode and Forward mode, with integer and float times', () => {
     const m = decodeTransport(decodeSync(encodeMessage(['t', new EventTime(5, 6), RECORD, { chunk: 'c1' }])));
     assert.deepEqual([m.mode, m.events[0]!.time.seconds, m.events[0]!.time.nanoseconds, m.chunk], ['message', 5, 6, 'c1']);
-    const f = decodeTransport(decodeSync(encodeMessage(['t', [[7, RECORD], [8.5, RECORD]]])));
-    assert.deepEqual(f.events.map((e) => [e.time.seconds, e.time.nanoseconds]), [[7, 0], [8, 500000000]]);
+    const f = decodeTransport(
+      decodeSync(
+        encodeMessage([
+          't',
+          [
+            [7, RECORD],
+            [8.5, RECORD],
+          ],
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      f.events.map((e) => [e.time.seconds, e.time.nanoseconds]),
+      [
+        [7, 0],
+        [8, 500000000],
+      ],
+    );
     assert.equal(f.chunk, null);
   });
 
@@ -138,12 +174,23 @@ describe('handshake', () => {
 
   it('builds PING with user auth only when HELO asks for it', () => {
     const helo = parseHelo(['HELO', { nonce: NONCE, auth: AUTH_SALT, keepalive: true }])!;
-    const ping = parsePing(decodeSync(encodePing({
-      selfHostname: 'shipper-1', sharedKey: 's3cr3t', sharedKeySalt: '0123456789abcdef0123456789abcdef', helo, username: 'alice', password: 'wonderland',
-    })));
+    const ping = parsePing(
+      decodeSync(
+        encodePing({
+          selfHostname: 'shipper-1',
+          sharedKey: 's3cr3t',
+          sharedKeySalt: '0123456789abcdef0123456789abcdef',
+          helo,
+          username: 'alice',
+          password: 'wonderland',
+        }),
+      ),
+    );
     assert.deepEqual(ping, ['PING', 'shipper-1', '0123456789abcdef0123456789abcdef', RUBY.sharedKeyDigest, 'alice', RUBY.passwordDigest]);
     const noAuth = parseHelo(['HELO', { nonce: NONCE, auth: '', keepalive: true }])!;
-    const plain = parsePing(decodeSync(encodePing({ selfHostname: 'h', sharedKey: 'k', sharedKeySalt: 's', helo: noAuth, username: 'alice', password: 'x' })));
+    const plain = parsePing(
+      decodeSync(encodePing({ selfHostname: 'h', sharedKey: 'k', sharedKeySalt: 's', helo: noAuth, username: 'alice', password: 'x' })),
+    );
     assert.deepEqual(plain!.slice(4), ['', '']);
   });
 

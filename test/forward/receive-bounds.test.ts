@@ -144,14 +144,25 @@ describe('receive bounds what a client can make it hold', () => {
         bytes = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 4096) }, () => Math.floor(rand() * 256)));
       } else if (kind < 0.5) {
         bytes = Buffer.from(rand() < 0.5 ? valid : gz);
-        for (let flips = 1 + Math.floor(rand() * 8); flips > 0; flips--) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+        for (let flips = 1 + Math.floor(rand() * 8); flips > 0; flips--)
+          bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
       } else if (kind < 0.7) {
         const base = rand() < 0.5 ? valid : gz;
         bytes = base.subarray(0, Math.floor(rand() * base.length));
       } else if (kind < 0.85) {
         // Huge length prefixes and container counts in every header form.
-        const headers = [[0xc6, 0xff, 0xff, 0xff, 0xff], [0xdb, 0x7f, 0xff, 0xff, 0xff], [0xdd, 0xff, 0xff, 0xff, 0xff], [0xdf, 0x10, 0, 0, 0], [0xc9, 0xff, 0xff, 0xff, 0xff, 0]];
-        bytes = Buffer.concat([Buffer.from([0x93, 0xa1, 0x61]), Buffer.from(headers[Math.floor(rand() * headers.length)]!), Buffer.alloc(1000)]);
+        const headers = [
+          [0xc6, 0xff, 0xff, 0xff, 0xff],
+          [0xdb, 0x7f, 0xff, 0xff, 0xff],
+          [0xdd, 0xff, 0xff, 0xff, 0xff],
+          [0xdf, 0x10, 0, 0, 0],
+          [0xc9, 0xff, 0xff, 0xff, 0xff, 0],
+        ];
+        bytes = Buffer.concat([
+          Buffer.from([0x93, 0xa1, 0x61]),
+          Buffer.from(headers[Math.floor(rand() * headers.length)]!),
+          Buffer.alloc(1000),
+        ]);
       } else {
         // Deep nesting, and a bomb of another shape.
         bytes = rand() < 0.5 ? Buffer.alloc(100_000, 0x91) : packedForward('YmI=', gzipSync(Buffer.alloc(20 * 1024 * 1024, 0x91)), true);

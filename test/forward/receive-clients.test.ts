@@ -22,7 +22,10 @@ import { AuthError } from '../../src/forward/errors.js';
 
 const require = createRequire(import.meta.url);
 const fluentLogger = require('fluent-logger') as {
-  createFluentSender: (tag: string, options: Record<string, unknown>) => {
+  createFluentSender: (
+    tag: string,
+    options: Record<string, unknown>,
+  ) => {
     emit: (label: string, record: object, time: unknown, callback: (err?: Error) => void) => void;
     end: (label?: string, data?: object, callback?: () => void) => void;
   };
@@ -90,7 +93,9 @@ describe('@fluent-org/logger FluentClient → audit-ship receive', () => {
   /** @fluent-org/logger's client authenticates as `username` and delivers 20 records. */
   async function deliversAs(r: RunningReceiver, username: string, password: string, seed: number): Promise<void> {
     const sent = records(20, seed);
-    await viaFluentClient(r.port, 'PackedForward', sent, { security: { clientHostname: 'client-1', sharedKey: 'k3y', username, password } });
+    await viaFluentClient(r.port, 'PackedForward', sent, {
+      security: { clientHostname: 'client-1', sharedKey: 'k3y', username, password },
+    });
     await waitFor(r, sent.length);
     assertReceived(r, sent, 'deploy_audit.seldon');
   }
@@ -129,7 +134,12 @@ describe('@fluent-org/logger FluentClient → audit-ship receive', () => {
 
 function viaFluentLogger(port: number, options: Record<string, unknown>, sent: ReturnType<typeof records>): Promise<void> {
   const sender = fluentLogger.createFluentSender('deploy_audit', {
-    host: '127.0.0.1', port, timeout: 5, reconnectInterval: 100, requireAckResponse: true, ...options,
+    host: '127.0.0.1',
+    port,
+    timeout: 5,
+    reconnectInterval: 100,
+    requireAckResponse: true,
+    ...options,
   });
   return new Promise((resolve, reject) => {
     let left = sent.length;
@@ -201,8 +211,10 @@ describe('audit-ship receive robustness', () => {
   it('names the missing credentials when user auth is required', async () => {
     const r = await receiver(['--shared-key', 'k3y', '--user', 'alice:wonderland']);
     const sender = new Sender(senderOptions(r.port, { security: { sharedKey: 'k3y', selfHostname: 'client-1' } }));
-    await assert.rejects(sender.start(), (e: unknown) =>
-      e instanceof AuthError && /username\/password mismatch \(set --username and --password\)/.test(e.message));
+    await assert.rejects(
+      sender.start(),
+      (e: unknown) => e instanceof AuthError && /username\/password mismatch \(set --username and --password\)/.test(e.message),
+    );
     await sender.close(0);
   });
 

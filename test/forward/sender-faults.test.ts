@@ -99,7 +99,11 @@ describe('sender under faults', () => {
     assertAllArrived(server, times);
     assert.ok(stats.resends >= 3, `every unacked chunk is resent (${stats.resends})`);
     const second = server.chunks.filter((c) => c.connection > 1).map((c) => c.chunk);
-    assert.deepEqual(second.slice(0, 3), chunks.slice(0, 3).map((c) => c.id), 'resent in order, with the same chunk ids');
+    assert.deepEqual(
+      second.slice(0, 3),
+      chunks.slice(0, 3).map((c) => c.id),
+      'resent in order, with the same chunk ids',
+    );
   });
 
   it('close() waits for acks up to its timeout, returns what was not acked and leaves no listeners', async () => {
@@ -109,7 +113,10 @@ describe('sender under faults', () => {
     const sends = chunks.map((c) => sender.send(c).catch((e: Error) => e));
     while (server.held.length < 2) await new Promise((r) => setTimeout(r, 5));
     const unacked = await sender.close(300);
-    assert.deepEqual(unacked.map((c) => c.id), chunks.map((c) => c.id));
+    assert.deepEqual(
+      unacked.map((c) => c.id),
+      chunks.map((c) => c.id),
+    );
     assert.equal(sender.listenerCount('acked'), 0, 'no listener left behind by the wait');
     for (const result of await Promise.all(sends)) assert.ok(result instanceof DeliveryError);
   });
@@ -120,9 +127,14 @@ describe('sender under faults', () => {
     await dead.close();
     const live = await faultServer(() => 'ack');
     const { chunks, times } = chunksOf(50, 50);
-    const sender = new Sender(senderOptions(live.port, {
-      endpoints: [{ host: '127.0.0.1', port: deadPort }, { host: '127.0.0.1', port: live.port }],
-    }));
+    const sender = new Sender(
+      senderOptions(live.port, {
+        endpoints: [
+          { host: '127.0.0.1', port: deadPort },
+          { host: '127.0.0.1', port: live.port },
+        ],
+      }),
+    );
     const errors: string[] = [];
     sender.on('connect-error', (e) => errors.push(e.code));
     track(sender);

@@ -9,7 +9,12 @@ import { AuthError, TlsError } from '../../src/forward/errors.js';
 import { Sender, type SenderOptions } from '../../src/forward/sender.js';
 import { chunksOf, senderOptions, TAG, tlsFiles } from '../helpers/forward.js';
 
-interface Received { tag: string; seconds: number; nanoseconds: number; record: Record<string, unknown> }
+interface Received {
+  tag: string;
+  seconds: number;
+  nanoseconds: number;
+  record: Record<string, unknown>;
+}
 
 class RecordingServer extends FluentServer {
   readonly received: Received[] = [];
@@ -78,12 +83,17 @@ describe('sender → @fluent-org/logger FluentServer', () => {
   it('fails with an AuthError naming a shared key mismatch', async () => {
     const s = await server({ security });
     const snd = sender(senderOptions(s.port!, { security: { sharedKey: 'wrong', selfHostname: 'shipper' } }));
-    await assert.rejects(snd.start(), (e: unknown) => e instanceof AuthError && /rejected the handshake/.test(e.message) && /shared/i.test(e.message));
+    await assert.rejects(
+      snd.start(),
+      (e: unknown) => e instanceof AuthError && /rejected the handshake/.test(e.message) && /shared/i.test(e.message),
+    );
   });
 
   it('fails with an AuthError on a wrong password', async () => {
     const s = await server({ security: { ...security, authorize: true, userDict: { alice: 'wonderland' } } });
-    const snd = sender(senderOptions(s.port!, { security: { sharedKey: 'k3y', selfHostname: 'shipper', username: 'alice', password: 'nope' } }));
+    const snd = sender(
+      senderOptions(s.port!, { security: { sharedKey: 'k3y', selfHostname: 'shipper', username: 'alice', password: 'nope' } }),
+    );
     await assert.rejects(snd.start(), (e: unknown) => e instanceof AuthError && /rejected the handshake/.test(e.message));
   });
 

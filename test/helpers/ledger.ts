@@ -30,7 +30,11 @@ export class Ledger {
     const missing = this.missing(received);
     assert.equal(missing.length, 0, `${missing.length} records lost, e.g. ${missing.slice(0, 3).join(', ')}`);
     const known = new Set(this.ids);
-    assert.deepEqual(received.filter((id) => !known.has(id)), [], 'only records from the ledger arrived');
+    assert.deepEqual(
+      received.filter((id) => !known.has(id)),
+      [],
+      'only records from the ledger arrived',
+    );
     return received.length - new Set(received).size;
   }
 }
@@ -66,5 +70,9 @@ export function assertSummaryMatchesMetrics(summary: ShipSummary, metrics: Map<s
 /** The summary's identity: every line counted once; every valid record acked, dropped, left in the spool or said not spooled. */
 export function assertAccounted(s: ShipSummary): void {
   assert.equal(s.lines, s.valid + s.invalid + s.skipped + s.blank + s.duplicates + s.filtered, 'every line is counted once');
-  assert.equal(s.valid + s.recoveredFromSpool, s.recordsAcked + s.dropped + s.leftInSpool + s.recordsNotSpooled, 'every record is accounted for');
+  assert.equal(
+    s.valid + s.recoveredFromSpool,
+    s.recordsAcked + s.dropped + s.leftInSpool + s.recordsNotSpooled,
+    'every record is accounted for',
+  );
 }

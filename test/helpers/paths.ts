@@ -29,7 +29,10 @@ export interface FixtureCase {
 }
 
 export function readCases(name: string): FixtureCase[] {
-  return readFileSync(fixture(name), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as FixtureCase);
+  return readFileSync(fixture(name), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as FixtureCase);
 }
 
 export function seedExample(): Record<string, unknown> {

@@ -40,7 +40,12 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
   });
   // The last piece is '' or a line still being written: only whole lines count.
   const events = () =>
-    existsSync(out) ? readFileSync(out, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as ReceivedLine) : [];
+    existsSync(out)
+      ? readFileSync(out, 'utf8')
+          .split('\n')
+          .slice(0, -1)
+          .map((l) => JSON.parse(l) as ReceivedLine)
+      : [];
   return {
     port,
     child,

@@ -47,7 +47,11 @@ export async function waitFor(condition: () => boolean, what: string): Promise<v
 }
 
 /** Scrapes until `condition` holds on the metrics; fails with `what` after 60 s (a hang, not a timing check). */
-export async function scrapeUntil(ship: { scrape: () => Promise<Map<string, number>> }, condition: (m: Map<string, number>) => boolean, what: string): Promise<void> {
+export async function scrapeUntil(
+  ship: { scrape: () => Promise<Map<string, number>> },
+  condition: (m: Map<string, number>) => boolean,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!condition(await ship.scrape())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -57,7 +61,11 @@ export async function scrapeUntil(ship: { scrape: () => Promise<Map<string, numb
 
 /** The JSON summary that `--summary json` prints as the last line of stderr. */
 export function jsonSummary(stderr: string): ShipSummary {
-  const last = stderr.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const last = stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!last) throw new Error(`no JSON summary in: ${stderr}`);
   return JSON.parse(last) as ShipSummary;
 }
@@ -98,7 +106,10 @@ else {
   chmodSync(join(binDir, 'kubectl'), 0o755);
   const calls = () => {
     try {
-      return readFileSync(join(binDir, 'calls.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+      return readFileSync(join(binDir, 'calls.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as string[]);
     } catch {
       return [];
     }

@@ -10,7 +10,6 @@ import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
-
 function metricsUrl(stderr: string): string | null {
   return /metrics on (http:\/\/\S+)\/metrics/.exec(stderr)?.[1] ?? null;
 }
@@ -19,8 +18,26 @@ describe('metrics endpoint', () => {
   it('counts every hop, agrees with the summary, and passes promtool', async (t) => {
     const r = await receiver();
     const good = [...sampleLines(120, { seed: 51, start: 1632312000 })];
-    const input = [...good.slice(0, 60), 'INFO starting\n', '{"RequestID":"nope","Method":"GET"}\n', '\n', ...good.slice(60), '{"RequestID":\n'].join('');
-    const ship = startShip(['--port', String(r.port), '--metrics-port', '0', '--flush-interval', '50ms', '--summary', 'json', '--chunk-records', '50']);
+    const input = [
+      ...good.slice(0, 60),
+      'INFO starting\n',
+      '{"RequestID":"nope","Method":"GET"}\n',
+      '\n',
+      ...good.slice(60),
+      '{"RequestID":\n',
+    ].join('');
+    const ship = startShip([
+      '--port',
+      String(r.port),
+      '--metrics-port',
+      '0',
+      '--flush-interval',
+      '50ms',
+      '--summary',
+      'json',
+      '--chunk-records',
+      '50',
+    ]);
     await waitFor(() => metricsUrl(ship.stderr()) !== null, 'the metrics address');
     const url = metricsUrl(ship.stderr())!;
     ship.child.stdin!.write(input);

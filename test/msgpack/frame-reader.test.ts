@@ -13,7 +13,25 @@ const WIDE = { maxMessageBytes: 1 << 30, maxObjects: 1 << 30, maxDepth: 64 };
 function randomValue(rand: () => number, depth = 0): unknown {
   const r = rand();
   if (depth > 4 || r < 0.3) {
-    const scalars = [null, true, false, 0, -1, 127, 128, -33, 65535, 65536, 2 ** 32, -(2 ** 31) - 1, 1.5, 'x', 'é'.repeat(40), 'y'.repeat(300), 'z'.repeat(70_000)];
+    const scalars = [
+      null,
+      true,
+      false,
+      0,
+      -1,
+      127,
+      128,
+      -33,
+      65535,
+      65536,
+      2 ** 32,
+      -(2 ** 31) - 1,
+      1.5,
+      'x',
+      'é'.repeat(40),
+      'y'.repeat(300),
+      'z'.repeat(70_000),
+    ];
     return scalars[Math.floor(rand() * scalars.length)];
   }
   if (r < 0.45) return new Uint8Array(Math.floor(rand() * (rand() < 0.1 ? 70_000 : 300)));

@@ -38,13 +38,32 @@ describe('bad input', () => {
   it('reports each malformed line with its code, ships the valid ones, and goes on', async () => {
     const r = await receiver();
     const deadLetter = join(tempDir(), 'dead.jsonl');
-    const res = await runCli(['--port', String(r.port), '--max-line-bytes', '64k', '--dead-letter', deadLetter, '--summary', 'json', fixture('bad-input.jsonl')]);
+    const res = await runCli([
+      '--port',
+      String(r.port),
+      '--max-line-bytes',
+      '64k',
+      '--dead-letter',
+      deadLetter,
+      '--summary',
+      'json',
+      fixture('bad-input.jsonl'),
+    ]);
     assert.equal(res.code, 0, res.stderr);
-    const letters = readFileSync(deadLetter, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { line: number; diagnostics: { code: string }[] });
+    const letters = readFileSync(deadLetter, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; diagnostics: { code: string }[] });
     const rejected = Object.entries(EXPECTED).filter(([, outcome]) => outcome !== 'shipped' && outcome !== 'skipped');
-    assert.deepEqual(letters.map((l) => l.line), rejected.map(([line]) => Number(line)));
+    assert.deepEqual(
+      letters.map((l) => l.line),
+      rejected.map(([line]) => Number(line)),
+    );
     for (const letter of letters) {
-      assert.ok(letter.diagnostics.some((d) => d.code === EXPECTED[letter.line]), `line ${letter.line}: ${JSON.stringify(letter.diagnostics)}`);
+      assert.ok(
+        letter.diagnostics.some((d) => d.code === EXPECTED[letter.line]),
+        `line ${letter.line}: ${JSON.stringify(letter.diagnostics)}`,
+      );
       assert.match(res.stderr, new RegExp(`bad-input\\.jsonl:${letter.line}: error\\b.*\\[${EXPECTED[letter.line]}\\]`));
     }
     const shipped = r.events().map((e) => e.record.RequestID);
@@ -62,7 +81,10 @@ describe('bad input', () => {
     const input = [record(30), record(31, { ResponseBody: body, ResponseSize: body.length }), record(32)].join('\n');
     const res = await runCli(['--port', String(r.port)], { input });
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(r.events().map((e) => e.record.RequestID), [id(30), id(31), id(32)]);
+    assert.deepEqual(
+      r.events().map((e) => e.record.RequestID),
+      [id(30), id(31), id(32)],
+    );
     assert.equal((r.events()[1]!.record.ResponseBody as string).length, body.length);
   });
 

@@ -48,8 +48,27 @@ describe('a full disk under the spool', () => {
     const input = join(dir, 'audit.jsonl');
     writeFileSync(input, ledger.text());
     const r = await receiver();
-    const child = spawn('bash', ['-c', `ulimit -f 1500; exec "$0" "$@"`, process.execPath, CLI, '--port', String(r.port), '--spool-max-bytes', '100m',
-      '--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'bash',
+      [
+        '-c',
+        `ulimit -f 1500; exec "$0" "$@"`,
+        process.execPath,
+        CLI,
+        '--port',
+        String(r.port),
+        '--spool-max-bytes',
+        '100m',
+        '--chunk-records',
+        '500',
+        '--checkpoint',
+        join(dir, 'cp.json'),
+        '--summary',
+        'json',
+        input,
+      ],
+      { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const [code] = (await once(child, 'exit')) as [number | null];
@@ -60,63 +79,81 @@ describe('a full disk under the spool', () => {
     ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
   });
 
-  it('gives up after --retry-timeout with exit 4, the path and errno, and a re-run delivers every record', { skip: skipTmpfs ?? false }, async (t) => {
-    const ledger = new Ledger(20_000, 32);
-    const dir = tempDir();
-    const input = join(dir, 'audit.jsonl');
-    writeFileSync(input, ledger.text());
-    const disk = smallDisk(t, '2m');
-    const spool = join(disk.dir, 'spool');
-    const args = ['--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input];
-    const full = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
-    assert.equal(full.code, EXIT.inputUnread, full.stderr);
-    assert.match(full.stderr, new RegExp(`cannot write to the spool segment ${spool}/\\d+\\.seg: no space left on device \\(ENOSPC\\)`));
-    assert.match(full.stderr, /records were read but not written to the spool/);
-    const s = jsonSummary(full.stderr);
-    assert.ok(s.recordsNotSpooled! > 0, 'the records read ahead of the full disk are counted, not lost silently');
-    assert.equal(s.leftInSpool, s.recordsSpooled);
-    assertAccounted(s);
+  it(
+    'gives up after --retry-timeout with exit 4, the path and errno, and a re-run delivers every record',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const ledger = new Ledger(20_000, 32);
+      const dir = tempDir();
+      const input = join(dir, 'audit.jsonl');
+      writeFileSync(input, ledger.text());
+      const disk = smallDisk(t, '2m');
+      const spool = join(disk.dir, 'spool');
+      const args = ['--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input];
+      const full = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+      assert.equal(full.code, EXIT.inputUnread, full.stderr);
+      assert.match(full.stderr, new RegExp(`cannot write to the spool segment ${spool}/\\d+\\.seg: no space left on device \\(ENOSPC\\)`));
+      assert.match(full.stderr, /records were read but not written to the spool/);
+      const s = jsonSummary(full.stderr);
+      assert.ok(s.recordsNotSpooled! > 0, 'the records read ahead of the full disk are counted, not lost silently');
+      assert.equal(s.leftInSpool, s.recordsSpooled);
+      assertAccounted(s);
 
-    disk.resize('64m');
-    const r = await receiver();
-    const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
-    assert.equal(again.code, EXIT.ok, again.stderr);
-    assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
-  });
+      disk.resize('64m');
+      const r = await receiver();
+      const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+      assert.equal(again.code, EXIT.ok, again.stderr);
+      assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
+      ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    },
+  );
 
-  it('waits while the disk is full and goes on as acks free room: stdin, every record delivered', { skip: skipTmpfs ?? false }, async (t) => {
-    const ledger = new Ledger(20_000, 33);
-    const disk = smallDisk(t, '2m');
-    // Someone else's file leaves about 600 KB: less than the chunks in flight.
-    mkdirSync(join(disk.dir, 'other'));
-    writeFileSync(join(disk.dir, 'other', 'filler'), Buffer.alloc(1400 * 1024));
-    const r = await receiver();
-    const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--spool-max-bytes', '4m', '--summary', 'json'], {
-      input: ledger.text(), env: { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') },
-    });
-    assert.equal(res.code, EXIT.ok, res.stderr);
-    assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
-    assert.match(res.stderr, /the spool has room again/);
-    assertAccounted(jsonSummary(res.stderr));
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
-  });
+  it(
+    'waits while the disk is full and goes on as acks free room: stdin, every record delivered',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const ledger = new Ledger(20_000, 33);
+      const disk = smallDisk(t, '2m');
+      // Someone else's file leaves about 600 KB: less than the chunks in flight.
+      mkdirSync(join(disk.dir, 'other'));
+      writeFileSync(join(disk.dir, 'other', 'filler'), Buffer.alloc(1400 * 1024));
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--spool-max-bytes', '4m', '--summary', 'json'], {
+        input: ledger.text(),
+        env: { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') },
+      });
+      assert.equal(res.code, EXIT.ok, res.stderr);
+      assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
+      assert.match(res.stderr, /the spool has room again/);
+      assertAccounted(jsonSummary(res.stderr));
+      ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    },
+  );
 
-  it('receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns', { skip: skipTmpfs ?? false }, async (t) => {
-    const ledger = new Ledger(20_000, 34);
-    const disk = smallDisk(t, '2m');
-    const out = join(disk.dir, 'events.jsonl');
-    const r = await receiver(['--out', out]);
-    const ship = startShip(['--port', String(r.port), '--chunk-records', '500', '--ack-timeout', '1s', '--summary', 'json']);
-    ship.child.stdin!.end(ledger.text());
-    await waitFor(() => /cannot write --out .*: no space left on device \(ENOSPC\); the chunk is not acked/.test(r.stderr()), 'a refused chunk');
-    // Every line in the file is whole: a failed write was cut off again.
-    for (const line of readFileSync(out, 'utf8').split('\n').slice(0, -1)) JSON.parse(line);
-    disk.resize('64m');
-    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
-    const ids = readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
-    ledger.assertComplete(ids);
-    assert.equal(await r.stop(), 0, r.stderr());
-  });
+  it(
+    'receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const ledger = new Ledger(20_000, 34);
+      const disk = smallDisk(t, '2m');
+      const out = join(disk.dir, 'events.jsonl');
+      const r = await receiver(['--out', out]);
+      const ship = startShip(['--port', String(r.port), '--chunk-records', '500', '--ack-timeout', '1s', '--summary', 'json']);
+      ship.child.stdin!.end(ledger.text());
+      await waitFor(
+        () => /cannot write --out .*: no space left on device \(ENOSPC\); the chunk is not acked/.test(r.stderr()),
+        'a refused chunk',
+      );
+      // Every line in the file is whole: a failed write was cut off again.
+      for (const line of readFileSync(out, 'utf8').split('\n').slice(0, -1)) JSON.parse(line);
+      disk.resize('64m');
+      assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+      const ids = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+      ledger.assertComplete(ids);
+      assert.equal(await r.stop(), 0, r.stderr());
+    },
+  );
 });
-

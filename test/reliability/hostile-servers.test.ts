@@ -45,7 +45,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function shipAgainst(port: number, records: number): Promise<{ stderr: string; summary: ShipSummary }> {
   const ledger = new Ledger(records, 61);
   const spoolDir = join(tempDir(), 'spool');
-  const ship = startShip(['--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms', '--summary', 'json'], { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+  const ship = startShip(['--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '200ms', '--summary', 'json'], {
+    AUDIT_SHIP_SPOOL_DIR: spoolDir,
+  });
   ship.child.stdin!.write(ledger.text());
   await sleep(3000);
   await ship.exit('SIGTERM');

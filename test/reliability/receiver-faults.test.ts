@@ -63,15 +63,27 @@ describe('receiver faults', () => {
   });
 
   it('a receiver that never acks, acks only some chunks, or cuts a frame in half: resent, none lost', async () => {
-    const server = new FaultServer(({ connection, index }) => {
-      if (connection === 1) return 'hold'; // accepts and never acks
-      if (connection === 3) return index % 2 === 0 ? 'ack' : 'hold'; // acks only some
-      return 'ack';
-    }, (connection) => (connection === 2 ? 20_000 : null)); // cuts the connection mid-frame
+    const server = new FaultServer(
+      ({ connection, index }) => {
+        if (connection === 1) return 'hold'; // accepts and never acks
+        if (connection === 3) return index % 2 === 0 ? 'ack' : 'hold'; // acks only some
+        return 'ack';
+      },
+      (connection) => (connection === 2 ? 20_000 : null),
+    ); // cuts the connection mid-frame
     const port = await server.listen();
     const ledger = new Ledger(2000, 73);
     try {
-      const ship = await startMeteredShip(['--port', String(port), '--ack-timeout', '300ms', '--chunk-records', '100', '--flush-interval', '50ms']);
+      const ship = await startMeteredShip([
+        '--port',
+        String(port),
+        '--ack-timeout',
+        '300ms',
+        '--chunk-records',
+        '100',
+        '--flush-interval',
+        '50ms',
+      ]);
       ship.child.stdin!.write(ledger.text());
       const metrics = await ship.settled(2000);
       assert.equal(await ship.exit(), 0, ship.stderr());

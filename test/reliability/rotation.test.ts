@@ -46,7 +46,10 @@ describe('--checkpoint and rotated files', () => {
     writeFileSync(file, other.text);
     assert.equal(readFileSync(file).length, first.text().length);
     const second = await ship(cp, [file]);
-    assert.match(second.stderr, /is not the file checkpointed under this name \(its first bytes differ: rotated or replaced\): reading it from the start/);
+    assert.match(
+      second.stderr,
+      /is not the file checkpointed under this name \(its first bytes differ: rotated or replaced\): reading it from the start/,
+    );
     assert.deepEqual(second.ids, other.ids);
   });
 

@@ -43,8 +43,10 @@ describe('a stop signal never drops what was read', () => {
     it(`${signal} with the spool full and Fluentd down: every line taken from stdin is spooled`, async () => {
       const ledger = new Ledger(10_000, 41);
       const spoolDir = join(tempDir(), 'spool');
-      const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--chunk-records', '200', '--shutdown-timeout', '200ms'],
-        { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+      const ship = await startMeteredShip(
+        ['--port', '1', '--spool-max-bytes', '1m', '--chunk-records', '200', '--shutdown-timeout', '200ms'],
+        { AUDIT_SHIP_SPOOL_DIR: spoolDir },
+      );
       ship.child.stdin!.write(ledger.text());
       // The spool fills and holds the input back; then the signal.
       await scrapeUntil(ship, (m) => (m.get('audit_ship_spool_bytes') ?? 0) > 800_000, 'a full spool');
@@ -68,7 +70,9 @@ describe('a stop signal never drops what was read', () => {
     writeFileSync(input, ledger.text());
     const spoolDir = join(dir, 'spool');
     const args = ['--chunk-records', '200', '--checkpoint', join(dir, 'cp.json'), input];
-    const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--shutdown-timeout', '200ms', ...args], { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+    const ship = await startMeteredShip(['--port', '1', '--spool-max-bytes', '1m', '--shutdown-timeout', '200ms', ...args], {
+      AUDIT_SHIP_SPOOL_DIR: spoolDir,
+    });
     await scrapeUntil(ship, (m) => (m.get('audit_ship_spool_bytes') ?? 0) > 800_000, 'a full spool');
     assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, ship.stderr());
     const s = jsonSummary(ship.stderr());

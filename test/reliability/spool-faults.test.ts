@@ -29,7 +29,17 @@ describe('audit-ship killed', () => {
     const ledger = new Ledger(20_000, 81);
     const file = join(dir, 'backfill.jsonl');
     writeFileSync(file, ledger.text());
-    const args = ['--port', String(r.port), '--spool-dir', join(dir, 'spool'), '--checkpoint', join(dir, 'cp.json'), '--chunk-records', '500', file];
+    const args = [
+      '--port',
+      String(r.port),
+      '--spool-dir',
+      join(dir, 'spool'),
+      '--checkpoint',
+      join(dir, 'cp.json'),
+      '--chunk-records',
+      '500',
+      file,
+    ];
     const random = prng(8);
     for (let kill = 0; kill < 3; kill++) {
       // Slow enough that the kill lands mid-run even on a loaded machine, whose polling of the receiver's file is slow.
@@ -51,7 +61,9 @@ describe('spool damage and limits', () => {
     const dir = tempDir();
     const spoolDir = join(dir, 'spool');
     const ledger = new Ledger(1000, 82);
-    const down = await runCli(['--port', '1', '--retry-timeout', '300ms', '--chunk-records', '100', '--spool-dir', spoolDir], { input: ledger.text() });
+    const down = await runCli(['--port', '1', '--retry-timeout', '300ms', '--chunk-records', '100', '--spool-dir', spoolDir], {
+      input: ledger.text(),
+    });
     assert.equal(down.code, EXIT.leftInSpool);
     const [segment] = listSegments(spoolDir);
     const frames = inspectSegment(segment!).frames;
@@ -81,7 +93,16 @@ describe('spool damage and limits', () => {
     const port = await server.listen();
     try {
       const ledger = new Ledger(1500, 83);
-      const ship = await startMeteredShip(['--port', String(port), '--spool-max-bytes', '64k', '--chunk-records', '20', '--flush-interval', '50ms']);
+      const ship = await startMeteredShip([
+        '--port',
+        String(port),
+        '--spool-max-bytes',
+        '64k',
+        '--chunk-records',
+        '20',
+        '--flush-interval',
+        '50ms',
+      ]);
       ship.child.stdin!.write(ledger.text());
       let largest = 0;
       for (let m = await ship.scrape(); m.get('audit_ship_records_acked_total') !== 1500; m = await ship.scrape()) {
@@ -111,9 +132,24 @@ describe('connection failures keep the records', () => {
   // A configuration error is fatal (exit 1); a server that cannot be reached is given up on (exit 3).
   const cases: [string, string[], RegExp, number][] = [
     ['a wrong shared key', ['--shared-key', 'wrong'], /shared key mismatch|rejected the shared key|shared_key/i, EXIT.failure],
-    ['a certificate that does not match', ['--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], /TLS with 127\.0\.0\.1:\d+ failed/, EXIT.failure],
-    ['an unreachable host', ['--port', '1', '--retry-timeout', '300ms'], /gave up: nothing could be delivered for 300 ms/, EXIT.leftInSpool],
-    ['a name that does not resolve', ['--host', 'no-such-host.invalid', '--retry-timeout', '300ms'], /gave up: nothing could be delivered for 300 ms/, EXIT.leftInSpool],
+    [
+      'a certificate that does not match',
+      ['--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'],
+      /TLS with 127\.0\.0\.1:\d+ failed/,
+      EXIT.failure,
+    ],
+    [
+      'an unreachable host',
+      ['--port', '1', '--retry-timeout', '300ms'],
+      /gave up: nothing could be delivered for 300 ms/,
+      EXIT.leftInSpool,
+    ],
+    [
+      'a name that does not resolve',
+      ['--host', 'no-such-host.invalid', '--retry-timeout', '300ms'],
+      /gave up: nothing could be delivered for 300 ms/,
+      EXIT.leftInSpool,
+    ],
   ];
   for (const [name, args, message, exit] of cases) {
     it(`${name}: a clear error, exit ${exit}, every record left in the spool`, async () => {
@@ -121,8 +157,10 @@ describe('connection failures keep the records', () => {
       const r = await receiver(['--shared-key', 'right', ...tls]);
       const spoolDir = join(tempDir(), 'spool');
       const ledger = new Ledger(50, 84);
-      const res = await runCli(['--port', String(r.port), '--spool-dir', spoolDir, ...(name.includes('shared key') ? [] : ['--shared-key', 'right']), ...args],
-        { input: ledger.text() });
+      const res = await runCli(
+        ['--port', String(r.port), '--spool-dir', spoolDir, ...(name.includes('shared key') ? [] : ['--shared-key', 'right']), ...args],
+        { input: ledger.text() },
+      );
       assert.equal(res.code, exit, res.stderr);
       assert.match(res.stderr, message);
       assert.match(res.stderr, /50 records were not acked and stay in the spool/);

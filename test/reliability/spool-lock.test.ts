@@ -28,7 +28,11 @@ if (skipNamespaces) process.stdout.write(`# skipping the PID-namespace tests: ${
 
 /** audit-ship in a PID namespace of its own, as in a second container sharing the spool's volume. */
 function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], { stdio: ['pipe', 'ignore', 'pipe'], env: cliEnv(env), detached: true });
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    env: cliEnv(env),
+    detached: true,
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdin!.on('error', () => {});
@@ -47,7 +51,8 @@ async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Prom
   ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
 }
 
-const holderOf = (spoolDir: string) => JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as { pid: number; pidNamespace: string; beat: number };
+const holderOf = (spoolDir: string) =>
+  JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as { pid: number; pidNamespace: string; beat: number };
 
 describe('the spool lock', () => {
   it('refuses a second shipper started in another PID namespace', { skip: skipNamespaces ?? false }, async () => {
@@ -58,30 +63,43 @@ describe('the spool lock', () => {
     second.child.stdin!.end();
     const [code] = await second.exited;
     assert.equal(code, EXIT.failure, second.stderr());
-    assert.match(second.stderr(), new RegExp(`the spool .* is in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\); give each shipper its own --spool-dir`));
+    assert.match(
+      second.stderr(),
+      new RegExp(
+        `the spool .* is in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\); give each shipper its own --spool-dir`,
+      ),
+    );
     assert.equal(holderOf(env.AUDIT_SHIP_SPOOL_DIR).pid, first.child.pid, 'the first one still holds it');
     await first.exit('SIGTERM');
   });
 
-  it('refuses a second shipper in this namespace while one in another namespace holds the spool', { skip: skipNamespaces ?? false }, async () => {
-    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
-    const first = shipInNamespace(['--port', '1', '-'], env);
-    await locked(env);
-    const second = await runCli(['--port', '1'], { input: '', env });
-    assert.equal(second.code, EXIT.failure, second.stderr);
-    assert.match(second.stderr, /is in use by another audit-ship \(pid 1 on /);
-    process.kill(-first.child.pid!, 'SIGTERM');
-    await first.exited;
-  });
+  it(
+    'refuses a second shipper in this namespace while one in another namespace holds the spool',
+    { skip: skipNamespaces ?? false },
+    async () => {
+      const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+      const first = shipInNamespace(['--port', '1', '-'], env);
+      await locked(env);
+      const second = await runCli(['--port', '1'], { input: '', env });
+      assert.equal(second.code, EXIT.failure, second.stderr);
+      assert.match(second.stderr, /is in use by another audit-ship \(pid 1 on /);
+      process.kill(-first.child.pid!, 'SIGTERM');
+      await first.exited;
+    },
+  );
 
-  it('takes over from a holder SIGKILLed in another namespace once its heartbeat stops, and delivers', { skip: skipNamespaces ?? false }, async () => {
-    const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
-    const first = shipInNamespace(['--port', '1', '-'], env);
-    await locked(env);
-    process.kill(-first.child.pid!, 'SIGKILL');
-    await first.exited;
-    await nextShipperDelivers(env, new Ledger(20, 1301));
-  });
+  it(
+    'takes over from a holder SIGKILLed in another namespace once its heartbeat stops, and delivers',
+    { skip: skipNamespaces ?? false },
+    async () => {
+      const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+      const first = shipInNamespace(['--port', '1', '-'], env);
+      await locked(env);
+      process.kill(-first.child.pid!, 'SIGKILL');
+      await first.exited;
+      await nextShipperDelivers(env, new Ledger(20, 1301));
+    },
+  );
 
   it('takes over at once from a holder SIGKILLed in this namespace', async () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
@@ -126,7 +144,10 @@ describe('the spool lock', () => {
     await waitFor(() => existsSync(`${checkpoint}.lock`), 'the first run to lock the checkpoint');
     const second = await runCli(['--port', '1', '--checkpoint', checkpoint, file]);
     assert.equal(second.code, EXIT.failure, second.stderr);
-    assert.match(second.stderr, /the checkpoint .*cp\.json is in use by another audit-ship \(pid \d+ on [^)]+\); give each run its own --checkpoint/);
+    assert.match(
+      second.stderr,
+      /the checkpoint .*cp\.json is in use by another audit-ship \(pid \d+ on [^)]+\); give each run its own --checkpoint/,
+    );
     await first.exit('SIGTERM');
   });
 });

@@ -54,7 +54,13 @@ it('a trickling receiver holds the input back: 1 GB passes with peak RSS under 1
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    const ship = await startMeteredShip(['--port', String((server.address() as AddressInfo).port), '--spool-max-bytes', String(SPOOL_MAX_BYTES), '--no-progress']);
+    const ship = await startMeteredShip([
+      '--port',
+      String((server.address() as AddressInfo).port),
+      '--spool-max-bytes',
+      String(SPOOL_MAX_BYTES),
+      '--no-progress',
+    ]);
     const block = Buffer.from([...sampleLines(4000, { seed: 91, start: 1632312000 })].join(''));
     const stdin = ship.child.stdin!;
     let written = 0;

@@ -35,7 +35,14 @@ describe('parseTimestamp', () => {
   });
 
   it('agrees with Date.UTC on whole seconds across centuries and before the epoch', () => {
-    for (const [y, m, d] of [[1970, 1, 1], [1969, 12, 31], [2000, 2, 29], [2100, 3, 1], [2400, 12, 31], [1, 1, 1]] as const) {
+    for (const [y, m, d] of [
+      [1970, 1, 1],
+      [1969, 12, 31],
+      [2000, 2, 29],
+      [2100, 3, 1],
+      [2400, 12, 31],
+      [1, 1, 1],
+    ] as const) {
       const expected = Date.UTC(y, m - 1, d) / 86400000;
       // Date.UTC maps years 0-99 to 1900-1999; build year 1 explicitly.
       const date = new Date(0);
@@ -74,8 +81,17 @@ describe('parseTimestamp', () => {
   });
 
   it('rejects shapes that are not RFC 3339', () => {
-    for (const s of ['2021-09-22', '2021-09-22 12:18:19Z', '2021-09-22T12:18:19', '2021-09-22T12:18:19+0200',
-      '2021-9-22T12:18:19Z', '21-09-22T12:18:19Z', 'x021-09-22T12:18:19Z', '2021-09-22T12:18:19ZZ', '']) {
+    for (const s of [
+      '2021-09-22',
+      '2021-09-22 12:18:19Z',
+      '2021-09-22T12:18:19',
+      '2021-09-22T12:18:19+0200',
+      '2021-9-22T12:18:19Z',
+      '21-09-22T12:18:19Z',
+      'x021-09-22T12:18:19Z',
+      '2021-09-22T12:18:19ZZ',
+      '',
+    ]) {
       fails(s, 'syntax');
     }
   });

@@ -23,7 +23,10 @@ describe('validateRecord', () => {
   for (const c of readCases('records-warning.jsonl')) {
     it(`warning only: ${c.case}`, () => {
       const ds = validateRecord(c.record, lax).diagnostics;
-      assert.deepEqual(ds.map((d) => [d.severity, d.code]), [['warning', c.code]]);
+      assert.deepEqual(
+        ds.map((d) => [d.severity, d.code]),
+        [['warning', c.code]],
+      );
     });
   }
 
@@ -61,7 +64,13 @@ describe('validateRecord', () => {
     (r.UserInfo as Record<string, unknown>).Tenant = 't1';
     assert.deepEqual(validateRecord(r, lax).diagnostics, []);
     const ds = validateRecord(r, { strict: true }).diagnostics;
-    assert.deepEqual(ds.map((d) => [d.code, d.field]), [['unknown-field', 'UserInfo.Tenant'], ['unknown-field', 'Cluster']]);
+    assert.deepEqual(
+      ds.map((d) => [d.code, d.field]),
+      [
+        ['unknown-field', 'UserInfo.Tenant'],
+        ['unknown-field', 'Cluster'],
+      ],
+    );
   });
 
   it('does not take inherited properties for fields', () => {

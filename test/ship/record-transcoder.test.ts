@@ -14,7 +14,8 @@ import { prng, sampleLines, sampleRecords } from '../../src/sample/generate.js';
 import { RecordTranscoder } from '../../src/ship/record-transcoder.js';
 import { ROOT } from '../helpers/paths.js';
 
-type Outcome = { taken: false } | { taken: true; bytes: Buffer; seconds: number; nanoseconds: number; requestId: string; timestamp: string };
+type Outcome =
+  { taken: false } | { taken: true; bytes: Buffer; seconds: number; nanoseconds: number; requestId: string; timestamp: string };
 
 function fast(line: string | Buffer, strict = false): Outcome {
   const out = new MsgpackWriter(64, 100);
@@ -22,7 +23,14 @@ function fast(line: string | Buffer, strict = false): Outcome {
   const result = new RecordTranscoder(out, strict).transcode(typeof line === 'string' ? Buffer.from(line) : line);
   if (!result) return { taken: false };
   const { seconds, nanoseconds } = result;
-  return { taken: true, bytes: Buffer.from(out.buf.subarray(1, out.pos)), seconds, nanoseconds, requestId: result.requestId(), timestamp: result.timestamp() };
+  return {
+    taken: true,
+    bytes: Buffer.from(out.buf.subarray(1, out.pos)),
+    seconds,
+    nanoseconds,
+    requestId: result.requestId(),
+    timestamp: result.timestamp(),
+  };
 }
 
 /** Checks the transcoder's answer on one line against the full path; returns whether it was taken. */
@@ -45,7 +53,11 @@ function agrees(line: string | Buffer, strict = false): boolean {
 }
 
 const USER = { Id: 'seldon', Name: 'Hari Seldon', Email: 'admin@seldon.io', Groups: ['data-scientist'] };
-const base = (): Record<string, unknown> => ({ ...sampleRecords(1, { seed: 5, start: 1632312000 }).next().value!, Method: 'GET', UserInfo: USER });
+const base = (): Record<string, unknown> => ({
+  ...sampleRecords(1, { seed: 5, start: 1632312000 }).next().value!,
+  Method: 'GET',
+  UserInfo: USER,
+});
 /** A replacement that must apply, so that no case of the table is silently the unchanged line. */
 const swap = (text: string, from: string, to: string): string => {
   assert.ok(text.includes(from), `${from} is not in the line`);
@@ -69,18 +81,39 @@ describe('RecordTranscoder', () => {
       withBody('quote " backslash \\ slash / and \b\f\n\r\t controls \u0001 \u001f'),
       withBody('accents é ü, CJK 漢字, emoji 😀 and U+FFFF \uffff'),
       withBody('<html>&amp;</html>'.repeat(40)),
-      withBody('x'.repeat(31)), withBody('x'.repeat(32)), withBody('x'.repeat(255)), withBody('x'.repeat(256)),
-      withBody('"'.repeat(40)), withBody('"'.repeat(300)), withBody('é'.repeat(40000)), withBody('\\'.repeat(70000)),
-      withBody('x'.repeat(65535)), withBody('x'.repeat(65536)),
+      withBody('x'.repeat(31)),
+      withBody('x'.repeat(32)),
+      withBody('x'.repeat(255)),
+      withBody('x'.repeat(256)),
+      withBody('"'.repeat(40)),
+      withBody('"'.repeat(300)),
+      withBody('é'.repeat(40000)),
+      withBody('\\'.repeat(70000)),
+      withBody('x'.repeat(65535)),
+      withBody('x'.repeat(65536)),
       line({ Referer: '', UserAgent: '' }),
       line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: null } }),
       line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: [] } }),
       line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: Array.from({ length: 20 }, (_, i) => `g${i}`) } }),
       line({ UserInfo: { Groups: ['x'], Email: 'c', Name: 'b', Id: 'a' } }),
-      line({ Extra: 1, Other: 'x', More: [1, -2, 'y', true, null], Neg: -70000, Big: 123456789012345, Zero: 0, Flag: false, Nothing: null, E: [] }),
+      line({
+        Extra: 1,
+        Other: 'x',
+        More: [1, -2, 'y', true, null],
+        Neg: -70000,
+        Big: 123456789012345,
+        Zero: 0,
+        Flag: false,
+        Nothing: null,
+        E: [],
+      }),
       JSON.stringify(Object.fromEntries([...Object.entries(base()), ...Array.from({ length: 20 }, (_, i) => [`extra${i}`, i * 1000])])),
-      line({ Timestamp: '2021-09-22T12:00:00Z' }), line({ Timestamp: '2021-09-22T12:00:00.1Z' }), line({ Timestamp: '2021-09-22T12:00:00.123456789+00:00' }),
-      line({ SourceAddress: '2001:db8::1' }), line({ Method: 'DELETE' }), line({ RequestID: 'CE5F10A2-C874-4115-881E-70E7C5E8EB3A' }),
+      line({ Timestamp: '2021-09-22T12:00:00Z' }),
+      line({ Timestamp: '2021-09-22T12:00:00.1Z' }),
+      line({ Timestamp: '2021-09-22T12:00:00.123456789+00:00' }),
+      line({ SourceAddress: '2001:db8::1' }),
+      line({ Method: 'DELETE' }),
+      line({ RequestID: 'CE5F10A2-C874-4115-881E-70E7C5E8EB3A' }),
     ];
     takes.push(`  ${takes[0]} \t`, `[pod/seldon-deploy-1/audit] 2021-09-22T12:18:19.269456495Z ${takes[0]}`);
     takes.push(takes[2]!.replace('é', '\\u00e9').replace('漢', '\\u6f22').replace('😀', '\\ud83d\\ude00'));
@@ -91,18 +124,51 @@ describe('RecordTranscoder', () => {
   it('declines what only the full path may judge: invalid records, warnings, duplicates and unusual JSON', () => {
     const good = line({});
     const declines = [
-      line({ ResponseSize: 999 }), line({ ResponseStatus: 700 }), line({ ResponseStatus: 200.5 }), line({ ResponseSize: -1 }),
-      line({ Method: 'BREW' }), line({ Method: 'get ' }), line({ RequestID: 'ce5f10a2-c874-1115-881e-70e7c5e8eb3a' }), line({ RequestID: 'nope' }),
-      line({ SourceAddress: '1.2.3' }), line({ SourceAddress: 'fe80::1%eth0' }), line({ Host: '' }), line({ URI: 7 }),
-      line({ Timestamp: '2021-09-22T12:00:00+02:00' }), line({ Timestamp: '2021-02-30T12:00:00Z' }), line({ Timestamp: '2021-09-22 12:00:00Z' }),
-      line({}, ['Host']), line({}, ['UserInfo']), line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c' } }), line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: [1] } }),
-      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: null, Role: 'x' } }), line({ UserInfo: null }),
-      line({ Nested: { a: 1 } }), line({ Deep: [[1]] }), line({ Ratio: 0.5 }), line({ '1': 'index-like key' }),
-      swap(good, '{', '{"__proto__":1,'), swap(good, '{', '{"Extra":1,"Extra":2,'), swap(good, '{', '{"Host":"again",'),
-      swap(good, '"Host"', '"H\\u006fst"'), swap(good, '"GET"', '"G\\u0000ET"'),
-      withBody('lone \ud800 surrogate'), swap(good, '"Hari Seldon"', '"Hari\tSeldon"'), swap(good, '"Hari Seldon"', '"Hari\u0000Seldon"'),
-      `${good}x`, `${good},`, good.slice(0, -1), good.slice(0, 200), swap(good, ',', ',,'), swap(good, '":', '" :: '),
-      swap(good, '"ResponseStatus":', '"ResponseStatus":0'), swap(good, '"ResponseSize":', '"ResponseSize":00'), '{}', '[]', '', 'null',
+      line({ ResponseSize: 999 }),
+      line({ ResponseStatus: 700 }),
+      line({ ResponseStatus: 200.5 }),
+      line({ ResponseSize: -1 }),
+      line({ Method: 'BREW' }),
+      line({ Method: 'get ' }),
+      line({ RequestID: 'ce5f10a2-c874-1115-881e-70e7c5e8eb3a' }),
+      line({ RequestID: 'nope' }),
+      line({ SourceAddress: '1.2.3' }),
+      line({ SourceAddress: 'fe80::1%eth0' }),
+      line({ Host: '' }),
+      line({ URI: 7 }),
+      line({ Timestamp: '2021-09-22T12:00:00+02:00' }),
+      line({ Timestamp: '2021-02-30T12:00:00Z' }),
+      line({ Timestamp: '2021-09-22 12:00:00Z' }),
+      line({}, ['Host']),
+      line({}, ['UserInfo']),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c' } }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: [1] } }),
+      line({ UserInfo: { Id: 'a', Name: 'b', Email: 'c', Groups: null, Role: 'x' } }),
+      line({ UserInfo: null }),
+      line({ Nested: { a: 1 } }),
+      line({ Deep: [[1]] }),
+      line({ Ratio: 0.5 }),
+      line({ '1': 'index-like key' }),
+      swap(good, '{', '{"__proto__":1,'),
+      swap(good, '{', '{"Extra":1,"Extra":2,'),
+      swap(good, '{', '{"Host":"again",'),
+      swap(good, '"Host"', '"H\\u006fst"'),
+      swap(good, '"GET"', '"G\\u0000ET"'),
+      withBody('lone \ud800 surrogate'),
+      swap(good, '"Hari Seldon"', '"Hari\tSeldon"'),
+      swap(good, '"Hari Seldon"', '"Hari\u0000Seldon"'),
+      `${good}x`,
+      `${good},`,
+      good.slice(0, -1),
+      good.slice(0, 200),
+      swap(good, ',', ',,'),
+      swap(good, '":', '" :: '),
+      swap(good, '"ResponseStatus":', '"ResponseStatus":0'),
+      swap(good, '"ResponseSize":', '"ResponseSize":00'),
+      '{}',
+      '[]',
+      '',
+      'null',
       swap(withBody('x'.repeat(10)), '"ResponseSize":10', '"ResponseSize":1e1'),
     ];
     for (const text of declines) assert.equal(agrees(text), false, `taken: ${text.slice(0, 300)}`);
@@ -112,7 +178,9 @@ describe('RecordTranscoder', () => {
   });
 
   it('never disagrees with the full path on the checked-in bad input', () => {
-    const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'bad-input.jsonl')).toString('latin1').split('\n');
+    const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'bad-input.jsonl'))
+      .toString('latin1')
+      .split('\n');
     let taken = 0;
     for (const text of lines) if (agrees(Buffer.from(text, 'latin1'))) taken++;
     assert.ok(taken > 0 && taken < lines.length, `${taken} of ${lines.length} taken`);
@@ -120,15 +188,47 @@ describe('RecordTranscoder', () => {
 
   it('never disagrees with the full path on thousands of randomly damaged records', () => {
     const rand = prng(2026);
-    const pieces = ['"', '\\', '\\"', '\\u', '\\ud800', '\\u00e9', ',', ':', '{', '}', '[', ']', ' ', '\t', '0', '-', '.', 'e', 'null', 'é', '\u0001', '\u00ff'];
+    const pieces = [
+      '"',
+      '\\',
+      '\\"',
+      '\\u',
+      '\\ud800',
+      '\\u00e9',
+      ',',
+      ':',
+      '{',
+      '}',
+      '[',
+      ']',
+      ' ',
+      '\t',
+      '0',
+      '-',
+      '.',
+      'e',
+      'null',
+      'é',
+      '\u0001',
+      '\u00ff',
+    ];
     const originals = [...sampleLines(200, { seed: 3, start: 1632312000 })];
     let taken = 0;
     for (let i = 0; i < 6000; i++) {
       const bytes = Buffer.from(originals[i % originals.length]!);
       const at = Math.floor(rand() * bytes.length);
-      const mutated = rand() < 0.3
-        ? (() => { const copy = Buffer.from(bytes); copy[at] = Math.floor(rand() * 256); return copy; })()
-        : Buffer.concat([bytes.subarray(0, at), Buffer.from(pieces[Math.floor(rand() * pieces.length)]!), bytes.subarray(at + (rand() < 0.5 ? 1 : 0))]);
+      const mutated =
+        rand() < 0.3
+          ? (() => {
+              const copy = Buffer.from(bytes);
+              copy[at] = Math.floor(rand() * 256);
+              return copy;
+            })()
+          : Buffer.concat([
+              bytes.subarray(0, at),
+              Buffer.from(pieces[Math.floor(rand() * pieces.length)]!),
+              bytes.subarray(at + (rand() < 0.5 ? 1 : 0)),
+            ]);
       if (agrees(mutated)) taken++;
     }
     // Damage inside a body or an agent string leaves a valid record: some must be taken.
@@ -151,7 +251,10 @@ describe('a forbidden key spelt with escapes', () => {
       assert.equal(verdict.kind, 'record');
       if (verdict.kind !== 'record') return;
       assert.equal(verdict.valid, false);
-      assert.ok(verdict.diagnostics.some((d) => d.code === 'forbidden-key'), JSON.stringify(verdict.diagnostics));
+      assert.ok(
+        verdict.diagnostics.some((d) => d.code === 'forbidden-key'),
+        JSON.stringify(verdict.diagnostics),
+      );
       assert.equal(fast(line).taken, false, 'the fast path never takes what the validator refuses');
     });
   }

@@ -45,7 +45,10 @@ describe('Spool', () => {
     assert.equal(second.stats.recoveredChunks, 5);
     assert.equal(second.stats.recoveredRecords, 25);
     const again = await drain(second, 5);
-    assert.deepEqual(again.map((c) => c.id), chunks.slice(1).map((c) => c.id));
+    assert.deepEqual(
+      again.map((c) => c.id),
+      chunks.slice(1).map((c) => c.id),
+    );
     for (let i = 0; i < 5; i++) assert.ok(again[i]!.entries.equals(chunks[i + 1]!.entries));
     for (const c of again) second.ack(c.id);
     assert.equal(second.stats.records, 0);
@@ -59,11 +62,20 @@ describe('Spool', () => {
     await spool.append(chunksOf(2, 2).chunks[0]!);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const f of listSegments(dir)) assert.equal(statSync(f.path).mode & 0o777, 0o600);
-    await assert.rejects(Spool.open(options(dir)), (e: unknown) => e instanceof SpoolError && /already in use by this process/.test(e.message));
-    const other = spawnSync(process.execPath, ['--input-type=module', '-e',
+    await assert.rejects(
+      Spool.open(options(dir)),
+      (e: unknown) => e instanceof SpoolError && /already in use by this process/.test(e.message),
+    );
+    const other = spawnSync(process.execPath, [
+      '--input-type=module',
+      '-e',
       `import { Spool } from ${JSON.stringify(new URL('../../src/spool/spool.js', import.meta.url).href)};
-       try { await Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, overflow: 'block', fsync: 'never' }); } catch (e) { process.stdout.write(e.message); }`]);
-    assert.match(other.stdout.toString(), new RegExp(`in use by another audit-ship \\(pid ${process.pid} on [^)]+\\); give each shipper its own --spool-dir`));
+       try { await Spool.open({ dir: ${JSON.stringify(dir)}, maxBytes: 1e9, overflow: 'block', fsync: 'never' }); } catch (e) { process.stdout.write(e.message); }`,
+    ]);
+    assert.match(
+      other.stdout.toString(),
+      new RegExp(`in use by another audit-ship \\(pid ${process.pid} on [^)]+\\); give each shipper its own --spool-dir`),
+    );
     await spool.close();
     await (await Spool.open(options(dir))).close();
   });
@@ -87,7 +99,10 @@ describe('Spool', () => {
     const second = await Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
     assert.equal(second.stats.recoveredChunks, 2);
-    assert.deepEqual((await drain(second, 2)).map((c) => c.id), chunks.slice(0, 2).map((c) => c.id));
+    assert.deepEqual(
+      (await drain(second, 2)).map((c) => c.id),
+      chunks.slice(0, 2).map((c) => c.id),
+    );
     const damaged = readdirSync(join(dir, 'damaged'));
     assert.equal(damaged.length, 1);
     assert.match(damaged[0]!, /\.torn$/);
@@ -107,7 +122,10 @@ describe('Spool', () => {
 
     const second = await Spool.open(options(dir));
     assert.equal(second.stats.damagedRanges, 1);
-    assert.deepEqual((await drain(second, 2)).map((c) => c.id), [chunks[0]!.id, chunks[2]!.id]);
+    assert.deepEqual(
+      (await drain(second, 2)).map((c) => c.id),
+      [chunks[0]!.id, chunks[2]!.id],
+    );
     assert.match(readdirSync(join(dir, 'damaged'))[0]!, /\.checksum$/);
     await second.close();
   });
@@ -142,7 +160,10 @@ describe('Spool', () => {
     assert.ok(spool.stats.bytes <= Math.max(64 * 1024, size * 4));
     assert.equal(spool.stats.records + spool.stats.droppedRecords, 1000);
     const left = await drain(spool, spool.stats.chunks);
-    assert.deepEqual(left.map((c) => c.id), chunks.slice(chunks.length - left.length).map((c) => c.id));
+    assert.deepEqual(
+      left.map((c) => c.id),
+      chunks.slice(chunks.length - left.length).map((c) => c.id),
+    );
     await spool.close();
   });
 
@@ -161,7 +182,10 @@ describe('Spool', () => {
     const { dir, segment } = await spooled(chunks);
     // A dangling link reads as a file that was listed and then vanished.
     symlinkSync(join(dir, 'gone'), join(dir, '0000000000000099.seg'));
-    assert.deepEqual(listSegments(dir).map((f) => f.path), [segment.path]);
+    assert.deepEqual(
+      listSegments(dir).map((f) => f.path),
+      [segment.path],
+    );
     const status = spawnSync(process.execPath, [CLI, 'spool', 'status', '--json', '--spool-dir', dir], { encoding: 'utf8' });
     assert.equal(status.status, 0, status.stderr);
     assert.deepEqual(JSON.parse(status.stdout).records, 20);
@@ -185,6 +209,9 @@ describe('Spool', () => {
   it('fails with a clear error when the directory cannot be made', async () => {
     const file = join(tempDir(), 'a-file');
     writeFileSync(file, '');
-    await assert.rejects(Spool.open(options(join(file, 'spool'))), (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message));
+    await assert.rejects(
+      Spool.open(options(join(file, 'spool'))),
+      (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message),
+    );
   });
 });
