@@ -1,10 +1,9 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
-import { MAX_RECORD_DEPTH } from '../forward/chunk.js';
-import { MsgpackWriter } from '../msgpack/writer.js';
+import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
-import { judgeLine, type ClassifyOptions } from '../schema/line.js';
-import { RecordTranscoder } from '../ship/record-transcoder.js';
+import type { ClassifyOptions } from '../schema/line.js';
+import { LineJudge } from '../verdict/judge.js';
 import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
 import { TextOutput } from './output.js';
 import { stderrColors, stdoutColors } from './tty.js';
@@ -36,19 +35,16 @@ function emptyCounts(): LintCounts {
 class Linter {
   readonly counts = emptyCounts();
   stopped = false;
-  /**
-   * Ship's fast path recognises a valid record without JSON.parse; its msgpack goes to a scratch
-   * buffer and is dropped. Any other line is judged in full, with its diagnostics.
-   */
+  /** The fast path's msgpack of a valid record goes to a scratch buffer and is dropped. */
   private readonly scratch = new MsgpackWriter(64 * 1024, MAX_RECORD_DEPTH);
-  private readonly transcoder: RecordTranscoder;
+  private readonly judge: LineJudge;
 
   constructor(
     private readonly options: LintOptions,
     private readonly out: TextOutput,
     private readonly format: DiagnosticFormatter,
   ) {
-    this.transcoder = new RecordTranscoder(this.scratch, options.strict);
+    this.judge = new LineJudge(this.scratch, options);
   }
 
   async lintSource(source: InputSource): Promise<void> {
@@ -65,13 +61,12 @@ class Linter {
     const c = this.counts;
     c.lines++;
     this.scratch.pos = 0;
-    if (line.overLimit === 0 && this.transcoder.transcode(line.bytes)) {
-      c.records++;
-      c.valid++;
-      return undefined;
-    }
-    const verdict = judgeLine(line, this.options);
+    const verdict = this.judge.judge(line);
     switch (verdict.kind) {
+      case 'fast':
+        c.records++;
+        c.valid++;
+        return undefined;
       case 'blank':
         c.blank++;
         return undefined;

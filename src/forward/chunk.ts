@@ -6,7 +6,9 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { ChunkBufferPool } from './buffer-pool.js';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
-import { MsgpackWriter, TooDeepError } from '../msgpack/writer.js';
+import { MAX_RECORD_DEPTH, MsgpackWriter, TooDeepError } from '../msgpack/writer.js';
+
+export { MAX_RECORD_DEPTH };
 import { newChunkId, type ChunkId } from './protocol.js';
 import { fixarrayHeader } from '../msgpack/types.js';
 
@@ -29,8 +31,6 @@ export interface ChunkLimits {
 export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxRecords: 5000, maxBytes: 1024 * 1024 };
 
 const FIXARRAY_2 = fixarrayHeader(2);
-/** Deeper records are refused: the encoder recurses, and no audit field nests anywhere near this. */
-export const MAX_RECORD_DEPTH = 100;
 
 export class ChunkBuilder {
   private readonly out: MsgpackWriter;

@@ -11,6 +11,9 @@ import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHea
 
 export { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader };
 
+/** Deeper records are refused: the encoder recurses, and no audit field nests anywhere near this. */
+export const MAX_RECORD_DEPTH = 100;
+
 /** A value nests deeper than the limit: nothing of it may be kept. */
 export class TooDeepError extends Error {}
 

@@ -12,12 +12,13 @@ import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder, compressChunk, MAX_RECORD_DEPTH, type Chunk, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
-import { judgeLine, type AuditRecordVerdict, type ClassifyOptions } from '../schema/line.js';
+import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import type { Spool } from '../spool/spool.js';
 import type { Checkpoint } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
-import { RecordTranscoder, type TranscodedRecord } from './record-transcoder.js';
+import { LineJudge } from '../verdict/judge.js';
+import type { TranscodedRecord } from '../verdict/record-transcoder.js';
 
 export interface TimeBound {
   seconds: number;
@@ -74,8 +75,7 @@ export function before(s: number, ns: number, bound: TimeBound): boolean {
 
 export class ShipPipeline {
   private readonly builder: ChunkBuilder;
-  private readonly transcoder: RecordTranscoder;
-  private readonly judgeOptions: ClassifyOptions & { maxLineBytes: number };
+  private readonly judge: LineJudge;
   /** The last spool write: chunks are written one after another, in the order read. */
   private writing: Promise<void> = Promise.resolve();
   /** The spool write before the last one. */
@@ -97,8 +97,7 @@ export class ShipPipeline {
     readonly counts: ShipCounts = emptyCounts(),
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.bodies);
-    this.transcoder = new RecordTranscoder(this.builder.writer, options.classify.strict);
-    this.judgeOptions = { ...options.classify, maxLineBytes: options.maxLineBytes };
+    this.judge = new LineJudge(this.builder.writer, { ...options.classify, maxLineBytes: options.maxLineBytes });
   }
 
   /**
@@ -248,13 +247,10 @@ export class ShipPipeline {
       ]);
       return false;
     }
-    if (line.overLimit === 0) {
-      const start = this.builder.beginEntry();
-      const fast = this.transcoder.transcode(line.bytes);
-      if (fast) return this.acceptTranscoded(source, line, fast, start);
-      this.builder.cancelEntry(start);
-    }
-    const verdict = judgeLine(line, this.judgeOptions);
+    const start = this.builder.beginEntry();
+    const verdict = this.judge.judge(line);
+    if (verdict.kind === 'fast') return this.acceptTranscoded(source, line, verdict, start);
+    this.builder.cancelEntry(start);
     switch (verdict.kind) {
       case 'blank':
         c.blank++;

@@ -17,6 +17,8 @@ import { FIXMAP, FIXSTR, MAP16, NIL } from '../msgpack/types.js';
 
 /** What the pipeline needs of a record once its bytes are written; valid until the next line. */
 export class TranscodedRecord {
+  /** The verdict's kind (src/verdict/judge.ts): a valid record, already encoded by the fast path. */
+  readonly kind = 'fast';
   seconds = 0;
   nanoseconds = 0;
   /** Where the RequestID and Timestamp bytes lie in the output. */

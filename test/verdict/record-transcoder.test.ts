@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { MsgpackWriter } from '../../src/msgpack/writer.js';
 import { classifyLine } from '../../src/schema/line.js';
 import { prng, sampleLines, sampleRecords } from '../../src/sample/generate.js';
-import { RecordTranscoder } from '../../src/ship/record-transcoder.js';
+import { RecordTranscoder } from '../../src/verdict/record-transcoder.js';
 import { ROOT } from '../helpers/paths.js';
 
 type Outcome =
