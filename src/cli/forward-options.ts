@@ -64,12 +64,14 @@ export function forwardOptions(): Option[] {
     new Option('--username <name>', 'user for <security> user_auth').env('AUDIT_SHIP_USERNAME'),
     new Option('--password <password>', 'password for --username').env('AUDIT_SHIP_PASSWORD'),
     new Option('--tls', 'connect with TLS').default(false),
-    new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)'),
-    new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one'),
+    // Any TLS option turns TLS on: commander sets --tls for them.
+    new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)').implies({ tls: true }),
+    new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').implies({ tls: true }),
     new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
-    new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)'),
+    new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)').implies({ tls: true }),
     new Option('--tls-insecure', 'skip server certificate verification (never in production)')
       .default(false)
+      .implies({ tls: true })
       .conflicts(['tlsCa', 'tlsServername']),
     new Option('--connect-timeout <duration>', 'connect timeout, and again for the handshake').default(5000, '5s').argParser(duration(1)),
     new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this')
@@ -124,7 +126,6 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (o.compressLevel !== undefined && o.compress !== 'gzip') throw new UsageError('--compress-level applies only with --compress gzip');
-  const tlsWanted = o.tls || o.tlsCa !== undefined || o.tlsCert !== undefined || o.tlsServername !== undefined || o.tlsInsecure;
   return {
     endpoints: o.host.map((h) => parseEndpoint(h, o.port)),
     tag: o.tag,
@@ -139,7 +140,7 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
       o.sharedKey === undefined
         ? null
         : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
-    tls: tlsWanted
+    tls: o.tls
       ? {
           ca: readPem('--tls-ca', o.tlsCa, 'certificate'),
           cert: readPem('--tls-cert', o.tlsCert, 'certificate'),

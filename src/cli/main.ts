@@ -3,7 +3,7 @@
  * one place) and loads its action lazily, so `audit-ship lint` never pays for the network stack.
  * Errors from every command end in the single try/catch of `main`.
  */
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
@@ -23,6 +23,8 @@ interface CommandSpec {
   /** Runs when no command is named (`audit-ship --host fluentd` ships). */
   isDefault?: boolean;
   args?: string;
+  /** The values the one argument may take, checked by commander. */
+  choices?: readonly string[];
   summary: string;
   options: () => Option[];
   action: () => Promise<Action>;
@@ -49,6 +51,7 @@ const COMMANDS: CommandSpec[] = [
   {
     name: 'spool',
     args: '<action>',
+    choices: ['status', 'verify', 'purge'],
     summary: 'inspect the disk spool: status (what waits to be sent), verify (check every checksum), purge (delete it all)',
     options: () => [
       new Option('--spool-dir <dir>', 'the spool to inspect').default(defaultSpoolDir(), 'as for ship').env('AUDIT_SHIP_SPOOL_DIR'),
@@ -56,7 +59,7 @@ const COMMANDS: CommandSpec[] = [
     ],
     action: async () => {
       const { spoolCommand } = await import('./spool.js');
-      return (action: string, options) => spoolCommand(action, options);
+      return (action: 'status' | 'verify' | 'purge', options) => spoolCommand(action, options);
     },
   },
   {
@@ -181,9 +184,8 @@ function buildProgram(argv: readonly string[]): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   for (const spec of COMMANDS) {
-    const command = program
-      .command(spec.args ? `${spec.name} ${spec.args}` : spec.name, { isDefault: spec.isDefault ?? false })
-      .description(spec.summary);
+    const command = program.command(spec.name, { isDefault: spec.isDefault ?? false }).description(spec.summary);
+    if (spec.args) command.addArgument(spec.choices ? new Argument(spec.args).choices(spec.choices) : new Argument(spec.args));
     for (const option of spec.options()) command.addOption(option);
     command.exitOverride().action(async (...args: unknown[]) => {
       if (spec.isDefault) refuseMistypedCommand(args[0], argv);

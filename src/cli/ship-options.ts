@@ -70,7 +70,9 @@ export function shipOptions(): Option[] {
     )
       .default({ count: 0 }, '0')
       .argParser(invalidAllowance),
-    new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there'),
+    new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there (files only)').conflicts(
+      'kubectl',
+    ),
     new Option('--kubectl <args>', 'read from `kubectl logs -f ARGS`, restarted whenever it exits'),
     new Option('--kubectl-command <path>', 'the kubectl to run').default('kubectl').env('KUBECTL'),
     new Option('--time-source <source>', "event time: the record's Timestamp, or the time it is read")

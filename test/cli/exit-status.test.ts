@@ -229,6 +229,16 @@ describe('exit 2: usage errors never reach the data', () => {
       /'--tls-insecure' cannot be used with option '--tls-ca/,
     ],
     ['--compress-level without --compress gzip', ['--compress-level', '1'], /--compress-level applies only with --compress gzip/],
+    [
+      '--checkpoint with --kubectl',
+      ['--kubectl', 'deploy/x', '--checkpoint', 'cp.json'],
+      /'--checkpoint <file>' cannot be used with option '--kubectl/,
+    ],
+    [
+      'a spool action that does not exist',
+      ['spool', 'frob'],
+      /'frob' is invalid for argument 'action'\. Allowed choices are status, verify, purge/,
+    ],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     [
       'a CA file that holds no certificate',

@@ -70,19 +70,28 @@ describe('forward options', () => {
     assert.throws(() => level(['--compress-level', '10']));
   });
 
+  /** The options as commander gives them for `argv` (its implies and conflicts included), into sender options. */
+  const fromArgv = (argv: string[]) => {
+    const command = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+    for (const option of forwardOptions()) command.addOption(option);
+    return senderOptionsFrom(command.parse(argv, { from: 'user' }).opts<ForwardCliOptions>());
+  };
+
   it('turns on TLS with any TLS option and verifies unless --tls-insecure', () => {
-    assert.equal(senderOptionsFrom(base).tls, null);
-    const tls = senderOptionsFrom({ ...base, tlsCa: fixture('tls/ca.pem'), tlsServername: 'localhost' }).tls!;
+    assert.equal(fromArgv([]).tls, null);
+    const tls = fromArgv(['--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost']).tls!;
     assert.equal(tls.rejectUnauthorized, true);
     assert.equal(tls.servername, 'localhost');
     assert.ok(Buffer.isBuffer(tls.ca));
-    assert.equal(senderOptionsFrom({ ...base, tls: true, tlsInsecure: true }).tls!.rejectUnauthorized, false);
+    assert.equal(fromArgv(['--tls-insecure']).tls!.rejectUnauthorized, false);
+    assert.ok(fromArgv(['--tls-servername', 'fluentd']).tls);
   });
 
   it('rejects incomplete security and TLS settings', () => {
     assert.throws(() => senderOptionsFrom({ ...base, username: 'alice', password: 'x' }), /need --shared-key/);
     assert.throws(() => senderOptionsFrom({ ...base, sharedKey: 'k', password: 'x' }), /--password needs --username/);
-    assert.throws(() => senderOptionsFrom({ ...base, tlsCert: 'c.pem' }), /go together/);
-    assert.throws(() => senderOptionsFrom({ ...base, tlsCa: '/no/such/ca.pem' }), /--tls-ca \/no\/such\/ca\.pem: no such file/);
+    assert.throws(() => fromArgv(['--tls-cert', 'c.pem']), /go together/);
+    assert.throws(() => fromArgv(['--tls-ca', '/no/such/ca.pem']), /--tls-ca \/no\/such\/ca\.pem: no such file/);
+    assert.throws(() => fromArgv(['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')]), /cannot be used with/);
   });
 });
