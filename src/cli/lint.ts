@@ -28,12 +28,12 @@ export interface LintCounts {
   bytes: number;
 }
 
-function emptyCounts(): LintCounts {
+function emptyLintCounts(): LintCounts {
   return { lines: 0, records: 0, valid: 0, invalid: 0, errors: 0, warnings: 0, blank: 0, skipped: 0, bytes: 0 };
 }
 
 class Linter {
-  readonly counts = emptyCounts();
+  readonly counts = emptyLintCounts();
   stopped = false;
   /** The fast path's msgpack of a valid record goes to a scratch buffer and is dropped. */
   private readonly scratch = new MsgpackWriter(64 * 1024, MAX_RECORD_DEPTH);

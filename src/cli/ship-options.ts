@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option } from 'commander';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
-import type { TimeBound } from '../ship/pipeline.js';
+import type { TimeBound } from '../schema/timestamp.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
 import type { ForwardCliOptions } from './forward-options.js';
 import { byteSize, duration, integer, invalidAllowance, type InvalidAllowance } from './options.js';

@@ -4,7 +4,8 @@
  * (src/cli/exit.ts).
  */
 import { UsageError } from '../errors.js';
-import { before, type ReadFailure } from '../ship/pipeline.js';
+import { before } from '../schema/timestamp.js';
+import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js';

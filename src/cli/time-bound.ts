@@ -1,7 +1,7 @@
 /** Values of --since and --until: an RFC 3339 time, a date (midnight UTC), or a span before now. */
 import { InvalidArgumentError } from 'commander';
 import { parseTimestamp } from '../schema/timestamp.js';
-import type { TimeBound } from '../ship/pipeline.js';
+import type { TimeBound } from '../schema/timestamp.js';
 import { parseDuration } from './options.js';
 
 export function timeBound(value: string, now: () => number = Date.now): TimeBound {

@@ -146,3 +146,14 @@ export function formatTimestamp(seconds: number, nanoseconds: number): string {
   const iso = new Date(seconds * 1000).toISOString(); // whole seconds only: exact in a Date
   return `${iso.slice(0, 19)}.${String(nanoseconds).padStart(9, '0')}Z`;
 }
+
+/** An instant to the nanosecond, for --since and --until. */
+export interface TimeBound {
+  seconds: number;
+  nanoseconds: number;
+}
+
+/** Whether the instant (s, ns) lies before the bound; exact to the nanosecond (no float sums). */
+export function before(s: number, ns: number, bound: TimeBound): boolean {
+  return s < bound.seconds || (s === bound.seconds && ns < bound.nanoseconds);
+}

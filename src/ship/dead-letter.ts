@@ -10,10 +10,11 @@ import { OutputError, describeSystemError } from '../errors.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
+/** The same names as `lint --format json`: file, line, and each diagnostic's severity, field, code and message. */
 export interface DeadLetter {
-  source: string;
+  file: string;
   line: number;
-  diagnostics: { code: string; severity: string; path: string | null; message: string }[];
+  diagnostics: { severity: string; field: string | null; code: string; message: string }[];
   /** The line as text; absent when it was over the length limit (it was never held in memory). */
   raw?: string;
   bytes: number;
@@ -33,11 +34,11 @@ export class DeadLetterFile {
     }
   }
 
-  write(source: string, line: Line, diagnostics: readonly Diagnostic[]): void {
+  write(file: string, line: Line, diagnostics: readonly Diagnostic[]): void {
     const letter: DeadLetter = {
-      source,
+      file,
       line: line.number,
-      diagnostics: diagnostics.map((d) => ({ code: d.code, severity: d.severity, path: d.field, message: d.message })),
+      diagnostics: diagnostics.map((d) => ({ severity: d.severity, field: d.field, code: d.code, message: d.message })),
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };

@@ -19,11 +19,7 @@ import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
 import { LineJudge } from '../verdict/judge.js';
 import type { TranscodedRecord } from '../verdict/record-transcoder.js';
-
-export interface TimeBound {
-  seconds: number;
-  nanoseconds: number;
-}
+import { before, type TimeBound } from '../schema/timestamp.js';
 
 export interface PipelineOptions {
   classify: ClassifyOptions;
@@ -66,11 +62,6 @@ interface Position {
   source: InputSource;
   end: number;
   line: number;
-}
-
-/** Whether the instant (s, ns) lies before the bound; exact to the nanosecond (no float sums). */
-export function before(s: number, ns: number, bound: TimeBound): boolean {
-  return s < bound.seconds || (s === bound.seconds && ns < bound.nanoseconds);
 }
 
 export class ShipPipeline {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { runCli } from '../helpers/cli.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { fixture, readCases, seedExample } from '../helpers/paths.js';
 
 const record = JSON.stringify(seedExample());
-const dir = mkdtempSync(join(tmpdir(), 'audit-ship-lint-'));
+const dir = tempDir('audit-ship-lint-');
 
 function file(name: string, content: string | Buffer): string {
   const path = join(dir, name);

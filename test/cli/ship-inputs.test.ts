@@ -8,17 +8,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { gzipSync } from 'node:zlib';
-import { sampleLines } from '../../src/sample/generate.js';
 import { parseTimestamp } from '../../src/schema/timestamp.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { fakeKubectl, jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
+import type { DeadLetter } from '../../src/ship/dead-letter.js';
+import { lines } from '../helpers/ledger.js';
 
 const receiver = receivers();
-
-function lines(n: number, seed: number): string[] {
-  return [...sampleLines(n, { seed, start: 1632312000 })];
-}
 
 function idOf(line: string): string {
   return (JSON.parse(line) as { RequestID: string }).RequestID;
@@ -139,15 +136,15 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     const letters = readFileSync(deadLetter, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { source: string; line: number; raw: string; diagnostics: { code: string }[] });
+      .map((l) => JSON.parse(l) as DeadLetter);
     assert.deepEqual(
-      letters.map((l) => [l.source, l.line, l.raw]),
+      letters.map((l) => [l.file, l.line, l.raw]),
       [
         ['<stdin>', 21, bad[0]],
         ['<stdin>', 53, bad[1]],
       ],
     );
-    assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'missing-field'));
+    assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'missing-field' && typeof d.field === 'string' && d.severity === 'error'));
     assert.ok(letters[0]!.diagnostics.some((d) => d.code === 'invalid-timestamp'));
     assert.equal(letters[1]!.diagnostics[0]!.code, 'not-json');
     const s = jsonSummary(res.stderr);

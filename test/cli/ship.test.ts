@@ -1,27 +1,22 @@
 /** `audit-ship` (ship) end to end: the built CLI into `audit-ship receive`, both real processes. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { gzipSync } from 'node:zlib';
 import { once } from 'node:events';
-import { sampleLines } from '../../src/sample/generate.js';
-import { cliEnv, runCli } from '../helpers/cli.js';
+import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip } from '../helpers/ship-cli.js';
 import { CLI, fixture } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
 import { FaultServer } from '../helpers/fault-server.js';
+import { lines } from '../helpers/ledger.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'audit-ship-ship-'));
+const dir = tempDir('audit-ship-ship-');
 const receiver = receivers();
-
-function lines(n: number, seed: number): string[] {
-  return [...sampleLines(n, { seed, start: 1632312000 })];
-}
 
 function ids(text: string[]): string[] {
   return text.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);

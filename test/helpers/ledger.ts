@@ -6,12 +6,17 @@ import assert from 'node:assert/strict';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { sampleLines } from '../../src/sample/generate.js';
 
+/** `n` sample audit lines (each ending in a newline), the same for the same seed. */
+export function lines(n: number, seed: number): string[] {
+  return [...sampleLines(n, { seed, start: 1632312000 })];
+}
+
 export class Ledger {
   readonly lines: string[];
   readonly ids: string[];
 
   constructor(count: number, seed: number) {
-    this.lines = [...sampleLines(count, { seed, start: 1632312000 })];
+    this.lines = lines(count, seed);
     this.ids = this.lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
   }
 

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sampleLines, DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from './sample/generate.js';
+import { sampleLines, DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../src/sample/generate.js';
 
 const RECORDS = 2000;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
