@@ -8,8 +8,6 @@
  * disk when their turn comes, so a long outage fills the disk, not the heap.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
@@ -17,20 +15,13 @@ import { isSpaceError } from '../durable.js';
 import { SpoolClosedError, SpoolError, SpoolWriteError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { lockSpool, type FileLock } from './lock.js';
-import { inspectSegment, listSegments, segmentName, setAsideDamage } from './segments.js';
-import {
-  appendFrame,
-  createSegmentFile,
-  markAcked,
-  readEntries,
-  removeSegmentFiles,
-  sealSegmentFile,
-  unlinkSegmentFiles,
-} from './segment-io.js';
+import { SegmentFiles, type FsyncPolicy, type Segment } from './segment-files.js';
+import { inspectSegment, listSegments, setAsideDamage } from './segments.js';
+import { markAcked, readEntries, removeSegmentFiles } from './segment-io.js';
+
+export type { FsyncPolicy } from './segment-files.js';
 
 export type OverflowPolicy = 'block' | 'drop-oldest';
-/** always: fsync each chunk before it is sent; interval: once a second; never: leave it to the OS. */
-export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface SpoolOptions {
   dir: string;
@@ -44,17 +35,6 @@ export interface SpoolOptions {
    * at once, and a body read back from disk is read into it.
    */
   bodies?: ChunkBufferPool;
-}
-
-interface Segment {
-  seq: number;
-  path: string;
-  handle: FileHandle | null;
-  bytes: number;
-  unacked: number;
-  /** Chunks of this segment held by the sender: their segment must stay until they are acked. */
-  sent: number;
-  deleted: boolean;
 }
 
 interface Entry {
@@ -96,21 +76,12 @@ export class Spool {
     droppedChunks: 0,
     droppedRecords: 0,
   };
-  private readonly segments: Segment[] = [];
   private readonly entries = new Map<string, Entry>();
   private queue: Entry[] = [];
   private queueHead = 0;
   private cachedBytes = 0;
-  private active: Segment | null = null;
-  private nextSeq = 1;
   private writing: Promise<void> = Promise.resolve();
-  private dirty = false;
-  /** The active segment is being appended to: an ack emptying it must not delete it under the write. */
-  private appending = false;
-  /** Segments being deleted; a failure is raised by the next append or by close. */
-  private readonly removals = new Set<Promise<void>>();
-  private removalFailure: SpoolError | null = null;
-  private fsyncTimer: NodeJS.Timeout | null = null;
+  private readonly files: SegmentFiles;
   private waiters: (() => void)[] = [];
   private closed = false;
   /** finish() was called: no more waiting for room or for space. */
@@ -118,14 +89,17 @@ export class Spool {
   /** The write failure that has the spool waiting for disk space, while it waits. */
   private outOfSpace: SpoolWriteError | null = null;
   private spaceHandler: (error: SpoolWriteError | null) => void = () => {};
-  private readonly segmentBytes: number;
 
   private constructor(
     private readonly options: SpoolOptions,
     private readonly lock: FileLock,
   ) {
     // Several segments fit under the cap, so that space is freed (or dropped) a segment at a time.
-    this.segmentBytes = Math.max(4096, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
+    const segmentBytes = Math.max(4096, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
+    this.files = new SegmentFiles(options.dir, options.fsync, segmentBytes, (segment) => {
+      this.stats.bytes -= segment.bytes;
+      this.wake();
+    });
   }
 
   /** Creates or opens the directory (0700), takes its lock and queues what an earlier run left. */
@@ -145,7 +119,6 @@ export class Spool {
         ? error
         : new SpoolError(`cannot read the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });
     }
-    if (options.fsync === 'interval') spool.fsyncTimer = setInterval(() => void spool.syncActive(), 1000).unref();
     return spool;
   }
 
@@ -156,14 +129,13 @@ export class Spool {
         this.stats.damagedRanges++;
         this.stats.damagedBytes += d.length;
       }
-      this.nextSeq = file.seq + 1;
       const unacked = segment.frames.filter((f) => !segment.acked.has(f.id));
       if (unacked.length === 0) {
         removeSegmentFiles(file.path);
+        this.files.skip(file.seq);
         continue;
       }
-      const s: Segment = { seq: file.seq, path: file.path, handle: null, bytes: segment.file.size, unacked: 0, sent: 0, deleted: false };
-      this.segments.push(s);
+      const s = this.files.adopt(file.seq, file.path, segment.file.size);
       this.stats.bytes += s.bytes;
       for (const f of unacked) {
         this.track({
@@ -202,13 +174,12 @@ export class Spool {
   }
 
   private async write(chunk: Chunk): Promise<void> {
-    if (this.removalFailure) throw this.removalFailure;
     const size = frameBytes(chunk);
     await this.makeRoom(size);
     if (this.closed) throw new SpoolClosedError('the spool is closed');
     for (let fresh = false; ;) {
       try {
-        await this.writeFrame(chunk, size);
+        await this.writeFrame(chunk);
         break;
       } catch (error) {
         if (!(error instanceof SpoolWriteError) || !isSpaceError(error.cause) || this.finishing || this.closed) throw error;
@@ -229,22 +200,9 @@ export class Spool {
     }
   }
 
-  private async writeFrame(chunk: Chunk, size: number): Promise<void> {
-    const segment = await this.activeSegment();
-    const offset = segment.bytes;
-    this.appending = true;
-    try {
-      await appendFrame(segment.handle!, segment.path, offset, chunk, this.options.fsync === 'always');
-      this.dirty = this.options.fsync !== 'always';
-    } catch (error) {
-      await this.abandon(segment);
-      throw error;
-    } finally {
-      this.appending = false;
-    }
-    // Offsets come from what was written in full: a failed write never moves them.
-    segment.bytes += size;
-    this.stats.bytes += size;
+  private async writeFrame(chunk: Chunk): Promise<void> {
+    const { segment, offset } = await this.files.append(chunk);
+    this.stats.bytes += frameBytes(chunk);
     const cache = this.cachedBytes + chunk.entries.length <= (this.options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     if (cache) this.cachedBytes += chunk.entries.length;
     else this.options.bodies?.recycle(chunk.entries);
@@ -258,16 +216,7 @@ export class Spool {
       body: cache ? chunk.entries : null,
       state: 'queued',
     });
-    if (segment.bytes >= this.segmentBytes) await this.seal(segment);
-  }
-
-  /**
-   * A write into this segment failed part-way: it takes no more frames (its file position may be
-   * past its last whole frame), and it goes as soon as nothing in it is left to ack.
-   */
-  private async abandon(segment: Segment): Promise<void> {
-    await this.seal(segment);
-    if (segment.unacked === 0 && !segment.deleted) this.deleteSegment(segment);
+    await this.files.sealIfFull(segment);
   }
 
   private noSpace(error: SpoolWriteError): void {
@@ -309,23 +258,6 @@ export class Spool {
     this.lock.onLost(handler);
   }
 
-  private async activeSegment(): Promise<Segment> {
-    if (this.active) return this.active;
-    const seq = this.nextSeq++;
-    const path = join(this.options.dir, segmentName(seq));
-    const handle = await createSegmentFile(path, this.options.dir);
-    this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
-    this.segments.push(this.active);
-    return this.active;
-  }
-
-  private async seal(segment: Segment): Promise<void> {
-    if (this.active === segment) this.active = null;
-    const handle = segment.handle;
-    segment.handle = null;
-    if (handle) await sealSegmentFile(handle, this.options.fsync !== 'never');
-  }
-
   private async makeRoom(size: number): Promise<void> {
     while (!this.closed && !this.finishing && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
       if (this.options.overflow === 'drop-oldest' && this.dropOldest()) continue;
@@ -338,7 +270,7 @@ export class Spool {
    * must stay accounted for); false when there is none, and the append then waits as under block.
    */
   private dropOldest(): boolean {
-    const victim = this.segments.find((s) => !s.deleted && s.sent === 0);
+    const victim = this.files.list.find((s) => !s.deleted && s.sent === 0);
     if (!victim) return false;
     for (const entry of this.entries.values()) {
       if (entry.segment !== victim || entry.state !== 'queued') continue;
@@ -347,7 +279,7 @@ export class Spool {
       this.stats.droppedRecords += entry.count;
       this.release(entry);
     }
-    if (!victim.deleted) this.deleteSegment(victim);
+    if (!victim.deleted) this.files.delete(victim);
     return true;
   }
 
@@ -399,22 +331,8 @@ export class Spool {
     }
     entry.body = null;
     const segment = entry.segment;
-    if (--segment.unacked === 0 && !segment.deleted && !(this.appending && segment === this.active)) this.deleteSegment(segment);
+    if (--segment.unacked === 0 && this.files.deletable(segment)) this.files.delete(segment);
     else if (entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
-    this.wake();
-  }
-
-  private deleteSegment(segment: Segment): void {
-    segment.deleted = true;
-    if (this.active === segment) this.active = null;
-    void segment.handle?.close().catch(() => {});
-    segment.handle = null;
-    this.segments.splice(this.segments.indexOf(segment), 1);
-    this.stats.bytes -= segment.bytes;
-    const removal: Promise<void> = unlinkSegmentFiles(segment.path)
-      .catch((error: SpoolError) => void (this.removalFailure ??= error))
-      .finally(() => this.removals.delete(removal));
-    this.removals.add(removal);
     this.wake();
   }
 
@@ -422,12 +340,6 @@ export class Spool {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
-  }
-
-  private async syncActive(): Promise<void> {
-    if (!this.dirty || !this.active?.handle) return;
-    this.dirty = false;
-    await this.active.handle.datasync().catch(() => {});
   }
 
   /** Resolves once every chunk in the spool has been acked (or dropped). */
@@ -441,10 +353,10 @@ export class Spool {
     this.closed = true;
     this.wake();
     await this.writing;
-    if (this.fsyncTimer) clearInterval(this.fsyncTimer);
-    if (this.active) await this.seal(this.active);
-    await Promise.all(this.removals);
-    this.lock.release();
-    if (this.removalFailure) throw this.removalFailure;
+    try {
+      await this.files.close();
+    } finally {
+      this.lock.release();
+    }
   }
 }
