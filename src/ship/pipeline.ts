@@ -1,6 +1,6 @@
 /**
- * input → lines → validate → batch → spool. Valid records are appended to the current chunk; a
- * full chunk (or one older than the flush interval, for a live tail) is written to the spool,
+ * input → lines → verdict → batch. Valid records are appended to the current chunk; a full chunk
+ * (or one older than the flush interval, for a live tail) goes to the spool (src/ship/spool-writer.ts),
  * from where the forwarder sends it. Reading waits for the spool: when the spool is full under
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
@@ -9,11 +9,12 @@ import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
-import { ChunkBuilder, compressChunk, MAX_RECORD_DEPTH, type Chunk, type ChunkLimits } from '../forward/chunk.js';
+import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import type { Spool } from '../spool/spool.js';
+import { SpoolWriter, type Position } from './spool-writer.js';
 import type { Checkpoint } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
@@ -58,21 +59,10 @@ export interface ReadFailure {
   linesRead: number;
 }
 
-interface Position {
-  source: InputSource;
-  end: number;
-  line: number;
-}
-
 export class ShipPipeline {
   private readonly builder: ChunkBuilder;
   private readonly judge: LineJudge;
-  /** The last spool write: chunks are written one after another, in the order read. */
-  private writing: Promise<void> = Promise.resolve();
-  /** The spool write before the last one. */
-  private writingBefore: Promise<void> = Promise.resolve();
-  private failure: Error | null = null;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly spoolWriter: SpoolWriter;
   private position: Position | null = null;
   private sources: readonly InputSource[] = [];
   private stopping = false;
@@ -83,12 +73,13 @@ export class ShipPipeline {
   private interruptRead: (() => void) | null = null;
 
   constructor(
-    private readonly spool: Spool,
+    spool: Spool,
     private readonly options: PipelineOptions,
     readonly counts: ShipCounts = emptyCounts(),
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.bodies);
     this.judge = new LineJudge(this.builder.writer, { ...options.classify, maxLineBytes: options.maxLineBytes });
+    this.spoolWriter = new SpoolWriter(spool, this.builder, counts, options, () => this.position);
   }
 
   /**
@@ -112,21 +103,21 @@ export class ShipPipeline {
         } catch (error) {
           // What was read before the failure is still spooled (or counted as not spooled).
           if (!(error instanceof InputReadError || error instanceof NotTextError)) {
-            await this.flush().catch(() => {});
+            await this.spoolWriter.flush().catch(() => {});
             throw error;
           }
-          await this.flush();
+          await this.spoolWriter.flush();
           const linesRead = this.position?.source === source ? this.position.line : (source.resume?.line ?? 0);
           return { error, source, linesRead };
         }
-        await this.flush();
+        await this.spoolWriter.flush();
         if (!finished) break;
         this.recordDone(source);
       }
-      await this.flush();
+      await this.spoolWriter.flush();
       return null;
     } finally {
-      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.spoolWriter.stop();
       this.counts.bytesRead = totalBytesRead(sources);
     }
   }
@@ -191,13 +182,13 @@ export class ShipPipeline {
         const added = this.accept(source, line);
         this.position = { source, end: line.end, line: line.number };
         if (!added) continue;
-        if (this.builder.full) await this.rotate();
+        if (this.builder.full) await this.spoolWriter.rotate();
         // After stop(), what is left is spooled without the rate limit, which could take minutes.
         if (rate && !this.stopping) await rate.take();
       }
       if (writer) await writer.flush();
       this.counts.bytesRead = totalBytesRead(this.sources);
-      if (this.failure) throw this.failure;
+      if (this.spoolWriter.failure) throw this.spoolWriter.failure;
     }
   }
 
@@ -326,7 +317,7 @@ export class ShipPipeline {
   private accepted(json: string): void {
     this.counts.valid++;
     this.options.writer?.write(json);
-    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
+    this.spoolWriter.added();
   }
 
   private reject(source: InputSource, line: Line, diagnostics: Diagnostic[]): void {
@@ -338,59 +329,5 @@ export class ShipPipeline {
       this.counts.invalidByCode[d.code] = (this.counts.invalidByCode[d.code] ?? 0) + 1;
     }
     this.options.onInvalid(source.name, line, diagnostics);
-  }
-
-  /**
-   * A full chunk: waits while two chunks are still being written. A write and its fsync take
-   * about as long as encoding a chunk, so with two queued the encoding seldom waits for the disk.
-   */
-  private async rotate(): Promise<void> {
-    await this.writingBefore;
-    void this.flush().catch(() => {});
-  }
-
-  /** Compresses a chunk while the next one is encoded, and gives back the raw body's memory. */
-  private async compressed(chunk: Chunk, level: number): Promise<Chunk> {
-    const packed = await compressChunk(chunk, level);
-    this.options.bodies?.recycle(chunk.entries);
-    return packed;
-  }
-
-  /** Writes the chunk being built to the spool, then moves the checkpoint past its lines. */
-  private flush(): Promise<void> {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    const chunk = this.builder.take();
-    if (!chunk) return this.writing;
-    const position = this.position;
-    const checkpoint = this.options.checkpoint;
-    const level = this.options.gzipLevel;
-    const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);
-    ready.catch(() => {}); // awaited in turn below; a failure surfaces there
-    this.writingBefore = this.writing;
-    // After a failed write, every later chunk fails too (the chain stays rejected): none is
-    // written past the gap, and the checkpoint never moves past it.
-    let spooled = false;
-    this.writing = this.writing.then(async () => {
-      await this.spool.append(await ready);
-      spooled = true;
-      this.counts.chunksSpooled++;
-      this.counts.recordsSpooled += chunk.count;
-      if (checkpoint && position?.source.path) {
-        const { source } = position;
-        checkpoint.record(
-          source.path!,
-          { offset: position.end, line: position.line, size: source.size ?? 0, done: false },
-          source.identity,
-        );
-      }
-    });
-    this.writing.catch((e: Error) => {
-      this.failure ??= e;
-      if (!spooled) this.counts.recordsNotSpooled += chunk.count;
-    });
-    return this.writing;
   }
 }

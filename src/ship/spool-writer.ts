@@ -1,0 +1,106 @@
+/**
+ * batch → spool → commit: writes the chunks the pipeline builds to the spool, one after another in
+ * the order read, compressing each while the next is encoded, and moves the checkpoint past a
+ * chunk's lines only once the chunk is in the spool. Counts what was spooled and what was not.
+ */
+import type { ChunkBufferPool } from '../forward/buffer-pool.js';
+import { compressChunk, type Chunk, type ChunkBuilder } from '../forward/chunk.js';
+import type { InputSource } from '../input/sources.js';
+import type { Spool } from '../spool/spool.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { ShipCounts } from './counts.js';
+
+/** Where reading stands: the end of the last line read, in its source. */
+export interface Position {
+  source: InputSource;
+  end: number;
+  line: number;
+}
+
+export interface SpoolWriterOptions {
+  /** gzip each chunk at this level, or not at all (null). */
+  gzipLevel: number | null;
+  bodies: ChunkBufferPool | null;
+  checkpoint: Checkpoint | null;
+  flushIntervalMs: number;
+}
+
+export class SpoolWriter {
+  /** The last spool write: chunks are written one after another, in the order read. */
+  private writing: Promise<void> = Promise.resolve();
+  /** The spool write before the last one. */
+  private writingBefore: Promise<void> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | null = null;
+  /** The first write that failed; every later one fails too. */
+  failure: Error | null = null;
+
+  constructor(
+    private readonly spool: Spool,
+    private readonly builder: ChunkBuilder,
+    private readonly counts: Pick<ShipCounts, 'chunksSpooled' | 'recordsSpooled' | 'recordsNotSpooled'>,
+    private readonly options: SpoolWriterOptions,
+    /** Where reading stands when a chunk is closed: its checkpoint position. */
+    private readonly position: () => Position | null,
+  ) {}
+
+  /** A record was added: a live tail's chunk is written once it is older than the flush interval. */
+  added(): void {
+    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
+  }
+
+  /**
+   * A full chunk: waits while two chunks are still being written. A write and its fsync take
+   * about as long as encoding a chunk, so with two queued the encoding seldom waits for the disk.
+   */
+  async rotate(): Promise<void> {
+    await this.writingBefore;
+    void this.flush().catch(() => {});
+  }
+
+  /** Stops the flush timer (the run is over). */
+  stop(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  /** Writes the chunk being built to the spool, then moves the checkpoint past its lines; resolves when every write so far is done. */
+  flush(): Promise<void> {
+    this.stop();
+    const chunk = this.builder.take();
+    if (!chunk) return this.writing;
+    const position = this.position();
+    const level = this.options.gzipLevel;
+    const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);
+    ready.catch(() => {}); // awaited in turn below; a failure surfaces there
+    this.writingBefore = this.writing;
+    // After a failed write, every later chunk fails too (the chain stays rejected): none is
+    // written past the gap, and the checkpoint never moves past it.
+    let spooled = false;
+    this.writing = this.writing.then(async () => {
+      await this.spool.append(await ready);
+      spooled = true;
+      this.counts.chunksSpooled++;
+      this.counts.recordsSpooled += chunk.count;
+      this.commit(position);
+    });
+    this.writing.catch((e: Error) => {
+      this.failure ??= e;
+      if (!spooled) this.counts.recordsNotSpooled += chunk.count;
+    });
+    return this.writing;
+  }
+
+  private commit(position: Position | null): void {
+    const { checkpoint } = this.options;
+    if (!checkpoint || !position?.source.path) return;
+    const { source } = position;
+    checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, source.identity);
+  }
+
+  /** Compresses a chunk while the next one is encoded, and gives back the raw body's memory. */
+  private async compressed(chunk: Chunk, level: number): Promise<Chunk> {
+    const packed = await compressChunk(chunk, level);
+    this.options.bodies?.recycle(chunk.entries);
+    return packed;
+  }
+}
