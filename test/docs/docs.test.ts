@@ -135,6 +135,14 @@ describe('docs', () => {
     }
   });
 
+  it('names only source, test and bench files that exist', () => {
+    for (const page of ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)]) {
+      for (const [, file] of doc(page).matchAll(/`((?:src|test|bench|scripts)\/[\w/.-]+\.ts)`/g)) {
+        assert.doesNotThrow(() => readFileSync(join(ROOT, file!)), `${page} names ${file}`);
+      }
+    }
+  });
+
   it('links only to pages that exist', () => {
     for (const page of ['README.md', ...readdirSync(join(ROOT, 'docs')).map((f) => `docs/${f}`)]) {
       const base = page.startsWith('docs/') ? 'docs' : '.';
