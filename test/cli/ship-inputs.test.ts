@@ -234,7 +234,8 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     const waiting = await runCli(['--port', '1', '--require-conn', '--retry-timeout', '300ms', '--summary', 'json'], { input });
     assert.equal(waiting.code, EXIT.inputUnread, 'stdin was not read at all');
     assert.equal(jsonSummary(waiting.stderr).lines, 0);
-    const eager = await runCli(['--port', '1', '--retry-timeout', '300ms', '--summary', 'json'], { input });
+    // Long enough that a loaded machine reads all of stdin before the run gives up.
+    const eager = await runCli(['--port', '1', '--retry-timeout', '2s', '--summary', 'json'], { input });
     assert.equal(eager.code, EXIT.leftInSpool);
     assert.equal(jsonSummary(eager.stderr).lines, 10, 'without it, the input is read into the spool');
   });
@@ -245,7 +246,7 @@ describe('the spool across runs', () => {
     const spoolDir = join(tempDir(), 'spool');
     const records = lines(120, 48);
     const env = { AUDIT_SHIP_SPOOL_DIR: spoolDir };
-    const down = await runCli(['--port', '1', '--retry-timeout', '300ms'], { input: records.join(''), env });
+    const down = await runCli(['--port', '1', '--retry-timeout', '2s'], { input: records.join(''), env });
     assert.equal(down.code, EXIT.leftInSpool);
     assert.match(down.stderr, /120 records were not acked and stay in the spool/);
 

@@ -117,9 +117,9 @@ describe('audit-ship ship', () => {
   });
 
   it('exits 3 after --retry-timeout when nothing listens, the records kept in the spool', async () => {
-    const res = await runCli(['--port', String(await freePort()), '--retry-timeout', '500ms'], { input: lines(3, 29).join('') });
+    const res = await runCli(['--port', String(await freePort()), '--retry-timeout', '2s'], { input: lines(3, 29).join('') });
     assert.equal(res.code, EXIT.leftInSpool);
-    assert.match(res.stderr, /gave up: nothing could be delivered for 500 ms \(--retry-timeout\)/);
+    assert.match(res.stderr, /gave up: nothing could be delivered for 2 s \(--retry-timeout\)/);
     assert.match(res.stderr, /exit 3: 3 records were not acked and stay in the spool/);
   });
 
