@@ -1,7 +1,9 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
+import { expandInputs } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
+import { AuditShipError } from '../errors.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
 import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
@@ -10,10 +12,17 @@ import { stderrColors, stdoutColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 
 export interface LintOptions extends ClassifyOptions {
+  /** No input files, or no lines, is not a failure. */
+  allowEmpty: boolean;
   format: LintFormat;
   maxErrors: number;
   maxLineBytes: number;
   summary: 'text' | 'json' | 'none';
+}
+
+/** lint found nothing to check: no input files matched. Exit 1, like a failed check. */
+export class EmptyInputError extends AuditShipError {
+  override readonly code = 'ERR_AUDIT_SHIP_EMPTY_INPUT';
 }
 
 export interface LintCounts {
@@ -111,24 +120,68 @@ function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors
   return `${lines.join('\n')}\n`;
 }
 
+/** One input's share of the counts, for the per-file summary lines. */
+interface FileCounts {
+  file: string;
+  records: number;
+  valid: number;
+  invalid: number;
+  errors: number;
+  warnings: number;
+}
+
+function fileCounts(file: string, before: LintCounts, after: LintCounts): FileCounts {
+  const d = (k: keyof LintCounts) => after[k] - before[k];
+  return { file, records: d('records'), valid: d('valid'), invalid: d('invalid'), errors: d('errors'), warnings: d('warnings') };
+}
+
+/** The files to read; what was skipped or matched nothing is said on stderr. */
+async function openLintInputs(files: string[], options: LintOptions): Promise<InputSource[]> {
+  const expanded = expandInputs(files.length === 0 ? ['-'] : files);
+  for (const file of expanded.skipped)
+    process.stderr.write(`audit-ship lint: ${file}: skipped, not a .log, .jsonl, .json, .ndjson or .gz file\n`);
+  for (const glob of expanded.unmatched) process.stderr.write(`audit-ship lint: ${glob}: no file matches\n`);
+  if (expanded.files.length === 0 && !options.allowEmpty) {
+    throw new EmptyInputError('no input files to check (--allow-empty accepts that)');
+  }
+  return openSources(expanded.files);
+}
+
 export async function lint(files: string[], options: LintOptions): Promise<void> {
-  const sources = await openSources(files);
+  const sources = await openLintInputs(files, options);
   const out = new TextOutput(process.stdout);
   const linter = new Linter(options, out, diagnosticFormatter(options.format, stdoutColors()));
   const started = process.hrtime.bigint();
+  const perFile: FileCounts[] = [];
   for (const source of sources) {
+    const before = { ...linter.counts };
     await linter.lintSource(source);
+    perFile.push(fileCounts(source.name, before, linter.counts));
     if (linter.stopped) break;
   }
   await out.flush();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = linter.counts;
   c.bytes = totalBytesRead(sources);
+  const empty = c.lines === 0 && !options.allowEmpty;
   if (options.summary === 'json') {
-    const summary = { ...c, stopped: linter.stopped, seconds, mbPerSecond: c.bytes / 1e6 / seconds, peakRssBytes: peakRssBytes() };
+    const summary = {
+      ...c,
+      stopped: linter.stopped,
+      seconds,
+      mbPerSecond: c.bytes / 1e6 / seconds,
+      peakRssBytes: peakRssBytes(),
+      files: perFile,
+    };
     process.stderr.write(`${JSON.stringify(summary)}\n`);
   } else if (options.summary === 'text') {
+    if (perFile.length > 1) process.stderr.write(perFile.map(fileLine).join(''));
     process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
   }
-  process.exitCode = c.errors > 0 ? 1 : 0;
+  if (empty) process.stderr.write('audit-ship lint: no lines to check (--allow-empty accepts that)\n');
+  process.exitCode = c.errors > 0 || empty ? 1 : 0;
+}
+
+function fileLine(f: FileCounts): string {
+  return `${f.file}: ${f.records} records, ${f.valid} valid, ${f.invalid} invalid; ${f.errors} errors, ${f.warnings} warnings\n`;
 }

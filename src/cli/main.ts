@@ -64,14 +64,15 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'lint',
-    args: '[files...]',
-    summary: 'check audit log lines (files, .gz, or stdin) against the audit record schema',
+    args: '[inputs...]',
+    summary: 'check audit log lines (files, directories, quoted globs, .gz, or stdin) against the audit record schema',
     options: () => [
       ...lineOptions(),
       new Option('--format <format>', 'diagnostics on stdout: text, json (NDJSON) or github (annotations)')
         .choices(LINT_FORMATS)
         .default('text'),
       new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
+      new Option('--allow-empty', 'no input files, or no lines, is not a failure').default(false),
       new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
     ],
     action: async () => {

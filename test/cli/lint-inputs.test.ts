@@ -1,0 +1,103 @@
+/**
+ * What lint is given: directories searched recursively (nested .gz included, other files listed and
+ * skipped), globs in quotes matched by audit-ship itself, gzip on stdin, and empty input failing
+ * unless --allow-empty.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { globPattern, LOG_FILE } from '../../src/input/expand.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { lines } from '../helpers/ledger.js';
+
+interface LintSummary {
+  lines: number;
+  records: number;
+  valid: number;
+  invalid: number;
+  files: { file: string; records: number; errors: number }[];
+}
+const summaryOf = (stderr: string) => JSON.parse(stderr.trim().split('\n').pop()!) as LintSummary;
+
+/** A tree of logs: top.jsonl (10), a/b/old.jsonl.gz (20), a/rotated.log.gz (5), a/notes.txt. */
+function logTree(): string {
+  const root = tempDir('audit-ship-lint-tree-');
+  mkdirSync(join(root, 'a', 'b'), { recursive: true });
+  writeFileSync(join(root, 'top.jsonl'), lines(10, 601).join(''));
+  writeFileSync(join(root, 'a', 'b', 'old.jsonl.gz'), gzipSync(lines(20, 602).join('')));
+  writeFileSync(join(root, 'a', 'rotated.log.gz'), gzipSync(lines(5, 603).join('')));
+  writeFileSync(join(root, 'a', 'notes.txt'), 'not a log\n');
+  return root;
+}
+
+describe('lint inputs', () => {
+  it('searches a directory recursively, reads nested gzip, and lists what it skipped', async () => {
+    const root = logTree();
+    const res = await runCli(['lint', '--summary', 'json', root]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /a\/notes\.txt: skipped, not a \.log, \.jsonl, \.json, \.ndjson or \.gz file/);
+    const s = summaryOf(res.stderr);
+    assert.equal(s.valid, 35);
+    assert.deepEqual(
+      s.files.map((f) => [f.file.slice(root.length + 1), f.records]),
+      [
+        ['a/b/old.jsonl.gz', 20],
+        ['a/rotated.log.gz', 5],
+        ['top.jsonl', 10],
+      ],
+    );
+  });
+
+  it('matches a quoted glob itself, ** included', async () => {
+    const root = logTree();
+    const res = await runCli(['lint', '--summary', 'json', `${root}/**/*.gz`]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(
+      summaryOf(res.stderr).files.map((f) => f.file.slice(root.length + 1)),
+      ['a/b/old.jsonl.gz', 'a/rotated.log.gz'],
+    );
+    const relative = await runCli(['lint', '--summary', 'json', 'a/*.gz'], { cwd: root });
+    assert.deepEqual(
+      summaryOf(relative.stderr).files.map((f) => f.file),
+      ['a/rotated.log.gz'],
+    );
+  });
+
+  it('says a text line per file when there are several', async () => {
+    const root = logTree();
+    const res = await runCli(['lint', root]);
+    assert.match(res.stderr, /top\.jsonl: 10 records, 10 valid, 0 invalid; 0 errors, 0 warnings/);
+  });
+
+  it('reads gzip on stdin as the records it holds', async () => {
+    const res = await runCli(['lint', '--summary', 'json', '-'], { input: gzipSync(lines(37, 604).join('')) });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(summaryOf(res.stderr).valid, 37);
+  });
+
+  it('fails when there is nothing to check, unless --allow-empty', async () => {
+    const empty = tempDir('audit-ship-lint-empty-');
+    const none = await runCli(['lint', `${empty}/*.jsonl`]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no file matches/);
+    assert.match(none.stderr, /no input files to check \(--allow-empty accepts that\) \(ERR_AUDIT_SHIP_EMPTY_INPUT\)/);
+    assert.equal((await runCli(['lint', '--allow-empty', `${empty}/*.jsonl`])).code, 0);
+    const noLines = await runCli(['lint', '-'], { input: '' });
+    assert.equal(noLines.code, 1);
+    assert.match(noLines.stderr, /no lines to check/);
+    assert.equal((await runCli(['lint', '--allow-empty', '-'], { input: '' })).code, 0);
+  });
+
+  it('turns globs into patterns over paths', () => {
+    const p = globPattern('logs/**/*.gz');
+    assert.ok(p.test('logs/a.gz') && p.test('logs/x/y/a.gz'));
+    assert.ok(!p.test('logs/a.gzz') && !p.test('other/a.gz'));
+    assert.ok(globPattern('a/?.log').test('a/1.log') && !globPattern('a/?.log').test('a/12.log'));
+    assert.ok(globPattern('a/[0-9].log').test('a/7.log') && !globPattern('a/[!0-9].log').test('a/7.log'));
+    assert.ok(!globPattern('a/*.log').test('a/b/c.log'));
+    for (const name of ['x.log', 'x.log.1', 'x.log.2.gz', 'x.jsonl', 'x.ndjson.gz', 'x.gz']) assert.match(name, LOG_FILE);
+    for (const name of ['x.txt', 'x.log.bak', 'notes']) assert.doesNotMatch(name, LOG_FILE);
+  });
+});
