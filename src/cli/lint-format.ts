@@ -1,9 +1,14 @@
-/** The three ways `lint` reports a diagnostic: text for people, NDJSON for scripts, GitHub annotations for CI. */
+/**
+ * The ways `lint` reports a diagnostic as it is found: text for people, NDJSON for scripts, GitHub
+ * annotations for CI. The documents written whole at the end (SARIF, JUnit, GitLab) are in lint-report.ts.
+ */
 import type { ChalkInstance } from 'chalk';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
-export const LINT_FORMATS = ['text', 'json', 'github'] as const;
+export const LINT_FORMATS = ['text', 'json', 'github', 'sarif', 'junit', 'gitlab'] as const;
 export type LintFormat = (typeof LINT_FORMATS)[number];
+/** The formats written a diagnostic at a time. */
+export type StreamFormat = 'text' | 'json' | 'github';
 
 export interface Located {
   file: string;
@@ -43,7 +48,7 @@ function github(): DiagnosticFormatter {
   };
 }
 
-export function diagnosticFormatter(format: LintFormat, colors: ChalkInstance): DiagnosticFormatter {
+export function diagnosticFormatter(format: StreamFormat, colors: ChalkInstance): DiagnosticFormatter {
   switch (format) {
     case 'text':
       return text(colors);

@@ -3,15 +3,21 @@ import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { expandInputs } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
-import { AuditShipError } from '../errors.js';
+import { AuditShipError, describeSystemError, OutputError } from '../errors.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
-import { diagnosticFormatter, type DiagnosticFormatter, type LintFormat } from './lint-format.js';
+import type { LintFormat } from './lint-format.js';
+import { lintReport, type LintReport } from './lint-report.js';
+import { createWriteStream, openSync } from 'node:fs';
 import { TextOutput } from './output.js';
-import { stderrColors, stdoutColors } from './tty.js';
+import { noColors, stderrColors, stdoutColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 
 export interface LintOptions extends ClassifyOptions {
+  /** Write the report in --format to this file; stdout then gets text. */
+  output?: string;
+  /** Warnings past this many fail the check (-1: never). */
+  maxWarnings: number;
   /** No input files, or no lines, is not a failure. */
   allowEmpty: boolean;
   format: LintFormat;
@@ -41,6 +47,12 @@ function emptyLintCounts(): LintCounts {
   return { lines: 0, records: 0, valid: 0, invalid: 0, errors: 0, warnings: 0, blank: 0, skipped: 0, bytes: 0 };
 }
 
+/** A report and where it is written. */
+interface Sink {
+  report: LintReport;
+  out: TextOutput;
+}
+
 class Linter {
   readonly counts = emptyLintCounts();
   stopped = false;
@@ -50,8 +62,8 @@ class Linter {
 
   constructor(
     private readonly options: LintOptions,
-    private readonly out: TextOutput,
-    private readonly format: DiagnosticFormatter,
+    /** Where diagnostics go: stdout, and with --output a file too. */
+    private readonly sinks: readonly Sink[],
   ) {
     this.judge = new LineJudge(this.scratch, options);
   }
@@ -95,7 +107,10 @@ class Linter {
     for (const diagnostic of verdict.diagnostics) {
       if (diagnostic.severity === 'error') c.errors++;
       else c.warnings++;
-      pending = this.out.write(this.format({ file, line: line.number, diagnostic })) ?? pending;
+      for (const sink of this.sinks) {
+        const text = sink.report.add({ file, line: line.number, diagnostic });
+        if (text) pending = sink.out.write(text) ?? pending;
+      }
       if (this.options.maxErrors > 0 && c.errors >= this.options.maxErrors) {
         this.stopped = true;
         break;
@@ -147,10 +162,30 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
   return openSources(expanded.files);
 }
 
+/** stdout, and with --output the report file: each with its report. */
+function openSinks(options: LintOptions): { sinks: Sink[]; file: NodeJS.WritableStream | null } {
+  if (options.output === undefined)
+    return { sinks: [{ report: lintReport(options.format, stdoutColors()), out: new TextOutput(process.stdout) }], file: null };
+  let fd: number;
+  try {
+    fd = openSync(options.output, 'w', 0o644);
+  } catch (error) {
+    throw new OutputError(`--output ${options.output}: ${describeSystemError(error)}`, { cause: error });
+  }
+  const file = createWriteStream(options.output, { fd });
+  return {
+    sinks: [
+      { report: lintReport('text', stdoutColors()), out: new TextOutput(process.stdout) },
+      { report: lintReport(options.format, noColors()), out: new TextOutput(file) },
+    ],
+    file,
+  };
+}
+
 export async function lint(files: string[], options: LintOptions): Promise<void> {
   const sources = await openLintInputs(files, options);
-  const out = new TextOutput(process.stdout);
-  const linter = new Linter(options, out, diagnosticFormatter(options.format, stdoutColors()));
+  const { sinks, file } = openSinks(options);
+  const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();
   const perFile: FileCounts[] = [];
   for (const source of sources) {
@@ -159,11 +194,16 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
     perFile.push(fileCounts(source.name, before, linter.counts));
     if (linter.stopped) break;
   }
-  await out.flush();
+  for (const sink of sinks) {
+    await sink.out.write(sink.report.finish(perFile));
+    await sink.out.flush();
+  }
+  if (file) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = linter.counts;
   c.bytes = totalBytesRead(sources);
   const empty = c.lines === 0 && !options.allowEmpty;
+  const tooManyWarnings = options.maxWarnings >= 0 && c.warnings > options.maxWarnings;
   if (options.summary === 'json') {
     const summary = {
       ...c,
@@ -179,7 +219,8 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
     process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
   }
   if (empty) process.stderr.write('audit-ship lint: no lines to check (--allow-empty accepts that)\n');
-  process.exitCode = c.errors > 0 || empty ? 1 : 0;
+  if (tooManyWarnings) process.stderr.write(`audit-ship lint: ${c.warnings} warnings, more than --max-warnings ${options.maxWarnings}\n`);
+  process.exitCode = c.errors > 0 || empty || tooManyWarnings ? 1 : 0;
 }
 
 function fileLine(f: FileCounts): string {

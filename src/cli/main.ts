@@ -68,11 +68,16 @@ const COMMANDS: CommandSpec[] = [
     summary: 'check audit log lines (files, directories, quoted globs, .gz, or stdin) against the audit record schema',
     options: () => [
       ...lineOptions(),
-      new Option('--format <format>', 'diagnostics on stdout: text, json (NDJSON) or github (annotations)')
+      new Option(
+        '--format <format>',
+        'report format: text, json (NDJSON), github (annotations), sarif (SARIF 2.1.0), junit (JUnit XML), gitlab (Code Quality)',
+      )
         .choices(LINT_FORMATS)
         .default('text'),
       new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
       new Option('--allow-empty', 'no input files, or no lines, is not a failure').default(false),
+      new Option('--output <file>', 'write the --format report to this file; stdout then gets text'),
+      new Option('--max-warnings <n>', 'fail when there are more warnings than this (-1: never)').default(-1).argParser(integer(-1)),
       new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
     ],
     action: async () => {

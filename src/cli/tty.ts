@@ -14,3 +14,8 @@ export function stdoutColors(): ChalkInstance {
 export function stderrColors(): ChalkInstance {
   return new Chalk({ level: noColorRequested() ? 0 : chalkStderr.level });
 }
+
+/** No colour at all: for reports written to a file. */
+export function noColors(): ChalkInstance {
+  return new Chalk({ level: 0 });
+}

@@ -45,6 +45,37 @@ export const DIAGNOSTIC_CODES = {
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
 
+/** What each code means, for people: docs/lint.md's table says the same (a test compares them), and SARIF rules carry it. */
+export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
+  'line-too-long': 'the line is longer than `--max-line-bytes`',
+  'invalid-utf8': 'the line is not valid UTF-8',
+  'not-json': 'the line is not valid JSON',
+  'not-object': 'the line is JSON but not an object',
+  'not-audit-record': 'a JSON object that does not look like an audit record (without `--mixed`)',
+  'missing-field': 'a required field is absent',
+  'unknown-field': 'a field the schema does not name (`--strict` only)',
+  'wrong-type': 'the field has the wrong JSON type',
+  'empty-value': '`Host` or `URI` is `""`',
+  'invalid-uuid': '`RequestID` is not a UUID',
+  'uuid-not-v4': '`RequestID` is a UUID of another version or variant',
+  'invalid-timestamp': '`Timestamp` is not RFC 3339 with 0 to 9 fractional digits',
+  'impossible-date-time': '`Timestamp` has the right shape but no such date or time exists',
+  'non-utc-timestamp': '`Timestamp` has an offset other than UTC',
+  'invalid-method': '`Method` is empty or not an HTTP token',
+  'unusual-method': '`Method` is not one of the standard methods',
+  'status-out-of-range': '`ResponseStatus` is outside 100\u2013599',
+  'not-integer': '`ResponseStatus` or `ResponseSize` has a fraction',
+  'negative-size': '`ResponseSize` is below 0',
+  'size-mismatch': "`ResponseSize` differs from the body's UTF-8 byte length",
+  'invalid-ip': '`SourceAddress` is not an IPv4 or IPv6 address',
+  'forbidden-key':
+    'a key named `__proto__`, at any depth, however it is spelt (`"\\u005f_proto__"` too): JavaScript consumers would take it for the object prototype, and msgpack decoders refuse it',
+  'time-out-of-range': '`ship` only: `Timestamp` is outside what a Fluentd EventTime holds (1970 to 2106)',
+  'too-deep': '`ship` only: an unknown field nests deeper than 100 levels',
+  'cut-at-stop':
+    '`ship` only: the last line read from stdin or kubectl when a signal stopped the run; the rest of it was never read (its start is kept by `--dead-letter`)',
+};
+
 export function diagnostic(code: DiagnosticCode, field: string | null, message: string): Diagnostic {
   return { severity: DIAGNOSTIC_CODES[code], field, code, message };
 }

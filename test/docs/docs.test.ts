@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { EXIT_CODES } from '../../src/cli/exit.js';
 import { commandOptions, GLOBAL_OPTIONS } from '../../src/cli/main.js';
 import { createShipMetrics } from '../../src/metrics/metrics.js';
-import { DIAGNOSTIC_CODES } from '../../src/schema/diagnostic.js';
+import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../../src/schema/diagnostic.js';
 import { emptyCounts } from '../../src/ship/counts.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -105,9 +105,14 @@ describe('docs', () => {
     );
   });
 
-  it('gives every diagnostic code with its severity, and no other', () => {
-    const rows = tableAfter(doc('docs/lint.md'), '## Diagnostic codes').map(([code, severity]) => `${code!.replace(/`/g, '')} ${severity}`);
-    assert.deepEqual(sorted(rows), sorted(Object.entries(DIAGNOSTIC_CODES).map(([code, severity]) => `${code} ${severity}`)));
+  it('gives every diagnostic code with its severity and meaning, and no other', () => {
+    const rows = tableAfter(doc('docs/lint.md'), '## Diagnostic codes').map(
+      ([code, severity, meaning]) => `${code!.replace(/`/g, '')} ${severity} ${meaning}`,
+    );
+    const code = Object.entries(DIAGNOSTIC_CODES).map(
+      ([name, severity]) => `${name} ${severity} ${DIAGNOSTIC_HELP[name as DiagnosticCode]}`,
+    );
+    assert.deepEqual(sorted(rows), sorted(code));
   });
 
   it('gives every error code the source defines, and no other', () => {

@@ -1,0 +1,127 @@
+/**
+ * The documents `lint` writes for CI systems, whole at the end: SARIF 2.1.0 for code-scanning
+ * tools, JUnit XML for Jenkins, GitLab and Azure Pipelines, and GitLab Code Quality JSON. The
+ * streaming formats (text, json, github) are in lint-format.ts; both kinds go through LintReport.
+ */
+import { createHash } from 'node:crypto';
+import type { ChalkInstance } from 'chalk';
+import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../schema/diagnostic.js';
+import { version } from '../version.js';
+import { diagnosticFormatter, type LintFormat, type Located } from './lint-format.js';
+
+/** One input's counts, for the documents that describe every file. */
+export interface FileReport {
+  file: string;
+  records: number;
+}
+
+export interface LintReport {
+  /** Takes one diagnostic; returns text to write now (streaming formats) or nothing. */
+  add(item: Located): string | undefined;
+  /** The document, once every input is read (empty for streaming formats). */
+  finish(files: readonly FileReport[]): string;
+}
+
+const message = (item: Located) =>
+  item.diagnostic.field === null ? item.diagnostic.message : `${item.diagnostic.field}: ${item.diagnostic.message}`;
+
+/** A file name as a SARIF artifact URI (a relative reference; `<stdin>` escaped). */
+const uri = (file: string) => encodeURI(file.split('\\').join('/'));
+
+function sarif(items: readonly Located[]): string {
+  const codes = Object.keys(DIAGNOSTIC_CODES) as DiagnosticCode[];
+  const rules = codes.map((code) => ({
+    id: code,
+    shortDescription: { text: DIAGNOSTIC_HELP[code] },
+    help: { text: DIAGNOSTIC_HELP[code] },
+    defaultConfiguration: { level: DIAGNOSTIC_CODES[code] },
+  }));
+  const results = items.map((item) => ({
+    ruleId: item.diagnostic.code,
+    ruleIndex: codes.indexOf(item.diagnostic.code as DiagnosticCode),
+    level: item.diagnostic.severity,
+    message: { text: message(item) },
+    locations: [{ physicalLocation: { artifactLocation: { uri: uri(item.file) }, region: { startLine: item.line } } }],
+  }));
+  const log = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'audit-ship', version: version(), rules } }, results }],
+  };
+  return `${JSON.stringify(log, null, 2)}\n`;
+}
+
+/** XML text: the five entities escaped, and the control characters XML 1.0 cannot hold dropped. */
+function xml(s: string): string {
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- exactly the characters XML 1.0 forbids
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
+}
+
+/** A testsuite per file, a testcase per line with a problem (a `<failure>` when it has an error), one passing case for a clean file. */
+function junit(items: readonly Located[], files: readonly FileReport[]): string {
+  let failures = 0;
+  let tests = 0;
+  const suites = files.map(({ file, records }) => {
+    const byLine = new Map<number, Located[]>();
+    for (const item of items) if (item.file === file) byLine.set(item.line, [...(byLine.get(item.line) ?? []), item]);
+    const cases = [...byLine.entries()].map(([line, found]) => {
+      const errors = found.filter((f) => f.diagnostic.severity === 'error');
+      const details = xml(found.map((f) => `${f.diagnostic.severity} [${f.diagnostic.code}] ${message(f)}`).join('\n'));
+      const body =
+        errors.length > 0
+          ? `<failure message="${xml(message(errors[0]!))}" type="${xml(errors[0]!.diagnostic.code)}">${details}</failure>`
+          : `<system-out>${details}</system-out>`;
+      return `    <testcase name="line ${line}" classname="${xml(file)}">${body}</testcase>\n`;
+    });
+    const fileFailures = cases.filter((c) => c.includes('<failure')).length;
+    if (cases.length === 0) cases.push(`    <testcase name="${records} records valid" classname="${xml(file)}"/>\n`);
+    failures += fileFailures;
+    tests += cases.length;
+    return `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${fileFailures}" errors="0">\n${cases.join('')}  </testsuite>\n`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="audit-ship lint" tests="${tests}" failures="${failures}">\n${suites.join('')}</testsuites>\n`;
+}
+
+/** GitLab Code Quality: a fingerprint stable across runs for the same finding at the same place. */
+function gitlab(items: readonly Located[]): string {
+  const seen = new Map<string, number>();
+  const issues = items.map((item) => {
+    const { code, field, severity } = item.diagnostic;
+    const key = `${item.file}\0${item.line}\0${code}\0${field ?? ''}`;
+    const repeat = seen.get(key) ?? 0;
+    seen.set(key, repeat + 1);
+    return {
+      description: message(item),
+      check_name: code,
+      fingerprint: createHash('sha256').update(`${key}\0${repeat}`).digest('hex'),
+      severity: severity === 'error' ? 'major' : 'minor',
+      location: { path: item.file, lines: { begin: item.line } },
+    };
+  });
+  return `${JSON.stringify(issues, null, 2)}\n`;
+}
+
+export function lintReport(format: LintFormat, colors: ChalkInstance): LintReport {
+  if (format === 'text' || format === 'json' || format === 'github') {
+    const line = diagnosticFormatter(format, colors);
+    return { add: line, finish: () => '' };
+  }
+  const items: Located[] = [];
+  const add = (item: Located) => void items.push(item);
+  switch (format) {
+    case 'sarif':
+      return { add, finish: () => sarif(items) };
+    case 'junit':
+      return { add, finish: (files) => junit(items, files) };
+    case 'gitlab':
+      return { add, finish: () => gitlab(items) };
+  }
+}

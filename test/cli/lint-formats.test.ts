@@ -1,0 +1,140 @@
+/**
+ * lint's reports for CI systems, checked by independent readers: SARIF against the SARIF 2.1.0
+ * JSON Schema (ajv), JUnit XML parsed (fast-xml-parser), GitLab Code Quality fields and unique
+ * fingerprints; and every format names the same findings, line for line, as --format json.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { XMLParser } from 'fast-xml-parser';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { lines } from '../helpers/ledger.js';
+import { readCases } from '../helpers/paths.js';
+
+const require = createRequire(import.meta.url);
+// The SARIF 2.1.0 schema is draft-04 JSON Schema: ajv-draft-04 reads it.
+const AjvDraft04 = require('ajv-draft-04') as typeof import('ajv-draft-04').default;
+const sarifSchema = JSON.parse(readFileSync(require.resolve('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json'), 'utf8')) as object;
+
+/** Good and bad records in two files: errors, warnings, and a clean file. */
+function corpus(): string[] {
+  const dir = tempDir('audit-ship-formats-');
+  const bad = join(dir, 'bad.jsonl');
+  const records = [...readCases('records-invalid.jsonl'), ...readCases('records-warning.jsonl')].map(
+    (c) => `${JSON.stringify(c.record)}\n`,
+  );
+  writeFileSync(bad, records.join(''));
+  const good = join(dir, 'good.jsonl');
+  writeFileSync(good, lines(5, 701).join(''));
+  return [bad, good];
+}
+
+/** Each finding as `file:line:code`, sorted: what every format must agree on. */
+type Finding = string;
+const sorted = (f: Finding[]) => [...f].sort();
+
+async function report(format: string, files: string[]): Promise<string> {
+  const res = await runCli(['lint', '--format', format, ...files]);
+  assert.equal(res.code, 1, res.stderr);
+  return res.stdout;
+}
+
+describe('lint formats', () => {
+  it('agree with --format json on every finding, and are each well-formed for their readers', async () => {
+    const files = corpus();
+    const json = (await report('json', files))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; line: number; code: string });
+    const expected = sorted(json.map((d) => `${d.file}:${d.line}:${d.code}`));
+    assert.ok(expected.length > 10, 'the corpus has findings');
+
+    const sarif = JSON.parse(await report('sarif', files)) as {
+      runs: {
+        tool: { driver: { rules: { id: string }[] } };
+        results: {
+          ruleId: string;
+          ruleIndex: number;
+          locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[];
+        }[];
+      }[];
+    };
+    const ajv = new AjvDraft04({ strict: false, validateFormats: false, unicodeRegExp: false });
+    assert.ok(ajv.validate(sarifSchema, sarif), JSON.stringify(ajv.errors?.slice(0, 3)));
+    const run = sarif.runs[0]!;
+    for (const r of run.results) assert.equal(run.tool.driver.rules[r.ruleIndex]!.id, r.ruleId);
+    assert.deepEqual(
+      sorted(
+        run.results.map(
+          (r) =>
+            `${decodeURI(r.locations[0]!.physicalLocation.artifactLocation.uri)}:${r.locations[0]!.physicalLocation.region.startLine}:${r.ruleId}`,
+        ),
+      ),
+      expected,
+    );
+
+    const xml = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      isArray: (name) => name === 'testsuite' || name === 'testcase',
+    }).parse(await report('junit', files)) as {
+      testsuites: {
+        testsuite: { name: string; failures: string; testcase: { name: string; failure?: { type: string }; 'system-out'?: string }[] }[];
+      };
+    };
+    const suites = xml.testsuites.testsuite;
+    assert.deepEqual(
+      suites.map((s) => s.name),
+      files,
+    );
+    assert.equal(suites[1]!.testcase.length, 1, 'a clean file is one passing case');
+    assert.equal(suites[1]!.failures, '0');
+    const junitLines = suites[0]!.testcase.map((t) => Number(t.name.replace('line ', '')));
+    assert.deepEqual(
+      [...new Set(junitLines)].sort((a, b) => a - b),
+      [...new Set(json.filter((d) => d.file === files[0]).map((d) => d.line))].sort((a, b) => a - b),
+    );
+
+    const gitlab = JSON.parse(await report('gitlab', files)) as {
+      description: string;
+      check_name: string;
+      fingerprint: string;
+      severity: string;
+      location: { path: string; lines: { begin: number } };
+    }[];
+    assert.deepEqual(sorted(gitlab.map((g) => `${g.location.path}:${g.location.lines.begin}:${g.check_name}`)), expected);
+    assert.equal(new Set(gitlab.map((g) => g.fingerprint)).size, gitlab.length, 'fingerprints are unique');
+    for (const g of gitlab) assert.ok(['major', 'minor'].includes(g.severity) && g.description.length > 0);
+    const again = JSON.parse(await report('gitlab', files)) as { fingerprint: string }[];
+    assert.deepEqual(
+      again.map((g) => g.fingerprint),
+      gitlab.map((g) => g.fingerprint),
+      'stable across runs',
+    );
+  });
+
+  it('--output writes the report to a file while text goes to the terminal', async () => {
+    const files = corpus();
+    const out = join(tempDir(), 'report.sarif');
+    const res = await runCli(['lint', '--format', 'sarif', '--output', out, ...files]);
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, /bad\.jsonl:\d+: error/);
+    assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { version: string }).version, '2.1.0');
+  });
+
+  it('--max-warnings fails a run whose only findings are warnings, past the number allowed', async () => {
+    const file = join(tempDir(), 'warnings.jsonl');
+    writeFileSync(
+      file,
+      readCases('records-warning.jsonl')
+        .map((c) => `${JSON.stringify(c.record)}\n`)
+        .join(''),
+    );
+    assert.equal((await runCli(['lint', file])).code, 0);
+    const strict = await runCli(['lint', '--max-warnings', '0', file]);
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /warnings, more than --max-warnings 0/);
+  });
+});
