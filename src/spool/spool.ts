@@ -64,18 +64,14 @@ const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
 const SPACE_RETRY_MS = 1000;
 
+/** A spool's numbers before anything is in it. */
+export function emptySpoolStats(): SpoolStats {
+  const zero = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0 };
+  return { ...zero, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 };
+}
+
 export class Spool {
-  readonly stats: SpoolStats = {
-    chunks: 0,
-    records: 0,
-    bytes: 0,
-    recoveredChunks: 0,
-    recoveredRecords: 0,
-    damagedRanges: 0,
-    damagedBytes: 0,
-    droppedChunks: 0,
-    droppedRecords: 0,
-  };
+  readonly stats: SpoolStats = emptySpoolStats();
   private readonly entries = new Map<string, Entry>();
   private queue: Entry[] = [];
   private queueHead = 0;

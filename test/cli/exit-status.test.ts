@@ -16,7 +16,7 @@ import { freePort } from '../helpers/net.js';
 import { Ledger } from '../helpers/ledger.js';
 import { CLI, fixture, readCases, ROOT } from '../helpers/paths.js';
 import { receivers, startReceiveCli } from '../helpers/receive-cli.js';
-import { jsonSummary, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
+import { jsonSummary, startMeteredShip, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 const idsOf = (events: { record: Record<string, unknown> }[]) => events.map((e) => e.record.RequestID as string);
@@ -177,16 +177,7 @@ describe('exit 6: records dropped from a full spool', () => {
   it('under --spool-overflow drop-oldest, delivers the rest but says that some were dropped', async () => {
     const port = await freePort();
     const ledger = new Ledger(400, 1213);
-    const ship = await startMeteredShip([
-      '--port',
-      String(port),
-      '--spool-overflow',
-      'drop-oldest',
-      '--spool-max-bytes',
-      '64k',
-      '--chunk-records',
-      '10',
-    ]);
+    const ship = await startMeteredShip(['--port', String(port), ...SMALL_DROPPING_SPOOL]);
     ship.child.stdin!.end(ledger.text());
     for (let m = await ship.scrape(); m.get('audit_ship_lines_read_total') !== 400; m = await ship.scrape()) {
       await new Promise((resolve) => setTimeout(resolve, 20)); // until all of stdin is in the (full) spool

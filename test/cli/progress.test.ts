@@ -3,22 +3,13 @@ import { describe, it } from 'node:test';
 import { Progress } from '../../src/cli/progress.js';
 import type { InputSource } from '../../src/input/sources.js';
 import { emptyCounts } from '../../src/ship/counts.js';
+import { emptySpoolStats } from '../../src/spool/spool.js';
 
 function source(size: number | null, bytesRead: number): InputSource {
   return { name: 'f', path: size === null ? null : 'f', size, bytesRead, resume: null, exhausted: false, chunks: async function* () {} };
 }
 
-const spool = {
-  chunks: 0,
-  records: 0,
-  bytes: 0,
-  recoveredChunks: 0,
-  recoveredRecords: 0,
-  damagedRanges: 0,
-  damagedBytes: 0,
-  droppedChunks: 0,
-  droppedRecords: 0,
-};
+const spool = emptySpoolStats();
 
 describe('Progress', () => {
   it('shows lines, acked and rate, and for files the percent read and an ETA', () => {

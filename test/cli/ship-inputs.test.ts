@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { parseTimestamp } from '../../src/schema/timestamp.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { fakeKubectl, jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
+import { fakeKubectl, jsonSummary, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 import type { DeadLetter } from '../../src/ship/dead-letter.js';
 import { lines } from '../helpers/ledger.js';
 
@@ -204,23 +204,9 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
   });
 
   it('under --spool-overflow drop-oldest, counts what it drops: dropped + left in spool = valid', async () => {
-    const res = await runCli(
-      [
-        '--port',
-        '1',
-        '--retry-timeout',
-        '500ms',
-        '--spool-overflow',
-        'drop-oldest',
-        '--spool-max-bytes',
-        '64k',
-        '--chunk-records',
-        '10',
-        '--summary',
-        'json',
-      ],
-      { input: lines(400, 50).join('') },
-    );
+    const res = await runCli(['--port', '1', '--retry-timeout', '500ms', ...SMALL_DROPPING_SPOOL, '--summary', 'json'], {
+      input: lines(400, 50).join(''),
+    });
     assert.equal(res.code, EXIT.leftInSpool, 'what is left in the spool comes first; the drop is said too');
     assert.match(res.stderr, /records were dropped unsent from the full spool/);
     const s = jsonSummary(res.stderr);

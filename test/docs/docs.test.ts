@@ -12,6 +12,7 @@ import { createShipMetrics } from '../../src/metrics/metrics.js';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../../src/schema/diagnostic.js';
 import { emptyCounts } from '../../src/ship/counts.js';
 import { ROOT } from '../helpers/paths.js';
+import { emptySpoolStats } from '../../src/spool/spool.js';
 
 const doc = (name: string) => readFileSync(join(ROOT, name), 'utf8');
 
@@ -71,17 +72,7 @@ describe('docs', () => {
   it('lists every metric, with its type, and no other', () => {
     const { registry } = createShipMetrics({
       counts: emptyCounts(),
-      spool: {
-        chunks: 0,
-        records: 0,
-        bytes: 0,
-        recoveredChunks: 0,
-        recoveredRecords: 0,
-        damagedRanges: 0,
-        damagedBytes: 0,
-        droppedChunks: 0,
-        droppedRecords: 0,
-      },
+      spool: emptySpoolStats(),
       senderState: () => 'connected',
       inFlight: () => 0,
     });

@@ -37,6 +37,9 @@ export function startShip(args: string[], env: NodeJS.ProcessEnv = {}): ShipChil
   };
 }
 
+/** A spool of 64 KB that drops its oldest chunks when full, and chunks of 10 records to fill it fast. */
+export const SMALL_DROPPING_SPOOL = ['--spool-overflow', 'drop-oldest', '--spool-max-bytes', '64k', '--chunk-records', '10'];
+
 /** Polls until `condition` holds; fails with `what` after 30 s (a hang, not a timing check). */
 export async function waitFor(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 3000; i++) {
