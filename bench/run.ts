@@ -9,6 +9,7 @@ import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus } from './corpus.js';
 import { benchLint, type LintRow } from './lint.js';
 import { benchShip, type ShipRow } from './ship.js';
+import { benchStartup, startupTable } from './startup.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -80,6 +81,7 @@ process.stderr.write(
 );
 const lint = await benchLint(corpus, RUNS);
 const shipping = await benchShip(corpus, RUNS);
+const startup = benchStartup(11);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -106,6 +108,12 @@ const report = [
   '`JSON.parse` and the ajv-compiled JSON Schema that `audit-ship schema` prints.',
   '',
   lintTable(lint),
+  '',
+  '## Start-up',
+  '',
+  'What the CLI costs before any work: the entry point the installed package runs, 11 runs each (median), against a bare `node`.',
+  '',
+  startupTable(startup),
   '',
   existsSync(soakPath) ? readFileSync(soakPath, 'utf8') : '',
 ].join('\n');
