@@ -43,6 +43,15 @@ describe('the package', () => {
       assert.ok(files.includes(needed), needed);
   });
 
+  it('runs straight from the tarball with npx, without installing', () => {
+    const tarball = pack().file;
+    const out = execFileSync('npx', ['--yes', `--package=${tarball}`, 'audit-ship', '--version'], {
+      cwd: tempDir('audit-ship-npx-'),
+      encoding: 'utf8',
+    });
+    assert.equal(out.trim(), version);
+  });
+
   it('installs globally from the tarball and runs from any directory', () => {
     const prefix = tempDir('audit-ship-global-');
     npm(['install', '--global', '--prefix', prefix, pack().file]);
