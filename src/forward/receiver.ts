@@ -12,7 +12,7 @@ import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
 import { eventTimeCodec } from './event-time.js';
-import { decodeTransport, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
+import { decodeTransport, ENTRY_LIMITS, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
 
 export interface ReceiverSecurity {
@@ -36,7 +36,12 @@ export interface ReceiverOptions {
  * header as the bytes arrive, before anything is buffered for it. A client that has not yet
  * authenticated may send only a PING's worth.
  */
-export const RECEIVE_LIMITS: FrameLimits = { maxMessageBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
+// The same bounds as a chunk's inflated entries: one message carries at most one chunk.
+export const RECEIVE_LIMITS: FrameLimits = {
+  maxMessageBytes: ENTRY_LIMITS.maxInflatedBytes,
+  maxObjects: ENTRY_LIMITS.maxObjects,
+  maxDepth: ENTRY_LIMITS.maxDepth,
+};
 export const UNAUTHENTICATED_LIMITS: FrameLimits = { maxMessageBytes: 4096, maxObjects: 64, maxDepth: 4 };
 const DECODE_OPTIONS = {
   extensionCodec: eventTimeCodec,

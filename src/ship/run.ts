@@ -181,8 +181,9 @@ export class ShipRun {
     this.noteSpoolAtStart();
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
-    if (autoRetry && sources.every((s) => s.size !== null)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
-    this.watchSpace(autoRetry && sources.every((s) => s.size !== null));
+    const filesOnly = autoRetry && sources.every((s) => s.size !== null);
+    if (filesOnly) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
+    this.watchSpace(filesOnly);
     const started = process.hrtime.bigint();
     const reading = (async () => {
       if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
