@@ -95,3 +95,8 @@ export function describeSystemError(error: unknown): string {
       return e instanceof Error ? e.message : String(error);
   }
 }
+
+/** A checkpoint (--checkpoint, or the kubectl positions beside the spool) cannot be read or written. */
+export class CheckpointError extends AuditShipError {
+  override readonly code = 'ERR_AUDIT_SHIP_CHECKPOINT';
+}

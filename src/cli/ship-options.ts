@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option } from 'commander';
+import { DEFAULT_KUBECTL_MAX_STREAMS } from '../input/kube/source.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../schema/timestamp.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
@@ -30,6 +31,7 @@ export interface ShipOptions extends ForwardCliOptions {
   checkpoint?: string;
   kubectl?: string;
   kubectlCommand: string;
+  kubectlMaxStreams: number;
   timeSource: 'record' | 'now';
   since?: TimeBound;
   until?: TimeBound;
@@ -38,6 +40,7 @@ export interface ShipOptions extends ForwardCliOptions {
   stdout: boolean;
   metricsPort?: number;
   metricsHost: string;
+  watchdog: number;
   progress: boolean;
 }
 
@@ -73,8 +76,14 @@ export function shipOptions(): Option[] {
     new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there (files only)').conflicts(
       'kubectl',
     ),
-    new Option('--kubectl <args>', 'read from `kubectl logs -f ARGS`, restarted whenever it exits'),
+    new Option(
+      '--kubectl <target>',
+      'follow every pod of a workload through kubectl: "deploy/NAME", pod/NAME or "-l SELECTOR", with -n, --context, -c or --all-containers',
+    ),
     new Option('--kubectl-command <path>', 'the kubectl to run').default('kubectl').env('KUBECTL'),
+    new Option('--kubectl-max-streams <n>', 'pod containers followed at once (one kubectl each); more wait for a free one')
+      .default(DEFAULT_KUBECTL_MAX_STREAMS)
+      .argParser(integer(1, 1000)),
     new Option('--time-source <source>', "event time: the record's Timestamp, or the time it is read")
       .choices(['record', 'now'])
       .default('record'),
@@ -89,6 +98,9 @@ export function shipOptions(): Option[] {
       integer(0, 65535),
     ),
     new Option('--metrics-host <address>', 'address for the metrics endpoint (0.0.0.0 inside a pod)').default('127.0.0.1'),
+    new Option('--watchdog <duration>', '/healthz fails when chunks wait and the sender has not moved for this long')
+      .default(300_000, '5m')
+      .argParser(duration(1000)),
     new Option('--no-progress', 'no live status line (it is shown only when stderr is a terminal)'),
     maxLineBytesOption(),
     new Option('--strict', 'records with unknown fields are invalid').default(false),

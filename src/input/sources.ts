@@ -10,6 +10,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
+import type { KubeStatus } from './kube/source.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 
 export const STDIN = '-';
@@ -34,6 +35,8 @@ export interface InputSource {
   exhausted: boolean;
   /** A live tail (kubectl) has no end: a signal is its normal stop, not an unread input. */
   live?: boolean;
+  /** The pod streams of `--kubectl`, for the metrics and the readiness probe. */
+  kube?: KubeStatus;
   /**
    * The input's bytes. A chunk may be read into memory that is reused: it is valid until the
    * chunk after the next one is asked for, so a consumer keeps nothing of a chunk once it asks
@@ -41,10 +44,15 @@ export interface InputSource {
    */
   chunks(): AsyncIterable<Buffer>;
   /**
-   * Whether a valid record is new; false for a repeat that an input can produce by design (a
-   * restarted `kubectl logs --since-time` overlaps what was already read). Absent: always new.
+   * Whether a valid record (the line ending at `end`) is new; false for a repeat an input can
+   * produce by design (a record seen again among the recent RequestIDs). Absent: always new.
    */
-  admit?(requestId: string, timestamp: string): boolean;
+  admit?(requestId: string, timestamp: string, end: number): boolean;
+  /**
+   * Every line up to `end` (the source's byte offset) is in the spool, or counted otherwise: an
+   * input that keeps positions of its own (kubectl) moves them now.
+   */
+  committed?(end: number): void;
   /**
    * Ends the input now (shutdown), for inputs that would otherwise never end (an idle stdin, a
    * live tail): what was already read and buffered is still delivered, then the iteration ends.

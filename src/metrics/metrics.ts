@@ -7,12 +7,16 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { SenderState } from '../forward/sender.js';
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
+import type { KubeStatus } from '../input/kube/source.js';
+import { registerKubeMetrics } from './kube-metrics.js';
 
 export interface MetricSources {
   counts: ShipCounts;
   spool: SpoolStats;
   senderState: () => SenderState;
   inFlight: () => number;
+  /** The pod streams, when following kubectl. */
+  kube: KubeStatus | null;
 }
 
 const SENDER_STATES: SenderState[] = ['disconnected', 'connecting', 'connected', 'closed'];
@@ -166,5 +170,6 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     registers: [registry],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   });
+  if (sources.kube) registerKubeMetrics(registry, sources.kube);
   return { registry, ackLatency };
 }

@@ -1,6 +1,6 @@
 /**
- * The metrics endpoint: `/metrics` for Prometheus, `/healthz` (the process is serving) and
- * `/readyz` (connected to Fluentd, for a Kubernetes readiness probe).
+ * The metrics endpoint: `/metrics` for Prometheus, `/healthz` (liveness: the process is not stuck)
+ * and `/readyz` (readiness: shipping), with what src/metrics/health.ts says.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(registry: Registry, host: string, port: number, ready: () => boolean): Promise<MetricsServer> {
+/** The answers of the probes: null when all is well, else why not. */
+export interface Probes {
+  ready(): string | null;
+  healthy(): string | null;
+}
+
+export async function startMetricsServer(registry: Registry, host: string, port: number, probes: Probes): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -23,10 +29,11 @@ export async function startMetricsServer(registry: Registry, host: string, port:
         (error: Error) => response.writeHead(500).end(`${error.message}\n`),
       );
     } else if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const problem = probes.healthy();
+      response.writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' }).end(`${problem ?? 'ok'}\n`);
     } else if (path === '/readyz') {
-      const ok = ready();
-      response.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not connected to Fluentd\n');
+      const problem = probes.ready();
+      response.writeHead(problem ? 503 : 200, { 'content-type': 'text/plain' }).end(`${problem ?? 'ready'}\n`);
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
     }

@@ -12,15 +12,12 @@ import { dirname, resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { fsyncDirSync, writeAllSync } from '../durable.js';
 import { FileLock } from '../spool/lock.js';
-import { AuditShipError, describeSystemError } from '../errors.js';
+import { CheckpointError, describeSystemError } from '../errors.js';
 
 /** The bytes a file's fingerprint covers: its first line or more, for audit logs (a RequestID in each). */
 const FINGERPRINT_BYTES = 4096;
 
-/** The checkpoint file cannot be read or written. */
-export class CheckpointError extends AuditShipError {
-  override readonly code = 'ERR_AUDIT_SHIP_CHECKPOINT';
-}
+export { CheckpointError };
 
 export interface FileProgress {
   /** Decoded bytes (after gunzip) and lines durably handled. */

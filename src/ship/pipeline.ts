@@ -307,7 +307,7 @@ export class ShipPipeline {
       this.counts.filtered++;
       return false;
     }
-    if (source.admit && !source.admit(ids.requestId(), ids.timestamp())) {
+    if (source.admit && !source.admit(ids.requestId(), ids.timestamp(), line.end)) {
       this.counts.duplicates++;
       return false;
     }

@@ -9,7 +9,7 @@ import { OutputError, UsageError } from '../errors.js';
 import { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
-import { DEFAULT_KUBECTL_RECENT_IDS, kubectlSource } from '../input/kubectl.js';
+import { DEFAULT_KUBECTL_RECENT_IDS, kubeSource } from '../input/kube/source.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
@@ -51,11 +51,15 @@ async function openInputs(files: string[], options: ShipOptions, note: Note): Pr
   if (options.kubectl === undefined) return openSources(files);
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
   return [
-    kubectlSource({
-      args: options.kubectl,
+    kubeSource({
+      target: options.kubectl,
       command: options.kubectlCommand,
+      maxStreams: options.kubectlMaxStreams,
       backoff: { initialMs: 500, maxMs: 30_000 },
       recentIds: DEFAULT_KUBECTL_RECENT_IDS,
+      maxLineBytes: options.maxLineBytes,
+      positionsDir: options.spoolDir,
+      fsync: options.spoolFsync !== 'never',
       onMessage: (line) => note(`${line}\n`),
     }),
   ];
@@ -68,6 +72,7 @@ export class ShipRun {
   private readonly pipeline: ShipPipeline;
   private readonly forwarder: Forwarder;
   private metricsServer: MetricsServer | null = null;
+  private stopHealth: () => void = () => {};
   /** A fatal error: authentication, TLS, the spool taken over. */
   private fatal: ForwardError | SpoolError | null = null;
   private failure: unknown = null;
@@ -216,6 +221,7 @@ export class ShipRun {
       this.checkpoint?.close();
       this.deadLetter?.close();
       await this.metricsServer?.close();
+      this.stopHealth();
     })();
     return this.closing;
   }
@@ -251,23 +257,23 @@ export class ShipRun {
     const { options, sender } = this;
     if (options.metricsPort === undefined) return;
     // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
-    const [{ createShipMetrics }, { startMetricsServer }] = await Promise.all([
+    const [{ createShipMetrics }, { startMetricsServer }, { watchHealth }] = await Promise.all([
       import('../metrics/metrics.js'),
       import('../metrics/server.js'),
+      import('../metrics/health.js'),
     ]);
+    const kube = this.sources.find((s) => s.kube)?.kube ?? null;
     const metrics = createShipMetrics({
       counts: this.counts,
       spool: this.spool.stats,
       senderState: () => sender.state,
       inFlight: () => sender.inFlightCount,
+      kube,
     });
     sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-    this.metricsServer = await startMetricsServer(
-      metrics.registry,
-      options.metricsHost,
-      options.metricsPort,
-      () => sender.state === 'connected',
-    );
+    const health = watchHealth(sender, this.spool, kube, options.watchdog);
+    this.stopHealth = () => health.stop();
+    this.metricsServer = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, health);
     this.hooks.note(`audit-ship: metrics on ${this.metricsServer.url}/metrics\n`);
   }
 

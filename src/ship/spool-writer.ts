@@ -91,6 +91,7 @@ export class SpoolWriter {
   }
 
   private commit(position: Position | null): void {
+    position?.source.committed?.(position.end);
     const { checkpoint } = this.options;
     if (!checkpoint || !position?.source.path) return;
     const { source } = position;

@@ -85,6 +85,7 @@ export class Spool {
   /** The write failure that has the spool waiting for disk space, while it waits. */
   private outOfSpace: SpoolWriteError | null = null;
   private spaceHandler: (error: SpoolWriteError | null) => void = () => {};
+  private waitingForRoom = false;
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -257,8 +258,15 @@ export class Spool {
   private async makeRoom(size: number): Promise<void> {
     while (!this.closed && !this.finishing && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
       if (this.options.overflow === 'drop-oldest' && this.dropOldest()) continue;
+      this.waitingForRoom = true;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
+      this.waitingForRoom = false;
     }
+  }
+
+  /** A write waits: the spool is at its cap (under block) or the disk is full. Reading waits with it. */
+  get full(): boolean {
+    return this.waitingForRoom || this.outOfSpace !== null;
   }
 
   /**

@@ -1,10 +1,8 @@
 /** A long-running `audit-ship` child (stdin kept open, a live tail), and what tests read from it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
-import { cliEnv, tempDir } from './cli.js';
+import { cliEnv } from './cli.js';
 import { metricSamples } from './ledger.js';
 import { CLI } from './paths.js';
 
@@ -71,53 +69,6 @@ export function jsonSummary(stderr: string): ShipSummary {
     .pop();
   if (!last) throw new Error(`no JSON summary in: ${stderr}`);
   return JSON.parse(last) as ShipSummary;
-}
-
-/**
- * A fake `kubectl` on PATH. Each run appends its arguments to `calls.jsonl`; run N prints the
- * records `script[N]` names (by index into `records`), then either exits with `code` after
- * `tail` (a line cut short), or stays up until killed when the script has no entry for it.
- */
-export interface KubectlRun {
-  from: number;
-  to: number;
-  tail?: string;
-  code: number;
-}
-
-export function fakeKubectl(records: string[], script: KubectlRun[]): { binDir: string; calls: () => string[][] } {
-  const binDir = tempDir('audit-ship-kubectl-');
-  const state = join(binDir, 'state');
-  writeFileSync(join(binDir, 'records.json'), JSON.stringify(records));
-  writeFileSync(join(binDir, 'script.json'), JSON.stringify(script));
-  writeFileSync(state, '0');
-  const program = `#!${process.execPath}
-const fs = require('fs');
-const dir = ${JSON.stringify(binDir)};
-const run = Number(fs.readFileSync(dir + '/state', 'utf8'));
-fs.writeFileSync(dir + '/state', String(run + 1));
-fs.appendFileSync(dir + '/calls.jsonl', JSON.stringify(process.argv.slice(2)) + '\\n');
-const records = JSON.parse(fs.readFileSync(dir + '/records.json', 'utf8'));
-const step = JSON.parse(fs.readFileSync(dir + '/script.json', 'utf8'))[run];
-if (!step) { process.stderr.write('no more logs\\n'); setInterval(() => {}, 1000); }
-else {
-  process.stdout.write(records.slice(step.from, step.to).join(''));
-  process.stdout.write(step.tail || '', () => { process.stderr.write('stream closed\\n'); process.exit(step.code); });
-}
-`;
-  writeFileSync(join(binDir, 'kubectl'), program);
-  chmodSync(join(binDir, 'kubectl'), 0o755);
-  const calls = () => {
-    try {
-      return readFileSync(join(binDir, 'calls.jsonl'), 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as string[]);
-    } catch {
-      return [];
-    }
-  };
-  return { binDir, calls };
 }
 
 export interface MeteredShip extends ShipChild {

@@ -6,6 +6,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { sampleLines } from '../../src/sample/generate.js';
 import { metricSamples } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
@@ -89,5 +90,46 @@ describe('metrics endpoint', () => {
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/nope`)).status, 404);
     assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, 'stdin had not ended');
+  });
+
+  it('is unready while the spool is full, and unhealthy when the sender has not moved for --watchdog', async (t) => {
+    let action: 'hold' | 'ack' = 'hold';
+    const server = new FaultServer(() => action);
+    const port = await server.listen();
+    t.after(() => server.close());
+    const ship = startShip(
+      ['--port', String(port), '--metrics-port', '0', '--spool-max-bytes', '64k', '--chunk-records', '10', '--shutdown-timeout', '0'],
+      {},
+    );
+    ship.child.stdin!.write([...sampleLines(2000, { seed: 52, start: 1632312000 })].join(''));
+    await waitFor(() => metricsUrl(ship.stderr()) !== null, 'the metrics address');
+    const url = metricsUrl(ship.stderr())!;
+    const probe = async (path: string) => {
+      const response = await fetch(`${url}${path}`);
+      return `${response.status} ${(await response.text()).trim()}`;
+    };
+    let ready = '';
+    await waitFor(() => (void probe('/readyz').then((r) => (ready = r)), ready.includes('spool is full')), 'the spool full');
+    assert.equal(ready, '503 the spool is full: reading waits for acks or disk space');
+    assert.equal(await probe('/healthz'), '200 ok', 'a full spool is not a stuck process');
+
+    // The default --watchdog is 5 minutes; the same run with 1 s shows it fail and recover.
+    await ship.exit('SIGTERM');
+    const watched = startShip(['--port', String(port), '--metrics-port', '0', '--watchdog', '1s', '--ack-timeout', '1h']);
+    watched.child.stdin!.write([...sampleLines(10, { seed: 53, start: 1632312000 })].join(''));
+    await waitFor(() => metricsUrl(watched.stderr()) !== null, 'the metrics address');
+    const url2 = metricsUrl(watched.stderr())!;
+    let health = '';
+    const poll = (want: string) => () => (
+      void fetch(`${url2}/healthz`).then(async (r) => (health = `${r.status} ${(await r.text()).trim()}`)),
+      health.startsWith(want)
+    );
+    await waitFor(poll('503'), 'the watchdog to fire');
+    assert.match(health, /^503 the sender made no progress for \d+ s with \d+ chunks waiting \(--watchdog\)$/);
+    action = 'ack';
+    server.release();
+    await waitFor(poll('200'), 'health back once acks come');
+    assert.equal(health, '200 ok');
+    await watched.exit('SIGTERM');
   });
 });

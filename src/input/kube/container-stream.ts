@@ -1,0 +1,187 @@
+/**
+ * One pod container, followed to its end: `kubectl logs -f --timestamps` from the position of the
+ * last line read, restarted with backoff of its own whenever it exits. Before each restart the
+ * tail of the container's previous instance (`--previous`) is read from that position, so lines
+ * written by an instance that crashed while kubectl was away are read too. Only whole lines are
+ * passed on: a line cut by kubectl's exit is read again, whole, by the next run.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
+import { exited, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
+import { lineTime, type StreamPosition } from './positions.js';
+import type { PodInfo } from './pod-watch.js';
+
+export type StreamState = 'waiting' | 'following' | 'backing-off' | 'ended';
+
+export interface StreamContext {
+  command: string;
+  globalArgs: string[];
+  backoff: BackoffOptions;
+  signal: AbortSignal;
+  /** Longest line passed on whole; a longer one is cut there (the pipeline reports it). */
+  maxLineBytes: number;
+  /** Hands whole lines on, with the position after the last of them; resolves when there is room for more. */
+  push: (stream: ContainerStream, lines: Buffer, position: StreamPosition | null) => Promise<void>;
+  onMessage: (line: string) => void;
+}
+
+/** A run that lasted this long was healthy, whether or not it read anything: the next restart is quick. */
+const HEALTHY_RUN_MS = 10_000;
+const NEWLINE = 0x0a;
+
+interface RunEnd {
+  code: number | null;
+  error: string;
+  read: number;
+}
+
+export class ContainerStream {
+  state: StreamState = 'waiting';
+  restarts = 0;
+  linesRead = 0;
+  records = 0;
+  /** The kubelet time of the last line read, in ms (for the lag). */
+  lastReadMs: number | null = null;
+  private child: ChildProcess | null = null;
+  /** A cut line seen at the end of a run: if the next run ends with the same one, it is whole. */
+  private lastCut: Buffer | null = null;
+
+  constructor(
+    readonly pod: PodInfo,
+    readonly container: string,
+    /** The position of the last line read (not yet necessarily spooled). */
+    public position: StreamPosition | null,
+    private readonly context: StreamContext,
+  ) {}
+
+  get key(): string {
+    return `${this.pod.namespace}/${this.pod.name}/${this.container}`;
+  }
+
+  /** Follows the container until its pod is gone or has ended and is read, or the source closes. */
+  async run(): Promise<void> {
+    const { signal } = this.context;
+    const backoff = new Backoff(this.context.backoff);
+    while (!signal.aborted) {
+      if (this.position !== null || (this.pod.restarts.get(this.container) ?? 0) > 0) {
+        const previous = await this.read(['--previous']);
+        if (previous.read > 0) this.context.onMessage(`audit-ship: ${this.key}: read ${previous.read} lines of its previous instance`);
+      }
+      if (signal.aborted) break;
+      this.state = 'following';
+      const started = Date.now();
+      const end = await this.read(['-f']);
+      if (signal.aborted) break;
+      if (isPermanent(end.error) || this.pod.deleted || (this.pod.terminal && end.code === 0)) {
+        this.state = 'ended';
+        return;
+      }
+      if (end.read > 0 || Date.now() - started >= HEALTHY_RUN_MS) backoff.reset();
+      const delay = backoff.next();
+      this.state = 'backing-off';
+      this.restarts++;
+      this.context.onMessage(
+        `audit-ship: ${this.key}: kubectl logs ended (${end.error || `code ${end.code}`}); again in ${(delay / 1000).toFixed(1)} s` +
+          (this.position ? ` from ${this.position.time}` : ''),
+      );
+      await sleep(delay, signal);
+    }
+    this.state = 'ended';
+  }
+
+  /** Stops the kubectl run in progress (the source is closing). */
+  stop(): void {
+    this.child?.kill('SIGTERM');
+  }
+
+  private args(extra: string[]): string[] {
+    const { pod, container, position } = this;
+    const since = position ? [`--since-time=${position.time}`] : [];
+    return ['logs', ...extra, '--timestamps', `pod/${pod.name}`, '-c', container, ...since, ...this.context.globalArgs];
+  }
+
+  /** One kubectl run: passes on each whole line after the position; returns how it ended. */
+  private async read(extra: string[]): Promise<RunEnd> {
+    let error = '';
+    const child = startKubectl(this.context.command, this.args(extra), (line) => {
+      error = line || error;
+      if (extra[0] === '-f') this.context.onMessage(`kubectl logs ${this.key}: ${line}`);
+    });
+    this.child = child;
+    const ended = exited(child);
+    const skip = this.position ? { ...this.position, seen: 0 } : null;
+    let read = 0;
+    let carry: Buffer | null = null;
+    let over = false;
+    for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+      const lines: Buffer[] = [];
+      let start = 0;
+      for (let nl = chunk.indexOf(NEWLINE); ; nl = chunk.indexOf(NEWLINE, start)) {
+        const piece = chunk.subarray(start, nl < 0 ? chunk.length : nl + 1);
+        if (over) {
+          over = nl < 0;
+        } else {
+          carry = carry ? Buffer.concat([carry, piece]) : Buffer.from(piece);
+          if (nl >= 0) {
+            if (this.accept(carry, skip)) lines.push(carry);
+            carry = null;
+          } else if (carry.length > this.context.maxLineBytes) {
+            // Cut where the pipeline's limit is: it reports the line as over-long, and nothing more of it is held.
+            if (this.accept(carry, skip)) lines.push(Buffer.concat([carry, Buffer.from('\n')]));
+            carry = null;
+            over = true;
+          }
+        }
+        if (nl < 0) break;
+        start = nl + 1;
+      }
+      if (lines.length > 0) {
+        read += lines.length;
+        await this.context.push(this, Buffer.concat(lines), this.position && { ...this.position });
+      }
+    }
+    const end = await ended;
+    this.child = null;
+    if (end.enoent) throw notInstalled(this.context.command);
+    read += await this.endOfRun(carry, skip);
+    return { code: end.code, error, read };
+  }
+
+  /**
+   * A run that ended mid-line: the line is read again by the next run, from the position. Only
+   * when the next run ends with the very same piece (a last line that never gets its newline) is
+   * it passed on as it is.
+   */
+  private async endOfRun(carry: Buffer | null, skip: (StreamPosition & { seen: number }) | null): Promise<number> {
+    if (carry === null || carry.length === 0) return 0;
+    if (this.lastCut === null || !this.lastCut.equals(carry)) {
+      this.lastCut = carry;
+      return 0;
+    }
+    this.lastCut = null;
+    if (!this.accept(carry, skip)) return 0;
+    await this.context.push(this, Buffer.concat([carry, Buffer.from('\n')]), this.position && { ...this.position });
+    return 1;
+  }
+
+  /** Whether a line is new (after the position); if so, the position moves past it. */
+  private accept(line: Buffer, skip: (StreamPosition & { seen: number }) | null): boolean {
+    const time = lineTime(line);
+    if (time === null) {
+      // Not a --timestamps line (no kubelet writes one): passed on; the position stays where it was.
+      this.linesRead++;
+      return true;
+    }
+    if (skip) {
+      if (time < skip.time) return false;
+      if (time === skip.time && skip.seen < skip.at) {
+        skip.seen++;
+        return false;
+      }
+    }
+    this.position = this.position?.time === time ? { time, at: this.position.at + 1 } : { time, at: 1 };
+    this.linesRead++;
+    this.lastReadMs = Date.parse(time.slice(0, 23) + 'Z');
+    return true;
+  }
+}

@@ -1,0 +1,54 @@
+/** Runs kubectl: to its end for a short answer, or as a child whose stdout is read as it comes. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import split2 from 'split2';
+import { InputError } from '../../errors.js';
+
+/** kubectl's answer to a short request (get, version): bounded, its output is small. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+export interface KubectlAnswer {
+  code: number | null;
+  stdout: string;
+  /** kubectl's last message on stderr, for ours. */
+  error: string;
+}
+
+export function notInstalled(command: string): InputError {
+  return new InputError(`--kubectl: ${command} was not found on PATH (install kubectl 1.24 or later, or give --kubectl-command)`);
+}
+
+/** Starts kubectl; its stderr lines go to `onError` (the last one is kept for the outcome). */
+export function startKubectl(command: string, args: string[], onError: (line: string) => void): ChildProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr!.pipe(split2()).on('data', (line: string) => onError(line));
+  return child;
+}
+
+/** How a kubectl child ended: 'ENOENT' when it could not be started. */
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; enoent: boolean }> {
+  return new Promise((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ code: null, signal: null, enoent: error.code === 'ENOENT' }));
+    child.once('close', (code, signal) => resolve({ code, signal, enoent: false }));
+  });
+}
+
+/** Runs kubectl to its end; throws only when kubectl cannot be started at all. */
+export async function askKubectl(command: string, args: string[]): Promise<KubectlAnswer> {
+  let error = '';
+  const child = startKubectl(command, args, (line) => (error = line || error));
+  const out: Buffer[] = [];
+  let bytes = 0;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (bytes <= MAX_ANSWER_BYTES) out.push(chunk);
+    else child.kill('SIGTERM');
+  });
+  const end = await exited(child);
+  if (end.enoent) throw notInstalled(command);
+  return { code: end.code, stdout: Buffer.concat(out).toString('utf8'), error };
+}
+
+/** kubectl said the object does not exist (or is not ours to read): retrying will not help. */
+export function isPermanent(message: string): boolean {
+  return /\((NotFound|Forbidden|Unauthorized)\)|not found|forbidden/i.test(message);
+}

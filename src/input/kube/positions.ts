@@ -1,0 +1,121 @@
+/**
+ * Where each followed pod container stands: the kubelet timestamp of the last line handed to the
+ * spool (`kubectl logs --timestamps`), never a record's own Timestamp, which a writer may set
+ * anywhere. Kept in `kubectl-positions.json` beside the spool, under the spool's lock, and moved
+ * only after the chunk holding those lines is in the spool: a restarted audit-ship resumes every
+ * container where it stopped, and a SIGKILL repeats at most the chunks written after the last save.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsyncDirSync, writeAllSync } from '../../durable.js';
+import { CheckpointError, describeSystemError } from '../../errors.js';
+
+export const POSITIONS_FILE = 'kubectl-positions.json';
+
+/** A position forgotten once its container has not been seen for this long. */
+const FORGET_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+export interface StreamPosition {
+  /** The kubelet time of the last line read, as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (compares as text). */
+  time: string;
+  /** How many lines stamped exactly `time` were read: the next run skips that many at `time`. */
+  at: number;
+}
+
+interface PositionsFile {
+  version: 1;
+  streams: Record<string, StreamPosition & { seen: string }>;
+}
+
+const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/;
+
+/** A kubelet timestamp in the one width that compares as text; null if it is not one. */
+export function normalTime(stamp: string): string | null {
+  const m = STAMP.exec(stamp);
+  if (!m) return null;
+  const fraction = (m[2] ?? '').padEnd(9, '0');
+  if (m[3] === 'Z') return `${m[1]}.${fraction}Z`;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return null;
+  return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
+}
+
+/** The kubelet time at the start of a `--timestamps` line, normalised; null if the line has none. */
+export function lineTime(line: Buffer): string | null {
+  const space = line.indexOf(0x20);
+  if (space < 20 || space > 40) return null;
+  return normalTime(line.toString('latin1', 0, space));
+}
+
+export class Positions {
+  private readonly state: PositionsFile;
+  readonly path: string;
+
+  constructor(
+    dir: string,
+    private readonly fsync: boolean,
+  ) {
+    this.path = join(dir, POSITIONS_FILE);
+    this.state = readPositions(this.path);
+    const cutoff = Date.now() - FORGET_AFTER_MS;
+    for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
+  }
+
+  get(key: string): StreamPosition | null {
+    const p = this.state.streams[key];
+    return p ? { time: p.time, at: p.at } : null;
+  }
+
+  /** How many containers have a position. */
+  get size(): number {
+    return Object.keys(this.state.streams).length;
+  }
+
+  /** Moves positions (after their lines are in the spool) and saves them all in one atomic replace. */
+  save(moved: Iterable<[string, StreamPosition]>): void {
+    const seen = new Date().toISOString();
+    for (const [key, p] of moved) this.state.streams[key] = { time: p.time, at: p.at, seen };
+    this.write();
+  }
+
+  /** A container that is gone for good (its pod deleted, read to the end). */
+  forget(key: string): void {
+    if (!(key in this.state.streams)) return;
+    delete this.state.streams[key];
+    this.write();
+  }
+
+  private write(): void {
+    const temporary = `${this.path}.tmp`;
+    try {
+      const fd = openSync(temporary, 'w', 0o600);
+      try {
+        writeAllSync(fd, `${JSON.stringify(this.state, null, 1)}\n`);
+        if (this.fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, this.path);
+      if (this.fsync) fsyncDirSync(join(this.path, '..'));
+    } catch (error) {
+      throw new CheckpointError(`cannot write the kubectl positions ${this.path}: ${describeSystemError(error)}`, { cause: error });
+    }
+  }
+}
+
+function readPositions(path: string): PositionsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, streams: {} };
+    throw new CheckpointError(`cannot read the kubectl positions ${path}: ${describeSystemError(error)}`, { cause: error });
+  }
+  try {
+    const state = JSON.parse(text) as PositionsFile;
+    if (state.version !== 1 || typeof state.streams !== 'object' || state.streams === null) throw new Error('unknown layout');
+    return state;
+  } catch (error) {
+    throw new CheckpointError(`${path} is not an audit-ship positions file (${(error as Error).message}); move it away to start over`);
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * `--kubectl "deploy/NAME"`: every pod the workload selects, each container followed by a stream
+ * of its own (src/input/kube/container-stream.ts), at most `maxStreams` at once, merged into one
+ * input of whole lines. Reading waits when the merged lines are not taken (the spool is full):
+ * each kubectl's pipe then fills and kubectl waits, so memory stays bounded. A position moves,
+ * and is saved beside the spool, only once the chunk holding its lines is in the spool.
+ */
+import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
+import { InputError } from '../../errors.js';
+import type { InputSource } from '../sources.js';
+import { ContainerStream } from './container-stream.js';
+import { askKubectl, isPermanent } from './kubectl-run.js';
+import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
+import { Positions, type StreamPosition } from './positions.js';
+import { RecentIds } from './recent-ids.js';
+import { parseTarget, selectorText, type KubeTarget } from './target.js';
+
+export interface KubeSourceOptions {
+  /** What follows `--kubectl`: a workload, pod or selector, and flags (src/input/kube/target.ts). */
+  target: string;
+  command: string;
+  maxStreams: number;
+  backoff: BackoffOptions;
+  recentIds: number;
+  maxLineBytes: number;
+  /** The spool directory: the positions file lives beside the spool, under its lock. */
+  positionsDir: string;
+  fsync: boolean;
+  onMessage: (line: string) => void;
+}
+
+export const DEFAULT_KUBECTL_RECENT_IDS = 20_000;
+export const DEFAULT_KUBECTL_MAX_STREAMS = 32;
+/** Lines read ahead of the pipeline, across all streams: a bound, not a buffer size. */
+const QUEUE_BYTES = 4 * 1024 * 1024;
+
+/** What the metrics show of the streams. */
+export interface KubeStatus {
+  /** The streams followed or waiting now (ended ones leave). */
+  streams(): readonly ContainerStream[];
+  /** Restarts of every stream so far, ended ones included. */
+  restarts(): number;
+  ended: number;
+}
+
+interface Queued {
+  stream: ContainerStream;
+  lines: Buffer;
+  position: StreamPosition | null;
+}
+
+interface Marker {
+  /** The source's byte offset just past the item's lines. */
+  end: number;
+  stream: ContainerStream;
+  position: StreamPosition | null;
+}
+
+/** The `get pods` arguments that select the target's pods, resolving a workload to its selector. */
+async function podSelection(target: KubeTarget, command: string, backoff: BackoffOptions, signal: AbortSignal, note: (l: string) => void) {
+  if (target.selector !== null) return ['-l', target.selector, ...target.globalArgs];
+  if (target.kind === 'pod') return [`--field-selector=metadata.name=${target.name}`, ...target.globalArgs];
+  const retry = new Backoff(backoff);
+  for (;;) {
+    const answer = await askKubectl(command, ['get', `${target.kind}/${target.name}`, '-o', 'json', ...target.globalArgs]);
+    if (answer.code === 0) {
+      const selector = (JSON.parse(answer.stdout) as { spec?: { selector?: object } }).spec?.selector;
+      const text = selector ? selectorText(selector) : '';
+      if (!text) throw new InputError(`--kubectl: ${target.kind}/${target.name} has no pod selector`);
+      return ['-l', text, ...target.globalArgs];
+    }
+    if (isPermanent(answer.error)) throw new InputError(`--kubectl: ${answer.error}`);
+    const delay = retry.next();
+    note(`audit-ship: kubectl get ${target.kind}/${target.name}: ${answer.error}; again in ${(delay / 1000).toFixed(1)} s`);
+    await sleep(delay, signal);
+    if (signal.aborted) return null;
+  }
+}
+
+export function kubeSource(options: KubeSourceOptions): InputSource {
+  const target = parseTarget(options.target);
+  // Read once the spool (and so its lock) is open: chunks() is first called after that.
+  let positions: Positions | null = null;
+  const saved = () => (positions ??= new Positions(options.positionsDir, options.fsync));
+  const recent = new RecentIds(options.recentIds);
+  const abort = new AbortController();
+  const streams = new Map<string, ContainerStream>();
+  const waiting: ContainerStream[] = [];
+  const running = new Set<Promise<void>>();
+  const queue: Queued[] = [];
+  const markers: Marker[] = [];
+  let queuedBytes = 0;
+  let yielded = 0;
+  /** The first marker a record being admitted can belong to: records come in the order read. */
+  let cursor = 0;
+  let wake: (() => void) | null = null;
+  let rooms: (() => void)[] = [];
+  let failure: Error | null = null;
+  let pastRestarts = 0;
+  const status: KubeStatus = {
+    streams: () => [...streams.values()],
+    restarts: () => pastRestarts + [...streams.values()].reduce((n, s) => n + s.restarts, 0),
+    ended: 0,
+  };
+  const poke = () => {
+    wake?.();
+    wake = null;
+  };
+  const fail = (error: Error) => {
+    failure ??= error;
+    poke();
+  };
+
+  const context = {
+    command: options.command,
+    globalArgs: target.globalArgs,
+    backoff: options.backoff,
+    signal: abort.signal,
+    maxLineBytes: options.maxLineBytes,
+    onMessage: options.onMessage,
+    async push(stream: ContainerStream, lines: Buffer, position: StreamPosition | null) {
+      queue.push({ stream, lines, position });
+      queuedBytes += lines.length;
+      poke();
+      while (queuedBytes > QUEUE_BYTES) await new Promise<void>((resolve) => rooms.push(resolve));
+    },
+  };
+
+  function launch(stream: ContainerStream): void {
+    const done = stream
+      .run()
+      .catch(fail)
+      .finally(() => {
+        running.delete(done);
+        if (stream.state === 'ended' && !abort.signal.aborted) {
+          status.ended++;
+          pastRestarts += stream.restarts;
+          streams.delete(stream.key);
+          if (stream.pod.deleted) saved().forget(stream.key);
+        }
+        const next = waiting.shift();
+        if (next && !abort.signal.aborted) launch(next);
+        poke();
+      });
+    running.add(done);
+  }
+
+  function onPod(pod: PodInfo): void {
+    for (const container of pod.containers) {
+      const key = `${pod.namespace}/${pod.name}/${container}`;
+      const known = streams.get(key);
+      if (known) {
+        Object.assign(known.pod, pod);
+        continue;
+      }
+      if (pod.deleted) continue;
+      const stream = new ContainerStream({ ...pod }, container, saved().get(key), context);
+      streams.set(key, stream);
+      options.onMessage(`audit-ship: following ${key}${stream.position ? ` from ${stream.position.time}` : ''}`);
+      if (running.size < options.maxStreams) launch(stream);
+      else waiting.push(stream);
+    }
+  }
+
+  async function discover(): Promise<void> {
+    const args = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
+    if (args === null) return;
+    await watchPods({
+      command: options.command,
+      args,
+      containers: (pod) => chooseContainers(pod, target.container, target.allContainers),
+      backoff: options.backoff,
+      signal: abort.signal,
+      onPod,
+      onMessage: options.onMessage,
+    });
+  }
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    saved();
+    const watching = discover().catch(fail);
+    for (;;) {
+      const item = queue.shift();
+      if (item) {
+        queuedBytes -= item.lines.length;
+        if (queuedBytes <= QUEUE_BYTES && rooms.length > 0) {
+          for (const resolve of rooms) resolve();
+          rooms = [];
+        }
+        yielded += item.lines.length;
+        markers.push({ end: yielded, stream: item.stream, position: item.position });
+        source.bytesRead = yielded;
+        yield item.lines;
+        continue;
+      }
+      if (failure) {
+        abort.abort();
+        for (const s of streams.values()) s.stop();
+        throw failure;
+      }
+      if (abort.signal.aborted && running.size === 0) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    await watching;
+  }
+
+  const source: InputSource = {
+    name: `kubectl ${options.target}`,
+    path: null,
+    size: null,
+    bytesRead: 0,
+    resume: null,
+    exhausted: false,
+    live: true,
+    kube: status,
+    chunks,
+    admit(requestId, _timestamp, end) {
+      if (!recent.add(requestId)) return false;
+      while (cursor < markers.length - 1 && markers[cursor]!.end < end) cursor++;
+      const marker = markers[cursor];
+      if (marker) marker.stream.records++;
+      return true;
+    },
+    committed(end) {
+      const moved = new Map<string, StreamPosition>();
+      while (markers.length > 0 && markers[0]!.end <= end) {
+        const m = markers.shift()!;
+        cursor = Math.max(0, cursor - 1);
+        if (m.position) moved.set(m.stream.key, m.position);
+      }
+      if (moved.size > 0) saved().save(moved);
+    },
+    close() {
+      abort.abort();
+      for (const s of streams.values()) s.stop();
+      poke();
+    },
+  };
+  return source;
+}

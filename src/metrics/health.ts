@@ -1,0 +1,52 @@
+/**
+ * What `/healthz` and `/readyz` answer. Ready: connected to Fluentd, the spool taking writes, and,
+ * when following kubectl, at least one stream following. Healthy: the event loop turns (a timer
+ * that should fire every second did, within 10 s) and the sender moves (with chunks waiting, an
+ * ack, a resend or a connection attempt within `--watchdog`): a stuck process fails the liveness
+ * probe and is restarted, while a slow or unreachable Fluentd only makes it unready.
+ */
+import type { Sender } from '../forward/sender.js';
+import type { KubeStatus } from '../input/kube/source.js';
+import type { Spool } from '../spool/spool.js';
+
+const TICK_MS = 1000;
+const LOOP_STALL_MS = 10_000;
+
+export interface Health {
+  /** null when ready, else why not. */
+  ready(): string | null;
+  /** null when healthy, else why not. */
+  healthy(): string | null;
+  stop(): void;
+}
+
+export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | null, watchdogMs: number): Health {
+  let lastTick = Date.now();
+  let worstGap = 0;
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    worstGap = Math.max(worstGap, now - lastTick);
+    lastTick = now;
+  }, TICK_MS).unref();
+  let moved = Date.now();
+  const progress = () => (moved = Date.now());
+  for (const event of ['acked', 'resend', 'connect-error', 'connection-lost', 'state'] as const) sender.on(event, progress);
+  return {
+    ready() {
+      if (sender.state !== 'connected') return 'not connected to Fluentd';
+      if (spool.full) return 'the spool is full: reading waits for acks or disk space';
+      if (kube && !kube.streams().some((s) => s.state === 'following')) return 'no kubectl stream is following a pod';
+      return null;
+    },
+    healthy() {
+      const gap = Math.max(worstGap, Date.now() - lastTick);
+      worstGap = 0;
+      if (gap > LOOP_STALL_MS) return `the event loop stalled for ${(gap / 1000).toFixed(1)} s`;
+      const idle = Date.now() - moved;
+      if (spool.stats.chunks > 0 && idle > watchdogMs)
+        return `the sender made no progress for ${(idle / 1000).toFixed(0)} s with ${spool.stats.chunks} chunks waiting (--watchdog)`;
+      return null;
+    },
+    stop: () => clearInterval(ticker),
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * `--kubectl deploy/NAME` with the real kubectl against a fake API server (test/helpers/kube-api.ts):
+ * every scenario a deployment goes through in production, each on a ledger of RequestIDs, with
+ * records among application lines and stack traces. Every one: nothing missed, and no duplicate
+ * outside the SIGKILL case.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { tempDir } from '../../helpers/cli.js';
+import { FakeKubeApi } from '../../helpers/kube-api.js';
+import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
+import { Ledger } from '../../helpers/ledger.js';
+import { receivers, type RunningReceiver } from '../../helpers/receive-cli.js';
+import { jsonSummary, startShip, waitFor, type ShipChild } from '../../helpers/ship-cli.js';
+import { sampleLines } from '../../../src/sample/generate.js';
+
+const receiver = receivers();
+const LABELS = { app: 'seldon-deploy' };
+
+function received(r: RunningReceiver): string[] {
+  return r.events().map((e) => e.record.RequestID as string);
+}
+
+interface Scene {
+  api: FakeKubeApi;
+  r: RunningReceiver;
+  env: NodeJS.ProcessEnv;
+  /** Starts audit-ship, and waits until it follows `streams` containers. */
+  ship: (extra?: string[], streams?: number) => Promise<ShipChild>;
+}
+
+async function scene(pods: string[], spoolDir = join(tempDir(), 'spool')): Promise<Scene> {
+  const api = await new FakeKubeApi().start();
+  api.addDeployment('seldon-deploy', LABELS);
+  for (const pod of pods) api.addPod(pod, LABELS);
+  const r = await receiver();
+  const env = { ...api.kubectlEnv(), AUDIT_SHIP_SPOOL_DIR: spoolDir };
+  const args = ['--kubectl', 'deploy/seldon-deploy', '--port', String(r.port), '--flush-interval', '50ms', '--summary', 'json'];
+  return {
+    api,
+    r,
+    env,
+    ship: async (extra = [], streams = pods.length) => {
+      const ship = startShip([...args, ...extra], env);
+      await waitFor(() => api.openStreams >= streams, `${streams} log streams open`);
+      return ship;
+    },
+  };
+}
+
+/** Waits for every ledger record at the receiver, stops audit-ship, and checks the outcome. */
+async function finish(s: Scene, ship: ShipChild, ledger: Ledger): Promise<ReturnType<typeof jsonSummary>> {
+  await waitFor(() => ledger.missing(received(s.r)).length === 0, `all ${ledger.ids.length} records at the receiver`).catch(
+    (error: Error) => {
+      throw new Error(`${error.message}: ${ledger.missing(received(s.r)).length} missing\n${ship.stderr()}`);
+    },
+  );
+  const code = await ship.exit('SIGTERM');
+  await s.api.close();
+  assert.equal(code, 0, ship.stderr());
+  assert.equal(ledger.assertComplete(received(s.r)), 0, 'no record arrived twice');
+  return jsonSummary(ship.stderr());
+}
+
+const missing = kubectlMissing();
+
+describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false }, () => {
+  it('follows two replicas writing at once (kubectl alone would pick one of them)', async () => {
+    const s = await scene(['sd-a', 'sd-b']);
+    const ledger = new Ledger(600, 140);
+    const ship = await s.ship();
+    await feed(s.api, ledger.lines, () => ['sd-a', 'sd-b']).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.ok(summary.skipped >= 200, 'the application lines were read and skipped');
+    const logs = s.api.requests.filter((q) => q.includes('/log?'));
+    assert.ok(logs.some((q) => q.includes('/pods/sd-a/log')) && logs.some((q) => q.includes('/pods/sd-b/log')));
+    assert.ok(
+      logs.every((q) => q.includes('timestamps=true') && !q.includes('tailLines')),
+      'kubelet timestamps, never a tail',
+    );
+  });
+
+  it('follows a rollout: the new pod from its start, the old one to its end', async () => {
+    const s = await scene(['sd-a']);
+    const ledger = new Ledger(900, 141);
+    const ship = await s.ship();
+    let up = ['sd-a'];
+    await feed(s.api, ledger.lines, () => up, {
+      before: (i) => {
+        if (i === 300) {
+          s.api.addPod('sd-b', LABELS);
+          up = ['sd-a', 'sd-b'];
+        }
+        if (i === 600) {
+          s.api.deletePod('sd-a');
+          up = ['sd-b'];
+        }
+      },
+    }).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.match(ship.stderr(), /following default\/sd-b\/main/);
+  });
+
+  it('reads a restarted container, and the tail of an instance that crashed while kubectl was away', async () => {
+    const s = await scene(['sd-a']);
+    const ledger = new Ledger(600, 142);
+    const ship = await s.ship();
+    await feed(s.api, ledger.lines, () => ['sd-a'], {
+      before: (i) => {
+        if (i === 200) s.api.restart('sd-a');
+        if (i === 400) {
+          // The stream ends at the next line; the lines after it are written, and the container
+          // crashes, before kubectl runs again: only --previous has them.
+          s.api.cutStreams();
+          for (let k = 0; k < 20; k++) s.api.write('sd-a', ledger.lines[i + k]!.trimEnd());
+          s.api.restart('sd-a');
+          return 20;
+        }
+      },
+    }).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.match(ship.stderr(), /default\/sd-a\/main: read \d+ lines of its previous instance/);
+    assert.ok(s.api.requests.some((q) => q.includes('previous=true')));
+  });
+
+  it('resumes a stream cut mid-line again and again from the last whole line, and reports no line invalid', async () => {
+    const s = await scene(['sd-a', 'sd-b']);
+    const ledger = new Ledger(800, 143);
+    const ship = await s.ship();
+    const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick: 1 });
+    // Cut both streams as soon as both are back, until the pods stop writing.
+    while (writing.written() < ledger.lines.length - 50) {
+      await waitFor(() => s.api.openStreams >= 2, 'both streams back');
+      const cuts = s.api.cuts;
+      s.api.cutStreams();
+      await waitFor(() => s.api.cuts >= cuts + 2 || writing.written() === ledger.lines.length, 'both streams cut');
+    }
+    await writing.done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.invalid, 0, 'a cut line is read again whole, not reported');
+    assert.equal(summary.duplicates, 0);
+    const resumed = s.api.requests.filter((q) => q.includes('follow=true') && q.includes('sinceTime='));
+    assert.ok(s.api.cuts >= 6, `${s.api.cuts} streams cut`);
+    // The last cut of each pod may come after its last record, before the stop.
+    assert.ok(resumed.length >= s.api.cuts - 2, `each cut resumed with sinceTime (${resumed.length} of ${s.api.cuts})`);
+  });
+
+  it('resumes from kubelet time, whatever the records say their Timestamp is (minutes behind or ahead)', async () => {
+    const s = await scene(['sd-a']);
+    const behind = new Ledger(200, 144); // stamped 2021: years behind the log time
+    const ahead = [...sampleLines(200, { seed: 145, start: Math.floor(Date.now() / 1000) + 600 })];
+    const lower = ahead.map((l) => l.replace(/"Timestamp":"([^"]+)"/, (_m, t: string) => `"Timestamp":"${t.toLowerCase()}"`));
+    const ledger = Object.assign(new Ledger(0, 0), {});
+    ledger.lines.push(...behind.lines, ...lower);
+    ledger.ids.push(...behind.ids, ...lower.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
+    const ship = await s.ship();
+    await feed(s.api, ledger.lines, () => ['sd-a'], {
+      before: (i) => {
+        if (i % 100 === 50) s.api.cutStreams();
+      },
+    }).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.equal(summary.invalid, 0);
+  });
+
+  it('resumes every pod where it stopped after a SIGKILL, repeating at most the chunks in flight', async () => {
+    const spool = join(tempDir(), 'spool');
+    const s = await scene(['sd-a', 'sd-b'], spool);
+    const ledger = new Ledger(900, 146);
+    let ship = await s.ship(['--chunk-records', '20']);
+    const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 10 });
+    await waitFor(() => received(s.r).length >= 300, '300 records before the kill');
+    ship.child.kill('SIGKILL');
+    await ship.exit();
+    const positions = JSON.parse(readFileSync(join(spool, 'kubectl-positions.json'), 'utf8')) as { streams: object };
+    assert.deepEqual(Object.keys(positions.streams).sort(), ['default/sd-a/main', 'default/sd-b/main']);
+    ship = await s.ship(['--chunk-records', '20']);
+    await writing.done;
+    await waitFor(() => ledger.missing(received(s.r)).length === 0, 'every record after the restart');
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    await s.api.close();
+    const dups = ledger.assertComplete(received(s.r));
+    // In flight at the kill: chunks written but not yet acked (the window), and one not yet in the positions.
+    assert.ok(dups <= 20 * 11, `${dups} duplicates, no more than the chunks in flight`);
+    assert.match(ship.stderr(), /following default\/sd-a\/main from 20\d\d-/);
+  });
+});
+
+describe('audit-ship --kubectl, what it refuses', () => {
+  let api: FakeKubeApi;
+  before(async () => (api = await new FakeKubeApi().start()));
+  after(() => api.close());
+
+  it('names a workload that does not exist, and exits', { skip: missing ?? false }, async () => {
+    const s = startShip(['--kubectl', 'deploy/nope', '--port', '1'], api.kubectlEnv());
+    assert.equal(await s.exit(), 2);
+    assert.match(s.stderr(), /--kubectl: .*deployments\.apps "nope" not found/);
+  });
+
+  it('takes no kubectl logs flags of its own choosing', async () => {
+    const s = startShip(['--kubectl', 'deploy/x --tail=10', '--port', '1']);
+    assert.equal(await s.exit(), 2);
+    assert.match(s.stderr(), /--kubectl: --tail=10 is not taken \(audit-ship runs kubectl itself\)/);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * How `--kubectl` picks and bounds its streams, with the real kubectl against the fake API server:
+ * label selectors, one pod, every container, at most --kubectl-max-streams at once, and what the
+ * metrics and the readiness probe say of them.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../helpers/cli.js';
+import { FakeKubeApi } from '../../helpers/kube-api.js';
+import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
+import { Ledger } from '../../helpers/ledger.js';
+import { receivers } from '../../helpers/receive-cli.js';
+import { scrapeUntil, startMeteredShip, waitFor } from '../../helpers/ship-cli.js';
+
+const receiver = receivers();
+const LABELS = { app: 'seldon-deploy' };
+
+describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, () => {
+  it('follows a label selector with at most --kubectl-max-streams at once; a waiting pod gets a stream when one ends', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    for (const pod of ['sd-a', 'sd-b', 'sd-c']) api.addPod(pod, LABELS);
+    api.addPod('other', { app: 'other' });
+    const r = await receiver();
+    const ledger = new Ledger(300, 150);
+    // Written before audit-ship starts: the waiting pod's lines are read once it has a stream.
+    await feed(api, ledger.lines, () => ['sd-a', 'sd-b', 'sd-c']).done;
+    api.write('other', ledger.lines[0]!.trimEnd());
+    const ship = await startMeteredShip(
+      ['--kubectl', '-l app=seldon-deploy', '--kubectl-max-streams', '2', '--port', String(r.port), '--flush-interval', '50ms'],
+      { ...api.kubectlEnv(), AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') },
+    );
+    await scrapeUntil(ship, (m) => m.get('audit_ship_kubectl_streams{state="following"}') === 2, 'two streams following');
+    const m = await ship.scrape();
+    assert.equal(m.get('audit_ship_kubectl_streams{state="waiting"}'), 1);
+    assert.equal(m.get('audit_ship_kubectl_pods'), 3, 'the pod of another app is not selected');
+    await waitFor(() => api.openStreams === 2, 'two log requests open at the API server');
+    api.deletePod('sd-a');
+    await waitFor(() => ledger.missing(r.events().map((e) => e.record.RequestID as string)).length === 0, 'every record');
+    const after = await ship.scrape();
+    assert.equal(after.get('audit_ship_kubectl_streams_ended_total'), 1);
+    assert.equal(after.get('audit_ship_kubectl_streams{state="waiting"}'), 0);
+    assert.equal(
+      (after.get('audit_ship_kubectl_records_total{pod="sd-b",container="main"}') ?? 0) +
+        (after.get('audit_ship_kubectl_records_total{pod="sd-c",container="main"}') ?? 0),
+      200,
+      'records per pod (sd-a has ended and left)',
+    );
+    assert.ok((after.get('audit_ship_kubectl_lag_seconds{pod="sd-b",container="main"}') ?? -1) >= 0);
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(r.events().length, 300, 'nothing twice, nothing from the other app');
+    assert.ok(!api.requests.some((q) => q.includes('tailLines')), 'never a tail');
+  });
+
+  it('follows every container with --all-containers, and says it is unready while no stream follows', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    const r = await receiver();
+    const ship = await startMeteredShip(['--kubectl', 'pod/sd-a --all-containers', '--port', String(r.port), '--flush-interval', '50ms'], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+    });
+    const url = /metrics on (http:\/\/\S+)\/metrics/.exec(ship.stderr())![1]!;
+    await scrapeUntil(ship, (m) => m.get('audit_ship_connection_state{state="connected"}') === 1, 'connected');
+    const unready = await fetch(`${url}/readyz`);
+    assert.equal(unready.status, 503);
+    assert.equal((await unready.text()).trim(), 'no kubectl stream is following a pod');
+    api.addPod('sd-a', LABELS, ['main', 'sidecar']);
+    const ledger = new Ledger(100, 151);
+    ledger.lines.forEach((line, i) => api.write('sd-a', line.trimEnd(), i % 2 ? 'main' : 'sidecar'));
+    await waitFor(() => r.events().length >= 100, 'both containers read');
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    assert.match(text, /audit_ship_kubectl_records_total\{pod="sd-a",container="sidecar"\} 50/);
+    const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text });
+    if (promtool.error) t.diagnostic('promtool is not installed (Debian: prometheus): the format check is skipped');
+    else assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(ledger.assertComplete(r.events().map((e) => e.record.RequestID as string)), 0);
+    const logs = api.requests.filter((q) => q.includes('/log?'));
+    assert.ok(logs.some((q) => q.includes('container=main')) && logs.some((q) => q.includes('container=sidecar')));
+  });
+});
