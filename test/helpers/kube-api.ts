@@ -108,7 +108,7 @@ export class FakeKubeApi {
   /** Every request, as `METHOD path?query`. */
   readonly requests: string[] = [];
   private readonly followers = new Set<Follower>();
-  private readonly watchers = new Set<{ selector: Record<string, string>; send: (type: string, pod: Pod) => void }>();
+  private readonly watchers = new Set<{ send: (type: string, pod: Pod) => void; end: () => void }>();
   private readonly events: { rv: number; type: string; pod: Pod }[] = [];
   private resourceVersion = 1;
   private lastNs = 0n;
@@ -151,7 +151,21 @@ export class FakeKubeApi {
   async close(): Promise<void> {
     for (const f of this.followers) f.end();
     this.server.closeAllConnections();
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** The API server goes away (every connection dropped, nothing listening); the pods keep writing. */
+  async unreachable(): Promise<void> {
+    for (const f of [...this.followers]) f.end();
+    this.server.closeAllConnections();
+    for (const w of this.watchers) w.end();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Back on the same address. */
+  async reachable(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
   }
 
   addDeployment(name: string, matchLabels: Record<string, string>): void {
@@ -223,7 +237,7 @@ export class FakeKubeApi {
     pod.resourceVersion = ++this.resourceVersion;
     const event = { rv: pod.resourceVersion, type, pod };
     this.events.push(event);
-    for (const w of this.watchers) if (matches(pod, w.selector)) w.send(type, pod);
+    for (const w of this.watchers) w.send(type, pod);
   }
 
   private podJson(pod: Pod): unknown {
@@ -293,7 +307,7 @@ export class FakeKubeApi {
     };
     const since = Number(url.searchParams.get('resourceVersion') ?? '0');
     for (const e of this.events) if (e.rv > since) send(e.type, e.pod);
-    const watcher = { selector: {}, send };
+    const watcher = { send, end: () => response.end() };
     this.watchers.add(watcher);
     request.on('close', () => this.watchers.delete(watcher));
   }
