@@ -32,6 +32,7 @@ export interface ShipOptions extends ForwardCliOptions {
   kubectl?: string;
   kubectlCommand: string;
   kubectlMaxStreams: number;
+  kubernetesMetadata: boolean;
   timeSource: 'record' | 'now';
   since?: TimeBound;
   until?: TimeBound;
@@ -84,6 +85,7 @@ export function shipOptions(): Option[] {
     new Option('--kubectl-max-streams <n>', 'pod containers followed at once (one kubectl each); more wait for a free one')
       .default(DEFAULT_KUBECTL_MAX_STREAMS)
       .argParser(integer(1, 1000)),
+    new Option('--kubernetes-metadata', 'add kubernetes.{namespace,pod,container} to each record read with --kubectl').default(false),
     new Option('--time-source <source>', "event time: the record's Timestamp, or the time it is read")
       .choices(['record', 'now'])
       .default('record'),

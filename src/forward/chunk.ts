@@ -10,7 +10,7 @@ import { MAX_RECORD_DEPTH, MsgpackWriter, TooDeepError } from '../msgpack/writer
 
 export { MAX_RECORD_DEPTH };
 import { newChunkId, type ChunkId } from './protocol.js';
-import { fixarrayHeader } from '../msgpack/types.js';
+import { FIXMAP, MAP16, MAP32, fixarrayHeader } from '../msgpack/types.js';
 
 export interface Chunk {
   id: ChunkId;
@@ -94,6 +94,33 @@ export class ChunkBuilder {
   endEntry(start: number, seconds: number, nanoseconds: number): void {
     writeEventTime(this.out.buf, start + 1, seconds, nanoseconds);
     this.records++;
+  }
+
+  /**
+   * Adds one key and value at the end of the record of the entry begun at `start` (a map just
+   * written): its header counts one more, widened to map16 when a fixmap is full.
+   */
+  appendToRecord(start: number, key: string, value: unknown): void {
+    const out = this.out;
+    const at = start + 1 + EVENT_TIME_ENCODED_BYTES;
+    const header = out.buf[at]!;
+    const widen = (to: number, lengthBytes: number, count: number, from: number) => {
+      const grow = lengthBytes - from;
+      out.ensure(grow);
+      out.buf.copyWithin(at + 1 + lengthBytes, at + 1 + from, out.pos);
+      out.buf[at] = to;
+      if (lengthBytes === 2) out.buf.writeUInt16BE(count, at + 1);
+      else out.buf.writeUInt32BE(count, at + 1);
+      out.pos += grow;
+    };
+    if (header >= FIXMAP && header < FIXMAP + 15) out.buf[at] = header + 1;
+    else if (header === FIXMAP + 15) widen(MAP16, 2, 16, 0);
+    else if (header === MAP16 && out.buf.readUInt16BE(at + 1) < 0xffff) out.buf.writeUInt16BE(out.buf.readUInt16BE(at + 1) + 1, at + 1);
+    else if (header === MAP16) widen(MAP32, 4, 0x10000, 2);
+    else if (header === MAP32) out.buf.writeUInt32BE(out.buf.readUInt32BE(at + 1) + 1, at + 1);
+    else throw new Error(`not a record map: header 0x${header.toString(16)}`);
+    out.value(key);
+    out.value(value);
   }
 
   /** Drops the entry begun at `start`, and whatever was written of it. */

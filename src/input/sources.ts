@@ -53,6 +53,8 @@ export interface InputSource {
    * input that keeps positions of its own (kubectl) moves them now.
    */
   committed?(end: number): void;
+  /** Where the line ending at `end` was logged (kubectl: its pod), for `--kubernetes-metadata`. */
+  origin?(end: number): { namespace: string; pod: string; container: string } | null;
   /**
    * Ends the input now (shutdown), for inputs that would otherwise never end (an idle stdin, a
    * live tail): what was already read and buffered is still delivered, then the iteration ends.

@@ -42,9 +42,13 @@ export interface PipelineOptions {
   onInvalid: (source: string, line: Line, diagnostics: Diagnostic[]) => void;
   /** Each valid record's JSON (for --stdout), and a flush at the end of every batch of lines. */
   writer: { write(json: string): void; flush(): Promise<void> } | null;
+  /** Add `kubernetes: {namespace, pod, container}` to each record read from a pod (--kubernetes-metadata). */
+  kubernetesMetadata: boolean;
   /** Status for the user: a resumed or already finished file. */
   onNote: (message: string) => void;
 }
+
+const KUBERNETES_KEY = Buffer.from('"kubernetes"');
 
 /** A record's ids, read only by an input that drops repeats (kubectl). */
 interface RecordIds {
@@ -253,6 +257,7 @@ export class ShipPipeline {
       this.builder.cancelEntry(start);
       return false;
     }
+    if (this.options.kubernetesMetadata) this.addOrigin(source, line, start, null);
     this.endEntry(start, record.seconds, record.nanoseconds);
     this.accepted(this.options.writer ? line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes)) : '');
     return true;
@@ -279,9 +284,25 @@ export class ShipPipeline {
       ]);
       return false;
     }
+    if (this.options.kubernetesMetadata) this.addOrigin(source, line, start, record);
     this.endEntry(start, seconds, nanoseconds);
     this.accepted(verdict.json);
     return true;
+  }
+
+  /**
+   * --kubernetes-metadata: `kubernetes: {namespace, pod, container}` at the end of the record just
+   * written, unless the record has a `kubernetes` field of its own (kept as it is). The fast path
+   * has no parsed record: a line that mentions the key at all is parsed to tell.
+   */
+  private addOrigin(source: InputSource, line: Line, start: number, record: Record<string, unknown> | null): void {
+    const origin = source.origin?.(line.end);
+    if (!origin) return;
+    if (record === null && line.bytes.includes(KUBERNETES_KEY)) {
+      record = JSON.parse(line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes))) as Record<string, unknown>;
+    }
+    if (record !== null && Object.hasOwn(record, 'kubernetes')) return;
+    this.builder.appendToRecord(start, 'kubernetes', origin);
   }
 
   /** Closes the entry begun at `start` with the record's time, or with --time-source now the time it is read. */

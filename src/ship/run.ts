@@ -48,7 +48,10 @@ function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointEr
 }
 
 async function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
-  if (options.kubectl === undefined) return openSources(files);
+  if (options.kubectl === undefined) {
+    if (options.kubernetesMetadata) throw new UsageError('--kubernetes-metadata names the pod a record came from: it needs --kubectl');
+    return openSources(files);
+  }
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
   return [
     kubeSource({
@@ -144,6 +147,7 @@ export class ShipRun {
         until: options.until ?? null,
         rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
         checkpoint: this.checkpoint,
+        kubernetesMetadata: options.kubernetesMetadata,
         onInvalid: (file, line, diagnostics) => {
           if (this.deadLetter) {
             this.deadLetter.write(file, line, diagnostics);

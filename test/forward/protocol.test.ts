@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ChunkBuilder, compressChunk } from '../../src/forward/chunk.js';
 import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-transport.js';
-import { decode } from '@msgpack/msgpack';
+import { decode, decodeMulti } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec, writeEventTime } from '../../src/forward/event-time.js';
 import {
   encodeAck,
@@ -66,6 +66,25 @@ describe('PackedForward', () => {
     assert.equal(hex(chunk.entries), RUBY.entry);
     const frame = Buffer.concat(encodePackedForward('deploy_audit.seldon', chunk.entries, { size: 1, chunk: CHUNK_ID }));
     assert.equal(hex(frame), RUBY.frame);
+  });
+
+  it('adds a key to the record just written, widening its map header where the count needs it', () => {
+    for (const keys of [0, 3, 14, 15, 16, 0xfffe, 0xffff, 0x10000]) {
+      const record = Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i]));
+      const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 4 * 1024 * 1024 });
+      builder.append(1, 0, { before: true });
+      const start = builder.beginEntry();
+      builder.writeRecord(record);
+      builder.appendToRecord(start, 'kubernetes', { pod: 'sd-a' });
+      builder.endEntry(start, 2, 0);
+      builder.append(3, 0, { after: true });
+      const entries = [...decodeMulti(builder.take()!.entries, { extensionCodec: eventTimeCodec })] as [unknown, unknown][];
+      assert.deepEqual(
+        entries.map(([, r]) => r),
+        [{ before: true }, { ...record, kubernetes: { pod: 'sd-a' } }, { after: true }],
+        `${keys} keys`,
+      );
+    }
   });
 
   it('uses bin 32 for large entry streams and str 8 for long tags', () => {

@@ -176,6 +176,12 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     });
   }
 
+  /** The item a line ending at `end` came in: lines are asked about in the order read. */
+  function markerAt(end: number): Marker | undefined {
+    while (cursor < markers.length - 1 && markers[cursor]!.end < end) cursor++;
+    return markers[cursor];
+  }
+
   async function* chunks(): AsyncGenerator<Buffer> {
     saved();
     const watching = discover().catch(fail);
@@ -216,10 +222,13 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     chunks,
     admit(requestId, _timestamp, end) {
       if (!recent.add(requestId)) return false;
-      while (cursor < markers.length - 1 && markers[cursor]!.end < end) cursor++;
-      const marker = markers[cursor];
+      const marker = markerAt(end);
       if (marker) marker.stream.records++;
       return true;
+    },
+    origin(end) {
+      const stream = markerAt(end)?.stream;
+      return stream ? { namespace: stream.pod.namespace, pod: stream.pod.name, container: stream.container } : null;
     },
     committed(end) {
       const moved = new Map<string, StreamPosition>();

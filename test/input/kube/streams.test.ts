@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { tempDir } from '../../helpers/cli.js';
+import { runCli, tempDir } from '../../helpers/cli.js';
 import { FakeKubeApi } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
 import { Ledger } from '../../helpers/ledger.js';
@@ -81,5 +81,37 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.equal(ledger.assertComplete(r.events().map((e) => e.record.RequestID as string)), 0);
     const logs = api.requests.filter((q) => q.includes('/log?'));
     assert.ok(logs.some((q) => q.includes('container=main')) && logs.some((q) => q.includes('container=sidecar')));
+  });
+
+  it("adds kubernetes.{namespace,pod,container} with --kubernetes-metadata, and keeps a record's own field", async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addPod('sd-a', LABELS, ['main', 'sidecar']);
+    const ledger = new Ledger(40, 152);
+    const own = ledger.lines[0]!.trimEnd().replace(/}$/, ',"kubernetes":"its own"}');
+    api.write('sd-a', own, 'main');
+    ledger.lines.slice(1).forEach((line, i) => api.write('sd-a', line.trimEnd(), i % 2 ? 'main' : 'sidecar'));
+    const r = await receiver();
+    const ship = await startMeteredShip(
+      ['--kubectl', 'pod/sd-a --all-containers', '--kubernetes-metadata', '--port', String(r.port), '--flush-interval', '50ms'],
+      { ...api.kubectlEnv(), AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') },
+    );
+    await waitFor(() => r.events().length >= 40, 'every record');
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    const byId = new Map(r.events().map((e) => [e.record.RequestID as string, e.record]));
+    assert.equal(byId.get(ledger.ids[0]!)!.kubernetes, 'its own');
+    ledger.ids.slice(1).forEach((id, i) => {
+      const { kubernetes, ...record } = byId.get(id)!;
+      assert.deepEqual(kubernetes, { namespace: 'default', pod: 'sd-a', container: i % 2 ? 'main' : 'sidecar' });
+      assert.deepEqual(record, JSON.parse(ledger.lines[i + 1]!), 'the record itself as written');
+    });
+  });
+});
+
+describe('--kubernetes-metadata', () => {
+  it('needs --kubectl', async () => {
+    const res = await runCli(['--kubernetes-metadata', '--port', '1'], { input: '' });
+    assert.equal(res.code, 2);
+    assert.match(res.stderr, /--kubernetes-metadata names the pod a record came from: it needs --kubectl/);
   });
 });
