@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus } from './corpus.js';
+import { benchFollow, followTable } from './follow.js';
 import { benchLint, type LintRow } from './lint.js';
 import { benchShip, type ShipRow } from './ship.js';
 import { benchStartup, startupTable } from './startup.js';
@@ -82,6 +83,7 @@ process.stderr.write(
 const lint = await benchLint(corpus, RUNS);
 const shipping = await benchShip(corpus, RUNS);
 const startup = benchStartup(11);
+const follow = await benchFollow(20, 200, 30);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -108,6 +110,15 @@ const report = [
   '`JSON.parse` and the ajv-compiled JSON Schema that `audit-ship schema` prints.',
   '',
   lintTable(lint),
+  '',
+  '## Following a deployment',
+  '',
+  `\`--kubectl deploy/NAME\` with the real kubectl, against the fake API server of the tests: ${follow.pods} pods writing`,
+  `${(follow.recordsPerSecond / follow.pods).toLocaleString('en')} audit records a second each (${follow.recordsPerSecond.toLocaleString('en')} records/s together) for ${follow.seconds.toFixed(0)} s,`,
+  `${follow.records.toLocaleString('en')} records, every one counted by the sink. CPU from the moment every stream is open (start-up spawns`,
+  'one kubectl per pod); kubectl memory as proportional set size, so the pages of the kubectl binary they share count once.',
+  '',
+  followTable(follow),
   '',
   '## Start-up',
   '',

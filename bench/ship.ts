@@ -32,7 +32,7 @@ interface SinkCount {
   cpuSeconds: number;
 }
 
-async function startSink(): Promise<{ port: number; stop: () => Promise<SinkCount> }> {
+export async function startSink(): Promise<{ port: number; stop: () => Promise<SinkCount> }> {
   const child = spawn(process.execPath, [bench('sink.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));

@@ -1,0 +1,133 @@
+/**
+ * Following a deployment: what audit-ship and its kubectl processes cost on the node while 20 pods
+ * write 200 audit records a second each, served by the fake API server of the tests to the real
+ * kubectl. CPU is sampled from /proc once every stream is open (start-up is not the steady cost),
+ * audit-ship's peak RSS comes from its summary, and the kubectl processes are sampled from /proc (CPU over the run, proportional set size summed at the end, so shared pages count once). Every record must reach the sink.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeKubeApi } from '../test/helpers/kube-api.js';
+import { CLI } from '../test/helpers/paths.js';
+import { sampleLines } from '../src/sample/generate.js';
+import { startSink } from './ship.js';
+
+export interface FollowRow {
+  pods: number;
+  recordsPerSecond: number;
+  seconds: number;
+  records: number;
+  shipCpuPercent: number;
+  shipCpuUsPerRecord: number;
+  shipPeakRssMb: number;
+  kubectlCpuPercent: number;
+  kubectlRssMb: number;
+}
+
+const TICKS_PER_SECOND = 20;
+
+/** User and system CPU seconds of a process so far. */
+function cpuOf(pid: number | string): { cpu: number; ppid: number; name: string } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = 100; // USER_HZ on Linux
+  return {
+    cpu: (Number(fields[11]) + Number(fields[12])) / ticks,
+    ppid: Number(fields[1]),
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+  };
+}
+
+/** CPU seconds and RSS of the kubectl processes whose parent is `ppid`. */
+function kubectlChildren(ppid: number): { cpu: number; rssMb: number; count: number } {
+  let cpu = 0;
+  let rss = 0;
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const proc = cpuOf(pid);
+      if (proc.ppid !== ppid || proc.name !== 'kubectl') continue;
+      cpu += proc.cpu;
+      // PSS, not RSS: the kubectl binary's pages are shared between the processes, and RSS would count them 20 times.
+      rss += Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
+      count++;
+    } catch {
+      // gone in between
+    }
+  }
+  return { cpu, rssMb: rss, count };
+}
+
+export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30): Promise<FollowRow> {
+  const api = await new FakeKubeApi().start();
+  api.addDeployment('seldon-deploy', { app: 'seldon-deploy' });
+  const names = Array.from({ length: pods }, (_, i) => `seldon-deploy-${i}`);
+  for (const name of names) api.addPod(name, { app: 'seldon-deploy' });
+  const total = pods * perPodPerSecond * seconds;
+  const lines = [...sampleLines(total, { seed: 7, start: Math.floor(Date.now() / 1000) })].map((l) => l.trimEnd());
+  const sink = await startSink();
+  const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
+  const args = [CLI, '--kubectl', 'deploy/seldon-deploy', '--port', String(sink.port), '--spool-dir', spool];
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.FOLLOW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FOLLOW_PROF] : []),
+      ...args,
+      '--summary',
+      'json',
+      '--no-progress',
+      '--kubectl-max-streams',
+      String(pods),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1' },
+    },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  while (api.openStreams < pods) await new Promise((resolve) => setTimeout(resolve, 50));
+  // Measured from here: every stream open, start-up (about 20 spawns of kubectl) behind.
+  const before = kubectlChildren(child.pid!);
+  const shipBefore = cpuOf(child.pid!).cpu;
+  const started = Date.now();
+  let written = 0;
+  const perTick = perPodPerSecond / TICKS_PER_SECOND;
+  for (let tick = 0; written < total; tick++) {
+    for (const name of names) for (let k = 0; k < perTick && written < total; k++) api.write(name, lines[written++]!);
+    const due = started + ((tick + 1) * 1000) / TICKS_PER_SECOND;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // the last flush interval and acks
+  const after = kubectlChildren(child.pid!);
+  const shipCpu = cpuOf(child.pid!).cpu - shipBefore;
+  const elapsed = (Date.now() - started) / 1000;
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  child.kill('SIGTERM');
+  await closed;
+  await api.close();
+  const counted = await sink.stop();
+  const summary = JSON.parse(stderr.trim().split('\n').pop()!) as { peakRssBytes: number };
+  if (counted.events !== total) throw new Error(`follow: the sink counted ${counted.events} of ${total} records\n${stderr.slice(-2000)}`);
+  return {
+    pods,
+    recordsPerSecond: pods * perPodPerSecond,
+    seconds: elapsed,
+    records: total,
+    shipCpuPercent: (shipCpu / elapsed) * 100,
+    shipCpuUsPerRecord: (shipCpu / total) * 1e6,
+    shipPeakRssMb: summary.peakRssBytes / 1024 ** 2,
+    kubectlCpuPercent: ((after.cpu - before.cpu) / elapsed) * 100,
+    kubectlRssMb: after.rssMb,
+  };
+}
+
+export function followTable(r: FollowRow): string {
+  return [
+    '| process | CPU (% of one core) | CPU µs/record | memory |',
+    '| --- | ---: | ---: | ---: |',
+    `| audit-ship | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
+    `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
+  ].join('\n');
+}
