@@ -2,7 +2,8 @@
  * Making a directory entry durable: after a file is created, renamed or removed, the directory
  * itself must be fsynced, or a power cut can lose a file that was reported written.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
@@ -110,4 +111,32 @@ function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
 export function isSpaceError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
+}
+
+/**
+ * Replaces a small state file atomically: written to `PATH.tmp`, fsynced, renamed over PATH, and
+ * the directory fsynced, so a crash leaves the old file or the new one, never a mix. Without
+ * `durable`, the fsyncs are left out (a crash of the process still leaves one whole file).
+ */
+export function replaceFileSync(path: string, text: string, durable = true): void {
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, 'w', 0o600);
+  try {
+    writeAllSync(fd, text);
+    if (durable) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  if (durable) fsyncDirSync(dirname(resolve(path)));
+}
+
+/** A JSON state file's text, or null when there is none yet. */
+export function readStateFile(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
 }

@@ -6,11 +6,10 @@
  * The file is replaced atomically (write, fsync, rename, fsync of the directory): a crash leaves
  * the old or the new one. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
-import { fsyncDirSync, writeAllSync } from '../durable.js';
+import { readStateFile, replaceFileSync } from '../durable.js';
 import { FileLock } from '../spool/lock.js';
 import { CheckpointError, describeSystemError } from '../errors.js';
 
@@ -138,17 +137,8 @@ export class Checkpoint {
   }
 
   private save(): void {
-    const temporary = `${this.path}.tmp`;
     try {
-      const fd = openSync(temporary, 'w', 0o600);
-      try {
-        writeAllSync(fd, `${JSON.stringify(this.state, null, 1)}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, this.path);
-      fsyncDirSync(dirname(resolve(this.path)));
+      replaceFileSync(this.path, `${JSON.stringify(this.state, null, 1)}\n`);
     } catch (error) {
       throw new CheckpointError(`cannot write the checkpoint ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
@@ -156,13 +146,13 @@ export class Checkpoint {
 }
 
 function readState(path: string): CheckpointFile {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readStateFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, files: {} };
     throw new CheckpointError(`cannot read the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  if (text === null) return { version: 1, files: {} };
   try {
     const state = JSON.parse(text) as CheckpointFile;
     if (state.version !== 1 || typeof state.files !== 'object' || state.files === null) throw new Error('unknown layout');

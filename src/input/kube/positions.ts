@@ -5,9 +5,8 @@
  * only after the chunk holding those lines is in the spool: a restarted audit-ship resumes every
  * container where it stopped, and a SIGKILL repeats at most the chunks written after the last save.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDirSync, writeAllSync } from '../../durable.js';
+import { readStateFile, replaceFileSync } from '../../durable.js';
 import { CheckpointError, describeSystemError } from '../../errors.js';
 
 export const POSITIONS_FILE = 'kubectl-positions.json';
@@ -86,17 +85,8 @@ export class Positions {
   }
 
   private write(): void {
-    const temporary = `${this.path}.tmp`;
     try {
-      const fd = openSync(temporary, 'w', 0o600);
-      try {
-        writeAllSync(fd, `${JSON.stringify(this.state, null, 1)}\n`);
-        if (this.fsync) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, this.path);
-      if (this.fsync) fsyncDirSync(join(this.path, '..'));
+      replaceFileSync(this.path, `${JSON.stringify(this.state, null, 1)}\n`, this.fsync);
     } catch (error) {
       throw new CheckpointError(`cannot write the kubectl positions ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
@@ -104,13 +94,13 @@ export class Positions {
 }
 
 function readPositions(path: string): PositionsFile {
-  let text: string;
+  let text: string | null;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readStateFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, streams: {} };
     throw new CheckpointError(`cannot read the kubectl positions ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  if (text === null) return { version: 1, streams: {} };
   try {
     const state = JSON.parse(text) as PositionsFile;
     if (state.version !== 1 || typeof state.streams !== 'object' || state.streams === null) throw new Error('unknown layout');
