@@ -50,22 +50,23 @@ export function registerKubeMetrics(registry: Registry, kube: KubeStatus): void 
   new Gauge({
     name: 'audit_ship_kubectl_lag_seconds',
     help: 'Now minus the kubelet time of the last line read, by pod and container (grows while a pod writes nothing).',
-    labelNames: ['pod', 'container'],
+    labelNames: ['followed_pod', 'followed_container'],
     registers: [registry],
     collect() {
       this.reset();
       const now = Date.now();
-      for (const s of live()) if (s.lastReadMs !== null) this.set({ pod: s.pod.name, container: s.container }, (now - s.lastReadMs) / 1000);
+      for (const s of live())
+        if (s.lastReadMs !== null) this.set({ followed_pod: s.pod.name, followed_container: s.container }, (now - s.lastReadMs) / 1000);
     },
   });
   new Counter({
     name: 'audit_ship_kubectl_records_total',
     help: 'Valid audit records read, by pod and container (followed now).',
-    labelNames: ['pod', 'container'],
+    labelNames: ['followed_pod', 'followed_container'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const s of live()) this.inc({ pod: s.pod.name, container: s.container }, s.records);
+      for (const s of live()) this.inc({ followed_pod: s.pod.name, followed_container: s.container }, s.records);
     },
   });
 }

@@ -15,6 +15,8 @@ export interface MetricSources {
   spool: SpoolStats;
   senderState: () => SenderState;
   inFlight: () => number;
+  /** The spool's cap (--spool-max-bytes), for alerts on how full it is. */
+  spoolMaxBytes: number;
   /** The pod streams, when following kubectl. */
   kube: KubeStatus | null;
 }
@@ -137,6 +139,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     (s) => s.spool.damagedRanges,
   );
   gauge(registry, sources, 'audit_ship_spool_bytes', 'Bytes in spool segments on disk.', (s) => s.spool.bytes);
+  gauge(registry, sources, 'audit_ship_spool_max_bytes', 'The spool cap (--spool-max-bytes).', (s) => s.spoolMaxBytes);
   gauge(registry, sources, 'audit_ship_spool_chunks', 'Chunks in the spool, not yet acked.', (s) => s.spool.chunks);
   gauge(registry, sources, 'audit_ship_spool_records', 'Records in the spool, not yet acked.', (s) => s.spool.records);
   gauge(registry, sources, 'audit_ship_chunks_in_flight', 'Chunks sent and awaiting their ack.', (s) => s.inFlight());

@@ -272,6 +272,7 @@ export class ShipRun {
       spool: this.spool.stats,
       senderState: () => sender.state,
       inFlight: () => sender.inFlightCount,
+      spoolMaxBytes: options.spoolMaxBytes,
       kube,
     });
     sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));

@@ -75,6 +75,7 @@ describe('docs', () => {
       spool: emptySpoolStats(),
       senderState: () => 'connected',
       inFlight: () => 0,
+      spoolMaxBytes: 1024,
       kube: { streams: () => [], restarts: () => 0, ended: 0 },
     });
     // prom-client's default process_* and nodejs_* metrics are documented as a family, in one sentence.

@@ -43,12 +43,12 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.equal(after.get('audit_ship_kubectl_streams_ended_total'), 1);
     assert.equal(after.get('audit_ship_kubectl_streams{state="waiting"}'), 0);
     assert.equal(
-      (after.get('audit_ship_kubectl_records_total{pod="sd-b",container="main"}') ?? 0) +
-        (after.get('audit_ship_kubectl_records_total{pod="sd-c",container="main"}') ?? 0),
+      (after.get('audit_ship_kubectl_records_total{followed_pod="sd-b",followed_container="main"}') ?? 0) +
+        (after.get('audit_ship_kubectl_records_total{followed_pod="sd-c",followed_container="main"}') ?? 0),
       200,
       'records per pod (sd-a has ended and left)',
     );
-    assert.ok((after.get('audit_ship_kubectl_lag_seconds{pod="sd-b",container="main"}') ?? -1) >= 0);
+    assert.ok((after.get('audit_ship_kubectl_lag_seconds{followed_pod="sd-b",followed_container="main"}') ?? -1) >= 0);
     assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
     assert.equal(r.events().length, 300, 'nothing twice, nothing from the other app');
     assert.ok(!api.requests.some((q) => q.includes('tailLines')), 'never a tail');
@@ -73,7 +73,7 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     await waitFor(() => r.events().length >= 100, 'both containers read');
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     const text = await (await fetch(`${url}/metrics`)).text();
-    assert.match(text, /audit_ship_kubectl_records_total\{pod="sd-a",container="sidecar"\} 50/);
+    assert.match(text, /audit_ship_kubectl_records_total\{followed_pod="sd-a",followed_container="sidecar"\} 50/);
     const promtool = spawnSync('promtool', ['check', 'metrics'], { input: text });
     if (promtool.error) t.diagnostic('promtool is not installed (Debian: prometheus): the format check is skipped');
     else assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
