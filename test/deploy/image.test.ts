@@ -1,0 +1,113 @@
+/**
+ * deploy/Dockerfile cannot be built here (no Docker daemon, no registry), so its steps are carried
+ * out by hand: the runtime dependencies stage's `npm ci` in a directory of its own, the final
+ * stage's COPY instructions into an image-like tree, and its ENTRYPOINT run there: the CLI must
+ * start with production dependencies only, from the paths the image holds.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../helpers/cli.js';
+import { ROOT } from '../helpers/paths.js';
+
+interface Stage {
+  name: string;
+  lines: string[];
+}
+
+function stages(): Stage[] {
+  const text = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  const out: Stage[] = [];
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#')) continue;
+    const from = /^FROM \S+(?: AS (\S+))?$/i.exec(line);
+    if (from) out.push({ name: from[1] ?? 'final', lines: [] });
+    else out.at(-1)?.lines.push(line);
+  }
+  return out;
+}
+
+const all = stages();
+const stage = (name: string) => all.find((s) => s.name === name)!;
+const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+  .split('\n')
+  .filter((l) => l && !l.startsWith('#'));
+
+describe('deploy/Dockerfile', () => {
+  it('builds as .ci/run does: npm ci from the lockfile, then the build; the runtime stage installs production dependencies only', () => {
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    assert.match(ci, /^npm ci /m);
+    assert.ok(stage('build').lines.some((l) => /^RUN npm ci /.test(l)));
+    assert.ok(stage('build').lines.includes('RUN npm run build'));
+    assert.ok(stage('runtime-deps').lines.some((l) => /^RUN npm ci --omit=dev /.test(l)));
+  });
+
+  it('copies only what is in the context and not ignored', () => {
+    for (const s of all) {
+      for (const line of s.lines.filter((l) => /^COPY (?!--from)/.test(l))) {
+        const sources = line.split(/\s+/).slice(1, -1);
+        for (const source of sources) {
+          assert.ok(existsSync(join(ROOT, source)), `${source} exists`);
+          assert.ok(!ignored.includes(source), `${source} is not in .dockerignore`);
+        }
+      }
+    }
+  });
+
+  it('runs as a non-root user, with the spool on a volume and labels that name it', () => {
+    const final = stage('final').lines;
+    assert.ok(final.includes('USER 1000:1000'));
+    assert.ok(final.includes('VOLUME /var/lib/audit-ship'));
+    assert.ok(final.some((l) => l.includes('AUDIT_SHIP_SPOOL_DIR=/var/lib/audit-ship/spool')));
+    for (const label of ['source', 'version', 'licenses'])
+      assert.ok(
+        final.some((l) => l.includes(`org.opencontainers.image.${label}=`)),
+        label,
+      );
+    assert.ok(
+      stage('kubectl').lines.some((l) => l.includes('sha256sum --check')),
+      'kubectl is checked against its checksum',
+    );
+  });
+
+  it('starts the built CLI from its ENTRYPOINT, with production dependencies only', () => {
+    const image = tempDir('audit-ship-image-');
+    // The runtime-deps stage: its COPY, then its npm ci.
+    const deps = tempDir('audit-ship-deps-');
+    for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(deps, file));
+    const install = stage('runtime-deps')
+      .lines.find((l) => l.startsWith('RUN '))!
+      .slice(4)
+      .split(/\s+/);
+    execFileSync(install[0]!, [...install.slice(1), '--prefer-offline'], { cwd: deps, stdio: 'ignore' });
+    // The final stage's COPY instructions, into the image's /app.
+    const from: Record<string, string> = { build: ROOT, 'runtime-deps': deps };
+    const roots: Record<string, string> = { build: '/src/', 'runtime-deps': '/app/' };
+    for (const line of stage('final').lines.filter((l) => l.startsWith('COPY '))) {
+      const parts = line.split(/\s+/).slice(1);
+      const stageName = parts[0]!.startsWith('--from=') ? parts.shift()!.slice('--from='.length) : null;
+      const target = parts.pop()!;
+      if (stageName === 'kubectl') continue; // the kubectl on this machine's PATH stands in
+      for (const source of parts) {
+        const path = stageName ? join(from[stageName]!, source.slice(roots[stageName]!.length)) : join(ROOT, source);
+        const to = target.endsWith('/') ? join(image, target, source.split('/').pop()!) : join(image, target);
+        cpSync(path, to, { recursive: true });
+      }
+    }
+    const entrypoint = JSON.parse(
+      stage('final')
+        .lines.find((l) => l.startsWith('ENTRYPOINT '))!
+        .slice('ENTRYPOINT '.length),
+    ) as string[];
+    assert.equal(entrypoint[0], 'node');
+    const script = join(image, entrypoint[1]!.replace(/^\/app\//, ''));
+    const version = spawnSync(process.execPath, [script, '--version'], { encoding: 'utf8' });
+    assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    const sample = spawnSync(process.execPath, [script, 'sample', '--count', '5'], { encoding: 'utf8' });
+    const lint = spawnSync(process.execPath, [script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8' });
+    assert.equal(lint.status, 0, lint.stderr);
+    assert.ok(!existsSync(join(image, 'node_modules', 'typescript')), 'no dev dependency in the image');
+  });
+});
