@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 if (!existsSync('dist/src/cli/main.js')) {
   const env = { ...process.env };
   // The global install's own settings must not leak into the checkout's install and build.
-  for (const key of Object.keys(env)) if (/^npm_config_(global|prefix|location)$/i.test(key)) delete env[key];
+  for (const key of Object.keys(env)) if (/^npm_config_(global|prefix|location|allow[-_]scripts)$/i.test(key)) delete env[key];
   if (!existsSync('node_modules/typescript')) {
     execSync('npm install --no-save --no-audit --no-fund --include=dev --ignore-scripts', { stdio: 'inherit', env });
   }

@@ -1,13 +1,15 @@
 /**
  * audit-ship installs like a real tool: the tarball holds the runtime and nothing else, and a global
- * install from the tarball, or an install from the git repository, runs from any directory.
+ * install from the tarball or from a git URL, or an install from git into a project, runs from any
+ * directory.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
 import { ROOT } from '../helpers/paths.js';
 
 const npm = (args: string[], cwd = ROOT) =>
@@ -58,8 +60,30 @@ describe('the package', () => {
     runInstalled(prefix);
   });
 
-  // A global install from git (npm i -g git+…) is not tested: npm 11 prepares a git dependency of a
-  // global install without its devDependencies, so no build can run there; the tarball serves.
+  it('installs globally from a git URL and runs from any directory', async (t) => {
+    // A real git remote: `git daemon` serves a bare clone of this repository on 127.0.0.1.
+    const base = tempDir('audit-ship-gitd-');
+    execFileSync('git', ['clone', '-q', '--bare', ROOT, join(base, 'audit-ship.git')]);
+    const port = await freePort();
+    const daemon = spawn(
+      'git',
+      ['daemon', '--export-all', `--base-path=${base}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, base],
+      {
+        stdio: 'ignore',
+      },
+    );
+    t.after(() => daemon.kill());
+    const url = `git://127.0.0.1:${port}/audit-ship.git`;
+    for (let i = 0; spawnSync('git', ['ls-remote', url]).status !== 0; i++) {
+      if (i > 100) throw new Error('git daemon did not start');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // --install-links: npm 11 otherwise links a global git package to its temporary clone, which it deletes.
+    const prefix = tempDir('audit-ship-global-git-');
+    npm(['install', '--global', '--install-links', '--prefix', prefix, url], tempDir());
+    runInstalled(prefix);
+  });
+
   it(
     'installs from the git repository into a project, building what it runs',
     { skip: spawnSync('git', ['-C', ROOT, 'rev-parse', 'HEAD']).status === 0 ? false : 'not a git checkout' },
