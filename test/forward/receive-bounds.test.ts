@@ -64,14 +64,29 @@ class GoodClient {
   }
 }
 
-/** Sends bytes on a new connection and waits until the receiver closes it (or it was read whole). */
+/**
+ * Sends bytes on a new connection and waits until the receiver closes it (or it was read whole).
+ * A receiver that never closes it fails the test after 60 s, instead of hanging it.
+ */
 async function hostileSend(port: number, bytes: Buffer, waitClose = true): Promise<void> {
   const socket = connect(port, '127.0.0.1');
   socket.on('error', () => {}); // a reset from the receiver is what some of these expect
   const closed = new Promise((resolve) => socket.once('close', resolve));
   socket.write(bytes);
-  if (waitClose) await closed;
-  else socket.end();
+  if (!waitClose) return void socket.end();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the receiver kept the connection open for 60 s (${socket.bytesWritten} bytes written)`)),
+      60_000,
+    );
+  });
+  try {
+    await Promise.race([closed, late]);
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
 }
 
 function assertAlive(r: RunningReceiver): void {

@@ -37,6 +37,11 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
       if (m) resolve(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`receive exited ${code}: ${stderr}`)));
+    // A receiver that never says where it listens fails the test, instead of hanging it.
+    setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`receive did not start listening within 30 s: ${stderr}`));
+    }, 30_000).unref();
   });
   // The last piece is '' or a line still being written: only whole lines count.
   const events = () =>
