@@ -1,59 +1,33 @@
 /**
- * input → lines → verdict → batch. Valid records are appended to the current chunk; a full chunk
- * (or one older than the flush interval, for a live tail) goes to the spool (src/ship/spool-writer.ts),
- * from where the forwarder sends it. Reading waits for the spool: when the spool is full under
+ * input → lines → verdict → batch. Each line read goes to the LineAcceptor (src/ship/accept.ts),
+ * which appends valid records to the current chunk; a full chunk (or one older than the flush
+ * interval, for a live tail) goes to the spool (src/ship/spool-writer.ts), from where the
+ * forwarder sends it. Reading waits for the spool: when the spool is full under
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
 import { InputReadError, NotTextError } from '../errors.js';
-import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
-import { ChunkBuilder, MAX_RECORD_DEPTH, type ChunkLimits } from '../forward/chunk.js';
-import { EventTime } from '../forward/event-time.js';
-import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
-import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
+import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
 import type { Spool } from '../spool/spool.js';
+import { LineAcceptor, type AcceptOptions } from './accept.js';
 import { SpoolWriter, type Position } from './spool-writer.js';
 import type { Checkpoint } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
-import { LineJudge } from '../verdict/judge.js';
-import type { TranscodedRecord } from '../verdict/record-transcoder.js';
-import { before, type TimeBound } from '../schema/timestamp.js';
 
-export interface PipelineOptions {
-  classify: ClassifyOptions;
-  maxLineBytes: number;
+export interface PipelineOptions extends AcceptOptions {
   chunkLimits: ChunkLimits;
   /** gzip each chunk at this level, or not at all (null). */
   gzipLevel: number | null;
   /** Memory for chunk bodies, given back by the forwarder once they are acked. */
   bodies: ChunkBufferPool | null;
   flushIntervalMs: number;
-  /** `record`: the event time is the record's Timestamp; `now`: the time it is read. */
-  timeSource: 'record' | 'now';
-  /** Records outside [since, until) by Timestamp are counted as filtered and not shipped. */
-  since: TimeBound | null;
-  until: TimeBound | null;
   rate: RateLimiter | null;
   checkpoint: Checkpoint | null;
-  /** Each invalid line, with its diagnostics; nothing is dropped silently. */
-  onInvalid: (source: string, line: Line, diagnostics: Diagnostic[]) => void;
-  /** Each valid record's JSON (for --stdout), and a flush at the end of every batch of lines. */
-  writer: { write(json: string): void; flush(): Promise<void> } | null;
-  /** Add `kubernetes: {namespace, pod, container}` to each record read from a pod (--kubernetes-metadata). */
-  kubernetesMetadata: boolean;
   /** Status for the user: a resumed or already finished file. */
   onNote: (message: string) => void;
-}
-
-const KUBERNETES_KEY = Buffer.from('"kubernetes"');
-
-/** A record's ids, read only by an input that drops repeats (kubectl). */
-interface RecordIds {
-  requestId(): string;
-  timestamp(): string;
 }
 
 /** The read failure that stopped the run, and the lines of that input read before it. */
@@ -65,7 +39,7 @@ export interface ReadFailure {
 
 export class ShipPipeline {
   private readonly builder: ChunkBuilder;
-  private readonly judge: LineJudge;
+  private readonly acceptor: LineAcceptor;
   private readonly spoolWriter: SpoolWriter;
   private position: Position | null = null;
   private sources: readonly InputSource[] = [];
@@ -82,8 +56,8 @@ export class ShipPipeline {
     readonly counts: ShipCounts = emptyCounts(),
   ) {
     this.builder = new ChunkBuilder(options.chunkLimits, options.bodies);
-    this.judge = new LineJudge(this.builder.writer, { ...options.classify, maxLineBytes: options.maxLineBytes });
     this.spoolWriter = new SpoolWriter(spool, this.builder, counts, options, () => this.position);
+    this.acceptor = new LineAcceptor(this.builder, options, counts, () => this.spoolWriter.added());
   }
 
   /**
@@ -183,7 +157,7 @@ export class ShipPipeline {
       }
       if (next.done) return true;
       for (const line of next.value) {
-        const added = this.accept(source, line);
+        const added = this.acceptor.accept(source, line, this.draining);
         this.position = { source, end: line.end, line: line.number };
         if (!added) continue;
         if (this.builder.full) await this.spoolWriter.rotate();
@@ -212,143 +186,5 @@ export class ShipPipeline {
           if (this.interruptRead === interrupt) this.interruptRead = null;
         });
     });
-  }
-
-  /**
-   * Counts one line; true when it added a record to the chunk being built. A valid record is
-   * transcoded straight from its bytes; any other line goes through JSON.parse and the
-   * validator, which give its diagnostics.
-   */
-  private accept(source: InputSource, line: Line): boolean {
-    const c = this.counts;
-    c.lines++;
-    if (line.unterminated && this.draining) {
-      // Stopped mid-line: the rest of this line is still in the pipe, never to be read by this run.
-      this.reject(source, line, [
-        diagnostic(
-          'cut-at-stop',
-          null,
-          `the stop cut this line after ${line.overLimit || line.bytes.length} bytes; the rest of it was not read`,
-        ),
-      ]);
-      return false;
-    }
-    const start = this.builder.beginEntry();
-    const verdict = this.judge.judge(line);
-    if (verdict.kind === 'fast') return this.acceptTranscoded(source, line, verdict, start);
-    this.builder.cancelEntry(start);
-    switch (verdict.kind) {
-      case 'blank':
-        c.blank++;
-        return false;
-      case 'skipped':
-        c.skipped++;
-        return false;
-      case 'rejected':
-        this.reject(source, line, verdict.diagnostics);
-        return false;
-      case 'record':
-        return this.acceptRecord(source, line, verdict);
-    }
-  }
-
-  private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {
-    if (!this.admit(source, line, record.seconds, record.nanoseconds, record)) {
-      this.builder.cancelEntry(start);
-      return false;
-    }
-    if (this.options.kubernetesMetadata) this.addOrigin(source, line, start, null);
-    this.endEntry(start, record.seconds, record.nanoseconds);
-    this.accepted(this.options.writer ? line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes)) : '');
-    return true;
-  }
-
-  private acceptRecord(source: InputSource, line: Line, verdict: AuditRecordVerdict): boolean {
-    if (!verdict.valid) {
-      this.reject(source, line, verdict.diagnostics);
-      return false;
-    }
-    const { seconds, nanoseconds, record } = verdict;
-    if (
-      !this.admit(source, line, seconds, nanoseconds, {
-        requestId: () => record.RequestID as string,
-        timestamp: () => record.Timestamp as string,
-      })
-    )
-      return false;
-    const start = this.builder.beginEntry();
-    if (!this.builder.writeRecord(record)) {
-      this.builder.cancelEntry(start);
-      this.reject(source, line, [
-        diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`),
-      ]);
-      return false;
-    }
-    if (this.options.kubernetesMetadata) this.addOrigin(source, line, start, record);
-    this.endEntry(start, seconds, nanoseconds);
-    this.accepted(verdict.json);
-    return true;
-  }
-
-  /**
-   * --kubernetes-metadata: `kubernetes: {namespace, pod, container}` at the end of the record just
-   * written, unless the record has a `kubernetes` field of its own (kept as it is). The fast path
-   * has no parsed record: a line that mentions the key at all is parsed to tell.
-   */
-  private addOrigin(source: InputSource, line: Line, start: number, record: Record<string, unknown> | null): void {
-    const origin = source.origin?.(line.end);
-    if (!origin) return;
-    if (record === null && line.bytes.includes(KUBERNETES_KEY)) {
-      record = JSON.parse(line.bytes.toString('utf8', kubectlPayloadOffset(line.bytes))) as Record<string, unknown>;
-    }
-    if (record !== null && Object.hasOwn(record, 'kubernetes')) return;
-    this.builder.appendToRecord(start, 'kubernetes', origin);
-  }
-
-  /** Closes the entry begun at `start` with the record's time, or with --time-source now the time it is read. */
-  private endEntry(start: number, seconds: number, nanoseconds: number): void {
-    if (this.options.timeSource === 'now') {
-      const now = Date.now();
-      this.builder.endEntry(start, Math.floor(now / 1000), (now % 1000) * 1e6);
-    } else {
-      this.builder.endEntry(start, seconds, nanoseconds);
-    }
-  }
-
-  /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
-  private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, ids: RecordIds): boolean {
-    if (!EventTime.representable(seconds, nanoseconds)) {
-      this.reject(source, line, [
-        diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC'),
-      ]);
-      return false;
-    }
-    const { since, until } = this.options;
-    if ((since && before(seconds, nanoseconds, since)) || (until && !before(seconds, nanoseconds, until))) {
-      this.counts.filtered++;
-      return false;
-    }
-    if (source.admit && !source.admit(ids.requestId(), ids.timestamp(), line.end)) {
-      this.counts.duplicates++;
-      return false;
-    }
-    return true;
-  }
-
-  private accepted(json: string): void {
-    this.counts.valid++;
-    this.options.writer?.write(json);
-    this.spoolWriter.added();
-  }
-
-  private reject(source: InputSource, line: Line, diagnostics: Diagnostic[]): void {
-    this.counts.invalid++;
-    const seen = new Set<string>();
-    for (const d of diagnostics) {
-      if (d.severity !== 'error' || seen.has(d.code)) continue;
-      seen.add(d.code);
-      this.counts.invalidByCode[d.code] = (this.counts.invalidByCode[d.code] ?? 0) + 1;
-    }
-    this.options.onInvalid(source.name, line, diagnostics);
   }
 }
