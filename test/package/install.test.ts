@@ -13,7 +13,13 @@ import { freePort } from '../helpers/net.js';
 import { ROOT } from '../helpers/paths.js';
 
 const npm = (args: string[], cwd = ROOT) =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    // npm's warnings are its own business; a failure still throws with them in the error.
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+  });
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Packs the built tree as it stands (scripts off: the tests' own build must not be swept away mid-run). */
