@@ -64,7 +64,8 @@ function chunkOf(opt: Record<string, unknown>): ChunkId | null {
  */
 export const ENTRY_LIMITS = { maxInflatedBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
 
-function decodeEntryStream(bytes: Uint8Array, compressed: boolean): DecodedEvent[] {
+/** The events of a PackedForward entry stream (gzip or not), within ENTRY_LIMITS. */
+export function decodeEntryStream(bytes: Uint8Array, compressed: boolean): DecodedEvent[] {
   let data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (compressed) {
     try {

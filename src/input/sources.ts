@@ -53,6 +53,11 @@ export interface InputSource {
    * input that keeps positions of its own (kubectl) moves them now.
    */
   committed?(end: number): void;
+  /**
+   * RequestIDs an earlier run left in the spool: an input that can read them again (a restarted
+   * kubectl whose position trailed the spool) drops them as repeats.
+   */
+  remember?(requestIds: Iterable<string>): void;
   /** Where the line ending at `end` was logged (kubectl: its pod), for `--kubernetes-metadata`. */
   origin?(end: number): { namespace: string; pod: string; container: string } | null;
   /**

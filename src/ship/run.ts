@@ -8,6 +8,7 @@ import type { ShipOptions } from '../cli/ship-options.js';
 import { OutputError, UsageError } from '../errors.js';
 import { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
+import { decodeEntryStream } from '../forward/decode-transport.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubeSource } from '../input/kube/source.js';
 import { openSources, type InputSource } from '../input/sources.js';
@@ -193,6 +194,7 @@ export class ShipRun {
     const filesOnly = autoRetry && sources.every((s) => s.size !== null);
     if (filesOnly) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     this.watchSpace(filesOnly);
+    await this.rememberSpooled();
     const started = process.hrtime.bigint();
     const reading = (async () => {
       if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
@@ -304,6 +306,27 @@ export class ShipRun {
         }, limit).unref();
       }
     });
+  }
+
+  /**
+   * A live tail resumed after a crash may read again the lines of the last chunk it spooled (its
+   * position is saved just after the chunk): the RequestIDs still in the spool are recognised as
+   * repeats, so they are not shipped twice.
+   */
+  private async rememberSpooled(): Promise<void> {
+    const inputs = this.sources.filter((s) => s.remember);
+    if (inputs.length === 0 || this.spool.stats.records === 0) return;
+    const ids: string[] = [];
+    for (const { entries, compressed } of await this.spool.recentEntries(DEFAULT_KUBECTL_RECENT_IDS)) {
+      try {
+        for (const event of decodeEntryStream(entries, compressed)) {
+          if (typeof event.record.RequestID === 'string') ids.push(event.record.RequestID);
+        }
+      } catch {
+        // A chunk that cannot be read back is the spool's to report when it is sent.
+      }
+    }
+    for (const input of inputs) input.remember!(ids);
   }
 
   private noteSpoolAtStart(): void {

@@ -310,6 +310,28 @@ export class Spool {
     }
   }
 
+  /**
+   * The entry streams of the newest chunks not yet acked, newest first, until they hold `records`
+   * records: what a restarted live tail may read again (it drops those RequestIDs as repeats).
+   */
+  async recentEntries(records: number): Promise<{ entries: Buffer; compressed: boolean }[]> {
+    const out: { entries: Buffer; compressed: boolean }[] = [];
+    let held = 0;
+    for (const entry of [...this.entries.values()].reverse()) {
+      if (held >= records) break;
+      if (entry.state !== 'queued' && entry.state !== 'sent') continue;
+      const body = entry.body
+        ? Buffer.from(entry.body)
+        : entry.segment.deleted
+          ? null
+          : await readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, null);
+      if (body === null) continue;
+      out.push({ entries: body, compressed: entry.compressed });
+      held += entry.count;
+    }
+    return out;
+  }
+
   private async readBody(entry: Entry): Promise<Buffer | null> {
     if (entry.segment.deleted) return null;
     return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, this.options.bodies ?? null);

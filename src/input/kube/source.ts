@@ -226,6 +226,9 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
       if (marker) marker.stream.records++;
       return true;
     },
+    remember(requestIds) {
+      for (const id of requestIds) recent.add(id);
+    },
     origin(end) {
       const stream = markerAt(end)?.stream;
       return stream ? { namespace: stream.pod.namespace, pod: stream.pod.name, container: stream.container } : null;

@@ -5,7 +5,7 @@
  * outside the SIGKILL case.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../helpers/cli.js';
@@ -13,7 +13,8 @@ import { FakeKubeApi } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
 import { Ledger } from '../../helpers/ledger.js';
 import { receivers, type RunningReceiver } from '../../helpers/receive-cli.js';
-import { jsonSummary, startShip, waitFor, type ShipChild } from '../../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, type ShipChild } from '../../helpers/ship-cli.js';
+import { freePort } from '../../helpers/net.js';
 import { sampleLines } from '../../../src/sample/generate.js';
 
 const receiver = receivers();
@@ -191,6 +192,25 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     assert.ok(dups <= 20 * 9, `${dups} duplicates, no more than the chunks in flight`);
     t.diagnostic(`${dups} records arrived twice after the SIGKILL`);
     assert.match(ship.stderr(), /following default\/sd-a\/main from 20\d\d-/);
+  });
+
+  it('drops what it reads again after a crash while the spool still holds it, by RequestID', async () => {
+    const spool = join(tempDir(), 'spool');
+    const s = await scene(['sd-a'], spool);
+    const ledger = new Ledger(300, 148);
+    for (const line of ledger.lines) s.api.write('sd-a', line.trimEnd());
+    // Fluentd away: everything stays in the spool.
+    const first = await startMeteredShip(['--kubectl', 'deploy/seldon-deploy', '--port', String(await freePort())], s.env);
+    await scrapeUntil(first, (m) => m.get('audit_ship_spool_records') === 300, 'all 300 records in the spool');
+    first.child.kill('SIGKILL');
+    await first.exit();
+    // A crash between a chunk's write and the save of its position leaves the position behind the
+    // spool; with the positions gone, all of it is behind.
+    rmSync(join(spool, 'kubectl-positions.json'));
+    const ship = await startMeteredShip(['--kubectl', 'deploy/seldon-deploy', '--port', String(s.r.port)], s.env);
+    await scrapeUntil(ship, (m) => m.get('audit_ship_lines_read_total') === 300, 'the log read again');
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 300, 'every line read again was recognised');
   });
 
   it('waits out an unreachable API server, unready meanwhile, and reads what the pods wrote in between', async () => {
