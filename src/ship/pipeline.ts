@@ -165,6 +165,7 @@ export class ShipPipeline {
         if (rate && !this.stopping) await rate.take();
       }
       if (writer) await writer.flush();
+      this.spoolWriter.passIdle();
       this.counts.bytesRead = totalBytesRead(this.sources);
       if (this.spoolWriter.failure) throw this.spoolWriter.failure;
     }

@@ -31,6 +31,9 @@ export class SpoolWriter {
   /** The spool write before the last one. */
   private writingBefore: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | null = null;
+  /** When an idle position was last moved, and the timer that moves the next one. */
+  private idlePassedAt = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
   /** The first write that failed; every later one fails too. */
   failure: Error | null = null;
 
@@ -57,17 +60,47 @@ export class SpoolWriter {
     void this.flush().catch(() => {});
   }
 
+  /**
+   * Lines were read that added nothing to the chunk being built (application logs, blank or
+   * invalid lines): for an input that keeps positions of its own (kubectl), once the writes before
+   * them are done, its position passes them too, at most once per flush interval. Otherwise a pod
+   * that writes no audit record for hours would hold its position, and what it read, back.
+   */
+  passIdle(): void {
+    if (this.builder.count > 0 || this.failure || !this.position()?.source.committed) return;
+    const wait = this.idlePassedAt + this.options.flushIntervalMs - Date.now();
+    if (wait <= 0) return this.commitIdle();
+    this.idleTimer ??= setTimeout(() => {
+      this.idleTimer = null;
+      this.passIdle();
+    }, wait);
+  }
+
+  /** Moves the position past lines that left nothing to write, after the writes before them. */
+  private commitIdle(): void {
+    const position = this.position();
+    if (this.failure || !position?.source.committed) return;
+    this.idlePassedAt = Date.now();
+    this.writing = this.writing.then(() => this.commit(position));
+    this.writing.catch((e: Error) => (this.failure ??= e));
+  }
+
   /** Stops the flush timer (the run is over). */
   stop(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** Writes the chunk being built to the spool, then moves the checkpoint past its lines; resolves when every write so far is done. */
   flush(): Promise<void> {
     this.stop();
     const chunk = this.builder.take();
-    if (!chunk) return this.writing;
+    if (!chunk) {
+      this.commitIdle();
+      return this.writing;
+    }
     const position = this.position();
     const level = this.options.gzipLevel;
     const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);

@@ -5,14 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, tempDir } from '../../helpers/cli.js';
-import { FakeKubeApi } from '../../helpers/kube-api.js';
+import { FakeKubeApi, rfc3339Nano } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
 import { Ledger } from '../../helpers/ledger.js';
 import { receivers } from '../../helpers/receive-cli.js';
-import { scrapeUntil, startMeteredShip, waitFor } from '../../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../../helpers/ship-cli.js';
+import { normalTime } from '../../../src/input/kube/positions.js';
 
 const receiver = receivers();
 const LABELS = { app: 'seldon-deploy' };
@@ -105,6 +107,43 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
       assert.deepEqual(kubernetes, { namespace: 'default', pod: 'sd-a', container: i % 2 ? 'main' : 'sidecar' });
       assert.deepEqual(record, JSON.parse(ledger.lines[i + 1]!), 'the record itself as written');
     });
+  });
+});
+
+describe('audit-ship --kubectl positions', { skip: kubectlMissing() ?? false }, () => {
+  it('moves the position of a pod that writes no audit record, so a restart does not read it again', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addPod('sd-a', LABELS);
+    for (let i = 0; i < 200; i++) api.write('sd-a', `INFO request ${i} served`);
+    const spool = join(tempDir(), 'spool');
+    const r = await receiver();
+    const ship = await startMeteredShip(['--kubectl', 'pod/sd-a', '--port', String(r.port), '--flush-interval', '50ms'], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: spool,
+    });
+    const last = api.pods.get('sd-a')!.containers[0]!.instances.at(-1)!.lines.at(-1)!;
+    const saved = () => {
+      try {
+        const file = JSON.parse(readFileSync(join(spool, 'kubectl-positions.json'), 'utf8')) as {
+          streams: Record<string, { time: string }>;
+        };
+        return file.streams['default/sd-a/main']?.time ?? null;
+      } catch {
+        return null;
+      }
+    };
+    await waitFor(() => saved() === normalTime(rfc3339Nano(last.ns)), 'the position at the last line read');
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    const again = await startMeteredShip(['--kubectl', 'pod/sd-a', '--port', String(r.port)], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: spool,
+    });
+    await waitFor(() => api.openStreams === 1, 'the stream open again');
+    api.write('sd-a', 'INFO one more');
+    await scrapeUntil(again, (m) => m.get('audit_ship_lines_read_total') === 1, 'the new line read');
+    assert.equal(await again.exit('SIGTERM'), 0);
+    assert.equal(jsonSummary(again.stderr()).lines, 1, 'only the line written since');
   });
 });
 
