@@ -40,8 +40,6 @@ export class ContainerStream {
   restarts = 0;
   linesRead = 0;
   records = 0;
-  /** The kubelet time of the last line read, in ms (for the lag). */
-  lastReadMs: number | null = null;
   private child: ChildProcess | null = null;
   /** A cut line seen at the end of a run: if the next run ends with the same one, it is whole. */
   private lastCut: Buffer | null = null;
@@ -53,6 +51,11 @@ export class ContainerStream {
     public position: StreamPosition | null,
     private readonly context: StreamContext,
   ) {}
+
+  /** The kubelet time of the last line this run read, in ms (for the lag): worked out when scraped, not per line. */
+  get lastReadMs(): number | null {
+    return this.linesRead > 0 && this.position ? Date.parse(this.position.time.slice(0, 23) + 'Z') : null;
+  }
 
   get key(): string {
     return `${this.pod.namespace}/${this.pod.name}/${this.container}`;
@@ -111,7 +114,9 @@ export class ContainerStream {
     const ended = exited(child);
     const skip = this.position ? { ...this.position, seen: 0 } : null;
     let read = 0;
-    let carry: Buffer | null = null;
+    // The line being read, in pieces of the chunks it spans (kubectl's chunks are never reused).
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     let over = false;
     for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
       const lines: Buffer[] = [];
@@ -120,16 +125,18 @@ export class ContainerStream {
         const piece = chunk.subarray(start, nl < 0 ? chunk.length : nl + 1);
         if (over) {
           over = nl < 0;
-        } else {
-          carry = carry ? Buffer.concat([carry, piece]) : Buffer.from(piece);
-          if (nl >= 0) {
-            if (this.accept(carry, skip)) lines.push(carry);
-            carry = null;
-          } else if (carry.length > this.context.maxLineBytes) {
-            // Cut where the pipeline's limit is: it reports the line as over-long, and nothing more of it is held.
-            if (this.accept(carry, skip)) lines.push(Buffer.concat([carry, Buffer.from('\n')]));
-            carry = null;
-            over = true;
+        } else if (piece.length > 0) {
+          pending.push(piece);
+          pendingBytes += piece.length;
+          // A whole line; or one over the pipeline's limit, cut there: the pipeline reports it as
+          // over-long, and nothing more of it is held.
+          if (nl >= 0 || pendingBytes > this.context.maxLineBytes) {
+            if (nl < 0) pending.push(Buffer.from('\n'));
+            const line = pending.length === 1 ? piece : Buffer.concat(pending);
+            if (this.accept(line, skip)) lines.push(line);
+            pending = [];
+            pendingBytes = 0;
+            over = nl < 0;
           }
         }
         if (nl < 0) break;
@@ -143,7 +150,7 @@ export class ContainerStream {
     const end = await ended;
     this.child = null;
     if (end.enoent) throw notInstalled(this.context.command);
-    read += await this.endOfRun(carry, skip);
+    read += await this.endOfRun(pendingBytes > 0 ? Buffer.concat(pending) : null, skip);
     return { code: end.code, error, read };
   }
 
@@ -153,7 +160,7 @@ export class ContainerStream {
    * it passed on as it is.
    */
   private async endOfRun(carry: Buffer | null, skip: (StreamPosition & { seen: number }) | null): Promise<number> {
-    if (carry === null || carry.length === 0) return 0;
+    if (carry === null) return 0;
     if (this.lastCut === null || !this.lastCut.equals(carry)) {
       this.lastCut = carry;
       return 0;
@@ -181,7 +188,6 @@ export class ContainerStream {
     }
     this.position = this.position?.time === time ? { time, at: this.position.at + 1 } : { time, at: 1 };
     this.linesRead++;
-    this.lastReadMs = Date.parse(time.slice(0, 23) + 'Z');
     return true;
   }
 }
