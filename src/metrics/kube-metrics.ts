@@ -4,6 +4,7 @@
  * their number is bounded by the pods the workload runs at once.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { counter, gauge } from './collectors.js';
 import type { StreamState } from '../input/kube/container-stream.js';
 import type { KubeStatus } from '../input/kube/source.js';
 
@@ -11,14 +12,13 @@ const STATES: StreamState[] = ['waiting', 'following', 'backing-off'];
 
 export function registerKubeMetrics(registry: Registry, kube: KubeStatus): void {
   const live = () => kube.streams().filter((s) => s.state !== 'ended');
-  new Gauge({
-    name: 'audit_ship_kubectl_pods',
-    help: 'Pods followed now (their containers are followed or waiting for a stream).',
-    registers: [registry],
-    collect() {
-      this.set(new Set(live().map((s) => `${s.pod.namespace}/${s.pod.name}`)).size);
-    },
-  });
+  gauge(
+    registry,
+    kube,
+    'audit_ship_kubectl_pods',
+    'Pods followed now (their containers are followed or waiting for a stream).',
+    () => new Set(live().map((s) => `${s.pod.namespace}/${s.pod.name}`)).size,
+  );
   new Gauge({
     name: 'audit_ship_kubectl_streams',
     help: 'Pod container streams by state: waiting (over --kubectl-max-streams), following, backing-off.',
@@ -29,24 +29,16 @@ export function registerKubeMetrics(registry: Registry, kube: KubeStatus): void 
       for (const state of STATES) this.set({ state }, streams.filter((s) => s.state === state).length);
     },
   });
-  new Counter({
-    name: 'audit_ship_kubectl_stream_restarts_total',
-    help: 'kubectl logs runs that ended and were started again.',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(kube.restarts());
-    },
-  });
-  new Counter({
-    name: 'audit_ship_kubectl_streams_ended_total',
-    help: 'Pod container streams read to their end (the pod deleted or finished).',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(kube.ended);
-    },
-  });
+  counter(registry, kube, 'audit_ship_kubectl_stream_restarts_total', 'kubectl logs runs that ended and were started again.', (k) =>
+    k.restarts(),
+  );
+  counter(
+    registry,
+    kube,
+    'audit_ship_kubectl_streams_ended_total',
+    'Pod container streams read to their end (the pod deleted or finished).',
+    (k) => k.ended,
+  );
   new Gauge({
     name: 'audit_ship_kubectl_lag_seconds',
     help: 'Now minus the kubelet time of the last line read, by pod and container (grows while a pod writes nothing).',

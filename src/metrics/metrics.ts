@@ -4,6 +4,7 @@
  * docs/metrics.md lists every metric here (a test compares them).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { counter, gauge, labelledCounter } from './collectors.js';
 import type { SenderState } from '../forward/sender.js';
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
@@ -22,51 +23,6 @@ export interface MetricSources {
 }
 
 const SENDER_STATES: SenderState[] = ['disconnected', 'connecting', 'connected', 'closed'];
-
-type Read = (s: MetricSources) => number;
-
-function counter(registry: Registry, sources: MetricSources, name: string, help: string, read: Read): void {
-  new Counter({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(read(sources));
-    },
-  });
-}
-
-function labelledCounter(
-  registry: Registry,
-  sources: MetricSources,
-  name: string,
-  help: string,
-  label: string,
-  read: (s: MetricSources) => Record<string, number>,
-): void {
-  new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [value, n] of Object.entries(read(sources))) this.inc({ [label]: value }, n);
-    },
-  });
-}
-
-function gauge(registry: Registry, sources: MetricSources, name: string, help: string, read: Read): void {
-  new Gauge({
-    name,
-    help,
-    registers: [registry],
-    collect() {
-      this.set(read(sources));
-    },
-  });
-}
 
 export interface ShipMetrics {
   registry: Registry;
