@@ -320,11 +320,8 @@ export class Spool {
     for (const entry of [...this.entries.values()].reverse()) {
       if (held >= records) break;
       if (entry.state !== 'queued' && entry.state !== 'sent') continue;
-      const body = entry.body
-        ? Buffer.from(entry.body)
-        : entry.segment.deleted
-          ? null
-          : await readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, null);
+      // Not from the bodies pool: these are only read here, and given back to no one.
+      const body = entry.body ? Buffer.from(entry.body) : await this.readBody(entry, null);
       if (body === null) continue;
       out.push({ entries: body, compressed: entry.compressed });
       held += entry.count;
@@ -332,9 +329,9 @@ export class Spool {
     return out;
   }
 
-  private async readBody(entry: Entry): Promise<Buffer | null> {
+  private async readBody(entry: Entry, pool = this.options.bodies ?? null): Promise<Buffer | null> {
     if (entry.segment.deleted) return null;
-    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, this.options.bodies ?? null);
+    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, pool);
   }
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
