@@ -21,10 +21,6 @@ function idOf(line: string): string {
   return (JSON.parse(line) as { RequestID: string }).RequestID;
 }
 
-function receivedIds(events: { record: Record<string, unknown> }[]): string[] {
-  return events.map((e) => e.record.RequestID as string);
-}
-
 describe('audit-ship --kubectl', () => {
   it('fails with a clear error when kubectl is not installed', async () => {
     const res = await runCli(['--kubectl', 'deploy/x', '--port', '1'], { env: { PATH: tempDir() } });
@@ -57,7 +53,7 @@ describe('audit-ship --checkpoint', () => {
       const second = await runCli(args);
       assert.equal(second.code, 0, second.stderr);
       assert.match(second.stderr, new RegExp(`resuming after line ${progress.line} \\(checkpoint\\)`));
-      const ids = receivedIds(r.events());
+      const ids = r.requestIds();
       assert.equal(ids.length, 400, 'each record exactly once across both runs');
       assert.deepEqual(new Set(ids), new Set(records.map(idOf)));
 
@@ -118,7 +114,7 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
       input: records.join(''),
     });
     assert.equal(res.code, 0, res.stderr);
-    assert.deepEqual(receivedIds(r.events()).sort(), expected.sort());
+    assert.deepEqual(r.requestIds().sort(), expected.sort());
     assert.equal(jsonSummary(res.stderr).filtered, 200 - expected.length);
   });
 
@@ -199,7 +195,7 @@ describe('the spool across runs', () => {
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stderr, /120 records left in the spool by an earlier run are sent first/);
     assert.equal(jsonSummary(up.stderr).recoveredFromSpool, 120);
-    assert.deepEqual(new Set(receivedIds(r.events())), new Set(records.map(idOf)));
+    assert.deepEqual(new Set(r.requestIds()), new Set(records.map(idOf)));
     assert.equal((JSON.parse((await runCli(['spool', 'status', '--json'], { env })).stdout) as { records: number }).records, 0);
   });
 

@@ -19,6 +19,8 @@ export interface RunningReceiver {
   stderr: () => string;
   /** Events written so far. */
   events: () => ReceivedLine[];
+  /** The RequestID of each event written so far, repeats included: what a ledger is checked against. */
+  requestIds: () => string[];
   /** Stops the receiver (SIGTERM) and returns its exit code. */
   stop: () => Promise<number | null>;
 }
@@ -56,6 +58,7 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
     child,
     stderr: () => stderr,
     events,
+    requestIds: () => events().map((e) => e.record.RequestID as string),
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');

@@ -76,7 +76,7 @@ describe('a full disk under the spool', () => {
     const s = jsonSummary(stderr);
     assert.equal(s.damagedSpoolRanges, 0, 'no torn chunk was left behind');
     assertAccounted(s);
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    ledger.assertComplete(r.requestIds());
   });
 
   it(
@@ -104,7 +104,7 @@ describe('a full disk under the spool', () => {
       const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
       assert.equal(again.code, EXIT.ok, again.stderr);
       assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
-      ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+      ledger.assertComplete(r.requestIds());
     },
   );
 
@@ -126,7 +126,7 @@ describe('a full disk under the spool', () => {
       assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
       assert.match(res.stderr, /the spool has room again/);
       assertAccounted(jsonSummary(res.stderr));
-      ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+      ledger.assertComplete(r.requestIds());
     },
   );
 

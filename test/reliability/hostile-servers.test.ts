@@ -57,7 +57,7 @@ async function shipAgainst(port: number, records: number): Promise<{ stderr: str
     const r = await receiver();
     const res = await runCli(['--port', String(r.port)], { env: { AUDIT_SHIP_SPOOL_DIR: spoolDir } });
     assert.equal(res.code, EXIT.ok, res.stderr);
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    ledger.assertComplete(r.requestIds());
   }
   return { stderr: ship.stderr(), summary };
 }

@@ -14,7 +14,7 @@ import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
 
 /** Every RequestID the receivers wrote, across restarts, duplicates included. */
 function idsFrom(receivers: RunningReceiver[]): string[] {
-  return receivers.flatMap((r) => r.events().map((e) => e.record.RequestID as string));
+  return receivers.flatMap((r) => r.requestIds());
 }
 
 describe('receiver faults', () => {

@@ -19,7 +19,7 @@ async function ship(checkpoint: string, files: string[]): Promise<{ ids: string[
   const r = await receiver();
   const res = await runCli(['--port', String(r.port), '--checkpoint', checkpoint, ...files]);
   assert.equal(res.code, EXIT.ok, res.stderr);
-  return { ids: r.events().map((e) => e.record.RequestID as string), stderr: res.stderr };
+  return { ids: r.requestIds(), stderr: res.stderr };
 }
 
 /** A log file shipped once to its end with a checkpoint: the scene each test then changes. */

@@ -35,7 +35,7 @@ async function drain(spoolDir: string): Promise<string[]> {
   const r = await receiver();
   const res = await runCli(['--port', String(r.port), '--summary', 'json'], { env: { AUDIT_SHIP_SPOOL_DIR: spoolDir } });
   assert.equal(res.code, EXIT.ok, res.stderr);
-  return r.events().map((e) => e.record.RequestID as string);
+  return r.requestIds();
 }
 
 describe('a stop signal never drops what was read', () => {
@@ -82,7 +82,7 @@ describe('a stop signal never drops what was read', () => {
     const r = await receiver();
     const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spoolDir } });
     assert.equal(again.code, EXIT.ok, again.stderr);
-    ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+    ledger.assertComplete(r.requestIds());
   });
 
   it('SIGTERM while shipping to a live receiver: the accounting adds up and nothing read is lost', async () => {
@@ -98,7 +98,7 @@ describe('a stop signal never drops what was read', () => {
     assertAccounted(s);
     assert.equal(s.recordsNotSpooled, 0);
     assertCutLine(s);
-    const first = r.events().map((e) => e.record.RequestID as string);
+    const first = r.requestIds();
     taken(ledger, s).assertComplete([...first, ...(s.leftInSpool! > 0 ? await drain(spoolDir) : [])]);
   });
 });

@@ -50,7 +50,7 @@ describe('audit-ship killed', () => {
     }
     const last = await runCli([...args, '--summary', 'json']);
     assert.equal(last.code, 0, last.stderr);
-    const received = r.events().map((e) => e.record.RequestID as string);
+    const received = r.requestIds();
     const duplicates = ledger.assertComplete(received);
     assert.ok(duplicates < 3 * 2 * 16 * 500, `${duplicates} duplicates stay within what three kills can leave in flight`);
   });
@@ -85,7 +85,7 @@ describe('spool damage and limits', () => {
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stderr, /2 torn or corrupt spool ranges \(\d+ bytes\) were set aside in .*damaged/);
     assert.equal(jsonSummary(up.stderr).damagedSpoolRanges, 2);
-    const lost = ledger.missing(r.events().map((e) => e.record.RequestID as string));
+    const lost = ledger.missing(r.requestIds());
     assert.deepEqual(lost, [...ledger.ids.slice(200, 300), ...ledger.ids.slice(900)], 'exactly the two damaged chunks are missing');
   });
 

@@ -48,7 +48,7 @@ async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Prom
   const r = await receiver();
   const next = await runCli(['--port', String(r.port)], { input: ledger.text(), env });
   assert.equal(next.code, EXIT.ok, next.stderr);
-  ledger.assertComplete(r.events().map((e) => e.record.RequestID as string));
+  ledger.assertComplete(r.requestIds());
 }
 
 const holderOf = (spoolDir: string) =>

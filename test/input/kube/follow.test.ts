@@ -20,10 +20,6 @@ import { sampleLines } from '../../../src/sample/generate.js';
 const receiver = receivers();
 const LABELS = { app: 'seldon-deploy' };
 
-function received(r: RunningReceiver): string[] {
-  return r.events().map((e) => e.record.RequestID as string);
-}
-
 interface Scene {
   api: FakeKubeApi;
   r: RunningReceiver;
@@ -53,15 +49,15 @@ async function scene(pods: string[], spoolDir = join(tempDir(), 'spool')): Promi
 
 /** Waits for every ledger record at the receiver, stops audit-ship, and checks the outcome. */
 async function finish(s: Scene, ship: ShipChild, ledger: Ledger): Promise<ReturnType<typeof jsonSummary>> {
-  await waitFor(() => ledger.missing(received(s.r)).length === 0, `all ${ledger.ids.length} records at the receiver`).catch(
+  await waitFor(() => ledger.missing(s.r.requestIds()).length === 0, `all ${ledger.ids.length} records at the receiver`).catch(
     (error: Error) => {
-      throw new Error(`${error.message}: ${ledger.missing(received(s.r)).length} missing\n${ship.stderr()}`);
+      throw new Error(`${error.message}: ${ledger.missing(s.r.requestIds()).length} missing\n${ship.stderr()}`);
     },
   );
   const code = await ship.exit('SIGTERM');
   await s.api.close();
   assert.equal(code, 0, ship.stderr());
-  assert.equal(ledger.assertComplete(received(s.r)), 0, 'no record arrived twice');
+  assert.equal(ledger.assertComplete(s.r.requestIds()), 0, 'no record arrived twice');
   return jsonSummary(ship.stderr());
 }
 
@@ -177,17 +173,17 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     const ledger = new Ledger(900, 146);
     let ship = await s.ship(['--chunk-records', '20']);
     const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 10 });
-    await waitFor(() => received(s.r).length >= 300, '300 records before the kill');
+    await waitFor(() => s.r.requestIds().length >= 300, '300 records before the kill');
     ship.child.kill('SIGKILL');
     await ship.exit();
     const positions = JSON.parse(readFileSync(join(spool, 'kubectl-positions.json'), 'utf8')) as { streams: object };
     assert.deepEqual(Object.keys(positions.streams).sort(), ['default/sd-a/main', 'default/sd-b/main']);
     ship = await s.ship(['--chunk-records', '20']);
     await writing.done;
-    await waitFor(() => ledger.missing(received(s.r)).length === 0, 'every record after the restart');
+    await waitFor(() => ledger.missing(s.r.requestIds()).length === 0, 'every record after the restart');
     assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
     await s.api.close();
-    const dups = ledger.assertComplete(received(s.r));
+    const dups = ledger.assertComplete(s.r.requestIds());
     // In flight at the kill: chunks sent but not yet acked (--window 8), and the one written but not yet in the positions.
     assert.ok(dups <= 20 * 9, `${dups} duplicates, no more than the chunks in flight`);
     t.diagnostic(`${dups} records arrived twice after the SIGKILL`);

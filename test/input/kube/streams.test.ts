@@ -40,7 +40,7 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.equal(m.get('audit_ship_kubectl_pods'), 3, 'the pod of another app is not selected');
     await waitFor(() => api.openStreams === 2, 'two log requests open at the API server');
     api.deletePod('sd-a');
-    await waitFor(() => ledger.missing(r.events().map((e) => e.record.RequestID as string)).length === 0, 'every record');
+    await waitFor(() => ledger.missing(r.requestIds()).length === 0, 'every record');
     const after = await ship.scrape();
     assert.equal(after.get('audit_ship_kubectl_streams_ended_total'), 1);
     assert.equal(after.get('audit_ship_kubectl_streams{state="waiting"}'), 0);
@@ -80,7 +80,7 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     if (promtool.error) t.diagnostic('promtool is not installed (Debian: prometheus): the format check is skipped');
     else assert.equal(promtool.status, 0, `${promtool.stdout}${promtool.stderr}`);
     assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
-    assert.equal(ledger.assertComplete(r.events().map((e) => e.record.RequestID as string)), 0);
+    assert.equal(ledger.assertComplete(r.requestIds()), 0);
     const logs = api.requests.filter((q) => q.includes('/log?'));
     assert.ok(logs.some((q) => q.includes('container=main')) && logs.some((q) => q.includes('container=sidecar')));
   });
