@@ -4,6 +4,7 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { CheckpointError, describeSystemError } from './errors.js';
 import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
@@ -131,12 +132,23 @@ export function replaceFileSync(path: string, text: string, durable = true): voi
   if (durable) fsyncDirSync(dirname(resolve(path)));
 }
 
-/** A JSON state file's text, or null when there is none yet. */
-export function readStateFile(path: string): string | null {
+/**
+ * A JSON state file of ours (`{version: 1, FIELD: {...}}`), or `empty` when there is none yet.
+ * `what` names it in errors ("the checkpoint"), `kind` says what it is not when it is foreign.
+ */
+export function readStateFile<T extends { version: 1 }>(path: string, what: string, kind: string, empty: T, field: keyof T): T {
+  let text: string;
   try {
-    return readFileSync(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty;
+    throw new CheckpointError(`cannot read ${what} ${path}: ${describeSystemError(error)}`, { cause: error });
+  }
+  try {
+    const state = JSON.parse(text) as T;
+    if (state.version !== 1 || typeof state[field] !== 'object' || state[field] === null) throw new Error('unknown layout');
+    return state;
+  } catch (error) {
+    throw new CheckpointError(`${what} ${path} is not an audit-ship ${kind} (${(error as Error).message}); move it away to start over`);
   }
 }

@@ -67,7 +67,7 @@ export class Checkpoint {
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
   static async load(path: string): Promise<Checkpoint> {
-    const state = readState(path);
+    const state = readStateFile<CheckpointFile>(path, 'the checkpoint', 'checkpoint', { version: 1, files: {} }, 'files');
     try {
       return new Checkpoint(
         path,
@@ -142,24 +142,5 @@ export class Checkpoint {
     } catch (error) {
       throw new CheckpointError(`cannot write the checkpoint ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
-  }
-}
-
-function readState(path: string): CheckpointFile {
-  let text: string | null;
-  try {
-    text = readStateFile(path);
-  } catch (error) {
-    throw new CheckpointError(`cannot read the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error });
-  }
-  if (text === null) return { version: 1, files: {} };
-  try {
-    const state = JSON.parse(text) as CheckpointFile;
-    if (state.version !== 1 || typeof state.files !== 'object' || state.files === null) throw new Error('unknown layout');
-    return state;
-  } catch (error) {
-    throw new CheckpointError(
-      `the checkpoint ${path} is not an audit-ship checkpoint (${(error as Error).message}); move it away to start over`,
-    );
   }
 }

@@ -55,7 +55,7 @@ export class Positions {
     private readonly fsync: boolean,
   ) {
     this.path = join(dir, POSITIONS_FILE);
-    this.state = readPositions(this.path);
+    this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
   }
@@ -90,22 +90,5 @@ export class Positions {
     } catch (error) {
       throw new CheckpointError(`cannot write the kubectl positions ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
-  }
-}
-
-function readPositions(path: string): PositionsFile {
-  let text: string | null;
-  try {
-    text = readStateFile(path);
-  } catch (error) {
-    throw new CheckpointError(`cannot read the kubectl positions ${path}: ${describeSystemError(error)}`, { cause: error });
-  }
-  if (text === null) return { version: 1, streams: {} };
-  try {
-    const state = JSON.parse(text) as PositionsFile;
-    if (state.version !== 1 || typeof state.streams !== 'object' || state.streams === null) throw new Error('unknown layout');
-    return state;
-  } catch (error) {
-    throw new CheckpointError(`${path} is not an audit-ship positions file (${(error as Error).message}); move it away to start over`);
   }
 }
