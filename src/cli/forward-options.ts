@@ -9,16 +9,22 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk.js';
 import type { Endpoint } from '../forward/connection.js';
 import type { SenderOptions } from '../forward/sender.js';
+import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing } from './options.js';
 import { readPem } from './tls-files.js';
 
 export const DEFAULT_PORT = 24224;
 const DEFAULT_HOSTS: readonly string[] = ['127.0.0.1'];
+/** A cluster's DNS (CoreDNS with kubeadm's `cache 30`) may answer from a cache up to 30 s old: looking more often buys little. */
+export const DEFAULT_DNS_REFRESH_MS = 30_000;
+const MAX_WEIGHT = 1000;
 /** Under `deploy_audit.`, which the platform's Fluentd setup matches with `deploy_audit.**`. */
 export const DEFAULT_TAG = 'deploy_audit.audit_ship';
 
 export interface ForwardCliOptions {
   host: string[];
+  standby?: string[];
+  dnsRefresh: number;
   port: number;
   tag: string;
   sharedKey?: string;
@@ -50,10 +56,20 @@ export const MAX_CHUNK_BYTES = 64 * 1024 ** 2;
 
 export function forwardOptions(): Option[] {
   return [
-    new Option('--host <host[:port]...>', 'Fluentd forward endpoint; several (repeated or comma-separated) fail over in order')
+    new Option(
+      '--host <host[:port][*weight]...>',
+      'Fluentd forward server; several (repeated or comma-separated) share the chunks by weight (default 1); a name stands for every address it resolves to',
+    )
       .default(DEFAULT_HOSTS, '127.0.0.1')
       .argParser(listReplacing(DEFAULT_HOSTS))
       .env('AUDIT_SHIP_HOST'),
+    new Option('--standby <host[:port][*weight]...>', 'server that takes chunks only while every --host server is down')
+      .argParser(listReplacing([]))
+      .env('AUDIT_SHIP_STANDBY'),
+    new Option('--dns-refresh <duration>', 'look host names up again this often, to follow scaled aggregators (0: once)')
+      .default(DEFAULT_DNS_REFRESH_MS, '30s')
+      .argParser(duration(0))
+      .env('AUDIT_SHIP_DNS_REFRESH'),
     new Option('--port <port>', 'port for hosts given without one')
       .default(DEFAULT_PORT)
       .argParser(integer(1, 65535))
@@ -74,10 +90,10 @@ export function forwardOptions(): Option[] {
       .implies({ tls: true })
       .conflicts(['tlsCa', 'tlsServername']),
     new Option('--connect-timeout <duration>', 'connect timeout, and again for the handshake').default(5000, '5s').argParser(duration(1)),
-    new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this')
+    new Option('--ack-timeout <duration>', 'resend a chunk whose ack has not come within this (to another server if one is up)')
       .default(60_000, '60s')
       .argParser(duration(1)),
-    new Option('--window <n>', 'chunks in flight awaiting their ack').default(8).argParser(integer(1, 1024)),
+    new Option('--window <n>', 'chunks in flight awaiting their ack, per server').default(8).argParser(integer(1, 1024)),
     new Option(
       '--retry-timeout <duration>',
       'give up when nothing could be delivered for this long; the records stay in the spool (0: never; default: 2m once a finite input has ended, never for a live tail)',
@@ -96,27 +112,37 @@ export function forwardOptions(): Option[] {
 const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
 
 /** A host that can never connect (a typo like `[::1`) is a usage error at once, not retried for ever. */
-function checkHost(host: string, given: string): string {
+function checkHost(host: string, given: string, flag: string): string {
   if (isIP(host) !== 0 || HOST_NAME.test(host)) return host;
-  throw new UsageError(`--host ${given}: ${JSON.stringify(host)} is not a host name or an IP address (IPv6 with a port: [::1]:24224)`);
+  throw new UsageError(`${flag} ${given}: ${JSON.stringify(host)} is not a host name or an IP address (IPv6 with a port: [::1]:24224)`);
 }
 
-function checkPort(text: string, given: string): number {
+function checkPort(text: string, given: string, flag: string): number {
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new UsageError(`--host ${given}: the port must be 1-65535`);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) throw new UsageError(`${flag} ${given}: the port must be 1-65535`);
   return port;
 }
 
-/** `host`, `host:port`, `[v6addr]:port` or a bare IPv6 address; anything else is a usage error. */
-export function parseEndpoint(value: string, defaultPort: number): Endpoint {
+/** `host`, `host:port`, `[v6addr]:port` or a bare IPv6 address, each optionally `*weight`; anything else is a usage error. */
+export function parseServer(value: string, defaultPort: number, flag = '--host'): ServerSpec {
+  const m = /^(.*)\*([^*]*)$/.exec(value);
+  if (!m) return parseEndpoint(value, defaultPort, flag);
+  const weight = Number(m[2]);
+  if (!/^\d+$/.test(m[2]!) || weight < 1 || weight > MAX_WEIGHT) {
+    throw new UsageError(`${flag} ${value}: the weight after * must be a whole number from 1 to ${MAX_WEIGHT}`);
+  }
+  return { ...parseEndpoint(m[1]!, defaultPort, flag), weight };
+}
+
+export function parseEndpoint(value: string, defaultPort: number, flag = '--host'): Endpoint {
   const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(value);
   if (bracketed) {
-    if (isIP(bracketed[1]!) !== 6) throw new UsageError(`--host ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);
-    return { host: bracketed[1]!, port: bracketed[2] !== undefined ? checkPort(bracketed[2], value) : defaultPort };
+    if (isIP(bracketed[1]!) !== 6) throw new UsageError(`${flag} ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);
+    return { host: bracketed[1]!, port: bracketed[2] !== undefined ? checkPort(bracketed[2], value, flag) : defaultPort };
   }
   const parts = value.split(':');
-  if (parts.length === 2) return { host: checkHost(parts[0]!, value), port: checkPort(parts[1]!, value) };
-  return { host: checkHost(value, value), port: defaultPort };
+  if (parts.length === 2) return { host: checkHost(parts[0]!, value, flag), port: checkPort(parts[1]!, value, flag) };
+  return { host: checkHost(value, value, flag), port: defaultPort };
 }
 
 export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
@@ -127,7 +153,9 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (o.compressLevel !== undefined && o.compress !== 'gzip') throw new UsageError('--compress-level applies only with --compress gzip');
   return {
-    endpoints: o.host.map((h) => parseEndpoint(h, o.port)),
+    endpoints: o.host.map((h) => parseServer(h, o.port)),
+    standby: (o.standby ?? []).map((h) => parseServer(h, o.port, '--standby')),
+    dnsRefreshMs: o.dnsRefresh,
     tag: o.tag,
     window: o.window,
     ackTimeoutMs: o.ackTimeout,

@@ -1,6 +1,6 @@
 /**
- * One connection to a forward endpoint, from connect to close. Reconnecting and failover are the
- * sender's business; a Connection is used once.
+ * One connection to a forward endpoint, from connect to close. Reconnecting is the server link's
+ * business, sharing among servers the sender's; a Connection is used once.
  *
  *   connecting ──tcp/tls up──▶ awaiting-helo ──HELO──▶ awaiting-pong ──PONG ok──▶ established
  *        │            (no shared key: straight to established)                        │
@@ -10,7 +10,7 @@
  * 'ack'. 'close' is emitted exactly once, with the error that ended the connection, if any.
  */
 import { EventEmitter, once } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, isIPv6, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { decodeMultiStream } from '@msgpack/msgpack';
@@ -21,6 +21,8 @@ import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, Forw
 export interface Endpoint {
   host: string;
   port: number;
+  /** The address `host` resolved to, when it is a name: what is connected to. */
+  address?: string;
 }
 
 export interface Security {
@@ -48,8 +50,11 @@ const MAX_REPLY_BYTES = 64 * 1024;
 
 const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
 
-function describe(endpoint: Endpoint): string {
-  return `${endpoint.host}:${endpoint.port}`;
+/** `host:port`, or `name@address:port` for one of the addresses a name resolved to. */
+export function describe(endpoint: Endpoint): string {
+  const { host, port, address } = endpoint;
+  const bracket = (h: string) => (isIPv6(h) ? `[${h}]` : h);
+  return address === undefined || address === host ? `${bracket(host)}:${port}` : `${host}@${bracket(address)}:${port}`;
 }
 
 function classifySocketError(endpoint: Endpoint, error: NodeJS.ErrnoException, state: ConnectionState): ForwardError {
@@ -84,9 +89,12 @@ export class Connection extends EventEmitter {
 
   /** Connects and completes the handshake; rejects with a ForwardError naming the cause. */
   static async open(endpoint: Endpoint, options: ConnectionOptions): Promise<Connection> {
+    const host = endpoint.address ?? endpoint.host;
+    // The certificate is checked against the name, not the address it resolved to.
+    const servername = isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {};
     const socket = options.tls
-      ? tlsConnect({ host: endpoint.host, port: endpoint.port, ...options.tls })
-      : netConnect({ host: endpoint.host, port: endpoint.port });
+      ? tlsConnect({ host, port: endpoint.port, ...servername, ...options.tls })
+      : netConnect({ host, port: endpoint.port });
     const connection = new Connection(endpoint, socket, options);
     return connection.start();
   }

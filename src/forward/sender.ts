@@ -1,97 +1,88 @@
 /**
- * Delivers chunks at least once. A chunk counts as delivered only when the server acks its id:
- * a socket write is not delivery. Up to `window` chunks are in flight; when the connection drops
- * or an ack does not come in time, every unacked chunk is sent again, in order, on the next
- * connection (so duplicates are possible, a loss is not).
+ * Delivers chunks at least once, across a pool of servers. A chunk counts as delivered only when a
+ * server acks its id: a socket write is not delivery.
  *
- * Endpoints are tried in order on every (re)connect; after all of them fail, the sender backs off
- * exponentially with jitter. Fatal failures (bad shared key, credentials, TLS) are not retried.
+ * Chunks are shared among the regular servers that are up by smooth weighted round-robin, each
+ * server holding at most `window` unacked chunks (see dispatch()). When a server's connection drops or an ack is late, its unacked chunks go back to the front of
+ * the queue and on to another server (duplicates are possible, a loss is not), and the server is
+ * retried with exponential backoff. Standby servers connect only once every regular server has
+ * failed, and are let go when one is back. Fatal failures (bad shared key, credentials, TLS) end
+ * the sender, as does --retry-timeout with nothing acked.
  */
 import { EventEmitter } from 'node:events';
-import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
-import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
-import { AckTimeoutError, DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';
-import { encodePackedForward } from './protocol.js';
-
-/** A connection that lasted this long before it failed was a working one, whatever it delivered. */
-const HEALTHY_CONNECTION_MS = 60_000;
+import { describe, type ConnectionOptions, type Endpoint } from './connection.js';
+import { DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';
+import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';
+import { ServerLink, type Pending } from './server-link.js';
 
 export interface SenderOptions extends ConnectionOptions {
-  endpoints: Endpoint[];
+  /** The regular servers; a name stands for every address it resolves to. */
+  endpoints: ServerSpec[];
+  /** Servers that take chunks only while every regular server is down. */
+  standby?: ServerSpec[];
   tag: string;
-  /** Chunks sent and not yet acked, at most. */
+  /** Chunks sent to one server and not yet acked, at most. */
   window: number;
   ackTimeoutMs: number;
   backoff: BackoffOptions;
   /** Give up when nothing could be delivered for this long (0: retry for ever). */
   retryTimeoutMs: number;
-}
-
-interface Pending {
-  chunk: Chunk;
-  resolve: () => void;
-  reject: (error: Error) => void;
-  sentAt: number;
-  timer: NodeJS.Timeout | undefined;
+  /** Look names up again this often (0: once). */
+  dnsRefreshMs?: number;
+  lookup?: Lookup;
 }
 
 export type SenderState = 'disconnected' | 'connecting' | 'connected' | 'closed';
 
 export interface SenderEvents {
   state: [SenderState, Endpoint | null];
-  acked: [Chunk, number];
-  resend: [Chunk];
-  'connect-error': [ForwardError, Endpoint];
+  /** A chunk acked: the ack latency in ms, and the server that acked it. */
+  acked: [Chunk, number, ServerLink];
+  resend: [Chunk, ServerLink];
+  'connect-error': [ForwardError, Endpoint | null];
   /** An established connection failed; the number is how many chunks will be sent again. */
-  'connection-lost': [ForwardError, number];
+  'connection-lost': [ForwardError, number, ServerLink];
+  /** A server joined, changed state, or left the pool. */
+  server: [ServerLink];
   fatal: [ForwardError];
 }
 
 export class Sender extends EventEmitter<SenderEvents> {
   private readonly queue: Pending[] = [];
-  private readonly inFlight = new Map<string, Pending>();
-  private connection: Connection | null = null;
-  private readonly backoff: Backoff;
-  private readonly abort = new AbortController();
-  private wakeUp: (() => void) | null = null;
+  private readonly links = new Map<string, ServerLink>();
+  private readonly groups: ServerGroup[] = [];
+  private standbyActive = false;
   /** When the oldest unacked work started waiting, or the last ack came: what --retry-timeout measures from. */
   private lastProgress = Date.now();
   private fatalError: ForwardError | null = null;
   private awaitingStart = false;
-  /** The last connection ended before any ack: wait out a backoff before the next, or a server
-   * that accepts and then resets (one shutting down, say) would get a tight resend loop. */
-  private lastConnectionBarren = false;
-  private running: Promise<void> | null = null;
+  private started = false;
   private retryTimeoutMs: number;
   state: SenderState = 'disconnected';
 
   constructor(private readonly options: SenderOptions) {
     super();
-    this.backoff = new Backoff(options.backoff);
     this.retryTimeoutMs = options.retryTimeoutMs;
   }
 
-  /**
-   * Sets --retry-timeout and starts its clock now: a run whose input has just ended gives up when
-   * no ack comes for this long from now on (an outage during the read does not count against it).
-   */
+  /** Sets --retry-timeout and starts its clock now (an outage during the read does not count against it). */
   setRetryTimeout(ms: number): void {
     this.retryTimeoutMs = ms;
     this.lastProgress = Date.now();
   }
 
-  /** Starts connecting; resolves once the first connection and handshake succeed. */
+  /** Starts connecting; resolves once a server is up. */
   async start(): Promise<void> {
     if (this.state === 'connected') return;
+    if (this.fatalError) throw this.fatalError;
     // Waiting for the first connection is work too: --retry-timeout bounds it.
     if (!this.awaitingStart && this.pending === 0) this.lastProgress = Date.now();
     this.awaitingStart = true;
-    this.running ??= this.loop();
+    this.open();
     await new Promise<void>((resolve, reject) => {
-      const onState = (state: SenderState) => {
-        if (state === 'connected') done(resolve);
-      };
+      const onState = (state: SenderState) => state === 'connected' && done(resolve);
       const onFatal = (error: ForwardError) => done(() => reject(error));
       const done = (fn: () => void) => {
         this.off('state', onState);
@@ -103,25 +94,38 @@ export class Sender extends EventEmitter<SenderEvents> {
     });
   }
 
-  /** Queues a chunk; the promise resolves when the server acks it. */
+  /** Queues a chunk; the promise resolves when a server acks it. */
   send(chunk: Chunk): Promise<void> {
     if (this.fatalError) return Promise.reject(this.fatalError);
-    this.running ??= this.loop();
+    this.open();
     // --retry-timeout measures how long work has waited: an idle spell before it does not count.
     if (this.pending === 0) this.lastProgress = Date.now();
     return new Promise((resolve, reject) => {
       this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined });
-      this.notify();
+      this.dispatch();
     });
   }
 
   /** Chunks queued or in flight. */
   get pending(): number {
-    return this.queue.length + this.inFlight.size;
+    return this.queue.length + this.inFlightCount;
   }
 
   get inFlightCount(): number {
-    return this.inFlight.size;
+    let n = 0;
+    for (const link of this.links.values()) n += link.inFlight.size;
+    return n;
+  }
+
+  /** Chunks the servers taking chunks now can hold in flight (one window while none is up). */
+  get capacity(): number {
+    let n = 0;
+    for (const link of this.links.values()) if (this.eligible(link) && link.state === 'up') n += this.options.window;
+    return Math.max(n, this.options.window);
+  }
+
+  servers(): ServerLink[] {
+    return [...this.links.values()];
   }
 
   /**
@@ -141,32 +145,155 @@ export class Sender extends EventEmitter<SenderEvents> {
         this.on('acked', done);
       });
     }
-    const unacked = [...this.inFlight.values(), ...this.queue];
+    const unacked = [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
     this.setState('closed', null);
-    this.abort.abort();
-    this.notify();
-    const connection = this.connection;
-    this.connection = null;
-    if (connection) await connection.end();
+    this.queue.length = 0;
+    await Promise.all([...this.groups.map((g) => g.close()), ...this.servers().map((l) => l.close())]);
     const error = this.fatalError ?? new DeliveryError('audit-ship is shutting down');
     for (const p of unacked) {
-      if (p.timer) clearTimeout(p.timer);
+      clearTimeout(p.timer);
       p.reject(error);
     }
-    this.inFlight.clear();
-    this.queue.length = 0;
-    await this.running;
     return unacked.map((p) => p.chunk);
   }
 
-  private notify(): void {
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+  private open(): void {
+    if (this.started || this.state === 'closed') return;
+    this.started = true;
+    this.setState('connecting', null);
+    const { options } = this;
+    for (const [specs, standby] of [
+      [options.endpoints, false],
+      [options.standby ?? [], true],
+    ] as const) {
+      for (const spec of specs) {
+        const group = new ServerGroup(spec, options.lookup ?? systemLookup, options.dnsRefreshMs ?? 0, options.backoff, {
+          add: (endpoint) => this.addLink(endpoint, spec.weight ?? 1, standby),
+          remove: (endpoint) => void this.retireLink(endpoint),
+          failed: (error) => this.onConnectError(error, null),
+        });
+        this.groups.push(group);
+      }
+    }
   }
 
-  private waitForWork(): Promise<void> {
-    return new Promise((resolve) => (this.wakeUp = resolve));
+  private addLink(endpoint: Endpoint, weight: number, standby: boolean): void {
+    const label = describe(endpoint);
+    if (this.links.has(label) || this.state === 'closed') return;
+    const link = new ServerLink(endpoint, label, weight, standby, this.options);
+    this.links.set(label, link);
+    link.on('state', () => this.onLinkState(link));
+    link.on('acked', (p, ms) => this.onAck(p, ms, link));
+    link.on('returned', (back) => this.requeue(back, link));
+    link.on('connect-error', (error) => this.onConnectError(error, endpoint));
+    link.on('connection-lost', (error, n) => this.state !== 'closed' && this.emit('connection-lost', error, n, link));
+    link.on('fatal', (error) => this.failAll(error));
+    if (!standby || this.standbyActive) link.activate();
+    this.onLinkState(link);
+  }
+
+  /** A server DNS no longer lists: no more chunks; it is closed once what it holds is acked. */
+  private async retireLink(endpoint: Endpoint): Promise<void> {
+    const label = describe(endpoint);
+    const link = this.links.get(label);
+    if (!link) return;
+    this.links.delete(label);
+    await link.deactivate();
+    this.onLinkState(link);
+  }
+
+  private eligible(link: ServerLink): boolean {
+    return this.links.get(link.label) === link && (!link.standby || this.standbyActive);
+  }
+
+  /**
+   * Hands queued chunks to the servers by smooth weighted round-robin, so that each gets its
+   * weight's share. When the server whose turn it is has a full window, the chunk waits for it:
+   * shares hold even when the servers are slower than the input. A server that has not acked on
+   * its connection yet is passed over instead, so one that never acks cannot hold the others up.
+   */
+  private dispatch(): void {
+    while (this.queue.length > 0 && this.state !== 'closed') {
+      let best: ServerLink | null = null;
+      let total = 0;
+      const candidates: ServerLink[] = [];
+      for (const link of this.links.values()) {
+        if (link.state !== 'up' || !this.eligible(link) || (!link.hasRoom && !link.trusted)) continue;
+        candidates.push(link);
+        total += link.weight;
+        if (!best || link.current + link.weight > best.current + best.weight) best = link;
+      }
+      if (!best?.hasRoom) return;
+      for (const link of candidates) link.current += link.weight;
+      best.current -= total;
+      best.send(this.queue.shift()!);
+    }
+  }
+
+  private onLinkState(link: ServerLink): void {
+    if (this.state === 'closed') return;
+    this.updateStandby();
+    const up = this.servers().some((l) => l.state === 'up' && this.eligible(l));
+    if (up) {
+      this.awaitingStart = false;
+      this.setState('connected', link.endpoint);
+    } else if (this.state === 'connected') {
+      this.setState('disconnected', null);
+    }
+    this.emit('server', link);
+    // A server that accepts and then fails (a load balancer with no backend, one that never acks)
+    // never causes a connect error: its failures count against --retry-timeout here.
+    if (link.state === 'down') this.checkRetryTimeout();
+    this.dispatch();
+  }
+
+  /** Standbys take over once every regular server has failed, and are let go when one is up again. */
+  private updateStandby(): void {
+    const regular = this.servers().filter((l) => !l.standby);
+    const anyUp = regular.some((l) => l.state === 'up');
+    const allFailed = regular.every((l) => l.failedSinceUp && l.state !== 'up');
+    const want = !anyUp && allFailed && (this.options.standby?.length ?? 0) > 0;
+    if (want === this.standbyActive) return;
+    this.standbyActive = want;
+    for (const link of this.servers()) {
+      if (!link.standby) continue;
+      if (want) link.activate();
+      else void link.deactivate();
+    }
+  }
+
+  private onAck(pending: Pending, ms: number, link: ServerLink): void {
+    this.lastProgress = Date.now();
+    pending.resolve();
+    this.emit('acked', pending.chunk, ms, link);
+    this.dispatch();
+  }
+
+  /** Chunks whose server failed go back to the front of the queue, in the order they were sent. */
+  private requeue(back: Pending[], link: ServerLink): void {
+    if (this.state === 'closed' || this.fatalError) return;
+    for (const p of back) {
+      p.chunk.retries++;
+      this.emit('resend', p.chunk, link);
+    }
+    this.queue.unshift(...back);
+    this.dispatch();
+  }
+
+  private onConnectError(error: ForwardError, endpoint: Endpoint | null): void {
+    if (this.state === 'closed') return;
+    this.emit('connect-error', error, endpoint);
+    if (this.state !== 'connected') this.setState('disconnected', null);
+    this.checkRetryTimeout();
+  }
+
+  private checkRetryTimeout(): void {
+    const limit = this.retryTimeoutMs;
+    if (this.state === 'connected') return;
+    if (limit > 0 && (this.pending > 0 || this.awaitingStart) && Date.now() - this.lastProgress > limit) {
+      const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
+      this.failAll(new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`));
+    }
   }
 
   private setState(state: SenderState, endpoint: Endpoint | null): void {
@@ -175,134 +302,18 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.emit('state', state, endpoint);
   }
 
-  private async loop(): Promise<void> {
-    try {
-      while (this.state !== 'closed') {
-        const connection = this.connection ?? (await this.connect());
-        if (!connection) continue;
-        if (this.queue.length === 0 || this.inFlight.size >= this.options.window) {
-          await this.waitForWork();
-          continue;
-        }
-        if (!this.transmit(connection, this.queue.shift()!)) await connection.waitDrain();
-      }
-    } catch (error) {
-      this.failAll(error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error }));
-    }
-  }
-
-  /** Sends one chunk; false when the socket asks us to wait for 'drain'. */
-  private transmit(connection: Connection, pending: Pending): boolean {
-    const { chunk } = pending;
-    const frame = encodePackedForward(this.options.tag, chunk.entries, {
-      size: chunk.count,
-      chunk: chunk.id,
-      ...(chunk.compressed ? { compressed: 'gzip' as const } : {}),
-    });
-    pending.sentAt = performance.now();
-    pending.timer = setTimeout(() => {
-      connection.fail(new AckTimeoutError(`no ack for chunk ${chunk.id} within ${this.options.ackTimeoutMs} ms`));
-    }, this.options.ackTimeoutMs);
-    this.inFlight.set(chunk.id, pending);
-    return connection.write(frame);
-  }
-
-  /** True for a useful ack: one for a chunk in flight. */
-  private onAck(chunkId: string): boolean {
-    const pending = this.inFlight.get(chunkId);
-    if (!pending) return false; // an ack for a chunk already acked or requeued (the resend will be acked too), or a bogus one
-    this.inFlight.delete(chunkId);
-    clearTimeout(pending.timer);
-    this.lastProgress = Date.now();
-    this.backoff.reset();
-    pending.resolve();
-    this.emit('acked', pending.chunk, performance.now() - pending.sentAt);
-    this.notify();
-    return true;
-  }
-
-  /** Puts every unacked chunk back at the front of the queue, in the order they were sent. */
-  private requeueInFlight(): void {
-    const resend = [...this.inFlight.values()];
-    this.inFlight.clear();
-    for (const p of resend) {
-      clearTimeout(p.timer);
-      p.chunk.retries++;
-      this.emit('resend', p.chunk);
-    }
-    this.queue.unshift(...resend);
-  }
-
-  private async connect(): Promise<Connection | null> {
-    this.setState('connecting', null);
-    if (this.lastConnectionBarren) {
-      this.lastConnectionBarren = false;
-      this.checkRetryTimeout();
-      await sleep(this.backoff.next(), this.abort.signal);
-      if ((this.state as SenderState) === 'closed') return null;
-    }
-    for (const endpoint of this.options.endpoints) {
-      if (this.state === 'closed') return null;
-      try {
-        const connection = await Connection.open(endpoint, this.options);
-        if ((this.state as SenderState) === 'closed') {
-          connection.fail();
-          return null;
-        }
-        this.adopt(connection);
-        return connection;
-      } catch (error) {
-        const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
-        if (e.fatal) throw e;
-        this.emit('connect-error', e, endpoint);
-      }
-    }
-    this.setState('disconnected', null);
-    this.checkRetryTimeout();
-    await sleep(this.backoff.next(), this.abort.signal);
-    return null;
-  }
-
-  private adopt(connection: Connection): void {
-    this.connection = connection;
-    const opened = Date.now();
-    let acked = false;
-    connection.on('ack', (id: string) => {
-      if (this.onAck(id)) acked = true;
-    });
-    connection.once('close', (error?: ForwardError) => {
-      if (this.connection === connection) this.connection = null;
-      // A connection that failed before a useful ack, and soon, is a failed attempt: the next waits
-      // out the backoff. Otherwise a server that accepts and closes at once (a load balancer with no
-      // backend), or acks ids we never sent, gets thousands of reconnects a second.
-      if (error && !acked && Date.now() - opened < HEALTHY_CONNECTION_MS) this.lastConnectionBarren = true;
-      if (error && this.state !== 'closed') this.emit('connection-lost', error, this.inFlight.size);
-      this.requeueInFlight();
-      if (error?.fatal) this.failAll(error);
-      else if (this.state !== 'closed') this.setState('disconnected', null);
-      this.notify();
-    });
-    this.awaitingStart = false;
-    this.setState('connected', connection.endpoint);
-  }
-
-  private checkRetryTimeout(): void {
-    const limit = this.retryTimeoutMs;
-    if (limit > 0 && (this.pending > 0 || this.awaitingStart) && Date.now() - this.lastProgress > limit) {
-      const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
-      throw new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`);
-    }
-  }
-
   private failAll(error: ForwardError): void {
     if (this.fatalError) return;
     this.fatalError = error;
-    this.requeueInFlight();
-    for (const p of this.queue) p.reject(error);
+    const all = [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
     this.queue.length = 0;
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
     this.emit('fatal', error);
     this.setState('closed', null);
-    this.abort.abort();
-    this.connection?.fail();
+    for (const group of this.groups) void group.close();
+    for (const link of this.servers()) void link.close();
   }
 }

@@ -5,17 +5,18 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { counter, gauge, labelledCounter } from './collectors.js';
-import type { SenderState } from '../forward/sender.js';
+import type { Sender, SenderState } from '../forward/sender.js';
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import { registerKubeMetrics } from './kube-metrics.js';
+import { registerServerMetrics } from './server-metrics.js';
 
 export interface MetricSources {
   counts: ShipCounts;
   spool: SpoolStats;
-  senderState: () => SenderState;
-  inFlight: () => number;
+  /** The pool of Fluentd servers. */
+  sender: Sender;
   /** The spool's cap (--spool-max-bytes), for alerts on how full it is. */
   spoolMaxBytes: number;
   /** The pod streams, when following kubectl. */
@@ -98,14 +99,14 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   gauge(registry, sources, 'audit_ship_spool_max_bytes', 'The spool cap (--spool-max-bytes).', (s) => s.spoolMaxBytes);
   gauge(registry, sources, 'audit_ship_spool_chunks', 'Chunks in the spool, not yet acked.', (s) => s.spool.chunks);
   gauge(registry, sources, 'audit_ship_spool_records', 'Records in the spool, not yet acked.', (s) => s.spool.records);
-  gauge(registry, sources, 'audit_ship_chunks_in_flight', 'Chunks sent and awaiting their ack.', (s) => s.inFlight());
+  gauge(registry, sources, 'audit_ship_chunks_in_flight', 'Chunks sent and awaiting their ack.', (s) => s.sender.inFlightCount);
   new Gauge({
     name: 'audit_ship_connection_state',
-    help: 'The connection to Fluentd: 1 for the current state, 0 for the others.',
+    help: 'The link to Fluentd (connected: at least one server is up): 1 for the current state, 0 for the others.',
     labelNames: ['state'],
     registers: [registry],
     collect() {
-      const now = sources.senderState();
+      const now = sources.sender.state;
       for (const state of SENDER_STATES) this.set({ state }, state === now ? 1 : 0);
     },
   });
@@ -129,6 +130,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     registers: [registry],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   });
+  registerServerMetrics(registry, sources.sender);
   if (sources.kube) registerKubeMetrics(registry, sources.kube);
   return { registry, ackLatency };
 }

@@ -1,7 +1,8 @@
 /**
  * spool → forward → ack → commit. Takes chunks from the spool, oldest first (what an earlier run
  * left goes before anything new), hands them to the sender, and removes each from the spool only
- * when its ack arrives. At most `maxHanded` chunks are held by the sender at once, and none are
+ * when its ack arrives. At most the sender's capacity (a window for every server taking chunks)
+ * is held by the sender at once, and none are
  * handed over while it is not connected: during an outage the chunks wait on disk, where a full
  * spool under drop-oldest can still drop the oldest of them, not in memory.
  */
@@ -26,11 +27,12 @@ export class Forwarder {
   constructor(
     private readonly spool: Spool,
     private readonly sender: Sender,
-    private readonly maxHanded: number,
     private readonly counts: ForwardCounts,
     /** Given each chunk once it is acked, when nothing will read its body again. */
     private readonly onAcked: (chunk: Chunk) => void = () => {},
   ) {
+    // A server joining the pool makes room for more chunks in flight.
+    sender.on('server', () => this.wake());
     this.done = this.loop();
   }
 
@@ -41,7 +43,7 @@ export class Forwarder {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      while (this.handed >= this.maxHanded && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
+      while (this.handed >= this.sender.capacity && !this.stopped) await new Promise<void>((resolve) => (this.room = resolve));
       if (this.stopped) break;
       let chunk: Chunk | null;
       try {
@@ -81,6 +83,10 @@ export class Forwarder {
 
   private release(): void {
     this.handed--;
+    this.wake();
+  }
+
+  private wake(): void {
     const room = this.room;
     this.room = null;
     room?.();

@@ -95,7 +95,7 @@ export class ShipRun {
   ) {
     this.sender = new Sender(hooks.sender);
     this.pipeline = this.createPipeline();
-    this.forwarder = new Forwarder(spool, this.sender, options.window, this.counts, (chunk) => bodies.recycle(chunk.entries));
+    this.forwarder = new Forwarder(spool, this.sender, this.counts, (chunk) => bodies.recycle(chunk.entries));
   }
 
   /** Opens the inputs, the checkpoint, the dead-letter file and the spool: every check that can fail before input is read. */
@@ -272,8 +272,7 @@ export class ShipRun {
     const metrics = createShipMetrics({
       counts: this.counts,
       spool: this.spool.stats,
-      senderState: () => sender.state,
-      inFlight: () => sender.inFlightCount,
+      sender,
       spoolMaxBytes: options.spoolMaxBytes,
       kube,
     });

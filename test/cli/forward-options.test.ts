@@ -22,6 +22,7 @@ const base: ForwardCliOptions = {
   ackTimeout: 1000,
   window: 4,
   retryTimeout: 0,
+  dnsRefresh: 30_000,
   chunkRecords: 10,
   chunkBytes: 4096,
   compress: 'none',
@@ -37,7 +38,25 @@ describe('forward options', () => {
     assert.throws(() => parseEndpoint('fluentd:99999', 24224), UsageError);
   });
 
-  it('keeps several hosts in order for failover', () => {
+  it('reads a weight after *, for --host and --standby, and names the option a bad one came with', () => {
+    const o = senderOptionsFrom({ ...base, host: ['a:1*3', '[::1]:5*2', 'b'], standby: ['c*1', '10.0.0.9'], port: 2 });
+    assert.deepEqual(o.endpoints, [
+      { host: 'a', port: 1, weight: 3 },
+      { host: '::1', port: 5, weight: 2 },
+      { host: 'b', port: 2 },
+    ]);
+    assert.deepEqual(o.standby, [
+      { host: 'c', port: 2, weight: 1 },
+      { host: '10.0.0.9', port: 2 },
+    ]);
+    assert.equal(o.dnsRefreshMs, 30_000);
+    for (const bad of ['a*0', 'a*', 'a*1.5', 'a*1001', 'a*x', 'a**2']) {
+      assert.throws(() => senderOptionsFrom({ ...base, host: [bad] }), /--host .*(weight after \*|not a host name)/, bad);
+    }
+    assert.throws(() => senderOptionsFrom({ ...base, standby: ['b:0'] }), /^UsageError: --standby b:0: the port must be 1-65535/);
+  });
+
+  it('keeps several hosts in order', () => {
     const o = senderOptionsFrom({ ...base, host: ['a:1', 'b', 'c:3'], port: 2 });
     assert.deepEqual(o.endpoints, [
       { host: 'a', port: 1 },

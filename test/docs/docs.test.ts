@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT_CODES } from '../../src/cli/exit.js';
 import { commandOptions, GLOBAL_OPTIONS } from '../../src/cli/main.js';
+import { Sender } from '../../src/forward/sender.js';
 import { createShipMetrics } from '../../src/metrics/metrics.js';
+import { senderOptions } from '../helpers/forward.js';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../../src/schema/diagnostic.js';
 import { emptyCounts } from '../../src/ship/counts.js';
 import { ROOT } from '../helpers/paths.js';
@@ -73,8 +75,7 @@ describe('docs', () => {
     const { registry } = createShipMetrics({
       counts: emptyCounts(),
       spool: emptySpoolStats(),
-      senderState: () => 'connected',
-      inFlight: () => 0,
+      sender: new Sender(senderOptions(24224)),
       spoolMaxBytes: 1024,
       kube: { streams: () => [], restarts: () => 0, ended: 0 },
     });

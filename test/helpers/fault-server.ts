@@ -48,9 +48,9 @@ export class FaultServer {
     private readonly cutAfterBytes: (connection: number) => number | null = () => null,
   ) {}
 
-  async listen(port = 0): Promise<number> {
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((socket) => void this.handle(socket));
-    this.server.listen(port, '127.0.0.1');
+    this.server.listen(port, host);
     await once(this.server, 'listening');
     return (this.server.address() as AddressInfo).port;
   }

@@ -1,0 +1,238 @@
+/**
+ * One server of the pool: its connection, its window of chunks in flight, its backoff. A link
+ * does not choose what to send; the sender hands it chunks while it is up and has room. When its
+ * connection is lost or an ack is late, it hands every unacked chunk back to the sender, which
+ * sends them to whichever server is up (the spool still holds them, so nothing rides on a link).
+ *
+ *   idle ──activate──▶ connecting ──handshake ok──▶ up ──lost, ack timeout──▶ down ─backoff─▶ connecting
+ *     ▲                     └──────────── failed ──────────────────────────────▶ down
+ *     └──────── deactivate (a standby once a regular server is back; an address DNS no longer lists)
+ */
+import { EventEmitter } from 'node:events';
+import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
+import type { Chunk } from './chunk.js';
+import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
+import { AckTimeoutError, DeliveryError, ForwardError } from './errors.js';
+import { encodePackedForward } from './protocol.js';
+
+/** A connection that lasted this long before it failed was a working one, whatever it delivered. */
+const HEALTHY_CONNECTION_MS = 60_000;
+
+export interface LinkOptions extends ConnectionOptions {
+  tag: string;
+  window: number;
+  ackTimeoutMs: number;
+  backoff: BackoffOptions;
+}
+
+export interface Pending {
+  chunk: Chunk;
+  resolve: () => void;
+  reject: (error: Error) => void;
+  sentAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
+
+export interface LinkEvents {
+  state: [LinkState];
+  acked: [Pending, number];
+  /** Chunks that were in flight when the connection ended, to be sent again elsewhere. */
+  returned: [Pending[]];
+  'connect-error': [ForwardError];
+  'connection-lost': [ForwardError, number];
+  fatal: [ForwardError];
+}
+
+export class ServerLink extends EventEmitter<LinkEvents> {
+  state: LinkState = 'idle';
+  /** Set once the link failed since it was last up: a standby takes over only when every regular server has. */
+  failedSinceUp = false;
+  readonly inFlight = new Map<string, Pending>();
+  private connection: Connection | null = null;
+  private readonly backoff: Backoff;
+  private abort = new AbortController();
+  private running: Promise<void> | null = null;
+  private restart = false;
+  private closed = false;
+  /** The socket asked us to wait for 'drain': no room until it drains. */
+  private blocked = false;
+  /**
+   * Acked a chunk on its current connection. Until then a full window is passed over rather than
+   * waited for: a server that accepts and never acks holds one window of chunks for one ack
+   * timeout, and the pool does not wait on it.
+   */
+  trusted = false;
+  /** Smooth weighted round-robin state, kept by the sender. */
+  current = 0;
+  /** What this server acked, and how many chunks it failed to ack and gave back: for its metrics. */
+  chunksAcked = 0;
+  recordsAcked = 0;
+  chunksReturned = 0;
+
+  constructor(
+    readonly endpoint: Endpoint,
+    /** What the metrics and messages call this server. */
+    readonly label: string,
+    readonly weight: number,
+    readonly standby: boolean,
+    private readonly options: LinkOptions,
+  ) {
+    super();
+    this.backoff = new Backoff(options.backoff);
+  }
+
+  /** Up, with room in its window and a socket that takes writes. */
+  get hasRoom(): boolean {
+    return this.state === 'up' && this.connection !== null && !this.blocked && this.inFlight.size < this.options.window;
+  }
+
+  /** Starts connecting, and reconnecting after every failure, until deactivated. */
+  activate(): void {
+    if (this.closed) return;
+    // Still winding down from a deactivate(): start again once that is done.
+    if (this.running) return void (this.restart = this.abort.signal.aborted);
+    if (this.abort.signal.aborted) this.abort = new AbortController();
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.restart) {
+        this.restart = false;
+        this.activate();
+      }
+    });
+  }
+
+  /**
+   * Stops taking chunks; once the chunks in flight are acked (or returned) the connection is
+   * closed and the link is idle. Resolves then.
+   */
+  async deactivate(): Promise<void> {
+    this.restart = false;
+    this.abort.abort();
+    if (this.inFlight.size === 0) this.connection?.fail();
+    await this.running;
+  }
+
+  /** Closes at once, for good; what is in flight is returned to the sender. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.restart = false;
+    this.abort.abort();
+    const connection = this.connection;
+    if (connection) await connection.end();
+    await this.running;
+  }
+
+  /** Writes a chunk; the link must have room. */
+  send(pending: Pending): void {
+    const connection = this.connection!;
+    const { chunk } = pending;
+    const frame = encodePackedForward(this.options.tag, chunk.entries, {
+      size: chunk.count,
+      chunk: chunk.id,
+      ...(chunk.compressed ? { compressed: 'gzip' as const } : {}),
+    });
+    pending.sentAt = performance.now();
+    pending.timer = setTimeout(() => {
+      connection.fail(new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${this.options.ackTimeoutMs} ms`));
+    }, this.options.ackTimeoutMs);
+    this.inFlight.set(chunk.id, pending);
+    if (!connection.write(frame)) {
+      this.blocked = true;
+      void connection.waitDrain().then(() => {
+        this.blocked = false;
+        this.setState(this.state, true);
+      });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let barren = false;
+    while (!this.abort.signal.aborted) {
+      if (barren) await sleep(this.backoff.next(), this.abort.signal);
+      if (this.abort.signal.aborted) break;
+      this.setState('connecting');
+      let connection: Connection;
+      try {
+        connection = await Connection.open(this.endpoint, this.options);
+      } catch (error) {
+        const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
+        if (e.fatal) return void this.emit('fatal', e);
+        this.failedSinceUp = true;
+        this.setState('down');
+        this.emit('connect-error', e);
+        barren = true;
+        continue;
+      }
+      if (this.abort.signal.aborted) {
+        connection.fail();
+        break;
+      }
+      barren = await this.use(connection);
+    }
+    this.setState('idle');
+  }
+
+  /** Runs one connection to its end; true when it ended soon and barren (the next attempt waits out a backoff). */
+  private async use(connection: Connection): Promise<boolean> {
+    this.connection = connection;
+    const opened = Date.now();
+    let acked = false;
+    connection.on('ack', (id: string) => {
+      if (this.onAck(id)) acked = true;
+    });
+    const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
+    this.failedSinceUp = false;
+    this.trusted = false;
+    this.setState('up');
+    const error = await closed;
+    this.connection = null;
+    this.blocked = false;
+    if (error && !this.abort.signal.aborted) this.emit('connection-lost', error, this.inFlight.size);
+    if (error?.fatal) {
+      this.emit('fatal', error);
+      this.abort.abort();
+    } else if (error) {
+      this.failedSinceUp = true;
+      this.setState('down');
+    }
+    this.returnInFlight();
+    // A connection that failed before a useful ack, and soon, is a failed attempt: the next waits
+    // out the backoff. Otherwise a server that accepts and closes at once (a load balancer with no
+    // backend), or acks ids we never sent, gets thousands of reconnects a second.
+    return error !== undefined && !acked && Date.now() - opened < HEALTHY_CONNECTION_MS;
+  }
+
+  /** True for a useful ack: one for a chunk in flight here. */
+  private onAck(chunkId: string): boolean {
+    const pending = this.inFlight.get(chunkId);
+    if (!pending) return false; // acked already, returned for a resend, or bogus
+    this.inFlight.delete(chunkId);
+    clearTimeout(pending.timer);
+    this.backoff.reset();
+    this.trusted = true;
+    this.chunksAcked++;
+    this.recordsAcked += pending.chunk.count;
+    this.emit('acked', pending, performance.now() - pending.sentAt);
+    // A deactivated link closes once its last chunk is acked.
+    if (this.abort.signal.aborted && this.inFlight.size === 0) this.connection?.fail();
+    return true;
+  }
+
+  private returnInFlight(): void {
+    if (this.inFlight.size === 0) return;
+    const back = [...this.inFlight.values()];
+    this.inFlight.clear();
+    this.chunksReturned += back.length;
+    for (const p of back) clearTimeout(p.timer);
+    this.emit('returned', back);
+  }
+
+  /** `force`: tell the sender again, for a change of room rather than of state. */
+  private setState(state: LinkState, force = false): void {
+    if (this.state === state && !force) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * A pool of Fluentd servers, over real sockets: shares by weight (our receiver, and
+ * @fluent-org/logger's FluentServer as an independent peer), a server SIGKILLed mid-run, one that
+ * never acks, and a standby that takes chunks only while the regular server is down.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { FluentServer } from '@fluent-org/logger';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import { Ledger } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const RECORDS = 100_000;
+const receiver = receivers();
+
+class CountingServer extends FluentServer {
+  readonly ids: string[] = [];
+  protected override onEntry(_tag: string, _time: unknown, record: Record<string, unknown>): void {
+    this.ids.push(record.RequestID as string);
+  }
+}
+
+/** Each server's share of `total` is within 10% of what its weight asks. */
+function assertShares(counts: number[], weights: number[], total: number): void {
+  const sum = weights.reduce((a, b) => a + b, 0);
+  counts.forEach((n, i) => {
+    const want = (total * weights[i]!) / sum;
+    assert.ok(Math.abs(n - want) <= want * 0.1, `server ${i} (weight ${weights[i]}) got ${n}, want ${want} ± 10%`);
+  });
+}
+
+describe('a pool of servers', () => {
+  let ledger: Ledger;
+  let file: string;
+  before(() => {
+    ledger = new Ledger(RECORDS, 171);
+    file = join(tempDir(), 'audit.log');
+    writeFileSync(file, ledger.text());
+  });
+
+  it('shares 100,000 records between two of our receivers by equal weights', async () => {
+    const [a, b] = await Promise.all([receiver(), receiver()]);
+    const res = await runCli(['--host', `127.0.0.1:${a.port},127.0.0.1:${b.port}`, '--chunk-records', '500', '--summary', 'json', file]);
+    assert.equal(res.code, 0, res.stderr);
+    const got = [a.requestIds(), b.requestIds()];
+    assert.equal(ledger.assertComplete(got.flat()), 0, 'no duplicates without a fault');
+    assertShares(
+      got.map((ids) => ids.length),
+      [1, 1],
+      RECORDS,
+    );
+  });
+
+  it('shares 100,000 records among three FluentServers by weights 1, 2 and 3', async (t) => {
+    const servers = [new CountingServer(), new CountingServer(), new CountingServer()];
+    await Promise.all(servers.map((s) => s.listen()));
+    t.after(() => Promise.all(servers.map((s) => s.close())));
+    const hosts = servers.map((s, i) => `127.0.0.1:${s.port}*${i + 1}`).join(',');
+    const res = await runCli(['--host', hosts, '--chunk-records', '500', '--summary', 'json', file]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(ledger.assertComplete(servers.flatMap((s) => s.ids)), 0);
+    assertShares(
+      servers.map((s) => s.ids.length),
+      [1, 2, 3],
+      RECORDS,
+    );
+  });
+
+  it('a server SIGKILLed mid-run: the other takes its share and its unacked chunks, every duplicate counted', async () => {
+    const [a, b] = await Promise.all([receiver(), receiver()]);
+    const ship = startShip(['--host', `127.0.0.1:${a.port},127.0.0.1:${b.port}`, '--chunk-records', '500', '--summary', 'json', '-']);
+    const half = ledger.lines.length / 2;
+    ship.child.stdin!.write(ledger.lines.slice(0, half).join(''));
+    await waitFor(() => b.requestIds().length >= 5000, 'the second server to receive records');
+    b.child.kill('SIGKILL');
+    ship.child.stdin!.write(ledger.lines.slice(half).join(''));
+    assert.equal(await ship.exit(), 0, ship.stderr());
+    const duplicates = ledger.assertComplete([...a.requestIds(), ...b.requestIds()]);
+    const summary = jsonSummary(ship.stderr());
+    assert.equal(summary.recordsAcked, RECORDS);
+    assert.ok(duplicates <= summary.recordsResent, `${duplicates} duplicates, ${summary.recordsResent} records resent`);
+    assert.match(ship.stderr(), new RegExp(`127\\.0\\.0\\.1:${b.port} .*reconnecting`));
+    // A duplicate is the same record at the same time: keyed on RequestID downstream, it is a no-op.
+    const first = new Map<string, string>();
+    for (const event of [...a.events(), ...b.events()]) {
+      const id = event.record.RequestID as string;
+      const text = JSON.stringify(event);
+      assert.equal(first.get(id) ?? text, text, `every copy of ${id} is the same`);
+      first.set(id, text);
+    }
+  });
+
+  it('a server that accepts and never acks holds one window at a time, and every record reaches the other', async (t) => {
+    const silent = new FaultServer(() => 'hold');
+    await silent.listen();
+    t.after(() => silent.close());
+    const good = await receiver();
+    const some = ledger.lines.slice(0, 20_000).join('');
+    const res = await runCli(
+      [
+        '--host',
+        `127.0.0.1:${silent.port},127.0.0.1:${good.port}`,
+        '--chunk-records',
+        '200',
+        '--ack-timeout',
+        '1s',
+        '--summary',
+        'json',
+        '-',
+      ],
+      { input: some },
+    );
+    assert.equal(res.code, 0, res.stderr);
+    const summary = jsonSummary(res.stderr);
+    assert.equal(summary.recordsAcked, 20_000);
+    assert.ok(silent.records.length > 0, 'the silent server was sent chunks');
+    assert.ok(summary.recordsResent >= silent.records.length, 'each record it held was counted as resent');
+    assert.equal(new Set(good.requestIds()).size, 20_000);
+    assert.match(res.stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${silent.port} for chunk`));
+  });
+
+  it('a standby gets chunks only while the regular server is down', async () => {
+    const few = new Ledger(9000, 172);
+    const regular = await receiver();
+    const standby = await receiver();
+    const port = regular.port;
+    const ship = await startMeteredShip([
+      '--host',
+      `127.0.0.1:${port}`,
+      '--standby',
+      `127.0.0.1:${standby.port}`,
+      '--chunk-records',
+      '100',
+      '-',
+    ]);
+    const feed = async (from: number, to: number) => {
+      ship.child.stdin!.write(few.lines.slice(from, to).join(''));
+      await scrapeUntil(ship, (m) => m.get('audit_ship_records_acked_total') === to, `${to} records acked`);
+    };
+    const state = (m: Map<string, number>, p: number, s: string) => m.get(`audit_ship_server_state{server="127.0.0.1:${p}",state="${s}"}`);
+
+    await feed(0, 3000);
+    assert.equal(standby.requestIds().length, 0, 'nothing to the standby while the regular server is up');
+    assert.equal(state(await ship.scrape(), standby.port, 'standby'), 1);
+
+    regular.child.kill('SIGKILL');
+    await feed(3000, 6000);
+    const duringOutage = standby.requestIds().length;
+    assert.ok(duringOutage >= 3000, `the standby took over (${duringOutage} records)`);
+
+    const back = await receiver(['--port', String(port)]);
+    await scrapeUntil(ship, (m) => state(m, port, 'up') === 1 && state(m, standby.port, 'standby') === 1, 'the regular server back');
+    await feed(6000, 9000);
+    assert.equal(standby.requestIds().length, duringOutage, 'nothing more to the standby once the regular server is back');
+    assert.equal(new Set(back.requestIds()).size, 3000);
+    assert.equal(await ship.exit(), 0, ship.stderr());
+    few.assertComplete([...regular.requestIds(), ...standby.requestIds(), ...back.requestIds()]);
+  });
+});
