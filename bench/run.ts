@@ -9,6 +9,7 @@ import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus } from './corpus.js';
 import { benchFollow, followTable } from './follow.js';
 import { benchLint, type LintRow } from './lint.js';
+import { benchPool, poolTable } from './pool.js';
 import { benchShip, type ShipRow } from './ship.js';
 import { benchStartup, startupTable } from './startup.js';
 
@@ -82,6 +83,7 @@ process.stderr.write(
 );
 const lint = await benchLint(corpus, RUNS);
 const shipping = await benchShip(corpus, RUNS);
+const pool = await benchPool(corpus, RUNS);
 const startup = benchStartup(11);
 const follow = await benchFollow(20, 200, 30);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
@@ -103,6 +105,14 @@ const report = [
   'all threads, per record: whole processes for audit-ship, the peers and the sink, the timed part only for the floor.',
   '',
   shipTable(shipping),
+  '',
+  '## Several servers',
+  '',
+  'The same file to one counting sink and to two (`--host a,b`, equal weights), audit-ship with its defaults. The sinks',
+  'run on the same two cores as the shipper, so this shows what sharing the chunks costs, not what a second aggregator',
+  'on its own machine would add.',
+  '',
+  poolTable(pool),
   '',
   '## Lint',
   '',
