@@ -29,3 +29,16 @@ export async function ensureCorpus(records: number, seed = 2021): Promise<Corpus
   }
   return { path, records, bytes: statSync(path).size };
 }
+
+/** The corpus gzipped (level 6, as logrotate's compress), for the .gz cases. */
+export async function ensureGzipCorpus(corpus: Corpus): Promise<string> {
+  const path = `${corpus.path}.gz`;
+  if (!existsSync(path)) {
+    const { createReadStream, renameSync } = await import('node:fs');
+    const { pipeline } = await import('node:stream/promises');
+    const { createGzip } = await import('node:zlib');
+    await pipeline(createReadStream(corpus.path), createGzip(), createWriteStream(`${path}.partial`));
+    renameSync(`${path}.partial`, path);
+  }
+  return path;
+}

@@ -22,6 +22,8 @@ export interface ShipRow {
   /** CPU time per record, in microseconds, of the shipper (null if it does not say) and of the sink. */
   shipperCpuUs: number | null;
   sinkCpuUs: number;
+  /** CPU seconds of the shipper for the whole corpus, user + system (null if it does not say). */
+  shipperCpuSeconds: number | null;
 }
 
 const bench = (file: string) => join(ROOT, 'dist', 'bench', file);
@@ -30,6 +32,7 @@ interface SinkCount {
   events: number;
   bytes: number;
   cpuSeconds: number;
+  lastEventAt: number;
 }
 
 export async function startSink(): Promise<{ port: number; stop: () => Promise<SinkCount> }> {
@@ -51,7 +54,9 @@ export async function startSink(): Promise<{ port: number; stop: () => Promise<S
 
 type Case = [string, (port: number) => { args: string[]; stdinFile?: string }];
 
-export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]> {
+export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
+
+export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: string | null, runs: number): Promise<ShipRow[]> {
   const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
   const ship = (port: number, extra: string[] = []) => [
     CLI,
@@ -66,12 +71,17 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
   const cases: Case[] = [
     ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
     ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
+    ['audit-ship, .gz file', (p) => ({ args: ship(p, [gzPath]) })],
     ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
     [
       'audit-ship, file, --compress gzip --compress-level 1',
       (p) => ({ args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) }),
     ],
     ['@fluent-org/logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-org.js'), corpus.path, String(p)] })],
+    ['@fluent-org/logger, .gz through zlib', (p) => ({ args: [bench('peer-fluent-org.js'), gzPath, String(p)] })],
+    ...(fluentBit
+      ? [[FLUENT_BIT_ROW, (p: number) => ({ args: [bench('peer-fluent-bit.js'), fluentBit, corpus.path, String(p)] })] as Case]
+      : []),
     ['fluent-logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-logger.js'), corpus.path, String(p)] })],
     ['floor: pre-encoded chunks straight to the sink', (p) => ({ args: [bench('floor.js'), corpus.path, String(p)] })],
   ];
@@ -83,6 +93,8 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
       const { args, stdinFile } = make(sink.port);
       const { summary } = await runChild(args, stdinFile ? { stdinFile } : {});
       const counted = await sink.stop();
+      // A peer that says when it started is timed to the sink's last event (see peer-fluent-bit.ts).
+      if (typeof summary.startedAt === 'number') summary.seconds = (counted.lastEventAt - summary.startedAt) / 1000;
       if (counted.events !== corpus.records) throw new Error(`${name}: the sink counted ${counted.events} of ${corpus.records} records`);
       if (!best || summary.seconds < best.summary.seconds) best = { summary, sink: counted };
       process.stderr.write(`${name}: ${Math.round(corpus.records / summary.seconds)} records/s\n`);
@@ -95,6 +107,7 @@ export async function benchShip(corpus: Corpus, runs: number): Promise<ShipRow[]
       wireBytes: best!.sink.bytes,
       shipperCpuUs: best!.summary.cpuSeconds === undefined ? null : (best!.summary.cpuSeconds / corpus.records) * 1e6,
       sinkCpuUs: (best!.sink.cpuSeconds / corpus.records) * 1e6,
+      shipperCpuSeconds: best!.summary.cpuSeconds ?? null,
     });
   }
   return rows;

@@ -12,6 +12,8 @@ const codec = new ExtensionCodec();
 codec.register({ type: 0, encode: () => null, decode: () => 0 });
 let events = 0;
 let bytes = 0;
+/** When the last event arrived (epoch ms): the end of delivery for a peer whose exit comes later. */
+let lastEventAt = 0;
 
 /** Where the msgpack value at `at` ends: walks the structure without building anything. */
 function skip(b: Uint8Array, at: number): number {
@@ -104,6 +106,7 @@ function handle(socket: Socket): void {
         option = fourth as typeof option;
         events += 1;
       }
+      lastEventAt = Date.now();
       if (option?.chunk) socket.write(encode({ ack: option.chunk }));
     }
   })().catch(() => socket.destroy());
@@ -113,6 +116,6 @@ const server = createServer(handle).listen(0, '127.0.0.1', () => {
   process.stdout.write(`${(server.address() as { port: number }).port}\n`);
 });
 process.on('SIGTERM', () => {
-  process.stdout.write(`${JSON.stringify({ events, bytes, cpuSeconds: cpuSeconds() })}\n`);
+  process.stdout.write(`${JSON.stringify({ events, bytes, cpuSeconds: cpuSeconds(), lastEventAt })}\n`);
   process.exit(0);
 });
