@@ -123,6 +123,39 @@ describe('a pool of servers', () => {
     assert.match(res.stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${silent.port} for chunk`));
   });
 
+  it('a server that acked and then hangs: the pool waits for it one ack timeout, then resends elsewhere', async (t) => {
+    // The first connection acks 3 chunks and then holds every ack; later connections never ack.
+    const hung = new FaultServer(({ connection, index }) => (connection === 1 && index < 3 ? 'ack' : 'hold'));
+    await hung.listen();
+    t.after(() => hung.close());
+    const good = await receiver();
+    const res = await runCli(
+      [
+        '--host',
+        `127.0.0.1:${hung.port},127.0.0.1:${good.port}`,
+        '--chunk-records',
+        '200',
+        '--ack-timeout',
+        '1s',
+        '--summary',
+        'json',
+        '-',
+      ],
+      { input: ledger.lines.slice(0, 20_000).join('') },
+    );
+    assert.equal(res.code, 0, res.stderr);
+    const summary = jsonSummary(res.stderr);
+    assert.equal(summary.recordsAcked, 20_000);
+    const firstThree = hung.chunks.filter((c) => c.connection === 1).slice(0, 3);
+    const acked = new Set(firstThree.flatMap((c) => c.records.map((r) => r.record.RequestID as string)));
+    assert.equal(acked.size, 600, 'the hung server acked its first 3 chunks');
+    // Every record is at the good receiver but those the hung server acked; nothing it held is lost.
+    const atGood = new Set(good.requestIds());
+    assert.equal(atGood.size + [...acked].filter((id) => !atGood.has(id)).length, 20_000);
+    assert.ok(summary.recordsResent >= hung.records.length - 600, 'what it held was resent');
+    assert.match(res.stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${hung.port} for chunk`));
+  });
+
   it('a standby gets chunks only while the regular server is down', async () => {
     const few = new Ledger(9000, 172);
     const regular = await receiver();
