@@ -11,7 +11,8 @@ import { FluentServer } from '@fluent-org/logger';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { Ledger } from '../helpers/ledger.js';
-import { receivers } from '../helpers/receive-cli.js';
+import { receivers, type RunningReceiver } from '../helpers/receive-cli.js';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const RECORDS = 100_000;
@@ -41,6 +42,17 @@ describe('a pool of servers', () => {
     file = join(tempDir(), 'audit.log');
     writeFileSync(file, ledger.text());
   });
+
+  /** Ships the first 20,000 records to a faulty server and a good receiver, --ack-timeout 1s; every one must be acked, exit 0. */
+  async function shipTwentyThousand(faulty: FaultServer, good: RunningReceiver): Promise<{ stderr: string; summary: ShipSummary }> {
+    const hosts = `127.0.0.1:${faulty.port},127.0.0.1:${good.port}`;
+    const input = ledger.lines.slice(0, 20_000).join('');
+    const res = await runCli(['--host', hosts, '--chunk-records', '200', '--ack-timeout', '1s', '--summary', 'json', '-'], { input });
+    assert.equal(res.code, 0, res.stderr);
+    const summary = jsonSummary(res.stderr);
+    assert.equal(summary.recordsAcked, 20_000);
+    return { stderr: res.stderr, summary };
+  }
 
   it('shares 100,000 records between two of our receivers by equal weights', async () => {
     const [a, b] = await Promise.all([receiver(), receiver()]);
@@ -99,28 +111,11 @@ describe('a pool of servers', () => {
     await silent.listen();
     t.after(() => silent.close());
     const good = await receiver();
-    const some = ledger.lines.slice(0, 20_000).join('');
-    const res = await runCli(
-      [
-        '--host',
-        `127.0.0.1:${silent.port},127.0.0.1:${good.port}`,
-        '--chunk-records',
-        '200',
-        '--ack-timeout',
-        '1s',
-        '--summary',
-        'json',
-        '-',
-      ],
-      { input: some },
-    );
-    assert.equal(res.code, 0, res.stderr);
-    const summary = jsonSummary(res.stderr);
-    assert.equal(summary.recordsAcked, 20_000);
+    const { stderr, summary } = await shipTwentyThousand(silent, good);
     assert.ok(silent.records.length > 0, 'the silent server was sent chunks');
     assert.ok(summary.recordsResent >= silent.records.length, 'each record it held was counted as resent');
     assert.equal(new Set(good.requestIds()).size, 20_000);
-    assert.match(res.stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${silent.port} for chunk`));
+    assert.match(stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${silent.port} for chunk`));
   });
 
   it('a server that acked and then hangs: the pool waits for it one ack timeout, then resends elsewhere', async (t) => {
@@ -129,23 +124,7 @@ describe('a pool of servers', () => {
     await hung.listen();
     t.after(() => hung.close());
     const good = await receiver();
-    const res = await runCli(
-      [
-        '--host',
-        `127.0.0.1:${hung.port},127.0.0.1:${good.port}`,
-        '--chunk-records',
-        '200',
-        '--ack-timeout',
-        '1s',
-        '--summary',
-        'json',
-        '-',
-      ],
-      { input: ledger.lines.slice(0, 20_000).join('') },
-    );
-    assert.equal(res.code, 0, res.stderr);
-    const summary = jsonSummary(res.stderr);
-    assert.equal(summary.recordsAcked, 20_000);
+    const { stderr, summary } = await shipTwentyThousand(hung, good);
     const firstThree = hung.chunks.filter((c) => c.connection === 1).slice(0, 3);
     const acked = new Set(firstThree.flatMap((c) => c.records.map((r) => r.record.RequestID as string)));
     assert.equal(acked.size, 600, 'the hung server acked its first 3 chunks');
@@ -153,7 +132,7 @@ describe('a pool of servers', () => {
     const atGood = new Set(good.requestIds());
     assert.equal(atGood.size + [...acked].filter((id) => !atGood.has(id)).length, 20_000);
     assert.ok(summary.recordsResent >= hung.records.length - 600, 'what it held was resent');
-    assert.match(res.stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${hung.port} for chunk`));
+    assert.match(stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${hung.port} for chunk`));
   });
 
   it('a standby gets chunks only while the regular server is down', async () => {
