@@ -177,6 +177,72 @@ describe('RecordTranscoder', () => {
     assert.equal(agrees(good, true), true, '--strict: a record with only known fields is taken');
   });
 
+  it('never disagrees with the full path on thousands of generated records, valid and not', () => {
+    const rand = prng(1919);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+    const text = () =>
+      pick(['', 'a', 'Hari Seldon', 'é漢😀', 'tab\there', 'nul\u0000', 'lone \ud800', 'quote"back\\', 'x'.repeat(300), '\u2028']);
+    // Each field is left as it was, or given a value of another kind, an edge value or none at all.
+    const values: Record<string, () => unknown> = {
+      ResponseStatus: () => pick([200, 599, 100, 99, 600, 200.5, -1, '200', null, 1e2]),
+      ResponseSize: () => pick([0, 5, -1, 1.5, '5', null, 2 ** 53]),
+      Method: () => pick(['GET', 'POST', 'get', 'BREW', '', 7]),
+      RequestID: () =>
+        pick([
+          'ce5f10a2-c874-4115-881e-70e7c5e8eb3a',
+          'CE5F10A2-C874-4115-881E-70E7C5E8EB3A',
+          'ce5f10a2-c874-1115-881e-70e7c5e8eb3a',
+          'x',
+          1,
+        ]),
+      SourceAddress: () => pick(['10.1.2.3', '2001:db8::1', '256.1.1.1', '::ffff:1.2.3.4', 'host', '']),
+      Timestamp: () =>
+        pick([
+          '2021-09-22T12:00:00Z',
+          '2021-09-22T12:00:00.123456789Z',
+          '2021-09-22T12:00:00+01:00',
+          '2021-13-01T00:00:00Z',
+          '2021-09-22',
+          0,
+        ]),
+      Host: text,
+      URI: text,
+      UserAgent: text,
+      Referer: text,
+      UserInfo: () =>
+        pick([
+          USER,
+          { ...USER, Groups: null },
+          { ...USER, Groups: [text(), text()] },
+          { ...USER, Groups: [1] },
+          { Id: text(), Name: text(), Email: text() },
+          { ...USER, Extra: 1 },
+          null,
+          'user',
+        ]),
+    };
+    let [taken, declined] = [0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const record: Record<string, unknown> = { ...base() };
+      for (const [key, value] of Object.entries(values)) {
+        const roll = rand();
+        if (roll < 0.08) record[key] = value();
+        else if (roll < 0.09) delete record[key];
+      }
+      if (rand() < 0.1) record[pick(['Extra', 'Trace', '__proto__', '7', 'Host2'])] = pick([1, 'x', null, [1, 'y'], { a: 1 }, 0.5, true]);
+      if (typeof record.ResponseBody === 'string' && rand() < 0.3) {
+        record.ResponseBody = text();
+        record.ResponseSize = rand() < 0.8 ? Buffer.byteLength(record.ResponseBody as string) : 3;
+      }
+      const entries = Object.entries(record);
+      if (rand() < 0.1) entries.reverse();
+      const json = JSON.stringify(Object.fromEntries(entries), null, pick([undefined, undefined, undefined, 0, 1, '\t']));
+      if (agrees(json)) taken++;
+      else declined++;
+    }
+    assert.ok(taken > 1000 && declined > 1000, `${taken} taken, ${declined} declined: the generator should give plenty of both`);
+  });
+
   it('never disagrees with the full path on the checked-in bad input', () => {
     const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'bad-input.jsonl'))
       .toString('latin1')
