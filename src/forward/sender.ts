@@ -13,7 +13,8 @@ import { EventEmitter } from 'node:events';
 import type { BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
 import { describe, type ConnectionOptions, type Endpoint } from './connection.js';
-import { DeliveryError, ForwardError, RetryTimeoutError } from './errors.js';
+import { DeliveryError, ForwardError } from './errors.js';
+import { RetryClock } from './retry-clock.js';
 import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';
 import { ServerLink, type Pending } from './server-link.js';
 
@@ -54,23 +55,19 @@ export class Sender extends EventEmitter<SenderEvents> {
   private readonly links = new Map<string, ServerLink>();
   private readonly groups: ServerGroup[] = [];
   private standbyActive = false;
-  /** When the oldest unacked work started waiting, or the last ack came: what --retry-timeout measures from. */
-  private lastProgress = Date.now();
   private fatalError: ForwardError | null = null;
-  private awaitingStart = false;
   private started = false;
-  private retryTimeoutMs: number;
+  private readonly retry: RetryClock;
   state: SenderState = 'disconnected';
 
   constructor(private readonly options: SenderOptions) {
     super();
-    this.retryTimeoutMs = options.retryTimeoutMs;
+    this.retry = new RetryClock(options.retryTimeoutMs);
   }
 
   /** Sets --retry-timeout and starts its clock now (an outage during the read does not count against it). */
   setRetryTimeout(ms: number): void {
-    this.retryTimeoutMs = ms;
-    this.lastProgress = Date.now();
+    this.retry.reset(ms);
   }
 
   /** Starts connecting; resolves once a server is up. */
@@ -78,8 +75,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     if (this.state === 'connected') return;
     if (this.fatalError) throw this.fatalError;
     // Waiting for the first connection is work too: --retry-timeout bounds it.
-    if (!this.awaitingStart && this.pending === 0) this.lastProgress = Date.now();
-    this.awaitingStart = true;
+    this.retry.startWaiting(this.pending);
     this.open();
     await new Promise<void>((resolve, reject) => {
       const onState = (state: SenderState) => state === 'connected' && done(resolve);
@@ -98,8 +94,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   send(chunk: Chunk): Promise<void> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     this.open();
-    // --retry-timeout measures how long work has waited: an idle spell before it does not count.
-    if (this.pending === 0) this.lastProgress = Date.now();
+    this.retry.workArrives(this.pending);
     return new Promise((resolve, reject) => {
       this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined });
       this.dispatch();
@@ -235,7 +230,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.updateStandby();
     const up = this.servers().some((l) => l.state === 'up' && this.eligible(l));
     if (up) {
-      this.awaitingStart = false;
+      this.retry.awaitingStart = false;
       this.setState('connected', link.endpoint);
     } else if (this.state === 'connected') {
       this.setState('disconnected', null);
@@ -263,7 +258,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   }
 
   private onAck(pending: Pending, ms: number, link: ServerLink): void {
-    this.lastProgress = Date.now();
+    this.retry.progress();
     pending.resolve();
     this.emit('acked', pending.chunk, ms, link);
     this.dispatch();
@@ -288,12 +283,9 @@ export class Sender extends EventEmitter<SenderEvents> {
   }
 
   private checkRetryTimeout(): void {
-    const limit = this.retryTimeoutMs;
     if (this.state === 'connected') return;
-    if (limit > 0 && (this.pending > 0 || this.awaitingStart) && Date.now() - this.lastProgress > limit) {
-      const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
-      this.failAll(new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`));
-    }
+    const expired = this.retry.expired(this.pending);
+    if (expired) this.failAll(expired);
   }
 
   private setState(state: SenderState, endpoint: Endpoint | null): void {

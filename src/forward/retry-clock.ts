@@ -1,0 +1,44 @@
+/**
+ * --retry-timeout: how long work may wait with nothing acked. The clock runs from when the oldest
+ * unacked work started waiting (or the last ack): an idle spell before work arrives does not count,
+ * nor does waiting for the first connection before anything was asked of it.
+ */
+import { RetryTimeoutError } from './errors.js';
+
+export class RetryClock {
+  private since = Date.now();
+  /** start() was called and no server has been up since: waiting for a connection is work too. */
+  awaitingStart = false;
+
+  constructor(private limitMs: number) {}
+
+  /** Sets the limit and starts the clock now (an outage during the read does not count against it). */
+  reset(limitMs: number): void {
+    this.limitMs = limitMs;
+    this.since = Date.now();
+  }
+
+  /** A connection is asked for: unless work or an earlier ask is already waiting, the clock starts now. */
+  startWaiting(pending: number): void {
+    if (pending === 0 && !this.awaitingStart) this.since = Date.now();
+    this.awaitingStart = true;
+  }
+
+  /** Work arrives: with none waiting before it, the clock starts now. */
+  workArrives(pending: number): void {
+    if (pending === 0) this.since = Date.now();
+  }
+
+  /** An ack: progress. */
+  progress(): void {
+    this.since = Date.now();
+  }
+
+  /** The error to give up with, when work has waited longer than the limit; null otherwise. */
+  expired(pending: number): RetryTimeoutError | null {
+    const limit = this.limitMs;
+    if (limit <= 0 || (pending === 0 && !this.awaitingStart) || Date.now() - this.since <= limit) return null;
+    const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
+    return new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`);
+  }
+}
