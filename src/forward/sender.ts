@@ -3,9 +3,10 @@
  * server acks its id: a socket write is not delivery.
  *
  * Chunks are shared among the regular servers that are up by smooth weighted round-robin, each
- * server holding at most `window` unacked chunks (see dispatch()). When a server's connection drops or an ack is late, its unacked chunks go back to the front of
- * the queue and on to another server (duplicates are possible, a loss is not), and the server is
- * retried with exponential backoff. Standby servers connect only once every regular server has
+ * server holding at most `window` unacked chunks (see dispatch()). When a server's connection
+ * drops or an ack is late, its unacked chunks go back to the front of the queue and on to another
+ * server (duplicates are possible, a loss is not), and the server is retried with exponential
+ * backoff. Standby servers connect only once every regular server has
  * failed, and are let go when one is back. Fatal failures (bad shared key, credentials, TLS) end
  * the sender, as does --retry-timeout with nothing acked.
  */
@@ -140,7 +141,7 @@ export class Sender extends EventEmitter<SenderEvents> {
         this.on('acked', done);
       });
     }
-    const unacked = [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
+    const unacked = this.unacked();
     this.setState('closed', null);
     this.queue.length = 0;
     await Promise.all([...this.groups.map((g) => g.close()), ...this.servers().map((l) => l.close())]);
@@ -150,6 +151,11 @@ export class Sender extends EventEmitter<SenderEvents> {
       p.reject(error);
     }
     return unacked.map((p) => p.chunk);
+  }
+
+  /** Every chunk not acked: in flight at some server, or queued. */
+  private unacked(): Pending[] {
+    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
   }
 
   private open(): void {
@@ -297,7 +303,7 @@ export class Sender extends EventEmitter<SenderEvents> {
   private failAll(error: ForwardError): void {
     if (this.fatalError) return;
     this.fatalError = error;
-    const all = [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
+    const all = this.unacked();
     this.queue.length = 0;
     for (const p of all) {
       clearTimeout(p.timer);

@@ -178,10 +178,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   private async use(connection: Connection): Promise<boolean> {
     this.connection = connection;
     const opened = Date.now();
-    let acked = false;
-    connection.on('ack', (id: string) => {
-      if (this.onAck(id)) acked = true;
-    });
+    connection.on('ack', (id: string) => this.onAck(id));
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
     this.trusted = false;
@@ -201,13 +198,13 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     // A connection that failed before a useful ack, and soon, is a failed attempt: the next waits
     // out the backoff. Otherwise a server that accepts and closes at once (a load balancer with no
     // backend), or acks ids we never sent, gets thousands of reconnects a second.
-    return error !== undefined && !acked && Date.now() - opened < HEALTHY_CONNECTION_MS;
+    return error !== undefined && !this.trusted && Date.now() - opened < HEALTHY_CONNECTION_MS;
   }
 
-  /** True for a useful ack: one for a chunk in flight here. */
-  private onAck(chunkId: string): boolean {
+  /** An ack; only one for a chunk in flight here counts (and trusts the connection). */
+  private onAck(chunkId: string): void {
     const pending = this.inFlight.get(chunkId);
-    if (!pending) return false; // acked already, returned for a resend, or bogus
+    if (!pending) return; // acked already, returned for a resend, or bogus
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.backoff.reset();
@@ -217,7 +214,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.emit('acked', pending, performance.now() - pending.sentAt);
     // A deactivated link closes once its last chunk is acked.
     if (this.abort.signal.aborted && this.inFlight.size === 0) this.connection?.fail();
-    return true;
   }
 
   private returnInFlight(): void {

@@ -2,9 +2,9 @@
  * spool → forward → ack → commit. Takes chunks from the spool, oldest first (what an earlier run
  * left goes before anything new), hands them to the sender, and removes each from the spool only
  * when its ack arrives. At most the sender's capacity (a window for every server taking chunks)
- * is held by the sender at once, and none are
- * handed over while it is not connected: during an outage the chunks wait on disk, where a full
- * spool under drop-oldest can still drop the oldest of them, not in memory.
+ * is held by the sender at once, and none are handed over while it is not connected: during an
+ * outage the chunks wait on disk, where a full spool under drop-oldest can still drop the oldest
+ * of them, not in memory.
  */
 import type { Chunk } from '../forward/chunk.js';
 import type { Sender } from '../forward/sender.js';
