@@ -4,6 +4,9 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+/** Ack latency, from a local receiver's milliseconds to an aggregator's ack timeout: the pool's and each server's. */
+export const ACK_LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 export function counter<S>(registry: Registry, sources: S, name: string, help: string, read: (s: S) => number): void {
   new Counter({
     name,

@@ -4,7 +4,7 @@
  * docs/metrics.md lists every metric here (a test compares them).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { counter, gauge, labelledCounter } from './collectors.js';
+import { ACK_LATENCY_BUCKETS, counter, gauge, labelledCounter } from './collectors.js';
 import type { Sender, SenderState } from '../forward/sender.js';
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
@@ -128,7 +128,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     name: 'audit_ship_ack_latency_seconds',
     help: 'Time from sending a chunk to its ack.',
     registers: [registry],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: ACK_LATENCY_BUCKETS,
   });
   registerServerMetrics(registry, sources.sender);
   if (sources.kube) registerKubeMetrics(registry, sources.kube);

@@ -4,7 +4,8 @@
  * a label, and a server DNS stops listing takes its series with it: the number of series is bounded
  * by the --host and --standby values and the addresses they resolve to at once.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
+import { ACK_LATENCY_BUCKETS, labelledCounter } from './collectors.js';
 import type { Sender } from '../forward/sender.js';
 import type { ServerLink } from '../forward/server-link.js';
 
@@ -15,17 +16,9 @@ function stateOf(link: ServerLink): (typeof SERVER_STATES)[number] {
   return link.state === 'idle' ? 'standby' : link.state;
 }
 
-function perServer(registry: Registry, sender: Sender, name: string, help: string, read: (l: ServerLink) => number): void {
-  new Counter({
-    name,
-    help,
-    labelNames: ['server'],
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const link of sender.servers()) this.inc({ server: link.label }, read(link));
-    },
-  });
+/** Each server's number, keyed by its label: what a `server`-labelled counter reads when scraped. */
+function perServer(sender: Sender, read: (l: ServerLink) => number): Record<string, number> {
+  return Object.fromEntries(sender.servers().map((link) => [link.label, read(link)]));
 }
 
 export function registerServerMetrics(registry: Registry, sender: Sender): void {
@@ -52,11 +45,11 @@ export function registerServerMetrics(registry: Registry, sender: Sender): void 
       for (const link of sender.servers()) this.set({ server: link.label }, link.inFlight.size);
     },
   });
-  perServer(registry, sender, 'audit_ship_server_chunks_acked_total', 'Chunks acked, by server.', (l) => l.chunksAcked);
-  perServer(registry, sender, 'audit_ship_server_records_acked_total', 'Records acked, by server.', (l) => l.recordsAcked);
-  perServer(
-    registry,
-    sender,
+  const counter = (name: string, help: string, read: (l: ServerLink) => number) =>
+    labelledCounter(registry, sender, name, help, 'server', (x) => perServer(x, read));
+  counter('audit_ship_server_chunks_acked_total', 'Chunks acked, by server.', (l) => l.chunksAcked);
+  counter('audit_ship_server_records_acked_total', 'Records acked, by server.', (l) => l.recordsAcked);
+  counter(
     'audit_ship_server_chunks_resent_total',
     'Chunks a server left unacked (connection lost, ack timeout) and that were sent again, by the server that failed them.',
     (l) => l.chunksReturned,
@@ -66,7 +59,7 @@ export function registerServerMetrics(registry: Registry, sender: Sender): void 
     help: 'Time from sending a chunk to its ack, by server.',
     labelNames: ['server'],
     registers: [registry],
-    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: ACK_LATENCY_BUCKETS,
   });
   sender.on('acked', (_chunk, ms, link) => latency.observe({ server: link.label }, ms / 1000));
   sender.on('server', (link) => {
