@@ -28,7 +28,8 @@ export class InputReadError extends InputError {
   readonly reason: string;
   constructor(
     readonly source: string,
-    detail: string,
+    /** What went wrong, without where. */
+    readonly detail: string,
     /** Bytes of the input (compressed bytes for gzip) taken in when the error was found: it lies before this. */
     readonly inputOffset: number,
     options?: { cause?: unknown },

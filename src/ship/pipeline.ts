@@ -10,10 +10,8 @@ import { splitLines, type Line } from '../input/lines.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
-import type { Spool } from '../spool/spool.js';
 import { LineAcceptor, type AcceptOptions } from './accept.js';
-import { SpoolWriter, type Position } from './spool-writer.js';
-import type { Checkpoint } from './checkpoint.js';
+import { SpoolWriter, type CheckpointBook, type ChunkSink, type Position } from './spool-writer.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import type { RateLimiter } from './rate.js';
 
@@ -25,7 +23,7 @@ export interface PipelineOptions extends AcceptOptions {
   bodies: ChunkBufferPool | null;
   flushIntervalMs: number;
   rate: RateLimiter | null;
-  checkpoint: Checkpoint | null;
+  checkpoint: CheckpointBook | null;
   /** Status for the user: a resumed or already finished file. */
   onNote: (message: string) => void;
 }
@@ -51,7 +49,7 @@ export class ShipPipeline {
   private interruptRead: (() => void) | null = null;
 
   constructor(
-    spool: Spool,
+    spool: ChunkSink,
     private readonly options: PipelineOptions,
     readonly counts: ShipCounts = emptyCounts(),
   ) {

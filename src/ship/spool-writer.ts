@@ -6,7 +6,6 @@
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { compressChunk, type Chunk, type ChunkBuilder } from '../forward/chunk.js';
 import type { InputSource } from '../input/sources.js';
-import type { Spool } from '../spool/spool.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
 
@@ -17,11 +16,19 @@ export interface Position {
   line: number;
 }
 
+/** Where chunks go: the spool, or (in a worker thread, src/ship/worker.ts) the spool of the main thread. */
+export interface ChunkSink {
+  append(chunk: Chunk): Promise<void>;
+}
+
+/** What the pipeline asks of --checkpoint: where to start a file, and how far it is spooled. */
+export type CheckpointBook = Pick<Checkpoint, 'resumePoint' | 'record'>;
+
 export interface SpoolWriterOptions {
   /** gzip each chunk at this level, or not at all (null). */
   gzipLevel: number | null;
   bodies: ChunkBufferPool | null;
-  checkpoint: Checkpoint | null;
+  checkpoint: CheckpointBook | null;
   flushIntervalMs: number;
 }
 
@@ -38,7 +45,7 @@ export class SpoolWriter {
   failure: Error | null = null;
 
   constructor(
-    private readonly spool: Spool,
+    private readonly spool: ChunkSink,
     private readonly builder: ChunkBuilder,
     private readonly counts: Pick<ShipCounts, 'chunksSpooled' | 'recordsSpooled' | 'recordsNotSpooled'>,
     private readonly options: SpoolWriterOptions,
