@@ -37,6 +37,8 @@ export interface ShipOptions extends ForwardCliOptions {
   since?: TimeBound;
   until?: TimeBound;
   rate: number;
+  /** Files read at once; undefined: defaultWorkers() (src/ship/parallel.ts). */
+  workers?: number;
   requireConn: boolean;
   stdout: boolean;
   metricsPort?: number;
@@ -94,6 +96,10 @@ export function shipOptions(): Option[] {
     ),
     new Option('--until <time>', 'ship only records before this Timestamp').argParser((v: string) => timeBound(v)),
     new Option('--rate <n>', 'records per second, at most (0: no limit)').default(0).argParser(integer(0)),
+    new Option(
+      '--workers <n>',
+      'input files read at once, each in a thread of its own (default: one fewer than the cores, at most 4)',
+    ).argParser(integer(1, 64)),
     new Option('--require-conn', 'read no input until Fluentd has accepted a connection and handshake').default(false),
     new Option('--stdout', 'also write each valid record to stdout as a JSON line').default(false),
     new Option('--metrics-port <port>', 'serve /metrics, /healthz and /readyz on this port (0: any free port)').argParser(

@@ -36,6 +36,14 @@ function checkOptions(files: string[], options: ShipOptions): void {
   if (options.since && options.until && !before(options.since.seconds, options.since.nanoseconds, options.until)) {
     throw new UsageError('--since must be before --until');
   }
+  if ((options.workers ?? 1) > 1) {
+    const one = options.kubectl !== undefined ? '--kubectl' : options.rate > 0 ? '--rate' : options.stdout ? '--stdout' : null;
+    // --rate is one limit and --stdout one ordered stream: neither splits across threads.
+    if (one)
+      throw new UsageError(
+        `--workers ${options.workers} reads files in parallel; ${one} needs one reader: give --workers 1 or leave it out`,
+      );
+  }
   // (--kubectl with --checkpoint is refused by commander.)
   if (options.checkpoint !== undefined && (files.length === 0 || files.includes('-'))) {
     throw new UsageError('--checkpoint applies to input files; stdin cannot be re-read from a position');

@@ -4,6 +4,11 @@
  * collection, which V8 starts after tens of megabytes of such garbage: a backfill's peak memory
  * rose by as much. Reusing the memory keeps it at what is in flight.
  */
+/** The slab for chunks of up to `maxBytes`: room for a full chunk and its last record. */
+export function chunkSlabBytes(maxBytes: number): number {
+  return maxBytes + 64 * 1024;
+}
+
 export class ChunkBufferPool {
   private readonly free: ArrayBuffer[] = [];
   /** Memory handed out and not yet given back: only these may be reused. */
@@ -22,6 +27,11 @@ export class ChunkBufferPool {
     const slab = this.free.pop() ?? new ArrayBuffer(this.slabBytes);
     this.lent.add(slab);
     return Buffer.from(slab, 0, length);
+  }
+
+  /** Takes a slab of this pool's size whose memory came from another thread (src/ship/parallel.ts). */
+  adopt(slab: ArrayBuffer): void {
+    if (slab.byteLength === this.slabBytes && this.free.length < this.keep) this.free.push(slab);
   }
 
   /** A copy of the first `length` bytes of `source`. */

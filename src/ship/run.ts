@@ -6,7 +6,7 @@
  */
 import type { ShipOptions } from '../cli/ship-options.js';
 import { OutputError, UsageError } from '../errors.js';
-import { ChunkBufferPool } from '../forward/buffer-pool.js';
+import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { decodeEntryStream } from '../forward/decode-transport.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
@@ -19,6 +19,7 @@ import { Checkpoint, CheckpointError } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { Forwarder } from './forwarder.js';
+import { defaultWorkers, ParallelPipeline, readableInWorker } from './parallel.js';
 import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
 import { RateLimiter } from './rate.js';
 
@@ -73,7 +74,7 @@ export class ShipRun {
   readonly counts: ShipCounts = emptyCounts();
   readonly stop: Stop = { signal: null, gaveUp: null, readFailure: null, writeFailure: null };
   private readonly sender: Sender;
-  private readonly pipeline: ShipPipeline;
+  private readonly pipeline: ShipPipeline | ParallelPipeline;
   private readonly forwarder: Forwarder;
   private metricsServer: MetricsServer | null = null;
   private stopHealth: () => void = () => {};
@@ -94,6 +95,7 @@ export class ShipRun {
     private readonly hooks: RunHooks,
   ) {
     this.sender = new Sender(hooks.sender);
+    this.readers = this.readersFor();
     this.pipeline = this.createPipeline();
     this.forwarder = new Forwarder(spool, this.sender, this.counts, (chunk) => bodies.recycle(chunk.entries));
   }
@@ -105,8 +107,8 @@ export class ShipRun {
     let deadLetter: DeadLetterFile | null = null;
     try {
       deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
-      // Room for a full chunk and its last record; about as many slabs are free at once as the window holds.
-      const bodies = new ChunkBufferPool(options.chunkBytes + 64 * 1024, options.window);
+      // About as many slabs are free at once as the window holds.
+      const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkBytes), options.window);
       const spool = await Spool.open({
         dir: options.spoolDir,
         maxBytes: options.spoolMaxBytes,
@@ -132,41 +134,56 @@ export class ShipRun {
     );
   }
 
-  private createPipeline(): ShipPipeline {
+  /**
+   * Files are read by --workers threads at once (by default one per core, at most 4); stdin, a FIFO
+   * or kubectl by one. --rate and --stdout need one reader: the limit and the output are one.
+   */
+  readonly readers: number;
+
+  private readersFor(): number {
+    const { options, sources } = this;
+    if (options.rate > 0 || options.stdout || !sources.every(readableInWorker)) return 1;
+    return Math.min(options.workers ?? defaultWorkers(), sources.length);
+  }
+
+  private createPipeline(): ShipPipeline | ParallelPipeline {
+    const options = this.pipelineOptions();
+    return this.readers > 1
+      ? new ParallelPipeline(this.spool, options, this.counts, this.readers)
+      : new ShipPipeline(this.spool, options, this.counts);
+  }
+
+  private pipelineOptions(): PipelineOptions {
     const { options, counts, hooks } = this;
-    return new ShipPipeline(
-      this.spool,
-      {
-        classify: { mixed: true, strict: options.strict },
-        maxLineBytes: options.maxLineBytes,
-        chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
-        gzipLevel: hooks.pipeline.gzipLevel,
-        bodies: this.bodies,
-        flushIntervalMs: options.flushInterval,
-        timeSource: options.timeSource,
-        since: options.since ?? null,
-        until: options.until ?? null,
-        rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
-        checkpoint: this.checkpoint,
-        kubernetesMetadata: options.kubernetesMetadata,
-        onInvalid: (file, line, diagnostics) => {
-          if (this.deadLetter) {
-            this.deadLetter.write(file, line, diagnostics);
-            counts.deadLettered++;
-          }
-          hooks.pipeline.onInvalid(file, line, diagnostics);
-        },
-        writer: hooks.pipeline.writer && {
-          write: (json) => {
-            hooks.pipeline.writer!.write(json);
-            counts.recordsWritten++;
-          },
-          flush: () => hooks.pipeline.writer!.flush(),
-        },
-        onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
+    return {
+      classify: { mixed: true, strict: options.strict },
+      maxLineBytes: options.maxLineBytes,
+      chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
+      gzipLevel: hooks.pipeline.gzipLevel,
+      bodies: this.bodies,
+      flushIntervalMs: options.flushInterval,
+      timeSource: options.timeSource,
+      since: options.since ?? null,
+      until: options.until ?? null,
+      rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
+      checkpoint: this.checkpoint,
+      kubernetesMetadata: options.kubernetesMetadata,
+      onInvalid: (file, line, diagnostics) => {
+        if (this.deadLetter) {
+          this.deadLetter.write(file, line, diagnostics);
+          counts.deadLettered++;
+        }
+        hooks.pipeline.onInvalid(file, line, diagnostics);
       },
-      counts,
-    );
+      writer: hooks.pipeline.writer && {
+        write: (json) => {
+          hooks.pipeline.writer!.write(json);
+          counts.recordsWritten++;
+        },
+        flush: () => hooks.pipeline.writer!.flush(),
+      },
+      onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
+    };
   }
 
   /**
@@ -189,6 +206,7 @@ export class ShipRun {
     this.watch();
     await this.serveMetrics();
     this.noteSpoolAtStart();
+    if (this.readers > 1) this.hooks.note(`audit-ship: reading ${sources.length} files, ${this.readers} at a time (--workers)\n`);
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
     const filesOnly = autoRetry && sources.every((s) => s.size !== null);

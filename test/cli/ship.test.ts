@@ -43,7 +43,7 @@ describe('audit-ship ship', () => {
     assert.deepEqual(new Set(r.events().map((e) => e.record.RequestID)), new Set(ids(good)));
   });
 
-  it('ships files in order, .gz included, as `ship` or with no command', async () => {
+  it('ships files one after another with --workers 1, .gz included, as `ship` or with no command', async () => {
     const r = await receiver();
     const a = lines(120, 22);
     const b = lines(80, 23);
@@ -51,7 +51,19 @@ describe('audit-ship ship', () => {
     const gz = join(dir, 'b.jsonl.gz');
     writeFileSync(plain, a.join(''));
     writeFileSync(gz, gzipSync(b.join('')));
-    const res = await runCli(['ship', '--port', String(r.port), '--chunk-records', '50', '--compress', 'gzip', plain, gz]);
+    const res = await runCli([
+      'ship',
+      '--port',
+      String(r.port),
+      '--chunk-records',
+      '50',
+      '--compress',
+      'gzip',
+      '--workers',
+      '1',
+      plain,
+      gz,
+    ]);
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(
       r.events().map((e) => e.record.RequestID),

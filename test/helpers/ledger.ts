@@ -20,6 +20,16 @@ export class Ledger {
     this.ids = this.lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
   }
 
+  /** One ledger of the records of several (files shipped in one run). */
+  static of(parts: readonly Ledger[]): Ledger {
+    const all = new Ledger(0, 0);
+    for (const part of parts) {
+      all.lines.push(...part.lines);
+      all.ids.push(...part.ids);
+    }
+    return all;
+  }
+
   text(): string {
     return this.lines.join('');
   }

@@ -1,0 +1,76 @@
+/**
+ * What the main thread and a reading worker (src/ship/parallel.ts, src/ship/worker.ts) say to
+ * each other. Everything here crosses a thread by structured clone: a Buffer arrives as a plain
+ * Uint8Array, and `asBuffer` makes it a Buffer again without a copy.
+ */
+import type { Diagnostic } from '../schema/diagnostic.js';
+import type { FileIdentity } from '../input/sources.js';
+import type { Line } from '../input/lines.js';
+import type { FileProgress, ResumePoint } from './checkpoint.js';
+import type { ShipCounts } from './counts.js';
+import type { PipelineOptions } from './pipeline.js';
+
+/** The pipeline options a worker is started with: those that are data, not callbacks or shared state. */
+export type WorkerOptions = Pick<
+  PipelineOptions,
+  'classify' | 'maxLineBytes' | 'chunkLimits' | 'gzipLevel' | 'flushIntervalMs' | 'timeSource' | 'since' | 'until' | 'kubernetesMetadata'
+>;
+
+/** The counts a reading pipeline keeps; the rest (sent, acked, dead-lettered) are the main thread's. */
+export const READING_COUNTS = [
+  'lines',
+  'valid',
+  'invalid',
+  'skipped',
+  'blank',
+  'duplicates',
+  'filtered',
+  'chunksSpooled',
+  'recordsSpooled',
+  'recordsNotSpooled',
+] as const satisfies readonly (keyof ShipCounts)[];
+
+export type ReadingCounts = Pick<ShipCounts, (typeof READING_COUNTS)[number] | 'invalidByCode'>;
+
+/** A worker's counts so far (over every file it read) and the bytes read of its current file. */
+export interface WorkerProgress {
+  counts: ReadingCounts;
+  bytesRead: number;
+}
+
+/** A file given to a worker: its identity and where to start, both as the main thread found them. */
+export interface FileJob {
+  type: 'file';
+  path: string;
+  identity?: FileIdentity;
+  /** From the checkpoint, or null without one. */
+  resume: ResumePoint | null;
+}
+
+export type ToWorker =
+  FileJob | { type: 'appended'; seq: number; ok: boolean; slab: ArrayBuffer | null } | { type: 'stop' } | { type: 'end' };
+
+/** Why a file stopped being read: what the main thread needs to rebuild the error. */
+export type WireReadFailure =
+  | { kind: 'read'; source: string; detail: string; inputOffset: number; linesRead: number }
+  | { kind: 'not-text'; source: string; reason: string; linesRead: number }
+  | { kind: 'open'; message: string };
+
+export type FromWorker =
+  | { type: 'append'; seq: number; id: string; entries: Uint8Array; count: number; compressed: boolean; progress: WorkerProgress }
+  | { type: 'checkpoint'; path: string; position: FileProgress; identity?: FileIdentity }
+  | { type: 'invalid'; source: string; line: Line; diagnostics: Diagnostic[] }
+  | { type: 'note'; message: string }
+  | { type: 'progress'; progress: WorkerProgress }
+  | { type: 'done'; progress: WorkerProgress; exhausted: boolean; failure: WireReadFailure | null }
+  | { type: 'failed'; message: string; progress: WorkerProgress };
+
+/** A Buffer over the same memory as a cloned Uint8Array. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A file identity as it arrives from another thread. */
+export function asIdentity(identity: FileIdentity | undefined): FileIdentity | undefined {
+  return identity && { ...identity, head: asBuffer(identity.head) };
+}

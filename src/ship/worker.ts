@@ -1,0 +1,146 @@
+/**
+ * A reading worker (--workers): reads, decompresses, validates and encodes one file at a time in a
+ * thread of its own, through the same ShipPipeline as a single reader. Its chunks, checkpoint
+ * positions, invalid lines and notes go to the main thread (src/ship/parallel.ts), which owns the
+ * spool, the checkpoint file and the senders. A chunk counts as spooled, and its lines as passed,
+ * only once the main thread has written it: the same order of events as in one thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InputError, InputReadError, NotTextError } from '../errors.js';
+import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
+import type { Chunk } from '../forward/chunk.js';
+import { openFileSource, type InputSource } from '../input/sources.js';
+import { emptyCounts } from './counts.js';
+import { ShipPipeline, type ReadFailure } from './pipeline.js';
+import type { CheckpointBook } from './spool-writer.js';
+import {
+  asIdentity,
+  type FileJob,
+  type FromWorker,
+  type ToWorker,
+  type WireReadFailure,
+  type WorkerOptions,
+  type WorkerProgress,
+} from './worker-messages.js';
+
+/** How often a worker tells its counts while it reads: the progress line and the metrics follow them. */
+const PROGRESS_MS = 500;
+
+const port = parentPort!;
+const options = workerData as WorkerOptions;
+const counts = emptyCounts();
+/** Chunk bodies: each one moves to the main thread, which copies it and sends the memory back. */
+const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkLimits.maxBytes), 4);
+const appends = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+let seq = 0;
+let source: InputSource | null = null;
+let pipeline: ShipPipeline | null = null;
+let stopping = false;
+
+const progress = (): WorkerProgress => ({ counts, bytesRead: source?.bytesRead ?? 0 });
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+/** The main thread's spool: a chunk is appended once the main thread says it wrote it. */
+const sink = {
+  append(chunk: Chunk): Promise<void> {
+    const n = ++seq;
+    const { entries } = chunk;
+    // A body with memory of its own (a slab, a gzipped body) moves to the main thread without a
+    // copy; one in memory shared with other Buffers is copied.
+    const own =
+      entries.byteOffset === 0 && (entries.buffer.byteLength === bodies.slabBytes || entries.buffer.byteLength === entries.byteLength);
+    const body = own ? entries : new Uint8Array(entries);
+    const message: FromWorker = {
+      type: 'append',
+      seq: n,
+      id: chunk.id,
+      entries: body,
+      count: chunk.count,
+      compressed: chunk.compressed,
+      progress: progress(),
+    };
+    return new Promise((resolve, reject) => {
+      appends.set(n, { resolve, reject });
+      post(message, [body.buffer as ArrayBuffer]);
+    });
+  },
+};
+
+/** The main thread's checkpoint: it chose where the file starts; positions go back to it. */
+function checkpointFor(job: FileJob): CheckpointBook | null {
+  if (job.resume === null) return null;
+  const resume = job.resume;
+  return {
+    resumePoint: () => resume,
+    record: (path, position, identity) => post({ type: 'checkpoint', path, position, ...(identity ? { identity } : {}) }),
+  };
+}
+
+function wireFailure({ error, linesRead }: Pick<ReadFailure, 'error' | 'linesRead'>): WireReadFailure {
+  return error instanceof InputReadError
+    ? { kind: 'read', source: error.source, detail: error.detail, inputOffset: error.inputOffset, linesRead }
+    : { kind: 'not-text', source: error.source, reason: error.reason, linesRead };
+}
+
+async function ship(job: FileJob): Promise<void> {
+  let failure: WireReadFailure | null = null;
+  try {
+    source = await openFileSource(job.path);
+    // The file the main thread checked: one rotated in between is refused when it is read.
+    const identity = asIdentity(job.identity);
+    if (identity) source.identity = identity;
+    pipeline = new ShipPipeline(
+      sink,
+      {
+        ...options,
+        bodies,
+        rate: null,
+        writer: null,
+        checkpoint: checkpointFor(job),
+        onNote: (message) => post({ type: 'note', message }),
+        onInvalid: (name, line, diagnostics) => post({ type: 'invalid', source: name, line, diagnostics }),
+      },
+      counts,
+    );
+    if (stopping) pipeline.stop();
+    const read = await pipeline.run([source]);
+    failure = read && wireFailure(read);
+  } catch (error) {
+    if (error instanceof InputReadError || error instanceof NotTextError) {
+      failure = wireFailure({ error, linesRead: 0 });
+    } else if (error instanceof InputError) {
+      failure = { kind: 'open', message: error.message };
+    } else {
+      post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error), progress: progress() });
+      return;
+    }
+  }
+  post({ type: 'done', progress: progress(), exhausted: source?.exhausted ?? false, failure });
+  pipeline = null;
+}
+
+const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'file':
+      void ship(message);
+      break;
+    case 'appended': {
+      const pending = appends.get(message.seq)!;
+      appends.delete(message.seq);
+      if (message.slab) bodies.adopt(message.slab);
+      if (message.ok) pending.resolve();
+      else pending.reject(new Error('the main thread could not write the chunk to the spool'));
+      break;
+    }
+    case 'stop':
+      stopping = true;
+      pipeline?.stop();
+      break;
+    case 'end':
+      clearInterval(ticker);
+      port.close();
+      break;
+  }
+});

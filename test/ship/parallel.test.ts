@@ -1,0 +1,205 @@
+/**
+ * --workers: many files read at once, each in a worker thread, into one spool and one sender. Over
+ * real processes and sockets: the same counts, diagnostics and records as one reader, order kept
+ * within each file, checkpoints relayed, a truncated file among others, and a stop mid-run that a
+ * re-run completes without losing or repeating a record.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { EXIT } from '../../src/cli/exit.js';
+import type { ShipSummary } from '../../src/cli/ship-summary.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { Ledger } from '../helpers/ledger.js';
+import { freePort } from '../helpers/net.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+/** Four inputs: two gzip, two plain; one with invalid, blank and non-audit lines between its records. */
+function inputs(dir: string): { files: string[]; ledgers: Ledger[] } {
+  const ledgers = [new Ledger(3000, 301), new Ledger(2500, 302), new Ledger(2000, 303), new Ledger(1500, 304)];
+  const files = ['a.jsonl.gz', 'b.jsonl', 'c.jsonl.gz', 'd.jsonl'].map((name) => join(dir, name));
+  ledgers.forEach((ledger, i) => {
+    let text = ledger.text();
+    if (i === 1) {
+      const [first, ...rest] = ledger.lines;
+      text = [first, '{"RequestID": 7}\n', '\n', 'a log line from the platform\n', '{"RequestID": "x"}\n', ...rest].join('');
+    }
+    writeFileSync(files[i]!, files[i]!.endsWith('.gz') ? gzipSync(text) : text);
+  });
+  return { files, ledgers };
+}
+
+/** The counts a run's reading decides; the same whatever the number of readers. */
+function readingCounts(s: ShipSummary) {
+  const { lines, valid, invalid, invalidByCode, skipped, blank, recordsSpooled, recordsAcked, leftInSpool } = s;
+  return { lines, valid, invalid, invalidByCode, skipped, blank, recordsSpooled, recordsAcked, leftInSpool };
+}
+
+/** Diagnostic lines on stderr (`FILE:LINE: ...`), sorted: their order across files is free. */
+const diagnostics = (stderr: string) =>
+  stderr
+    .split('\n')
+    .filter((l) => /^\S+:\d+: /.test(l))
+    .sort();
+
+describe('--workers: files read in parallel', () => {
+  it('ships four files with 2 workers exactly as one reader does: counts, diagnostics, records, order within each file', async () => {
+    const dir = tempDir();
+    const { files, ledgers } = inputs(dir);
+    const results = [];
+    for (const workers of ['1', '2']) {
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--workers', workers, '--summary', 'json', ...files]);
+      assert.equal(res.code, EXIT.invalidNotKept, res.stderr); // the invalid lines were not kept
+      const ids = r.requestIds();
+      assert.equal(Ledger.of(ledgers).assertComplete(ids), 0, `workers ${workers}: no record twice`);
+      for (const ledger of ledgers) {
+        const mine = new Set(ledger.ids);
+        assert.deepEqual(
+          ids.filter((id) => mine.has(id)),
+          ledger.ids,
+          `workers ${workers}: the records of each file arrive in the order of the file`,
+        );
+      }
+      results.push({ res, summary: jsonSummary(res.stderr) });
+    }
+    const [one, two] = results;
+    assert.doesNotMatch(one!.res.stderr, /at a time \(--workers\)/);
+    assert.match(two!.res.stderr, /reading 4 files, 2 at a time \(--workers\)/);
+    assert.deepEqual(readingCounts(two!.summary), readingCounts(one!.summary));
+    assert.equal(two!.summary.valid, 9000);
+    assert.equal(two!.summary.invalid, 2);
+    assert.deepEqual(diagnostics(two!.res.stderr), diagnostics(one!.res.stderr));
+    assert.ok(
+      diagnostics(two!.res.stderr).some((l) => l.startsWith(`${files[1]}:2: `)),
+      'the invalid line is named by file and line',
+    );
+  });
+
+  it('keeps invalid lines in --dead-letter from every worker, and resumes each file from --checkpoint', async () => {
+    const dir = tempDir();
+    const { files, ledgers } = inputs(dir);
+    const r = await receiver();
+    const checkpoint = join(dir, 'checkpoint.json');
+    const deadLetter = join(dir, 'dead.jsonl');
+    const args = ['--port', String(r.port), '--workers', '3', '--checkpoint', checkpoint, '--dead-letter', deadLetter, '--summary', 'json'];
+    const first = await runCli([...args, ...files]);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    const kept = readFileSync(deadLetter, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; line: number });
+    assert.deepEqual(
+      kept.map((k) => [k.file, k.line]),
+      [
+        [files[1], 2],
+        [files[1], 5],
+      ],
+    );
+    assert.equal(jsonSummary(first.stderr).deadLettered, 2);
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, { line: number; done: boolean }> };
+    assert.deepEqual(
+      Object.values(saved.files)
+        .map((p) => [p.line, p.done])
+        .sort(),
+      [
+        [1500, true],
+        [2000, true],
+        [2504, true],
+        [3000, true],
+      ].sort(),
+    );
+
+    const more = new Ledger(700, 305);
+    appendFileSync(files[3]!, more.text());
+    const second = await runCli([...args, ...files]);
+    assert.equal(second.code, EXIT.ok, second.stderr);
+    assert.equal(second.stderr.match(/already shipped \(checkpoint\), skipped/g)?.length, 3);
+    assert.match(second.stderr, /d\.jsonl: resuming after line 1500 \(checkpoint\)/);
+    assert.equal(jsonSummary(second.stderr).recordsAcked, 700);
+    assert.equal(Ledger.of([...ledgers, more]).assertComplete(r.requestIds()), 0, 'each record exactly once across both runs');
+  });
+
+  it('a truncated gzip among good files: exit 4 naming it, and every record read from any file is acked', async () => {
+    const dir = tempDir();
+    const { files } = inputs(dir);
+    const whole = readFileSync(files[2]!);
+    writeFileSync(files[2]!, whole.subarray(0, whole.length >> 1));
+    const r = await receiver();
+    const res = await runCli([
+      '--port',
+      String(r.port),
+      '--workers',
+      '2',
+      '--dead-letter',
+      join(dir, 'dead.jsonl'),
+      '--summary',
+      'json',
+      ...files,
+    ]);
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(res.stderr, /input not fully read: .*c\.jsonl\.gz: not valid gzip data \(unexpected end of file\)/);
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.recordsAcked, s.valid, 'every valid record read was acked');
+    assert.equal(s.valid + s.invalid + s.skipped + s.blank, s.lines, 'every line read is accounted for');
+    assert.equal(r.requestIds().length, s.valid);
+  });
+
+  it('a stop mid-run (SIGTERM while the spool is full): the same command completes it, each record once', async () => {
+    const dir = tempDir();
+    const ledgers = [new Ledger(3000, 311), new Ledger(3000, 312), new Ledger(3000, 313)];
+    const files = ledgers.map((l, i) => {
+      const file = join(dir, `audit-${i}.jsonl${i === 1 ? '.gz' : ''}`);
+      writeFileSync(file, i === 1 ? gzipSync(l.text()) : l.text());
+      return file;
+    });
+    const checkpoint = join(dir, 'checkpoint.json');
+    const spool = ['--spool-dir', join(dir, 'spool'), '--spool-max-bytes', '2m', '--chunk-records', '100', '--checkpoint', checkpoint];
+    // Nothing listens: the spool fills, and the workers wait for room.
+    const first = startShip([
+      '--port',
+      String(await freePort()),
+      ...spool,
+      '--workers',
+      '3',
+      '--shutdown-timeout',
+      '0',
+      '--summary',
+      'json',
+      ...files,
+    ]);
+    const positions = () => {
+      try {
+        return Object.keys((JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: object }).files).length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(() => positions() === 3, 'a checkpoint position for each of the three files');
+    assert.equal(await first.exit('SIGTERM'), EXIT.inputUnread, first.stderr());
+    const stopped = jsonSummary(first.stderr());
+    assert.ok(stopped.recordsSpooled > 0 && stopped.lines < 9000, `stopped partway (${stopped.lines} lines read)`);
+
+    const r = await receiver();
+    const second = await runCli(['--port', String(r.port), ...spool, '--workers', '3', '--summary', 'json', ...files]);
+    assert.equal(second.code, EXIT.ok, second.stderr);
+    assert.match(second.stderr, /records left in the spool by an earlier run are sent first/);
+    assert.equal(Ledger.of(ledgers).assertComplete(r.requestIds()), 0, 'each record exactly once across both runs');
+  });
+
+  it('refuses --workers above 1 with --rate, --stdout or --kubectl, and a count out of range', async () => {
+    for (const [flag, ...rest] of [['--rate', '10'], ['--stdout'], ['--kubectl', 'deploy/x']] as const) {
+      const res = await runCli(['--workers', '2', flag, ...rest, 'x.jsonl']);
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(res.stderr, new RegExp(`--workers 2 reads files in parallel; ${flag} needs one reader`));
+    }
+    const zero = await runCli(['--workers', '0', 'x.jsonl']);
+    assert.equal(zero.code, EXIT.usage);
+    assert.match(zero.stderr, /--workers/);
+  });
+});
