@@ -13,6 +13,7 @@ import { benchPool, poolTable } from './pool.js';
 import { FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
 import { findFluentBit } from './peer-fluent-bit.js';
 import { benchStartup, startupTable } from './startup.js';
+import { benchWorkers, workersTable } from './workers.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -123,6 +124,7 @@ process.stderr.write(
 );
 const shipping = await benchShip(corpus, await ensureGzipCorpus(corpus), fluentBit, RUNS);
 const pool = await benchPool(corpus, RUNS);
+const workers = await benchWorkers(corpus, RUNS);
 const startup = benchStartup(11);
 const follow = await benchFollow(20, 200, 30);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
@@ -158,6 +160,14 @@ const report = [
   'on its own machine would add.',
   '',
   poolTable(pool),
+  '',
+  '## A backfill of rotated files',
+  '',
+  `The corpus as four gzip files (a quarter each), shipped with \`--workers 1\` and \`--workers 2\` to one counting sink. CPU s is`,
+  "audit-ship's, all threads; cores busy is CPU s per second of the run. The sink runs on the same two cores, so a second",
+  'worker gains what the sink leaves free, not what it would with Fluentd on its own machine.',
+  '',
+  workersTable(workers),
   '',
   '## Lint',
   '',

@@ -1,0 +1,99 @@
+/**
+ * A backfill of rotated files: the corpus as four .gz files (a quarter each, as logrotate leaves
+ * them), shipped with --workers 1 and 2 to one counting sink. On two cores the sink competes with
+ * the shipper's threads for the same CPU, so this shows how much of a second core a backfill
+ * takes, not what it would gain with Fluentd on another machine.
+ */
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGzip } from 'node:zlib';
+import { CLI } from '../test/helpers/paths.js';
+import type { Corpus } from './corpus.js';
+import { runChild, type ChildSummary } from './measure.js';
+import { startSink } from './ship.js';
+
+const FILES = 4;
+
+export interface WorkersRow {
+  workers: number;
+  recordsPerSecond: number;
+  cpuSeconds: number;
+  /** CPU seconds per second of the run: how many cores it kept busy. */
+  cores: number;
+  peakRssMb: number;
+}
+
+/** The corpus cut into FILES gzip files of consecutive lines. */
+async function rotatedFiles(corpus: Corpus): Promise<string[]> {
+  const dir = `${corpus.path}.rotated`;
+  const files = Array.from({ length: FILES }, (_, i) => join(dir, `audit.log.${FILES - i}.gz`));
+  if (files.every((f) => existsSync(f))) return files;
+  mkdirSync(dir, { recursive: true });
+  const perFile = Math.ceil(corpus.records / FILES);
+  let n = 0;
+  let out: ReturnType<typeof createGzip> | null = null;
+  let done: Promise<unknown> = Promise.resolve();
+  for await (const line of createInterface({ input: createReadStream(corpus.path) })) {
+    if (n % perFile === 0) {
+      out?.end();
+      await done;
+      const file = files[n / perFile]!;
+      out = createGzip();
+      const sink = createWriteStream(`${file}.partial`);
+      out.pipe(sink);
+      done = once(sink, 'close').then(() => renameSync(`${file}.partial`, file));
+    }
+    if (!out!.write(`${line}\n`)) await once(out!, 'drain');
+    n++;
+  }
+  out?.end();
+  await done;
+  return files;
+}
+
+async function once1(files: string[], corpus: Corpus, workers: number): Promise<ChildSummary> {
+  const sink = await startSink();
+  const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
+  const args = [CLI, '--port', String(sink.port), '--spool-dir', spool, '--workers', String(workers), '--summary', 'json', '--no-progress'];
+  const { summary } = await runChild([...args, ...files]);
+  const { events } = await sink.stop();
+  if (events !== corpus.records) throw new Error(`--workers ${workers}: the sink counted ${events} of ${corpus.records} records`);
+  return summary;
+}
+
+export async function benchWorkers(corpus: Corpus, runs: number): Promise<WorkersRow[]> {
+  const files = await rotatedFiles(corpus);
+  const best = new Map<number, ChildSummary>();
+  // Alternated, so that a noisy minute on a shared machine falls on both.
+  for (let i = 0; i < runs; i++) {
+    for (const workers of [1, 2]) {
+      const s = await once1(files, corpus, workers);
+      process.stderr.write(
+        `--workers ${workers}: ${Math.round(corpus.records / s.seconds)} records/s, ${s.cpuSeconds?.toFixed(2)} CPU s\n`,
+      );
+      if (!best.has(workers) || s.seconds < best.get(workers)!.seconds) best.set(workers, s);
+    }
+  }
+  return [...best].map(([workers, s]) => ({
+    workers,
+    recordsPerSecond: corpus.records / s.seconds,
+    cpuSeconds: s.cpuSeconds ?? 0,
+    cores: (s.cpuSeconds ?? 0) / s.seconds,
+    peakRssMb: s.peakRssBytes / 1e6,
+  }));
+}
+
+export function workersTable(rows: WorkersRow[]): string {
+  const one = rows[0]!;
+  const lines = ['| --workers | records/s | vs 1 | CPU s | cores busy | peak RSS |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.workers} | ${Math.round(r.recordsPerSecond).toLocaleString('en')} | ${(r.recordsPerSecond / one.recordsPerSecond).toFixed(2)}× | ` +
+        `${r.cpuSeconds.toFixed(2)} | ${r.cores.toFixed(2)} | ${r.peakRssMb.toFixed(0)} MB |`,
+    );
+  }
+  return lines.join('\n');
+}
