@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { listSegments, inspectSegment } from '../../src/spool/segments.js';
@@ -53,6 +54,32 @@ describe('audit-ship killed', () => {
     const received = r.requestIds();
     const duplicates = ledger.assertComplete(received);
     assert.ok(duplicates < 3 * 2 * 16 * 500, `${duplicates} duplicates stay within what three kills can leave in flight`);
+  });
+
+  it('SIGKILLed at random points of a backfill read by 3 workers, and re-run: every record of every file arrives', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const ledgers = [new Ledger(20_000, 83), new Ledger(20_000, 84), new Ledger(20_000, 85)];
+    const files = ledgers.map((ledger, i) => {
+      const file = join(dir, `backfill-${i}.jsonl${i === 0 ? '.gz' : ''}`);
+      writeFileSync(file, i === 0 ? gzipSync(ledger.text()) : ledger.text());
+      return file;
+    });
+    // One chunk of 100 in flight at a time: slow enough (no --rate with workers) for the kills to land mid-run.
+    const spool = ['--spool-dir', join(dir, 'spool'), '--checkpoint', join(dir, 'cp.json'), '--chunk-records', '100', '--window', '1'];
+    const args = ['--port', String(r.port), ...spool, '--workers', '3', ...files];
+    const random = prng(9);
+    for (let kill = 0; kill < 3; kill++) {
+      const ship = startShip(args);
+      const before = r.events().length;
+      await waitFor(() => r.events().length > before + 500 + Math.floor(random() * 3000), 'some progress');
+      assert.equal(await ship.exit('SIGKILL'), null, 'killed mid-run');
+    }
+    const last = await runCli([...args, '--summary', 'json']);
+    assert.equal(last.code, 0, last.stderr);
+    const duplicates = Ledger.of(ledgers).assertComplete(r.requestIds());
+    // Per kill: the chunk in flight, and for each file a chunk spooled whose checkpoint was not yet written.
+    assert.ok(duplicates <= 3 * (1 + 3) * 100, `${duplicates} duplicates stay within what three kills can leave behind`);
   });
 });
 
