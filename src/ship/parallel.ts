@@ -177,6 +177,8 @@ export class ParallelPipeline {
         return options.onInvalid(m.source, { ...m.line, bytes: asBuffer(m.line.bytes) }, m.diagnostics);
       case 'note':
         return options.onNote(m.message);
+      case 'mark':
+        return send({ type: 'taken', mark: m.mark });
       case 'progress':
         return progress(m.progress);
       case 'done':

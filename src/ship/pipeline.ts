@@ -23,6 +23,11 @@ export interface PipelineOptions extends AcceptOptions {
   bodies: ChunkBufferPool | null;
   flushIntervalMs: number;
   rate: RateLimiter | null;
+  /**
+   * After each batch of lines: a wait until what the batch handed on elsewhere has been taken (a
+   * worker's invalid lines, by the main thread), so that nothing queues without bound; or null.
+   */
+  pace?: () => Promise<void> | null;
   checkpoint: CheckpointBook | null;
   /** Status for the user: a resumed or already finished file. */
   onNote: (message: string) => void;
@@ -163,6 +168,8 @@ export class ShipPipeline {
         if (rate && !this.stopping) await rate.take();
       }
       if (writer) await writer.flush();
+      const paced = this.options.pace?.();
+      if (paced) await paced;
       this.spoolWriter.passIdle();
       this.counts.bytesRead = totalBytesRead(this.sources);
       if (this.spoolWriter.failure) throw this.spoolWriter.failure;

@@ -47,8 +47,13 @@ export interface FileJob {
   resume: ResumePoint | null;
 }
 
+/** `taken`: every message the worker sent before its `mark` of this number has been handled. */
 export type ToWorker =
-  FileJob | { type: 'appended'; seq: number; ok: boolean; slab: ArrayBuffer | null } | { type: 'stop' } | { type: 'end' };
+  | FileJob
+  | { type: 'appended'; seq: number; ok: boolean; slab: ArrayBuffer | null }
+  | { type: 'taken'; mark: number }
+  | { type: 'stop' }
+  | { type: 'end' };
 
 /** Why a file stopped being read: what the main thread needs to rebuild the error. */
 export type WireReadFailure =
@@ -61,6 +66,7 @@ export type FromWorker =
   | { type: 'checkpoint'; path: string; position: FileProgress; identity?: FileIdentity }
   | { type: 'invalid'; source: string; line: Line; diagnostics: Diagnostic[] }
   | { type: 'note'; message: string }
+  | { type: 'mark'; mark: number }
   | { type: 'progress'; progress: WorkerProgress }
   | { type: 'done'; progress: WorkerProgress; exhausted: boolean; failure: WireReadFailure | null }
   | { type: 'failed'; message: string; progress: WorkerProgress };

@@ -25,6 +25,8 @@ import {
 
 /** How often a worker tells its counts while it reads: the progress line and the metrics follow them. */
 const PROGRESS_MS = 500;
+/** Invalid lines sent before the worker waits for the main thread to have handled them. */
+const INVALID_IN_FLIGHT = 1024;
 
 const port = parentPort!;
 const options = workerData as WorkerOptions;
@@ -36,6 +38,10 @@ let seq = 0;
 let source: InputSource | null = null;
 let pipeline: ShipPipeline | null = null;
 let stopping = false;
+/** Invalid lines sent since the last mark, and the mark the worker waits on. */
+let unmarked = 0;
+let marks = 0;
+let taken: (() => void) | null = null;
 
 const progress = (): WorkerProgress => ({ counts, bytesRead: source?.bytesRead ?? 0 });
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
@@ -65,6 +71,17 @@ const sink = {
     });
   },
 };
+
+/**
+ * After a batch of lines: once many invalid lines were sent, waits for the main thread to have
+ * handled them (a file of nothing but invalid records would otherwise queue them all in memory).
+ */
+function pace(): Promise<void> | null {
+  if (unmarked < INVALID_IN_FLIGHT) return null;
+  unmarked = 0;
+  post({ type: 'mark', mark: ++marks });
+  return new Promise((resolve) => (taken = resolve));
+}
 
 /** The main thread's checkpoint: it chose where the file starts; positions go back to it. */
 function checkpointFor(job: FileJob): CheckpointBook | null {
@@ -98,7 +115,11 @@ async function ship(job: FileJob): Promise<void> {
         writer: null,
         checkpoint: checkpointFor(job),
         onNote: (message) => post({ type: 'note', message }),
-        onInvalid: (name, line, diagnostics) => post({ type: 'invalid', source: name, line, diagnostics }),
+        onInvalid: (name, line, diagnostics) => {
+          unmarked++;
+          post({ type: 'invalid', source: name, line, diagnostics });
+        },
+        pace,
       },
       counts,
     );
@@ -134,6 +155,9 @@ port.on('message', (message: ToWorker) => {
       else pending.reject(new Error('the main thread could not write the chunk to the spool'));
       break;
     }
+    case 'taken':
+      if (message.mark === marks) taken?.();
+      break;
     case 'stop':
       stopping = true;
       pipeline?.stop();

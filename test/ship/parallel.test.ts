@@ -125,6 +125,29 @@ describe('--workers: files read in parallel', () => {
     assert.equal(Ledger.of([...ledgers, more]).assertComplete(r.requestIds()), 0, 'each record exactly once across both runs');
   });
 
+  it('a file of nothing but invalid records beside a good one: each of them counted and dead-lettered once', async () => {
+    const dir = tempDir();
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, Array.from({ length: 5000 }, (_, i) => `{"RequestID": ${i}}\n`).join(''));
+    const good = new Ledger(3000, 306);
+    const goodFile = join(dir, 'good.jsonl');
+    writeFileSync(goodFile, good.text());
+    const r = await receiver();
+    const deadLetter = join(dir, 'dead.jsonl');
+    const res = await runCli(['--port', String(r.port), '--workers', '2', '--dead-letter', deadLetter, '--summary', 'json', bad, goodFile]);
+    assert.equal(res.code, EXIT.ok, res.stderr.slice(-2000));
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.invalid, 5000);
+    assert.equal(s.deadLettered, 5000);
+    const kept = readFileSync(deadLetter, 'utf8').trim().split('\n');
+    assert.deepEqual(
+      kept.map((l) => (JSON.parse(l) as { line: number }).line),
+      Array.from({ length: 5000 }, (_, i) => i + 1),
+      'each invalid line once, in the order of its file',
+    );
+    assert.equal(good.assertComplete(r.requestIds()), 0);
+  });
+
   it('a truncated gzip among good files: exit 4 naming it, and every record read from any file is acked', async () => {
     const dir = tempDir();
     const { files } = inputs(dir);
