@@ -60,27 +60,163 @@ function readFailure(wire: WireReadFailure, source: InputSource): ReadFailure {
   }
 }
 
-export class ParallelPipeline {
-  private stopping = false;
-  private readonly workers = new Set<Worker>();
+/** What a reader thread needs of the run it reads for. */
+interface Run {
+  readonly spool: ChunkSink;
+  readonly options: PipelineOptions;
+  readonly counts: ShipCounts;
+  readonly sources: readonly InputSource[];
+  readonly stopping: boolean;
+  /** The next file to read, or null when there is none left or the run stops. */
+  nextFile(): InputSource | null;
+  fail(error: unknown): void;
+  readFailed(failure: ReadFailure): void;
+}
+
+/** One worker thread, given one file after another, and what it said so far. */
+class ReaderThread {
+  private readonly worker: Worker;
+  /** The counts the worker last told, to add only what is new. */
+  private readonly told: ReadingCounts = { ...Object.fromEntries(READING_COUNTS.map((k) => [k, 0])), invalidByCode: {} } as ReadingCounts;
+  private current: InputSource | null = null;
+  private ended = false;
+  /** Resolves once the thread has exited. */
+  readonly exited: Promise<void>;
+
+  constructor(private readonly run: Run) {
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: workerOptions(run.options) });
+    this.worker.on('message', (m: FromWorker) => {
+      try {
+        this.handle(m);
+      } catch (error) {
+        run.fail(error);
+      }
+    });
+    this.worker.on('error', (error) => run.fail(error));
+    this.exited = new Promise((resolve) =>
+      this.worker.on('exit', (code) => {
+        if (!this.ended)
+          run.fail(new Error(`a reading worker stopped (exit code ${code}) before ${this.current?.name ?? 'its file'} was read`));
+        resolve();
+      }),
+    );
+    this.next();
+  }
+
+  stop(): void {
+    this.send({ type: 'stop' });
+  }
+
+  private send(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  /** The next file, or the end of the thread. */
+  private next(): void {
+    this.current = this.run.nextFile();
+    if (this.current) return this.send(this.job(this.current));
+    this.ended = true;
+    this.send({ type: 'end' });
+  }
+
+  private job(source: InputSource): FileJob {
+    const { checkpoint } = this.run.options;
+    const identity = source.identity ? { identity: source.identity } : {};
+    const resume = checkpoint && checkpoint.resumePoint(source.path!, { size: source.size ?? 0, ...identity });
+    return { type: 'file', path: source.path!, ...identity, resume };
+  }
+
+  private handle(m: FromWorker): void {
+    const { options } = this.run;
+    const source = this.current!;
+    switch (m.type) {
+      case 'append':
+        this.progress(m.progress);
+        return this.append(m);
+      case 'checkpoint':
+        return options.checkpoint!.record(m.path, m.position, asIdentity(m.identity));
+      case 'invalid':
+        return options.onInvalid(m.source, { ...m.line, bytes: asBuffer(m.line.bytes) }, m.diagnostics);
+      case 'note':
+        return options.onNote(m.message);
+      case 'mark':
+        return this.send({ type: 'taken', mark: m.mark });
+      case 'progress':
+        return this.progress(m.progress);
+      case 'done':
+        this.progress(m.progress);
+        source.exhausted = m.exhausted;
+        if (m.failure) this.run.readFailed(readFailure(m.failure, source));
+        return this.next();
+      case 'failed':
+        this.progress(m.progress);
+        this.run.fail(new Error(`a reading worker failed on ${source.name}: ${m.message}`));
+        return this.next();
+    }
+  }
+
+  /**
+   * Writes a chunk to the spool and says so. The body is copied into this thread's pool, reused
+   * after the ack, and the worker's memory goes back to it: memory that crossed threads would
+   * otherwise die old, freed only by a full collection tens of MB later (measured: 70 MB more
+   * peak RSS with two workers).
+   */
+  private append(m: Extract<FromWorker, { type: 'append' }>): void {
+    const { bodies } = this.run.options;
+    const body = asBuffer(m.entries);
+    const entries = bodies ? bodies.copy(body, body.length) : body;
+    const slab = bodies ? (m.entries.buffer as ArrayBuffer) : null;
+    const reply = (ok: boolean) => this.send({ type: 'appended', seq: m.seq, ok, slab }, slab ? [slab] : []);
+    this.run.spool.append({ id: m.id, entries, count: m.count, compressed: m.compressed, retries: 0 }).then(
+      () => reply(true),
+      (error: unknown) => {
+        this.run.fail(error);
+        reply(false);
+      },
+    );
+  }
+
+  /** Adds what the worker counted since it last told, and the bytes read of its file. */
+  private progress(p: WorkerProgress): void {
+    const { counts, sources } = this.run;
+    const { told } = this;
+    for (const key of READING_COUNTS) {
+      counts[key] += p.counts[key] - told[key];
+      told[key] = p.counts[key];
+    }
+    for (const [code, n] of Object.entries(p.counts.invalidByCode)) {
+      counts.invalidByCode[code] = (counts.invalidByCode[code] ?? 0) + n - (told.invalidByCode[code] ?? 0);
+      told.invalidByCode[code] = n;
+    }
+    this.current!.bytesRead = p.bytesRead;
+    counts.bytesRead = totalBytesRead(sources);
+  }
+}
+
+export class ParallelPipeline implements Run {
+  stopping = false;
+  sources: readonly InputSource[] = [];
+  private readonly threads = new Set<ReaderThread>();
+  private queue: InputSource[] = [];
   /** What stopped the run: a write that failed here, or a worker that failed. */
   private error: unknown = null;
   private failure: ReadFailure | null = null;
-  private sources: readonly InputSource[] = [];
 
   constructor(
-    private readonly spool: ChunkSink,
-    private readonly options: PipelineOptions,
+    readonly spool: ChunkSink,
+    readonly options: PipelineOptions,
     readonly counts: ShipCounts,
-    private readonly threads: number,
+    private readonly readers: number,
   ) {}
 
-  /** Reads every source, `threads` at a time; the same outcome as ShipPipeline.run. */
+  /** Reads every source, `readers` at a time; the same outcome as ShipPipeline.run. */
   async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
     this.sources = sources;
-    const queue = [...sources];
-    const threads = Math.min(this.threads, queue.length);
-    await Promise.all(Array.from({ length: threads }, () => this.runWorker(queue)));
+    this.queue = [...sources];
+    const count = Math.min(this.readers, sources.length);
+    for (let i = 0; i < count; i++) this.threads.add(new ReaderThread(this));
+    await Promise.all([...this.threads].map((t) => t.exited));
+    this.threads.clear();
     this.counts.bytesRead = totalBytesRead(sources);
     if (this.error) throw this.error;
     return this.failure;
@@ -90,122 +226,21 @@ export class ParallelPipeline {
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
-    for (const worker of this.workers) worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    for (const thread of this.threads) thread.stop();
   }
 
-  private fail(error: unknown): void {
+  nextFile(): InputSource | null {
+    return this.stopping ? null : (this.queue.shift() ?? null);
+  }
+
+  fail(error: unknown): void {
     this.error ??= error;
     this.stop();
   }
 
-  private jobFor(source: InputSource): FileJob {
-    const { checkpoint } = this.options;
-    const resume =
-      checkpoint &&
-      checkpoint.resumePoint(source.path!, { size: source.size ?? 0, ...(source.identity ? { identity: source.identity } : {}) });
-    return { type: 'file', path: source.path!, ...(source.identity ? { identity: source.identity } : {}), resume };
-  }
-
-  /** One worker, through files from the queue until it is empty or the run stops. */
-  private runWorker(queue: InputSource[]): Promise<void> {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: workerOptions(this.options) });
-    this.workers.add(worker);
-    const told: ReadingCounts = { ...Object.fromEntries(READING_COUNTS.map((k) => [k, 0])), invalidByCode: {} } as ReadingCounts;
-    let current: InputSource | null = null;
-    let ended = false;
-    const send = (message: ToWorker, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
-    const next = () => {
-      current = this.stopping ? null : (queue.shift() ?? null);
-      if (current) return send(this.jobFor(current));
-      ended = true;
-      send({ type: 'end' });
-    };
-    const progress = (p: WorkerProgress) => {
-      this.add(p.counts, told);
-      current!.bytesRead = p.bytesRead;
-      this.counts.bytesRead = totalBytesRead(this.sources);
-    };
-    worker.on('message', (m: FromWorker) => {
-      try {
-        this.handle(m, current!, progress, send, next);
-      } catch (error) {
-        this.fail(error);
-      }
-    });
-    return new Promise((resolve) => {
-      worker.on('error', (error) => this.fail(error));
-      worker.on('exit', (code) => {
-        this.workers.delete(worker);
-        if (!ended) this.fail(new Error(`a reading worker stopped (exit code ${code}) before its file ${current?.name ?? ''} was read`));
-        resolve();
-      });
-      next();
-    });
-  }
-
-  private handle(
-    m: FromWorker,
-    source: InputSource,
-    progress: (p: WorkerProgress) => void,
-    send: (m: ToWorker, transfer?: ArrayBuffer[]) => void,
-    next: () => void,
-  ): void {
-    const { options } = this;
-    switch (m.type) {
-      case 'append': {
-        progress(m.progress);
-        // Copied into this pool's memory, reused after the ack, and the worker's memory goes back
-        // to it: memory that crossed threads would otherwise die old, freed only by a full
-        // collection tens of MB later (measured: 70 MB more peak RSS with two workers).
-        const body = asBuffer(m.entries);
-        const entries = options.bodies ? options.bodies.copy(body, body.length) : body;
-        const slab = options.bodies ? (m.entries.buffer as ArrayBuffer) : null;
-        const chunk = { id: m.id, entries, count: m.count, compressed: m.compressed, retries: 0 };
-        const reply = (ok: boolean) => send({ type: 'appended', seq: m.seq, ok, slab }, slab ? [slab] : []);
-        this.spool.append(chunk).then(
-          () => reply(true),
-          (error: unknown) => {
-            this.fail(error);
-            reply(false);
-          },
-        );
-        return;
-      }
-      case 'checkpoint':
-        return options.checkpoint!.record(m.path, m.position, asIdentity(m.identity));
-      case 'invalid':
-        return options.onInvalid(m.source, { ...m.line, bytes: asBuffer(m.line.bytes) }, m.diagnostics);
-      case 'note':
-        return options.onNote(m.message);
-      case 'mark':
-        return send({ type: 'taken', mark: m.mark });
-      case 'progress':
-        return progress(m.progress);
-      case 'done':
-        progress(m.progress);
-        source.exhausted = m.exhausted;
-        if (m.failure) {
-          this.failure ??= readFailure(m.failure, source);
-          this.stop();
-        }
-        return next();
-      case 'failed':
-        progress(m.progress);
-        this.fail(new Error(`a reading worker failed on ${source.name}: ${m.message}`));
-        return next();
-    }
-  }
-
-  /** Adds what a worker counted since it last told. */
-  private add(now: ReadingCounts, told: ReadingCounts): void {
-    const { counts } = this;
-    for (const key of READING_COUNTS) {
-      counts[key] += now[key] - told[key];
-      told[key] = now[key];
-    }
-    for (const [code, n] of Object.entries(now.invalidByCode)) {
-      counts.invalidByCode[code] = (counts.invalidByCode[code] ?? 0) + n - (told.invalidByCode[code] ?? 0);
-      told.invalidByCode[code] = n;
-    }
+  /** A file could not be read to its end: reading stops, as with one reader. */
+  readFailed(failure: ReadFailure): void {
+    this.failure ??= failure;
+    this.stop();
   }
 }
