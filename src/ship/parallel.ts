@@ -27,7 +27,7 @@ import {
   type WorkerProgress,
 } from './worker-messages.js';
 
-/** --workers by default: at most this many (each thread holds a heap of its own, about 20 MB). */
+/** --workers by default: at most this many (each thread holds a heap, buffers and chunks of its own: about 27 MB). */
 export const MAX_DEFAULT_WORKERS = 4;
 
 /**
