@@ -33,7 +33,7 @@ export const MAX_DEFAULT_WORKERS = 4;
 /**
  * One core fewer than the machine has, at most 4: the main thread (spool, checksums, sockets) needs
  * a core of its own. On two cores one reader is the default: a second one, sharing the cores with
- * the main thread, took 40% more CPU for no more records/s (bench/BENCHMARKS.md).
+ * the main thread, took 25 to 45% more CPU for no more records/s (docs/performance.md).
  */
 export function defaultWorkers(): number {
   return Math.max(1, Math.min(availableParallelism() - 1, MAX_DEFAULT_WORKERS));
