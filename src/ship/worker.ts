@@ -135,9 +135,11 @@ async function ship(job: FileJob): Promise<void> {
       post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error), progress: progress() });
       return;
     }
+  } finally {
+    // No progress is told of a file once it is done or failed: the main thread has moved on.
+    pipeline = null;
   }
   post({ type: 'done', progress: progress(), exhausted: source?.exhausted ?? false, failure });
-  pipeline = null;
 }
 
 const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);
