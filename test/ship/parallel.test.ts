@@ -48,13 +48,14 @@ const diagnostics = (stderr: string) =>
     .sort();
 
 describe('--workers: files read in parallel', () => {
-  it('ships four files with 2 workers exactly as one reader does: counts, diagnostics, records, order within each file', async () => {
+  it('ships four files with 2 workers exactly as one reader does (gzipped chunks): counts, diagnostics, records, file order', async () => {
     const dir = tempDir();
     const { files, ledgers } = inputs(dir);
     const results = [];
     for (const workers of ['1', '2']) {
       const r = await receiver();
-      const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--workers', workers, '--summary', 'json', ...files]);
+      const args = ['--port', String(r.port), '--chunk-records', '200', '--compress', 'gzip', '--workers', workers];
+      const res = await runCli([...args, '--summary', 'json', ...files]);
       assert.equal(res.code, EXIT.invalidNotKept, res.stderr); // the invalid lines were not kept
       const ids = r.requestIds();
       assert.equal(Ledger.of(ledgers).assertComplete(ids), 0, `workers ${workers}: no record twice`);
