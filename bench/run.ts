@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus, ensureGzipCorpus } from './corpus.js';
-import { benchFollow, followTable } from './follow.js';
+import { benchFollow, followTable, type FollowRow } from './follow.js';
 import { benchLint, type LintRow } from './lint.js';
 import { benchPool, poolTable } from './pool.js';
 import { FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
@@ -77,7 +77,7 @@ function shipTable(rows: ShipRow[], records: number): string {
 }
 
 /** The performance goals, each a ratio measured in this run. */
-function goalsTable(rows: ShipRow[], records: number): string {
+function goalsTable(rows: ShipRow[], records: number, follow: FollowRow): string {
   const row = (prefix: string) => rows.find((r) => r.name.startsWith(prefix)) ?? null;
   const [file, stdin, gz, org, orgGz, bit] = [
     row('audit-ship, file (validation'),
@@ -104,6 +104,9 @@ function goalsTable(rows: ShipRow[], records: number): string {
   goal('.gz ≥ 3× @fluent-org/logger through zlib', ratio(gz, orgGz), 3);
   lines.push(
     `| peak RSS ≤ 64 MB (file) | ${file ? `${file.peakRssMb.toFixed(0)} MB` : '–'} | ${file && file.peakRssMb <= 64 ? 'yes' : 'no'} |`,
+    `| following ${follow.pods} pods at ${follow.recordsPerSecond / follow.pods} records/s each: ≤ 5% of a core | ` +
+      `${follow.shipCpuPercent.toFixed(1)}% | ${follow.shipCpuPercent <= 5 ? 'yes' : 'no'} |`,
+    `| the same: ≤ 80 MB | ${follow.shipPeakRssMb.toFixed(0)} MB | ${follow.shipPeakRssMb <= 80 ? 'yes' : 'no'} |`,
   );
   if (!bit)
     lines.push(
@@ -151,7 +154,7 @@ const report = [
   '',
   '### Goals',
   '',
-  goalsTable(shipping, corpus.records),
+  goalsTable(shipping, corpus.records, follow),
   '',
   '## Several servers',
   '',
