@@ -9,11 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from '../test/helpers/kube-api.js';
-import { CLI } from '../test/helpers/paths.js';
+import { parse } from 'yaml';
+import { CLI, ROOT } from '../test/helpers/paths.js';
 import { sampleLines } from '../src/sample/generate.js';
 import { startSink } from './ship.js';
 
 export interface FollowRow {
+  /** NODE_OPTIONS the shipper ran with ('' for none). */
+  nodeOptions: string;
   pods: number;
   recordsPerSecond: number;
   seconds: number;
@@ -59,7 +62,14 @@ function kubectlChildren(ppid: number): { cpu: number; rssMb: number; count: num
   return { cpu, rssMb: rss, count };
 }
 
-export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30): Promise<FollowRow> {
+/** NODE_OPTIONS of the audit-ship container in deploy/kubernetes: the bench runs the shipper as it is deployed. */
+export function deployedNodeOptions(): string {
+  const manifest = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'deployment.yaml'), 'utf8');
+  const deployment = parse(manifest) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  return deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+}
+
+export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30, nodeOptions = ''): Promise<FollowRow> {
   const api = await new FakeKubeApi().start();
   api.addDeployment('seldon-deploy', { app: 'seldon-deploy' });
   const names = Array.from({ length: pods }, (_, i) => `seldon-deploy-${i}`);
@@ -82,7 +92,7 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1' },
+      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1', NODE_OPTIONS: nodeOptions },
     },
   );
   let stderr = '';
@@ -111,6 +121,7 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
   const summary = JSON.parse(stderr.trim().split('\n').pop()!) as { peakRssBytes: number };
   if (counted.events !== total) throw new Error(`follow: the sink counted ${counted.events} of ${total} records\n${stderr.slice(-2000)}`);
   return {
+    nodeOptions,
     pods,
     recordsPerSecond: pods * perPodPerSecond,
     seconds: elapsed,
@@ -123,11 +134,14 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
   };
 }
 
-export function followTable(r: FollowRow): string {
-  return [
-    '| process | CPU (% of one core) | CPU µs/record | memory |',
-    '| --- | ---: | ---: | ---: |',
-    `| audit-ship | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
-    `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
-  ].join('\n');
+export function followTable(rows: FollowRow[]): string {
+  const lines = ['| process | CPU (% of one core) | CPU µs/record | memory |', '| --- | ---: | ---: | ---: |'];
+  for (const r of rows) {
+    const how = r.nodeOptions ? `as deployed (\`NODE_OPTIONS=${r.nodeOptions}\`)` : 'from a shell (no NODE_OPTIONS)';
+    lines.push(
+      `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
+      `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
+    );
+  }
+  return lines.join('\n');
 }
