@@ -4,27 +4,11 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
 import { openFileSource } from '../../src/input/sources.js';
-import { prng } from '../../src/sample/generate.js';
-import { tempDir } from '../helpers/cli.js';
-
-/** Lines of every length, from empty to several read buffers long, each naming its number. */
-function fileOfLines(count: number): { path: string; lines: string[] } {
-  const rand = prng(7);
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = rand() < 0.02 ? Math.floor(rand() * 700_000) : Math.floor(rand() * 3000);
-    lines.push(`${i}:${String.fromCharCode(97 + (i % 26)).repeat(length)}`);
-  }
-  const path = join(tempDir(), 'lines.log');
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return { path, lines };
-}
+import { fileOfLines } from '../helpers/lines-file.js';
 
 describe('plain file source', () => {
   it('delivers every line intact, and keeps a batch intact while the next read completes', async () => {
