@@ -3,7 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -171,6 +171,34 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     const eager = await runCli(['--port', '1', '--retry-timeout', '2s', '--summary', 'json'], { input });
     assert.equal(eager.code, EXIT.leftInSpool);
     assert.equal(jsonSummary(eager.stderr).lines, 10, 'without it, the input is read into the spool');
+  });
+});
+
+describe('audit-ship < file', () => {
+  it('ships a file redirected to stdin from the offset it stands at, and gzip whole', async (t) => {
+    const r = await receiver();
+    const dir = tempDir();
+    const all = lines(60, 51);
+    const plain = join(dir, 'audit.log');
+    writeFileSync(plain, all.join(''));
+    const fd = openSync(plain, 'r');
+    t.after(() => closeSync(fd));
+    // What the shell read before audit-ship ran: the first 10 lines.
+    const skipped = Buffer.byteLength(all.slice(0, 10).join(''));
+    readSync(fd, Buffer.alloc(skipped), 0, skipped, null);
+    const res = await runCli(['--port', String(r.port), '--summary', 'json'], { stdinFd: fd });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(jsonSummary(res.stderr).lines, 50);
+    assert.deepEqual(r.requestIds(), all.slice(10).map(idOf));
+
+    const gz = join(dir, 'audit.log.gz');
+    writeFileSync(gz, gzipSync(all.join('')));
+    const gzFd = openSync(gz, 'r');
+    t.after(() => closeSync(gzFd));
+    const again = await runCli(['--port', String(r.port), '--summary', 'json'], { stdinFd: gzFd });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(jsonSummary(again.stderr).bytesRead, Buffer.byteLength(gzipSync(all.join(''))));
+    assert.deepEqual(r.requestIds(), [...all.slice(10), ...all].map(idOf));
   });
 });
 

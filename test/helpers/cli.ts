@@ -27,6 +27,8 @@ export interface CliResult {
 
 export interface CliOptions {
   input?: string | Buffer;
+  /** stdin redirected from this open file (`audit-ship < file`), at its current offset, instead of a pipe. */
+  stdinFd?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -36,16 +38,17 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: options.cwd,
       env: cliEnv(options.env),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.stdinFd ?? 'pipe', 'pipe', 'pipe'],
     });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
+    child.stdout!.on('data', (c: Buffer) => stdout.push(c));
+    child.stderr!.on('data', (c: Buffer) => stderr.push(c));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       resolve({ code, signal, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') });
     });
+    if (!child.stdin) return;
     child.stdin.on('error', () => {}); // the CLI may exit before reading all of its input
     child.stdin.end(options.input ?? '');
   });
