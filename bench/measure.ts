@@ -1,5 +1,6 @@
 /** Runs a benchmark child process and reads the JSON summary it prints as its last stderr line. */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 export interface ChildSummary {
   seconds: number;
@@ -11,13 +12,16 @@ export interface ChildSummary {
 
 export async function runChild(
   args: string[],
-  options: { stdinFile?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ wall: number; summary: ChildSummary }> {
   const started = process.hrtime.bigint();
+  // `< file`: the file itself is the child's stdin, as a shell's redirection gives it.
+  const redirect = options.stdinRedirect ? openSync(options.stdinRedirect, 'r') : null;
   const child = spawn(process.execPath, args, {
-    stdio: [options.stdinFile ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+    stdio: [redirect ?? (options.stdinFile ? 'pipe' : 'ignore'), 'ignore', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...options.env },
   });
+  if (redirect !== null) closeSync(redirect);
   // cat feeds stdin, as `zcat x | audit-ship` would: a Node pipe in this process would take the
   // CPU of the two cores the shipper is measured on.
   if (options.stdinFile && child.stdin) {

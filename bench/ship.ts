@@ -52,7 +52,7 @@ export async function startSink(): Promise<{ port: number; stop: () => Promise<S
   };
 }
 
-type Case = [string, (port: number) => { args: string[]; stdinFile?: string }];
+type Case = [string, (port: number) => { args: string[]; stdinFile?: string; stdinRedirect?: string }];
 
 export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
 
@@ -71,6 +71,7 @@ export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: strin
   const cases: Case[] = [
     ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
     ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
+    ['audit-ship, stdin < file', (p) => ({ args: ship(p), stdinRedirect: corpus.path })],
     ['audit-ship, .gz file', (p) => ({ args: ship(p, [gzPath]) })],
     ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
     [
@@ -90,8 +91,8 @@ export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: strin
     let best: { summary: ChildSummary; sink: SinkCount } | null = null;
     for (let i = 0; i < runs; i++) {
       const sink = await startSink();
-      const { args, stdinFile } = make(sink.port);
-      const { summary } = await runChild(args, stdinFile ? { stdinFile } : {});
+      const { args, ...stdin } = make(sink.port);
+      const { summary } = await runChild(args, stdin);
       const counted = await sink.stop();
       // A peer that says when it started is timed to the sink's last event (see peer-fluent-bit.ts).
       if (typeof summary.startedAt === 'number') summary.seconds = (counted.lastEventAt - summary.startedAt) / 1000;
