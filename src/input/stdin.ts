@@ -53,30 +53,28 @@ async function* readFileOnFd(source: InputSource, fd: number, stopped: () => boo
   yield* readInTurns(source, (into) => readAt(fd, into), stopped);
 }
 
+/** What stdin is before it is read: no path, no size, nothing read. */
+function unreadStdin(): Omit<InputSource, 'chunks'> {
+  return { name: '<stdin>', path: null, size: null, bytesRead: 0, resume: null, exhausted: false };
+}
+
+/** stdin's chunks, decoded; an end that close() caused leaves the input marked as not read to its end. */
+async function* decodedStdin(source: InputSource, raw: AsyncIterable<Buffer>, endedByUs: () => boolean): AsyncGenerator<Buffer> {
+  yield* readable(source, sniffedStream(source, raw));
+  if (endedByUs()) source.exhausted = false;
+}
+
 /** stdin redirected from a regular file. close() ends it after the reads under way: it cannot be read again. */
 export function stdinFileSource(fd: number): InputSource {
   let stopped = false;
   const source: InputSource = {
-    name: '<stdin>',
-    path: null,
-    size: null,
-    bytesRead: 0,
-    resume: null,
-    exhausted: false,
-    chunks() {
-      const whole = readable(
+    ...unreadStdin(),
+    chunks: () =>
+      decodedStdin(
         source,
-        sniffedStream(
-          source,
-          readFileOnFd(source, fd, () => stopped),
-        ),
-      );
-      return (async function* () {
-        yield* whole;
-        // Ended by close(), not at the file's end: what was not read is left unread.
-        if (stopped) source.exhausted = false;
-      })();
-    },
+        readFileOnFd(source, fd, () => stopped),
+        () => stopped,
+      ),
     close() {
       stopped = true;
     },
@@ -87,12 +85,7 @@ export function stdinFileSource(fd: number): InputSource {
 export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): InputSource {
   let endInput: (() => void) | null = null;
   const source: InputSource = {
-    name: '<stdin>',
-    path: null,
-    size: null,
-    bytesRead: 0,
-    resume: null,
-    exhausted: false,
+    ...unreadStdin(),
     chunks() {
       const counter = byteCounter(source);
       let endedByUs = false;
@@ -107,12 +100,8 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
         counter.end();
         (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       };
-      const whole = readable(source, sniffedStream(source, counter));
       // Reading to the end after close() was our doing: stdin itself had not ended.
-      return (async function* () {
-        yield* whole;
-        if (endedByUs) source.exhausted = false;
-      })();
+      return decodedStdin(source, counter, () => endedByUs);
     },
     close() {
       endInput?.();
