@@ -31,7 +31,7 @@ function readAt(fd: number, into: Buffer): Promise<number> {
 /**
  * The bytes of a regular file on `fd`. The first read goes to memory of its own, which tells
  * plain from gzip: zlib may still hold a chunk when the next one is read, so gzip is read into
- * fresh memory each time; plain text into two buffers in turn.
+ * fresh memory each time, plain text into two buffers in turn.
  */
 async function* readFileOnFd(source: InputSource, fd: number, stopped: () => boolean): AsyncGenerator<Buffer> {
   const first = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -40,17 +40,8 @@ async function* readFileOnFd(source: InputSource, fd: number, stopped: () => boo
   source.bytesRead += bytesRead;
   yield first.subarray(0, bytesRead);
   if (stopped()) return;
-  if (sniff(first.subarray(0, Math.min(bytesRead, SNIFF_BYTES))).kind === 'gzip') {
-    while (!stopped()) {
-      const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-      const n = await readAt(fd, chunk);
-      if (n === 0) return;
-      source.bytesRead += n;
-      yield chunk.subarray(0, n);
-    }
-    return;
-  }
-  yield* readInTurns(source, (into) => readAt(fd, into), stopped);
+  const gzip = sniff(first.subarray(0, Math.min(bytesRead, SNIFF_BYTES))).kind === 'gzip';
+  yield* readInTurns(source, (into) => readAt(fd, into), { stopped, fresh: gzip });
 }
 
 /** What stdin is before it is read: no path, no size, nothing read. */
