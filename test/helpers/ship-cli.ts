@@ -1,6 +1,7 @@
 /** A long-running `audit-ship` child (stdin kept open, a live tail), and what tests read from it. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { afterEach } from 'node:test';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { cliEnv } from './cli.js';
 import { metricSamples } from './ledger.js';
@@ -14,8 +15,20 @@ export interface ShipChild {
   exit: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+/** Children a test started and has not seen exit. */
+const running = new Set<ChildProcess>();
+
+// A test that fails before it stops its shipper must not leave it running: the file's process would
+// wait for it until the runner's timeout, minutes later, and report a timeout instead of the failure.
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 export function startShip(args: string[], env: NodeJS.ProcessEnv = {}): ShipChild {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(env) });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
