@@ -54,9 +54,12 @@ function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
   return { child, stderr: () => stderr, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]> };
 }
 
-/** Waits until a shipper holds the spool named in `env`. */
+/**
+ * Waits until a shipper holds the spool named in `env`: its lock names it. The file exists a moment
+ * before its holder is written into it (and is rewritten on each heartbeat), so existing is not enough.
+ */
 const locked = (env: { AUDIT_SHIP_SPOOL_DIR: string }) =>
-  waitFor(() => existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), 'a shipper to lock the spool');
+  waitFor(() => holderOrNull(env.AUDIT_SHIP_SPOOL_DIR) !== null, 'a shipper to lock the spool');
 
 /** The next shipper on the spool takes it and delivers every record of a ledger. */
 async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Promise<void> {
@@ -66,8 +69,29 @@ async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Prom
   ledger.assertComplete(r.requestIds());
 }
 
-const holderOf = (spoolDir: string) =>
-  JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as { pid: number; pidNamespace: string; beat: number };
+interface Holder {
+  pid: number;
+  pidNamespace: string;
+  beat: number;
+}
+
+const readHolder = (spoolDir: string) => JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as Holder;
+
+/** The lock's holder, or null while there is no lock or it is being written. */
+function holderOrNull(spoolDir: string): Holder | null {
+  try {
+    return readHolder(spoolDir);
+  } catch {
+    return null;
+  }
+}
+
+/** The lock's holder, read again while a heartbeat is rewriting it. */
+async function currentHolder(spoolDir: string): Promise<Holder> {
+  let holder: Holder | null = null;
+  await waitFor(() => (holder = holderOrNull(spoolDir)) !== null, 'a lock that names its holder');
+  return holder!;
+}
 
 describe('the spool lock', () => {
   it('refuses a second shipper started in another PID namespace', { skip: skipNamespaces ?? false }, async () => {
@@ -84,7 +108,7 @@ describe('the spool lock', () => {
         `the spool .* is in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\); give each shipper its own --spool-dir`,
       ),
     );
-    assert.equal(holderOf(env.AUDIT_SHIP_SPOOL_DIR).pid, first.child.pid, 'the first one still holds it');
+    assert.equal((await currentHolder(env.AUDIT_SHIP_SPOOL_DIR)).pid, first.child.pid, 'the first one still holds it');
     await first.exit('SIGTERM');
   });
 
@@ -128,7 +152,7 @@ describe('the spool lock', () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
     await locked(env);
-    const lock = holderOf(env.AUDIT_SHIP_SPOOL_DIR);
+    const lock = await currentHolder(env.AUDIT_SHIP_SPOOL_DIR);
     assert.equal(await first.exit('SIGKILL'), null);
     // The same host, boot and namespace, but the pid is now this test's, which started at another time.
     writeFileSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock'), JSON.stringify({ ...lock, pid: process.pid }));
@@ -139,13 +163,7 @@ describe('the spool lock', () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
     await locked(env);
-    await waitFor(() => {
-      try {
-        return holderOf(env.AUDIT_SHIP_SPOOL_DIR).beat >= 2;
-      } catch {
-        return false; // read while it was rewritten
-      }
-    }, 'two heartbeats');
+    await waitFor(() => (holderOrNull(env.AUDIT_SHIP_SPOOL_DIR)?.beat ?? 0) >= 2, 'two heartbeats');
     await first.exit('SIGTERM');
     assert.equal(existsSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock')), false, 'released on exit');
   });
