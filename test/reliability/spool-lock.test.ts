@@ -54,13 +54,6 @@ function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
   return { child, stderr: () => stderr, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]> };
 }
 
-/**
- * Waits until a shipper holds the spool named in `env`: its lock names it. The file exists a moment
- * before its holder is written into it (and is rewritten on each heartbeat), so existing is not enough.
- */
-const locked = (env: { AUDIT_SHIP_SPOOL_DIR: string }) =>
-  waitFor(() => holderOrNull(env.AUDIT_SHIP_SPOOL_DIR) !== null, 'a shipper to lock the spool');
-
 /** The next shipper on the spool takes it and delivers every record of a ledger. */
 async function nextShipperDelivers(env: NodeJS.ProcessEnv, ledger: Ledger): Promise<void> {
   const r = await receiver();
@@ -86,10 +79,14 @@ function holderOrNull(spoolDir: string): Holder | null {
   }
 }
 
-/** The lock's holder, read again while a heartbeat is rewriting it. */
-async function currentHolder(spoolDir: string): Promise<Holder> {
+/**
+ * Waits until a shipper holds the spool named in `env`, and returns the holder its lock names. The
+ * file exists a moment before its holder is written into it (and is rewritten on each heartbeat),
+ * so existing is not enough: it is read until it parses.
+ */
+async function locked(env: { AUDIT_SHIP_SPOOL_DIR: string }): Promise<Holder> {
   let holder: Holder | null = null;
-  await waitFor(() => (holder = holderOrNull(spoolDir)) !== null, 'a lock that names its holder');
+  await waitFor(() => (holder = holderOrNull(env.AUDIT_SHIP_SPOOL_DIR)) !== null, 'a shipper to lock the spool');
   return holder!;
 }
 
@@ -108,7 +105,7 @@ describe('the spool lock', () => {
         `the spool .* is in use by another audit-ship \\(pid ${first.child.pid} on [^)]+\\); give each shipper its own --spool-dir`,
       ),
     );
-    assert.equal((await currentHolder(env.AUDIT_SHIP_SPOOL_DIR)).pid, first.child.pid, 'the first one still holds it');
+    assert.equal((await locked(env)).pid, first.child.pid, 'the first one still holds it');
     await first.exit('SIGTERM');
   });
 
@@ -151,8 +148,7 @@ describe('the spool lock', () => {
   it('is not fooled by a lock whose pid now belongs to another live process', async () => {
     const env = { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
     const first = startShip(['--port', '1'], env);
-    await locked(env);
-    const lock = await currentHolder(env.AUDIT_SHIP_SPOOL_DIR);
+    const lock = await locked(env);
     assert.equal(await first.exit('SIGKILL'), null);
     // The same host, boot and namespace, but the pid is now this test's, which started at another time.
     writeFileSync(join(env.AUDIT_SHIP_SPOOL_DIR, 'lock'), JSON.stringify({ ...lock, pid: process.pid }));
