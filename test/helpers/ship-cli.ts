@@ -15,20 +15,25 @@ export interface ShipChild {
   exit: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Children a test started and has not seen exit. */
-const running = new Set<ChildProcess>();
+/** How to kill each child a test started and has not seen exit. */
+const running = new Map<ChildProcess, () => void>();
 
 // A test that fails before it stops its shipper must not leave it running: the file's process would
 // wait for it until the runner's timeout, minutes later, and report a timeout instead of the failure.
 afterEach(() => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const kill of running.values()) kill();
   running.clear();
 });
 
+/** Kills `child` after the current test if it is still running then (`kill`: how, SIGKILL by default). */
+export function killAfterTest(child: ChildProcess, kill = () => void child.kill('SIGKILL')): void {
+  running.set(child, kill);
+  child.once('exit', () => running.delete(child));
+}
+
 export function startShip(args: string[], env: NodeJS.ProcessEnv = {}): ShipChild {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(env) });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  killAfterTest(child);
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -7,13 +7,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { startShip, waitFor } from '../helpers/ship-cli.js';
+import { killAfterTest, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -26,19 +26,6 @@ function noNamespaces(): string | null {
 const skipNamespaces = noNamespaces();
 if (skipNamespaces) process.stdout.write(`# skipping the PID-namespace tests: ${skipNamespaces}\n`);
 
-/** Process groups of namespaced shippers still running: killed after a test that failed before it stopped them. */
-const namespaced = new Set<number>();
-afterEach(() => {
-  for (const group of namespaced) {
-    try {
-      process.kill(-group, 'SIGKILL');
-    } catch {
-      // Gone between its exit and the event.
-    }
-  }
-  namespaced.clear();
-});
-
 /** audit-ship in a PID namespace of its own, as in a second container sharing the spool's volume. */
 function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
   const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, ...args], {
@@ -46,8 +33,14 @@ function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
     env: cliEnv(env),
     detached: true,
   });
-  namespaced.add(child.pid!);
-  child.once('exit', () => namespaced.delete(child.pid!));
+  // Its whole process group: unshare, and the shipper it forked inside the namespace.
+  killAfterTest(child, () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Gone between its exit and the event.
+    }
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdin!.on('error', () => {});
