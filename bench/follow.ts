@@ -97,7 +97,16 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
   );
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  while (api.openStreams < pods) await new Promise((resolve) => setTimeout(resolve, 50));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  while (api.openStreams < pods) {
+    // A shipper that dies at start (a bad flag, a broken build) ends the run instead of a wait for ever.
+    if (exited) {
+      await Promise.all([api.close(), sink.stop()]);
+      throw new Error(`follow: audit-ship exited before every stream was open\n${stderr.slice(-2000)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   // Measured from here: every stream open, start-up (about 20 spawns of kubectl) behind.
   const before = kubectlChildren(child.pid!);
   const shipBefore = cpuOf(child.pid!).cpu;
