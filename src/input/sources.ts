@@ -46,7 +46,7 @@ export interface InputSource {
    * Whether a valid record (the line ending at `end`) is new; false for a repeat an input can
    * produce by design (a record seen again among the recent RequestIDs). Absent: always new.
    */
-  admit?(requestId: string, timestamp: string, end: number): boolean;
+  admit?(requestId: string, end: number): boolean;
   /**
    * Every line up to `end` (the source's byte offset) is in the spool, or counted otherwise: an
    * input that keeps positions of its own (kubectl) moves them now.

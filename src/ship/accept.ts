@@ -33,10 +33,9 @@ export interface AcceptOptions {
 
 const KUBERNETES_KEY = Buffer.from('"kubernetes"');
 
-/** A record's ids, read only by an input that drops repeats (kubectl). */
+/** A record's id, read only by an input that drops repeats (kubectl). */
 interface RecordIds {
   requestId(): string;
-  timestamp(): string;
 }
 
 export class LineAcceptor {
@@ -111,7 +110,6 @@ export class LineAcceptor {
     if (
       !this.admit(source, line, seconds, nanoseconds, {
         requestId: () => record.RequestID as string,
-        timestamp: () => record.Timestamp as string,
       })
     )
       return false;
@@ -167,7 +165,7 @@ export class LineAcceptor {
       this.counts.filtered++;
       return false;
     }
-    if (source.admit && !source.admit(ids.requestId(), ids.timestamp(), line.end)) {
+    if (source.admit && !source.admit(ids.requestId(), line.end)) {
       this.counts.duplicates++;
       return false;
     }

@@ -21,29 +21,21 @@ export class TranscodedRecord {
   readonly kind = 'fast';
   seconds = 0;
   nanoseconds = 0;
-  /** Where the RequestID and Timestamp bytes lie in the output. */
+  /** Where the RequestID bytes lie in the output. */
   idStart = 0;
   idEnd = 0;
-  timeStart = 0;
-  timeEnd = 0;
 
   constructor(private readonly out: MsgpackWriter) {}
 
-  /** The ids as text, read only when wanted (to drop kubectl's overlap): both are ASCII. */
+  /** The RequestID as text, read only when wanted (to drop kubectl's overlap): a UUID is ASCII. */
   requestId(): string {
     return this.out.buf.toString('latin1', this.idStart, this.idEnd);
   }
 
-  timestamp(): string {
-    return this.out.buf.toString('latin1', this.timeStart, this.timeEnd);
-  }
-
-  /** The record's map header grew after the ids were written, and moved them up. */
+  /** The record's map header grew after the id was written, and moved it up. */
   moved(by: number): void {
     this.idStart += by;
     this.idEnd += by;
-    this.timeStart += by;
-    this.timeEnd += by;
   }
 }
 
@@ -243,8 +235,6 @@ export class RecordTranscoder {
     if (!parsed.ok || !parsed.utc) return false;
     this.result.seconds = parsed.seconds;
     this.result.nanoseconds = parsed.nanoseconds;
-    this.result.timeStart = strStart;
-    this.result.timeEnd = strEnd;
     return true;
   }
 }

@@ -220,7 +220,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     live: true,
     kube: status,
     chunks,
-    admit(requestId, _timestamp, end) {
+    admit(requestId, end) {
       if (!recent.add(requestId)) return false;
       const marker = markerAt(end);
       if (marker) marker.stream.records++;
