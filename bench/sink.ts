@@ -5,7 +5,7 @@
  */
 import { createServer, type Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { decodeMultiStream, encode, ExtensionCodec } from '@msgpack/msgpack';
+import { decode, encode, ExtensionCodec } from '@msgpack/msgpack';
 import { cpuSeconds } from '../src/cli/units.js';
 
 const codec = new ExtensionCodec();
@@ -88,28 +88,156 @@ function countPacked(entries: Uint8Array): number {
   return n;
 }
 
-function handle(socket: Socket): void {
-  socket.on('error', () => {});
-  socket.on('data', (d: Buffer) => (bytes += d.length));
-  void (async () => {
-    for await (const message of decodeMultiStream(socket, { extensionCodec: codec })) {
-      const [, second, third, fourth] = message as unknown[];
-      let option: { chunk?: string; compressed?: string } | undefined;
-      if (second instanceof Uint8Array || typeof second === 'string') {
-        option = third as typeof option;
-        const raw = typeof second === 'string' ? Buffer.from(second, 'latin1') : second;
-        events += countPacked(option?.compressed === 'gzip' ? gunzipSync(raw) : raw);
-      } else if (Array.isArray(second)) {
-        option = third as typeof option;
-        events += second.length;
-      } else {
-        option = fourth as typeof option;
-        events += 1;
-      }
-      lastEventAt = Date.now();
-      if (option?.chunk) socket.write(encode({ ack: option.chunk }));
+/** Where the value at `at` ends, or -1 when `b` does not hold all of it yet. */
+function complete(b: Uint8Array, at: number): number {
+  try {
+    const end = skip(b, at);
+    return end <= b.length ? end : -1;
+  } catch {
+    return -1; // ran off the end: skip() read a missing byte
+  }
+}
+
+/** The length of an array header at `at` (fixarray, array 16, array 32) and where its first element starts. */
+function arrayHeader(b: Uint8Array, at: number): { count: number; next: number } | null {
+  const t = b[at]!;
+  if (t >= 0x90 && t <= 0x9f) return { count: t & 0x0f, next: at + 1 };
+  const view = new DataView(b.buffer, b.byteOffset);
+  if (t === 0xdc && at + 3 <= b.length) return { count: view.getUint16(at + 1), next: at + 3 };
+  if (t === 0xdd && at + 5 <= b.length) return { count: view.getUint32(at + 1), next: at + 5 };
+  return null;
+}
+
+/**
+ * One connection's messages, walked without building them: the same cost per event whatever the
+ * mode a peer sends. A Forward message's entries are walked one at a time and the walk resumes
+ * where it stopped when the rest arrives, so a large message is walked once, not once per read.
+ */
+class Connection {
+  /** Bytes received and not yet handled: `store` from `start` to `end`, grown and compacted in place. */
+  private store = Buffer.allocUnsafe(1 << 20);
+  private start = 0;
+  private end = 0;
+  /** The unhandled bytes, where message offsets point. */
+  private buf: Buffer = this.store.subarray(0, 0);
+  /** A Forward message in progress: where its next entry starts, and how many are left. */
+  private forward: { next: number; left: number; count: number } | null = null;
+
+  constructor(private readonly socket: Socket) {}
+
+  feed(data: Buffer): void {
+    this.append(data);
+    let at = 0;
+    for (;;) {
+      const end = this.message(at);
+      if (end < 0) break;
+      at = end;
     }
-  })().catch(() => socket.destroy());
+    this.start += at;
+    if (this.forward) this.forward.next -= at;
+    this.buf = this.store.subarray(this.start, this.end);
+  }
+
+  /** Copies data in after what is waiting: each byte is copied about once, however many reads a message takes. */
+  private append(data: Buffer): void {
+    if (this.end + data.length > this.store.length) {
+      const waiting = this.end - this.start;
+      let size = this.store.length;
+      while (waiting + data.length > size) size *= 2;
+      if (size === this.store.length) {
+        this.store.copyWithin(0, this.start, this.end);
+      } else {
+        const next = Buffer.allocUnsafe(size);
+        this.store.copy(next, 0, this.start, this.end);
+        this.store = next;
+      }
+      this.start = 0;
+      this.end = waiting;
+    }
+    data.copy(this.store, this.end);
+    this.end += data.length;
+    this.buf = this.store.subarray(this.start, this.end);
+  }
+
+  /** Handles the message at `at`; returns where it ends, or -1 until all of it is here. */
+  private message(at: number): number {
+    const b = this.buf;
+    const top = at < b.length ? arrayHeader(b, at) : null;
+    if (!top) return -1;
+    const tagEnd = complete(b, top.next);
+    if (tagEnd < 0 || tagEnd >= b.length) return -1;
+    const t = b[tagEnd]!;
+    let events: number;
+    let optionAt: number;
+    if ((t >= 0xc4 && t <= 0xc6) || (t >= 0xa0 && t <= 0xbf) || (t >= 0xd9 && t <= 0xdb)) {
+      // PackedForward: the entries are one bin or str, counted once all of it is here.
+      optionAt = complete(b, tagEnd);
+      if (optionAt < 0) return -1;
+      const option = top.count > 2 ? this.option(optionAt) : { end: optionAt, value: undefined };
+      if (!option) return -1;
+      const raw = b.subarray(optionAt - binLength(b, tagEnd), optionAt);
+      events = countPacked(option.value?.compressed === 'gzip' ? gunzipSync(raw) : raw);
+      return this.done(events, option.value, option.end);
+    }
+    if ((t >= 0x90 && t <= 0x9f) || t === 0xdc || t === 0xdd) {
+      // Forward: walk the entries one by one, resuming after the last whole one.
+      const entries = arrayHeader(b, tagEnd);
+      if (!entries) return -1;
+      this.forward ??= { next: entries.next, left: entries.count, count: entries.count };
+      while (this.forward.left > 0) {
+        const end = complete(b, this.forward.next);
+        if (end < 0) return -1;
+        this.forward.next = end;
+        this.forward.left--;
+      }
+      optionAt = this.forward.next;
+      events = this.forward.count;
+      const option = top.count > 2 ? this.option(optionAt) : { end: optionAt, value: undefined };
+      if (!option) return -1;
+      this.forward = null;
+      return this.done(events, option.value, option.end);
+    }
+    // Message: [tag, time, record, option?].
+    const timeEnd = complete(b, tagEnd);
+    const recordEnd = timeEnd < 0 ? -1 : complete(b, timeEnd);
+    if (recordEnd < 0) return -1;
+    const option = top.count > 3 ? this.option(recordEnd) : { end: recordEnd, value: undefined };
+    if (!option) return -1;
+    return this.done(1, option.value, option.end);
+  }
+
+  /** The option map at `at`, decoded (it is small), or null until all of it is here. */
+  private option(at: number): { end: number; value: { chunk?: string; compressed?: string } | undefined } | null {
+    const end = complete(this.buf, at);
+    if (end < 0) return null;
+    return { end, value: decode(this.buf.subarray(at, end), { extensionCodec: codec }) as { chunk?: string; compressed?: string } };
+  }
+
+  private done(count: number, option: { chunk?: string } | undefined, end: number): number {
+    events += count;
+    lastEventAt = Date.now();
+    if (option?.chunk) this.socket.write(encode({ ack: option.chunk }));
+    return end;
+  }
+}
+
+/** The payload length of the bin or str whose header is at `at`. */
+function binLength(b: Uint8Array, at: number): number {
+  const t = b[at]!;
+  const view = new DataView(b.buffer, b.byteOffset);
+  if (t >= 0xa0 && t <= 0xbf) return t & 0x1f;
+  if (t === 0xc4 || t === 0xd9) return b[at + 1]!;
+  if (t === 0xc5 || t === 0xda) return view.getUint16(at + 1);
+  return view.getUint32(at + 1);
+}
+
+function handle(socket: Socket): void {
+  const connection = new Connection(socket);
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => {
+    bytes += d.length;
+    connection.feed(d);
+  });
 }
 
 const server = createServer(handle).listen(0, '127.0.0.1', () => {
