@@ -27,7 +27,10 @@ function config(path: string, port: number, dir: string): string {
     conf,
     [
       '[SERVICE]',
-      '    Flush 0.2',
+      // Fluent Bit sends what it buffered once per flush, and tail stops reading at Mem_Buf_Limit:
+      // at 0.2 s its speed was capped at 16 MB a flush (80 MB/s); from 0.05 s down it no longer
+      // depends on the interval (0.01, 0.02 and 0.05 s within the noise), so this is its best.
+      '    Flush 0.05',
       '    Grace 1',
       '    Log_Level warn',
       `    Parsers_File ${join(dir, 'parsers.conf')}`,
