@@ -25,11 +25,21 @@ class CountingServer extends FluentServer {
   }
 }
 
-/** Each server's share of `total` is within 10% of what its weight asks. */
-function assertShares(counts: number[], weights: number[], total: number): void {
+/** Records at the head of the input left out of the shares: see assertShares. */
+const WARM_UP = 10_000;
+
+/**
+ * Each server's share of the records after the first WARM_UP is within 10% of what its weight
+ * asks. The head is left out because a server is passed over until its first ack (so that one
+ * that never acks cannot hold the pool up): on a loaded machine the first chunks can go to the
+ * servers that acked first, a skew of a few chunks that the weights do not make up later.
+ */
+function assertShares(received: string[][], weights: number[], ledger: Ledger): void {
+  const counted = new Set(ledger.ids.slice(WARM_UP));
+  const counts = received.map((ids) => ids.filter((id) => counted.has(id)).length);
   const sum = weights.reduce((a, b) => a + b, 0);
   counts.forEach((n, i) => {
-    const want = (total * weights[i]!) / sum;
+    const want = (counted.size * weights[i]!) / sum;
     assert.ok(Math.abs(n - want) <= want * 0.1, `server ${i} (weight ${weights[i]}) got ${n}, want ${want} ± 10%`);
   });
 }
@@ -60,11 +70,7 @@ describe('a pool of servers', () => {
     assert.equal(res.code, 0, res.stderr);
     const got = [a.requestIds(), b.requestIds()];
     assert.equal(ledger.assertComplete(got.flat()), 0, 'no duplicates without a fault');
-    assertShares(
-      got.map((ids) => ids.length),
-      [1, 1],
-      RECORDS,
-    );
+    assertShares(got, [1, 1], ledger);
   });
 
   it('shares 100,000 records among three FluentServers by weights 1, 2 and 3', async (t) => {
@@ -76,9 +82,9 @@ describe('a pool of servers', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(ledger.assertComplete(servers.flatMap((s) => s.ids)), 0);
     assertShares(
-      servers.map((s) => s.ids.length),
+      servers.map((s) => s.ids),
       [1, 2, 3],
-      RECORDS,
+      ledger,
     );
   });
 
