@@ -39,8 +39,8 @@ export class RecentIds {
 
   /** False when the id is among the recent ones; otherwise remembers it. */
   add(id: string): boolean {
-    const inline = fitsSlot(id);
-    const hash = inline ? this.load(id) : hashString(id);
+    const hash = hashString(id);
+    const inline = this.load(id);
     if (this.find(id, inline ? id.length : LONG, hash)) return false;
     this.evict(this.next);
     const slot = this.next;
@@ -55,15 +55,18 @@ export class RecentIds {
     return true;
   }
 
-  /** Copies an id that fits a slot into `scratch` (one byte a character) and returns its hash. */
-  private load(id: string): number {
-    let h = 0x811c9dc5;
+  /**
+   * Copies the id into `scratch`, one byte a character, if it fits a slot: no longer than one, and
+   * every character latin1. False for an id kept as a string.
+   */
+  private load(id: string): boolean {
+    if (id.length > SLOT_BYTES) return false;
     for (let i = 0; i < id.length; i++) {
       const c = id.charCodeAt(i);
+      if (c > 0xff) return false;
       this.scratch[i] = c;
-      h = Math.imul(h ^ c, 0x01000193);
     }
-    return mix(h);
+    return true;
   }
 
   /** Whether this id is held. The id is in `scratch` when it fits a slot. */
@@ -101,14 +104,7 @@ export class RecentIds {
   }
 }
 
-/** Whether an id is kept in a slot: short enough, and every character one byte (latin1). */
-function fitsSlot(id: string): boolean {
-  if (id.length > SLOT_BYTES) return false;
-  for (let i = 0; i < id.length; i++) if (id.charCodeAt(i) > 0xff) return false;
-  return true;
-}
-
-/** FNV-1a over the characters (`load` does the same over a slot's bytes), mixed so that the bucket bits depend on all of them. */
+/** FNV-1a over the characters, mixed so that the bucket bits depend on all of them. */
 function hashString(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
