@@ -108,6 +108,12 @@ function arrayHeader(b: Uint8Array, at: number): { count: number; next: number }
   return null;
 }
 
+/** A message's option map, if it has one, and where the message ends. */
+interface Option {
+  end: number;
+  value: { chunk?: string; compressed?: string } | undefined;
+}
+
 /**
  * One connection's messages, walked without building them: the same cost per event whatever the
  * mode a peer sends. A Forward message's entries are walked one at a time and the walk resumes
@@ -167,17 +173,13 @@ class Connection {
     const tagEnd = complete(b, top.next);
     if (tagEnd < 0 || tagEnd >= b.length) return -1;
     const t = b[tagEnd]!;
-    let events: number;
-    let optionAt: number;
     if ((t >= 0xc4 && t <= 0xc6) || (t >= 0xa0 && t <= 0xbf) || (t >= 0xd9 && t <= 0xdb)) {
       // PackedForward: the entries are one bin or str, counted once all of it is here.
-      optionAt = complete(b, tagEnd);
-      if (optionAt < 0) return -1;
-      const option = top.count > 2 ? this.option(optionAt) : { end: optionAt, value: undefined };
+      const bodyEnd = complete(b, tagEnd);
+      const option = bodyEnd < 0 ? null : this.option(bodyEnd, top.count > 2);
       if (!option) return -1;
-      const raw = b.subarray(optionAt - binLength(b, tagEnd), optionAt);
-      events = countPacked(option.value?.compressed === 'gzip' ? gunzipSync(raw) : raw);
-      return this.done(events, option.value, option.end);
+      const raw = b.subarray(bodyEnd - binLength(b, tagEnd), bodyEnd);
+      return this.done(countPacked(option.value?.compressed === 'gzip' ? gunzipSync(raw) : raw), option);
     }
     if ((t >= 0x90 && t <= 0x9f) || t === 0xdc || t === 0xdd) {
       // Forward: walk the entries one by one, resuming after the last whole one.
@@ -190,34 +192,37 @@ class Connection {
         this.forward.next = end;
         this.forward.left--;
       }
-      optionAt = this.forward.next;
-      events = this.forward.count;
-      const option = top.count > 2 ? this.option(optionAt) : { end: optionAt, value: undefined };
+      const option = this.option(this.forward.next, top.count > 2);
       if (!option) return -1;
+      const count = this.forward.count;
       this.forward = null;
-      return this.done(events, option.value, option.end);
+      return this.done(count, option);
     }
     // Message: [tag, time, record, option?].
     const timeEnd = complete(b, tagEnd);
     const recordEnd = timeEnd < 0 ? -1 : complete(b, timeEnd);
-    if (recordEnd < 0) return -1;
-    const option = top.count > 3 ? this.option(recordEnd) : { end: recordEnd, value: undefined };
+    const option = recordEnd < 0 ? null : this.option(recordEnd, top.count > 3);
     if (!option) return -1;
-    return this.done(1, option.value, option.end);
+    return this.done(1, option);
   }
 
-  /** The option map at `at`, decoded (it is small), or null until all of it is here. */
-  private option(at: number): { end: number; value: { chunk?: string; compressed?: string } | undefined } | null {
+  /**
+   * The option map at `at` if the message has one (`present`), decoded (it is small), and where the
+   * message ends; null until all of it is here.
+   */
+  private option(at: number, present: boolean): Option | null {
+    if (!present) return { end: at, value: undefined };
     const end = complete(this.buf, at);
     if (end < 0) return null;
-    return { end, value: decode(this.buf.subarray(at, end), { extensionCodec: codec }) as { chunk?: string; compressed?: string } };
+    return { end, value: decode(this.buf.subarray(at, end), { extensionCodec: codec }) as Option['value'] };
   }
 
-  private done(count: number, option: { chunk?: string } | undefined, end: number): number {
+  /** Counts a whole message's events, acks it if it asks, and returns where it ends. */
+  private done(count: number, option: Option): number {
     events += count;
     lastEventAt = Date.now();
-    if (option?.chunk) this.socket.write(encode({ ack: option.chunk }));
-    return end;
+    if (option.value?.chunk) this.socket.write(encode({ ack: option.value.chunk }));
+    return option.end;
   }
 }
 
