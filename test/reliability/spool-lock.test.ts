@@ -61,12 +61,10 @@ interface Holder {
   beat: number;
 }
 
-const readHolder = (spoolDir: string) => JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as Holder;
-
 /** The lock's holder, or null while there is no lock or it is being written. */
 function holderOrNull(spoolDir: string): Holder | null {
   try {
-    return readHolder(spoolDir);
+    return JSON.parse(readFileSync(join(spoolDir, 'lock'), 'utf8')) as Holder;
   } catch {
     return null;
   }
