@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
 import { exited, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
-import { lineTime, type StreamPosition } from './positions.js';
+import { lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
 import type { PodInfo } from './pod-watch.js';
 
 export type StreamState = 'waiting' | 'following' | 'backing-off' | 'ended';
@@ -35,6 +35,19 @@ interface RunEnd {
   read: number;
 }
 
+/** Where a run starts reading: lines up to this time (`at` of them at it) were read before. */
+interface Skip {
+  time: Buffer;
+  at: number;
+  seen: number;
+}
+
+/** -1, 0 or 1 as the normalised times `a` and `b` compare. */
+function compareTimes(a: Buffer, b: Buffer): number {
+  for (let i = 0; i < TIME_BYTES; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+}
+
 export class ContainerStream {
   state: StreamState = 'waiting';
   restarts = 0;
@@ -43,18 +56,36 @@ export class ContainerStream {
   private child: ChildProcess | null = null;
   /** A cut line seen at the end of a run: if the next run ends with the same one, it is whole. */
   private lastCut: Buffer | null = null;
+  /**
+   * The position of the last line read (not yet necessarily spooled): its time as bytes, and how
+   * many lines at that time were read. Bytes, not a string and an object per line: the time of
+   * every line read is compared with it, and only a few positions a second are asked for.
+   */
+  private time = Buffer.alloc(TIME_BYTES);
+  private at = 0;
+  /** Where the time of the line being read is written, then swapped with `time` when it moves. */
+  private next = Buffer.alloc(TIME_BYTES);
 
   constructor(
     readonly pod: PodInfo,
     readonly container: string,
-    /** The position of the last line read (not yet necessarily spooled). */
-    public position: StreamPosition | null,
+    position: StreamPosition | null,
     private readonly context: StreamContext,
-  ) {}
+  ) {
+    if (position) {
+      this.time.write(position.time, 0, TIME_BYTES, 'latin1');
+      this.at = position.at;
+    }
+  }
+
+  /** The position of the last line read (not yet necessarily spooled); null before any. */
+  get position(): StreamPosition | null {
+    return this.at > 0 ? { time: this.time.toString('latin1', 0, TIME_BYTES), at: this.at } : null;
+  }
 
   /** The kubelet time of the last line this run read, in ms (for the lag): worked out when scraped, not per line. */
   get lastReadMs(): number | null {
-    return this.linesRead > 0 && this.position ? Date.parse(this.position.time.slice(0, 23) + 'Z') : null;
+    return this.linesRead > 0 && this.at > 0 ? Date.parse(this.time.toString('latin1', 0, 23) + 'Z') : null;
   }
 
   get key(): string {
@@ -112,40 +143,56 @@ export class ContainerStream {
     });
     this.child = child;
     const ended = exited(child);
-    const skip = this.position ? { ...this.position, seen: 0 } : null;
+    const skip: Skip | null = this.at > 0 ? { time: Buffer.from(this.time), at: this.at, seen: 0 } : null;
     let read = 0;
     // The line being read, in pieces of the chunks it spans (kubectl's chunks are never reused).
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let over = false;
     for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
-      const lines: Buffer[] = [];
+      // What is passed on: runs of whole lines read as they stand in the chunk (no copy), and
+      // lines joined from pieces.
+      const parts: Buffer[] = [];
+      let run = -1;
       let start = 0;
       for (let nl = chunk.indexOf(NEWLINE); ; nl = chunk.indexOf(NEWLINE, start)) {
-        const piece = chunk.subarray(start, nl < 0 ? chunk.length : nl + 1);
+        const stop = nl < 0 ? chunk.length : nl + 1;
         if (over) {
           over = nl < 0;
-        } else if (piece.length > 0) {
+        } else if (nl >= 0 && pendingBytes === 0) {
+          // The common case: a whole line in this chunk.
+          if (this.accept(chunk, start, stop, skip)) {
+            read++;
+            if (run < 0) run = start;
+          } else if (run >= 0) {
+            parts.push(chunk.subarray(run, start));
+            run = -1;
+          }
+        } else if (stop > start) {
+          const piece = chunk.subarray(start, stop);
           pending.push(piece);
           pendingBytes += piece.length;
           // A whole line; or one over the pipeline's limit, cut there: the pipeline reports it as
           // over-long, and nothing more of it is held.
           if (nl >= 0 || pendingBytes > this.context.maxLineBytes) {
             if (nl < 0) pending.push(Buffer.from('\n'));
-            const line = pending.length === 1 ? piece : Buffer.concat(pending);
-            if (this.accept(line, skip)) lines.push(line);
+            const line = Buffer.concat(pending);
+            if (this.accept(line, 0, line.length, skip)) {
+              if (run >= 0) parts.push(chunk.subarray(run, start));
+              run = -1;
+              parts.push(line);
+              read++;
+            }
             pending = [];
             pendingBytes = 0;
             over = nl < 0;
           }
         }
         if (nl < 0) break;
-        start = nl + 1;
+        start = stop;
       }
-      if (lines.length > 0) {
-        read += lines.length;
-        await this.context.push(this, Buffer.concat(lines), this.position && { ...this.position });
-      }
+      if (run >= 0) parts.push(chunk.subarray(run, start));
+      if (parts.length > 0) await this.context.push(this, parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.position);
     }
     const end = await ended;
     this.child = null;
@@ -159,34 +206,41 @@ export class ContainerStream {
    * when the next run ends with the very same piece (a last line that never gets its newline) is
    * it passed on as it is.
    */
-  private async endOfRun(carry: Buffer | null, skip: (StreamPosition & { seen: number }) | null): Promise<number> {
+  private async endOfRun(carry: Buffer | null, skip: Skip | null): Promise<number> {
     if (carry === null) return 0;
     if (this.lastCut === null || !this.lastCut.equals(carry)) {
       this.lastCut = carry;
       return 0;
     }
     this.lastCut = null;
-    if (!this.accept(carry, skip)) return 0;
-    await this.context.push(this, Buffer.concat([carry, Buffer.from('\n')]), this.position && { ...this.position });
+    if (!this.accept(carry, 0, carry.length, skip)) return 0;
+    await this.context.push(this, Buffer.concat([carry, Buffer.from('\n')]), this.position);
     return 1;
   }
 
-  /** Whether a line is new (after the position); if so, the position moves past it. */
-  private accept(line: Buffer, skip: (StreamPosition & { seen: number }) | null): boolean {
-    const time = lineTime(line);
-    if (time === null) {
+  /** Whether the line at `start` of `buf` is new (after the position); if so, the position moves past it. */
+  private accept(buf: Buffer, start: number, end: number, skip: Skip | null): boolean {
+    const time = this.next;
+    if (!lineTimeInto(buf, start, end, time)) {
       // Not a --timestamps line (no kubelet writes one): passed on; the position stays where it was.
       this.linesRead++;
       return true;
     }
     if (skip) {
-      if (time < skip.time) return false;
-      if (time === skip.time && skip.seen < skip.at) {
+      const order = compareTimes(time, skip.time);
+      if (order < 0) return false;
+      if (order === 0 && skip.seen < skip.at) {
         skip.seen++;
         return false;
       }
     }
-    this.position = this.position?.time === time ? { time, at: this.position.at + 1 } : { time, at: 1 };
+    if (this.at > 0 && compareTimes(time, this.time) === 0) {
+      this.at++;
+    } else {
+      this.next = this.time;
+      this.time = time;
+      this.at = 1;
+    }
     this.linesRead++;
     return true;
   }

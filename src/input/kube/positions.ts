@@ -41,9 +41,62 @@ export function normalTime(stamp: string): string | null {
 
 /** The kubelet time at the start of a `--timestamps` line, normalised; null if the line has none. */
 export function lineTime(line: Buffer): string | null {
-  const space = line.indexOf(0x20);
-  if (space < 20 || space > 40) return null;
-  return normalTime(line.toString('latin1', 0, space));
+  const out = Buffer.alloc(TIME_BYTES);
+  return lineTimeInto(line, 0, line.length, out) ? out.toString('latin1', 0, TIME_BYTES) : null;
+}
+
+/** The length of a normalised time, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. */
+export const TIME_BYTES = 30;
+const SPACE = 0x20;
+const DOT = 0x2e;
+const ZULU = 0x5a;
+const ZERO = 0x30;
+/** The first 19 bytes of a UTC stamp: a '0' stands for any digit, the rest for themselves. */
+const UTC_SECONDS = Buffer.from('0000-00-00T00:00:00', 'latin1');
+const isDigit = (b: number) => b >= ZERO && b <= 0x39;
+
+/**
+ * lineTime() for the line at `start` of `buf`, written into `out` (TIME_BYTES long) instead of
+ * returned: followed pods write thousands of lines a second, and this is read for every one. The
+ * kubelet's own form (UTC, `Z`, up to nine fraction digits) is read byte by byte; any other form
+ * a stamp may take goes through normalTime(). When it returns false, `out` holds no time.
+ */
+export function lineTimeInto(buf: Buffer, start: number, end: number, out: Buffer): boolean {
+  const limit = Math.min(end, start + 41);
+  let space = -1;
+  for (let i = start; i < limit; i++) {
+    if (buf[i] === SPACE) {
+      space = i - start;
+      break;
+    }
+  }
+  if (space < 20) return false;
+  if (utcStampInto(buf, start, space, out)) return true;
+  const time = normalTime(buf.toString('latin1', start, start + space));
+  if (time === null) return false;
+  out.write(time, 0, TIME_BYTES, 'latin1');
+  return true;
+}
+
+/** A stamp of `length` bytes at `start` in the kubelet's UTC form, normalised into `out`; false for any other. */
+function utcStampInto(buf: Buffer, start: number, length: number, out: Buffer): boolean {
+  if (buf[start + length - 1] !== ZULU) return false;
+  for (let i = 0; i < UTC_SECONDS.length; i++) {
+    const b = buf[start + i]!;
+    const want = UTC_SECONDS[i]!;
+    if (want === ZERO ? !isDigit(b) : b !== want) return false;
+    out[i] = b;
+  }
+  const digits = length - 21; // after the seconds: '.', the digits, 'Z'
+  if (length !== 20 && (buf[start + 19] !== DOT || digits < 1 || digits > 9)) return false;
+  out[19] = DOT;
+  for (let k = 0; k < 9; k++) {
+    const b = k < digits ? buf[start + 20 + k]! : ZERO;
+    if (!isDigit(b)) return false;
+    out[20 + k] = b;
+  }
+  out[29] = ZULU;
+  return true;
 }
 
 export class Positions {

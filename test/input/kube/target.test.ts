@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonObjects, chooseContainers } from '../../../src/input/kube/pod-watch.js';
-import { lineTime, normalTime } from '../../../src/input/kube/positions.js';
+import { lineTime, lineTimeInto, normalTime, TIME_BYTES } from '../../../src/input/kube/positions.js';
+import { prng } from '../../../src/sample/generate.js';
 import { parseTarget, selectorText } from '../../../src/input/kube/target.js';
 
 describe('--kubectl target', () => {
@@ -76,6 +77,52 @@ describe('kubelet timestamps', () => {
     assert.ok(normalTime('2026-12-01T04:02:24.09Z')! < normalTime('2026-12-01T04:02:24.1Z')!);
     assert.equal(lineTime(Buffer.from('2026-12-01T04:02:24.1Z {"a":1}')), '2026-12-01T04:02:24.100000000Z');
     assert.equal(lineTime(Buffer.from('{"Timestamp":"2026-12-01T04:02:24Z"}')), null);
+  });
+
+  it('are read from bytes exactly as the regular expression reads them, over seeded mutations of every form', () => {
+    // The reading the byte reader replaced: the first space, then normalTime() of what is before it.
+    const model = (line: Buffer): string | null => {
+      const space = line.indexOf(0x20);
+      return space < 20 || space > 40 ? null : normalTime(line.toString('latin1', 0, space));
+    };
+    const random = prng(19);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(random() * 10))).join('');
+    const two = (n: number) => String(Math.floor(random() * n)).padStart(2, '0');
+    const stamp = () =>
+      `${pick(['19', '20', '99'])}${digits(2)}-${two(12)}-${two(28)}T${two(24)}:${two(60)}:${two(60)}` +
+      pick(['', `.${digits(1 + Math.floor(random() * 9))}`, `.${digits(1 + Math.floor(random() * 9))}`, `.${digits(10)}`, '.']) +
+      pick(['Z', 'Z', 'Z', 'Z', '+01:00', '-05:30', 'z', '']);
+    const noise = [0x20, 0x2e, 0x2d, 0x3a, 0x54, 0x5a, 0x30, 0x39, 0x2f, 0x3b, 0x00, 0xff, 0x0a];
+    const out = Buffer.alloc(TIME_BYTES);
+    let timed = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = Buffer.from(
+        `${pick(['', '', '', '', '', ' '])}${stamp()}${pick([' ', ' ', ' ', '', '  '])}{"RequestID":"x"}`,
+        'latin1',
+      );
+      // Mutations: a byte replaced, a byte dropped, a byte doubled.
+      for (let m = random() < 0.5 ? 0 : 1 + Math.floor(random() * 2); m > 0; m--) {
+        const at = Math.floor(random() * 32);
+        const kind = Math.floor(random() * 3);
+        const b = kind === 0 ? pick(noise) : bytes[at]!;
+        bytes.set(
+          kind === 1
+            ? bytes.subarray(at + 1)
+            : Buffer.concat([Buffer.from([b]), bytes.subarray(at + (kind === 0 ? 1 : 0))]).subarray(0, bytes.length - at),
+          at,
+        );
+      }
+      // In place in a larger buffer, as a stream reads it, and alone.
+      const framed = Buffer.concat([Buffer.from('x\n'), bytes, Buffer.from('\n')]);
+      const expected = model(bytes);
+      const found = lineTimeInto(framed, 2, framed.length - 1, out) ? out.toString('latin1') : null;
+      assert.equal(found, expected, JSON.stringify(bytes.toString('latin1')));
+      assert.equal(lineTime(bytes), expected);
+      if (expected !== null) timed++;
+    }
+    // Both outcomes are well represented, or the comparison proves little.
+    assert.ok(timed > 3_000 && timed < 17_000, `${timed} of 20000 had a time`);
   });
 });
 
