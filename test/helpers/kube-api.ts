@@ -111,7 +111,10 @@ export class FakeKubeApi {
   private readonly watchers = new Set<{ send: (type: string, pod: Pod) => void; end: () => void }>();
   private readonly events: { rv: number; type: string; pod: Pod }[] = [];
   private resourceVersion = 1;
+  /** How many lines in a row share one kubelet time (a coarse clock); 1: every line has its own. */
+  linesPerStamp = 1;
   private lastNs = 0n;
+  private linesAtLastNs = 0;
   private uids = 0;
   private readonly server = createServer((request, response) => this.handle(request, response));
   url = '';
@@ -188,9 +191,14 @@ export class FakeKubeApi {
   write(podName: string, text: string, container = 'main'): void {
     const c = this.container(podName, container);
     const instance = c.instances.at(-1)!;
-    let ns = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1000));
-    if (ns <= this.lastNs) ns = this.lastNs + 1n;
-    this.lastNs = ns;
+    let ns = this.lastNs;
+    if (this.linesAtLastNs >= this.linesPerStamp || ns === 0n) {
+      ns = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1000));
+      if (ns <= this.lastNs) ns = this.lastNs + 1n;
+      this.lastNs = ns;
+      this.linesAtLastNs = 0;
+    }
+    this.linesAtLastNs++;
     const line = { ns, text };
     instance.lines.push(line);
     for (const f of this.followers) if (f.instance === instance) f.send(line);
