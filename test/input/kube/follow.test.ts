@@ -47,6 +47,18 @@ async function scene(pods: string[], spoolDir = join(tempDir(), 'spool')): Promi
   };
 }
 
+/** Two pods write the ledger, `perTick` lines every 5 ms; both streams are cut as soon as both are back, until the pods stop. */
+async function writeCutting(s: Scene, ledger: Ledger, perTick: number): Promise<void> {
+  const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick });
+  while (writing.written() < ledger.lines.length - 50) {
+    await waitFor(() => s.api.openStreams >= 2, 'both streams back');
+    const cuts = s.api.cuts;
+    s.api.cutStreams();
+    await waitFor(() => s.api.cuts >= cuts + 2 || writing.written() === ledger.lines.length, 'both streams cut');
+  }
+  await writing.done;
+}
+
 /** Waits for every ledger record at the receiver, stops audit-ship, and checks the outcome. */
 async function finish(s: Scene, ship: ShipChild, ledger: Ledger): Promise<ReturnType<typeof jsonSummary>> {
   await waitFor(() => ledger.missing(s.r.requestIds()).length === 0, `all ${ledger.ids.length} records at the receiver`).catch(
@@ -129,15 +141,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     const s = await scene(['sd-a', 'sd-b']);
     const ledger = new Ledger(800, 143);
     const ship = await s.ship();
-    const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick: 1 });
-    // Cut both streams as soon as both are back, until the pods stop writing.
-    while (writing.written() < ledger.lines.length - 50) {
-      await waitFor(() => s.api.openStreams >= 2, 'both streams back');
-      const cuts = s.api.cuts;
-      s.api.cutStreams();
-      await waitFor(() => s.api.cuts >= cuts + 2 || writing.written() === ledger.lines.length, 'both streams cut');
-    }
-    await writing.done;
+    await writeCutting(s, ledger, 1);
     const summary = await finish(s, ship, ledger);
     assert.equal(summary.invalid, 0, 'a cut line is read again whole, not reported');
     assert.equal(summary.duplicates, 0);
@@ -153,14 +157,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     s.api.linesPerStamp = 5;
     const ledger = new Ledger(600, 147);
     const ship = await s.ship();
-    const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick: 2 });
-    while (writing.written() < ledger.lines.length - 50) {
-      await waitFor(() => s.api.openStreams >= 2, 'both streams back');
-      const cuts = s.api.cuts;
-      s.api.cutStreams();
-      await waitFor(() => s.api.cuts >= cuts + 2 || writing.written() === ledger.lines.length, 'both streams cut');
-    }
-    await writing.done;
+    await writeCutting(s, ledger, 2);
     const summary = await finish(s, ship, ledger);
     // Lines read again would be dropped by RequestID and counted here; lines skipped in error are missing above.
     assert.equal(summary.duplicates, 0, 'no line at a shared time was read twice');
