@@ -39,12 +39,6 @@ export function normalTime(stamp: string): string | null {
   return `${new Date(ms).toISOString().slice(0, 19)}.${fraction}Z`;
 }
 
-/** The kubelet time at the start of a `--timestamps` line, normalised; null if the line has none. */
-export function lineTime(line: Buffer): string | null {
-  const out = Buffer.alloc(TIME_BYTES);
-  return lineTimeInto(line, 0, line.length, out) ? out.toString('latin1', 0, TIME_BYTES) : null;
-}
-
 /** The length of a normalised time, `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`. */
 export const TIME_BYTES = 30;
 const SPACE = 0x20;
@@ -56,8 +50,9 @@ const UTC_SECONDS = Buffer.from('0000-00-00T00:00:00', 'latin1');
 const isDigit = (b: number) => b >= ZERO && b <= 0x39;
 
 /**
- * lineTime() for the line at `start` of `buf`, written into `out` (TIME_BYTES long) instead of
- * returned: followed pods write thousands of lines a second, and this is read for every one. The
+ * The kubelet time at the start of the `--timestamps` line at `start` of `buf`, normalised into
+ * `out` (TIME_BYTES long); false if the line has none. Written into a buffer, not returned as a
+ * string: followed pods write thousands of lines a second, and this is read for every one. The
  * kubelet's own form (UTC, `Z`, up to nine fraction digits) is read byte by byte; any other form
  * a stamp may take goes through normalTime(). When it returns false, `out` holds no time.
  */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { JsonObjects, chooseContainers } from '../../../src/input/kube/pod-watch.js';
-import { lineTime, lineTimeInto, normalTime, TIME_BYTES } from '../../../src/input/kube/positions.js';
+import { lineTimeInto, normalTime, TIME_BYTES } from '../../../src/input/kube/positions.js';
 import { prng } from '../../../src/sample/generate.js';
 import { parseTarget, selectorText } from '../../../src/input/kube/target.js';
 
@@ -67,6 +67,12 @@ describe('--kubectl target', () => {
     assert.deepEqual(chooseContainers(pod, null, true), ['init', 'proxy', 'app']);
   });
 });
+
+/** The normalised kubelet time a line starts with, or null. */
+function lineTime(line: Buffer): string | null {
+  const out = Buffer.alloc(TIME_BYTES);
+  return lineTimeInto(line, 0, line.length, out) ? out.toString('latin1') : null;
+}
 
 describe('kubelet timestamps', () => {
   it('normalise to one width that sorts as text, whatever the digits and the zone', () => {
