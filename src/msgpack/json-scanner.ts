@@ -9,6 +9,7 @@
  */
 import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './writer.js';
 import { ARRAY16, FALSE, FIXARRAY, NIL, TRUE } from './types.js';
+import { copyPlainWords } from './plain-words.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -64,6 +65,15 @@ export class JsonScanner {
   /** Where the last string's bytes were written in the output, from `strStart` to `strEnd`. */
   strStart = 0;
   strEnd = 0;
+  /**
+   * Word views for copyPlainWords: of the whole memory `src` lies in (at `srcBase`), which lines
+   * share, so a view is made when the memory changes rather than for every line; and of the
+   * output buffer, remade when the writer grows or replaces it.
+   */
+  private srcWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private srcBase = 0;
+  private outWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private outWordsOf: Buffer | null = null;
 
   constructor(readonly out: MsgpackWriter) {}
 
@@ -72,6 +82,8 @@ export class JsonScanner {
     this.pos = start;
     this.end = end;
     this.lastQuote = src.lastIndexOf(QUOTE, end - 1);
+    if (src.buffer !== this.srcWords.buffer) this.srcWords = new DataView(src.buffer);
+    this.srcBase = src.byteOffset;
   }
 
   /** Skips JSON whitespace; the byte there, or -1 at the end. */
@@ -187,11 +199,20 @@ export class JsonScanner {
     // Nothing decodes longer than it is written, and the string ends by the last quote.
     out.ensure(5 + lastQuote - start);
     const buf = out.buf;
+    if (buf !== this.outWordsOf) {
+      this.outWords = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      this.outWordsOf = buf;
+    }
+    const { srcWords, srcBase, outWords } = this;
     const at = out.pos;
     let o = at + 1;
     let i = start;
-    let b = src[i]!;
+    let b: number;
     for (;;) {
+      const words = copyPlainWords(srcWords, srcBase + i, srcBase + lastQuote, outWords, o);
+      i += words;
+      o += words;
+      b = src[i]!;
       while (PLAIN[b] === 1) {
         buf[o++] = b;
         b = src[++i]!;
@@ -214,7 +235,6 @@ export class JsonScanner {
         o += written;
         i += written === 4 ? 12 : 6;
       }
-      b = src[i]!;
     }
     const length = o - at - 1;
     const header = strHeaderBytes(length);

@@ -118,6 +118,36 @@ describe('RecordTranscoder', () => {
     for (const text of takes) assert.ok(agrees(text), `declined: ${text.slice(0, 200)}`);
   });
 
+  it('finds a quote, backslash, control or non-ASCII byte at every place of a word, in the last string of a line too', () => {
+    // Plain runs are copied four bytes at a time: each byte that ends one is put at every offset,
+    // so that it falls in every place of a word and in the bytes left over after the last word.
+    const last = (agent: string): string => {
+      const record = base();
+      delete record.UserAgent;
+      return JSON.stringify({ ...record, UserInfo: USER, UserAgent: agent });
+    };
+    const around = ['"', '\\', '/', '\n', '\u0001', '\u001f', ' ', '!', '#', '[', ']', '\u007f', '\u0080', 'é', '漢', '😀'];
+    let taken = 0;
+    for (let before = 0; before < 10; before++) {
+      for (let after = 0; after < 6; after++) {
+        for (const c of around) {
+          const agent = `${'a'.repeat(before)}${c}${'b'.repeat(after)}`;
+          for (const text of [line({ UserAgent: agent }), last(agent)]) {
+            assert.ok(agrees(text), `declined: ${JSON.stringify(agent)}`);
+            taken++;
+          }
+          // The same bytes unescaped: a raw control byte is not JSON, so the full path must judge it.
+          if (c < ' ') {
+            const raw = line({ UserAgent: agent.replace(c, '@') }).replace(`"${agent.replace(c, '@')}"`, `"${agent}"`);
+            assert.ok(raw.includes(c), 'the control byte is in the line as it stands');
+            assert.equal(fast(raw).taken, false, `took a raw control byte: ${JSON.stringify(agent)}`);
+          }
+        }
+      }
+    }
+    assert.equal(taken, 10 * 6 * around.length * 2);
+  });
+
   it('declines what only the full path may judge: invalid records, warnings, duplicates and unusual JSON', () => {
     const good = line({});
     const declines = [

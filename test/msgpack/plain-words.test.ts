@@ -1,0 +1,65 @@
+/** The word-at-a-time test for bytes a JSON string cannot copy, against the byte-by-byte rule. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { copyPlainWords, holdsSpecialByte } from '../../src/msgpack/plain-words.js';
+import { prng } from '../../src/sample/generate.js';
+
+/** The rule the scanner's byte loop applies: a quote, a backslash or a control byte ends a plain run. */
+const special = (b: number): boolean => b < 0x20 || b === 0x22 || b === 0x5c;
+
+function word(bytes: number[]): number {
+  return Buffer.from(bytes).readInt32LE(0);
+}
+
+describe('holdsSpecialByte', () => {
+  it('flags every byte value exactly as the byte loop does, at each place in a word and beside any neighbour', () => {
+    let flagged = 0;
+    for (let b = 0; b < 256; b++) {
+      for (const fill of [0x61, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff]) {
+        for (let at = 0; at < 4; at++) {
+          const bytes = [fill, fill, fill, fill];
+          bytes[at] = b;
+          const expected = special(b) || special(fill);
+          assert.equal(holdsSpecialByte(word(bytes)), expected, `byte ${b.toString(16)} at ${at} among ${fill.toString(16)}`);
+          if (expected) flagged++;
+        }
+      }
+    }
+    assert.ok(flagged > 4 * 34 * 9 - 1, 'the special bytes were among those tried');
+  });
+
+  it('agrees with the byte loop on a million seeded words weighted towards the bytes near the limits', () => {
+    const random = prng(19);
+    const near = [0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0x9f, 0xa0, 0xdf, 0xe0, 0xff];
+    const pick = (): number => (random() < 0.5 ? near[Math.floor(random() * near.length)]! : Math.floor(random() * 256));
+    const outcomes = [0, 0];
+    for (let k = 0; k < 1_000_000; k++) {
+      const bytes = [pick(), pick(), pick(), pick()];
+      const expected = bytes.some(special);
+      assert.equal(holdsSpecialByte(word(bytes)), expected, bytes.map((b) => b.toString(16)).join(' '));
+      outcomes[expected ? 1 : 0]!++;
+    }
+    assert.ok(outcomes[0]! > 100_000 && outcomes[1]! > 100_000, `both outcomes often: ${outcomes.join(' / ')}`);
+  });
+});
+
+describe('copyPlainWords', () => {
+  const view = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
+
+  it('copies whole plain words up to the first word that holds a special byte', () => {
+    const src = Buffer.from('abcdefgh"jklmnop');
+    const out = Buffer.alloc(16, 0x2e);
+    assert.equal(copyPlainWords(view(src), 0, src.length - 1, view(out), 2), 8);
+    assert.equal(out.toString(), '..abcdefgh......');
+    assert.equal(copyPlainWords(view(src), 1, src.length - 1, view(out), 0), 4, 'a run that does not start on a word boundary');
+  });
+
+  it('reads no byte after the last one it is allowed', () => {
+    const src = Buffer.from('abcdefghij');
+    const out = Buffer.alloc(16);
+    for (let last = 0; last < src.length; last++) {
+      const copied = copyPlainWords(view(src), 0, last, view(out), 0);
+      assert.equal(copied, Math.floor((last + 1) / 4) * 4, `up to ${last}`);
+    }
+  });
+});
