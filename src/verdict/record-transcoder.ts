@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { JsonScanner } from '../msgpack/json-scanner.js';
 import type { MsgpackWriter } from '../msgpack/writer.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
-import { classifyUuidBytes, COMMON_METHODS, isIpAddress } from '../schema/checks.js';
+import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
 import { parseTimestampBytes } from '../schema/timestamp.js';
 import { FIXMAP, FIXSTR, MAP16, NIL } from '../msgpack/types.js';
@@ -206,7 +206,10 @@ export class RecordTranscoder {
       case 'method':
         return scan.string() && this.commonMethod();
       case 'ip':
-        return scan.string() && isIpAddress(scan.out.buf.toString('latin1', scan.strStart, scan.strEnd));
+        if (!scan.string()) return false;
+        return (
+          isIpv4Bytes(scan.out.buf, scan.strStart, scan.strEnd) || isIpAddress(scan.out.buf.toString('latin1', scan.strStart, scan.strEnd))
+        );
       case 'status': {
         const status = scan.integer();
         return status >= 100 && status <= 599;
