@@ -1,24 +1,28 @@
 /**
- * stdin, in the two forms it takes. Redirected from a regular file (`audit-ship < audit.log`), it
- * is read as a file is: in large reads into reused memory, from wherever the file's offset stands.
+ * stdin, in the forms it takes. Redirected from a regular file (`audit-ship < audit.log`), it is
+ * read as a file is: in large reads into reused memory, from wherever the file's offset stands.
  * Read as a stream, such a file came in 64 KiB pieces of fresh memory, and shipped a quarter slower
- * than the same file named on the command line. Anything else (a pipe, a terminal, a socket) is
- * read as the stream it is, and can be ended while it idles.
+ * than the same file named on the command line. A pipe or a socket (`zcat … | audit-ship`) is read
+ * into reused memory too (src/input/stdin-socket.ts). Anything else (a terminal) is read as the
+ * stream it is. Both of the last two can be ended while they idle.
  */
 import { fstatSync, read } from 'node:fs';
 import { byteCounter, READ_CHUNK_BYTES, readable, readInTurns, sniffedStream } from './decode.js';
 import { sniff, SNIFF_BYTES } from './sniff.js';
 import type { InputSource } from './sources.js';
+import { SocketStdin } from './stdin-socket.js';
 
-/** stdin as a file when it is one, otherwise as a stream. */
+/** stdin as a file when it is one, through its socket when it is a pipe or a socket, otherwise as a stream. */
 export function openStdin(fd = 0): InputSource {
-  let regular = false;
+  let kind: 'file' | 'pipe' | 'other' = 'other';
   try {
-    regular = fstatSync(fd).isFile();
+    const info = fstatSync(fd);
+    kind = info.isFile() ? 'file' : info.isFIFO() || info.isSocket() ? 'pipe' : 'other';
   } catch {
     // A closed or odd stdin: the stream reports what is wrong with it when it is read.
   }
-  return regular ? stdinFileSource(fd) : stdinSource();
+  if (kind === 'file') return stdinFileSource(fd);
+  return kind === 'pipe' ? stdinPipeSource(fd) : stdinSource();
 }
 
 /** One read at the file's own offset (`position` null), as `cat` would read it. */
@@ -68,6 +72,23 @@ export function stdinFileSource(fd: number): InputSource {
       ),
     close() {
       stopped = true;
+    },
+  };
+  return source;
+}
+
+/** stdin as a pipe or a socket. close() ends it after a read already made, which still goes on. */
+export function stdinPipeSource(fd: number): InputSource {
+  let reader: SocketStdin | null = null;
+  const source: InputSource = {
+    ...unreadStdin(),
+    chunks() {
+      const opened = new SocketStdin(fd, source);
+      reader = opened;
+      return decodedStdin(source, opened.chunks(), () => opened.closedByUs);
+    },
+    close() {
+      reader?.close();
     },
   };
   return source;

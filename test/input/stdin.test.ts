@@ -1,15 +1,19 @@
 /**
  * stdin redirected from a regular file is read as a file is (large reads, two buffers in turn),
- * from the offset the file description stands at, as `cat` would. These tests hold it to the
- * contract of every input: each line intact and in order, gzip decoded, bytes counted, and
- * close() ending it after the reads under way with the input marked as not read to its end.
+ * from the offset the file description stands at, as `cat` would; a pipe is read into two
+ * buffers in turn through its socket. These tests hold both to the contract of every input: each
+ * line intact and in order, gzip decoded, bytes counted, and close() ending it after the reads
+ * under way with the input marked as not read to its end.
  */
 import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { splitLines, type Line } from '../../src/input/lines.js';
 import { openStdin } from '../../src/input/stdin.js';
+import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
 const SPLIT = { maxLineBytes: 4 * 1024 * 1024 };
@@ -65,6 +69,99 @@ describe('stdin from a regular file', () => {
       seen.push(...batch);
     }
     assert.ok(seen.length > 0 && seen.length < lines.length, `${seen.length} of ${lines.length} lines before the end`);
+    seen.forEach((line, i) => {
+      const text = line.bytes.toString('latin1');
+      if (line.unterminated) assert.ok(lines[i]!.startsWith(text) && i === seen.length - 1, 'only the last line may be cut');
+      else assert.equal(text, lines[i], `line ${i + 1}`);
+    });
+    assert.ok(source.bytesRead < statSync(path).size);
+    assert.equal(source.exhausted, false);
+  });
+});
+
+/**
+ * A real pipe (a FIFO) that `sh -c script` writes into as its stdout; the read end as an fd, as a
+ * shell's `|` gives it. The fd then belongs to the input, which closes it.
+ */
+function pipeFrom(t: TestContext, script: string, ...args: string[]): number {
+  const fifo = join(tempDir(), 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `exec >"$0"; ${script}`, fifo, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  t.after(() => writer.kill('SIGKILL'));
+  // Blocks until the writer has opened its end, which it does at once.
+  return openSync(fifo, 'r');
+}
+
+/** Writes the file named by its argument to stdout 1 KiB at a time, a millisecond apart. */
+const TRICKLE = `
+  const data = require("node:fs").readFileSync(process.argv[1]);
+  let at = 0;
+  const next = () => { if (at < data.length) process.stdout.write(data.subarray(at, (at += 1024)), () => setTimeout(next, 1)); };
+  next();
+`;
+
+describe('stdin from a pipe', () => {
+  it('delivers every line intact and in order while reading one chunk ahead, and counts every byte', async (t) => {
+    const { path, lines } = fileOfLines(3000);
+    const source = openStdin(pipeFrom(t, 'cat "$1"', path));
+    let n = 0;
+    let batches = 0;
+    for await (const batch of splitLines(source.chunks(), SPLIT)) {
+      // Give the read ahead time to land: it must land in the other buffer, not under this batch.
+      await sleep(2);
+      batches++;
+      for (const line of batch) {
+        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
+        n++;
+      }
+    }
+    assert.equal(n, lines.length);
+    assert.ok(batches > 100, `the pipe was read in many reads (${batches})`);
+    assert.equal(source.bytesRead, statSync(path).size);
+    assert.equal(source.exhausted, true);
+  });
+
+  it('decodes gzip, read into memory of its own, and counts the compressed bytes read', async (t) => {
+    const { path, lines } = fileOfLines(1500, { gzip: true });
+    // Small writes, one at a time, make small reads, which zlib queues while the consumer is slow:
+    // memory read into again while queued would change what it inflates.
+    const source = openStdin(pipeFrom(t, `exec "$1" -e '${TRICKLE}' "$2"`, process.execPath, path));
+    let n = 0;
+    for await (const batch of splitLines(source.chunks(), SPLIT)) {
+      await sleep(5);
+      for (const line of batch) {
+        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
+        n++;
+      }
+    }
+    assert.equal(n, lines.length);
+    assert.equal(source.bytesRead, statSync(path).size);
+    assert.equal(source.exhausted, true);
+  });
+
+  it('close() while the writer idles ends it with every line written so far, not read to its end', async (t) => {
+    const { path, lines } = fileOfLines(300);
+    const source = openStdin(pipeFrom(t, 'cat "$1"; exec sleep 60', path));
+    const seen: string[] = [];
+    for await (const batch of splitLines(source.chunks(), SPLIT)) {
+      for (const line of batch) seen.push(line.bytes.toString('latin1'));
+      // Every line is in: the pipe stays open and idle, and only close() can end the input.
+      if (seen.length === lines.length) source.close!();
+    }
+    assert.deepEqual(seen, lines);
+    assert.equal(source.bytesRead, statSync(path).size);
+    assert.equal(source.exhausted, false, 'the writer had not ended the input');
+  });
+
+  it('close() in mid-stream ends it after the chunk already read: a prefix of the lines', async (t) => {
+    const { path, lines } = fileOfLines(3000);
+    const source = openStdin(pipeFrom(t, 'cat "$1"', path));
+    const seen: Line[] = [];
+    for await (const batch of splitLines(source.chunks(), SPLIT)) {
+      source.close!();
+      seen.push(...batch);
+    }
+    assert.ok(seen.length < lines.length, `${seen.length} of ${lines.length} lines before the end`);
     seen.forEach((line, i) => {
       const text = line.bytes.toString('latin1');
       if (line.unterminated) assert.ok(lines[i]!.startsWith(text) && i === seen.length - 1, 'only the last line may be cut');
