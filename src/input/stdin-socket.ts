@@ -18,7 +18,7 @@ import type { InputSource } from './sources.js';
 const mayBeGzip = (first: Buffer): boolean => first.length < 2 || (first[0] === 0x1f && first[1] === 0x8b);
 
 export class SocketStdin {
-  private readonly socket: Socket;
+  private socket: Socket | null = null;
   private readonly buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)];
   private turn = 0;
   /** Unknown until the first read; then whether every read needs memory of its own. */
@@ -32,20 +32,27 @@ export class SocketStdin {
   closedByUs = false;
 
   constructor(
-    fd: number,
+    private readonly fd: number,
     private readonly source: InputSource,
-  ) {
+  ) {}
+
+  /**
+   * The socket, made when the chunks are first asked for: it starts reading at once, and an fd it
+   * cannot take (a datagram socket) fails the read, which names the input.
+   */
+  private open(): Socket {
     // Node takes `onread` in the constructor too (lib/net.js), though its types list it only for connect().
     const options: SocketConstructorOpts & { onread: OnReadOpts } = {
-      fd,
+      fd: this.fd,
       readable: true,
       writable: false,
       onread: { buffer: () => this.nextBuffer(), callback: (bytes, buf) => this.took(bytes, buf as Buffer) },
     };
-    this.socket = new Socket(options);
-    this.socket.on('end', () => this.finish(null));
-    this.socket.on('close', () => this.finish(null));
-    this.socket.on('error', (error) => this.finish(error));
+    const socket = new Socket(options);
+    socket.on('end', () => this.finish(null));
+    socket.on('close', () => this.finish(null));
+    socket.on('error', (error) => this.finish(error));
+    return socket;
   }
 
   /** The memory the next read goes into; called once before the first read and after each. */
@@ -81,10 +88,14 @@ export class SocketStdin {
   close(): void {
     // After the end was read, the input was read to its end whatever follows.
     if (!this.ended) this.closedByUs = true;
-    this.socket.destroy();
+    this.ended = true;
+    this.socket?.destroy();
+    this.signal();
   }
 
   async *chunks(): AsyncGenerator<Buffer> {
+    if (this.ended) return;
+    const socket = (this.socket = this.open());
     try {
       for (;;) {
         while (this.ready === null && !this.ended) await new Promise<void>((resolve) => (this.wake = resolve));
@@ -92,7 +103,7 @@ export class SocketStdin {
         if (chunk !== null) {
           this.ready = null;
           // The next read goes into the other buffer, whose chunk the consumer is done with.
-          if (!this.ended) this.socket.resume();
+          if (!this.ended) socket.resume();
           yield chunk;
           continue;
         }
@@ -100,7 +111,7 @@ export class SocketStdin {
         return;
       }
     } finally {
-      this.socket.destroy();
+      socket.destroy();
     }
   }
 }
