@@ -151,28 +151,31 @@ export class ShipPipeline {
     const split = { maxLineBytes: this.options.maxLineBytes, ...(source.resume ? { resume: source.resume } : {}) };
     const batches = splitLines(source.chunks(), split)[Symbol.asyncIterator]();
     const { rate, writer } = this.options;
-    for (;;) {
-      const next = await this.nextBatch(batches);
-      if (next === 'stop') {
-        // Ends the reader once its pending read is done, so that it closes its file itself (not the GC).
-        void batches.return?.(undefined).catch(() => {});
-        return false;
+    let ended = false;
+    try {
+      for (;;) {
+        const next = await this.nextBatch(batches);
+        if (next === 'stop') return false;
+        if (next.done) return (ended = true);
+        for (const line of next.value) {
+          const added = this.acceptor.accept(source, line, this.draining);
+          this.position = { source, end: line.end, line: line.number };
+          if (!added) continue;
+          if (this.builder.full) await this.spoolWriter.rotate();
+          // After stop(), what is left is spooled without the rate limit, which could take minutes.
+          if (rate && !this.stopping) await rate.take();
+        }
+        if (writer) await writer.flush();
+        const paced = this.options.pace?.();
+        if (paced) await paced;
+        this.spoolWriter.passIdle();
+        this.counts.bytesRead = totalBytesRead(this.sources);
+        if (this.spoolWriter.failure) throw this.spoolWriter.failure;
       }
-      if (next.done) return true;
-      for (const line of next.value) {
-        const added = this.acceptor.accept(source, line, this.draining);
-        this.position = { source, end: line.end, line: line.number };
-        if (!added) continue;
-        if (this.builder.full) await this.spoolWriter.rotate();
-        // After stop(), what is left is spooled without the rate limit, which could take minutes.
-        if (rate && !this.stopping) await rate.take();
-      }
-      if (writer) await writer.flush();
-      const paced = this.options.pace?.();
-      if (paced) await paced;
-      this.spoolWriter.passIdle();
-      this.counts.bytesRead = totalBytesRead(this.sources);
-      if (this.spoolWriter.failure) throw this.spoolWriter.failure;
+    } finally {
+      // Stopped, or a write failed: the reader is ended once its pending read is done, so that it
+      // closes its file itself (not the garbage collector, with a warning, or never).
+      if (!ended) void batches.return?.(undefined).catch(() => {});
     }
   }
 

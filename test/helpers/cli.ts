@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from './paths.js';
+import { CLI, ROOT } from './paths.js';
 
 /** A fresh directory under the system temp dir. */
 export function tempDir(prefix = 'audit-ship-test-'): string {
@@ -16,6 +16,17 @@ export function tempDir(prefix = 'audit-ship-test-'): string {
  */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
+}
+
+/**
+ * NODE_OPTIONS that make a CLI under test list the files it still holds open as it exits
+ * (test/helpers/open-files.ts); read them back with `openFiles`.
+ */
+export const LIST_OPEN_FILES = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'open-files.js')}`;
+
+/** The files a CLI run with LIST_OPEN_FILES held open at its exit. */
+export function openFiles(stderr: string): string[] {
+  return [...stderr.matchAll(/^open-file: (.*)$/gm)].map((m) => m[1]!);
 }
 
 export interface CliResult {

@@ -1,0 +1,75 @@
+/**
+ * --checkpoint as the CLI writes it: the file says how far each input is spooled, a write that
+ * fails stops the reading with exit 4 and the path in words (no input left open behind it), and a
+ * re-run once it can be written delivers every record.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { LIST_OPEN_FILES, openFiles, runCli, tempDir } from '../helpers/cli.js';
+import { assertAccounted, Ledger } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+const noProcFds = process.platform === 'linux' ? null : 'the open files are listed from /proc/self/fd, which only Linux has';
+if (noProcFds) process.stdout.write(`# skipping the open-file checks: ${noProcFds}\n`);
+
+interface CheckpointFile {
+  files: Record<string, { offset: number; line: number; size: number; done: boolean }>;
+}
+
+describe('--checkpoint', () => {
+  it('says, once a run is complete, that every file was shipped to its end', async () => {
+    const dir = tempDir();
+    const files = [new Ledger(2000, 401), new Ledger(1200, 402)].map((ledger, i) => {
+      const file = join(dir, `${i}.jsonl`);
+      writeFileSync(file, ledger.text());
+      return { file, ledger };
+    });
+    const r = await receiver();
+    const checkpoint = join(dir, 'cp.json');
+    const args = ['--port', String(r.port), '--chunk-records', '100', '--checkpoint', checkpoint, ...files.map((f) => f.file)];
+    const res = await runCli(args);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as CheckpointFile;
+    for (const { file, ledger } of files) {
+      const size = statSync(file).size;
+      const { offset, line, size: sizeThen, done } = saved.files[file]!;
+      assert.deepEqual({ offset, line, size: sizeThen, done }, { offset: size, line: ledger.ids.length, size, done: true }, file);
+    }
+    const again = await runCli(args);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(r.requestIds().length, 3200, 'the re-run found both files shipped and sent nothing');
+  });
+
+  it('that cannot be written stops reading with exit 4 and its path; the input is closed; a re-run delivers every record', async () => {
+    const dir = tempDir();
+    const ledger = new Ledger(3000, 403);
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const checkpoint = join(dir, 'cp.json');
+    // The checkpoint is written to FILE.tmp and renamed: a directory in its place fails every write.
+    mkdirSync(`${checkpoint}.tmp`);
+    const r = await receiver();
+    const args = ['--port', String(r.port), '--chunk-records', '500', '--checkpoint', checkpoint, '--summary', 'json', input];
+    const failed = await runCli(args, noProcFds ? {} : { env: { NODE_OPTIONS: LIST_OPEN_FILES } });
+    assert.equal(failed.code, EXIT.inputUnread, failed.stderr);
+    assert.match(failed.stderr, new RegExp(`cannot write the checkpoint ${checkpoint}: is a directory`));
+    assert.match(failed.stderr, /run the same command again to resume from the checkpoint/);
+    assertAccounted(jsonSummary(failed.stderr));
+    if (!noProcFds)
+      assert.deepEqual(
+        openFiles(failed.stderr).filter((f) => f === input),
+        [],
+        'the input file was closed by the run',
+      );
+
+    rmSync(`${checkpoint}.tmp`, { recursive: true });
+    const again = await runCli(args);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    ledger.assertComplete(r.requestIds());
+  });
+});
