@@ -33,7 +33,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.failure,
     name: 'failure',
     meaning:
-      'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper; lint: errors found, or nothing to check (no input files or no lines, without --allow-empty). What was not acked stays in the spool',
+      'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper, a checkpoint that could not be written once every input was read (the records are delivered; the checkpoint is behind them); lint: errors found, or nothing to check (no input files or no lines, without --allow-empty). What was not acked stays in the spool',
   },
   {
     code: EXIT.usage,
@@ -72,6 +72,8 @@ export interface ShipFacts {
   /** Valid records read but never written to the spool, and why (a spool, checkpoint or dead-letter write failed). */
   notSpooled: number;
   notSpooledWhy: string;
+  /** A checkpoint write that failed once every input was read and spooled: nothing else says it. */
+  checkpointBehind: string | null;
   dropped: number;
   invalid: number;
   /** Invalid lines written to --dead-letter. */
@@ -97,6 +99,12 @@ export function shipOutcome(f: ShipFacts): Outcome {
     cases.push({
       code: EXIT.inputUnread,
       text: `${f.notSpooled} records were read but not written to the spool (${f.notSpooledWhy}); they must be read again: ${f.resumeHint}`,
+    });
+  }
+  if (f.checkpointBehind !== null) {
+    cases.push({
+      code: EXIT.failure,
+      text: `${f.checkpointBehind}: every input was read and spooled, but the checkpoint is behind; a re-run with it reads the last records again`,
     });
   }
   if (f.leftInSpool > 0)

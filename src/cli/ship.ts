@@ -3,7 +3,7 @@
  * run): options into the run's parts, the progress line, signals, the summary and the exit code
  * (src/cli/exit.ts).
  */
-import { UsageError } from '../errors.js';
+import { CheckpointError, UsageError } from '../errors.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
@@ -145,6 +145,10 @@ function decideOutcome(run: ShipRun): Outcome {
     spoolDir: options.spoolDir,
     notSpooled: counts.recordsNotSpooled,
     notSpooledWhy: stop.writeFailure?.message ?? 'the run stopped first',
+    checkpointBehind:
+      stop.writeFailure instanceof CheckpointError && unread.length === 0 && counts.recordsNotSpooled === 0
+        ? stop.writeFailure.message
+        : null,
     dropped: spool.stats.droppedRecords,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,

@@ -1,7 +1,8 @@
 /**
  * --checkpoint as the CLI writes it: the file says how far each input is spooled, a write that
- * fails stops the reading with exit 4 and the path in words (no input left open behind it), and a
- * re-run once it can be written delivers every record.
+ * fails stops the reading with exit 4 and the path in words (no input left open behind it), one
+ * that fails once every input was read is not hidden behind a "complete", and a re-run once it can
+ * be written delivers every record.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -70,6 +71,29 @@ describe('--checkpoint', () => {
     rmSync(`${checkpoint}.tmp`, { recursive: true });
     const again = await runCli(args);
     assert.equal(again.code, EXIT.ok, again.stderr);
+    ledger.assertComplete(r.requestIds());
+  });
+
+  it('that cannot be written by a run that read and delivered everything: exit 1 and why, not "complete"', async () => {
+    const dir = tempDir();
+    const ledger = new Ledger(100, 404);
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const checkpoint = join(dir, 'cp.json');
+    mkdirSync(`${checkpoint}.tmp`);
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--checkpoint', checkpoint, '--summary', 'json', input]);
+    assert.equal(res.code, EXIT.failure, res.stderr);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `cannot write the checkpoint ${checkpoint}: is a directory: every input was read and spooled, but the checkpoint is behind`,
+      ),
+    );
+    assert.doesNotMatch(res.stderr, /complete: every input read/);
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.exitCode, EXIT.failure);
+    assert.equal(s.recordsAcked, 100);
     ledger.assertComplete(r.requestIds());
   });
 });
