@@ -2,8 +2,7 @@
  * Making a directory entry durable: after a file is created, renamed or removed, the directory
  * itself must be fsynced, or a power cut can lose a file that was reported written.
  */
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { CheckpointError, describeSystemError } from './errors.js';
 import { open, type FileHandle } from 'node:fs/promises';
 
@@ -112,24 +111,6 @@ function skipBytes(buffers: readonly Buffer[], count: number): Buffer[] {
 export function isSpaceError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG';
-}
-
-/**
- * Replaces a small state file atomically: written to `PATH.tmp`, fsynced, renamed over PATH, and
- * the directory fsynced, so a crash leaves the old file or the new one, never a mix. Without
- * `durable`, the fsyncs are left out (a crash of the process still leaves one whole file).
- */
-export function replaceFileSync(path: string, text: string, durable = true): void {
-  const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeAllSync(fd, text);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  if (durable) fsyncDirSync(dirname(resolve(path)));
 }
 
 /**

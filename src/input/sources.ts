@@ -53,6 +53,11 @@ export interface InputSource {
    */
   committed?(end: number): void;
   /**
+   * Resolves once the positions the input keeps (kubectl) are on disk, at most `behind` moves of
+   * committed() behind (0 or none: as it last moved them); rejects with a save that failed.
+   */
+  saved?(behind?: number): Promise<void>;
+  /**
    * RequestIDs an earlier run left in the spool: an input that can read them again (a restarted
    * kubectl whose position trailed the spool) drops them as repeats.
    */

@@ -3,13 +3,15 @@
  * crash or Ctrl-C continues where it stopped. A position is recorded only after every line before
  * it is in the spool (or dead-lettered, or counted as skipped), so resuming from it loses nothing;
  * the lines between the last checkpoint and a crash are read again (at least once, never lost).
- * The file is replaced atomically (write, fsync, rename, fsync of the directory): a crash leaves
- * the old or the new one. Like the spool, it is locked (FILE.lock): two runs never share one.
+ * The file is replaced atomically (write, fsync, rename, fsync of the directory) off the main
+ * thread, one replace at a time (src/state-file.ts): a crash leaves the old or the new one, at most
+ * one replace behind. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
-import { readStateFile, replaceFileSync } from '../durable.js';
+import { readStateFile } from '../durable.js';
+import { StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { CheckpointError, describeSystemError } from '../errors.js';
 
@@ -59,11 +61,20 @@ function sameContent(progress: FileProgress, now: FileNow): boolean {
 }
 
 export class Checkpoint {
+  private readonly file: StateFileWriter;
+
   private constructor(
-    private readonly path: string,
+    path: string,
     private readonly state: CheckpointFile,
     private readonly lock: FileLock,
-  ) {}
+  ) {
+    this.file = new StateFileWriter(
+      path,
+      () => `${JSON.stringify(this.state, null, 1)}\n`,
+      true,
+      (error) => new CheckpointError(`cannot write the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error }),
+    );
+  }
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
   static async load(path: string): Promise<Checkpoint> {
@@ -79,7 +90,17 @@ export class Checkpoint {
     }
   }
 
-  close(): void {
+  /**
+   * Resolves once the file is at most `behind` records behind (0: it holds every position
+   * recorded); rejects with a write that failed.
+   */
+  saved(behind = 0): Promise<void> {
+    return this.file.saved(behind);
+  }
+
+  /** Releases the lock once the last write is done (a failed one was reported by saved() or record()). */
+  async close(): Promise<void> {
+    await this.file.saved().catch(() => {});
     this.lock.release();
   }
 
@@ -127,20 +148,15 @@ export class Checkpoint {
     return null;
   }
 
-  /** Records how far `file` is handled, with its identity when known. */
+  /**
+   * Records how far `file` is handled, with its identity when known; the file is written soon
+   * after. Throws the error of an earlier write that failed.
+   */
   record(file: string, progress: FileProgress, identity?: FileIdentity): void {
     const bytes = identity ? Math.min(identity.head.length, FINGERPRINT_BYTES) : 0;
     this.state.files[resolve(file)] = identity
       ? { ...progress, dev: identity.dev, ino: identity.ino, fingerprint: fingerprint(identity.head, bytes), fingerprintBytes: bytes }
       : progress;
-    this.save();
-  }
-
-  private save(): void {
-    try {
-      replaceFileSync(this.path, `${JSON.stringify(this.state, null, 1)}\n`);
-    } catch (error) {
-      throw new CheckpointError(`cannot write the checkpoint ${this.path}: ${describeSystemError(error)}`, { cause: error });
-    }
+    this.file.changed();
   }
 }

@@ -13,7 +13,7 @@ import { InputReadError, NotTextError } from '../errors.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ShipCounts } from './counts.js';
 import type { PipelineOptions, ReadFailure } from './pipeline.js';
-import type { ChunkSink } from './spool-writer.js';
+import { UNSAVED_CHUNKS, type ChunkSink } from './spool-writer.js';
 import {
   asBuffer,
   asIdentity,
@@ -167,13 +167,19 @@ class ReaderThread {
     const entries = bodies ? bodies.copy(body, body.length) : body;
     const slab = bodies ? (m.entries.buffer as ArrayBuffer) : null;
     const reply = (ok: boolean) => this.send({ type: 'appended', seq: m.seq, ok, slab }, slab ? [slab] : []);
-    this.run.spool.append({ id: m.id, entries, count: m.count, compressed: m.compressed, retries: 0 }).then(
-      () => reply(true),
-      (error: unknown) => {
-        this.run.fail(error);
-        reply(false);
-      },
-    );
+    // Written once at most UNSAVED_CHUNKS recorded positions are unsaved (a worker records a
+    // chunk's position before it sends its next chunk): what a crash repeats stays bounded.
+    const saved = this.run.options.checkpoint?.saved?.(UNSAVED_CHUNKS) ?? Promise.resolve();
+    const chunk = { id: m.id, entries, count: m.count, compressed: m.compressed, retries: 0 };
+    saved
+      .then(() => this.run.spool.append(chunk))
+      .then(
+        () => reply(true),
+        (error: unknown) => {
+          this.run.fail(error);
+          reply(false);
+        },
+      );
   }
 
   /** Adds what the worker counted since it last told, and the bytes read of its file. */

@@ -118,7 +118,7 @@ export class ShipRun {
       });
       return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks);
     } catch (error) {
-      checkpoint?.close();
+      await checkpoint?.close();
       deadLetter?.close();
       throw error;
     }
@@ -230,6 +230,10 @@ export class ShipRun {
     await reading.catch(fail);
     await spool.close();
     await work.catch(fail);
+    // The checkpoint and kubectl positions are written off the main thread: their last positions
+    // must be on disk, or said not to be.
+    await this.checkpoint?.saved().catch(fail);
+    for (const source of sources) await source.saved?.().catch(fail);
     if (isWriteFailure(this.failure)) this.stop.writeFailure = this.failure;
     if (this.stop.gaveUp) this.hooks.note(`audit-ship: gave up: ${this.stop.gaveUp.message}\n`);
     return Number(process.hrtime.bigint() - started) / 1e9;
@@ -242,7 +246,7 @@ export class ShipRun {
       this.forwarder.stop();
       await this.sender.close(0);
       await this.spool.close();
-      this.checkpoint?.close();
+      await this.checkpoint?.close();
       this.deadLetter?.close();
       await this.metricsServer?.close();
       this.stopHealth();

@@ -22,7 +22,16 @@ export interface ChunkSink {
 }
 
 /** What the pipeline asks of --checkpoint: where to start a file, and how far it is spooled. */
-export type CheckpointBook = Pick<Checkpoint, 'resumePoint' | 'record'>;
+export type CheckpointBook = Pick<Checkpoint, 'resumePoint' | 'record'> & Partial<Pick<Checkpoint, 'saved'>>;
+
+/**
+ * Chunks spooled whose positions may still be unsaved (the checkpoint and kubectl positions are
+ * written off the main thread, each save a few round trips to the thread pool): a crash repeats at
+ * most these, besides the chunks being written. With 200,000 records in 1 MiB chunks and a
+ * checkpoint, waiting for each save took 1.53 to 1.62 s, two 1.22 to 1.25 s, four 1.11 to 1.13 s
+ * (no checkpoint: 1.04 to 1.08 s; saving on the main thread: 1.19 to 1.24 s).
+ */
+export const UNSAVED_CHUNKS = 4;
 
 export interface SpoolWriterOptions {
   /** gzip each chunk at this level, or not at all (null). */
@@ -122,6 +131,7 @@ export class SpoolWriter {
       this.counts.chunksSpooled++;
       this.counts.recordsSpooled += chunk.count;
       this.commit(position);
+      await this.saved(position);
     });
     this.writing.catch((e: Error) => {
       this.failure ??= e;
@@ -136,6 +146,12 @@ export class SpoolWriter {
     if (!checkpoint || !position?.source.path) return;
     const { source } = position;
     checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, source.identity);
+  }
+
+  /** Resolves once at most UNSAVED_CHUNKS positions moved by commit() are unsaved; rejects with a save that failed. */
+  private async saved(position: Position | null): Promise<void> {
+    await position?.source.saved?.(UNSAVED_CHUNKS);
+    if (position?.source.path) await this.options.checkpoint?.saved?.(UNSAVED_CHUNKS);
   }
 
   /** Compresses a chunk while the next one is encoded, and gives back the raw body's memory. */

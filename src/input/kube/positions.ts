@@ -4,10 +4,12 @@
  * anywhere. Kept in `kubectl-positions.json` beside the spool, under the spool's lock, and moved
  * only after the chunk holding those lines is in the spool: a restarted audit-ship resumes every
  * container where it stopped, and a SIGKILL repeats at most the chunks written after the last save.
+ * The file is replaced off the main thread, one replace at a time (src/state-file.ts).
  */
 import { join } from 'node:path';
-import { readStateFile, replaceFileSync } from '../../durable.js';
+import { readStateFile } from '../../durable.js';
 import { CheckpointError, describeSystemError } from '../../errors.js';
+import { StateFileWriter } from '../../state-file.js';
 
 export const POSITIONS_FILE = 'kubectl-positions.json';
 
@@ -96,13 +98,18 @@ function utcStampInto(buf: Buffer, start: number, length: number, out: Buffer): 
 
 export class Positions {
   private readonly state: PositionsFile;
+  private readonly file: StateFileWriter;
   readonly path: string;
 
-  constructor(
-    dir: string,
-    private readonly fsync: boolean,
-  ) {
-    this.path = join(dir, POSITIONS_FILE);
+  constructor(dir: string, fsync: boolean) {
+    const path = join(dir, POSITIONS_FILE);
+    this.path = path;
+    this.file = new StateFileWriter(
+      path,
+      () => `${JSON.stringify(this.state, null, 1)}\n`,
+      fsync,
+      (error) => new CheckpointError(`cannot write the kubectl positions ${path}: ${describeSystemError(error)}`, { cause: error }),
+    );
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
@@ -118,7 +125,10 @@ export class Positions {
     return Object.keys(this.state.streams).length;
   }
 
-  /** Moves positions (after their lines are in the spool) and saves them all in one atomic replace. */
+  /**
+   * Moves positions (after their lines are in the spool); they are saved soon after, all in one
+   * atomic replace. Throws the error of an earlier save that failed.
+   */
   save(moved: Iterable<[string, StreamPosition]>): void {
     const seen = new Date().toISOString();
     for (const [key, p] of moved) this.state.streams[key] = { time: p.time, at: p.at, seen };
@@ -132,11 +142,12 @@ export class Positions {
     this.write();
   }
 
+  /** Resolves once the file is at most `behind` saves behind (0: it holds every position moved); rejects with a save that failed. */
+  saved(behind = 0): Promise<void> {
+    return this.file.saved(behind);
+  }
+
   private write(): void {
-    try {
-      replaceFileSync(this.path, `${JSON.stringify(this.state, null, 1)}\n`, this.fsync);
-    } catch (error) {
-      throw new CheckpointError(`cannot write the kubectl positions ${this.path}: ${describeSystemError(error)}`, { cause: error });
-    }
+    this.file.changed();
   }
 }

@@ -242,6 +242,9 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
       }
       if (moved.size > 0) saved().save(moved);
     },
+    saved(behind) {
+      return positions?.saved(behind) ?? Promise.resolve();
+    },
     close() {
       abort.abort();
       for (const s of streams.values()) s.stop();

@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../../src/cli/exit.js';
 import { runCli, tempDir } from '../../helpers/cli.js';
 import { FakeKubeApi, rfc3339Nano } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
-import { Ledger } from '../../helpers/ledger.js';
+import { assertAccounted, Ledger } from '../../helpers/ledger.js';
 import { receivers } from '../../helpers/receive-cli.js';
 import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../../helpers/ship-cli.js';
 import { normalTime } from '../../../src/input/kube/positions.js';
@@ -144,6 +145,29 @@ describe('audit-ship --kubectl positions', { skip: kubectlMissing() ?? false }, 
     await scrapeUntil(again, (m) => m.get('audit_ship_lines_read_total') === 1, 'the new line read');
     assert.equal(await again.exit('SIGTERM'), 0);
     assert.equal(jsonSummary(again.stderr()).lines, 1, 'only the line written since');
+  });
+
+  it('that cannot be saved: a non-zero exit that names the file, and every line read accounted for', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addPod('sd-a', LABELS);
+    const ledger = new Ledger(50, 151);
+    for (const line of ledger.lines) api.write('sd-a', line.trimEnd());
+    const spool = join(tempDir(), 'spool');
+    // The positions are written to FILE.tmp and renamed: a directory in its place fails every save.
+    mkdirSync(join(spool, 'kubectl-positions.json.tmp'), { recursive: true });
+    const r = await receiver();
+    const ship = await startMeteredShip(['--kubectl', 'pod/sd-a', '--port', String(r.port), '--flush-interval', '50ms'], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: spool,
+    });
+    await waitFor(() => r.requestIds().length === 50 || ship.child.exitCode !== null, 'the records delivered, or the run stopped');
+    const code = await ship.exit('SIGTERM');
+    // Found at the next save (the reading stops: exit 4), or only as the run ends (exit 1).
+    assert.ok(code === EXIT.failure || code === EXIT.inputUnread, `exit ${code}\n${ship.stderr()}`);
+    assert.match(ship.stderr(), new RegExp(`cannot write the kubectl positions ${join(spool, 'kubectl-positions.json')}: is a directory`));
+    assert.doesNotMatch(ship.stderr(), /complete: every input read/);
+    assertAccounted(jsonSummary(ship.stderr()));
   });
 });
 

@@ -1,0 +1,89 @@
+/**
+ * Small state files that change as a run goes (the --checkpoint, the kubectl positions), replaced
+ * atomically and off the main thread. Replacing one synchronously (write, fsync, rename, fsync of
+ * the directory) held the event loop for each chunk spooled: a checkpointed backfill of 200,000
+ * records took 1.26 s instead of 1.08.
+ */
+import { open, rename } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fsyncDir } from './durable.js';
+
+/**
+ * Replaces `path` with `text`: written to `PATH.tmp`, fsynced, renamed over PATH, and the directory
+ * fsynced, so a crash leaves the old file or the new one, never a mix. Without `durable`, the
+ * fsyncs are left out (a crash of the process still leaves one whole file).
+ */
+export async function replaceFile(path: string, text: string, durable = true): Promise<void> {
+  const temporary = `${path}.tmp`;
+  const handle = await open(temporary, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    if (durable) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, path);
+  if (durable) await fsyncDir(dirname(resolve(path)));
+}
+
+/**
+ * One state file, written as its state changes. `changed()` asks for the newest state to be
+ * written; one replace runs at a time, and the changes made while it runs are written together by
+ * the next. So the file trails the state by the replace under way and never leads it: a position
+ * is saved only after what it stands for is. Each change has a number, so that a writer can wait
+ * until the file is at most so many changes behind. A failed replace ends the writing: `changed()`
+ * throws its error from then on, and every wait rejects with it.
+ */
+export class StateFileWriter {
+  private writing: Promise<void> | null = null;
+  /** Changes asked for, and the newest of them on disk. */
+  private asked = 0;
+  private done = 0;
+  private waiting: { version: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly path: string,
+    /** The state as the file's text, taken when a replace starts. */
+    private readonly text: () => string,
+    private readonly durable: boolean,
+    /** The error to report for a failed replace (it names the file for the user). */
+    private readonly describe: (error: unknown) => Error,
+  ) {}
+
+  changed(): void {
+    if (this.failure) throw this.failure;
+    this.asked++;
+    this.writing ??= this.drain();
+  }
+
+  /**
+   * Resolves once the file is at most `behind` changes behind the state (0: it holds the newest);
+   * rejects if a replace failed.
+   */
+  saved(behind = 0): Promise<void> {
+    const version = this.asked - behind;
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.done >= version) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiting.push({ version, resolve, reject }));
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.done < this.asked) {
+        const version = this.asked;
+        await replaceFile(this.path, this.text(), this.durable);
+        this.done = version;
+        const due = this.waiting.filter((w) => w.version <= version);
+        this.waiting = this.waiting.filter((w) => w.version > version);
+        for (const w of due) w.resolve();
+      }
+    } catch (error) {
+      this.failure = this.describe(error);
+      for (const w of this.waiting) w.reject(this.failure);
+      this.waiting = [];
+    } finally {
+      this.writing = null;
+    }
+  }
+}

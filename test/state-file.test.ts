@@ -1,0 +1,75 @@
+/**
+ * State files written off the main thread (src/state-file.ts), on real files: changes made while a
+ * replace runs are written together, a wait resolves only once the file is as close to the state
+ * as asked, and a replace that fails is reported to every wait and every later change.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { StateFileWriter } from '../src/state-file.js';
+import { tempDir } from './helpers/cli.js';
+
+/** A writer of a counter's value, counting the replaces it starts. */
+function counterFile(path: string, durable = true) {
+  const state = { value: 0, replaces: 0 };
+  const writer = new StateFileWriter(
+    path,
+    () => {
+      state.replaces++;
+      return `${state.value}\n`;
+    },
+    durable,
+    (error) => new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code}`),
+  );
+  const set = (value: number) => {
+    state.value = value;
+    writer.changed();
+  };
+  return { state, writer, set, read: () => Number(readFileSync(path, 'utf8')) };
+}
+
+describe('StateFileWriter', () => {
+  it('writes the newest state, and the changes made while a replace runs in one more replace', async () => {
+    const path = join(tempDir(), 'state.json');
+    const { state, writer, set, read } = counterFile(path);
+    for (let i = 1; i <= 100; i++) set(i);
+    await writer.saved();
+    assert.equal(read(), 100);
+    assert.equal(state.replaces, 2, 'one replace with the first change, one with the 99 made while it ran');
+    set(101);
+    set(102);
+    await writer.saved();
+    assert.equal(read(), 102);
+    assert.equal(state.replaces, 4);
+  });
+
+  it('resolves a wait only once the file is at most so many changes behind', async () => {
+    const path = join(tempDir(), 'state.json');
+    const { writer, set, read } = counterFile(path, false);
+    set(1); // replace 1 starts with 1
+    set(2);
+    set(3); // replace 2 will take 3
+    const seen: number[] = [];
+    const waits = [writer.saved(2).then(() => seen.push(read())), writer.saved(0).then(() => seen.push(read()))];
+    await Promise.all(waits);
+    assert.deepEqual(seen, [1, 3], 'two behind: after the first replace; none behind: after the second');
+    await writer.saved(5);
+    assert.equal(read(), 3, 'a wait the file already meets resolves at once');
+  });
+
+  it('reports a failed replace to every wait and to every later change; the file keeps its last state', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'state.json');
+    const { writer, set, read } = counterFile(path);
+    set(1);
+    await writer.saved();
+    mkdirSync(`${path}.tmp`); // a directory where the replace writes its file: every replace fails
+    set(2);
+    const waits = [writer.saved(), writer.saved(0)];
+    for (const wait of waits) await assert.rejects(wait, new Error(`cannot write ${path}: EISDIR`));
+    assert.throws(() => set(3), new Error(`cannot write ${path}: EISDIR`));
+    await assert.rejects(writer.saved(5), /EISDIR/);
+    assert.equal(read(), 1);
+  });
+});
