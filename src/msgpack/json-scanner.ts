@@ -9,7 +9,7 @@
  */
 import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './writer.js';
 import { ARRAY16, FALSE, FIXARRAY, NIL, TRUE } from './types.js';
-import { copyPlainWords } from './plain-words.js';
+import { copyPlainWords, holdsKnown, writeKnown, type KnownBytes } from './plain-words.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -151,27 +151,34 @@ export class JsonScanner {
   keyEnd = 0;
 
   /**
-   * Whether the next key is exactly `quoted` (the key's JSON bytes, quotes included); if so it is
-   * consumed. Records list their fields in the same order, so the expected key is usually there.
+   * Whether the next bytes are exactly `quoted` (a key as JSON, quotes included, and what follows
+   * it, such as its colon); if so they are consumed. Records list their fields in the same order, so the expected key is usually there.
    */
-  keyIs(quoted: Uint8Array): boolean {
+  keyIs(quoted: KnownBytes): boolean {
     if (this.peek() !== QUOTE) return false;
-    const { src, pos } = this;
-    const n = quoted.length;
-    if (pos + n > this.end) return false;
-    for (let k = 1; k < n; k++) if (src[pos + k] !== quoted[k]) return false;
+    const pos = this.pos;
+    const n = quoted.bytes.length;
+    if (pos + n > this.end || !holdsKnown(this.srcWords, this.srcBase + pos, quoted)) return false;
     this.pos = pos + n;
     return true;
   }
 
   /** Writes bytes already encoded (a key known in advance). */
-  raw(bytes: Uint8Array): void {
+  raw(packed: KnownBytes): void {
     const out = this.out;
-    out.ensure(bytes.length);
-    const buf = out.buf;
-    let o = out.pos;
-    for (let k = 0; k < bytes.length; k++) buf[o++] = bytes[k]!;
-    out.pos = o;
+    out.ensure(packed.bytes.length);
+    writeKnown(this.outView(), out.pos, packed);
+    out.pos += packed.bytes.length;
+  }
+
+  /** The word view of the output buffer, remade when the writer grows or replaces it. */
+  private outView(): DataView<ArrayBufferLike> {
+    const buf = this.out.buf;
+    if (buf !== this.outWordsOf) {
+      this.outWords = new DataView(buf.buffer, buf.byteOffset, buf.length);
+      this.outWordsOf = buf;
+    }
+    return this.outWords;
   }
 
   /** Writes the key that `key()` last read. */
@@ -199,11 +206,8 @@ export class JsonScanner {
     // Nothing decodes longer than it is written, and the string ends by the last quote.
     out.ensure(5 + lastQuote - start);
     const buf = out.buf;
-    if (buf !== this.outWordsOf) {
-      this.outWords = new DataView(buf.buffer, buf.byteOffset, buf.length);
-      this.outWordsOf = buf;
-    }
-    const { srcWords, srcBase, outWords } = this;
+    const outWords = this.outView();
+    const { srcWords, srcBase } = this;
     const at = out.pos;
     let o = at + 1;
     let i = start;

@@ -49,3 +49,34 @@ export function copyPlainWords(
   }
   return n;
 }
+
+/** Bytes known in advance (a field's key), with their whole words as the loops here read them. */
+export interface KnownBytes {
+  bytes: Uint8Array;
+  /** The first `4 * words.length` bytes, four at a time, little-endian. */
+  words: Int32Array;
+}
+
+export function knownBytes(bytes: Uint8Array): KnownBytes {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const words = new Int32Array(bytes.length >> 2);
+  for (let w = 0; w < words.length; w++) words[w] = view.getInt32(w * 4, true);
+  return { bytes, words };
+}
+
+/** Whether `src` holds `known` at `from`, which has room for all of it: word by word, then byte by byte. */
+export function holdsKnown(src: DataView, from: number, known: KnownBytes): boolean {
+  const { bytes, words } = known;
+  let k = 0;
+  for (let w = 0; w < words.length; w++, k += 4) if (src.getInt32(from + k, true) !== words[w]) return false;
+  for (; k < bytes.length; k++) if (src.getUint8(from + k) !== bytes[k]) return false;
+  return true;
+}
+
+/** Writes `known` at `to`, which has room for all of it. */
+export function writeKnown(out: DataView, to: number, known: KnownBytes): void {
+  const { bytes, words } = known;
+  let k = 0;
+  for (let w = 0; w < words.length; w++, k += 4) out.setInt32(to + k, words[w]!, true);
+  for (; k < bytes.length; k++) out.setUint8(to + k, bytes[k]!);
+}

@@ -9,6 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { JsonScanner } from '../msgpack/json-scanner.js';
 import type { MsgpackWriter } from '../msgpack/writer.js';
+import { knownBytes, type KnownBytes } from '../msgpack/plain-words.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
@@ -58,9 +59,9 @@ const OPEN_BRACKET = 0x5b;
 interface KnownField {
   spec: FieldSpec;
   name: Buffer;
-  /** The key as JSON (`"Host"`) and as msgpack (a fixstr). */
-  quoted: Buffer;
-  packed: Buffer;
+  /** The key as JSON with its colon (`"Host":`), and as msgpack (a fixstr). */
+  quoted: KnownBytes;
+  packed: KnownBytes;
   bit: number;
 }
 
@@ -78,8 +79,8 @@ function fieldTable(fields: readonly FieldSpec[]): FieldTable {
     const field = {
       spec,
       name,
-      quoted: Buffer.from(`"${spec.name}"`, 'latin1'),
-      packed: Buffer.from([FIXSTR | name.length, ...name]),
+      quoted: knownBytes(Buffer.from(`"${spec.name}":`, 'latin1')),
+      packed: knownBytes(Buffer.from([FIXSTR | name.length, ...name])),
       bit: 1 << i,
     };
     table.inOrder.push(field);
@@ -139,7 +140,7 @@ export class RecordTranscoder {
     } else {
       for (;;) {
         const known = this.nextKey(fields, count);
-        if (known === undefined || !scan.expect(COLON)) return -1;
+        if (known === undefined) return -1;
         if (known) {
           if (seen & known.bit) return -1; // JSON.parse keeps the last value, at the first position
           seen |= known.bit;
@@ -161,11 +162,17 @@ export class RecordTranscoder {
     return seen;
   }
 
-  /** The next key: a known field, null for an unknown key (read by `key()`), undefined to decline. */
+  /**
+   * The next key and its colon: a known field, null for an unknown key (read by `key()`),
+   * undefined to decline. The expected key is compared with its colon in one go, as the platform
+   * writes them; anything else (whitespace before the colon, another key) is read the long way.
+   */
   private nextKey(fields: FieldTable, index: number): KnownField | null | undefined {
     const expected = fields.inOrder[index];
     if (expected && this.scan.keyIs(expected.quoted)) return expected;
-    return this.scan.key() ? this.lookup(fields.byLength) : undefined;
+    if (!this.scan.key()) return undefined;
+    const known = this.lookup(fields.byLength);
+    return this.scan.expect(COLON) ? known : undefined;
   }
 
   private lookup(fields: KnownField[][]): KnownField | null {

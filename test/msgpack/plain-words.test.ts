@@ -1,7 +1,7 @@
 /** The word-at-a-time test for bytes a JSON string cannot copy, against the byte-by-byte rule. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { copyPlainWords, holdsSpecialByte } from '../../src/msgpack/plain-words.js';
+import { copyPlainWords, holdsKnown, holdsSpecialByte, knownBytes, writeKnown } from '../../src/msgpack/plain-words.js';
 import { prng } from '../../src/sample/generate.js';
 
 /** The rule the scanner's byte loop applies: a quote, a backslash or a control byte ends a plain run. */
@@ -60,6 +60,37 @@ describe('copyPlainWords', () => {
     for (let last = 0; last < src.length; last++) {
       const copied = copyPlainWords(view(src), 0, last, view(out), 0);
       assert.equal(copied, Math.floor((last + 1) / 4) * 4, `up to ${last}`);
+    }
+  });
+});
+
+describe('known bytes (a key and its colon)', () => {
+  const view = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
+
+  it('finds a difference at any byte of any length, in the whole words and in the bytes after them', () => {
+    for (let length = 1; length <= 13; length++) {
+      const key = Buffer.from('"ResponseBody":'.slice(0, length));
+      const known = knownBytes(key);
+      assert.equal(known.words.length, length >> 2);
+      const text = Buffer.concat([Buffer.from('xyz'), key, Buffer.from('tail')]);
+      assert.ok(holdsKnown(view(text), 3, known), `length ${length}: the bytes themselves`);
+      assert.ok(!holdsKnown(view(text), 2, known), `length ${length}: one byte early`);
+      for (let at = 0; at < length; at++) {
+        const changed = Buffer.from(text);
+        changed[3 + at] = changed[3 + at]! ^ 0x20;
+        assert.ok(!holdsKnown(view(changed), 3, known), `length ${length}: byte ${at} changed`);
+      }
+    }
+  });
+
+  it('writes exactly its bytes, at any place, and nothing around them', () => {
+    for (let length = 1; length <= 13; length++) {
+      const key = Buffer.from([0xa0 | (length - 1), ...Buffer.from('ResponseBody'.slice(0, length - 1))]);
+      for (let to = 0; to < 4; to++) {
+        const out = Buffer.alloc(24, 0x2e);
+        writeKnown(view(out), to, knownBytes(key));
+        assert.deepEqual(out, Buffer.concat([Buffer.alloc(to, 0x2e), key, Buffer.alloc(24 - to - length, 0x2e)]), `${length} at ${to}`);
+      }
     }
   });
 });
