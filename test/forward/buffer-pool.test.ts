@@ -48,13 +48,21 @@ describe('ChunkBufferPool', () => {
     assert.equal(reused.length, 1);
   });
 
-  it('gives ChunkBuilder bodies in pooled memory', () => {
+  it('has ChunkBuilder encode in pooled memory and hand a chunk over without a copy; a recycled slab is encoded into again', () => {
     const pool = new ChunkBufferPool(1 << 16, 2);
     const builder = new ChunkBuilder({ maxRecords: 10, maxBytes: 1 << 16 }, pool);
     builder.append(1, 0, { a: 1 });
-    const chunk = builder.take()!;
-    pool.recycle(chunk.entries);
+    const first = builder.take()!;
+    const firstBytes = Buffer.from(first.entries);
+    assert.equal(first.entries.buffer.byteLength, 1 << 16, 'the body lies in a slab of the pool');
     builder.append(2, 0, { b: 2 });
-    assert.equal(builder.take()!.entries.buffer, chunk.entries.buffer);
+    const second = builder.take()!;
+    assert.notEqual(second.entries.buffer, first.entries.buffer, 'the next chunk is encoded elsewhere while the first is lent');
+    assert.deepEqual(first.entries, firstBytes, 'building the next chunk left the first one as it was');
+    pool.recycle(first.entries);
+    builder.append(3, 0, { c: 3 }); // into the slab taken when the second chunk was handed over
+    builder.take();
+    builder.append(4, 0, { d: 4 });
+    assert.equal(builder.take()!.entries.buffer, first.entries.buffer, 'the recycled slab is encoded into again');
   });
 });
