@@ -14,17 +14,20 @@ export function classifyUuid(s: string): UuidVerdict {
   return classifyUuidBytes(Buffer.from(s, 'latin1'), 0, 36);
 }
 
+const DASH = 0x2d;
+
+function allHex(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (HEX[b[i]!] !== 1) return false;
+  return true;
+}
+
 /** The same check on bytes, from `start` to `end`: the one implementation. */
 export function classifyUuidBytes(b: Uint8Array, start: number, end: number): UuidVerdict {
   if (end - start !== 36) return 'not-uuid';
-  for (let i = 0; i < 36; i++) {
-    const c = b[start + i]!;
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (c !== 45) return 'not-uuid';
-    } else if (HEX[c] !== 1) {
-      return 'not-uuid';
-    }
-  }
+  if (b[start + 8] !== DASH || b[start + 13] !== DASH || b[start + 18] !== DASH || b[start + 23] !== DASH) return 'not-uuid';
+  // The dashes checked, every other byte must be hex: one plain loop per group of digits.
+  if (!allHex(b, start, start + 8) || !allHex(b, start + 9, start + 13) || !allHex(b, start + 14, start + 18)) return 'not-uuid';
+  if (!allHex(b, start + 19, start + 23) || !allHex(b, start + 24, end)) return 'not-uuid';
   const variant = b[start + 19]! | 0x20; // a hex digit, lower-cased
   const isV4 = b[start + 14] === 0x34 && (variant === 0x38 || variant === 0x39 || variant === 0x61 || variant === 0x62);
   return isV4 ? 'v4' : 'other-version';

@@ -1,8 +1,11 @@
-/** The byte-level IPv4 check of the fast path against node:net's isIPv4, which the validator uses. */
+/**
+ * The byte-level checks of the fast path against references: IPv4 against node:net's isIPv4, which
+ * the validator uses, and the UUID check against the schema's pattern written as a regular expression.
+ */
 import assert from 'node:assert/strict';
 import { isIPv4 } from 'node:net';
 import { describe, it } from 'node:test';
-import { isIpv4Bytes } from '../../src/schema/checks.js';
+import { classifyUuidBytes, isIpv4Bytes, type UuidVerdict } from '../../src/schema/checks.js';
 import { prng } from '../../src/sample/generate.js';
 
 /** The check on `text` placed inside a larger buffer, so that it must keep to its bounds. */
@@ -67,5 +70,38 @@ describe('isIpv4Bytes', () => {
       outcomes[expected ? 1 : 0]!++;
     }
     assert.ok(outcomes[0]! > 20_000 && outcomes[1]! > 20_000, `both outcomes often: ${outcomes.join(' / ')}`);
+  });
+});
+
+/** The UUID rule as regular expressions: 8-4-4-4-12 hex digits, version 4 and variant 8, 9, a or b. */
+function uuidReference(text: string): UuidVerdict {
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(text)) return 'v4';
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(text) ? 'other-version' : 'not-uuid';
+}
+
+describe('classifyUuidBytes', () => {
+  const classify = (text: string): UuidVerdict => {
+    const bytes = Buffer.from(`-${text}-`, 'latin1');
+    return classifyUuidBytes(bytes, 1, bytes.length - 1);
+  };
+
+  it('answers as the pattern for every byte value at every place of a version 4 UUID', () => {
+    const uuid = '85ed5743-2714-4154-a8d2-854045eab175';
+    const seen = new Set<UuidVerdict>();
+    for (let at = 0; at < uuid.length; at++) {
+      for (let b = 0; b < 256; b++) {
+        const text = uuid.slice(0, at) + String.fromCharCode(b) + uuid.slice(at + 1);
+        const expected = uuidReference(text);
+        assert.equal(classify(text), expected, `byte ${b.toString(16)} at ${at}`);
+        seen.add(expected);
+      }
+    }
+    assert.deepEqual([...seen].sort(), ['not-uuid', 'other-version', 'v4']);
+  });
+
+  it('refuses any other length, and takes either case', () => {
+    assert.equal(classify('85ed5743-2714-4154-a8d2-854045eab17'), 'not-uuid');
+    assert.equal(classify('85ed5743-2714-4154-a8d2-854045eab1755'), 'not-uuid');
+    assert.equal(classify('85ED5743-2714-4154-A8D2-854045EAB175'), 'v4');
   });
 });
