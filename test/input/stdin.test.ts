@@ -12,11 +12,50 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import { splitLines, type Line } from '../../src/input/lines.js';
+import type { InputSource } from '../../src/input/sources.js';
 import { openStdin } from '../../src/input/stdin.js';
 import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
 const SPLIT = { maxLineBytes: 4 * 1024 * 1024 };
+
+/**
+ * Reads `source` to its end, pausing `pauseMs` after each batch so that a read ahead lands while
+ * the batch is still in use, and checks each line against `lines` from `first` on; returns how
+ * many batches came.
+ */
+async function readExpecting(source: InputSource, lines: readonly string[], first: number, pauseMs: number): Promise<number> {
+  let n = first;
+  let batches = 0;
+  for await (const batch of splitLines(source.chunks(), SPLIT)) {
+    await sleep(pauseMs);
+    batches++;
+    for (const line of batch) {
+      assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
+      n++;
+    }
+  }
+  assert.equal(n, lines.length, 'every line, then the end');
+  return batches;
+}
+
+/** Closes `source` at its first batch: what came must be a prefix of `lines` (the last one possibly cut) and the input not read to its end. */
+async function closeMidway(source: InputSource, lines: readonly string[], size: number): Promise<number> {
+  const seen: Line[] = [];
+  for await (const batch of splitLines(source.chunks(), SPLIT)) {
+    source.close!();
+    seen.push(...batch);
+  }
+  assert.ok(seen.length < lines.length, `${seen.length} of ${lines.length} lines before the end`);
+  seen.forEach((line, i) => {
+    const text = line.bytes.toString('latin1');
+    if (line.unterminated) assert.ok(lines[i]!.startsWith(text) && i === seen.length - 1, 'only the last line may be cut');
+    else assert.equal(text, lines[i], `line ${i + 1}`);
+  });
+  assert.ok(source.bytesRead < size);
+  assert.equal(source.exhausted, false);
+  return seen.length;
+}
 
 function openFd(t: TestContext, path: string): number {
   const fd = openSync(path, 'r');
@@ -32,16 +71,8 @@ describe('stdin from a regular file', () => {
     const skipped = Buffer.byteLength(`${lines.slice(0, 100).join('\n')}\n`);
     assert.equal(readSync(fd, Buffer.alloc(skipped), 0, skipped, null), skipped);
     const source = openStdin(fd);
-    let n = 100;
-    for await (const batch of splitLines(source.chunks(), SPLIT)) {
-      // Give the read ahead time to land: it must land in the other buffer, not under this batch.
-      await sleep(2);
-      for (const line of batch) {
-        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
-        n++;
-      }
-    }
-    assert.equal(n, lines.length);
+    // The read ahead must land in the other buffer, not under the batch in use.
+    await readExpecting(source, lines, 100, 2);
     assert.equal(source.bytesRead, statSync(path).size - skipped);
     assert.equal(source.exhausted, true);
   });
@@ -62,20 +93,8 @@ describe('stdin from a regular file', () => {
 
   it('close() ends it after the reads under way: a prefix of the lines, and not read to its end', async (t) => {
     const { path, lines } = fileOfLines(3000);
-    const source = openStdin(openFd(t, path));
-    const seen: Line[] = [];
-    for await (const batch of splitLines(source.chunks(), SPLIT)) {
-      source.close!();
-      seen.push(...batch);
-    }
-    assert.ok(seen.length > 0 && seen.length < lines.length, `${seen.length} of ${lines.length} lines before the end`);
-    seen.forEach((line, i) => {
-      const text = line.bytes.toString('latin1');
-      if (line.unterminated) assert.ok(lines[i]!.startsWith(text) && i === seen.length - 1, 'only the last line may be cut');
-      else assert.equal(text, lines[i], `line ${i + 1}`);
-    });
-    assert.ok(source.bytesRead < statSync(path).size);
-    assert.equal(source.exhausted, false);
+    const seen = await closeMidway(openStdin(openFd(t, path)), lines, statSync(path).size);
+    assert.ok(seen > 0, 'the first read brought lines');
   });
 });
 
@@ -104,18 +123,8 @@ describe('stdin from a pipe', () => {
   it('delivers every line intact and in order while reading one chunk ahead, and counts every byte', async (t) => {
     const { path, lines } = fileOfLines(3000);
     const source = openStdin(pipeFrom(t, 'cat "$1"', path));
-    let n = 0;
-    let batches = 0;
-    for await (const batch of splitLines(source.chunks(), SPLIT)) {
-      // Give the read ahead time to land: it must land in the other buffer, not under this batch.
-      await sleep(2);
-      batches++;
-      for (const line of batch) {
-        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
-        n++;
-      }
-    }
-    assert.equal(n, lines.length);
+    // The read ahead must land in the other buffer, not under the batch in use.
+    const batches = await readExpecting(source, lines, 0, 2);
     assert.ok(batches > 100, `the pipe was read in many reads (${batches})`);
     assert.equal(source.bytesRead, statSync(path).size);
     assert.equal(source.exhausted, true);
@@ -126,15 +135,7 @@ describe('stdin from a pipe', () => {
     // Small writes, one at a time, make small reads, which zlib queues while the consumer is slow:
     // memory read into again while queued would change what it inflates.
     const source = openStdin(pipeFrom(t, `exec "$1" -e '${TRICKLE}' "$2"`, process.execPath, path));
-    let n = 0;
-    for await (const batch of splitLines(source.chunks(), SPLIT)) {
-      await sleep(5);
-      for (const line of batch) {
-        assert.equal(line.bytes.toString('latin1'), lines[n], `line ${n + 1}`);
-        n++;
-      }
-    }
-    assert.equal(n, lines.length);
+    await readExpecting(source, lines, 0, 5);
     assert.equal(source.bytesRead, statSync(path).size);
     assert.equal(source.exhausted, true);
   });
@@ -155,19 +156,6 @@ describe('stdin from a pipe', () => {
 
   it('close() in mid-stream ends it after the chunk already read: a prefix of the lines', async (t) => {
     const { path, lines } = fileOfLines(3000);
-    const source = openStdin(pipeFrom(t, 'cat "$1"', path));
-    const seen: Line[] = [];
-    for await (const batch of splitLines(source.chunks(), SPLIT)) {
-      source.close!();
-      seen.push(...batch);
-    }
-    assert.ok(seen.length < lines.length, `${seen.length} of ${lines.length} lines before the end`);
-    seen.forEach((line, i) => {
-      const text = line.bytes.toString('latin1');
-      if (line.unterminated) assert.ok(lines[i]!.startsWith(text) && i === seen.length - 1, 'only the last line may be cut');
-      else assert.equal(text, lines[i], `line ${i + 1}`);
-    });
-    assert.ok(source.bytesRead < statSync(path).size);
-    assert.equal(source.exhausted, false);
+    await closeMidway(openStdin(pipeFrom(t, 'cat "$1"', path)), lines, statSync(path).size);
   });
 });
