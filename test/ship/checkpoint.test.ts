@@ -18,6 +18,20 @@ const receiver = receivers();
 const noProcFds = process.platform === 'linux' ? null : 'the open files are listed from /proc/self/fd, which only Linux has';
 if (noProcFds) process.stdout.write(`# skipping the open-file checks: ${noProcFds}\n`);
 
+/**
+ * A file of `records` audit lines and a checkpoint path whose every write fails: the checkpoint is
+ * written to FILE.tmp and renamed, and a directory stands in that place.
+ */
+function unwritableCheckpoint(records: number, seed: number): { ledger: Ledger; input: string; checkpoint: string } {
+  const dir = tempDir();
+  const ledger = new Ledger(records, seed);
+  const input = join(dir, 'audit.jsonl');
+  writeFileSync(input, ledger.text());
+  const checkpoint = join(dir, 'cp.json');
+  mkdirSync(`${checkpoint}.tmp`);
+  return { ledger, input, checkpoint };
+}
+
 interface CheckpointFile {
   files: Record<string, { offset: number; line: number; size: number; done: boolean }>;
 }
@@ -47,13 +61,7 @@ describe('--checkpoint', () => {
   });
 
   it('that cannot be written stops reading with exit 4 and its path; the input is closed; a re-run delivers every record', async () => {
-    const dir = tempDir();
-    const ledger = new Ledger(3000, 403);
-    const input = join(dir, 'audit.jsonl');
-    writeFileSync(input, ledger.text());
-    const checkpoint = join(dir, 'cp.json');
-    // The checkpoint is written to FILE.tmp and renamed: a directory in its place fails every write.
-    mkdirSync(`${checkpoint}.tmp`);
+    const { ledger, input, checkpoint } = unwritableCheckpoint(3000, 403);
     const r = await receiver();
     const args = ['--port', String(r.port), '--chunk-records', '500', '--checkpoint', checkpoint, '--summary', 'json', input];
     const failed = await runCli(args, noProcFds ? {} : { env: { NODE_OPTIONS: LIST_OPEN_FILES } });
@@ -75,12 +83,7 @@ describe('--checkpoint', () => {
   });
 
   it('that cannot be written by a run that read and delivered everything: exit 1 and why, not "complete"', async () => {
-    const dir = tempDir();
-    const ledger = new Ledger(100, 404);
-    const input = join(dir, 'audit.jsonl');
-    writeFileSync(input, ledger.text());
-    const checkpoint = join(dir, 'cp.json');
-    mkdirSync(`${checkpoint}.tmp`);
+    const { ledger, input, checkpoint } = unwritableCheckpoint(100, 404);
     const r = await receiver();
     const res = await runCli(['--port', String(r.port), '--checkpoint', checkpoint, '--summary', 'json', input]);
     assert.equal(res.code, EXIT.failure, res.stderr);
