@@ -11,7 +11,7 @@ import { JsonScanner } from '../msgpack/json-scanner.js';
 import type { MsgpackWriter } from '../msgpack/writer.js';
 import { knownBytes, type KnownBytes } from '../msgpack/plain-words.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
-import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes } from '../schema/checks.js';
+import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes, isIpv6Bytes } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
 import { parseTimestampBytes } from '../schema/timestamp.js';
 import { FIXMAP, FIXSTR, MAP16, NIL } from '../msgpack/types.js';
@@ -215,7 +215,9 @@ export class RecordTranscoder {
       case 'ip':
         if (!scan.string()) return false;
         return (
-          isIpv4Bytes(scan.out.buf, scan.strStart, scan.strEnd) || isIpAddress(scan.out.buf.toString('latin1', scan.strStart, scan.strEnd))
+          isIpv4Bytes(scan.out.buf, scan.strStart, scan.strEnd) ||
+          isIpv6Bytes(scan.out.buf, scan.strStart, scan.strEnd) ||
+          isIpAddress(scan.out.buf.toString('latin1', scan.strStart, scan.strEnd))
         );
       case 'status': {
         const status = scan.integer();

@@ -1,11 +1,12 @@
 /**
- * The byte-level checks of the fast path against references: IPv4 against node:net's isIPv4, which
- * the validator uses, and the UUID check against the schema's pattern written as a regular expression.
+ * The byte-level checks of the fast path against references: IPv4 and IPv6 against node:net's
+ * isIPv4 and isIPv6, which the validator uses, and the UUID check against the schema's pattern
+ * written as a regular expression.
  */
 import assert from 'node:assert/strict';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { describe, it } from 'node:test';
-import { classifyUuidBytes, isIpv4Bytes, type UuidVerdict } from '../../src/schema/checks.js';
+import { classifyUuidBytes, isIpv4Bytes, isIpv6Bytes, type UuidVerdict } from '../../src/schema/checks.js';
 import { prng } from '../../src/sample/generate.js';
 
 /** The check on `text` placed inside a larger buffer, so that it must keep to its bounds. */
@@ -103,5 +104,68 @@ describe('classifyUuidBytes', () => {
     assert.equal(classify('85ed5743-2714-4154-a8d2-854045eab17'), 'not-uuid');
     assert.equal(classify('85ed5743-2714-4154-a8d2-854045eab1755'), 'not-uuid');
     assert.equal(classify('85ED5743-2714-4154-A8D2-854045EAB175'), 'v4');
+  });
+});
+
+describe('isIpv6Bytes', () => {
+  const check6 = (text: string): boolean => {
+    const bytes = Buffer.from(`:${text}:`, 'latin1');
+    return isIpv6Bytes(bytes, 1, bytes.length - 1);
+  };
+
+  it('takes the common forms and leaves the rest to isIPv6', () => {
+    const cases = [
+      ['2001:db8:58aa::50a', true],
+      ['2001:0db8:0000:0000:0000:ff00:0042:8329', true],
+      ['::', true],
+      ['::1', true],
+      ['1::', true],
+      ['1:2:3:4:5:6:7::', true],
+      ['::2:3:4:5:6:7:8', true],
+      ['1::8', true],
+      ['FE80::abcd', true],
+      ['1:2:3:4:5:6:7:8:9', false],
+      ['1:2:3:4:5:6:7', false],
+      ['1::2::3', false],
+      [':::', false],
+      [':1::2', false],
+      ['1::2:', false],
+      ['12345::1', false],
+      ['g::1', false],
+      ['1:2:3:4:5:6:7::8', false],
+      ['::ffff:1.2.3.4', false], // an IPv4 tail: isIPv6 takes it, the check leaves it to isIPv6
+      ['fe80::1%eth0', false],
+      ['', false],
+    ] as const;
+    for (const [text, expected] of cases) {
+      assert.equal(check6(text), expected, text);
+      if (expected) assert.ok(isIPv6(text), `isIPv6 takes ${text} too`);
+    }
+  });
+
+  it('never takes what isIPv6 refuses, and takes every common form, on 300,000 seeded strings', () => {
+    const random = prng(6);
+    const group = (): string => ['0', '1', 'a', 'ff', 'db8', 'FFFF', '0000', '12345', 'g'][Math.floor(random() * 9)]!;
+    const outcomes = [0, 0];
+    for (let k = 0; k < 300_000; k++) {
+      const count = 1 + Math.floor(random() * 9);
+      const groups = Array.from({ length: count }, group);
+      // Often one `::` somewhere, sometimes two, and sometimes a stray byte.
+      if (random() < 0.6) groups.splice(Math.floor(random() * (count + 1)), 0, '');
+      if (random() < 0.05) groups.splice(Math.floor(random() * (count + 1)), 0, '');
+      let text = groups.join(':');
+      if (text.startsWith(':') && !text.startsWith('::')) text = `:${text}`;
+      if (text.endsWith(':') && !text.endsWith('::')) text = `${text}:`;
+      if (random() < 0.1) {
+        const at = Math.floor(random() * (text.length + 1));
+        text = text.slice(0, at) + [':', '.', '%', ' ', '\u00e9'][Math.floor(random() * 5)] + text.slice(at);
+      }
+      const mine = check6(text);
+      if (mine) assert.ok(isIPv6(text), `isIPv6 refuses ${text}, which the check took`);
+      // The common form: hex groups of 1 to 4 and colons only, no IPv4 tail, no zone.
+      if (isIPv6(text) && /^[0-9a-f:]*$/i.test(text)) assert.ok(mine, `the check left the common form ${text} to isIPv6`);
+      outcomes[mine ? 1 : 0]!++;
+    }
+    assert.ok(outcomes[0]! > 20_000 && outcomes[1]! > 20_000, `both outcomes often: ${outcomes.join(' / ')}`);
   });
 });
