@@ -7,6 +7,7 @@
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fsyncDir } from './durable.js';
+import { CheckpointError, describeSystemError } from './errors.js';
 
 /**
  * Replaces `path` with `text`: written to `PATH.tmp`, fsynced, renamed over PATH, and the directory
@@ -86,4 +87,18 @@ export class StateFileWriter {
       this.writing = null;
     }
   }
+}
+
+/**
+ * The writer of one of our JSON state files (`{version: 1, ...}`, read by readStateFile in
+ * src/durable.ts): the text is `state` as indented JSON, and a failed replace is a CheckpointError
+ * that `what` names ("the checkpoint"), as a failed read is.
+ */
+export function jsonStateWriter(path: string, state: object, what: string, durable: boolean): StateFileWriter {
+  return new StateFileWriter(
+    path,
+    () => `${JSON.stringify(state, null, 1)}\n`,
+    durable,
+    (error) => new CheckpointError(`cannot write ${what} ${path}: ${describeSystemError(error)}`, { cause: error }),
+  );
 }

@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';
-import { StateFileWriter } from '../state-file.js';
+import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
-import { CheckpointError, describeSystemError } from '../errors.js';
+import { CheckpointError } from '../errors.js';
 
 /** The bytes a file's fingerprint covers: its first line or more, for audit logs (a RequestID in each). */
 const FINGERPRINT_BYTES = 4096;
@@ -68,12 +68,7 @@ export class Checkpoint {
     private readonly state: CheckpointFile,
     private readonly lock: FileLock,
   ) {
-    this.file = new StateFileWriter(
-      path,
-      () => `${JSON.stringify(this.state, null, 1)}\n`,
-      true,
-      (error) => new CheckpointError(`cannot write the checkpoint ${path}: ${describeSystemError(error)}`, { cause: error }),
-    );
+    this.file = jsonStateWriter(path, state, 'the checkpoint', true);
   }
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */

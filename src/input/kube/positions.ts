@@ -8,8 +8,7 @@
  */
 import { join } from 'node:path';
 import { readStateFile } from '../../durable.js';
-import { CheckpointError, describeSystemError } from '../../errors.js';
-import { StateFileWriter } from '../../state-file.js';
+import { jsonStateWriter, type StateFileWriter } from '../../state-file.js';
 
 export const POSITIONS_FILE = 'kubectl-positions.json';
 
@@ -102,15 +101,9 @@ export class Positions {
   readonly path: string;
 
   constructor(dir: string, fsync: boolean) {
-    const path = join(dir, POSITIONS_FILE);
-    this.path = path;
-    this.file = new StateFileWriter(
-      path,
-      () => `${JSON.stringify(this.state, null, 1)}\n`,
-      fsync,
-      (error) => new CheckpointError(`cannot write the kubectl positions ${path}: ${describeSystemError(error)}`, { cause: error }),
-    );
+    this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
+    this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync);
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
   }
