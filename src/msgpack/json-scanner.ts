@@ -152,7 +152,8 @@ export class JsonScanner {
 
   /**
    * Whether the next bytes are exactly `quoted` (a key as JSON, quotes included, and what follows
-   * it, such as its colon); if so they are consumed. Records list their fields in the same order, so the expected key is usually there.
+   * it, such as its colon); if so they are consumed. Records list their fields in the same order,
+   * so the expected key is usually there.
    */
   keyIs(quoted: KnownBytes): boolean {
     if (this.peek() !== QUOTE) return false;
