@@ -9,11 +9,16 @@ import { describe, it } from 'node:test';
 import { classifyUuidBytes, isIpv4Bytes, isIpv6Bytes, type UuidVerdict } from '../../src/schema/checks.js';
 import { prng } from '../../src/sample/generate.js';
 
-/** The check on `text` placed inside a larger buffer, so that it must keep to its bounds. */
-function check(text: string): boolean {
-  const bytes = Buffer.from(`9${text}9`, 'latin1');
-  return isIpv4Bytes(bytes, 1, bytes.length - 1);
+/**
+ * A byte check on `text` placed inside a larger buffer, between two `fence` bytes that could
+ * continue it, so that it must keep to its bounds.
+ */
+function inside<T>(byteCheck: (b: Uint8Array, start: number, end: number) => T, fence: string, text: string): T {
+  const bytes = Buffer.from(`${fence}${text}${fence}`, 'latin1');
+  return byteCheck(bytes, 1, bytes.length - 1);
 }
+
+const check = (text: string): boolean => inside(isIpv4Bytes, '9', text);
 
 describe('isIpv4Bytes', () => {
   it('answers as isIPv4 on the edge cases of a dotted quad', () => {
@@ -81,10 +86,7 @@ function uuidReference(text: string): UuidVerdict {
 }
 
 describe('classifyUuidBytes', () => {
-  const classify = (text: string): UuidVerdict => {
-    const bytes = Buffer.from(`-${text}-`, 'latin1');
-    return classifyUuidBytes(bytes, 1, bytes.length - 1);
-  };
+  const classify = (text: string): UuidVerdict => inside(classifyUuidBytes, '-', text);
 
   it('answers as the pattern for every byte value at every place of a version 4 UUID', () => {
     const uuid = '85ed5743-2714-4154-a8d2-854045eab175';
@@ -108,10 +110,7 @@ describe('classifyUuidBytes', () => {
 });
 
 describe('isIpv6Bytes', () => {
-  const check6 = (text: string): boolean => {
-    const bytes = Buffer.from(`:${text}:`, 'latin1');
-    return isIpv6Bytes(bytes, 1, bytes.length - 1);
-  };
+  const check6 = (text: string): boolean => inside(isIpv6Bytes, ':', text);
 
   it('takes the common forms and leaves the rest to isIPv6', () => {
     const cases = [
