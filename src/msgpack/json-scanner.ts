@@ -204,7 +204,8 @@ export class JsonScanner {
     const { src, out, lastQuote } = this;
     const start = this.pos + 1;
     if (start > lastQuote) return false;
-    // Nothing decodes longer than it is written, and the string ends by the last quote.
+    // Nothing decodes longer than it is written, and the string ends by the last quote; the word
+    // copy's last word may run up to 3 bytes past what it keeps, still before that bound.
     out.ensure(5 + lastQuote - start);
     const buf = out.buf;
     const outWords = this.outView();

@@ -1,7 +1,7 @@
 /** The word-at-a-time test for bytes a JSON string cannot copy, against the byte-by-byte rule. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { copyPlainWords, holdsKnown, holdsSpecialByte, knownBytes, writeKnown } from '../../src/msgpack/plain-words.js';
+import { copyPlainWords, firstFlagged, holdsKnown, knownBytes, specialFlags, writeKnown } from '../../src/msgpack/plain-words.js';
 import { prng } from '../../src/sample/generate.js';
 
 /** The rule the scanner's byte loop applies: a quote, a backslash or a control byte ends a plain run. */
@@ -11,17 +11,23 @@ function word(bytes: number[]): number {
   return Buffer.from(bytes).readInt32LE(0);
 }
 
-describe('holdsSpecialByte', () => {
-  it('flags every byte value exactly as the byte loop does, at each place in a word and beside any neighbour', () => {
+/** Where the flags put the first special byte of the word; -1 when they flag none. */
+function flaggedAt(bytes: number[]): number {
+  const flags = specialFlags(word(bytes));
+  return flags === 0 ? -1 : firstFlagged(flags);
+}
+
+describe('specialFlags', () => {
+  it('finds the first special byte as the byte loop does, for every byte value at each place in a word and beside any neighbour', () => {
     let flagged = 0;
     for (let b = 0; b < 256; b++) {
       for (const fill of [0x61, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff]) {
         for (let at = 0; at < 4; at++) {
           const bytes = [fill, fill, fill, fill];
           bytes[at] = b;
-          const expected = special(b) || special(fill);
-          assert.equal(holdsSpecialByte(word(bytes)), expected, `byte ${b.toString(16)} at ${at} among ${fill.toString(16)}`);
-          if (expected) flagged++;
+          const expected = bytes.findIndex(special);
+          assert.equal(flaggedAt(bytes), expected, `byte ${b.toString(16)} at ${at} among ${fill.toString(16)}`);
+          if (expected >= 0) flagged++;
         }
       }
     }
@@ -35,9 +41,9 @@ describe('holdsSpecialByte', () => {
     const outcomes = [0, 0];
     for (let k = 0; k < 1_000_000; k++) {
       const bytes = [pick(), pick(), pick(), pick()];
-      const expected = bytes.some(special);
-      assert.equal(holdsSpecialByte(word(bytes)), expected, bytes.map((b) => b.toString(16)).join(' '));
-      outcomes[expected ? 1 : 0]!++;
+      const expected = bytes.findIndex(special);
+      assert.equal(flaggedAt(bytes), expected, bytes.map((b) => b.toString(16)).join(' '));
+      outcomes[expected >= 0 ? 1 : 0]!++;
     }
     assert.ok(outcomes[0]! > 100_000 && outcomes[1]! > 100_000, `both outcomes often: ${outcomes.join(' / ')}`);
   });
@@ -46,12 +52,22 @@ describe('holdsSpecialByte', () => {
 describe('copyPlainWords', () => {
   const view = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
 
-  it('copies whole plain words up to the first word that holds a special byte', () => {
+  it('copies the plain bytes up to the first special one, wherever it lies in its word', () => {
+    for (let at = 0; at < 12; at++) {
+      for (const stop of ['"', '\\', '\n', '\x00', '\x1f']) {
+        const text = 'abcdefghijklmnop';
+        const src = Buffer.from(text.slice(0, at) + stop + text.slice(at + 1));
+        const out = Buffer.alloc(20, 0x2e);
+        assert.equal(copyPlainWords(view(src), 0, src.length - 1, view(out), 2), at, `${JSON.stringify(stop)} at ${at}`);
+        assert.equal(out.subarray(2, 2 + at).toString(), text.slice(0, at));
+      }
+    }
     const src = Buffer.from('abcdefgh"jklmnop');
-    const out = Buffer.alloc(16, 0x2e);
-    assert.equal(copyPlainWords(view(src), 0, src.length - 1, view(out), 2), 8);
-    assert.equal(out.toString(), '..abcdefgh......');
-    assert.equal(copyPlainWords(view(src), 1, src.length - 1, view(out), 0), 4, 'a run that does not start on a word boundary');
+    assert.equal(
+      copyPlainWords(view(src), 1, src.length - 1, view(Buffer.alloc(16)), 0),
+      7,
+      'a run that does not start on a word boundary',
+    );
   });
 
   it('reads no byte after the last one it is allowed', () => {
