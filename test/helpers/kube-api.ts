@@ -42,6 +42,8 @@ interface Follower {
   end: () => void;
   /** Set by cut(): the next line is sent halfway and the stream ends. */
   cut: boolean;
+  /** Log bytes waiting for the connection to take them. */
+  unsent: () => number;
 }
 
 const NAMESPACE = 'default';
@@ -225,6 +227,13 @@ export class FakeKubeApi {
     for (const f of this.followers) f.cut = true;
   }
 
+  /** Log bytes waiting for the followers' connections to take them: kubectl is not reading (audit-ship holds it back). */
+  get unsentLogBytes(): number {
+    let bytes = 0;
+    for (const f of this.followers) bytes += f.unsent();
+    return bytes;
+  }
+
   /** How many log streams are open now. */
   get openStreams(): number {
     return this.followers.size;
@@ -348,20 +357,54 @@ export class FakeKubeApi {
     response.writeHead(200, { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' });
     if (lines.length > 0) response.write(lines.map(format).join(''));
     if (url.searchParams.get('follow') !== 'true' || instance.ended) return void response.end();
+    // Lines are handed to the connection as fast as it takes them, and wait here meanwhile, as a
+    // kubelet's log file does: a client that stops reading holds the log at the server.
+    const queue: string[] = [];
+    let next = 0;
+    let queuedBytes = 0;
+    let blocked = false;
+    let ending = false;
+    const stop = () => {
+      this.followers.delete(follower);
+      queue.length = next = queuedBytes = 0;
+    };
+    const pump = () => {
+      while (!blocked && next < queue.length) {
+        const text = queue[next++]!;
+        queuedBytes -= text.length;
+        if (follower.cut) {
+          response.end(text.slice(0, Math.ceil(text.length / 2)));
+          this.cuts++;
+          return stop();
+        }
+        if (!response.write(text)) {
+          blocked = true;
+          response.once('drain', () => {
+            blocked = false;
+            pump();
+          });
+        }
+      }
+      if (next === queue.length) queue.length = next = 0;
+      if (ending && queue.length === 0) {
+        response.end();
+        stop();
+      }
+    };
     const follower: Follower = {
       container,
       instance,
       cut: false,
+      unsent: () => queuedBytes,
       send: (line) => {
         const text = format(line);
-        if (!follower.cut) return void response.write(text);
-        response.end(text.slice(0, Math.ceil(text.length / 2)));
-        this.cuts++;
-        this.followers.delete(follower);
+        queue.push(text);
+        queuedBytes += text.length;
+        pump();
       },
       end: () => {
-        response.end();
-        this.followers.delete(follower);
+        ending = true;
+        pump();
       },
     };
     this.followers.add(follower);
