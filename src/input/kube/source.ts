@@ -111,6 +111,10 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     poke();
   };
 
+  async function room(): Promise<void> {
+    while (queuedBytes > QUEUE_BYTES) await new Promise<void>((resolve) => rooms.push(resolve));
+  }
+
   const context = {
     command: options.command,
     globalArgs: target.globalArgs,
@@ -118,11 +122,12 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     signal: abort.signal,
     maxLineBytes: options.maxLineBytes,
     onMessage: options.onMessage,
-    async push(stream: ContainerStream, lines: Buffer, position: StreamPosition | null) {
+    /** Queues the lines; a promise of room when the queue is over its bytes, null while there is room. */
+    push(stream: ContainerStream, lines: Buffer, position: StreamPosition | null): Promise<void> | null {
       queue.push({ stream, lines, position });
       queuedBytes += lines.length;
       poke();
-      while (queuedBytes > QUEUE_BYTES) await new Promise<void>((resolve) => rooms.push(resolve));
+      return queuedBytes > QUEUE_BYTES ? room() : null;
     },
   };
 
