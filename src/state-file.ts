@@ -2,7 +2,7 @@
  * Small state files that change as a run goes (the --checkpoint, the kubectl positions), replaced
  * atomically and off the main thread. Replacing one synchronously (write, fsync, rename, fsync of
  * the directory) held the event loop for each chunk spooled: a checkpointed backfill of 200,000
- * records took 1.26 s instead of 1.08.
+ * records took 1.19 to 1.24 s, against 1.04 to 1.08 s without a checkpoint.
  */
 import { open, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

@@ -1,8 +1,8 @@
 /**
- * Preloaded into a CLI under test (`NODE_OPTIONS=--import=…`, see `openFilesPreload`): as the
- * process exits, it writes each file it still holds open to stderr as `open-file: PATH`. A file
- * handle that nothing closed would otherwise be closed by the garbage collector, or not at all,
- * and no assertion on the outcome would notice. Linux only (/proc/self/fd).
+ * Preloaded into a CLI under test (`NODE_OPTIONS`, see `LIST_OPEN_FILES` in test/helpers/cli.ts):
+ * as the process exits, it writes each file it still holds open to stderr as `open-file: PATH`. A
+ * file handle that nothing closed would otherwise be closed by the garbage collector, or not at
+ * all, and no assertion on the outcome would notice. Linux only (/proc/self/fd).
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 
