@@ -10,6 +10,7 @@ import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { decodeEntryStream } from '../forward/decode-transport.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
+import { readTickFor } from '../input/kube/coalesced-read.js';
 import { DEFAULT_KUBECTL_RECENT_IDS, kubeSource } from '../input/kube/source.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
@@ -65,6 +66,7 @@ async function openInputs(files: string[], options: ShipOptions, note: Note): Pr
       maxLineBytes: options.maxLineBytes,
       positionsDir: options.spoolDir,
       fsync: options.spoolFsync !== 'never',
+      readTickMs: readTickFor(options.flushInterval),
       onMessage: (line) => note(`${line}\n`),
     }),
   ];

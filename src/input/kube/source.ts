@@ -8,6 +8,7 @@
 import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
 import { InputError } from '../../errors.js';
 import type { InputSource } from '../sources.js';
+import { ReadTicker } from './coalesced-read.js';
 import { ContainerStream } from './container-stream.js';
 import { askKubectl, isPermanent } from './kubectl-run.js';
 import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
@@ -26,6 +27,8 @@ export interface KubeSourceOptions {
   /** The spool directory: the positions file lives beside the spool, under its lock. */
   positionsDir: string;
   fsync: boolean;
+  /** How long a small read of kubectl's output waits to be taken with others (src/input/kube/coalesced-read.ts). */
+  readTickMs: number;
   onMessage: (line: string) => void;
 }
 
@@ -122,6 +125,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     signal: abort.signal,
     maxLineBytes: options.maxLineBytes,
     onMessage: options.onMessage,
+    ticker: new ReadTicker(options.readTickMs),
     /** Queues the lines; a promise of room when the queue is over its bytes, null while there is room. */
     push(stream: ContainerStream, lines: Buffer, position: StreamPosition | null): Promise<void> | null {
       queue.push({ stream, lines, position });
