@@ -18,6 +18,8 @@ export interface FollowRow {
   /** NODE_OPTIONS the shipper ran with ('' for none). */
   nodeOptions: string;
   pods: number;
+  /** Writes a second to each pod's log stream: the records of a pod come in this many pieces. */
+  writesPerSecond: number;
   recordsPerSecond: number;
   seconds: number;
   records: number;
@@ -28,7 +30,8 @@ export interface FollowRow {
   kubectlRssMb: number;
 }
 
-const TICKS_PER_SECOND = 20;
+/** Writes a second per pod unless told otherwise: a few records a write. */
+const WRITES_PER_SECOND = 20;
 
 /** User and system CPU seconds of a process so far. */
 function cpuOf(pid: number | string): { cpu: number; ppid: number; name: string } {
@@ -69,7 +72,13 @@ export function deployedNodeOptions(): string {
   return deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }
 
-export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30, nodeOptions = ''): Promise<FollowRow> {
+export async function benchFollow(
+  pods = 20,
+  perPodPerSecond = 200,
+  seconds = 30,
+  nodeOptions = '',
+  writesPerSecond = WRITES_PER_SECOND,
+): Promise<FollowRow> {
   const api = await new FakeKubeApi().start();
   api.addDeployment('seldon-deploy', { app: 'seldon-deploy' });
   const names = Array.from({ length: pods }, (_, i) => `seldon-deploy-${i}`);
@@ -112,10 +121,10 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
   const shipBefore = cpuOf(child.pid!).cpu;
   const started = Date.now();
   let written = 0;
-  const perTick = perPodPerSecond / TICKS_PER_SECOND;
+  const perTick = perPodPerSecond / writesPerSecond;
   for (let tick = 0; written < total; tick++) {
     for (const name of names) for (let k = 0; k < perTick && written < total; k++) api.write(name, lines[written++]!);
-    const due = started + ((tick + 1) * 1000) / TICKS_PER_SECOND;
+    const due = started + ((tick + 1) * 1000) / writesPerSecond;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
   }
   await new Promise((resolve) => setTimeout(resolve, 3000)); // the last flush interval and acks
@@ -132,6 +141,7 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
   return {
     nodeOptions,
     pods,
+    writesPerSecond,
     recordsPerSecond: pods * perPodPerSecond,
     seconds: elapsed,
     records: total,
@@ -146,7 +156,8 @@ export async function benchFollow(pods = 20, perPodPerSecond = 200, seconds = 30
 export function followTable(rows: FollowRow[]): string {
   const lines = ['| process | CPU (% of one core) | CPU µs/record | memory |', '| --- | ---: | ---: | ---: |'];
   for (const r of rows) {
-    const how = r.nodeOptions ? `as deployed (\`NODE_OPTIONS=${r.nodeOptions}\`)` : 'from a shell (no NODE_OPTIONS)';
+    const pace = r.writesPerSecond === r.recordsPerSecond / r.pods ? ', a line a write' : `, ${r.writesPerSecond} writes/s a pod`;
+    const how = (r.nodeOptions ? `as deployed (\`NODE_OPTIONS=${r.nodeOptions}\`)` : 'from a shell (no NODE_OPTIONS)') + pace;
     lines.push(
       `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
       `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,

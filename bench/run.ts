@@ -131,6 +131,8 @@ const workers = await benchWorkers(corpus, RUNS);
 const startup = benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
 const follow = await benchFollow(20, 200, 30, deployedNodeOptions());
+// As the kubelet sends a pod's lines when it writes few: each one on its own.
+const followLines = await benchFollow(20, 200, 30, deployedNodeOptions(), 200);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -155,7 +157,8 @@ const report = [
   '',
   '### Goals',
   '',
-  goalsTable(shipping, corpus.records, follow),
+  // The goal holds for both paces, so the costlier of the two runs is the one compared.
+  goalsTable(shipping, corpus.records, follow.shipCpuPercent >= followLines.shipCpuPercent ? follow : followLines),
   '',
   '## Several servers',
   '',
@@ -186,10 +189,12 @@ const report = [
   `${(follow.recordsPerSecond / follow.pods).toLocaleString('en')} audit records a second each (${follow.recordsPerSecond.toLocaleString('en')} records/s together) for ${follow.seconds.toFixed(0)} s,`,
   `${follow.records.toLocaleString('en')} records, every one counted by the sink. CPU from the moment every stream is open (start-up spawns`,
   'one kubectl per pod); kubectl memory as proportional set size, so the pages of the kubectl binary they share count once.',
-  'Twice: from a shell, and as `deploy/kubernetes` runs it, with the `NODE_OPTIONS` of its Deployment (a small young',
-  "generation: a live tail needs no room for a backfill's allocation rate).",
+  "Each pod's records come in 20 writes a second, from a shell and as `deploy/kubernetes` runs it, with the `NODE_OPTIONS`",
+  "of its Deployment (a small young generation: a live tail needs no room for a backfill's allocation rate); then as deployed",
+  'with each line in a write of its own, as a pod that logs each request when it serves it writes them. The goal row',
+  'shows the costlier of the two runs as deployed.',
   '',
-  followTable([followShell, follow]),
+  followTable([followShell, follow, followLines]),
   '',
   '## Start-up',
   '',
