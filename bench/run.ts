@@ -77,7 +77,8 @@ function shipTable(rows: ShipRow[], records: number): string {
 }
 
 /** The performance goals, each a ratio measured in this run. */
-function goalsTable(rows: ShipRow[], records: number, follow: FollowRow): string {
+/** `follows`: the runs as deployed, one for each pace; each goal holds for all of them, so the costliest is compared. */
+function goalsTable(rows: ShipRow[], records: number, follows: FollowRow[]): string {
   const row = (prefix: string) => rows.find((r) => r.name.startsWith(prefix)) ?? null;
   const [file, stdin, gz, org, orgGz, bit] = [
     row('audit-ship, file (validation'),
@@ -102,11 +103,14 @@ function goalsTable(rows: ShipRow[], records: number, follow: FollowRow): string
   goal('records per CPU-second ≥ 2× Fluent Bit', cpuRatio(file, bit), 2);
   goal('stdin ≥ 0.9× the file path', ratio(stdin, file), 0.9);
   goal('.gz ≥ 3× @fluent-org/logger through zlib', ratio(gz, orgGz), 3);
+  const follow = follows[0]!;
+  const cpu = Math.max(...follows.map((f) => f.shipCpuPercent));
+  const rss = Math.max(...follows.map((f) => f.shipPeakRssMb));
   lines.push(
     `| peak RSS ≤ 64 MB (file) | ${file ? `${file.peakRssMb.toFixed(0)} MB` : '–'} | ${file && file.peakRssMb <= 64 ? 'yes' : 'no'} |`,
     `| following ${follow.pods} pods at ${follow.recordsPerSecond / follow.pods} records/s each, as deployed: ≤ 5% of a core | ` +
-      `${follow.shipCpuPercent.toFixed(1)}% | ${follow.shipCpuPercent <= 5 ? 'yes' : 'no'} |`,
-    `| the same: ≤ 80 MB | ${follow.shipPeakRssMb.toFixed(0)} MB | ${follow.shipPeakRssMb <= 80 ? 'yes' : 'no'} |`,
+      `${cpu.toFixed(1)}% | ${cpu <= 5 ? 'yes' : 'no'} |`,
+    `| the same: ≤ 80 MB | ${rss.toFixed(0)} MB | ${rss <= 80 ? 'yes' : 'no'} |`,
   );
   if (!bit)
     lines.push(
@@ -131,7 +135,7 @@ const workers = await benchWorkers(corpus, RUNS);
 const startup = benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
 const follow = await benchFollow(20, 200, 30, deployedNodeOptions());
-// As the kubelet sends a pod's lines when it writes few: each one on its own.
+// A pod that logs each request as it serves it: each line in a write of its own.
 const followLines = await benchFollow(20, 200, 30, deployedNodeOptions(), 200);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
@@ -157,8 +161,7 @@ const report = [
   '',
   '### Goals',
   '',
-  // The goal holds for both paces, so the costlier of the two runs is the one compared.
-  goalsTable(shipping, corpus.records, follow.shipCpuPercent >= followLines.shipCpuPercent ? follow : followLines),
+  goalsTable(shipping, corpus.records, [follow, followLines]),
   '',
   '## Several servers',
   '',
@@ -191,8 +194,8 @@ const report = [
   'one kubectl per pod); kubectl memory as proportional set size, so the pages of the kubectl binary they share count once.',
   "Each pod's records come in 20 writes a second, from a shell and as `deploy/kubernetes` runs it, with the `NODE_OPTIONS`",
   "of its Deployment (a small young generation: a live tail needs no room for a backfill's allocation rate); then as deployed",
-  'with each line in a write of its own, as a pod that logs each request when it serves it writes them. The goal row',
-  'shows the costlier of the two runs as deployed.',
+  'with each line in a write of its own, as a pod that logs each request when it serves it writes them. The goal rows',
+  'show the higher CPU and the higher peak RSS of the two runs as deployed.',
   '',
   followTable([followShell, follow, followLines]),
   '',
