@@ -5,13 +5,16 @@
  * nanoseconds (`2021-09-22T12:18:19.269456495Z`) that must reach Fluentd's EventTime intact.
  */
 
-export interface ParsedTimestamp {
-  ok: true;
+export interface TimestampValue {
   /** Seconds since the Unix epoch, UTC. May be negative or beyond uint32 for far dates. */
   seconds: number;
   nanoseconds: number;
   /** True for `Z`/`z`/`+00:00`: the schema asks for UTC. */
   utc: boolean;
+}
+
+export interface ParsedTimestamp extends TimestampValue {
+  ok: true;
 }
 
 export interface TimestampFailure {
@@ -82,11 +85,18 @@ export function parseTimestamp(s: string): ParsedTimestamp | TimestampFailure {
   return parseTimestampBytes(bytes, 0, bytes.length);
 }
 
-/**
- * Parses the timestamp in `b` from `start` to `end` (bytes, as read from a JSON line): the one
- * parser, which the text form above also uses.
- */
+/** Parses the timestamp in `b` from `start` to `end` (bytes, as read from a JSON line). */
 export function parseTimestampBytes(b: Uint8Array, start: number, end: number): ParsedTimestamp | TimestampFailure {
+  const value: ParsedTimestamp = { ok: true, seconds: 0, nanoseconds: 0, utc: false };
+  return readTimestamp(b, start, end, value) ?? value;
+}
+
+/**
+ * The one timestamp parser, which both forms above use: reads the timestamp in `b` from `start`
+ * to `end` into `into` and returns null, or returns why it is not one (`into` is then unchanged).
+ * The fast path passes the same object for every line, so that a valid line allocates nothing here.
+ */
+export function readTimestamp(b: Uint8Array, start: number, end: number, into: TimestampValue): TimestampFailure | null {
   const length = end - start;
   if (length < 20) return syntax(SHAPE);
   const year = digits(b, start, 4);
@@ -138,7 +148,10 @@ export function parseTimestampBytes(b: Uint8Array, start: number, end: number): 
   }
   // A leap second maps onto the following second, as POSIX time does.
   const seconds = daysFromCivil(year, month, day) * 86400 + (hour * 60 + minute - offsetMinutes) * 60 + second;
-  return { ok: true, seconds, nanoseconds, utc };
+  into.seconds = seconds;
+  into.nanoseconds = nanoseconds;
+  into.utc = utc;
+  return null;
 }
 
 /** Formats epoch seconds + nanoseconds as RFC 3339 UTC with exactly 9 fractional digits. */

@@ -64,7 +64,13 @@ export class SpoolWriter {
 
   /** A record was added: a live tail's chunk is written once it is older than the flush interval. */
   added(): void {
-    this.flushTimer ??= setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
+    // The timer's closure lives in a method of its own: here, V8 would allocate the context it
+    // captures on every call, taken or not (a tenth of what a backfill allocated).
+    if (this.flushTimer === null) this.startFlushTimer();
+  }
+
+  private startFlushTimer(): void {
+    this.flushTimer = setTimeout(() => void this.flush().catch((e: Error) => (this.failure ??= e)), this.options.flushIntervalMs);
   }
 
   /**

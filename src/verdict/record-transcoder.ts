@@ -13,7 +13,7 @@ import { knownBytes, type KnownBytes } from '../msgpack/plain-words.js';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes, isIpv6Bytes } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
-import { parseTimestampBytes } from '../schema/timestamp.js';
+import { readTimestamp, type TimestampValue } from '../schema/timestamp.js';
 import { FIXMAP, FIXSTR, MAP16, NIL } from '../msgpack/types.js';
 
 /** What the pipeline needs of a record once its bytes are written; valid until the next line. */
@@ -97,6 +97,8 @@ const ALL_USER_INFO_FIELDS = (1 << USER_INFO_FIELDS.length) - 1;
 export class RecordTranscoder {
   private readonly scan: JsonScanner;
   private readonly result: TranscodedRecord;
+  /** Each line's timestamp is read into this one object: one a line was a tenth of a backfill's allocation. */
+  private readonly time: TimestampValue = { seconds: 0, nanoseconds: 0, utc: false };
   private bodyBytes = -1;
   private size = -1;
   /** Unknown top-level keys of the current line, to find a duplicate among them. */
@@ -238,15 +240,17 @@ export class RecordTranscoder {
 
   private commonMethod(): boolean {
     const { out, strStart, strEnd } = this.scan;
-    return METHODS.some((method) => holds(out.buf, strStart, strEnd, method));
+    // A loop, not METHODS.some: its closure was a sixth of what a backfill allocated.
+    for (let m = 0; m < METHODS.length; m++) if (holds(out.buf, strStart, strEnd, METHODS[m]!)) return true;
+    return false;
   }
 
   private timestamp(): boolean {
     const { out, strStart, strEnd } = this.scan;
-    const parsed = parseTimestampBytes(out.buf, strStart, strEnd);
-    if (!parsed.ok || !parsed.utc) return false;
-    this.result.seconds = parsed.seconds;
-    this.result.nanoseconds = parsed.nanoseconds;
+    const time = this.time;
+    if (readTimestamp(out.buf, strStart, strEnd, time) !== null || !time.utc) return false;
+    this.result.seconds = time.seconds;
+    this.result.nanoseconds = time.nanoseconds;
     return true;
   }
 }
