@@ -16,25 +16,36 @@ function isDigit(b: number | undefined): boolean {
   return b !== undefined && b >= 0x30 && b <= 0x39;
 }
 
-function podPrefixEnd(line: Buffer, from: number): number {
-  if (line[from] !== OPEN_BRACKET || !line.subarray(from, from + POD_PREFIX.length).equals(POD_PREFIX)) return from;
-  const close = line.indexOf(CLOSE_BRACKET, from);
-  if (close < 0 || line[close + 1] !== SPACE) return from;
-  for (let i = from; i < close; i++) if (line[i] === SPACE) return from;
+function podPrefixEnd(b: Buffer, from: number, stop: number): number {
+  if (
+    b[from] !== OPEN_BRACKET ||
+    from + POD_PREFIX.length > stop ||
+    b.compare(POD_PREFIX, 0, POD_PREFIX.length, from, from + POD_PREFIX.length) !== 0
+  ) {
+    return from;
+  }
+  const close = b.indexOf(CLOSE_BRACKET, from);
+  if (close < 0 || close + 1 >= stop || b[close + 1] !== SPACE) return from;
+  for (let i = from; i < close; i++) if (b[i] === SPACE) return from;
   return close + 2;
 }
 
 /** The shape `DDDD-DD-DDTDD:DD:DD[.D…](Z|±HH:MM)` followed by a space; calendar checks are not needed here. */
-function timestampPrefixEnd(line: Buffer, from: number): number {
-  if (!isDigit(line[from]) || line[from + 4] !== 0x2d || line[from + 10] !== 0x54) return from;
-  const limit = Math.min(line.length, from + MAX_TIMESTAMP + 1);
+function timestampPrefixEnd(b: Buffer, from: number, stop: number): number {
+  if (from + MIN_TIMESTAMP > stop || !isDigit(b[from]) || b[from + 4] !== 0x2d || b[from + 10] !== 0x54) return from;
+  const limit = Math.min(stop, from + MAX_TIMESTAMP + 1);
   for (let i = from + MIN_TIMESTAMP - 1; i < limit; i++) {
-    if (line[i] === SPACE) return i + 1;
+    if (b[i] === SPACE) return i + 1;
   }
   return from;
 }
 
 /** Where the log payload starts once any kubectl prefixes are skipped (0 when there are none). */
 export function kubectlPayloadOffset(line: Buffer): number {
-  return timestampPrefixEnd(line, podPrefixEnd(line, 0));
+  return kubectlPayloadStart(line, 0, line.length);
+}
+
+/** The same for the line held in `b` from `start` to `stop`: where its payload starts, `start` when it has no prefix. */
+export function kubectlPayloadStart(b: Buffer, start: number, stop: number): number {
+  return timestampPrefixEnd(b, podPrefixEnd(b, start, stop), stop);
 }

@@ -5,6 +5,8 @@
  * by `maxLineBytes` whatever the input.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 export interface Line {
   /** 1-based physical line number in its source. */
   number: number;
@@ -27,9 +29,47 @@ export interface SplitOptions {
 /** 4 MiB: room for a large ResponseBody while keeping every record well inside one 8 MB Fluentd chunk. */
 export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A line as the splitter hands it on: where it lies in the chunk it was read in, its bytes made a
+ * Buffer of their own only when asked for. The fast path reads the range: a view a line was the
+ * largest single cost in what a backfill allocated.
+ */
+export class SplitLine implements Line {
+  declare unterminated?: true;
+  private view: Buffer | null = null;
+
+  constructor(
+    readonly number: number,
+    /** The memory the line lies in, from `start` to `stop`: the chunk read, or a copy for a line that ran over chunks. */
+    readonly buffer: Buffer,
+    readonly start: number,
+    readonly stop: number,
+    readonly overLimit: number,
+    readonly end: number,
+    /** True when the line is known to be valid UTF-8 (its whole chunk was checked at once). */
+    readonly utf8: boolean,
+  ) {}
+
+  get bytes(): Buffer {
+    return (this.view ??= this.buffer.subarray(this.start, this.stop));
+  }
+}
+
+/**
+ * A line as plain data, its bytes in memory of their own: what a worker posts to the main thread.
+ * Posting a view posts all the memory under it, the whole chunk it was read in.
+ */
+export function plainLine(line: Line): Line {
+  const { number, overLimit, end } = line;
+  const copy = new Uint8Array(line.bytes);
+  const bytes = Buffer.from(copy.buffer, 0, copy.length);
+  return line.unterminated ? { number, bytes, overLimit, end, unterminated: true } : { number, bytes, overLimit, end };
+}
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
 
 class LineSplitter {
   private pending: Buffer[] = [];
@@ -47,21 +87,25 @@ class LineSplitter {
     this.lineNumber = resume.line;
   }
 
-  push(chunk: Buffer, out: Line[]): void {
+  push(chunk: Buffer, out: SplitLine[]): void {
+    // One check for every whole line of the chunk: a newline is never part of a multi-byte
+    // character, so each line of valid UTF-8 is valid UTF-8 (a chunk that fails, or starts inside
+    // a character, leaves each line to be checked on its own).
+    const utf8 = isUtf8(chunk.subarray(0, chunk.lastIndexOf(NEWLINE) + 1));
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(NEWLINE, start);
       if (nl < 0) break;
-      this.finishLine(chunk.subarray(start, nl), this.consumed + nl + 1, out);
+      this.finishLine(chunk, start, nl, this.consumed + nl + 1, utf8, out);
       start = nl + 1;
     }
     if (start < chunk.length) this.keep(chunk.subarray(start));
     this.consumed += chunk.length;
   }
 
-  end(out: Line[]): void {
+  end(out: SplitLine[]): void {
     if (this.pendingBytes === 0 && this.discarded === 0) return;
-    this.finishLine(Buffer.alloc(0), this.consumed, out);
+    this.finishLine(EMPTY, 0, 0, this.consumed, false, out);
     out[out.length - 1]!.unterminated = true;
   }
 
@@ -78,36 +122,45 @@ class LineSplitter {
     this.pendingBytes += part.length;
   }
 
-  private finishLine(tail: Buffer, end: number, out: Line[]): void {
+  /** The line whose last part lies in `buffer` from `start` to `stop`. */
+  private finishLine(buffer: Buffer, start: number, stop: number, end: number, utf8: boolean, out: SplitLine[]): void {
     const number = ++this.lineNumber;
     if (this.discarded > 0) {
-      out.push({ number, bytes: Buffer.alloc(0), overLimit: this.discarded + tail.length, end });
+      out.push(new SplitLine(number, EMPTY, 0, 0, this.discarded + stop - start, end, false));
       this.discarded = 0;
       return;
     }
-    let bytes = this.pendingBytes === 0 ? tail : Buffer.concat([...this.pending, tail]);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-    if (number === 1 && bytes.subarray(0, 3).equals(BOM)) bytes = bytes.subarray(3);
-    if (bytes.length > this.maxLineBytes) {
-      out.push({ number, bytes: Buffer.alloc(0), overLimit: bytes.length, end });
+    if (this.pendingBytes > 0) {
+      // A line that ran over chunks: its parts joined in memory of its own, not checked yet.
+      buffer = Buffer.concat([...this.pending, buffer.subarray(start, stop)]);
+      start = 0;
+      stop = buffer.length;
+      utf8 = false;
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    if (stop > start && buffer[stop - 1] === CR) stop--;
+    if (number === 1 && stop - start >= BOM.length && buffer.compare(BOM, 0, BOM.length, start, start + BOM.length) === 0) {
+      start += BOM.length;
+    }
+    if (stop - start > this.maxLineBytes) {
+      out.push(new SplitLine(number, EMPTY, 0, 0, stop - start, end, false));
     } else {
-      out.push({ number, bytes, overLimit: 0, end });
+      out.push(new SplitLine(number, buffer, start, stop, 0, end, utf8));
     }
   }
 }
 
 /** Yields the lines of a byte stream, a batch per chunk read. */
-export async function* splitLines(chunks: AsyncIterable<Buffer>, options: SplitOptions): AsyncGenerator<Line[]> {
+export async function* splitLines(chunks: AsyncIterable<Buffer>, options: SplitOptions): AsyncGenerator<SplitLine[]> {
   const splitter = new LineSplitter(options.maxLineBytes, options.resume);
   for await (const chunk of chunks) {
-    const out: Line[] = [];
+    const out: SplitLine[] = [];
     splitter.push(chunk, out);
     // Even when empty: the consumer's progress (bytes read) moves on inside a line with no end.
     yield out;
   }
-  const out: Line[] = [];
+  const out: SplitLine[] = [];
   splitter.end(out);
   if (out.length > 0) yield out;
 }

@@ -4,7 +4,7 @@
  * it (src/verdict/record-transcoder.ts); any other line is parsed and validated in full, which gives
  * its diagnostics (src/schema/line.ts). Callers only count and act on the verdict.
  */
-import type { Line } from '../input/lines.js';
+import { SplitLine, type Line } from '../input/lines.js';
 import type { MsgpackWriter } from '../msgpack/writer.js';
 import { judgeLine, type ClassifyOptions, type LineVerdict } from '../schema/line.js';
 import { RecordTranscoder, type TranscodedRecord } from './record-transcoder.js';
@@ -27,7 +27,10 @@ export class LineJudge {
   judge(line: Line): Verdict {
     if (line.overLimit === 0) {
       const start = this.writer.pos;
-      const fast = this.transcoder.transcode(line.bytes);
+      const fast =
+        line instanceof SplitLine
+          ? this.transcoder.transcodeRange(line.buffer, line.start, line.stop, line.utf8)
+          : this.transcoder.transcode(line.bytes);
       if (fast) return fast;
       this.writer.pos = start;
     }

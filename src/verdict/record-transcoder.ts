@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { JsonScanner } from '../msgpack/json-scanner.js';
 import type { MsgpackWriter } from '../msgpack/writer.js';
 import { knownBytes, type KnownBytes } from '../msgpack/plain-words.js';
-import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
+import { kubectlPayloadStart } from '../input/kubectl-prefix.js';
 import { classifyUuidBytes, COMMON_METHODS, isIpAddress, isIpv4Bytes, isIpv6Bytes } from '../schema/checks.js';
 import { RECORD_FIELDS, USER_INFO_FIELDS, type FieldSpec } from '../schema/fields.js';
 import { readTimestamp, type TimestampValue } from '../schema/timestamp.js';
@@ -118,8 +118,16 @@ export class RecordTranscoder {
    * The result object is reused by the next call.
    */
   transcode(line: Buffer): TranscodedRecord | null {
+    return this.transcodeRange(line, 0, line.length, false);
+  }
+
+  /**
+   * The same for the line held in `buffer` from `start` to `stop`; `utf8` when that range is
+   * already known to be valid UTF-8.
+   */
+  transcodeRange(buffer: Buffer, start: number, stop: number, utf8: boolean): TranscodedRecord | null {
     const scan = this.scan;
-    scan.reset(line, kubectlPayloadOffset(line), line.length);
+    scan.reset(buffer, kubectlPayloadStart(buffer, start, stop), stop);
     this.bodyBytes = -1;
     this.size = -1;
     if (this.unknownKeys.length > 0) this.unknownKeys = [];
@@ -127,7 +135,7 @@ export class RecordTranscoder {
     const seen = this.object(RECORD_TABLE, true);
     if (seen !== ALL_RECORD_FIELDS || scan.peek() !== -1) return null;
     if (this.size !== this.bodyBytes) return null;
-    if (!isUtf8(line)) return null;
+    if (!utf8 && !isUtf8(buffer.subarray(start, stop))) return null;
     return this.result;
   }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
-import { splitLines, type Line } from '../../src/input/lines.js';
+import { SplitLine, splitLines, type Line } from '../../src/input/lines.js';
+import { prng } from '../../src/sample/generate.js';
 
 async function* chunks(...parts: (string | Buffer)[]): AsyncGenerator<Buffer> {
   for (const p of parts) yield Buffer.isBuffer(p) ? p : Buffer.from(p);
@@ -70,5 +72,51 @@ describe('splitLines', () => {
       lines.map((l) => l.overLimit),
       [6],
     );
+  });
+
+  it('cuts any stream the same wherever its chunks end, and says UTF-8 only of lines that are', async () => {
+    const rand = prng(77);
+    const pieces = ['a', '{"k":"v"}', 'é', '漢', '😀', '\r', '\n', '\n', '\r\n', ' '];
+    const broken = [Buffer.from([0xff]), Buffer.from([0xc3]), Buffer.from([0xe6, 0xbc])];
+    let [known, unknown] = [0, 0];
+    for (let round = 0; round < 300; round++) {
+      // A stream in three has an invalid byte here and there.
+      const damaged = rand() < 0.3;
+      const stream = Buffer.concat(
+        Array.from({ length: 1 + Math.floor(rand() * 200) }, () =>
+          damaged && rand() < 0.05 ? broken[Math.floor(rand() * broken.length)]! : Buffer.from(pieces[Math.floor(rand() * pieces.length)]!),
+        ),
+      );
+      const cuts = [
+        0,
+        ...Array.from({ length: Math.floor(rand() * 6) }, () => Math.floor(rand() * stream.length)).sort((a, b) => a - b),
+        stream.length,
+      ];
+      const parts = cuts.slice(1).map((cut, i) => stream.subarray(cuts[i], cut));
+      const whole = await collect(1000, stream);
+      const lines = await collect(1000, ...parts);
+      assert.deepEqual(
+        lines.map((l) => [l.number, l.end, l.overLimit, l.bytes.toString('hex')]),
+        whole.map((l) => [l.number, l.end, l.overLimit, l.bytes.toString('hex')]),
+      );
+      for (const line of lines) {
+        assert.ok(line instanceof SplitLine);
+        if (line.utf8) {
+          known++;
+          assert.ok(isUtf8(line.bytes), `said to be UTF-8: ${line.bytes.toString('hex')}`);
+        } else unknown++;
+      }
+    }
+    // Lines of a chunk that is all valid text are known without a check of their own.
+    assert.ok(known > 1000 && unknown > 1000, `${known} lines known to be UTF-8, ${unknown} not`);
+  });
+
+  it('holds a line as a range of the chunk it was read in', async () => {
+    const chunk = Buffer.from('one\ntwo\r\n');
+    const [first, second] = (await collect(100, chunk)) as SplitLine[];
+    assert.equal(first!.buffer, chunk);
+    assert.deepEqual([first!.start, first!.stop, second!.start, second!.stop], [0, 3, 4, 7]);
+    assert.equal(second!.bytes.toString(), 'two');
+    assert.equal(second!.bytes.buffer, chunk.buffer, 'its bytes are a view, not a copy');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyLine, type LineVerdict } from '../../src/schema/line.js';
-import { kubectlPayloadOffset } from '../../src/input/kubectl-prefix.js';
+import { kubectlPayloadOffset, kubectlPayloadStart } from '../../src/input/kubectl-prefix.js';
 import { seedExample } from '../helpers/paths.js';
 
 const record = JSON.stringify(seedExample());
@@ -38,6 +38,33 @@ describe('kubectl prefixes', () => {
     assert.equal(kubectlPayloadOffset(Buffer.from(record)), 0);
     assert.equal(kubectlPayloadOffset(Buffer.from('[1,2] x')), 0);
     assert.equal(kubectlPayloadOffset(Buffer.from('[pod/a b] {}')), 0);
+  });
+
+  it('reads a line held in a larger chunk only between its ends', () => {
+    // Each line is cut short of a prefix that the bytes after it would complete.
+    const cases: [line: string, after: string][] = [
+      ['[pod/a/b] 2021-09-22T12:18:19Z {}', ''],
+      ['[pod/a/b] {}', ' x'],
+      ['2021-09-22T12:18:19.269456495Z {}', ''],
+      ['2021-09-22T12:18:1', '9Z {}'],
+      ['2021-09-22T12:18:19Z', ' {}'],
+      ['[pod/a/b', '] {}'],
+      ['[pod/a/b]', ' {}'],
+      ['[po', 'd/a/b] {}'],
+      ['[pod/a/b] 2021-09-22T12', ':18:19Z {}'],
+      ['', '[pod/a/b] {}'],
+    ];
+    for (const [text, after] of cases) {
+      const line = Buffer.from(text);
+      const chunk = Buffer.concat([Buffer.from('[pod/x/y] 2021-09-22T12:18:19Z {}\n'), line, Buffer.from(after)]);
+      const start = chunk.length - line.length - after.length;
+      assert.equal(
+        kubectlPayloadStart(chunk, start, start + line.length) - start,
+        kubectlPayloadOffset(line),
+        JSON.stringify([text, after]),
+      );
+    }
+    assert.equal(kubectlPayloadOffset(Buffer.from('[pod/a/b] 2021-09-22T12:18:19Z {}')), 31, 'both prefixes are found');
   });
 });
 

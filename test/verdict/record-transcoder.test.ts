@@ -2,24 +2,50 @@
  * The fast path against the full one: whatever line the transcoder accepts, JSON.parse and the
  * validator must find a valid record with no diagnostic at all, and MsgpackWriter must write the
  * same bytes for the parsed record. Lines it should take are checked to be taken, so that a
- * transcoder that declines everything cannot pass.
+ * transcoder that declines everything cannot pass. Every line is also given as a range of a larger
+ * chunk, as the line splitter hands lines on, which must change nothing.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { MsgpackWriter } from '../../src/msgpack/writer.js';
 import { classifyLine } from '../../src/schema/line.js';
 import { prng, sampleLines, sampleRecords } from '../../src/sample/generate.js';
-import { RecordTranscoder } from '../../src/verdict/record-transcoder.js';
+import { RecordTranscoder, type TranscodedRecord } from '../../src/verdict/record-transcoder.js';
 import { ROOT } from '../helpers/paths.js';
 
 type Outcome = { taken: false } | { taken: true; bytes: Buffer; seconds: number; nanoseconds: number; requestId: string };
 
 function fast(line: string | Buffer, strict = false): Outcome {
+  const bytes = typeof line === 'string' ? Buffer.from(line) : line;
+  const alone = transcoded(strict, (t) => t.transcode(bytes));
+  // The same line as the splitter hands it on: a range of the chunk it was read in, between
+  // neighbours that would change its verdict if it were read past either end (quotes, a kubectl
+  // prefix, the rest of a record). Its answer must be the same, told its bytes are UTF-8 or not.
+  const chunk = Buffer.concat([BEFORE, bytes, AFTER]);
+  const [start, stop] = [BEFORE.length, BEFORE.length + bytes.length];
+  assert.deepEqual(
+    transcoded(strict, (t) => t.transcodeRange(chunk, start, stop, false)),
+    alone,
+    `a range of a chunk: ${bytes.toString().slice(0, 200)}`,
+  );
+  if (isUtf8(bytes))
+    assert.deepEqual(
+      transcoded(strict, (t) => t.transcodeRange(chunk, start, stop, true)),
+      alone,
+    );
+  return alone;
+}
+
+const BEFORE = Buffer.from('[pod/a/b] {"Host":"x","URI":"\\"}\n');
+const AFTER = Buffer.from('\n2021-09-22T12:00:00Z "RequestID":"ce5f10a2-c874-4115-881e-70e7c5e8eb3a"} [pod/a/b] ');
+
+function transcoded(strict: boolean, run: (t: RecordTranscoder) => TranscodedRecord | null): Outcome {
   const out = new MsgpackWriter(64, 100);
   out.byte(0xff); // the record is written after what the writer already holds
-  const result = new RecordTranscoder(out, strict).transcode(typeof line === 'string' ? Buffer.from(line) : line);
+  const result = run(new RecordTranscoder(out, strict));
   if (!result) return { taken: false };
   const { seconds, nanoseconds } = result;
   return {
