@@ -30,6 +30,19 @@ function stages(): Stage[] {
 }
 
 const all = stages();
+
+/** The final stage's ENV instructions (`ENV A=1 B=2`, values without spaces), as an environment. */
+function imageEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of stage('final').lines.filter((l) => l.startsWith('ENV '))) {
+    for (const pair of line.slice(4).trim().split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      assert.ok(eq > 0, `ENV ${pair} is not NAME=VALUE`);
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
 const stage = (name: string) => all.find((s) => s.name === name)!;
 const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
   .split('\n')
@@ -103,10 +116,14 @@ describe('deploy/Dockerfile', () => {
     ) as string[];
     assert.equal(entrypoint[0], 'node');
     const script = join(image, entrypoint[1]!.replace(/^\/app\//, ''));
-    const version = spawnSync(process.execPath, [script, '--version'], { encoding: 'utf8' });
+    // The image's ENV too: node refuses to start on a NODE_OPTIONS it does not allow.
+    const env = { ...process.env, ...imageEnv() };
+    assert.ok(env.NODE_OPTIONS, 'the image sets NODE_OPTIONS');
+    const version = spawnSync(process.execPath, [script, '--version'], { encoding: 'utf8', env });
+    assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
-    const sample = spawnSync(process.execPath, [script, 'sample', '--count', '5'], { encoding: 'utf8' });
-    const lint = spawnSync(process.execPath, [script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8' });
+    const sample = spawnSync(process.execPath, [script, 'sample', '--count', '5'], { encoding: 'utf8', env });
+    const lint = spawnSync(process.execPath, [script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8', env });
     assert.equal(lint.status, 0, lint.stderr);
     assert.ok(!existsSync(join(image, 'node_modules', 'typescript')), 'no dev dependency in the image');
   });
