@@ -81,7 +81,12 @@ export class JsonScanner {
     this.src = src;
     this.pos = start;
     this.end = end;
-    this.lastQuote = src.lastIndexOf(QUOTE, end - 1);
+    // Searched back only as far as the line's start: `src` may be a whole chunk of lines, and a
+    // search that went on into the lines before would make a chunk of lines without a quote cost
+    // its length squared. In a record the last quote is a few bytes from the end.
+    let lastQuote = end - 1;
+    while (lastQuote >= start && src[lastQuote] !== QUOTE) lastQuote--;
+    this.lastQuote = lastQuote >= start ? lastQuote : -1;
     if (src.buffer !== this.srcWords.buffer) this.srcWords = new DataView(src.buffer);
     this.srcBase = src.byteOffset;
   }
