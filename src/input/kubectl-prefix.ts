@@ -24,10 +24,13 @@ function podPrefixEnd(b: Buffer, from: number, stop: number): number {
   ) {
     return from;
   }
-  const close = b.indexOf(CLOSE_BRACKET, from);
-  if (close < 0 || close + 1 >= stop || b[close + 1] !== SPACE) return from;
-  for (let i = from; i < close; i++) if (b[i] === SPACE) return from;
-  return close + 2;
+  // Within the line only: `b` may be a whole chunk of lines, and a search on into the lines
+  // after a line without a `]` would cost each such line the rest of the chunk.
+  for (let i = from + POD_PREFIX.length; i < stop; i++) {
+    if (b[i] === SPACE) return from;
+    if (b[i] === CLOSE_BRACKET) return i + 1 < stop && b[i + 1] === SPACE ? i + 2 : from;
+  }
+  return from;
 }
 
 /** The shape `DDDD-DD-DDTDD:DD:DD[.D…](Z|±HH:MM)` followed by a space; calendar checks are not needed here. */
