@@ -16,6 +16,7 @@ import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { stderrColors } from './tty.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 export type { ShipOptions } from './ship-options.js';
 
@@ -53,6 +54,7 @@ function checkOptions(files: string[], options: ShipOptions): void {
 export async function ship(files: string[], options: ShipOptions): Promise<void> {
   // Every check that can fail comes before the first byte of input is read.
   checkOptions(files, options);
+  holdYoungGeneration();
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
   if (options.tlsInsecure) {

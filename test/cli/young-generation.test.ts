@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+import { holdYoungGeneration } from '../../src/cli/young-generation.js';
+import { ROOT } from '../helpers/paths.js';
+
+const MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'young-generation.js')).href;
+
+/**
+ * Allocates as a backfill does, many short-lived objects and some that survive a scavenge, in a
+ * fresh node; prints the new space's size at the start and the largest it grew to.
+ */
+function youngGenerationGrowth(hold: boolean, env: NodeJS.ProcessEnv = {}): { start: number; largest: number; held: boolean } {
+  const script = `
+    import v8 from 'node:v8';
+    import { holdYoungGeneration } from ${JSON.stringify(MODULE)};
+    const held = ${hold} ? holdYoungGeneration() : false;
+    const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const start = size();
+    let largest = start;
+    let kept = [];
+    for (let i = 0; i < 2e6; i++) {
+      kept.push({ i });
+      if (kept.length >= 100000) kept = [];
+      if ((i & 1023) === 0) largest = Math.max(largest, size());
+    }
+    console.log(JSON.stringify({ start, largest, held }));
+  `;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
+  });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout) as { start: number; largest: number; held: boolean };
+}
+
+describe('holdYoungGeneration', () => {
+  it('keeps the young generation near its starting size, where V8 alone grows it many times over', () => {
+    const alone = youngGenerationGrowth(false);
+    assert.ok(alone.largest >= 8 * alone.start, `without it the new space grew from ${alone.start} to ${alone.largest} bytes only`);
+    const held = youngGenerationGrowth(true);
+    assert.equal(held.held, true);
+    assert.ok(held.largest <= 2 * held.start, `held, the new space still grew from ${held.start} to ${held.largest} bytes`);
+  });
+
+  it('leaves V8 alone when node was given a young-generation flag of its own', () => {
+    assert.equal(holdYoungGeneration(['--max-semi-space-size=8'], ''), false);
+    assert.equal(holdYoungGeneration([], '--max_semi_space_size=8 --trace-warnings'), false);
+    assert.equal(holdYoungGeneration([], '--min-semi-space-size=4'), false);
+    assert.equal(holdYoungGeneration(['--semi-space-growth-factor=4'], ''), false);
+    const own = youngGenerationGrowth(true, { NODE_OPTIONS: '--max-semi-space-size=16' });
+    assert.equal(own.held, false);
+    assert.ok(own.largest >= 8 * own.start, `with the user's flag the new space grew from ${own.start} to ${own.largest} bytes only`);
+  });
+});
