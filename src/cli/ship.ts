@@ -16,7 +16,7 @@ import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { stderrColors } from './tty.js';
-import { holdYoungGeneration } from './young-generation.js';
+import { holdYoungGeneration } from '../ship/young-generation.js';
 
 export type { ShipOptions } from './ship-options.js';
 

@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputReadError, NotTextError } from '../errors.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
+import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
 import type { PipelineOptions, ReadFailure } from './pipeline.js';
 import { UNSAVED_CHUNKS, type ChunkSink } from './spool-writer.js';
@@ -84,7 +85,11 @@ class ReaderThread {
   readonly exited: Promise<void>;
 
   constructor(private readonly run: Run) {
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: workerOptions(run.options) });
+    const resourceLimits = workerResourceLimits();
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), {
+      workerData: workerOptions(run.options),
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
     this.worker.on('message', (m: FromWorker) => {
       try {
         this.handle(m);

@@ -11,12 +11,33 @@
  * (docs/performance.md). A user's own young-generation flag is left to do what it says.
  */
 import v8 from 'node:v8';
+import type { ResourceLimits } from 'node:worker_threads';
 
 const YOUNG_GENERATION_FLAG = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
 
+/**
+ * A worker thread's young generation, in MB: as small as the main thread's held one. The flag above
+ * does not reach a worker's heap, and with `--workers 2` each worker's gunzip output waited for
+ * rarer scavenges: 177 MB peak against 126 MB with this limit, at the same speed.
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+
+/** Whether node was given a young-generation flag of its own, on its command line or in NODE_OPTIONS. */
+function ownFlag(execArgv: readonly string[], nodeOptions: string): boolean {
+  return YOUNG_GENERATION_FLAG.test(`${execArgv.join(' ')} ${nodeOptions}`);
+}
+
 /** Holds the young generation at its starting size; false (and nothing changed) when node was given a flag of its own for it. */
 export function holdYoungGeneration(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  if (YOUNG_GENERATION_FLAG.test(`${execArgv.join(' ')} ${nodeOptions}`)) return false;
+  if (ownFlag(execArgv, nodeOptions)) return false;
   v8.setFlagsFromString('--semi-space-growth-factor=1');
   return true;
+}
+
+/** The resource limits a reading worker is started with: none when node was given a young-generation flag of its own. */
+export function workerResourceLimits(
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? '',
+): ResourceLimits | undefined {
+  return ownFlag(execArgv, nodeOptions) ? undefined : { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
 }

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
-import { holdYoungGeneration } from '../../src/cli/young-generation.js';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { holdYoungGeneration, workerResourceLimits } from '../../src/ship/young-generation.js';
 import { ROOT } from '../helpers/paths.js';
 
-const MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'young-generation.js')).href;
+const MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'ship', 'young-generation.js')).href;
 
 /**
  * Allocates as a backfill does, many short-lived objects and some that survive a scavenge, in a
@@ -54,4 +56,39 @@ describe('holdYoungGeneration', () => {
     assert.equal(own.held, false);
     assert.ok(own.largest >= 8 * own.start, `with the user's flag the new space grew from ${own.start} to ${own.largest} bytes only`);
   });
+
+  it("keeps a reading worker's young generation as small, unless node was given a flag of its own", async () => {
+    const limits = workerResourceLimits([], '');
+    assert.ok(limits);
+    const alone = await workerGrowth(undefined);
+    assert.ok(
+      alone.largest >= 8 * alone.start,
+      `without limits a worker's new space grew from ${alone.start} to ${alone.largest} bytes only`,
+    );
+    const held = await workerGrowth(limits);
+    assert.ok(held.largest <= 2 * held.start, `held, a worker's new space still grew from ${held.start} to ${held.largest} bytes`);
+    assert.equal(workerResourceLimits([], '--max-semi-space-size=16'), undefined);
+  });
 });
+
+/** The same allocation in a worker thread started with `limits`. */
+async function workerGrowth(limits: ResourceLimits | undefined): Promise<{ start: number; largest: number }> {
+  const code = `
+    const v8 = require('node:v8');
+    const { parentPort } = require('node:worker_threads');
+    const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+    const start = size();
+    let largest = start;
+    let kept = [];
+    for (let i = 0; i < 2e6; i++) {
+      kept.push({ i });
+      if (kept.length >= 100000) kept = [];
+      if ((i & 1023) === 0) largest = Math.max(largest, size());
+    }
+    parentPort.postMessage({ start, largest });
+  `;
+  const worker = new Worker(code, { eval: true, ...(limits ? { resourceLimits: limits } : {}) });
+  const [growth] = (await once(worker, 'message')) as [{ start: number; largest: number }];
+  await worker.terminate();
+  return growth;
+}
