@@ -11,23 +11,29 @@ import { ROOT } from '../helpers/paths.js';
 const MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'ship', 'young-generation.js')).href;
 
 /**
- * Allocates as a backfill does, many short-lived objects and some that survive a scavenge, in a
- * fresh node; prints the new space's size at the start and the largest it grew to.
+ * Allocates as a backfill does, many short-lived objects and some that survive a scavenge, with
+ * `v8` in scope; leaves the new space's size at the start and the largest it grew to in `start`
+ * and `largest`.
  */
+const ALLOCATE = `
+  const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+  const start = size();
+  let largest = start;
+  let kept = [];
+  for (let i = 0; i < 2e6; i++) {
+    kept.push({ i });
+    if (kept.length >= 100000) kept = [];
+    if ((i & 1023) === 0) largest = Math.max(largest, size());
+  }
+`;
+
+/** The allocation in a fresh node, after holdYoungGeneration() when `hold`. */
 function youngGenerationGrowth(hold: boolean, env: NodeJS.ProcessEnv = {}): { start: number; largest: number; held: boolean } {
   const script = `
     import v8 from 'node:v8';
     import { holdYoungGeneration } from ${JSON.stringify(MODULE)};
     const held = ${hold} ? holdYoungGeneration() : false;
-    const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
-    const start = size();
-    let largest = start;
-    let kept = [];
-    for (let i = 0; i < 2e6; i++) {
-      kept.push({ i });
-      if (kept.length >= 100000) kept = [];
-      if ((i & 1023) === 0) largest = Math.max(largest, size());
-    }
+    ${ALLOCATE}
     console.log(JSON.stringify({ start, largest, held }));
   `;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -76,15 +82,7 @@ async function workerGrowth(limits: ResourceLimits | undefined): Promise<{ start
   const code = `
     const v8 = require('node:v8');
     const { parentPort } = require('node:worker_threads');
-    const size = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
-    const start = size();
-    let largest = start;
-    let kept = [];
-    for (let i = 0; i < 2e6; i++) {
-      kept.push({ i });
-      if (kept.length >= 100000) kept = [];
-      if ((i & 1023) === 0) largest = Math.max(largest, size());
-    }
+    ${ALLOCATE}
     parentPort.postMessage({ start, largest });
   `;
   const worker = new Worker(code, { eval: true, ...(limits ? { resourceLimits: limits } : {}) });
