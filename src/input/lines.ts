@@ -55,17 +55,6 @@ export class SplitLine implements Line {
   }
 }
 
-/**
- * A line as plain data, its bytes in memory of their own: what a worker posts to the main thread.
- * Posting a view posts all the memory under it, the whole chunk it was read in.
- */
-export function plainLine(line: Line): Line {
-  const { number, overLimit, end } = line;
-  const copy = new Uint8Array(line.bytes);
-  const bytes = Buffer.from(copy.buffer, 0, copy.length);
-  return line.unterminated ? { number, bytes, overLimit, end, unterminated: true } : { number, bytes, overLimit, end };
-}
-
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -76,6 +76,16 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * An invalid line as a worker posts it: plain data, its bytes copied into memory of their own.
+ * Posting a view posts all the memory under it, the whole chunk the line was read in.
+ */
+export function wireLine(line: Line): Line {
+  const { number, overLimit, end } = line;
+  const bytes = asBuffer(new Uint8Array(line.bytes));
+  return line.unterminated ? { number, bytes, overLimit, end, unterminated: true } : { number, bytes, overLimit, end };
+}
+
 /** A file identity as it arrives from another thread. */
 export function asIdentity(identity: FileIdentity | undefined): FileIdentity | undefined {
   return identity && { ...identity, head: asBuffer(identity.head) };

@@ -9,13 +9,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InputError, InputReadError, NotTextError } from '../errors.js';
 import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
-import { plainLine } from '../input/lines.js';
 import { openFileSource, type InputSource } from '../input/sources.js';
 import { emptyCounts } from './counts.js';
 import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import type { CheckpointBook } from './spool-writer.js';
 import {
   asIdentity,
+  wireLine,
   type FileJob,
   type FromWorker,
   type ToWorker,
@@ -118,7 +118,7 @@ async function ship(job: FileJob): Promise<void> {
         onNote: (message) => post({ type: 'note', message }),
         onInvalid: (name, line, diagnostics) => {
           unmarked++;
-          post({ type: 'invalid', source: name, line: plainLine(line), diagnostics });
+          post({ type: 'invalid', source: name, line: wireLine(line), diagnostics });
         },
         pace,
       },
