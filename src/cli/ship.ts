@@ -7,6 +7,7 @@ import { CheckpointError, UsageError } from '../errors.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
+import { holdYoungGeneration } from '../ship/young-generation.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
@@ -16,7 +17,6 @@ import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { stderrColors } from './tty.js';
-import { holdYoungGeneration } from '../ship/young-generation.js';
 
 export type { ShipOptions } from './ship-options.js';
 

@@ -95,7 +95,8 @@ export class ShipPipeline {
             throw error;
           }
           await this.spoolWriter.flush();
-          const linesRead = this.atSource === source ? this.atLine : (source.resume?.line ?? 0);
+          const at = this.position();
+          const linesRead = at?.source === source ? at.line : (source.resume?.line ?? 0);
           return { error, source, linesRead };
         }
         await this.spoolWriter.flush();
@@ -153,10 +154,8 @@ export class ShipPipeline {
   private recordDone(source: InputSource): void {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return;
-    const end =
-      this.atSource === source
-        ? { end: this.atEnd, line: this.atLine }
-        : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
+    const at = this.position();
+    const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
     checkpoint.record(source.path, { offset: end.end, line: end.line, size: source.size ?? 0, done: true }, source.identity);
   }
 

@@ -18,7 +18,7 @@ const YOUNG_GENERATION_FLAG = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]
 /**
  * A worker thread's young generation, in MB: as small as the main thread's held one. The flag above
  * does not reach a worker's heap, and with `--workers 2` each worker's gunzip output waited for
- * rarer scavenges: 177 MB peak against 126 MB with this limit, at the same speed.
+ * rarer scavenges: 176–177 MB peak against 128 MB with this limit, at the same speed.
  */
 const WORKER_YOUNG_GENERATION_MB = 2;
 

@@ -30,6 +30,7 @@ function stages(): Stage[] {
 }
 
 const all = stages();
+const stage = (name: string) => all.find((s) => s.name === name)!;
 
 /** The final stage's ENV instructions (`ENV A=1 B=2`, values without spaces), as an environment. */
 function imageEnv(): Record<string, string> {
@@ -43,7 +44,7 @@ function imageEnv(): Record<string, string> {
   }
   return env;
 }
-const stage = (name: string) => all.find((s) => s.name === name)!;
+
 const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
   .split('\n')
   .filter((l) => l && !l.startsWith('#'));
