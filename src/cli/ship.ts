@@ -7,7 +7,6 @@ import { CheckpointError, UsageError } from '../errors.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
-import { holdYoungGeneration } from '../ship/young-generation.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
@@ -54,7 +53,6 @@ function checkOptions(files: string[], options: ShipOptions): void {
 export async function ship(files: string[], options: ShipOptions): Promise<void> {
   // Every check that can fail comes before the first byte of input is read.
   checkOptions(files, options);
-  holdYoungGeneration();
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
   if (options.tlsInsecure) {

@@ -1,5 +1,8 @@
 /**
- * Keeps V8's young generation at the size it starts with (1 MB semi-spaces) while audit-ship ships.
+ * Keeps V8's young generation at the size it starts with (1 MB semi-spaces) for the life of the
+ * process. `bin/audit-ship.js` calls holdYoungGeneration() before it loads anything else: loading
+ * the CLI's modules alone grows the young generation from 1 to 8 MB, and a hold set after that
+ * keeps it there.
  *
  * Under a steady allocation rate V8 doubles the semi-spaces up to 16 MB each, and the RSS steps up
  * with them for good, seconds into a long backfill. Fewer, larger scavenges also leave more freed
@@ -7,8 +10,10 @@
  * chunk, freed only when the objects that held it are collected, and its peak RSS was 100 MB with
  * the young generation grown against 85 MB without. The largest size can only be set when node
  * starts (`--max-semi-space-size`), but the factor V8 grows by is read each time it grows, so
- * setting it to 1 holds the young generation where it started, for about 2% more CPU
- * (docs/performance.md). A user's own young-generation flag is left to do what it says.
+ * setting it to 1 holds the young generation where it is, for about 2% more CPU
+ * (docs/performance.md). The factor cannot be given on node's command line instead: V8 raises a
+ * value under 2 to 2 as it sets up the heap. A user's own young-generation flag is left to do what
+ * it says.
  */
 import v8 from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';

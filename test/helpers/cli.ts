@@ -29,6 +29,19 @@ export function openFiles(stderr: string): string[] {
   return [...stderr.matchAll(/^open-file: (.*)$/gm)].map((m) => m[1]!);
 }
 
+/**
+ * NODE_OPTIONS that make a CLI under test report its new space's size at start and the largest it
+ * grew to (test/helpers/new-space.ts); read them back with `newSpace`.
+ */
+export const NEW_SPACE = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'new-space.js')}`;
+
+/** The new space's size at start and its largest, in bytes, of a CLI run with NEW_SPACE. */
+export function newSpace(stderr: string): { start: number; largest: number } {
+  const m = /^new-space: (\d+) (\d+)$/m.exec(stderr);
+  if (!m) throw new Error(`no new-space line in: ${stderr}`);
+  return { start: Number(m[1]), largest: Number(m[2]) };
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

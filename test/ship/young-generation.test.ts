@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { FluentServer } from '@fluent-org/logger';
+import { sampleLines } from '../../src/sample/generate.js';
 import { holdYoungGeneration, workerResourceLimits } from '../../src/ship/young-generation.js';
+import { NEW_SPACE, newSpace, runCli } from '../helpers/cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
 import { ROOT } from '../helpers/paths.js';
 
 const MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'ship', 'young-generation.js')).href;
@@ -61,6 +65,35 @@ describe('holdYoungGeneration', () => {
     const own = youngGenerationGrowth(true, { NODE_OPTIONS: '--max-semi-space-size=16' });
     assert.equal(own.held, false);
     assert.ok(own.largest >= 8 * own.start, `with the user's flag the new space grew from ${own.start} to ${own.largest} bytes only`);
+  });
+
+  it('is held by the CLI before its modules load, for ship and lint alike', async (t) => {
+    const server = new FluentServer({ listenOptions: { port: 0, host: '127.0.0.1' } });
+    t.after(() => server.close());
+    await server.listen();
+    const input = [...sampleLines(5000, { seed: 17, start: 1632312000 })].join('');
+    const ship = await runCli(['--port', String(server.port), '--summary', 'json', '--no-progress'], {
+      input,
+      env: { NODE_OPTIONS: NEW_SPACE },
+    });
+    assert.equal(ship.code, 0, ship.stderr);
+    assert.equal(jsonSummary(ship.stderr).recordsAcked, 5000);
+    const lint = await runCli(['lint'], { input, env: { NODE_OPTIONS: NEW_SPACE } });
+    assert.equal(lint.code, 0, lint.stderr);
+    for (const [command, run] of [
+      ['ship', ship],
+      ['lint', lint],
+    ] as const) {
+      const { start, largest } = newSpace(run.stderr);
+      assert.ok(largest <= 2 * start, `${command}: the new space grew from ${start} to ${largest} bytes`);
+    }
+    // The same measure sees the growth that loading the CLI alone causes when V8 is left to it.
+    const own = await runCli(['lint'], { input, env: { NODE_OPTIONS: `${NEW_SPACE} --max-semi-space-size=16` } });
+    const grown = newSpace(own.stderr);
+    assert.ok(
+      grown.largest >= 4 * grown.start,
+      `with the user's flag the new space grew from ${grown.start} to ${grown.largest} bytes only`,
+    );
   });
 
   it("keeps a reading worker's young generation as small, unless node was given a flag of its own", async () => {
