@@ -215,13 +215,18 @@ export class Connection extends EventEmitter {
     this.emit('established');
   }
 
-  /** Writes one frame; false means the socket buffer is full and waitDrain() should be awaited. */
-  write(parts: readonly Buffer[]): boolean {
+  /**
+   * Writes one frame; false means the socket buffer is full and waitDrain() should be awaited.
+   * `written` is called once the whole frame has gone to the operating system, with an error
+   * instead if the connection ended first (or not at all when nothing was written).
+   */
+  write(parts: readonly Buffer[], written?: (error?: Error | null) => void): boolean {
     if (this.state !== 'established') return false;
-    if (parts.length === 1) return this.socket.write(parts[0]!);
+    if (parts.length === 1) return this.socket.write(parts[0]!, written);
     this.socket.cork();
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p) && ok;
+    const last = parts.length - 1;
+    for (let i = 0; i <= last; i++) ok = this.socket.write(parts[i]!, i === last ? written : undefined) && ok;
     this.socket.uncork();
     return ok;
   }

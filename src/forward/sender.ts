@@ -19,6 +19,18 @@ import { RetryClock } from './retry-clock.js';
 import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';
 import { ServerLink, type Pending } from './server-link.js';
 
+/**
+ * Somewhere other than memory for the bodies of chunks in flight (the spool, src/ship/run.ts).
+ * A chunk waits for its ack for a round trip and the server's write; its body is needed again only
+ * if it must be resent.
+ */
+export interface ChunkBodies {
+  /** The chunk's frame has gone to the socket: its body may be given up. */
+  release(chunk: Chunk): void;
+  /** Puts back the body of a chunk given up, before it is resent. */
+  restore(chunk: Chunk): Promise<void>;
+}
+
 export interface SenderOptions extends ConnectionOptions {
   /** The regular servers; a name stands for every address it resolves to. */
   endpoints: ServerSpec[];
@@ -34,6 +46,8 @@ export interface SenderOptions extends ConnectionOptions {
   /** Look names up again this often (0: once). */
   dnsRefreshMs?: number;
   lookup?: Lookup;
+  /** Where bodies of chunks in flight wait once written; without it each is held until its ack. */
+  bodies?: ChunkBodies;
 }
 
 export type SenderState = 'disconnected' | 'connecting' | 'connected' | 'closed';
@@ -43,6 +57,8 @@ export interface SenderEvents {
   /** A chunk acked: the ack latency in ms, and the server that acked it. */
   acked: [Chunk, number, ServerLink];
   resend: [Chunk, ServerLink];
+  /** A chunk handed to a server's connection to be written. */
+  dispatched: [Chunk, ServerLink];
   'connect-error': [ForwardError, Endpoint | null];
   /** An established connection failed; the number is how many chunks will be sent again. */
   'connection-lost': [ForwardError, number, ServerLink];
@@ -53,6 +69,8 @@ export interface SenderEvents {
 
 export class Sender extends EventEmitter<SenderEvents> {
   private readonly queue: Pending[] = [];
+  /** Chunks to resend whose bodies are being restored; queued once they are. */
+  private readonly restoring = new Set<Pending>();
   private readonly links = new Map<string, ServerLink>();
   private readonly groups: ServerGroup[] = [];
   private standbyActive = false;
@@ -97,14 +115,19 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.open();
     this.retry.workArrives(this.pending);
     return new Promise((resolve, reject) => {
-      this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined });
+      this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined, released: false });
       this.dispatch();
     });
   }
 
   /** Chunks queued or in flight. */
   get pending(): number {
-    return this.queue.length + this.inFlightCount;
+    return this.queue.length + this.restoring.size + this.inFlightCount;
+  }
+
+  /** Chunks given to send() and not yet handed to a server: queued, or having their bodies restored. */
+  get queued(): number {
+    return this.queue.length + this.restoring.size;
   }
 
   get inFlightCount(): number {
@@ -144,6 +167,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     const unacked = this.unacked();
     this.setState('closed', null);
     this.queue.length = 0;
+    this.restoring.clear();
     await Promise.all([...this.groups.map((g) => g.close()), ...this.servers().map((l) => l.close())]);
     const error = this.fatalError ?? new DeliveryError('audit-ship is shutting down');
     for (const p of unacked) {
@@ -153,9 +177,9 @@ export class Sender extends EventEmitter<SenderEvents> {
     return unacked.map((p) => p.chunk);
   }
 
-  /** Every chunk not acked: in flight at some server, or queued. */
+  /** Every chunk not acked: in flight at some server, or queued (or being restored to be). */
   private unacked(): Pending[] {
-    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
+    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue, ...this.restoring];
   }
 
   private open(): void {
@@ -185,6 +209,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.links.set(label, link);
     link.on('state', () => this.onLinkState(link));
     link.on('acked', (p, ms) => this.onAck(p, ms, link));
+    link.on('written', (p) => this.onWritten(p));
     link.on('returned', (back) => this.requeue(back, link));
     link.on('connect-error', (error) => this.onConnectError(error, endpoint));
     link.on('connection-lost', (error, n) => this.state !== 'closed' && this.emit('connection-lost', error, n, link));
@@ -227,7 +252,9 @@ export class Sender extends EventEmitter<SenderEvents> {
       if (!best?.hasRoom) return;
       for (const link of candidates) link.current += link.weight;
       best.current -= total;
-      best.send(this.queue.shift()!);
+      const pending = this.queue.shift()!;
+      best.send(pending);
+      this.emit('dispatched', pending.chunk, best);
     }
   }
 
@@ -270,14 +297,41 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.dispatch();
   }
 
-  /** Chunks whose server failed go back to the front of the queue, in the order they were sent. */
+  private onWritten(pending: Pending): void {
+    if (!this.options.bodies || pending.released) return;
+    pending.released = true;
+    this.options.bodies.release(pending.chunk);
+  }
+
+  /**
+   * Chunks whose server failed go back to the front of the queue, in the order they were sent;
+   * those whose bodies were given up join it once their bodies are restored.
+   */
   private requeue(back: Pending[], link: ServerLink): void {
     if (this.state === 'closed' || this.fatalError) return;
     for (const p of back) {
       p.chunk.retries++;
       this.emit('resend', p.chunk, link);
     }
-    this.queue.unshift(...back);
+    this.queue.unshift(...back.filter((p) => !p.released));
+    for (const p of back) if (p.released) void this.restore(p);
+    this.dispatch();
+  }
+
+  private async restore(pending: Pending): Promise<void> {
+    this.restoring.add(pending);
+    let error: Error | null = null;
+    try {
+      await this.options.bodies!.restore(pending.chunk);
+    } catch (e) {
+      error = e as Error;
+    }
+    // Rejected meanwhile by close() or a fatal error: nothing more to do.
+    if (!this.restoring.delete(pending)) return;
+    // A body that cannot be read back cannot be resent this run; it stays in the spool.
+    if (error) return pending.reject(error);
+    pending.released = false;
+    this.queue.unshift(pending);
     this.dispatch();
   }
 
@@ -305,6 +359,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.fatalError = error;
     const all = this.unacked();
     this.queue.length = 0;
+    this.restoring.clear();
     for (const p of all) {
       clearTimeout(p.timer);
       p.reject(error);

@@ -31,6 +31,8 @@ export interface Pending {
   reject: (error: Error) => void;
   sentAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** Its body was given up once written (SenderOptions.bodies), and must be restored before a resend. */
+  released: boolean;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
@@ -38,6 +40,8 @@ export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
 export interface LinkEvents {
   state: [LinkState];
   acked: [Pending, number];
+  /** A chunk's frame went to the socket on the connection it is still in flight on. */
+  written: [Pending];
   /** Chunks that were in flight when the connection ended, to be sent again elsewhere. */
   returned: [Pending[]];
   'connect-error': [ForwardError];
@@ -138,7 +142,12 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       connection.fail(new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${this.options.ackTimeoutMs} ms`));
     }, this.options.ackTimeoutMs);
     this.inFlight.set(chunk.id, pending);
-    if (!connection.write(frame)) {
+    // Only a write that completed for the chunk where it is still in flight counts: a late
+    // callback from a lost connection must not free a body that a resend is writing again.
+    const written = (error?: Error | null) => {
+      if (!error && this.connection === connection && this.inFlight.get(chunk.id) === pending) this.emit('written', pending);
+    };
+    if (!connection.write(frame, written)) {
       this.blocked = true;
       void connection.waitDrain().then(() => {
         this.blocked = false;

@@ -19,7 +19,7 @@ import { Spool } from '../spool/spool.js';
 import { Checkpoint, CheckpointError } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
-import { Forwarder } from './forwarder.js';
+import { Forwarder, spooledBodies } from './forwarder.js';
 import { defaultWorkers, ParallelPipeline, readableInWorker } from './parallel.js';
 import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
 import { RateLimiter } from './rate.js';
@@ -96,7 +96,7 @@ export class ShipRun {
     private readonly deadLetter: DeadLetterFile | null,
     private readonly hooks: RunHooks,
   ) {
-    this.sender = new Sender(hooks.sender);
+    this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
     this.readers = this.readersFor();
     this.pipeline = this.createPipeline();
     this.forwarder = new Forwarder(spool, this.sender, this.counts, (chunk) => bodies.recycle(chunk.entries));

@@ -311,6 +311,20 @@ export class Spool {
   }
 
   /**
+   * The body of a chunk handed out by next() and not yet acked, read back from its segment: its
+   * body in memory was given up once written to a server, and the chunk is to be resent. A segment
+   * is never dropped while it holds such a chunk.
+   */
+  async reread(id: string): Promise<Buffer> {
+    const entry = this.entries.get(id);
+    if (this.closed) throw new SpoolClosedError('the spool is closed');
+    if (entry?.state !== 'sent') throw new SpoolError(`chunk ${id} is not waiting for its ack in the spool`);
+    const body = await this.readBody(entry);
+    if (body === null) throw new SpoolError(`the spool segment ${entry.segment.path} of chunk ${id} is gone`);
+    return body;
+  }
+
+  /**
    * The entry streams of the newest chunks not yet acked, newest first, until they hold `records`
    * records: what a restarted live tail may read again (it drops those RequestIDs as repeats).
    */

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateS
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ChunkBufferPool } from '../../src/forward/buffer-pool.js';
-import { SpoolError } from '../../src/spool/errors.js';
+import { SpoolClosedError, SpoolError } from '../../src/spool/errors.js';
 import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments, type SegmentFile } from '../../src/spool/segments.js';
 import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
@@ -204,6 +204,22 @@ describe('Spool', () => {
       assert.ok(slabs.has(out[i]!.entries.buffer), `chunk ${i} was read into memory given back`);
     }
     await spool.close();
+  });
+
+  it('reads back the body of a chunk handed out and not yet acked, and of no other', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(20, 5);
+    const bytes = chunks.map((c) => Buffer.from(c.entries));
+    const spool = await Spool.open(options(dir, { cacheBytes: 0 }));
+    for (const c of chunks) await spool.append(c);
+    const [first] = await drain(spool, 1);
+    assert.ok((await spool.reread(first!.id)).equals(bytes[0]!));
+    await assert.rejects(spool.reread(chunks[1]!.id), SpoolError, 'queued, not handed out');
+    spool.ack(first!.id);
+    await assert.rejects(spool.reread(first!.id), SpoolError, 'acked');
+    const [second] = await drain(spool, 1);
+    await spool.close();
+    await assert.rejects(spool.reread(second!.id), SpoolClosedError);
   });
 
   it('fails with a clear error when the directory cannot be made', async () => {
