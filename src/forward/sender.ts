@@ -20,9 +20,9 @@ import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './serve
 import { ServerLink, type Pending } from './server-link.js';
 
 /**
- * Somewhere other than memory for the bodies of chunks in flight (the spool, src/ship/run.ts).
- * A chunk waits for its ack for a round trip and the server's write; its body is needed again only
- * if it must be resent.
+ * Somewhere other than memory for the bodies of chunks in flight (the spool: spooledBodies in
+ * src/ship/forwarder.ts). A chunk waits for its ack for a round trip and the server's write; its
+ * body is needed again only if it must be resent.
  */
 export interface ChunkBodies {
   /** The chunk's frame has gone to the socket: its body may be given up. */
