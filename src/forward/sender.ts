@@ -69,8 +69,8 @@ export interface SenderEvents {
 
 export class Sender extends EventEmitter<SenderEvents> {
   private readonly queue: Pending[] = [];
-  /** Chunks to resend whose bodies are being restored; queued once they are. */
-  private readonly restoring = new Set<Pending>();
+  /** The chunk at the head of the queue whose body is being restored, to be resent. */
+  private restoring: Pending | null = null;
   private readonly links = new Map<string, ServerLink>();
   private readonly groups: ServerGroup[] = [];
   private standbyActive = false;
@@ -122,12 +122,12 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   /** Chunks queued or in flight. */
   get pending(): number {
-    return this.queue.length + this.restoring.size + this.inFlightCount;
+    return this.queue.length + this.inFlightCount;
   }
 
-  /** Chunks given to send() and not yet handed to a server: queued, or having their bodies restored. */
+  /** Chunks given to send() and not yet handed to a server. */
   get queued(): number {
-    return this.queue.length + this.restoring.size;
+    return this.queue.length;
   }
 
   get inFlightCount(): number {
@@ -167,7 +167,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     const unacked = this.unacked();
     this.setState('closed', null);
     this.queue.length = 0;
-    this.restoring.clear();
+    this.restoring = null;
     await Promise.all([...this.groups.map((g) => g.close()), ...this.servers().map((l) => l.close())]);
     const error = this.fatalError ?? new DeliveryError('audit-ship is shutting down');
     for (const p of unacked) {
@@ -177,9 +177,9 @@ export class Sender extends EventEmitter<SenderEvents> {
     return unacked.map((p) => p.chunk);
   }
 
-  /** Every chunk not acked: in flight at some server, or queued (or being restored to be). */
+  /** Every chunk not acked: in flight at some server, or queued. */
   private unacked(): Pending[] {
-    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue, ...this.restoring];
+    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
   }
 
   private open(): void {
@@ -250,6 +250,9 @@ export class Sender extends EventEmitter<SenderEvents> {
         if (!best || link.current + link.weight > best.current + best.weight) best = link;
       }
       if (!best?.hasRoom) return;
+      // A chunk to resend whose body was given up waits for it, and the chunks behind it wait too:
+      // one body at a time is read back, when a server can take it.
+      if (this.queue[0]!.released) return this.restoreHead();
       for (const link of candidates) link.current += link.weight;
       best.current -= total;
       const pending = this.queue.shift()!;
@@ -303,36 +306,39 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.options.bodies.release(pending.chunk);
   }
 
-  /**
-   * Chunks whose server failed go back to the front of the queue, in the order they were sent;
-   * those whose bodies were given up join it once their bodies are restored.
-   */
+  /** Chunks whose server failed go back to the front of the queue, in the order they were sent. */
   private requeue(back: Pending[], link: ServerLink): void {
     if (this.state === 'closed' || this.fatalError) return;
     for (const p of back) {
       p.chunk.retries++;
       this.emit('resend', p.chunk, link);
     }
-    this.queue.unshift(...back.filter((p) => !p.released));
-    for (const p of back) if (p.released) void this.restore(p);
+    this.queue.unshift(...back);
     this.dispatch();
   }
 
-  private async restore(pending: Pending): Promise<void> {
-    this.restoring.add(pending);
-    let error: Error | null = null;
-    try {
-      await this.options.bodies!.restore(pending.chunk);
-    } catch (e) {
-      error = e as Error;
-    }
-    // Rejected meanwhile by close() or a fatal error: nothing more to do.
-    if (!this.restoring.delete(pending)) return;
-    // A body that cannot be read back cannot be resent this run; it stays in the spool.
-    if (error) return pending.reject(error);
-    pending.released = false;
-    this.queue.unshift(pending);
-    this.dispatch();
+  /** Reads back the body of the chunk at the head of the queue, then dispatches again. */
+  private restoreHead(): void {
+    if (this.restoring) return;
+    const pending = this.queue[0]!;
+    this.restoring = pending;
+    this.options.bodies!.restore(pending.chunk).then(
+      () => {
+        // Dropped meanwhile by close() or a fatal error, which rejected it.
+        if (this.restoring !== pending) return;
+        this.restoring = null;
+        pending.released = false;
+        this.dispatch();
+      },
+      (error: Error) => {
+        if (this.restoring !== pending) return;
+        this.restoring = null;
+        // A body that cannot be read back cannot be resent this run; it stays in the spool.
+        this.queue.splice(this.queue.indexOf(pending), 1);
+        pending.reject(error);
+        this.dispatch();
+      },
+    );
   }
 
   private onConnectError(error: ForwardError, endpoint: Endpoint | null): void {
@@ -359,7 +365,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.fatalError = error;
     const all = this.unacked();
     this.queue.length = 0;
-    this.restoring.clear();
+    this.restoring = null;
     for (const p of all) {
       clearTimeout(p.timer);
       p.reject(error);

@@ -21,6 +21,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 class Bodies implements ChunkBodies {
   readonly aside = new Map<string, Buffer>();
   readonly restored: string[] = [];
+  /** The most bodies being put back at once. */
+  mostAtOnce = 0;
+  private atOnce = 0;
   constructor(private readonly failRestore: Error | null = null) {}
 
   release(chunk: Chunk): void {
@@ -30,7 +33,9 @@ class Bodies implements ChunkBodies {
   }
 
   async restore(chunk: Chunk): Promise<void> {
+    this.mostAtOnce = Math.max(this.mostAtOnce, ++this.atOnce);
     await sleep(1);
+    this.atOnce--;
     if (this.failRestore) throw this.failRestore;
     chunk.entries = this.aside.get(chunk.id)!;
     this.aside.delete(chunk.id);
@@ -63,7 +68,12 @@ describe('sender with chunk bodies kept elsewhere', () => {
     await cutOnceReleased(server, bodies, chunks.length);
     for (const c of chunks) assert.equal(c.entries.length, 0, 'written and unacked: the body was given up');
     await sent;
-    assert.deepEqual(bodies.restored.sort(), chunks.map((c) => c.id).sort(), 'each lost chunk was restored before its resend');
+    assert.deepEqual(
+      bodies.restored,
+      chunks.map((c) => c.id),
+      'each lost chunk was restored before its resend, in order',
+    );
+    assert.equal(bodies.mostAtOnce, 1, 'one body is read back at a time');
     const acked = server.chunks.filter((c) => c.connection > 1);
     assert.equal(acked.length, chunks.length);
     const arrived = new Map(acked.flatMap((c) => c.records).map((r) => [r.record.RequestID as string, [r.seconds, r.nanoseconds]]));
