@@ -5,17 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Chunk } from '../../src/forward/chunk.js';
 import { Sender, type ChunkBodies } from '../../src/forward/sender.js';
 import { FaultServer, type AckAction, type ChunkContext } from '../helpers/fault-server.js';
 import { chunksOf, senderOptions } from '../helpers/forward.js';
+import { waitFor } from '../helpers/ship-cli.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   while (cleanup.length) await cleanup.pop()!();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Keeps given-up bodies aside (as the spool does on disk) and records what was released and restored. */
 class Bodies implements ChunkBodies {
@@ -53,7 +53,7 @@ async function holdingFirst(): Promise<FaultServer> {
 
 /** Waits until `n` chunks are held unacked on the first connection and their bodies given up, then cuts it. */
 async function cutOnceReleased(server: FaultServer, bodies: Bodies, n: number): Promise<void> {
-  while (server.held.length < n || bodies.aside.size < n) await sleep(5);
+  await waitFor(() => server.held.length >= n && bodies.aside.size >= n, `${n} chunks held and their bodies given up`);
   for (const { socket } of server.held) socket.destroy();
 }
 
@@ -102,7 +102,7 @@ describe('sender with chunk bodies kept elsewhere', () => {
     cleanup.push(() => sender.close(0));
     const sizes = chunks.map((c) => c.entries.length);
     const sent = Promise.all(chunks.map((c) => sender.send(c)));
-    while (server.held.length < chunks.length) await sleep(5);
+    await waitFor(() => server.held.length >= chunks.length, 'every chunk held unacked');
     assert.deepEqual(
       chunks.map((c) => c.entries.length),
       sizes,

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ChunkBufferPool, chunkSlabBytes } from '../../src/forward/buffer-pool.js';
 import { Sender } from '../../src/forward/sender.js';
 import { emptyCounts } from '../../src/ship/counts.js';
@@ -16,9 +17,9 @@ import { Spool } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { chunksOf, senderOptions } from '../helpers/forward.js';
+import { waitFor } from '../helpers/ship-cli.js';
 
 const CHUNK_BYTES = 1024 * 1024;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function spoolOf(chunks: number, perChunk: number) {
   const pool = new ChunkBufferPool(chunkSlabBytes(CHUNK_BYTES), 8);
@@ -51,7 +52,7 @@ describe('Forwarder', () => {
       await sender.close(0);
       await spool.close();
     });
-    while (sender.queued === 0) await sleep(5);
+    await waitFor(() => sender.queued > 0, 'a chunk waiting for the blocked socket');
     // Time for the forwarder to take more, were it going to.
     await sleep(200);
     assert.equal(sender.queued, 1, 'one chunk waits for the blocked socket');
