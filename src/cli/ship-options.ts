@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Option } from 'commander';
-import { DEFAULT_KUBECTL_MAX_STREAMS } from '../input/kube/source.js';
+import { DEFAULT_KUBECTL_MAX_STREAMS } from '../input/kube/defaults.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../schema/timestamp.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';

@@ -11,7 +11,7 @@
  */
 import { EventEmitter, once } from 'node:events';
 import { isIP, isIPv6, connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time.js';
@@ -92,8 +92,9 @@ export class Connection extends EventEmitter {
     const host = endpoint.address ?? endpoint.host;
     // The certificate is checked against the name, not the address it resolved to.
     const servername = isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {};
+    // node:tls is loaded only for TLS: a plain connection does without its memory (about 1 MB).
     const socket = options.tls
-      ? tlsConnect({ host, port: endpoint.port, ...servername, ...options.tls })
+      ? (await import('node:tls')).connect({ host, port: endpoint.port, ...servername, ...options.tls })
       : netConnect({ host, port: endpoint.port });
     const connection = new Connection(endpoint, socket, options);
     return connection.start();

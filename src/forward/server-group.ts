@@ -4,7 +4,6 @@
  * looked up again every `--dns-refresh` so that added pods get chunks and removed ones are drained.
  * A failed lookup keeps the servers already known: a DNS hiccup must not empty the pool.
  */
-import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Endpoint } from './connection.js';
@@ -13,7 +12,11 @@ import { ConnectError } from './errors.js';
 /** Every address a name resolves to, as the system resolver answers (hosts file, search domains). */
 export type Lookup = (host: string) => Promise<string[]>;
 
-export const systemLookup: Lookup = async (host) => (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemLookup: Lookup = async (host) => {
+  // Loaded at the first name: a run given addresses does without node:dns.
+  const { lookup } = await import('node:dns/promises');
+  return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+};
 
 export interface ServerSpec extends Endpoint {
   /** Share of the chunks relative to the other servers (1 by default). */

@@ -7,7 +7,6 @@
  * thread: its lines must be split in order, a gzip stream cannot be entered mid-way, and its
  * checkpoint is one position that moves forward.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InputReadError, NotTextError } from '../errors.js';
 import { totalBytesRead, type InputSource } from '../input/sources.js';
@@ -27,23 +26,6 @@ import {
   type WorkerOptions,
   type WorkerProgress,
 } from './worker-messages.js';
-
-/** --workers by default: at most this many (each thread holds a heap, buffers and chunks of its own: about 27 MB). */
-export const MAX_DEFAULT_WORKERS = 4;
-
-/**
- * One core fewer than the machine has, at most 4: the main thread (spool, checksums, sockets) needs
- * a core of its own. On two cores one reader is the default: a second one, sharing the cores with
- * the main thread, took 25 to 45% more CPU for no more records/s (docs/performance.md).
- */
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(availableParallelism() - 1, MAX_DEFAULT_WORKERS));
-}
-
-/** Whether an input can be read by a worker: a regular file, which the worker opens again by its path. */
-export function readableInWorker(source: InputSource): boolean {
-  return source.path !== null && source.size !== null && !source.live;
-}
 
 function workerOptions(o: PipelineOptions): WorkerOptions {
   const { classify, maxLineBytes, chunkLimits, gzipLevel, flushIntervalMs, timeSource, since, until, kubernetesMetadata } = o;

@@ -10,8 +10,7 @@ import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { decodeEntryStream } from '../forward/decode-transport.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
-import { readTickFor } from '../input/kube/coalesced-read.js';
-import { DEFAULT_KUBECTL_RECENT_IDS, kubeSource } from '../input/kube/source.js';
+import { DEFAULT_KUBECTL_RECENT_IDS } from '../input/kube/defaults.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
@@ -20,9 +19,10 @@ import { Checkpoint, CheckpointError } from './checkpoint.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { Forwarder, spooledBodies } from './forwarder.js';
-import { defaultWorkers, ParallelPipeline, readableInWorker } from './parallel.js';
+import type { ParallelPipeline } from './parallel.js';
 import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
 import { RateLimiter } from './rate.js';
+import { readersFor } from './readers.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
@@ -56,6 +56,9 @@ async function openInputs(files: string[], options: ShipOptions, note: Note): Pr
     return openSources(files);
   }
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
+  // Loaded only here: a run from files or stdin does without kubectl's modules and node:child_process.
+  const { kubeSource } = await import('../input/kube/source.js');
+  const { readTickFor } = await import('../input/kube/coalesced-read.js');
   return [
     kubeSource({
       target: options.kubectl,
@@ -95,16 +98,22 @@ export class ShipRun {
     private readonly checkpoint: Checkpoint | null,
     private readonly deadLetter: DeadLetterFile | null,
     private readonly hooks: RunHooks,
+    parallel: typeof ParallelPipeline | null,
   ) {
     this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
-    this.readers = this.readersFor();
-    this.pipeline = this.createPipeline();
+    this.readers = readersFor(options, sources);
+    const pipelineOptions = this.pipelineOptions();
+    this.pipeline = parallel
+      ? new parallel(spool, pipelineOptions, this.counts, this.readers)
+      : new ShipPipeline(spool, pipelineOptions, this.counts);
     this.forwarder = new Forwarder(spool, this.sender, this.counts, (chunk) => bodies.recycle(chunk.entries));
   }
 
   /** Opens the inputs, the checkpoint, the dead-letter file and the spool: every check that can fail before input is read. */
   static async open(files: string[], options: ShipOptions, hooks: RunHooks): Promise<ShipRun> {
     const sources = await openInputs(files, options, hooks.note);
+    // Worker threads only for more than one reader: one reader does without their modules.
+    const parallel = readersFor(options, sources) > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
     const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
     let deadLetter: DeadLetterFile | null = null;
     try {
@@ -118,7 +127,7 @@ export class ShipRun {
         fsync: options.spoolFsync,
         bodies,
       });
-      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks);
+      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks, parallel);
     } catch (error) {
       await checkpoint?.close();
       deadLetter?.close();
@@ -136,24 +145,8 @@ export class ShipRun {
     );
   }
 
-  /**
-   * Files are read by --workers threads at once (by default one per core, at most 4); stdin, a FIFO
-   * or kubectl by one. --rate and --stdout need one reader: the limit and the output are one.
-   */
+  /** Threads reading the inputs at once (src/ship/readers.ts). */
   readonly readers: number;
-
-  private readersFor(): number {
-    const { options, sources } = this;
-    if (options.rate > 0 || options.stdout || !sources.every(readableInWorker)) return 1;
-    return Math.min(options.workers ?? defaultWorkers(), sources.length);
-  }
-
-  private createPipeline(): ShipPipeline | ParallelPipeline {
-    const options = this.pipelineOptions();
-    return this.readers > 1
-      ? new ParallelPipeline(this.spool, options, this.counts, this.readers)
-      : new ShipPipeline(this.spool, options, this.counts);
-  }
 
   private pipelineOptions(): PipelineOptions {
     const { options, counts, hooks } = this;

@@ -42,6 +42,17 @@ export function newSpace(stderr: string): { start: number; largest: number } {
   return { start: Number(m[1]), largest: Number(m[2]) };
 }
 
+/**
+ * NODE_OPTIONS that make a CLI run list the node modules it loaded on stderr
+ * (test/helpers/loaded-modules.ts); read them back with `loadedBuiltins`.
+ */
+export const LIST_BUILTINS = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'loaded-modules.js')}`;
+
+/** The node modules (`crypto`, `tls`, ...) a CLI run with LIST_BUILTINS loaded. */
+export function loadedBuiltins(stderr: string): Set<string> {
+  return new Set([...stderr.matchAll(/^builtin: (.+)$/gm)].map((m) => m[1]!));
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

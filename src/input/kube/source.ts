@@ -32,8 +32,6 @@ export interface KubeSourceOptions {
   onMessage: (line: string) => void;
 }
 
-export const DEFAULT_KUBECTL_RECENT_IDS = 20_000;
-export const DEFAULT_KUBECTL_MAX_STREAMS = 32;
 /** Lines read ahead of the pipeline, across all streams: a bound, not a buffer size. */
 const QUEUE_BYTES = 4 * 1024 * 1024;
 

@@ -1,0 +1,33 @@
+/**
+ * How many threads read the inputs. Decided before the pipeline is built, so that a run with one
+ * reader never loads the worker pipeline (src/ship/parallel.ts) or node:worker_threads.
+ */
+import { availableParallelism } from 'node:os';
+import type { ShipOptions } from '../cli/ship-options.js';
+import type { InputSource } from '../input/sources.js';
+
+/** --workers by default: at most this many (each thread holds a heap, buffers and chunks of its own: about 27 MB). */
+export const MAX_DEFAULT_WORKERS = 4;
+
+/**
+ * One core fewer than the machine has, at most 4: the main thread (spool, checksums, sockets) needs
+ * a core of its own. On two cores one reader is the default: a second one, sharing the cores with
+ * the main thread, took 25 to 45% more CPU for no more records/s (docs/performance.md).
+ */
+export function defaultWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism() - 1, MAX_DEFAULT_WORKERS));
+}
+
+/** Whether an input can be read by a worker: a regular file, which the worker opens again by its path. */
+export function readableInWorker(source: InputSource): boolean {
+  return source.path !== null && source.size !== null && !source.live;
+}
+
+/**
+ * Files are read by --workers threads at once (by default one per core, at most 4); stdin, a FIFO
+ * or kubectl by one. --rate and --stdout need one reader: the limit and the output are one.
+ */
+export function readersFor(options: Pick<ShipOptions, 'rate' | 'stdout' | 'workers'>, sources: readonly InputSource[]): number {
+  if (options.rate > 0 || options.stdout || !sources.every(readableInWorker)) return 1;
+  return Math.min(options.workers ?? defaultWorkers(), sources.length);
+}
