@@ -3,7 +3,7 @@
  * tools, JUnit XML for Jenkins, GitLab and Azure Pipelines, and GitLab Code Quality JSON. The
  * streaming formats (text, json, github) are in lint-format.ts; both kinds go through LintReport.
  */
-import { createHash } from 'node:crypto';
+import { createHash } from '../crypto.js';
 import type { ChalkInstance } from 'chalk';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../schema/diagnostic.js';
 import { version } from '../version.js';

@@ -12,7 +12,7 @@
 import { EventEmitter, once } from 'node:events';
 import { isIP, isIPv6, connect as netConnect, type Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';

@@ -3,7 +3,7 @@
  * specification: Message, Forward, PackedForward and CompressedPackedForward modes, chunk acks, and
  * the HELO / PING / PONG handshake with shared key and user authentication.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from '../crypto.js';
 import { Encoder } from '@msgpack/msgpack';
 import { EventTime, eventTimeCodec } from './event-time.js';
 import { binHeader, fixarrayHeader, strHeader } from '../msgpack/types.js';

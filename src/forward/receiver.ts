@@ -7,7 +7,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../crypto.js';
 import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';

@@ -7,7 +7,7 @@
  * thread, one replace at a time (src/state-file.ts): a crash leaves the old or the new one, at most
  * one replace behind. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
-import { createHash } from 'node:crypto';
+import { createHash } from '../crypto.js';
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';

@@ -17,7 +17,7 @@
  * proper-lockfile works the same way (an mtime heartbeat) but cannot tell a dead holder in this
  * namespace at once, and a restart after a SIGKILL would wait out the stale time every time.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID } from '../crypto.js';
 import { closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
