@@ -116,15 +116,17 @@ describe('deploy/Dockerfile', () => {
         .slice('ENTRYPOINT '.length),
     ) as string[];
     assert.equal(entrypoint[0], 'node');
-    const script = join(image, entrypoint[1]!.replace(/^\/app\//, ''));
+    // node's own flags come between node and the script: node must accept each of them.
+    const nodeArgs = entrypoint.slice(1, -1);
+    const script = join(image, entrypoint[entrypoint.length - 1]!.replace(/^\/app\//, ''));
     // The image's ENV too: node refuses to start on a NODE_OPTIONS it does not allow.
     const env = { ...process.env, ...imageEnv() };
     assert.ok(env.NODE_OPTIONS, 'the image sets NODE_OPTIONS');
-    const version = spawnSync(process.execPath, [script, '--version'], { encoding: 'utf8', env });
+    const version = spawnSync(process.execPath, [...nodeArgs, script, '--version'], { encoding: 'utf8', env });
     assert.equal(version.status, 0, version.stderr);
     assert.equal(version.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
-    const sample = spawnSync(process.execPath, [script, 'sample', '--count', '5'], { encoding: 'utf8', env });
-    const lint = spawnSync(process.execPath, [script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8', env });
+    const sample = spawnSync(process.execPath, [...nodeArgs, script, 'sample', '--count', '5'], { encoding: 'utf8', env });
+    const lint = spawnSync(process.execPath, [...nodeArgs, script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8', env });
     assert.equal(lint.status, 0, lint.stderr);
     assert.ok(!existsSync(join(image, 'node_modules', 'typescript')), 'no dev dependency in the image');
   });
