@@ -9,14 +9,14 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from '../test/helpers/kube-api.js';
-import { parse } from 'yaml';
-import { CLI, ROOT } from '../test/helpers/paths.js';
+import { CLI } from '../test/helpers/paths.js';
+import { describeDeployed, type Deployed } from './deployed.js';
 import { sampleLines } from '../src/sample/generate.js';
 import { startSink } from './ship.js';
 
 export interface FollowRow {
-  /** NODE_OPTIONS the shipper ran with ('' for none). */
-  nodeOptions: string;
+  /** How the shipper ran: as deployed, or from a shell (null: no flags, no NODE_OPTIONS). */
+  deployed: Deployed | null;
   pods: number;
   /** Writes a second to each pod's log stream: the records of a pod come in this many pieces. */
   writesPerSecond: number;
@@ -65,18 +65,11 @@ function kubectlChildren(ppid: number): { cpu: number; rssMb: number; count: num
   return { cpu, rssMb: rss, count };
 }
 
-/** NODE_OPTIONS of the audit-ship container in deploy/kubernetes: the bench runs the shipper as it is deployed. */
-export function deployedNodeOptions(): string {
-  const manifest = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'deployment.yaml'), 'utf8');
-  const deployment = parse(manifest) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
-  return deployment.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
-
 export async function benchFollow(
   pods = 20,
   perPodPerSecond = 200,
   seconds = 30,
-  nodeOptions = '',
+  deployed: Deployed | null = null,
   writesPerSecond = WRITES_PER_SECOND,
 ): Promise<FollowRow> {
   const api = await new FakeKubeApi().start();
@@ -92,6 +85,7 @@ export async function benchFollow(
     process.execPath,
     [
       ...(process.env.FOLLOW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FOLLOW_PROF] : []),
+      ...(deployed?.nodeArgs ?? []),
       ...args,
       '--summary',
       'json',
@@ -101,7 +95,7 @@ export async function benchFollow(
     ],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1', NODE_OPTIONS: nodeOptions },
+      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1', NODE_OPTIONS: deployed?.nodeOptions ?? '' },
     },
   );
   let stderr = '';
@@ -139,7 +133,7 @@ export async function benchFollow(
   const summary = JSON.parse(stderr.trim().split('\n').pop()!) as { peakRssBytes: number };
   if (counted.events !== total) throw new Error(`follow: the sink counted ${counted.events} of ${total} records\n${stderr.slice(-2000)}`);
   return {
-    nodeOptions,
+    deployed,
     pods,
     writesPerSecond,
     recordsPerSecond: pods * perPodPerSecond,
@@ -157,7 +151,7 @@ export function followTable(rows: FollowRow[]): string {
   const lines = ['| process | CPU (% of one core) | CPU µs/record | memory |', '| --- | ---: | ---: | ---: |'];
   for (const r of rows) {
     const pace = r.writesPerSecond === r.recordsPerSecond / r.pods ? ', a line a write' : `, ${r.writesPerSecond} writes/s a pod`;
-    const how = (r.nodeOptions ? `as deployed (\`NODE_OPTIONS=${r.nodeOptions}\`)` : 'from a shell (no NODE_OPTIONS)') + pace;
+    const how = (r.deployed ? `as deployed (${describeDeployed(r.deployed)})` : 'from a shell (no node flags, no NODE_OPTIONS)') + pace;
     lines.push(
       `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
       `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,

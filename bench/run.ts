@@ -7,10 +7,11 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../test/helpers/paths.js';
 import { ensureCorpus, ensureGzipCorpus } from './corpus.js';
-import { benchFollow, deployedNodeOptions, followTable, type FollowRow } from './follow.js';
+import { deployed, describeDeployed } from './deployed.js';
+import { benchFollow, followTable, type FollowRow } from './follow.js';
 import { benchLint, type LintRow } from './lint.js';
 import { benchPool, poolTable } from './pool.js';
-import { FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
+import { AS_DEPLOYED_ROW, FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
 import { findFluentBit } from './peer-fluent-bit.js';
 import { benchStartup, startupTable } from './startup.js';
 import { benchWorkers, workersTable } from './workers.js';
@@ -80,8 +81,9 @@ function shipTable(rows: ShipRow[], records: number): string {
 /** `follows`: the runs as deployed, one for each pace; each goal holds for all of them, so the costliest is compared. */
 function goalsTable(rows: ShipRow[], records: number, follows: FollowRow[]): string {
   const row = (prefix: string) => rows.find((r) => r.name.startsWith(prefix)) ?? null;
-  const [file, stdin, gz, org, orgGz, bit] = [
+  const [file, image, stdin, gz, org, orgGz, bit] = [
     row('audit-ship, file (validation'),
+    row(AS_DEPLOYED_ROW),
     row('audit-ship, stdin'),
     row('audit-ship, .gz'),
     row('@fluent-org/logger (PackedForward'),
@@ -108,6 +110,7 @@ function goalsTable(rows: ShipRow[], records: number, follows: FollowRow[]): str
   const rss = Math.max(...follows.map((f) => f.shipPeakRssMb));
   lines.push(
     `| peak RSS ≤ 64 MB (file) | ${file ? `${file.peakRssMb.toFixed(0)} MB` : '–'} | ${file && file.peakRssMb <= 64 ? 'yes' : 'no'} |`,
+    `| the same, as the image runs it | ${image ? `${image.peakRssMb.toFixed(0)} MB` : '–'} | ${image && image.peakRssMb <= 64 ? 'yes' : 'no'} |`,
     `| following ${follow.pods} pods at ${follow.recordsPerSecond / follow.pods} records/s each, as deployed: ≤ 5% of a core | ` +
       `${cpu.toFixed(1)}% | ${cpu <= 5 ? 'yes' : 'no'} |`,
     `| the same: ≤ 80 MB | ${rss.toFixed(0)} MB | ${rss <= 80 ? 'yes' : 'no'} |`,
@@ -134,9 +137,9 @@ const pool = await benchPool(corpus, RUNS);
 const workers = await benchWorkers(corpus, RUNS);
 const startup = benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
-const follow = await benchFollow(20, 200, 30, deployedNodeOptions());
+const follow = await benchFollow(20, 200, 30, deployed());
 // A pod that logs each request as it serves it: each line in a write of its own.
-const followLines = await benchFollow(20, 200, 30, deployedNodeOptions(), 200);
+const followLines = await benchFollow(20, 200, 30, deployed(), 200);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -156,6 +159,8 @@ const report = [
   "sink's last event (its exit waits out a flush interval and a grace period).",
   "Times are each client's own, from its first read to its last ack. CPU is each process's user and system time,",
   'all threads, per record: whole processes for audit-ship, the peers and the sink, the timed part only for the floor.',
+  `"${AS_DEPLOYED_ROW}" is the file run as the container runs audit-ship: ${describeDeployed(deployed())}`,
+  "(node's flags from the image's ENTRYPOINT, NODE_OPTIONS from deploy/kubernetes; docs/performance.md says why).",
   '',
   shipTable(shipping, corpus.records),
   '',
@@ -192,8 +197,9 @@ const report = [
   `${(follow.recordsPerSecond / follow.pods).toLocaleString('en')} audit records a second each (${follow.recordsPerSecond.toLocaleString('en')} records/s together) for ${follow.seconds.toFixed(0)} s,`,
   `${follow.records.toLocaleString('en')} records, every one counted by the sink. CPU from the moment every stream is open (start-up spawns`,
   'one kubectl per pod); kubectl memory as proportional set size, so the pages of the kubectl binary they share count once.',
-  "Each pod's records come in 20 writes a second, from a shell and as `deploy/kubernetes` runs it, with the `NODE_OPTIONS`",
-  "of its Deployment (a small young generation: a live tail needs no room for a backfill's allocation rate); then as deployed",
+  "Each pod's records come in 20 writes a second, from a shell and as `deploy/kubernetes` runs it, with node's flags from the",
+  "image's ENTRYPOINT and the `NODE_OPTIONS` of its Deployment (optimised code compiled on the main thread, and a small young",
+  "generation: a live tail needs no room for a backfill's allocation rate); then as deployed",
   'with each line in a write of its own, as a pod that logs each request when it serves it writes them. The goal rows',
   'show the higher CPU and the higher peak RSS of the two runs as deployed.',
   '',

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
+import { deployed } from './deployed.js';
 import { runChild, type ChildSummary } from './measure.js';
 
 export interface ShipRow {
@@ -52,11 +53,13 @@ export async function startSink(): Promise<{ port: number; stop: () => Promise<S
   };
 }
 
-type Case = [string, (port: number) => { args: string[]; stdinFile?: string; stdinRedirect?: string }];
+type Case = [string, (port: number) => { args: string[]; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv }];
 
 export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
+export const AS_DEPLOYED_ROW = 'audit-ship, file, as the image runs it';
 
 export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: string | null, runs: number): Promise<ShipRow[]> {
+  const asDeployed = deployed();
   const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
   const ship = (port: number, extra: string[] = []) => [
     CLI,
@@ -70,6 +73,10 @@ export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: strin
   ];
   const cases: Case[] = [
     ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
+    [
+      AS_DEPLOYED_ROW,
+      (p) => ({ args: [...asDeployed.nodeArgs, ...ship(p, [corpus.path])], env: { NODE_OPTIONS: asDeployed.nodeOptions } }),
+    ],
     ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
     ['audit-ship, stdin < file', (p) => ({ args: ship(p), stdinRedirect: corpus.path })],
     ['audit-ship, .gz file', (p) => ({ args: ship(p, [gzPath]) })],
@@ -91,8 +98,8 @@ export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: strin
     let best: { summary: ChildSummary; sink: SinkCount } | null = null;
     for (let i = 0; i < runs; i++) {
       const sink = await startSink();
-      const { args, ...stdin } = make(sink.port);
-      const { summary } = await runChild(args, stdin);
+      const { args, ...options } = make(sink.port);
+      const { summary } = await runChild(args, options);
       const counted = await sink.stop();
       // A peer that says when it started is timed to the sink's last event (see peer-fluent-bit.ts).
       if (typeof summary.startedAt === 'number') summary.seconds = (counted.lastEventAt - summary.startedAt) / 1000;
