@@ -56,7 +56,7 @@ function kubectlChildren(ppid: number): { cpu: number; rssMb: number; count: num
       if (proc.ppid !== ppid || proc.name !== 'kubectl') continue;
       cpu += proc.cpu;
       // PSS, not RSS: the kubectl binary's pages are shared between the processes, and RSS would count them 20 times.
-      rss += Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
+      rss += (Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024) / 1e6;
       count++;
     } catch {
       // gone in between
@@ -141,7 +141,8 @@ export async function benchFollow(
     records: total,
     shipCpuPercent: (shipCpu / elapsed) * 100,
     shipCpuUsPerRecord: (shipCpu / total) * 1e6,
-    shipPeakRssMb: summary.peakRssBytes / 1024 ** 2,
+    // MB of 10^6 bytes, as every other table of the bench.
+    shipPeakRssMb: summary.peakRssBytes / 1e6,
     kubectlCpuPercent: ((after.cpu - before.cpu) / elapsed) * 100,
     kubectlRssMb: after.rssMb,
   };

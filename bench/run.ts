@@ -109,11 +109,11 @@ function goalsTable(rows: ShipRow[], records: number, follows: FollowRow[]): str
   const cpu = Math.max(...follows.map((f) => f.shipCpuPercent));
   const rss = Math.max(...follows.map((f) => f.shipPeakRssMb));
   lines.push(
-    `| peak RSS ≤ 64 MB (file) | ${file ? `${file.peakRssMb.toFixed(0)} MB` : '–'} | ${file && file.peakRssMb <= 64 ? 'yes' : 'no'} |`,
-    `| the same, as the image runs it | ${image ? `${image.peakRssMb.toFixed(0)} MB` : '–'} | ${image && image.peakRssMb <= 64 ? 'yes' : 'no'} |`,
+    `| peak RSS ≤ 64 MB (file) | ${file ? `${file.peakRssMb.toFixed(1)} MB` : '–'} | ${file && file.peakRssMb <= 64 ? 'yes' : 'no'} |`,
+    `| the same, as the image runs it | ${image ? `${image.peakRssMb.toFixed(1)} MB` : '–'} | ${image && image.peakRssMb <= 64 ? 'yes' : 'no'} |`,
     `| following ${follow.pods} pods at ${follow.recordsPerSecond / follow.pods} records/s each, as deployed: ≤ 5% of a core | ` +
       `${cpu.toFixed(1)}% | ${cpu <= 5 ? 'yes' : 'no'} |`,
-    `| the same: ≤ 80 MB | ${rss.toFixed(0)} MB | ${rss <= 80 ? 'yes' : 'no'} |`,
+    `| the same: ≤ 80 MB | ${rss.toFixed(1)} MB | ${rss <= 80 ? 'yes' : 'no'} |`,
   );
   if (!bit)
     lines.push(
