@@ -5,6 +5,7 @@ import { ConnectError, DeliveryError } from '../../src/forward/errors.js';
 import { Sender } from '../../src/forward/sender.js';
 import { FaultServer, type AckAction, type ChunkContext } from '../helpers/fault-server.js';
 import { chunksOf, senderOptions } from '../helpers/forward.js';
+import { waitFor } from '../helpers/ship-cli.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -66,7 +67,7 @@ describe('sender under faults', () => {
     const acked: string[] = [];
     sender.on('acked', (c) => acked.push(c.id));
     const all = Promise.all(chunks.map((c) => sender.send(c)));
-    while (server.held.length < 4) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => server.held.length >= 4, 'four chunks held by the server');
     server.release('reverse');
     await all;
     assertAllArrived(server, times);
@@ -80,7 +81,7 @@ describe('sender under faults', () => {
     const sender = new Sender(senderOptions(server.port, { window: 3 }));
     track(sender);
     const all = Promise.all(chunks.map((c) => sender.send(c)));
-    while (server.held.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => server.held.length >= 3, 'three chunks held by the server');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(server.chunks.length, 3, 'no fourth chunk before an ack');
     assert.equal(sender.inFlightCount, 3);
@@ -111,7 +112,7 @@ describe('sender under faults', () => {
     const { chunks } = chunksOf(20, 10);
     const sender = new Sender(senderOptions(server.port));
     const sends = chunks.map((c) => sender.send(c).catch((e: Error) => e));
-    while (server.held.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => server.held.length >= 2, 'two chunks held by the server');
     const unacked = await sender.close(300);
     assert.deepEqual(
       unacked.map((c) => c.id),
@@ -153,7 +154,7 @@ describe('sender under faults', () => {
     sender.on('connect-error', (e) => errors.push(e.message));
     track(sender);
     const all = Promise.all(chunks.map((c) => sender.send(c)));
-    while (errors.length < 2) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => errors.length >= 2, 'two connect errors');
     const late = new FaultServer(() => 'ack');
     await late.listen(port);
     cleanup.push(() => late.close());
