@@ -56,7 +56,7 @@ async function openInputs(files: string[], options: ShipOptions, note: Note): Pr
     return openSources(files);
   }
   if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
-  // Loaded only here: a run from files or stdin does without kubectl's modules and node:child_process.
+  // Loaded only here: a run from files or stdin does without kubectl's modules.
   const { kubeSource } = await import('../input/kube/source.js');
   const { readTickFor } = await import('../input/kube/coalesced-read.js');
   return [

@@ -1,6 +1,6 @@
 /**
  * The kubectl input's defaults, apart from its code: the option table and a run without
- * `--kubectl` read them without loading kubectl's modules (and node:child_process with them).
+ * `--kubectl` read them without loading kubectl's modules.
  */
 
 /** The most recent RequestIDs remembered, across all streams: lines read again after a reconnect or a restart are dropped. */
