@@ -25,14 +25,19 @@ const pool = Buffer.alloc(POOL_BYTES);
 let used = POOL_BYTES;
 let urandom = true;
 
-/** Fills the pool from /dev/urandom; false where it cannot be read. */
+/** Fills the pool from /dev/urandom; false where it cannot be read, or ends (and from then on). */
 function refill(): boolean {
   if (!urandom) return false;
   try {
     const fd = openSync('/dev/urandom', 'r');
     try {
       let filled = 0;
-      while (filled < POOL_BYTES) filled += readSync(fd, pool, filled, POOL_BYTES - filled, null);
+      while (filled < POOL_BYTES) {
+        const n = readSync(fd, pool, filled, POOL_BYTES - filled, null);
+        // The kernel's generator never ends: an end means something else stands at that path.
+        if (n === 0) throw new Error('/dev/urandom ended');
+        filled += n;
+      }
     } finally {
       closeSync(fd);
     }

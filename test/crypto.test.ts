@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash as nodeCreateHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { createHash, randomBytes, randomUUID } from '../src/crypto.js';
+import { tempDir } from './helpers/cli.js';
+import { ROOT } from './helpers/paths.js';
+
+/** Why /dev/urandom cannot be replaced for a test here, or null when it can (root, util-linux unshare). */
+function noMountNamespace(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root for unshare --mount';
+  const probe = spawnSync('unshare', ['--mount', 'true']);
+  return probe.status === 0 ? null : `unshare --mount failed: ${probe.stderr?.toString().trim() || probe.error?.message}`;
+}
+const skipMount = noMountNamespace();
+if (skipMount) process.stdout.write(`# skipping the /dev/urandom fallback test: ${skipMount}\n`);
 
 describe('randomBytes', () => {
   it('gives the size asked for, across the edges of its pool', () => {
@@ -22,6 +37,32 @@ describe('randomBytes', () => {
     // Each count is binomial with a standard deviation of about 32: 8 of them either side never happens by chance.
     for (const [value, count] of counts.entries())
       assert.ok(Math.abs(count - expected) < 256, `byte ${value} came ${count} times, not about ${expected}`);
+  });
+});
+
+describe('randomBytes without /dev/urandom', () => {
+  it('falls back to node:crypto where /dev/urandom ends at once, instead of reading it forever', { skip: skipMount ?? false }, () => {
+    const empty = join(tempDir('audit-ship-urandom-'), 'empty');
+    writeFileSync(empty, '');
+    const module = pathToFileURL(join(ROOT, 'dist', 'src', 'crypto.js')).href;
+    const script = `
+      const { randomBytes, randomUUID } = await import(${JSON.stringify(module)});
+      const drawn = { a: randomBytes(16).toString('hex'), b: randomBytes(16).toString('hex'), uuid: randomUUID() };
+      const loaded = process.moduleLoadList.includes('NativeModule crypto');
+      console.log(JSON.stringify({ ...drawn, loaded }));
+    `;
+    // In a mount namespace of its own, an empty file stands at /dev/urandom for this node only.
+    const child = spawnSync(
+      'unshare',
+      ['--mount', 'sh', '-c', 'mount --bind "$0" /dev/urandom && exec "$1" --input-type=module -e "$2"', empty, process.execPath, script],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(child.status, 0, `status ${child.status}, signal ${child.signal}: ${child.stderr}`);
+    const out = JSON.parse(child.stdout) as { a: string; b: string; uuid: string; loaded: boolean };
+    assert.equal(out.loaded, true, 'the bytes did not come from node:crypto');
+    assert.match(out.a, /^[0-9a-f]{32}$/);
+    assert.notEqual(out.a, out.b);
+    assert.match(out.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 
