@@ -8,15 +8,13 @@ import { describe, it } from 'node:test';
 import { createHash, randomBytes, randomUUID } from '../src/crypto.js';
 import { tempDir } from './helpers/cli.js';
 import { ROOT } from './helpers/paths.js';
+import { unshareUnavailable } from './helpers/unshare.js';
 
-/** Why /dev/urandom cannot be replaced for a test here, or null when it can (root, util-linux unshare). */
-function noMountNamespace(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for unshare --mount';
-  const probe = spawnSync('unshare', ['--mount', 'true']);
-  return probe.status === 0 ? null : `unshare --mount failed: ${probe.stderr?.toString().trim() || probe.error?.message}`;
-}
-const skipMount = noMountNamespace();
-if (skipMount) process.stdout.write(`# skipping the /dev/urandom fallback test: ${skipMount}\n`);
+/** Why /dev/urandom cannot be replaced for a test here, or null when it can. */
+const skipMount = unshareUnavailable(['--mount'], 'the /dev/urandom fallback test');
+
+/** A version 4 UUID as crypto.randomUUID() writes it. */
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('randomBytes', () => {
   it('gives the size asked for, across the edges of its pool', () => {
@@ -62,14 +60,14 @@ describe('randomBytes without /dev/urandom', () => {
     assert.equal(out.loaded, true, 'the bytes did not come from node:crypto');
     assert.match(out.a, /^[0-9a-f]{32}$/);
     assert.notEqual(out.a, out.b);
-    assert.match(out.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(out.uuid, UUID_V4);
   });
 });
 
 describe('randomUUID', () => {
   it('writes version 4 UUIDs, as crypto.randomUUID() does', () => {
     const uuids = Array.from({ length: 1000 }, randomUUID);
-    for (const u of uuids) assert.match(u, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const u of uuids) assert.match(u, UUID_V4);
     assert.equal(new Set(uuids).size, uuids.length);
   });
 });

@@ -3,7 +3,7 @@
  * sharing a volume), or a holder that was SIGKILLed or whose pid now belongs to someone else.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,17 +14,12 @@ import { Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { killAfterTest, startShip, waitFor } from '../helpers/ship-cli.js';
+import { unshareUnavailable } from '../helpers/unshare.js';
 
 const receiver = receivers();
 
-/** Why another PID namespace cannot be made here, or null when it can (root, util-linux unshare). */
-function noNamespaces(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root for unshare --pid';
-  const probe = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']);
-  return probe.status === 0 ? null : `unshare --pid failed: ${probe.stderr?.toString().trim() || probe.error?.message}`;
-}
-const skipNamespaces = noNamespaces();
-if (skipNamespaces) process.stdout.write(`# skipping the PID-namespace tests: ${skipNamespaces}\n`);
+/** Why another PID namespace cannot be made here, or null when it can. */
+const skipNamespaces = unshareUnavailable(['--pid', '--fork', '--mount-proc'], 'the PID-namespace tests');
 
 /** audit-ship in a PID namespace of its own, as in a second container sharing the spool's volume. */
 function shipInNamespace(args: string[], env: NodeJS.ProcessEnv) {
