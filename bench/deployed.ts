@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { imageEntrypoint } from '../test/helpers/dockerfile.js';
 import { ROOT } from '../test/helpers/paths.js';
 
 export interface Deployed {
@@ -15,15 +16,6 @@ export interface Deployed {
   nodeOptions: string;
 }
 
-function entrypointNodeArgs(): string[] {
-  const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
-  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
-  if (!line) throw new Error('deploy/Dockerfile has no ENTRYPOINT');
-  const entrypoint = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
-  if (entrypoint[0] !== 'node') throw new Error(`the image's ENTRYPOINT does not start node: ${line}`);
-  return entrypoint.slice(1, -1);
-}
-
 function deploymentNodeOptions(): string {
   const manifest = readFileSync(join(ROOT, 'deploy', 'kubernetes', 'base', 'deployment.yaml'), 'utf8');
   const deployment = parse(manifest) as { spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
@@ -31,7 +23,7 @@ function deploymentNodeOptions(): string {
 }
 
 export function deployed(): Deployed {
-  return { nodeArgs: entrypointNodeArgs(), nodeOptions: deploymentNodeOptions() };
+  return { nodeArgs: imageEntrypoint().nodeArgs, nodeOptions: deploymentNodeOptions() };
 }
 
 /** As the tables name it: `node FLAGS`, `NODE_OPTIONS=...`. */

@@ -132,14 +132,16 @@ const fluentBit = findFluentBit();
 process.stderr.write(
   fluentBit ? `Fluent Bit: ${fluentBit}\n` : 'Fluent Bit: skipped (no fluent-bit binary: FLUENT_BIT=/path or on PATH)\n',
 );
-const shipping = await benchShip(corpus, await ensureGzipCorpus(corpus), fluentBit, RUNS);
+// How the image and deploy/kubernetes run the shipper, read once from their files.
+const asDeployed = deployed();
+const shipping = await benchShip(corpus, await ensureGzipCorpus(corpus), fluentBit, asDeployed, RUNS);
 const pool = await benchPool(corpus, RUNS);
 const workers = await benchWorkers(corpus, RUNS);
 const startup = benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
-const follow = await benchFollow(20, 200, 30, deployed());
+const follow = await benchFollow(20, 200, 30, asDeployed);
 // A pod that logs each request as it serves it: each line in a write of its own.
-const followLines = await benchFollow(20, 200, 30, deployed(), 200);
+const followLines = await benchFollow(20, 200, 30, asDeployed, 200);
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -159,7 +161,7 @@ const report = [
   "sink's last event (its exit waits out a flush interval and a grace period).",
   "Times are each client's own, from its first read to its last ack. CPU is each process's user and system time,",
   'all threads, per record: whole processes for audit-ship, the peers and the sink, the timed part only for the floor.',
-  `"${AS_DEPLOYED_ROW}" is the file run as the container runs audit-ship: ${describeDeployed(deployed())}`,
+  `"${AS_DEPLOYED_ROW}" is the file run as the container runs audit-ship: ${describeDeployed(asDeployed)}`,
   "(node's flags from the image's ENTRYPOINT, NODE_OPTIONS from deploy/kubernetes; docs/performance.md says why).",
   '',
   shipTable(shipping, corpus.records),

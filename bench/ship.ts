@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
-import { deployed } from './deployed.js';
+import type { Deployed } from './deployed.js';
 import { runChild, type ChildSummary } from './measure.js';
 
 export interface ShipRow {
@@ -58,8 +58,13 @@ type Case = [string, (port: number) => { args: string[]; stdinFile?: string; std
 export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
 export const AS_DEPLOYED_ROW = 'audit-ship, file, as the image runs it';
 
-export async function benchShip(corpus: Corpus, gzPath: string, fluentBit: string | null, runs: number): Promise<ShipRow[]> {
-  const asDeployed = deployed();
+export async function benchShip(
+  corpus: Corpus,
+  gzPath: string,
+  fluentBit: string | null,
+  asDeployed: Deployed,
+  runs: number,
+): Promise<ShipRow[]> {
   const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
   const ship = (port: number, extra: string[] = []) => [
     CLI,

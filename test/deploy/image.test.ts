@@ -10,6 +10,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
+import { imageEntrypoint } from '../helpers/dockerfile.js';
 import { ROOT } from '../helpers/paths.js';
 
 interface Stage {
@@ -110,15 +111,9 @@ describe('deploy/Dockerfile', () => {
         cpSync(path, to, { recursive: true });
       }
     }
-    const entrypoint = JSON.parse(
-      stage('final')
-        .lines.find((l) => l.startsWith('ENTRYPOINT '))!
-        .slice('ENTRYPOINT '.length),
-    ) as string[];
-    assert.equal(entrypoint[0], 'node');
     // node's own flags come between node and the script: node must accept each of them.
-    const nodeArgs = entrypoint.slice(1, -1);
-    const script = join(image, entrypoint[entrypoint.length - 1]!.replace(/^\/app\//, ''));
+    const { nodeArgs, script: imageScript } = imageEntrypoint();
+    const script = join(image, imageScript.replace(/^\/app\//, ''));
     // The image's ENV too: node refuses to start on a NODE_OPTIONS it does not allow.
     const env = { ...process.env, ...imageEnv() };
     assert.ok(env.NODE_OPTIONS, 'the image sets NODE_OPTIONS');
