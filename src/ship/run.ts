@@ -98,10 +98,12 @@ export class ShipRun {
     private readonly checkpoint: Checkpoint | null,
     private readonly deadLetter: DeadLetterFile | null,
     private readonly hooks: RunHooks,
+    /** Threads reading the inputs at once (src/ship/readers.ts). */
+    readonly readers: number,
+    /** The worker pipeline, loaded by open() when more than one thread reads. */
     parallel: typeof ParallelPipeline | null,
   ) {
     this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
-    this.readers = readersFor(options, sources);
     const pipelineOptions = this.pipelineOptions();
     this.pipeline = parallel
       ? new parallel(spool, pipelineOptions, this.counts, this.readers)
@@ -112,8 +114,9 @@ export class ShipRun {
   /** Opens the inputs, the checkpoint, the dead-letter file and the spool: every check that can fail before input is read. */
   static async open(files: string[], options: ShipOptions, hooks: RunHooks): Promise<ShipRun> {
     const sources = await openInputs(files, options, hooks.note);
+    const readers = readersFor(options, sources);
     // Worker threads only for more than one reader: one reader does without their modules.
-    const parallel = readersFor(options, sources) > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
+    const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
     const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
     let deadLetter: DeadLetterFile | null = null;
     try {
@@ -127,7 +130,7 @@ export class ShipRun {
         fsync: options.spoolFsync,
         bodies,
       });
-      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks, parallel);
+      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks, readers, parallel);
     } catch (error) {
       await checkpoint?.close();
       deadLetter?.close();
@@ -144,9 +147,6 @@ export class ShipRun {
       (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null)
     );
   }
-
-  /** Threads reading the inputs at once (src/ship/readers.ts). */
-  readonly readers: number;
 
   private pipelineOptions(): PipelineOptions {
     const { options, counts, hooks } = this;
