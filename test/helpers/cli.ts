@@ -53,6 +53,19 @@ export function loadedBuiltins(stderr: string): Set<string> {
   return new Set([...stderr.matchAll(/^builtin: (.+)$/gm)].map((m) => m[1]!));
 }
 
+/**
+ * NODE_OPTIONS that make a CLI run report its pid and node's own flags on stderr
+ * (test/helpers/node-flags.ts); read them back with `nodeFlags`.
+ */
+export const NODE_FLAGS = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'node-flags.js')}`;
+
+/** The pid and node flags a CLI run with NODE_FLAGS reported. */
+export function nodeFlags(stderr: string): { pid: number; execArgv: string[] } {
+  const m = /^node-flags: (.+)$/m.exec(stderr);
+  if (!m) throw new Error(`no node-flags line in: ${stderr}`);
+  return JSON.parse(m[1]!) as { pid: number; execArgv: string[] };
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -1,6 +1,6 @@
 /** Paths into the repository, from compiled tests (dist/test/...) as well as from sources. */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findRoot(): string {
@@ -20,6 +20,8 @@ function findRoot(): string {
 
 export const ROOT = findRoot();
 export const CLI = join(ROOT, 'bin', 'audit-ship.js');
+/** PATH with this node first: the launcher, run as a command, starts the `node` it finds there. */
+export const THIS_NODE_FIRST = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`;
 export const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', name);
 
 export interface FixtureCase {
