@@ -16,12 +16,12 @@ const BASELINE = join(ROOT, 'dist', 'bench', 'lint-baseline.js');
 
 export async function benchLint(corpus: Corpus, runs: number): Promise<LintRow[]> {
   const rows: LintRow[] = [];
-  const cases: [string, string[]][] = [
-    ['audit-ship lint', [CLI, 'lint', '--summary', 'json', corpus.path]],
-    ['JSON.parse + ajv (baseline)', [BASELINE, corpus.path]],
+  const cases: [string, string[], string | undefined][] = [
+    ['audit-ship lint', ['lint', '--summary', 'json', corpus.path], CLI],
+    ['JSON.parse + ajv (baseline)', [BASELINE, corpus.path], undefined],
   ];
-  for (const [name, args] of cases) {
-    const { wall, summary } = await bestOf(runs, () => runChild(args));
+  for (const [name, args, command] of cases) {
+    const { wall, summary } = await bestOf(runs, () => runChild(args, { command }));
     const invalid = Number(summary.invalid ?? 0);
     if (invalid !== 0) throw new Error(`${name} found ${invalid} invalid records in a valid corpus`);
     rows.push({

@@ -1,6 +1,7 @@
 /** Runs a benchmark child process and reads the JSON summary it prints as its last stderr line. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { THIS_NODE_FIRST } from '../test/helpers/paths.js';
 
 export interface ChildSummary {
   seconds: number;
@@ -10,16 +11,21 @@ export interface ChildSummary {
   [key: string]: unknown;
 }
 
+/**
+ * Runs `command` (node by default) with `args`. audit-ship is run as its users run it, as a command
+ * (`command: CLI`): its launcher starts node with flags of its own (bin/audit-ship.js). Whatever runs
+ * `node` finds this one first on PATH.
+ */
 export async function runChild(
   args: string[],
-  options: { stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { command?: string; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ wall: number; summary: ChildSummary }> {
   const started = process.hrtime.bigint();
   // `< file`: the file itself is the child's stdin, as a shell's redirection gives it.
   const redirect = options.stdinRedirect ? openSync(options.stdinRedirect, 'r') : null;
-  const child = spawn(process.execPath, args, {
+  const child = spawn(options.command ?? process.execPath, args, {
     stdio: [redirect ?? (options.stdinFile ? 'pipe' : 'ignore'), 'ignore', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: { ...process.env, PATH: THIS_NODE_FIRST, NO_COLOR: '1', ...options.env },
   });
   if (redirect !== null) closeSync(redirect);
   // cat feeds stdin, as `zcat x | audit-ship` would: a Node pipe in this process would take the
@@ -37,7 +43,7 @@ export async function runChild(
   try {
     return { wall, summary: JSON.parse(last) as ChildSummary };
   } catch {
-    throw new Error(`${args.join(' ')} exited ${code} without a JSON summary:\n${stderr.slice(-2000)}`);
+    throw new Error(`${[options.command ?? 'node', ...args].join(' ')} exited ${code} without a JSON summary:\n${stderr.slice(-2000)}`);
   }
 }
 

@@ -25,7 +25,9 @@ async function once(corpus: Corpus, sinks: number): Promise<{ summary: ChildSumm
   const started = await Promise.all(Array.from({ length: sinks }, () => startSink()));
   const hosts = started.map((s) => `127.0.0.1:${s.port}`).join(',');
   const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
-  const { summary } = await runChild([CLI, '--host', hosts, '--spool-dir', spool, '--summary', 'json', '--no-progress', corpus.path]);
+  const { summary } = await runChild(['--host', hosts, '--spool-dir', spool, '--summary', 'json', '--no-progress', corpus.path], {
+    command: CLI,
+  });
   const counts = (await Promise.all(started.map((s) => s.stop()))).map((c) => c.events);
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== corpus.records) throw new Error(`${sinks} sinks counted ${total} of ${corpus.records} records`);

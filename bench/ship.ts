@@ -53,7 +53,10 @@ export async function startSink(): Promise<{ port: number; stop: () => Promise<S
   };
 }
 
-type Case = [string, (port: number) => { args: string[]; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv }];
+type Case = [
+  string,
+  (port: number) => { command?: string; args: string[]; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv },
+];
 
 export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
 export const AS_DEPLOYED_ROW = 'audit-ship, file, as the image runs it';
@@ -66,29 +69,21 @@ export async function benchShip(
   runs: number,
 ): Promise<ShipRow[]> {
   const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
-  const ship = (port: number, extra: string[] = []) => [
-    CLI,
-    '--port',
-    String(port),
-    ...spool(),
-    '--summary',
-    'json',
-    '--no-progress',
-    ...extra,
-  ];
+  // audit-ship's arguments, for the command as installed (`command: CLI`).
+  const ship = (port: number, extra: string[] = []) => ['--port', String(port), ...spool(), '--summary', 'json', '--no-progress', ...extra];
   const cases: Case[] = [
-    ['audit-ship, file (validation, acks, spool)', (p) => ({ args: ship(p, [corpus.path]) })],
+    ['audit-ship, file (validation, acks, spool)', (p) => ({ command: CLI, args: ship(p, [corpus.path]) })],
     [
       AS_DEPLOYED_ROW,
-      (p) => ({ args: [...asDeployed.nodeArgs, ...ship(p, [corpus.path])], env: { NODE_OPTIONS: asDeployed.nodeOptions } }),
+      (p) => ({ args: [...asDeployed.nodeArgs, CLI, ...ship(p, [corpus.path])], env: { NODE_OPTIONS: asDeployed.nodeOptions } }),
     ],
-    ['audit-ship, stdin', (p) => ({ args: ship(p), stdinFile: corpus.path })],
-    ['audit-ship, stdin < file', (p) => ({ args: ship(p), stdinRedirect: corpus.path })],
-    ['audit-ship, .gz file', (p) => ({ args: ship(p, [gzPath]) })],
-    ['audit-ship, file, --compress gzip', (p) => ({ args: ship(p, ['--compress', 'gzip', corpus.path]) })],
+    ['audit-ship, stdin', (p) => ({ command: CLI, args: ship(p), stdinFile: corpus.path })],
+    ['audit-ship, stdin < file', (p) => ({ command: CLI, args: ship(p), stdinRedirect: corpus.path })],
+    ['audit-ship, .gz file', (p) => ({ command: CLI, args: ship(p, [gzPath]) })],
+    ['audit-ship, file, --compress gzip', (p) => ({ command: CLI, args: ship(p, ['--compress', 'gzip', corpus.path]) })],
     [
       'audit-ship, file, --compress gzip --compress-level 1',
-      (p) => ({ args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) }),
+      (p) => ({ command: CLI, args: ship(p, ['--compress', 'gzip', '--compress-level', '1', corpus.path]) }),
     ],
     ['@fluent-org/logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-org.js'), corpus.path, String(p)] })],
     ['@fluent-org/logger, .gz through zlib', (p) => ({ args: [bench('peer-fluent-org.js'), gzPath, String(p)] })],

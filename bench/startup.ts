@@ -3,8 +3,7 @@
  * entry point, against a bare `node`. Median wall time of several runs, and peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT } from '../test/helpers/paths.js';
+import { CLI, ROOT, THIS_NODE_FIRST } from '../test/helpers/paths.js';
 
 export interface StartupRow {
   name: string;
@@ -12,15 +11,20 @@ export interface StartupRow {
   peakRssMb: number;
 }
 
-/** Prints the process's peak RSS on exit, without touching the program measured. */
-const REPORT_RSS = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nmaxrss="+process.resourceUsage().maxRSS))';
+/**
+ * Prints the process's peak RSS on exit, without touching the program measured. Given in NODE_OPTIONS,
+ * which reaches the node that the launcher starts; NODE_OPTIONS reads double quotes as its own.
+ */
+const REPORT_RSS = "--import=data:text/javascript,process.on('exit',()=>process.stderr.write('\\nmaxrss='+process.resourceUsage().maxRSS))";
 
-function measure(name: string, args: string[], runs: number): StartupRow {
+/** Runs `command` (the CLI as installed, or node) with `args`. */
+function measure(name: string, command: string, args: string[], runs: number): StartupRow {
   const times: number[] = [];
   let rss = 0;
+  const env = { ...process.env, PATH: THIS_NODE_FIRST, NODE_OPTIONS: REPORT_RSS };
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
-    const res = spawnSync(process.execPath, ['--import', REPORT_RSS, ...args], { encoding: 'utf8', cwd: ROOT });
+    const res = spawnSync(command, args, { encoding: 'utf8', cwd: ROOT, env });
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
     const kb = Number(/maxrss=(\d+)/.exec(res.stderr)?.[1] ?? 0);
     rss = Math.max(rss, kb);
@@ -30,11 +34,10 @@ function measure(name: string, args: string[], runs: number): StartupRow {
 }
 
 export function benchStartup(runs: number): StartupRow[] {
-  const cli = join(ROOT, 'bin', 'audit-ship.js');
   return [
-    measure('audit-ship --help', [cli, '--help'], runs),
-    measure('audit-ship --version', [cli, '--version'], runs),
-    measure('node -e "" (baseline)', ['-e', ''], runs),
+    measure('audit-ship --help', CLI, ['--help'], runs),
+    measure('audit-ship --version', CLI, ['--version'], runs),
+    measure('node -e "" (baseline)', process.execPath, ['-e', ''], runs),
   ];
 }
 

@@ -57,8 +57,8 @@ async function rotatedFiles(corpus: Corpus): Promise<string[]> {
 async function once1(files: string[], corpus: Corpus, workers: number): Promise<ChildSummary> {
   const sink = await startSink();
   const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
-  const args = [CLI, '--port', String(sink.port), '--spool-dir', spool, '--workers', String(workers), '--summary', 'json', '--no-progress'];
-  const { summary } = await runChild([...args, ...files]);
+  const args = ['--port', String(sink.port), '--spool-dir', spool, '--workers', String(workers), '--summary', 'json', '--no-progress'];
+  const { summary } = await runChild([...args, ...files], { command: CLI });
   const { events } = await sink.stop();
   if (events !== corpus.records) throw new Error(`--workers ${workers}: the sink counted ${events} of ${corpus.records} records`);
   return summary;
