@@ -99,7 +99,6 @@ export class ShipPipeline {
           const linesRead = at?.source === source ? at.line : (source.resume?.line ?? 0);
           return { error, source, linesRead };
         }
-        await this.spoolWriter.flush();
         if (!finished) break;
         this.recordDone(source);
       }
@@ -151,12 +150,15 @@ export class ShipPipeline {
     return true;
   }
 
+  /** Marks a file read to its end as done in the checkpoint, once its last lines are in the spool. */
   private recordDone(source: InputSource): void {
     const checkpoint = this.options.checkpoint;
-    if (!checkpoint || source.path === null) return;
+    const path = source.path;
+    if (!checkpoint || path === null) return;
     const at = this.position();
     const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
-    checkpoint.record(source.path, { offset: end.end, line: end.line, size: source.size ?? 0, done: true }, source.identity);
+    const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: true };
+    this.spoolWriter.whenSpooled(() => checkpoint.record(path, done, source.identity));
   }
 
   /** Reads one source to its end; false when stop() cut it short. */

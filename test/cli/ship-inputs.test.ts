@@ -3,7 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -63,6 +63,38 @@ describe('audit-ship --checkpoint', () => {
       assert.equal(r.events().length, 400);
     });
   }
+
+  it('ships many small files in shared chunks, and marks each done once its records are spooled', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const files = Array.from({ length: 12 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
+    const records = files.map((file, i) => {
+      const part = lines(30, 60 + i);
+      writeFileSync(file, part.join(''));
+      return part;
+    });
+    const checkpoint = join(dir, 'checkpoint.json');
+    const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--chunk-records', '100', '--summary', 'json', ...files];
+
+    const first = await runCli(args);
+    assert.equal(first.code, 0, first.stderr);
+    const summary = jsonSummary(first.stderr);
+    // 360 records in chunks of 100: a chunk closed at the end of each file would make 12.
+    assert.equal(summary.chunksSpooled, 4);
+    assert.deepEqual(r.requestIds(), records.flat().map(idOf), 'every record once, in the order of the files');
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
+      files: Record<string, { line: number; offset: number; done: boolean }>;
+    };
+    assert.deepEqual(
+      files.map((file) => [saved.files[file]?.done, saved.files[file]?.line, saved.files[file]?.offset]),
+      files.map((file) => [true, 30, statSync(file).size]),
+    );
+
+    const again = await runCli(args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr.match(/already shipped \(checkpoint\), skipped/g)?.length, files.length);
+    assert.equal(r.events().length, 360);
+  });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
     const res = await runCli(['--checkpoint', join(tempDir(), 'c.json')], { input: '' });

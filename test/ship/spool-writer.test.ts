@@ -27,6 +27,13 @@ class HeldSink implements ChunkSink {
   }
 }
 
+/** A spool whose every write fails, as on a full disk. */
+class FailingSink implements ChunkSink {
+  append(): Promise<void> {
+    return Promise.reject(new Error('ENOSPC'));
+  }
+}
+
 /** Lets queued promise callbacks and the thread pool's gzip run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
@@ -41,9 +48,9 @@ async function drain(sink: HeldSink, spoolWriter: SpoolWriter): Promise<void> {
   await flushed;
 }
 
-/** A writer over `sink` with one record a chunk; `rotations` counts the full chunks let through. */
-function writer(sink: HeldSink, gzipLevel: number | null) {
-  const builder = new ChunkBuilder({ maxRecords: 1, maxBytes: 1024 * 1024 });
+/** A writer over `sink` with `maxRecords` records a chunk; `rotations` counts the full chunks let through. */
+function writer(sink: ChunkSink, gzipLevel: number | null, maxRecords = 1) {
+  const builder = new ChunkBuilder({ maxRecords, maxBytes: 1024 * 1024 });
   const spoolWriter = new SpoolWriter(
     sink,
     builder,
@@ -58,7 +65,7 @@ function writer(sink: HeldSink, gzipLevel: number | null) {
     await spoolWriter.rotate();
     state.rotations++;
   };
-  return { spoolWriter, state, fill };
+  return { spoolWriter, state, fill, builder };
 }
 
 type Writer = ReturnType<typeof writer>;
@@ -102,5 +109,47 @@ describe('SpoolWriter', () => {
       sink.written.every((c) => c.compressed),
       'every chunk was written compressed',
     );
+  });
+
+  it('tells that an input ended only once its last lines are in the spool, and goes on into the same chunk', async () => {
+    const sink = new HeldSink();
+    const w = writer(sink, null, 10);
+    const told: string[] = [];
+    w.builder.append(1632312000, 0, { file: 'a' });
+    w.spoolWriter.whenSpooled(() => told.push('a'));
+    // The next input's record joins the chunk that holds a's last one.
+    w.builder.append(1632312001, 0, { file: 'b' });
+    w.spoolWriter.whenSpooled(() => told.push('b'));
+    const flushed = w.spoolWriter.flush();
+    await settle();
+    assert.equal(told.length, 0, 'an input was told done before its chunk was written');
+    assert.equal(sink.pending.length, 1, 'both inputs went into one chunk');
+    assert.equal(sink.pending[0]!.chunk.count, 2);
+    sink.finishOne();
+    await flushed;
+    assert.deepEqual(told, ['a', 'b']);
+
+    // An input that added nothing to the chunk being built waits for the writes before it.
+    w.builder.append(1632312002, 0, { file: 'c' });
+    const writing = w.spoolWriter.flush();
+    w.spoolWriter.whenSpooled(() => told.push('empty'));
+    await settle();
+    assert.deepEqual(told, ['a', 'b'], 'told done while a write before it was still in progress');
+    sink.finishOne();
+    await writing;
+    await settle();
+    assert.deepEqual(told, ['a', 'b', 'empty']);
+  });
+
+  it('never tells that an input ended when its chunk could not be written', async () => {
+    const w = writer(new FailingSink(), null, 10);
+    const told: string[] = [];
+    w.builder.append(1632312000, 0, { file: 'a' });
+    w.spoolWriter.whenSpooled(() => told.push('a'));
+    await assert.rejects(w.spoolWriter.flush(), /ENOSPC/);
+    w.spoolWriter.whenSpooled(() => told.push('after'));
+    await settle();
+    assert.equal(told.join(), '');
+    assert.match(String(w.spoolWriter.failure), /ENOSPC/);
   });
 });
