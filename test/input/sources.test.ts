@@ -4,10 +4,13 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
 import { openFileSource } from '../../src/input/sources.js';
+import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
 describe('plain file source', () => {
@@ -39,5 +42,29 @@ describe('plain file source', () => {
     }
     assert.deepEqual(seen, lines.slice(50));
     assert.equal(source.bytesRead, source.size);
+  });
+
+  it('reads the next file into the same memory, never into the last chunk it delivered', async () => {
+    // A backfill of many files made two read buffers a file, which waited for a full collection.
+    const dir = tempDir();
+    const first = join(dir, 'first.log');
+    const second = join(dir, 'second.log');
+    writeFileSync(first, 'a'.repeat(600 * 1024));
+    writeFileSync(second, 'b'.repeat(600 * 1024));
+    const used = new Set<ArrayBufferLike>();
+    let last: Buffer | null = null;
+    for await (const chunk of (await openFileSource(first)).chunks()) {
+      used.add(chunk.buffer);
+      last = chunk;
+    }
+    assert.equal(used.size, 2, 'one file is read into two buffers in turn');
+    const next = (await openFileSource(second)).chunks()[Symbol.asyncIterator]();
+    const firstOfNext = (await next.next()).value as Buffer;
+    assert.ok(used.has(firstOfNext.buffer), 'the next file was read into new memory');
+    // The last chunk stays valid until the chunk after the next one is asked for, as within a
+    // file: the next file's first read goes into the buffer of the end-of-file read.
+    assert.notEqual(firstOfNext.buffer, last!.buffer, "the next file's first read went into the last chunk delivered");
+    assert.equal(firstOfNext[0], 0x62);
+    await next.return?.(undefined);
   });
 });
