@@ -23,8 +23,11 @@ export interface InputSource {
   size: number | null;
   /** Bytes consumed from disk or stdin so far (compressed bytes for gzip). */
   bytesRead: number;
-  /** Which file this is, whatever its name (regular files only): what --checkpoint keys on. */
-  identity?: FileIdentity;
+  /**
+   * Which file this is, whatever its name (regular files only): its device and inode when it was
+   * opened; with its first bytes once read for --checkpoint (`readIdentity`), or as given to a worker.
+   */
+  identity?: FileId | FileIdentity;
   /** Where to start reading (decoded bytes and lines before it); set from a checkpoint. */
   resume: { offset: number; line: number } | null;
   /**
@@ -71,16 +74,50 @@ export interface InputSource {
   close?(): void;
 }
 
+/** A file as the file system knows it, whatever its name. */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
 /**
  * A file told apart from others by device, inode and its first bytes (as on disk: compressed for
  * gzip), as Fluent Bit's tail database and Filebeat's registry do: a rotated or replaced file
  * under an old name, or an old file under a new name, is recognised.
  */
-export interface FileIdentity {
-  dev: number;
-  ino: number;
+export interface FileIdentity extends FileId {
   /** Up to the first 4 KiB of the file. */
   head: Buffer;
+}
+
+const NO_HEAD = Buffer.alloc(0);
+
+/**
+ * A file's identity for --checkpoint, its first bytes read when its turn comes. Every input is
+ * opened before the first is read; each one's first 4 KiB, kept from then on, made a run's memory
+ * grow with its number of files: 2,000 files of 100 records peaked at 72.6 MB, against 62.7 for
+ * the same records in one file. A file that is no longer the one opened (replaced, gone) has no
+ * first bytes here: reading it refuses it, as it did.
+ */
+export async function readIdentity(source: InputSource): Promise<FileIdentity | undefined> {
+  const id = source.identity;
+  if (!id || source.path === null) return undefined;
+  if ('head' in id) return id;
+  const { dev, ino } = id;
+  try {
+    const handle = await open(source.path, 'r');
+    try {
+      const info = await handle.stat();
+      if (info.dev !== dev || info.ino !== ino) return { dev, ino, head: NO_HEAD };
+      const head = Buffer.alloc(SNIFF_BYTES);
+      const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
+      return { dev, ino, head: head.subarray(0, bytesRead) };
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return { dev, ino, head: NO_HEAD };
+  }
 }
 
 /** A plain file, from `start`, read in turns into two buffers. */
@@ -107,16 +144,14 @@ async function* readPlainFile(source: InputSource, path: string, start: number):
   }
 }
 
-/** The first bytes of a regular file, its identity, and what it holds; gzip is judged by its decoded start too. */
-async function sniffFile(path: string): Promise<{ sniffed: Sniffed; identity: FileIdentity }> {
+/** What a regular file holds, judged by its first bytes (gzip by its decoded start too), and which file it is. */
+async function sniffFile(path: string): Promise<{ sniffed: Sniffed; identity: FileId }> {
   const handle = await open(path, 'r');
   try {
     const info = await handle.stat();
     const head = Buffer.alloc(SNIFF_BYTES);
     const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0);
-    const raw = head.subarray(0, bytesRead);
-    const identity = { dev: info.dev, ino: info.ino, head: raw };
-    return { sniffed: sniffHead(raw), identity };
+    return { sniffed: sniffHead(head.subarray(0, bytesRead)), identity: { dev: info.dev, ino: info.ino } };
   } finally {
     await handle.close();
   }
@@ -137,7 +172,7 @@ export async function openFileSource(path: string): Promise<InputSource> {
   let size: number | null;
   let kind: 'plain' | 'gzip' | 'stream';
   let sniffed: Sniffed = { kind: 'text' };
-  let identity: FileIdentity | undefined;
+  let identity: FileId | undefined;
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });

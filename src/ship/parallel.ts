@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputReadError, NotTextError } from '../errors.js';
-import { totalBytesRead, type InputSource } from '../input/sources.js';
+import { readIdentity, totalBytesRead, type InputSource } from '../input/sources.js';
 import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
 import type { PipelineOptions, ReadFailure } from './pipeline.js';
@@ -101,16 +101,29 @@ class ReaderThread {
   /** The next file, or the end of the thread. */
   private next(): void {
     this.current = this.run.nextFile();
-    if (this.current) return this.send(this.job(this.current));
+    if (!this.current) return this.end();
+    this.job(this.current).then(
+      (job) => this.send(job),
+      (error: unknown) => {
+        this.run.fail(error);
+        this.end();
+      },
+    );
+  }
+
+  private end(): void {
     this.ended = true;
     this.send({ type: 'end' });
   }
 
-  private job(source: InputSource): FileJob {
+  /** The file as opened, and with --checkpoint its first bytes, read now, and where it starts. */
+  private async job(source: InputSource): Promise<FileJob> {
     const { checkpoint } = this.run.options;
-    const identity = source.identity ? { identity: source.identity } : {};
-    const resume = checkpoint && checkpoint.resumePoint(source.path!, { size: source.size ?? 0, ...identity });
-    return { type: 'file', path: source.path!, ...identity, resume };
+    const path = source.path!;
+    if (!checkpoint) return { type: 'file', path, ...(source.identity ? { identity: source.identity } : {}), resume: null };
+    const identity = await readIdentity(source);
+    const resume = checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
+    return { type: 'file', path, ...(identity ? { identity } : {}), resume };
   }
 
   private handle(m: FromWorker): void {

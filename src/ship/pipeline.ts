@@ -7,7 +7,7 @@
  */
 import { InputReadError, NotTextError } from '../errors.js';
 import { splitLines, type Line } from '../input/lines.js';
-import { totalBytesRead, type InputSource } from '../input/sources.js';
+import { readIdentity, totalBytesRead, type FileIdentity, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
 import { LineAcceptor, type AcceptOptions } from './accept.js';
@@ -53,6 +53,11 @@ export class ShipPipeline {
   private atEnd = 0;
   private atLine = 0;
   private sources: readonly InputSource[] = [];
+  /**
+   * With --checkpoint, the identity of each file whose positions may still be recorded: the one
+   * being read, and one read to its end whose last chunk is not yet spooled.
+   */
+  private readonly identities = new Map<InputSource, FileIdentity>();
   private stopping = false;
   /** After stop(), the current input is being read to the end of what it already holds. */
   private draining = false;
@@ -80,7 +85,7 @@ export class ShipPipeline {
     try {
       for (const source of sources) {
         if (this.stopping) break;
-        if (!this.startAt(source)) {
+        if (!(await this.startAt(source))) {
           source.exhausted = true;
           continue;
         }
@@ -126,18 +131,21 @@ export class ShipPipeline {
   }
 
   private position(): Position | null {
-    return this.atSource === null ? null : { source: this.atSource, end: this.atEnd, line: this.atLine };
+    const source = this.atSource;
+    if (source === null) return null;
+    const identity = this.identities.get(source);
+    return identity ? { source, end: this.atEnd, line: this.atLine, identity } : { source, end: this.atEnd, line: this.atLine };
   }
 
   /** Applies the checkpoint; false when the file was already shipped completely. */
-  private startAt(source: InputSource): boolean {
+  private async startAt(source: InputSource): Promise<boolean> {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return true;
-    const point = checkpoint.resumePoint(source.path, {
-      size: source.size ?? 0,
-      ...(source.identity ? { identity: source.identity } : {}),
-    });
+    const identity = await readIdentity(source);
+    if (identity) this.identities.set(source, identity);
+    const point = checkpoint.resumePoint(source.path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
     if (point.kind === 'done') {
+      this.identities.delete(source);
       this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
       return false;
     }
@@ -158,7 +166,11 @@ export class ShipPipeline {
     const at = this.position();
     const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
     const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: true };
-    this.spoolWriter.whenSpooled(() => checkpoint.record(path, done, source.identity));
+    const identity = this.identities.get(source);
+    this.spoolWriter.whenSpooled(() => {
+      checkpoint.record(path, done, identity);
+      this.identities.delete(source);
+    });
   }
 
   /** Reads one source to its end; false when stop() cut it short. */

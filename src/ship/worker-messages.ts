@@ -4,7 +4,7 @@
  * Uint8Array, and `asBuffer` makes it a Buffer again without a copy.
  */
 import type { Diagnostic } from '../schema/diagnostic.js';
-import type { FileIdentity } from '../input/sources.js';
+import type { FileId, FileIdentity } from '../input/sources.js';
 import type { Line } from '../input/lines.js';
 import type { FileProgress, ResumePoint } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
@@ -38,11 +38,11 @@ export interface WorkerProgress {
   bytesRead: number;
 }
 
-/** A file given to a worker: its identity and where to start, both as the main thread found them. */
+/** A file given to a worker: its identity (with its first bytes, for --checkpoint) and where to start, both as the main thread found them. */
 export interface FileJob {
   type: 'file';
   path: string;
-  identity?: FileIdentity;
+  identity?: FileId | FileIdentity;
   /** From the checkpoint, or null without one. */
   resume: ResumePoint | null;
 }
@@ -87,6 +87,6 @@ export function wireLine(line: Line): Line {
 }
 
 /** A file identity as it arrives from another thread. */
-export function asIdentity(identity: FileIdentity | undefined): FileIdentity | undefined {
-  return identity && { ...identity, head: asBuffer(identity.head) };
+export function asIdentity<T extends FileId | FileIdentity>(identity: T | undefined): T | undefined {
+  return identity && 'head' in identity ? { ...identity, head: asBuffer(identity.head) } : identity;
 }

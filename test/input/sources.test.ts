@@ -4,12 +4,12 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
-import { openFileSource } from '../../src/input/sources.js';
+import { openFileSource, readIdentity } from '../../src/input/sources.js';
 import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
@@ -66,5 +66,37 @@ describe('plain file source', () => {
     assert.notEqual(firstOfNext.buffer, last!.buffer, "the next file's first read went into the last chunk delivered");
     assert.equal(firstOfNext[0], 0x62);
     await next.return?.(undefined);
+  });
+
+  it("keeps no file's bytes from its opening to its turn, and reads its identity then", async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.log');
+    writeFileSync(path, `${'x'.repeat(5000)}\n`);
+    const source = await openFileSource(path);
+    // Every input is opened before the first is read: what each keeps until its turn is all the
+    // run holds for its files.
+    assert.deepEqual(Object.keys(source.identity!).sort(), ['dev', 'ino']);
+    const identity = await readIdentity(source);
+    assert.equal(identity!.head.length, 4096);
+    assert.equal(identity!.head.toString('latin1'), 'x'.repeat(4096));
+    assert.deepEqual({ dev: identity!.dev, ino: identity!.ino }, source.identity);
+    // Given with its first bytes (to a worker, by the main thread), it is taken as it is.
+    source.identity = identity!;
+    assert.equal(await readIdentity(source), identity);
+  });
+
+  it('gives no first bytes for a file replaced since it was opened, and the read refuses it', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.log');
+    writeFileSync(path, 'first\n');
+    const source = await openFileSource(path);
+    renameSync(path, join(dir, 'audit.log.1'));
+    writeFileSync(path, 'second\n');
+    const identity = await readIdentity(source);
+    assert.equal(identity!.head.length, 0);
+    assert.equal(identity!.ino, source.identity!.ino);
+    await assert.rejects(async () => {
+      for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
+    }, /was replaced by another file/);
   });
 });
