@@ -10,15 +10,15 @@ import { fsyncDir } from './durable.js';
 import { CheckpointError, describeSystemError } from './errors.js';
 
 /**
- * Replaces `path` with `text`: written to `PATH.tmp`, fsynced, renamed over PATH, and the directory
+ * Replaces `path` with `bytes`: written to `PATH.tmp`, fsynced, renamed over PATH, and the directory
  * fsynced, so a crash leaves the old file or the new one, never a mix. Without `durable`, the
  * fsyncs are left out (a crash of the process still leaves one whole file).
  */
-export async function replaceFile(path: string, text: string, durable = true): Promise<void> {
+async function replaceFile(path: string, bytes: Uint8Array, durable: boolean): Promise<void> {
   const temporary = `${path}.tmp`;
   const handle = await open(temporary, 'w', 0o600);
   try {
-    await handle.writeFile(text);
+    await handle.writeFile(bytes);
     if (durable) await handle.sync();
   } finally {
     await handle.close();
@@ -42,11 +42,17 @@ export class StateFileWriter {
   private done = 0;
   private waiting: { version: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   private failure: Error | null = null;
+  /**
+   * The memory each replace encodes the text into, kept for the next. A checkpoint of 2,000 files
+   * is about 500 KB, replaced as often as the disk allows: a fresh string and buffer for each
+   * replace waited, old, for a full collection, and a backfill of 2,000 files peaked at 92 MB.
+   */
+  private bytes = Buffer.alloc(0);
 
   constructor(
     private readonly path: string,
-    /** The state as the file's text, taken when a replace starts. */
-    private readonly text: () => string,
+    /** The state as the file's text (in parts, joined as they are), taken when a replace starts. */
+    private readonly text: () => string | readonly string[],
     private readonly durable: boolean,
     /** The error to report for a failed replace (it names the file for the user). */
     private readonly describe: (error: unknown) => Error,
@@ -69,11 +75,22 @@ export class StateFileWriter {
     return new Promise((resolve, reject) => this.waiting.push({ version, resolve, reject }));
   }
 
+  /** `text` as UTF-8, in the memory kept for it. */
+  private encode(text: string | readonly string[]): Buffer {
+    const parts = typeof text === 'string' ? [text] : text;
+    let length = 0;
+    for (const part of parts) length += Buffer.byteLength(part);
+    if (this.bytes.length < length) this.bytes = Buffer.allocUnsafe(Math.max(length, 2 * this.bytes.length));
+    let at = 0;
+    for (const part of parts) at += this.bytes.write(part, at);
+    return this.bytes.subarray(0, at);
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.done < this.asked) {
         const version = this.asked;
-        await replaceFile(this.path, this.text(), this.durable);
+        await replaceFile(this.path, this.encode(this.text()), this.durable);
         this.done = version;
         const due = this.waiting.filter((w) => w.version <= version);
         this.waiting = this.waiting.filter((w) => w.version > version);
@@ -91,13 +108,19 @@ export class StateFileWriter {
 
 /**
  * The writer of one of our JSON state files (`{version: 1, ...}`, read by readStateFile in
- * src/durable.ts): the text is `state` as indented JSON, and a failed replace is a CheckpointError
+ * src/durable.ts): the text is `state` as indented JSON (made by `text`, if given), and a failed replace is a CheckpointError
  * that `what` names ("the checkpoint"), as a failed read is.
  */
-export function jsonStateWriter(path: string, state: object, what: string, durable: boolean): StateFileWriter {
+export function jsonStateWriter(
+  path: string,
+  state: object,
+  what: string,
+  durable: boolean,
+  text?: () => string | readonly string[],
+): StateFileWriter {
   return new StateFileWriter(
     path,
-    () => `${JSON.stringify(state, null, 1)}\n`,
+    text ?? (() => `${JSON.stringify(state, null, 1)}\n`),
     durable,
     (error) => new CheckpointError(`cannot write ${what} ${path}: ${describeSystemError(error)}`, { cause: error }),
   );

@@ -13,6 +13,7 @@ import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';
 import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
+import { EntryTexts } from './checkpoint-text.js';
 import { CheckpointError } from '../errors.js';
 
 /** The bytes a file's fingerprint covers: its first line or more, for audit logs (a RequestID in each). */
@@ -60,15 +61,58 @@ function sameContent(progress: FileProgress, now: FileNow): boolean {
   return now.identity.head.length >= bytes && fingerprint(now.identity.head, bytes) === progress.fingerprint;
 }
 
+/** One entry of `files` as JSON.stringify(state, null, 1) writes it, two levels in. */
+function entryText(name: string, progress: FileProgress): string {
+  return `  ${JSON.stringify(name)}: ${JSON.stringify(progress, null, 1).replaceAll('\n', '\n  ')}`;
+}
+
+/** The key of a file's device and inode. */
+const inodeKey = (dev: number, ino: number) => `${dev}:${ino}`;
+
 export class Checkpoint {
   private readonly file: StateFileWriter;
+  /**
+   * The entries' names by device and inode: a file not found under its name is looked for among
+   * these alone. Going through every entry for each new file made a backfill of 2,000 files spend
+   * 0.6 s of its 4.3 there.
+   */
+  private readonly byInode = new Map<string, Set<string>>();
+  /** Each entry as the file shows it, made when the entry changes (src/ship/checkpoint-text.ts). */
+  private readonly entryTexts = new EntryTexts(',\n');
 
   private constructor(
     path: string,
     private readonly state: CheckpointFile,
     private readonly lock: FileLock,
   ) {
-    this.file = jsonStateWriter(path, state, 'the checkpoint', true);
+    this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text());
+    for (const [name, p] of Object.entries(state.files)) {
+      this.index(name, p);
+      this.entryTexts.set(name, entryText(name, p));
+    }
+  }
+
+  /** The file's text: the state as JSON indented by one space, as JSON.stringify(state, null, 1) writes it. */
+  private text(): string[] {
+    const head = `{\n "version": ${this.state.version},\n "files": `;
+    if (this.entryTexts.size === 0) return [head, '{}\n}\n'];
+    return [`${head}{\n`, ...this.entryTexts.parts(), '\n }\n}\n'];
+  }
+
+  private index(name: string, p: FileProgress): void {
+    if (p.dev === undefined || p.ino === undefined) return;
+    const key = inodeKey(p.dev, p.ino);
+    const names = this.byInode.get(key);
+    if (names) names.add(name);
+    else this.byInode.set(key, new Set([name]));
+  }
+
+  private unindex(name: string, p: FileProgress | undefined): void {
+    if (p?.dev === undefined || p.ino === undefined) return;
+    const key = inodeKey(p.dev, p.ino);
+    const names = this.byInode.get(key);
+    names?.delete(name);
+    if (names?.size === 0) this.byInode.delete(key);
   }
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
@@ -137,8 +181,9 @@ export class Checkpoint {
   private renamedFrom(path: string, now: FileNow): [string, FileProgress] | null {
     const id = now.identity;
     if (!id) return null;
-    for (const [name, p] of Object.entries(this.state.files)) {
-      if (name !== path && p.dev === id.dev && p.ino === id.ino && p.fingerprint !== undefined && sameContent(p, now)) return [name, p];
+    for (const name of this.byInode.get(inodeKey(id.dev, id.ino)) ?? []) {
+      const p = this.state.files[name]!;
+      if (name !== path && p.fingerprint !== undefined && sameContent(p, now)) return [name, p];
     }
     return null;
   }
@@ -149,9 +194,17 @@ export class Checkpoint {
    */
   record(file: string, progress: FileProgress, identity?: FileIdentity): void {
     const bytes = identity ? Math.min(identity.head.length, FINGERPRINT_BYTES) : 0;
-    this.state.files[resolve(file)] = identity
+    const path = resolve(file);
+    const before = this.state.files[path];
+    const entry = identity
       ? { ...progress, dev: identity.dev, ino: identity.ino, fingerprint: fingerprint(identity.head, bytes), fingerprintBytes: bytes }
       : progress;
+    this.state.files[path] = entry;
+    this.entryTexts.set(path, entryText(path, entry));
+    if (before?.dev !== entry.dev || before?.ino !== entry.ino) {
+      this.unindex(path, before);
+      this.index(path, entry);
+    }
     this.file.changed();
   }
 }

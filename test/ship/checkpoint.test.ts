@@ -5,10 +5,12 @@
  * be written delivers every record.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
+import { Checkpoint } from '../../src/ship/checkpoint.js';
 import { LIST_OPEN_FILES, openFiles, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -33,7 +35,19 @@ function unwritableCheckpoint(records: number, seed: number): { ledger: Ledger; 
 }
 
 interface CheckpointFile {
-  files: Record<string, { offset: number; line: number; size: number; done: boolean }>;
+  files: Record<
+    string,
+    {
+      offset: number;
+      line: number;
+      size: number;
+      done: boolean;
+      dev?: number;
+      ino?: number;
+      fingerprint?: string;
+      fingerprintBytes?: number;
+    }
+  >;
 }
 
 describe('--checkpoint', () => {
@@ -98,5 +112,67 @@ describe('--checkpoint', () => {
     assert.equal(s.exitCode, EXIT.failure);
     assert.equal(s.recordsAcked, 100);
     ledger.assertComplete(r.requestIds());
+  });
+});
+
+describe('Checkpoint', () => {
+  const identity = (ino: number, head: string) => ({ dev: 9, ino, head: Buffer.from(head) });
+
+  it('writes its state as JSON indented by one space, and reads it back', async (t) => {
+    const path = join(tempDir(), 'cp.json');
+    const checkpoint = await Checkpoint.load(path);
+    t.after(() => checkpoint.close());
+    checkpoint.record('/logs/a', { offset: 10, line: 1, size: 20, done: false }, identity(1, 'first line'));
+    checkpoint.record('/logs/"b"', { offset: 5, line: 1, size: 5, done: true });
+    // Enough entries for several blocks of the text kept between replaces (src/ship/checkpoint-text.ts).
+    for (let i = 0; i < 150; i++) checkpoint.record(`/logs/old-${i}`, { offset: i, line: i, size: i, done: true });
+    await checkpoint.saved();
+    checkpoint.record('/logs/a', { offset: 20, line: 2, size: 20, done: true }, identity(1, 'first line'));
+    checkpoint.record('/logs/old-100', { offset: 1, line: 1, size: 1, done: false });
+    await checkpoint.saved();
+    const text = readFileSync(path, 'utf8');
+    const state = JSON.parse(text) as CheckpointFile & { version: number };
+    assert.equal(text, `${JSON.stringify(state, null, 1)}\n`);
+    assert.deepEqual(Object.keys(state.files), ['/logs/a', '/logs/"b"', ...Array.from({ length: 150 }, (_, i) => `/logs/old-${i}`)]);
+    assert.deepEqual(state.files['/logs/old-100'], { offset: 1, line: 1, size: 1, done: false });
+    assert.deepEqual(state.files['/logs/old-99'], { offset: 99, line: 99, size: 99, done: true });
+    assert.deepEqual(state.files['/logs/a'], {
+      offset: 20,
+      line: 2,
+      size: 20,
+      done: true,
+      dev: 9,
+      ino: 1,
+      fingerprint: createHash('sha256').update('first line').digest('hex'),
+      fingerprintBytes: 10,
+    });
+    await checkpoint.close();
+    const again = await Checkpoint.load(path);
+    t.after(() => again.close());
+    assert.deepEqual(again.resumePoint('/logs/a', { size: 20, identity: identity(1, 'first line') }), { kind: 'done' });
+  });
+
+  it('finds a renamed file by its device, inode and first bytes among many entries', async (t) => {
+    const path = join(tempDir(), 'cp.json');
+    const checkpoint = await Checkpoint.load(path);
+    for (let i = 0; i < 500; i++)
+      checkpoint.record(`/logs/old-${i}`, { offset: 1, line: 1, size: 1, done: true }, identity(1000 + i, `x${i}`));
+    checkpoint.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, identity(42, 'first line'));
+    // The same inode with other first bytes (an inode reused by a new file) is not the file.
+    checkpoint.record('/logs/gone.log', { offset: 2, line: 1, size: 2, done: false }, identity(43, 'other'));
+    await checkpoint.saved();
+    await checkpoint.close();
+
+    const loaded = await Checkpoint.load(path);
+    t.after(() => loaded.close());
+    const renamed = loaded.resumePoint('/logs/audit.log.1', { size: 9, identity: identity(42, 'first line') });
+    assert.equal(renamed.kind, 'resume');
+    assert.match(renamed.reason ?? '', /is \/logs\/audit\.log renamed/);
+    assert.deepEqual(loaded.resumePoint('/logs/new.log', { size: 9, identity: identity(43, 'first line') }), { kind: 'start' });
+
+    // Recorded again under another inode, the entry is no longer found under the old one.
+    loaded.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, identity(44, 'first line'));
+    assert.deepEqual(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(42, 'first line') }), { kind: 'start' });
+    assert.equal(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(44, 'first line') }).kind, 'resume');
   });
 });
