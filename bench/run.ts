@@ -14,6 +14,7 @@ import { benchPool, poolTable } from './pool.js';
 import { AS_DEPLOYED_ROW, FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
 import { findFluentBit } from './peer-fluent-bit.js';
 import { benchStartup, startupTable } from './startup.js';
+import { benchManyFiles, manyFilesTable } from './many-files.js';
 import { benchWorkers, workersTable } from './workers.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
@@ -137,6 +138,7 @@ const asDeployed = deployed();
 const shipping = await benchShip(corpus, await ensureGzipCorpus(corpus), fluentBit, asDeployed, RUNS);
 const pool = await benchPool(corpus, RUNS);
 const workers = await benchWorkers(corpus, RUNS);
+const manyFiles = await benchManyFiles(corpus, RUNS);
 const startup = benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
 const follow = await benchFollow(20, 200, 30, asDeployed);
@@ -186,6 +188,14 @@ const report = [
   'worker gains what the sink leaves free, not what it would with Fluentd on its own machine.',
   '',
   workersTable(workers),
+  '',
+  '## Many small files',
+  '',
+  `The corpus as one file and as ${manyFiles[1]?.name ?? 'many files'} of consecutive lines (plain text), with one reader, without and with`,
+  '`--checkpoint`: what a file costs beyond its records (its opening, the chunk it shares with the next file, its',
+  'checkpoint entry). docs/performance.md has the figures before these costs were cut.',
+  '',
+  manyFilesTable(manyFiles),
   '',
   '## Lint',
   '',
