@@ -21,6 +21,7 @@ import { DeadLetterFile } from './dead-letter.js';
 import { Forwarder, spooledBodies } from './forwarder.js';
 import type { ParallelPipeline } from './parallel.js';
 import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
+import { collectOldGeneration } from './old-generation.js';
 import { RateLimiter } from './rate.js';
 import { readersFor } from './readers.js';
 
@@ -83,6 +84,8 @@ export class ShipRun {
   private readonly forwarder: Forwarder;
   private metricsServer: MetricsServer | null = null;
   private stopHealth: () => void = () => {};
+  /** Stops the full collections made while the run reads (src/ship/old-generation.ts). */
+  private stopCollecting: () => void = () => {};
   /** A fatal error: authentication, TLS, the spool taken over. */
   private fatal: ForwardError | SpoolError | null = null;
   private failure: unknown = null;
@@ -209,6 +212,7 @@ export class ShipRun {
     this.watchSpace(filesOnly);
     await this.rememberSpooled();
     const started = process.hrtime.bigint();
+    this.stopCollecting = collectOldGeneration(() => this.counts.lines);
     const reading = (async () => {
       if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
       if (!this.stop.signal) this.stop.readFailure = await this.pipeline.run(sources);
@@ -225,6 +229,7 @@ export class ShipRun {
     await reading.catch(fail);
     await spool.close();
     await work.catch(fail);
+    this.stopCollecting();
     // The checkpoint and kubectl positions are written off the main thread: their last positions
     // must be on disk, or said not to be.
     await this.checkpoint?.saved().catch(fail);
@@ -245,6 +250,7 @@ export class ShipRun {
       this.deadLetter?.close();
       await this.metricsServer?.close();
       this.stopHealth();
+      this.stopCollecting();
     })();
     return this.closing;
   }

@@ -11,6 +11,7 @@ import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { openFileSource, type InputSource } from '../input/sources.js';
 import { emptyCounts } from './counts.js';
+import { collectOldGeneration } from './old-generation.js';
 import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import type { CheckpointBook } from './spool-writer.js';
 import {
@@ -144,6 +145,8 @@ async function ship(job: FileJob): Promise<void> {
 }
 
 const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);
+// A worker's heap has an old generation of its own, which fills with the same garbage.
+const stopCollecting = collectOldGeneration(() => counts.lines);
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
@@ -167,6 +170,7 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'end':
       clearInterval(ticker);
+      stopCollecting();
       port.close();
       break;
   }
