@@ -18,7 +18,7 @@ export interface ChildSummary {
  */
 export async function runChild(
   args: string[],
-  options: { command?: string; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { command?: string; stdinFile?: string | string[]; stdinRedirect?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ wall: number; summary: ChildSummary }> {
   const started = process.hrtime.bigint();
   // `< file`: the file itself is the child's stdin, as a shell's redirection gives it.
@@ -31,7 +31,7 @@ export async function runChild(
   // cat feeds stdin, as `zcat x | audit-ship` would: a Node pipe in this process would take the
   // CPU of the two cores the shipper is measured on.
   if (options.stdinFile && child.stdin) {
-    const cat = spawn('cat', [options.stdinFile], { stdio: ['ignore', child.stdin, 'inherit'] });
+    const cat = spawn('cat', ([] as string[]).concat(options.stdinFile), { stdio: ['ignore', child.stdin, 'inherit'] });
     // cat holds its own copy of the pipe: ours must close, or the shipper never sees the end.
     cat.once('spawn', () => child.stdin!.destroy());
   }
