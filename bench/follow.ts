@@ -9,13 +9,13 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeKubeApi } from '../test/helpers/kube-api.js';
-import { CLI } from '../test/helpers/paths.js';
+import { CLI, THIS_NODE_FIRST } from '../test/helpers/paths.js';
 import { describeDeployed, type Deployed } from './deployed.js';
 import { sampleLines } from '../src/sample/generate.js';
 import { startSink } from './ship.js';
 
 export interface FollowRow {
-  /** How the shipper ran: as deployed, or from a shell (null: no flags, no NODE_OPTIONS). */
+  /** How the shipper ran: as deployed, or from a shell (null: the installed command, no NODE_OPTIONS). */
   deployed: Deployed | null;
   pods: number;
   /** Writes a second to each pod's log stream: the records of a pod come in this many pieces. */
@@ -80,22 +80,19 @@ export async function benchFollow(
   const lines = [...sampleLines(total, { seed: 7, start: Math.floor(Date.now() / 1000) })].map((l) => l.trimEnd());
   const sink = await startSink();
   const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
-  const args = [CLI, '--kubectl', 'deploy/seldon-deploy', '--port', String(sink.port), '--spool-dir', spool];
+  const args = ['--kubectl', 'deploy/seldon-deploy', '--port', String(sink.port), '--spool-dir', spool];
+  // From a shell, the installed command (its launcher gives node its flags); as deployed, node with the image's.
+  const nodeArgs = [
+    ...(process.env.FOLLOW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FOLLOW_PROF] : []),
+    ...(deployed?.nodeArgs ?? []),
+  ];
+  const asCommand = !deployed && nodeArgs.length === 0;
   const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.FOLLOW_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FOLLOW_PROF] : []),
-      ...(deployed?.nodeArgs ?? []),
-      ...args,
-      '--summary',
-      'json',
-      '--no-progress',
-      '--kubectl-max-streams',
-      String(pods),
-    ],
+    asCommand ? CLI : process.execPath,
+    [...(asCommand ? [] : [...nodeArgs, CLI]), ...args, '--summary', 'json', '--no-progress', '--kubectl-max-streams', String(pods)],
     {
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, ...api.kubectlEnv(), NO_COLOR: '1', NODE_OPTIONS: deployed?.nodeOptions ?? '' },
+      env: { ...process.env, ...api.kubectlEnv(), PATH: THIS_NODE_FIRST, NO_COLOR: '1', NODE_OPTIONS: deployed?.nodeOptions ?? '' },
     },
   );
   let stderr = '';
@@ -152,7 +149,8 @@ export function followTable(rows: FollowRow[]): string {
   const lines = ['| process | CPU (% of one core) | CPU µs/record | memory |', '| --- | ---: | ---: | ---: |'];
   for (const r of rows) {
     const pace = r.writesPerSecond === r.recordsPerSecond / r.pods ? ', a line a write' : `, ${r.writesPerSecond} writes/s a pod`;
-    const how = (r.deployed ? `as deployed (${describeDeployed(r.deployed)})` : 'from a shell (no node flags, no NODE_OPTIONS)') + pace;
+    const how =
+      (r.deployed ? `as deployed (${describeDeployed(r.deployed)})` : 'from a shell (the installed command, no NODE_OPTIONS)') + pace;
     lines.push(
       `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
       `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
