@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
-import { Checkpoint } from '../../src/ship/checkpoint.js';
+import { Checkpoint, type FileProgress } from '../../src/ship/checkpoint.js';
 import { LIST_OPEN_FILES, openFiles, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -35,19 +35,7 @@ function unwritableCheckpoint(records: number, seed: number): { ledger: Ledger; 
 }
 
 interface CheckpointFile {
-  files: Record<
-    string,
-    {
-      offset: number;
-      line: number;
-      size: number;
-      done: boolean;
-      dev?: number;
-      ino?: number;
-      fingerprint?: string;
-      fingerprintBytes?: number;
-    }
-  >;
+  files: Record<string, FileProgress>;
 }
 
 describe('--checkpoint', () => {
