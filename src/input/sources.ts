@@ -219,9 +219,30 @@ export function totalBytesRead(sources: readonly InputSource[]): number {
 }
 
 /** Opens every named input up front (`-` is stdin); none named means stdin. */
+/**
+ * Inputs opened at once. Opening one is a few round trips to the thread pool (stat, open, a read,
+ * close), and one after another they held up a backfill of 2,000 files for about 0.8 s before
+ * its first record.
+ */
+const OPEN_AT_ONCE = 16;
+
 export async function openSources(names: readonly string[]): Promise<InputSource[]> {
   if (names.length === 0) return [openStdin()];
-  const sources: InputSource[] = [];
-  for (const name of names) sources.push(name === STDIN ? openStdin() : await openFileSource(name));
+  const sources: InputSource[] = new Array<InputSource>(names.length);
+  // The first input that cannot be opened, in the order given, is the one reported.
+  const first = { failed: names.length, error: undefined as unknown };
+  let next = 0;
+  const opener = async () => {
+    for (let index = next++; index < names.length && index < first.failed; index = next++) {
+      try {
+        const name = names[index]!;
+        sources[index] = name === STDIN ? openStdin() : await openFileSource(name);
+      } catch (error) {
+        if (index < first.failed) Object.assign(first, { failed: index, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(OPEN_AT_ONCE, names.length) }, opener));
+  if (first.failed < names.length) throw first.error;
   return sources;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
-import { openFileSource, readIdentity } from '../../src/input/sources.js';
+import { openFileSource, openSources, readIdentity } from '../../src/input/sources.js';
 import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
@@ -98,5 +98,24 @@ describe('plain file source', () => {
     await assert.rejects(async () => {
       for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
     }, /was replaced by another file/);
+  });
+
+  it('opens many inputs several at a time, in the order given, and reports the first that cannot be opened', async () => {
+    const dir = tempDir();
+    const names = Array.from({ length: 60 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
+    names.forEach((name, i) => writeFileSync(name, `line of ${i}\n`.repeat(i + 1)));
+    const sources = await openSources(names);
+    assert.deepEqual(
+      sources.map((s) => [s.name, s.size]),
+      names.map((name, i) => [name, `line of ${i}\n`.length * (i + 1)]),
+    );
+    // Two missing: the earlier one is named, as when they were opened one after another.
+    const missing = [...names];
+    missing[41] = join(dir, 'gone-41.log');
+    missing[17] = join(dir, 'gone-17.log');
+    await assert.rejects(
+      openSources(missing),
+      (error: Error) => error.message.includes('gone-17.log') && !error.message.includes('gone-41'),
+    );
   });
 });
