@@ -3,14 +3,12 @@
  * with one reader, without and with --checkpoint. What a file costs beyond its records: its
  * opening, the chunk it shares with the next one, and its entry in the checkpoint.
  */
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CLI } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
-import { runChild, type ChildSummary } from './measure.js';
-import { startSink } from './ship.js';
+import type { ChildSummary } from './measure.js';
+import { shipIntoSink } from './ship.js';
 
 const FILES = 400;
 
@@ -46,14 +44,9 @@ async function smallFiles(corpus: Corpus): Promise<string[]> {
 }
 
 async function once(corpus: Corpus, files: string[], checkpoint: boolean): Promise<ChildSummary> {
-  const sink = await startSink();
-  const dir = mkdtempSync(join(tmpdir(), 'audit-ship-bench-'));
-  const args = ['--port', String(sink.port), '--spool-dir', join(dir, 'spool'), '--summary', 'json', '--no-progress'];
-  if (checkpoint) args.push('--checkpoint', join(dir, 'checkpoint.json'));
-  const { summary } = await runChild([...args, ...files], { command: CLI });
-  const { events } = await sink.stop();
-  if (events !== corpus.records) throw new Error(`${files.length} files: the sink counted ${events} of ${corpus.records} records`);
-  return summary;
+  const checkpointArgs = (dir: string) => (checkpoint ? ['--checkpoint', join(dir, 'checkpoint.json')] : []);
+  const run = await shipIntoSink(corpus.records, `${files.length} files`, (dir) => [...checkpointArgs(dir), ...files]);
+  return run.summary;
 }
 
 export async function benchManyFiles(corpus: Corpus, runs: number): Promise<ManyFilesRow[]> {

@@ -53,6 +53,26 @@ export async function startSink(): Promise<{ port: number; stop: () => Promise<S
   };
 }
 
+/**
+ * One run of the installed CLI into a fresh counting sink, with a spool of its own and a JSON
+ * summary: `args(dir)` are its other arguments (`dir`, a fresh directory for files it writes, such
+ * as a checkpoint). Throws unless the sink counted `records`, naming the run as `what`.
+ */
+export async function shipIntoSink(
+  records: number,
+  what: string,
+  args: (dir: string) => string[],
+  options: { stdinFile?: string | string[] } = {},
+): Promise<{ wall: number; summary: ChildSummary }> {
+  const sink = await startSink();
+  const dir = mkdtempSync(join(tmpdir(), 'audit-ship-bench-'));
+  const own = ['--port', String(sink.port), '--spool-dir', join(dir, 'spool'), '--summary', 'json', '--no-progress'];
+  const run = await runChild([...own, ...args(dir)], { command: CLI, ...options });
+  const { events } = await sink.stop();
+  if (events !== records) throw new Error(`${what}: the sink counted ${events} of ${records} records`);
+  return run;
+}
+
 type Case = [
   string,
   (port: number) => { command?: string; args: string[]; stdinFile?: string; stdinRedirect?: string; env?: NodeJS.ProcessEnv },

@@ -4,16 +4,14 @@
  * the shipper's threads for the same CPU, so this shows how much of a second core a backfill
  * takes, not what it would gain with Fluentd on another machine.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync } from 'node:fs';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGzip } from 'node:zlib';
-import { CLI } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
-import { runChild, type ChildSummary } from './measure.js';
-import { startSink } from './ship.js';
+import type { ChildSummary } from './measure.js';
+import { shipIntoSink } from './ship.js';
 
 const FILES = 4;
 
@@ -55,13 +53,8 @@ async function rotatedFiles(corpus: Corpus): Promise<string[]> {
 }
 
 async function once1(files: string[], corpus: Corpus, workers: number): Promise<ChildSummary> {
-  const sink = await startSink();
-  const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
-  const args = ['--port', String(sink.port), '--spool-dir', spool, '--workers', String(workers), '--summary', 'json', '--no-progress'];
-  const { summary } = await runChild([...args, ...files], { command: CLI });
-  const { events } = await sink.stop();
-  if (events !== corpus.records) throw new Error(`--workers ${workers}: the sink counted ${events} of ${corpus.records} records`);
-  return summary;
+  const run = await shipIntoSink(corpus.records, `--workers ${workers}`, () => ['--workers', String(workers), ...files]);
+  return run.summary;
 }
 
 export async function benchWorkers(corpus: Corpus, runs: number): Promise<WorkersRow[]> {
