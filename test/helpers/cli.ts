@@ -18,11 +18,14 @@ export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
 }
 
+/** NODE_OPTIONS that preload the compiled test helper `name` (test/helpers/NAME.ts) into a CLI under test. */
+const preload = (name: string) => `--import=${join(ROOT, 'dist', 'test', 'helpers', `${name}.js`)}`;
+
 /**
  * NODE_OPTIONS that make a CLI under test list the files it still holds open as it exits
  * (test/helpers/open-files.ts); read them back with `openFiles`.
  */
-export const LIST_OPEN_FILES = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'open-files.js')}`;
+export const LIST_OPEN_FILES = preload('open-files');
 
 /** The files a CLI run with LIST_OPEN_FILES held open at its exit. */
 export function openFiles(stderr: string): string[] {
@@ -33,7 +36,7 @@ export function openFiles(stderr: string): string[] {
  * NODE_OPTIONS that make a CLI under test report its new space's size at start and the largest it
  * grew to (test/helpers/new-space.ts); read them back with `newSpace`.
  */
-export const NEW_SPACE = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'new-space.js')}`;
+export const NEW_SPACE = preload('new-space');
 
 /** The new space's size at start and its largest, in bytes, of a CLI run with NEW_SPACE. */
 export function newSpace(stderr: string): { start: number; largest: number } {
@@ -46,7 +49,7 @@ export function newSpace(stderr: string): { start: number; largest: number } {
  * NODE_OPTIONS that make a CLI run list the node modules it loaded on stderr
  * (test/helpers/loaded-modules.ts); read them back with `loadedBuiltins`.
  */
-export const LIST_BUILTINS = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'loaded-modules.js')}`;
+export const LIST_BUILTINS = preload('loaded-modules');
 
 /** The node modules (`crypto`, `tls`, ...) a CLI run with LIST_BUILTINS loaded. */
 export function loadedBuiltins(stderr: string): Set<string> {
@@ -57,7 +60,7 @@ export function loadedBuiltins(stderr: string): Set<string> {
  * NODE_OPTIONS that make a CLI run report its pid and node's own flags on stderr
  * (test/helpers/node-flags.ts); read them back with `nodeFlags`.
  */
-export const NODE_FLAGS = `--import=${join(ROOT, 'dist', 'test', 'helpers', 'node-flags.js')}`;
+export const NODE_FLAGS = preload('node-flags');
 
 /** The pid and node flags a CLI run with NODE_FLAGS reported. */
 export function nodeFlags(stderr: string): { pid: number; execArgv: string[] } {
