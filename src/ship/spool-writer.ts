@@ -141,13 +141,13 @@ export class SpoolWriter {
   flush(): Promise<void> {
     this.stop();
     const chunk = this.builder.take();
-    const ended = this.endedInChunk;
-    if (ended.length > 0) this.endedInChunk = [];
     if (!chunk) {
       this.commitIdle();
-      for (const spooled of ended) this.whenSpooled(spooled);
       return this.writing;
     }
+    // whenSpooled() puts an input here only while the chunk holds records: this chunk has its last lines.
+    const ended = this.endedInChunk;
+    if (ended.length > 0) this.endedInChunk = [];
     const position = this.position();
     const level = this.options.gzipLevel;
     const ready = level === null ? Promise.resolve(chunk) : this.compressed(chunk, level);
