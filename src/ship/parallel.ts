@@ -1,8 +1,8 @@
 /**
  * --workers N: a backfill of many files uses the cores it has. Each worker thread
- * (src/ship/worker.ts) reads one file at a time, the next from the list when it is done, through
- * the same pipeline as a single reader: lines stay in order within a file, and each file's chunks
- * reach the spool in order. The main thread keeps what there is one of: the spool, the
+ * (src/ship/worker.ts) reads one job at a time (a file, or several small ones in a row), the next
+ * from the list when it is done, through the same pipeline as a single reader: lines stay in order
+ * within a file, and each file's chunks reach the spool in order. The main thread keeps what there is one of: the spool, the
  * checkpoint file, the dead-letter file, the senders and the counts. A single file is read by one
  * thread: its lines must be split in order, a gzip stream cannot be entered mid-way, and its
  * checkpoint is one position that moves forward.
@@ -19,6 +19,7 @@ import {
   asIdentity,
   READING_COUNTS,
   type FileJob,
+  type FilesJob,
   type FromWorker,
   type ReadingCounts,
   type ToWorker,
@@ -30,6 +31,28 @@ import {
 function workerOptions(o: PipelineOptions): WorkerOptions {
   const { classify, maxLineBytes, chunkLimits, gzipLevel, flushIntervalMs, timeSource, since, until, kubernetesMetadata } = o;
   return { classify, maxLineBytes, chunkLimits, gzipLevel, flushIntervalMs, timeSource, since, until, kubernetesMetadata };
+}
+
+/**
+ * The next file joins a job while the job stays within this many bytes and within a quarter of a
+ * worker's share of what is left, so that the last jobs are small and the workers finish together.
+ * A worker waits for the spool at the end of a job, not at the end of each file.
+ */
+const JOB_BYTES = 16 * 1024 * 1024;
+/** And at most this many files a job: each holds its first bytes until it is read (--checkpoint). */
+const JOB_FILES = 64;
+
+/** The files at the head of `queue` that make the next job, taken from it; `left` is what the queue holds in bytes. */
+export function takeJob(queue: InputSource[], left: number, readers: number): InputSource[] {
+  const limit = Math.min(JOB_BYTES, left / (4 * readers));
+  const job = [queue.shift()!];
+  let bytes = job[0]!.size ?? 0;
+  while (job.length < JOB_FILES && queue.length > 0 && bytes + (queue[0]!.size ?? 0) <= limit) {
+    const file = queue.shift()!;
+    bytes += file.size ?? 0;
+    job.push(file);
+  }
+  return job;
 }
 
 function readFailure(wire: WireReadFailure, source: InputSource): ReadFailure {
@@ -50,18 +73,18 @@ interface Run {
   readonly counts: ShipCounts;
   readonly sources: readonly InputSource[];
   readonly stopping: boolean;
-  /** The next file to read, or null when there is none left or the run stops. */
-  nextFile(): InputSource | null;
+  /** The next files to read, or none when there are none left or the run stops. */
+  nextJob(): InputSource[];
   fail(error: unknown): void;
   readFailed(failure: ReadFailure): void;
 }
 
-/** One worker thread, given one file after another, and what it said so far. */
+/** One worker thread, given one job after another, and what it said so far. */
 class ReaderThread {
   private readonly worker: Worker;
   /** The counts the worker last told, to add only what is new. */
   private readonly told: ReadingCounts = { ...Object.fromEntries(READING_COUNTS.map((k) => [k, 0])), invalidByCode: {} } as ReadingCounts;
-  private current: InputSource | null = null;
+  private files: InputSource[] = [];
   private ended = false;
   /** Resolves once the thread has exited. */
   readonly exited: Promise<void>;
@@ -82,8 +105,7 @@ class ReaderThread {
     this.worker.on('error', (error) => run.fail(error));
     this.exited = new Promise((resolve) =>
       this.worker.on('exit', (code) => {
-        if (!this.ended)
-          run.fail(new Error(`a reading worker stopped (exit code ${code}) before ${this.current?.name ?? 'its file'} was read`));
+        if (!this.ended) run.fail(new Error(`a reading worker stopped (exit code ${code}) before it had read ${this.names()}`));
         resolve();
       }),
     );
@@ -98,12 +120,12 @@ class ReaderThread {
     this.worker.postMessage(message, transfer);
   }
 
-  /** The next file, or the end of the thread. */
+  /** The next job, or the end of the thread. */
   private next(): void {
-    this.current = this.run.nextFile();
-    if (!this.current) return this.end();
-    this.job(this.current).then(
-      (job) => this.send(job),
+    this.files = this.run.nextJob();
+    if (this.files.length === 0) return this.end();
+    Promise.all(this.files.map((file) => this.fileJob(file))).then(
+      (files) => this.send({ type: 'files', files } satisfies FilesJob),
       (error: unknown) => {
         this.run.fail(error);
         this.end();
@@ -116,19 +138,25 @@ class ReaderThread {
     this.send({ type: 'end' });
   }
 
-  /** The file as opened, and with --checkpoint its first bytes, read now, and where it starts. */
-  private async job(source: InputSource): Promise<FileJob> {
+  /** The current job's files, for a message. */
+  private names(): string {
+    const [first] = this.files;
+    if (!first) return 'its file';
+    return this.files.length === 1 ? first.name : `${first.name} and ${this.files.length - 1} more`;
+  }
+
+  /** A file as opened, and with --checkpoint its first bytes, read now, and where it starts. */
+  private async fileJob(source: InputSource): Promise<FileJob> {
     const { checkpoint } = this.run.options;
     const path = source.path!;
-    if (!checkpoint) return { type: 'file', path, ...(source.identity ? { identity: source.identity } : {}), resume: null };
+    if (!checkpoint) return { path, ...(source.identity ? { identity: source.identity } : {}), resume: null };
     const identity = await readIdentity(source);
     const resume = checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
-    return { type: 'file', path, ...(identity ? { identity } : {}), resume };
+    return { path, ...(identity ? { identity } : {}), resume };
   }
 
   private handle(m: FromWorker): void {
     const { options } = this.run;
-    const source = this.current!;
     switch (m.type) {
       case 'append':
         this.progress(m.progress);
@@ -145,12 +173,12 @@ class ReaderThread {
         return this.progress(m.progress);
       case 'done':
         this.progress(m.progress);
-        source.exhausted = m.exhausted;
-        if (m.failure) this.run.readFailed(readFailure(m.failure, source));
+        m.exhausted.forEach((exhausted, i) => (this.files[i]!.exhausted = exhausted));
+        if (m.failure) this.run.readFailed(readFailure(m.failure.why, this.files[m.failure.file]!));
         return this.next();
       case 'failed':
         this.progress(m.progress);
-        this.run.fail(new Error(`a reading worker failed on ${source.name}: ${m.message}`));
+        this.run.fail(new Error(`a reading worker failed on ${this.names()}: ${m.message}`));
         return this.next();
     }
   }
@@ -182,7 +210,7 @@ class ReaderThread {
       );
   }
 
-  /** Adds what the worker counted since it last told, and the bytes read of its file. */
+  /** Adds what the worker counted since it last told, and the bytes read of its files. */
   private progress(p: WorkerProgress): void {
     const { counts, sources } = this.run;
     const { told } = this;
@@ -194,7 +222,7 @@ class ReaderThread {
       counts.invalidByCode[code] = (counts.invalidByCode[code] ?? 0) + n - (told.invalidByCode[code] ?? 0);
       told.invalidByCode[code] = n;
     }
-    this.current!.bytesRead = p.bytesRead;
+    p.bytesRead.forEach((bytes, i) => (this.files[i]!.bytesRead = bytes));
     counts.bytesRead = totalBytesRead(sources);
   }
 }
@@ -204,6 +232,8 @@ export class ParallelPipeline implements Run {
   sources: readonly InputSource[] = [];
   private readonly threads = new Set<ReaderThread>();
   private queue: InputSource[] = [];
+  /** The bytes of the files in the queue. */
+  private left = 0;
   /** What stopped the run: a write that failed here, or a worker that failed. */
   private error: unknown = null;
   private failure: ReadFailure | null = null;
@@ -219,6 +249,7 @@ export class ParallelPipeline implements Run {
   async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
     this.sources = sources;
     this.queue = [...sources];
+    this.left = sources.reduce((bytes, s) => bytes + (s.size ?? 0), 0);
     const count = Math.min(this.readers, sources.length);
     for (let i = 0; i < count; i++) this.threads.add(new ReaderThread(this));
     await Promise.all([...this.threads].map((t) => t.exited));
@@ -235,8 +266,11 @@ export class ParallelPipeline implements Run {
     for (const thread of this.threads) thread.stop();
   }
 
-  nextFile(): InputSource | null {
-    return this.stopping ? null : (this.queue.shift() ?? null);
+  nextJob(): InputSource[] {
+    if (this.stopping || this.queue.length === 0) return [];
+    const job = takeJob(this.queue, this.left, this.readers);
+    for (const file of job) this.left -= file.size ?? 0;
+    return job;
   }
 
   fail(error: unknown): void {

@@ -32,24 +32,39 @@ export const READING_COUNTS = [
 
 export type ReadingCounts = Pick<ShipCounts, (typeof READING_COUNTS)[number] | 'invalidByCode'>;
 
-/** A worker's counts so far (over every file it read) and the bytes read of its current file. */
+/** A worker's counts so far (over every file it read) and the bytes read of each file of its current job. */
 export interface WorkerProgress {
   counts: ReadingCounts;
-  bytesRead: number;
+  bytesRead: number[];
 }
 
-/** A file given to a worker: its identity (with its first bytes, for --checkpoint) and where to start, both as the main thread found them. */
+/** A file of a job: its identity (with its first bytes, for --checkpoint) and where to start, both as the main thread found them. */
 export interface FileJob {
-  type: 'file';
   path: string;
   identity?: FileId | FileIdentity;
   /** From the checkpoint, or null without one. */
   resume: ResumePoint | null;
 }
 
+/**
+ * Files a worker reads one after another through one pipeline, so that a file's last records
+ * share a chunk with the next file's, as with one reader: many small files make full chunks, and
+ * the worker waits for the spool once a job, not once a file.
+ */
+export interface FilesJob {
+  type: 'files';
+  files: FileJob[];
+}
+
+/** The file of a job (its place in `files`) that could not be read, and why. */
+export interface JobFailure {
+  file: number;
+  why: WireReadFailure;
+}
+
 /** `taken`: every message the worker sent before its `mark` of this number has been handled. */
 export type ToWorker =
-  | FileJob
+  | FilesJob
   | { type: 'appended'; seq: number; ok: boolean; slab: ArrayBuffer | null }
   | { type: 'taken'; mark: number }
   | { type: 'stop' }
@@ -68,7 +83,7 @@ export type FromWorker =
   | { type: 'note'; message: string }
   | { type: 'mark'; mark: number }
   | { type: 'progress'; progress: WorkerProgress }
-  | { type: 'done'; progress: WorkerProgress; exhausted: boolean; failure: WireReadFailure | null }
+  | { type: 'done'; progress: WorkerProgress; exhausted: boolean[]; failure: JobFailure | null }
   | { type: 'failed'; message: string; progress: WorkerProgress };
 
 /** A Buffer over the same memory as a cloned Uint8Array. */

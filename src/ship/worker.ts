@@ -1,6 +1,6 @@
 /**
- * A reading worker (--workers): reads, decompresses, validates and encodes one file at a time in a
- * thread of its own, through the same ShipPipeline as a single reader. Its chunks, checkpoint
+ * A reading worker (--workers): reads, decompresses, validates and encodes one job of files at a
+ * time in a thread of its own, through the same ShipPipeline as a single reader. Its chunks, checkpoint
  * positions, invalid lines and notes go to the main thread (src/ship/parallel.ts), which owns the
  * spool, the checkpoint file and the senders. A chunk counts as spooled, and its lines as passed,
  * only once the main thread has written it: the same order of events as in one thread.
@@ -18,7 +18,9 @@ import {
   asIdentity,
   wireLine,
   type FileJob,
+  type FilesJob,
   type FromWorker,
+  type JobFailure,
   type ToWorker,
   type WireReadFailure,
   type WorkerOptions,
@@ -37,7 +39,8 @@ const counts = emptyCounts();
 const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkLimits.maxBytes), 4);
 const appends = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 let seq = 0;
-let source: InputSource | null = null;
+/** The files of the current job, as far as they are open. */
+let sources: InputSource[] = [];
 let pipeline: ShipPipeline | null = null;
 let stopping = false;
 /** Invalid lines sent since the last mark, and the mark the worker waits on. */
@@ -45,7 +48,7 @@ let unmarked = 0;
 let marks = 0;
 let taken: (() => void) | null = null;
 
-const progress = (): WorkerProgress => ({ counts, bytesRead: source?.bytesRead ?? 0 });
+const progress = (): WorkerProgress => ({ counts, bytesRead: sources.map((s) => s.bytesRead) });
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 /** The main thread's spool: a chunk is appended once the main thread says it wrote it. */
@@ -85,12 +88,19 @@ function pace(): Promise<void> | null {
   return new Promise((resolve) => (taken = resolve));
 }
 
-/** The main thread's checkpoint: it chose where the file starts; positions go back to it. */
-function checkpointFor(job: FileJob): CheckpointBook | null {
-  if (job.resume === null) return null;
-  const resume = job.resume;
+/**
+ * The main thread's checkpoint: it chose where each file starts; positions go back to it. The
+ * pipeline asks once for each file, in the job's order.
+ */
+function checkpointFor(files: FileJob[]): CheckpointBook | null {
+  if (files[0]!.resume === null) return null;
+  let next = 0;
   return {
-    resumePoint: () => resume,
+    resumePoint: (path) => {
+      const file = files[next++];
+      if (file?.path !== path || file.resume === null) throw new Error(`asked where ${path} starts out of turn`);
+      return file.resume;
+    },
     record: (path, position, identity) => post({ type: 'checkpoint', path, position, ...(identity ? { identity } : {}) }),
   };
 }
@@ -101,47 +111,64 @@ function wireFailure({ error, linesRead }: Pick<ReadFailure, 'error' | 'linesRea
     : { kind: 'not-text', source: error.source, reason: error.reason, linesRead };
 }
 
-async function ship(job: FileJob): Promise<void> {
-  let failure: WireReadFailure | null = null;
-  try {
-    source = await openFileSource(job.path);
-    // The file the main thread checked: one rotated in between is refused when it is read.
-    const identity = asIdentity(job.identity);
-    if (identity) source.identity = identity;
-    pipeline = new ShipPipeline(
-      sink,
-      {
-        ...options,
-        bodies,
-        rate: null,
-        writer: null,
-        checkpoint: checkpointFor(job),
-        onNote: (message) => post({ type: 'note', message }),
-        onInvalid: (name, line, diagnostics) => {
-          unmarked++;
-          post({ type: 'invalid', source: name, line: wireLine(line), diagnostics });
-        },
-        pace,
+/** A file of the job, opened again: the file the main thread checked, or one rotated in between is refused when it is read. */
+async function open(file: FileJob): Promise<InputSource> {
+  const opened = await openFileSource(file.path);
+  const identity = asIdentity(file.identity);
+  if (identity) opened.identity = identity;
+  return opened;
+}
+
+function pipelineFor(job: FilesJob): ShipPipeline {
+  return new ShipPipeline(
+    sink,
+    {
+      ...options,
+      bodies,
+      rate: null,
+      writer: null,
+      checkpoint: checkpointFor(job.files),
+      onNote: (message) => post({ type: 'note', message }),
+      onInvalid: (name, line, diagnostics) => {
+        unmarked++;
+        post({ type: 'invalid', source: name, line: wireLine(line), diagnostics });
       },
-      counts,
-    );
+      pace,
+    },
+    counts,
+  );
+}
+
+async function ship(job: FilesJob): Promise<void> {
+  let failure: JobFailure | null = null;
+  sources = [];
+  try {
+    for (const file of job.files) sources.push(await open(file));
+    pipeline = pipelineFor(job);
     if (stopping) pipeline.stop();
-    const read = await pipeline.run([source]);
-    failure = read && wireFailure(read);
+    const read = await pipeline.run(sources);
+    failure = read && { file: sources.indexOf(read.source), why: wireFailure(read) };
   } catch (error) {
+    // While opening, the file that failed is the next one; while reading, the first not read to its end.
+    const file = pipeline
+      ? Math.max(
+          0,
+          sources.findIndex((s) => !s.exhausted),
+        )
+      : sources.length;
     if (error instanceof InputReadError || error instanceof NotTextError) {
-      failure = wireFailure({ error, linesRead: 0 });
+      failure = { file, why: wireFailure({ error, linesRead: 0 }) };
     } else if (error instanceof InputError) {
-      failure = { kind: 'open', message: error.message };
+      failure = { file, why: { kind: 'open', message: error.message } };
     } else {
       post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error), progress: progress() });
       return;
     }
   } finally {
-    // No progress is told of a file once it is done or failed: the main thread has moved on.
+    // No progress is told of a job once it is done or failed: the main thread has moved on.
     pipeline = null;
   }
-  post({ type: 'done', progress: progress(), exhausted: source?.exhausted ?? false, failure });
+  post({ type: 'done', progress: progress(), exhausted: sources.map((s) => s.exhausted), failure });
 }
 
 const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);
@@ -150,7 +177,7 @@ const stopCollecting = collectOldGeneration(() => counts.lines);
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
-    case 'file':
+    case 'files':
       void ship(message);
       break;
     case 'appended': {

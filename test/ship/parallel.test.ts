@@ -5,14 +5,16 @@
  * re-run completes without losing or repeating a record.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, appendFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
+import type { InputSource } from '../../src/input/sources.js';
+import { takeJob } from '../../src/ship/parallel.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { Ledger } from '../helpers/ledger.js';
+import { Ledger, lines } from '../helpers/ledger.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
@@ -225,5 +227,158 @@ describe('--workers: files read in parallel', () => {
     const zero = await runCli(['--workers', '0', 'x.jsonl']);
     assert.equal(zero.code, EXIT.usage);
     assert.match(zero.stderr, /--workers/);
+  });
+
+  it('gives a worker many small files in one job: they share chunks, each file in order, each marked done at its end', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const files = Array.from({ length: 40 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
+    const records = files.map((file, i) => {
+      const part = lines(30, 400 + i);
+      writeFileSync(file, part.join(''));
+      return part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+    });
+    const checkpoint = join(dir, 'checkpoint.json');
+    const args = [
+      '--port',
+      String(r.port),
+      '--workers',
+      '2',
+      '--checkpoint',
+      checkpoint,
+      '--chunk-records',
+      '100',
+      '--summary',
+      'json',
+      ...files,
+    ];
+
+    const first = await runCli(args);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    // A job's files run on into the same chunks: 30 records a file make one chunk a file when
+    // each file is a job of its own (40), and ceil(30 * files / 100) a job here.
+    const queue = files.map((file) => source(file, statSync(file).size));
+    let left = queue.reduce((n, s) => n + s.size!, 0);
+    let expected = 0;
+    while (queue.length > 0) {
+      const job = takeJob(queue, left, 2);
+      left -= job.reduce((n, s) => n + s.size!, 0);
+      expected += Math.ceil((30 * job.length) / 100);
+    }
+    const summary = jsonSummary(first.stderr);
+    assert.equal(summary.chunksSpooled, expected);
+    assert.ok(expected < files.length, `${expected} chunks`);
+    const got = r.requestIds();
+    assert.equal(got.length, 1200);
+    for (const ids of records) {
+      assert.deepEqual(
+        got.filter((id) => ids.includes(id)),
+        ids,
+        'every record of a file once, in its order',
+      );
+    }
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
+      files: Record<string, { line: number; offset: number; done: boolean }>;
+    };
+    assert.deepEqual(
+      files.map((file) => [saved.files[file]?.done, saved.files[file]?.line, saved.files[file]?.offset]),
+      files.map((file) => [true, 30, statSync(file).size]),
+    );
+
+    const again = await runCli(args);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(again.stderr.match(/already shipped \(checkpoint\), skipped/g)?.length, files.length);
+    assert.equal(r.events().length, 1200);
+  });
+
+  it('a truncated gzip inside a job: exit 4 naming it, and the files before it in that job shipped whole', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = Array.from({ length: 40 }, (_, i) => lines(30, 500 + i));
+    const files = records.map((part, i) => {
+      const file = join(dir, `audit-${String(i).padStart(2, '0')}.log${i === 2 ? '.gz' : ''}`);
+      const gz = gzipSync(part.join(''));
+      writeFileSync(file, i === 2 ? gz.subarray(0, gz.length >> 1) : part.join(''));
+      return file;
+    });
+    const queue = files.map((file) => source(file, statSync(file).size));
+    assert.ok(
+      takeJob(
+        queue,
+        files.reduce((n, f) => n + statSync(f).size, 0),
+        2,
+      ).length > 3,
+      'the first job holds the gzip and more',
+    );
+    const res = await runCli(['--port', String(r.port), '--workers', '2', '--summary', 'json', ...files]);
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(res.stderr, /input not fully read: .*audit-02\.log\.gz: not valid gzip data \(unexpected end of file\)/);
+    const got = new Set(r.requestIds());
+    for (const part of records.slice(0, 2)) {
+      assert.ok(
+        part.every((l) => got.has((JSON.parse(l) as { RequestID: string }).RequestID)),
+        'a file read before the gzip in its job is shipped whole',
+      );
+    }
+    const s = jsonSummary(res.stderr);
+    assert.equal(s.recordsAcked, s.valid, 'every valid record read was acked');
+    assert.equal(got.size, s.valid);
+  });
+});
+
+/** A file of `size` bytes as the job planner sees it. */
+function source(name: string, size: number): InputSource {
+  return {
+    name,
+    path: name,
+    size,
+    bytesRead: 0,
+    resume: null,
+    exhausted: false,
+    chunks: () => {
+      throw new Error('not read here');
+    },
+  };
+}
+
+describe('takeJob: which files a worker reads in one job', () => {
+  const MiB = 1024 * 1024;
+  const files = (...sizes: number[]) => sizes.map((size, i) => source(`f${i}`, size));
+  const total = (q: InputSource[]) => q.reduce((n, s) => n + s.size!, 0);
+
+  it('groups small files up to a share of what is left, so that the last jobs are small', () => {
+    const queue = files(...Array<number>(64).fill(MiB));
+    // 64 MiB left, 2 readers: jobs of up to 8 MiB, then less as the queue shrinks.
+    const sizes: number[] = [];
+    let left = total(queue);
+    while (queue.length > 0) {
+      const job = takeJob(queue, left, 2);
+      left -= total(job);
+      sizes.push(job.length);
+    }
+    assert.deepEqual(sizes.slice(0, 3), [8, 7, 6]);
+    assert.equal(sizes.at(-1), 1);
+    assert.equal(
+      sizes.reduce((a, b) => a + b),
+      64,
+    );
+  });
+
+  it('takes a file larger than the share alone, and at most 16 MiB or 64 files a job', () => {
+    const big = files(40 * MiB, MiB);
+    assert.equal(takeJob(big, total(big), 1).length, 1, 'a file past the limit is a job of its own');
+    const many = files(...Array<number>(1000).fill(MiB));
+    assert.equal(takeJob(many, total(many), 1).length, 16);
+    const tiny = files(...Array<number>(1000).fill(100));
+    assert.equal(takeJob(tiny, 100 * MiB, 1).length, 64);
+    assert.equal(tiny.length, 1000 - 64, 'taken from the queue');
+  });
+
+  it('keeps the order of the list', () => {
+    const queue = files(10, 20, 30, 40);
+    assert.deepEqual(
+      takeJob(queue, 1e9, 1).map((s) => s.name),
+      ['f0', 'f1', 'f2', 'f3'],
+    );
   });
 });
