@@ -1,7 +1,8 @@
 /**
  * Many small files: the corpus as one file and cut into FILES plain files of consecutive lines,
- * with one reader, without and with --checkpoint. What a file costs beyond its records: its
- * opening, the chunk it shares with the next one, and its entry in the checkpoint.
+ * with one reader, without and with --checkpoint, and with two workers. What a file costs beyond
+ * its records: its opening, the chunk it shares with the next one, and its entry in the
+ * checkpoint; and whether a second worker, given small files several at a time, keeps up.
  */
 import { createReadStream, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,24 +44,32 @@ async function smallFiles(corpus: Corpus): Promise<string[]> {
   return files;
 }
 
-async function once(corpus: Corpus, files: string[], checkpoint: boolean): Promise<ChildSummary> {
+/** How a case is run: with a checkpoint in the run's directory, and with what other options. */
+interface Variant {
+  checkpoint: boolean;
+  args: string[];
+}
+
+async function once(corpus: Corpus, files: string[], { checkpoint, args }: Variant): Promise<ChildSummary> {
   const checkpointArgs = (dir: string) => (checkpoint ? ['--checkpoint', join(dir, 'checkpoint.json')] : []);
-  const run = await shipIntoSink(corpus.records, `${files.length} files`, (dir) => [...checkpointArgs(dir), ...files]);
+  const run = await shipIntoSink(corpus.records, `${files.length} files`, (dir) => [...checkpointArgs(dir), ...args, ...files]);
   return run.summary;
 }
 
 export async function benchManyFiles(corpus: Corpus, runs: number): Promise<ManyFilesRow[]> {
   const files = await smallFiles(corpus);
-  const cases: [string, string[], boolean][] = [
-    ['one file', [corpus.path], false],
-    [`${FILES} files`, files, false],
-    [`${FILES} files, --checkpoint`, files, true],
+  const oneReader = ['--workers', '1'];
+  const cases: [string, string[], Variant][] = [
+    ['one file', [corpus.path], { checkpoint: false, args: oneReader }],
+    [`${FILES} files`, files, { checkpoint: false, args: oneReader }],
+    [`${FILES} files, --checkpoint`, files, { checkpoint: true, args: oneReader }],
+    [`${FILES} files, --workers 2`, files, { checkpoint: false, args: ['--workers', '2'] }],
   ];
   const best = new Map<string, ChildSummary>();
   // Alternated, so that a noisy minute on a shared machine falls on each.
   for (let i = 0; i < runs; i++) {
-    for (const [name, inputs, checkpoint] of cases) {
-      const s = await once(corpus, inputs, checkpoint);
+    for (const [name, inputs, variant] of cases) {
+      const s = await once(corpus, inputs, variant);
       process.stderr.write(`${name}: ${Math.round(corpus.records / s.seconds)} records/s\n`);
       if (!best.has(name) || s.seconds < best.get(name)!.seconds) best.set(name, s);
     }
