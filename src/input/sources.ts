@@ -4,7 +4,7 @@
  * several) is decompressed wherever it comes from, and an input that is clearly not text lines is
  * refused with a hint. Files are checked when they are opened, before any input is read.
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, read, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { constants, gunzipSync } from 'node:zlib';
 import { InputError, InputReadError, describeSystemError } from '../errors.js';
@@ -105,7 +105,7 @@ export async function readIdentity(source: InputSource): Promise<FileIdentity | 
   if ('head' in id) return id;
   const { dev, ino } = id;
   try {
-    const now = await readHead(source.path);
+    const now = readHeadNow(source.path);
     if (now.dev === dev && now.ino === ino) return now;
   } catch {
     // gone: as replaced
@@ -126,11 +126,36 @@ async function readHead(path: string): Promise<FileIdentity> {
   }
 }
 
-/** A plain file, from `start`, read in turns into two buffers. */
-async function* readPlainFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
-  const handle = await open(path, 'r');
+/** The same as readHead, in calls that block: for a file whose turn has come (see readPlainFile). */
+function readHeadNow(path: string): FileIdentity {
+  const fd = openSync(path, 'r');
   try {
-    const info = await handle.stat();
+    const info = fstatSync(fd);
+    const head = Buffer.alloc(SNIFF_BYTES);
+    const bytesRead = readSync(fd, head, 0, SNIFF_BYTES, 0);
+    return { dev: info.dev, ino: info.ino, head: head.subarray(0, bytesRead) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads into `into` from `position`; the number of bytes read, 0 at the end. */
+function readAt(fd: number, into: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, into, 0, into.length, position, (error, n) => (error ? reject(error) : resolve(n))));
+}
+
+/**
+ * A plain file, from `start`, read in turns into two buffers. Opened, checked and closed with calls
+ * that block, when its turn has come: through the thread pool, each of those took a round trip
+ * that cost about 50 µs of CPU on this machine's two cores (the pool's thread and the event loop
+ * woken in turn), against a few µs for the call itself, and nothing else was left to do meanwhile.
+ * A backfill of 400 small files spent 0.2 ms a file there. The reads stay in the pool, where they
+ * overlap with the work on the chunk before: a file not in the page cache is read from the disk.
+ */
+async function* readPlainFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    const info = fstatSync(fd);
     if (source.identity && (info.dev !== source.identity.dev || info.ino !== source.identity.ino)) {
       // Rotated between the run's start and its turn: the checkpoint position belongs to the other file.
       throw new InputReadError(
@@ -141,12 +166,13 @@ async function* readPlainFile(source: InputSource, path: string, start: number):
     }
     let position = start;
     yield* readInTurns(source, async (into) => {
-      const { bytesRead } = await handle.read(into, 0, into.length, position);
+      const bytesRead = await readAt(fd, into, position);
       position += bytesRead;
       return bytesRead;
     });
   } finally {
-    await handle.close();
+    // readInTurns has awaited its last read: no read of this descriptor is left in the pool.
+    closeSync(fd);
   }
 }
 

@@ -4,7 +4,7 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
@@ -12,6 +12,21 @@ import { splitLines } from '../../src/input/lines.js';
 import { openFileSource, openSources, readIdentity } from '../../src/input/sources.js';
 import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
+
+const noProcFds = process.platform === 'linux' ? false : 'open files are listed from /proc/self/fd, which only Linux has';
+
+/** How many descriptors this process holds open on `path`. */
+function descriptorsOf(path: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
+    } catch {
+      // the listing's own descriptor, closed by now
+    }
+  }
+  return n;
+}
 
 describe('plain file source', () => {
   it('delivers every line intact, and keeps a batch intact while the next read completes', async () => {
@@ -98,6 +113,51 @@ describe('plain file source', () => {
     await assert.rejects(async () => {
       for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
     }, /was replaced by another file/);
+  });
+
+  it('closes the file it reads: at its end, when left early, and when it is refused', { skip: noProcFds }, async () => {
+    const { path } = fileOfLines(3000);
+    const whole = await openFileSource(path);
+    let chunks = 0;
+    for await (const chunk of whole.chunks()) {
+      chunks++;
+      assert.ok(chunk.length > 0);
+      assert.equal(descriptorsOf(path), 1, 'open while it is read');
+    }
+    assert.ok(chunks > 1, 'read in more than one chunk');
+    assert.equal(descriptorsOf(path), 0, 'closed at its end');
+
+    const early = await openFileSource(path);
+    for await (const chunk of early.chunks()) {
+      assert.ok(chunk.length > 0);
+      break;
+    }
+    assert.equal(descriptorsOf(path), 0, 'closed when left after its first chunk');
+
+    const dir = tempDir();
+    const moved = join(dir, 'audit.log');
+    writeFileSync(moved, 'first\n');
+    const refused = await openFileSource(moved);
+    renameSync(moved, join(dir, 'audit.log.1'));
+    writeFileSync(moved, 'second\n');
+    await assert.rejects(async () => {
+      for await (const chunk of refused.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
+    }, /was replaced by another file/);
+    assert.equal(descriptorsOf(moved), 0, 'closed when refused');
+  });
+
+  it('names a file removed before its turn', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'audit.log');
+    writeFileSync(path, 'line\n');
+    const source = await openFileSource(path);
+    rmSync(path);
+    await assert.rejects(
+      async () => {
+        for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes`);
+      },
+      (error: Error) => error.message.includes(path) && /no such file|ENOENT/i.test(error.message),
+    );
   });
 
   it('opens many inputs several at a time, in the order given, and reports the first that cannot be opened', async () => {
