@@ -111,9 +111,9 @@ function wireFailure({ error, linesRead }: Pick<ReadFailure, 'error' | 'linesRea
     : { kind: 'not-text', source: error.source, reason: error.reason, linesRead };
 }
 
-/** A file of the job, opened again: the file the main thread checked, or one rotated in between is refused when it is read. */
+/** A file of the job, opened again at its turn (with calls that block: this thread only reads): the file the main thread checked, or one rotated in between is refused when it is read. */
 async function open(file: FileJob): Promise<InputSource> {
-  const opened = await openFileSource(file.path);
+  const opened = await openFileSource(file.path, true);
   const identity = asIdentity(file.identity);
   if (identity) opened.identity = identity;
   return opened;

@@ -160,22 +160,27 @@ describe('plain file source', () => {
     );
   });
 
-  it('opens many inputs several at a time, in the order given, and reports the first that cannot be opened', async () => {
-    const dir = tempDir();
-    const names = Array.from({ length: 60 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
-    names.forEach((name, i) => writeFileSync(name, `line of ${i}\n`.repeat(i + 1)));
-    const sources = await openSources(names);
-    assert.deepEqual(
-      sources.map((s) => [s.name, s.size]),
-      names.map((name, i) => [name, `line of ${i}\n`.length * (i + 1)]),
-    );
-    // Two missing: the earlier one is named, as when they were opened one after another.
-    const missing = [...names];
-    missing[41] = join(dir, 'gone-41.log');
-    missing[17] = join(dir, 'gone-17.log');
-    await assert.rejects(
-      openSources(missing),
-      (error: Error) => error.message.includes('gone-17.log') && !error.message.includes('gone-41'),
-    );
-  });
+  for (const [how, slowCheckMs] of [
+    ['one after another while the checks are quick', undefined],
+    ['several at a time through the thread pool once a check is slow', -1],
+  ] as const) {
+    it(`opens many inputs ${how}, in the order given, and reports the first that cannot be opened`, async () => {
+      const dir = tempDir();
+      const names = Array.from({ length: 60 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
+      names.forEach((name, i) => writeFileSync(name, `line of ${i}\n`.repeat(i + 1)));
+      const sources = await openSources(names, slowCheckMs);
+      assert.deepEqual(
+        sources.map((s) => [s.name, s.size]),
+        names.map((name, i) => [name, `line of ${i}\n`.length * (i + 1)]),
+      );
+      // Two missing: the earlier one is named, as when they were opened one after another.
+      const missing = [...names];
+      missing[41] = join(dir, 'gone-41.log');
+      missing[17] = join(dir, 'gone-17.log');
+      await assert.rejects(
+        openSources(missing, slowCheckMs),
+        (error: Error) => error.message.includes('gone-17.log') && !error.message.includes('gone-41'),
+      );
+    });
+  }
 });
