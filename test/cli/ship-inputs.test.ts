@@ -3,17 +3,18 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { gzipSync } from 'node:zlib';
 import { parseTimestamp } from '../../src/schema/timestamp.js';
+import { assertDoneThenSkipped } from '../helpers/checkpoint.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 import type { DeadLetter } from '../../src/ship/dead-letter.js';
-import { lines } from '../helpers/ledger.js';
+import { lines, smallFiles } from '../helpers/ledger.js';
 
 const receiver = receivers();
 
@@ -67,12 +68,7 @@ describe('audit-ship --checkpoint', () => {
   it('ships many small files in shared chunks, and marks each done once its records are spooled', async () => {
     const r = await receiver();
     const dir = tempDir();
-    const files = Array.from({ length: 12 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
-    const records = files.map((file, i) => {
-      const part = lines(30, 60 + i);
-      writeFileSync(file, part.join(''));
-      return part;
-    });
+    const { files, records } = smallFiles(dir, 12, 30, 60);
     const checkpoint = join(dir, 'checkpoint.json');
     const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--chunk-records', '100', '--summary', 'json', ...files];
 
@@ -82,18 +78,7 @@ describe('audit-ship --checkpoint', () => {
     // 360 records in chunks of 100: a chunk closed at the end of each file would make 12.
     assert.equal(summary.chunksSpooled, 4);
     assert.deepEqual(r.requestIds(), records.flat().map(idOf), 'every record once, in the order of the files');
-    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
-      files: Record<string, { line: number; offset: number; done: boolean }>;
-    };
-    assert.deepEqual(
-      files.map((file) => [saved.files[file]?.done, saved.files[file]?.line, saved.files[file]?.offset]),
-      files.map((file) => [true, 30, statSync(file).size]),
-    );
-
-    const again = await runCli(args);
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stderr.match(/already shipped \(checkpoint\), skipped/g)?.length, files.length);
-    assert.equal(r.events().length, 360);
+    await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 360);
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {

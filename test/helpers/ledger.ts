@@ -3,12 +3,28 @@
  * id must arrive at least once; duplicates are counted, never excused silently.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { sampleLines } from '../../src/sample/generate.js';
 
 /** `n` sample audit lines (each ending in a newline), the same for the same seed. */
 export function lines(n: number, seed: number): string[] {
   return [...sampleLines(n, { seed, start: 1632312000 })];
+}
+
+/**
+ * `count` files of `each` audit lines in `dir` (audit-00.log, audit-01.log, ...), each from its own
+ * seed after `seed`: the files and their lines.
+ */
+export function smallFiles(dir: string, count: number, each: number, seed: number): { files: string[]; records: string[][] } {
+  const files = Array.from({ length: count }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
+  const records = files.map((file, i) => {
+    const part = lines(each, seed + i);
+    writeFileSync(file, part.join(''));
+    return part;
+  });
+  return { files, records };
 }
 
 export class Ledger {

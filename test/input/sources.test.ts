@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
-import { openFileSource, openSources, readIdentity } from '../../src/input/sources.js';
+import { openFileSource, openSources, readIdentity, type InputSource } from '../../src/input/sources.js';
 import { tempDir } from '../helpers/cli.js';
 import { fileOfLines } from '../helpers/lines-file.js';
 
@@ -26,6 +26,24 @@ function descriptorsOf(path: string): number {
     }
   }
   return n;
+}
+
+/** A file opened, then rotated away (renamed) and replaced by another under its name. */
+async function replacedAfterOpening(): Promise<InputSource> {
+  const dir = tempDir();
+  const path = join(dir, 'audit.log');
+  writeFileSync(path, 'first\n');
+  const source = await openFileSource(path);
+  renameSync(path, join(dir, 'audit.log.1'));
+  writeFileSync(path, 'second\n');
+  return source;
+}
+
+/** Reading `source` fails without a byte read: it is not the file that was opened. */
+async function assertRefused(source: InputSource): Promise<void> {
+  await assert.rejects(async () => {
+    for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
+  }, /was replaced by another file/);
 }
 
 describe('plain file source', () => {
@@ -101,18 +119,11 @@ describe('plain file source', () => {
   });
 
   it('gives no first bytes for a file replaced since it was opened, and the read refuses it', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'audit.log');
-    writeFileSync(path, 'first\n');
-    const source = await openFileSource(path);
-    renameSync(path, join(dir, 'audit.log.1'));
-    writeFileSync(path, 'second\n');
+    const source = await replacedAfterOpening();
     const identity = await readIdentity(source);
     assert.equal(identity!.head.length, 0);
     assert.equal(identity!.ino, source.identity!.ino);
-    await assert.rejects(async () => {
-      for await (const chunk of source.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
-    }, /was replaced by another file/);
+    await assertRefused(source);
   });
 
   it('closes the file it reads: at its end, when left early, and when it is refused', { skip: noProcFds }, async () => {
@@ -134,16 +145,9 @@ describe('plain file source', () => {
     }
     assert.equal(descriptorsOf(path), 0, 'closed when left after its first chunk');
 
-    const dir = tempDir();
-    const moved = join(dir, 'audit.log');
-    writeFileSync(moved, 'first\n');
-    const refused = await openFileSource(moved);
-    renameSync(moved, join(dir, 'audit.log.1'));
-    writeFileSync(moved, 'second\n');
-    await assert.rejects(async () => {
-      for await (const chunk of refused.chunks()) assert.fail(`read ${chunk.length} bytes of the other file`);
-    }, /was replaced by another file/);
-    assert.equal(descriptorsOf(moved), 0, 'closed when refused');
+    const refused = await replacedAfterOpening();
+    await assertRefused(refused);
+    assert.equal(descriptorsOf(refused.name), 0, 'closed when refused');
   });
 
   it('names a file removed before its turn', async () => {

@@ -13,8 +13,9 @@ import { EXIT } from '../../src/cli/exit.js';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import type { InputSource } from '../../src/input/sources.js';
 import { takeJob } from '../../src/ship/parallel.js';
+import { assertDoneThenSkipped } from '../helpers/checkpoint.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { Ledger, lines } from '../helpers/ledger.js';
+import { Ledger, lines, smallFiles } from '../helpers/ledger.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
@@ -232,12 +233,8 @@ describe('--workers: files read in parallel', () => {
   it('gives a worker many small files in one job: they share chunks, each file in order, each marked done at its end', async () => {
     const r = await receiver();
     const dir = tempDir();
-    const files = Array.from({ length: 40 }, (_, i) => join(dir, `audit-${String(i).padStart(2, '0')}.log`));
-    const records = files.map((file, i) => {
-      const part = lines(30, 400 + i);
-      writeFileSync(file, part.join(''));
-      return part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
-    });
+    const { files, records: texts } = smallFiles(dir, 40, 30, 400);
+    const records = texts.map((part) => part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
     const checkpoint = join(dir, 'checkpoint.json');
     const args = [
       '--port',
@@ -277,18 +274,7 @@ describe('--workers: files read in parallel', () => {
         'every record of a file once, in its order',
       );
     }
-    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as {
-      files: Record<string, { line: number; offset: number; done: boolean }>;
-    };
-    assert.deepEqual(
-      files.map((file) => [saved.files[file]?.done, saved.files[file]?.line, saved.files[file]?.offset]),
-      files.map((file) => [true, 30, statSync(file).size]),
-    );
-
-    const again = await runCli(args);
-    assert.equal(again.code, EXIT.ok, again.stderr);
-    assert.equal(again.stderr.match(/already shipped \(checkpoint\), skipped/g)?.length, files.length);
-    assert.equal(r.events().length, 1200);
+    await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 1200);
   });
 
   it('a truncated gzip inside a job: exit 4 naming it, and the files before it in that job shipped whole', async () => {
