@@ -42,8 +42,10 @@ const JOB_BYTES = 16 * 1024 * 1024;
 /** And at most this many files a job: each holds its first bytes until it is read (--checkpoint). */
 const JOB_FILES = 64;
 
-/** The files at the head of `queue` that make the next job, taken from it; `left` is what the queue holds in bytes. */
-export function takeJob(queue: InputSource[], left: number, readers: number): InputSource[] {
+/** The files at the head of `queue` that make the next job, taken from it. */
+export function takeJob(queue: InputSource[], readers: number): InputSource[] {
+  let left = 0;
+  for (const file of queue) left += file.size ?? 0;
   const limit = Math.min(JOB_BYTES, left / (4 * readers));
   const job = [queue.shift()!];
   let bytes = job[0]!.size ?? 0;
@@ -232,8 +234,6 @@ export class ParallelPipeline implements Run {
   sources: readonly InputSource[] = [];
   private readonly threads = new Set<ReaderThread>();
   private queue: InputSource[] = [];
-  /** The bytes of the files in the queue. */
-  private left = 0;
   /** What stopped the run: a write that failed here, or a worker that failed. */
   private error: unknown = null;
   private failure: ReadFailure | null = null;
@@ -249,7 +249,6 @@ export class ParallelPipeline implements Run {
   async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
     this.sources = sources;
     this.queue = [...sources];
-    this.left = sources.reduce((bytes, s) => bytes + (s.size ?? 0), 0);
     const count = Math.min(this.readers, sources.length);
     for (let i = 0; i < count; i++) this.threads.add(new ReaderThread(this));
     await Promise.all([...this.threads].map((t) => t.exited));
@@ -267,10 +266,7 @@ export class ParallelPipeline implements Run {
   }
 
   nextJob(): InputSource[] {
-    if (this.stopping || this.queue.length === 0) return [];
-    const job = takeJob(this.queue, this.left, this.readers);
-    for (const file of job) this.left -= file.size ?? 0;
-    return job;
+    return this.stopping || this.queue.length === 0 ? [] : takeJob(this.queue, this.readers);
   }
 
   fail(error: unknown): void {

@@ -255,13 +255,8 @@ describe('--workers: files read in parallel', () => {
     // A job's files run on into the same chunks: 30 records a file make one chunk a file when
     // each file is a job of its own (40), and ceil(30 * files / 100) a job here.
     const queue = files.map((file) => source(file, statSync(file).size));
-    let left = queue.reduce((n, s) => n + s.size!, 0);
     let expected = 0;
-    while (queue.length > 0) {
-      const job = takeJob(queue, left, 2);
-      left -= job.reduce((n, s) => n + s.size!, 0);
-      expected += Math.ceil((30 * job.length) / 100);
-    }
+    while (queue.length > 0) expected += Math.ceil((30 * takeJob(queue, 2).length) / 100);
     const summary = jsonSummary(first.stderr);
     assert.equal(summary.chunksSpooled, expected);
     assert.ok(expected < files.length, `${expected} chunks`);
@@ -288,14 +283,7 @@ describe('--workers: files read in parallel', () => {
       return file;
     });
     const queue = files.map((file) => source(file, statSync(file).size));
-    assert.ok(
-      takeJob(
-        queue,
-        files.reduce((n, f) => n + statSync(f).size, 0),
-        2,
-      ).length > 3,
-      'the first job holds the gzip and more',
-    );
+    assert.ok(takeJob(queue, 2).length > 3, 'the first job holds the gzip and more');
     const res = await runCli(['--port', String(r.port), '--workers', '2', '--summary', 'json', ...files]);
     assert.equal(res.code, EXIT.inputUnread, res.stderr);
     assert.match(res.stderr, /input not fully read: .*audit-02\.log\.gz: not valid gzip data \(unexpected end of file\)/);
@@ -330,18 +318,12 @@ function source(name: string, size: number): InputSource {
 describe('takeJob: which files a worker reads in one job', () => {
   const MiB = 1024 * 1024;
   const files = (...sizes: number[]) => sizes.map((size, i) => source(`f${i}`, size));
-  const total = (q: InputSource[]) => q.reduce((n, s) => n + s.size!, 0);
 
   it('groups small files up to a share of what is left, so that the last jobs are small', () => {
     const queue = files(...Array<number>(64).fill(MiB));
     // 64 MiB left, 2 readers: jobs of up to 8 MiB, then less as the queue shrinks.
     const sizes: number[] = [];
-    let left = total(queue);
-    while (queue.length > 0) {
-      const job = takeJob(queue, left, 2);
-      left -= total(job);
-      sizes.push(job.length);
-    }
+    while (queue.length > 0) sizes.push(takeJob(queue, 2).length);
     assert.deepEqual(sizes.slice(0, 3), [8, 7, 6]);
     assert.equal(sizes.at(-1), 1);
     assert.equal(
@@ -352,19 +334,24 @@ describe('takeJob: which files a worker reads in one job', () => {
 
   it('takes a file larger than the share alone, and at most 16 MiB or 64 files a job', () => {
     const big = files(40 * MiB, MiB);
-    assert.equal(takeJob(big, total(big), 1).length, 1, 'a file past the limit is a job of its own');
+    assert.equal(takeJob(big, 1).length, 1, 'a file past the limit is a job of its own');
     const many = files(...Array<number>(1000).fill(MiB));
-    assert.equal(takeJob(many, total(many), 1).length, 16);
+    assert.equal(takeJob(many, 1).length, 16);
     const tiny = files(...Array<number>(1000).fill(100));
-    assert.equal(takeJob(tiny, 100 * MiB, 1).length, 64);
+    assert.equal(takeJob(tiny, 1).length, 64);
     assert.equal(tiny.length, 1000 - 64, 'taken from the queue');
   });
 
   it('keeps the order of the list', () => {
-    const queue = files(10, 20, 30, 40);
+    // 100 bytes left, one reader: a job of up to 25 bytes.
+    const queue = files(10, 5, 10, 74, 1);
     assert.deepEqual(
-      takeJob(queue, 1e9, 1).map((s) => s.name),
-      ['f0', 'f1', 'f2', 'f3'],
+      takeJob(queue, 1).map((s) => s.name),
+      ['f0', 'f1', 'f2'],
+    );
+    assert.deepEqual(
+      queue.map((s) => s.name),
+      ['f3', 'f4'],
     );
   });
 });
