@@ -9,10 +9,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputReadError, NotTextError } from '../errors.js';
-import { readIdentity, totalBytesRead, type InputSource } from '../input/sources.js';
+import { totalBytesRead, type InputSource } from '../input/sources.js';
 import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
-import type { PipelineOptions, ReadFailure } from './pipeline.js';
+import { resumeFrom, type PipelineOptions, type ReadFailure } from './pipeline.js';
 import { UNSAVED_CHUNKS, type ChunkSink } from './spool-writer.js';
 import {
   asBuffer,
@@ -152,9 +152,8 @@ class ReaderThread {
     const { checkpoint } = this.run.options;
     const path = source.path!;
     if (!checkpoint) return { path, ...(source.identity ? { identity: source.identity } : {}), resume: null };
-    const identity = await readIdentity(source);
-    const resume = checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
-    return { path, ...(identity ? { identity } : {}), resume };
+    const { identity, point } = await resumeFrom(checkpoint, source, path);
+    return { path, ...(identity ? { identity } : {}), resume: point };
   }
 
   private handle(m: FromWorker): void {

@@ -13,6 +13,7 @@ import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
 import { LineAcceptor, type AcceptOptions } from './accept.js';
 import { SpoolWriter, type CheckpointBook, type ChunkSink, type Position } from './spool-writer.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
+import type { ResumePoint } from './checkpoint.js';
 import type { RateLimiter } from './rate.js';
 
 export interface PipelineOptions extends AcceptOptions {
@@ -38,6 +39,19 @@ export interface ReadFailure {
   error: InputReadError | NotTextError;
   source: InputSource;
   linesRead: number;
+}
+
+/**
+ * Where the checkpoint has file `source` (at `path`) start, judged by the file as it is now: its
+ * identity, with its first bytes read now (src/input/sources.ts, `readIdentity`), goes with it.
+ */
+export async function resumeFrom(
+  checkpoint: CheckpointBook,
+  source: InputSource,
+  path: string,
+): Promise<{ identity: FileIdentity | undefined; point: ResumePoint }> {
+  const identity = await readIdentity(source);
+  return { identity, point: checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) }) };
 }
 
 export class ShipPipeline {
@@ -141,14 +155,12 @@ export class ShipPipeline {
   private async startAt(source: InputSource): Promise<boolean> {
     const checkpoint = this.options.checkpoint;
     if (!checkpoint || source.path === null) return true;
-    const identity = await readIdentity(source);
-    if (identity) this.identities.set(source, identity);
-    const point = checkpoint.resumePoint(source.path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
+    const { identity, point } = await resumeFrom(checkpoint, source, source.path);
     if (point.kind === 'done') {
-      this.identities.delete(source);
       this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
       return false;
     }
+    if (identity) this.identities.set(source, identity);
     if (point.kind === 'resume') {
       source.resume = { offset: point.offset, line: point.line };
       this.options.onNote(`${source.name}: ${point.reason ?? `resuming after line ${point.line}`} (checkpoint)`);
