@@ -8,7 +8,7 @@ import { createReadStream, existsSync, mkdirSync, renameSync, writeFileSync } fr
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Corpus } from './corpus.js';
-import type { ChildSummary } from './measure.js';
+import { fastestOfEach, type ChildSummary } from './measure.js';
 import { shipIntoSink } from './ship.js';
 
 const FILES = 400;
@@ -65,16 +65,14 @@ export async function benchManyFiles(corpus: Corpus, runs: number): Promise<Many
     [`${FILES} files, --checkpoint`, files, { checkpoint: true, args: oneReader }],
     [`${FILES} files, --workers 2`, files, { checkpoint: false, args: ['--workers', '2'] }],
   ];
-  const best = new Map<string, ChildSummary>();
-  // Alternated, so that a noisy minute on a shared machine falls on each.
-  for (let i = 0; i < runs; i++) {
-    for (const [name, inputs, variant] of cases) {
-      const s = await once(corpus, inputs, variant);
-      process.stderr.write(`${name}: ${Math.round(corpus.records / s.seconds)} records/s\n`);
-      if (!best.has(name) || s.seconds < best.get(name)!.seconds) best.set(name, s);
-    }
-  }
-  return [...best].map(([name, s]) => ({
+  const best = await fastestOfEach(
+    runs,
+    cases,
+    corpus.records,
+    ([name]) => name,
+    ([, inputs, variant]) => once(corpus, inputs, variant),
+  );
+  return [...best].map(([[name], s]) => ({
     name,
     recordsPerSecond: corpus.records / s.seconds,
     cpuSeconds: s.cpuSeconds ?? 0,

@@ -56,3 +56,26 @@ export async function bestOf(n: number, run: () => Promise<{ wall: number; summa
   }
   return best!;
 }
+
+/**
+ * The fastest of `runs` runs of each of `cases`, the cases taking turns, so that a noisy minute on
+ * a shared machine falls on each; in the order of `cases`. `run(c)` ships `records` records as case
+ * `c`, which `name(c)` names on stderr as it goes.
+ */
+export async function fastestOfEach<C>(
+  runs: number,
+  cases: readonly C[],
+  records: number,
+  name: (c: C) => string,
+  run: (c: C) => Promise<ChildSummary>,
+): Promise<Map<C, ChildSummary>> {
+  const best = new Map<C, ChildSummary>();
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) {
+      const s = await run(c);
+      process.stderr.write(`${name(c)}: ${Math.round(records / s.seconds)} records/s, ${s.cpuSeconds?.toFixed(2)} CPU s\n`);
+      if (!best.has(c) || s.seconds < best.get(c)!.seconds) best.set(c, s);
+    }
+  }
+  return best;
+}

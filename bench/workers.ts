@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGzip } from 'node:zlib';
 import type { Corpus } from './corpus.js';
-import type { ChildSummary } from './measure.js';
+import { fastestOfEach, type ChildSummary } from './measure.js';
 import { shipIntoSink } from './ship.js';
 
 const FILES = 4;
@@ -59,17 +59,13 @@ async function once1(files: string[], corpus: Corpus, workers: number): Promise<
 
 export async function benchWorkers(corpus: Corpus, runs: number): Promise<WorkersRow[]> {
   const files = await rotatedFiles(corpus);
-  const best = new Map<number, ChildSummary>();
-  // Alternated, so that a noisy minute on a shared machine falls on both.
-  for (let i = 0; i < runs; i++) {
-    for (const workers of [1, 2]) {
-      const s = await once1(files, corpus, workers);
-      process.stderr.write(
-        `--workers ${workers}: ${Math.round(corpus.records / s.seconds)} records/s, ${s.cpuSeconds?.toFixed(2)} CPU s\n`,
-      );
-      if (!best.has(workers) || s.seconds < best.get(workers)!.seconds) best.set(workers, s);
-    }
-  }
+  const best = await fastestOfEach(
+    runs,
+    [1, 2],
+    corpus.records,
+    (workers) => `--workers ${workers}`,
+    (workers) => once1(files, corpus, workers),
+  );
   return [...best].map(([workers, s]) => ({
     workers,
     recordsPerSecond: corpus.records / s.seconds,
