@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { constants, gunzipSync } from 'node:zlib';
 import { InputError, describeSystemError } from '../errors.js';
 import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream } from './decode.js';
-import { readHead, readHeadNow, readPlainFile } from './file-io.js';
+import { readHead, readHeadNow, readRegularFile } from './file-io.js';
 import type { KubeStatus } from './kube/source.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import { openStdin } from './stdin.js';
@@ -181,11 +181,11 @@ export async function openFileSource(path: string, blocking = false): Promise<In
       const offset = source.resume?.offset ?? 0;
       if (kind === 'plain') {
         source.bytesRead = offset;
-        return readable(source, readPlainFile(source, path, offset));
+        return readable(source, readRegularFile(source, path, offset));
       }
+      if (kind === 'gzip') return readable(source, skipBytes(gunzipped(readRegularFile(source, path, 0, true)), offset));
       const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
-      if (kind === 'stream') return readable(source, sniffedStream(source, input));
-      return readable(source, skipBytes(gunzipped(input), offset));
+      return readable(source, sniffedStream(source, input));
     },
   };
   notText(source, sniffed);

@@ -1,16 +1,21 @@
 /**
  * `--checkpoint` knows files by identity (device, inode, first bytes), not by name: a file rotated
  * or replaced under the same name is read from its start, a truncated one too, and a file renamed
- * since (rotated to FILE.1) resumes where it stopped. Checked by RequestID on the built CLI.
+ * since (rotated to FILE.1) resumes where it stopped; a file rotated while an earlier input is
+ * read is refused at its turn, never read as the file it replaced. Checked by RequestID on the
+ * built CLI.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
+import { startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -86,4 +91,34 @@ describe('--checkpoint and rotated files', () => {
     assert.match(second.stderr, /audit\.log\.1: is .*audit\.log renamed \(same device, inode and first bytes\): resuming after line 1000/);
     assert.deepEqual(second.ids, [...all.ids.slice(1000), ...fresh.ids], 'no record twice, none missed');
   });
+
+  for (const gzip of [false, true]) {
+    it(`a ${gzip ? '.gz' : 'file'} rotated while an earlier input is read is refused at its turn; a re-run ships both files once`, async () => {
+      const dir = tempDir();
+      const ext = gzip ? '.gz' : '';
+      const [one, two] = [join(dir, `audit.log.1${ext}`), join(dir, `audit.log.2${ext}`)];
+      const write = (path: string, ledger: Ledger) => writeFileSync(path, gzip ? gzipSync(ledger.text()) : ledger.text());
+      const cp = join(dir, 'cp.json');
+      const [piped, old, rotatedIn] = [new Ledger(50, 58), new Ledger(300, 59), new Ledger(400, 60)];
+      write(one, old);
+      // The first input is a FIFO (stdin cannot be checkpointed), held open until the rotation is done.
+      const fifo = join(dir, 'earlier.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const r = await receiver();
+      const run = startShip(['--port', String(r.port), '--checkpoint', cp, '--flush-interval', '50ms', fifo, one]);
+      const writer = createWriteStream(fifo);
+      writer.write(piped.text());
+      // Every input was opened and checked before the FIFO's records could arrive.
+      await waitFor(() => r.requestIds().length === piped.ids.length, "the FIFO's records at the receiver");
+      // Numbered rotation: each file moves up one, and a new one takes the first name.
+      renameSync(one, two);
+      write(one, rotatedIn);
+      writer.end();
+      assert.equal(await run.exit(), EXIT.inputUnread, run.stderr());
+      assert.match(run.stderr(), /audit\.log\.1(\.gz)?: was replaced by another file \(rotated\?\) after the run started/);
+      assert.deepEqual(r.requestIds(), piped.ids, 'nothing read from the file that took the name');
+      const again = await ship(cp, [one, two]);
+      assert.deepEqual(again.ids, [...rotatedIn.ids, ...old.ids], 'each file once, whole');
+    });
+  }
 });
