@@ -45,13 +45,13 @@ function readAt(fd: number, into: Buffer, position: number): Promise<number> {
 
 /**
  * A regular file's bytes from `start` (on disk: compressed for gzip), read in turns into two
- * buffers, or each read into fresh memory for a consumer that may hold a chunk (`fresh`: zlib).
+ * buffers.
  * The file is opened at its turn and must still be the one checked when the run started: a file
  * rotated away since and replaced under its name is refused, not read as if it were the first
  * (with --checkpoint, the first's position would be recorded for the other's lines). A backfill of
  * 400 small files spent 0.2 ms of CPU a file opening, checking and closing it through the pool.
  */
-export async function* readRegularFile(source: InputSource, path: string, start: number, fresh = false): AsyncGenerator<Buffer> {
+export async function* readRegularFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
   try {
     const info = fstatSync(fd);
@@ -63,15 +63,11 @@ export async function* readRegularFile(source: InputSource, path: string, start:
       );
     }
     let position = start;
-    yield* readInTurns(
-      source,
-      async (into) => {
-        const bytesRead = await readAt(fd, into, position);
-        position += bytesRead;
-        return bytesRead;
-      },
-      { fresh },
-    );
+    yield* readInTurns(source, async (into) => {
+      const bytesRead = await readAt(fd, into, position);
+      position += bytesRead;
+      return bytesRead;
+    });
   } finally {
     // readInTurns has awaited its last read: no read of this descriptor is left in the pool.
     closeSync(fd);

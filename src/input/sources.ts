@@ -183,7 +183,7 @@ export async function openFileSource(path: string, blocking = false): Promise<In
         source.bytesRead = offset;
         return readable(source, readRegularFile(source, path, offset));
       }
-      if (kind === 'gzip') return readable(source, skipBytes(gunzipped(readRegularFile(source, path, 0, true)), offset));
+      if (kind === 'gzip') return readable(source, skipBytes(gunzipped(readRegularFile(source, path, 0)), offset));
       const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
       return readable(source, sniffedStream(source, input));
     },

@@ -7,22 +7,16 @@
  *
  * One read runs ahead of the consumer, so the writer on the other end of the pipe refills it while
  * the consumer works; then reading stops until the consumer takes that chunk (the pipe's own
- * buffer is the backpressure). Gzip is read into fresh memory each time, as zlib may still hold a
- * chunk when the next is read; it is told from the first read's two bytes.
+ * buffer is the backpressure).
  */
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { READ_CHUNK_BYTES } from './decode.js';
 import type { InputSource } from './sources.js';
 
-/** The gzip magic: such input goes through zlib, which may keep a chunk after it was handed on. */
-const mayBeGzip = (first: Buffer): boolean => first.length < 2 || (first[0] === 0x1f && first[1] === 0x8b);
-
 export class SocketStdin {
   private socket: Socket | null = null;
   private readonly buffers = [Buffer.allocUnsafe(READ_CHUNK_BYTES), Buffer.allocUnsafe(READ_CHUNK_BYTES)];
   private turn = 0;
-  /** Unknown until the first read; then whether every read needs memory of its own. */
-  private fresh: boolean | null = null;
   /** Read and not yet taken by the consumer; reading waits while it is here. */
   private ready: Buffer | null = null;
   private ended = false;
@@ -57,7 +51,6 @@ export class SocketStdin {
 
   /** The memory the next read goes into; called once before the first read and after each. */
   private nextBuffer(): Buffer {
-    if (this.fresh) return Buffer.allocUnsafe(READ_CHUNK_BYTES);
     this.turn ^= 1;
     return this.buffers[this.turn]!;
   }
@@ -65,7 +58,6 @@ export class SocketStdin {
   /** A read landed; false stops reading until the consumer takes it. */
   private took(bytes: number, buf: Buffer): boolean {
     const chunk = buf.subarray(0, bytes);
-    this.fresh ??= mayBeGzip(chunk);
     this.source.bytesRead += bytes;
     this.ready = chunk;
     this.signal();

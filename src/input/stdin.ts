@@ -7,8 +7,7 @@
  * stream it is. Both of the last two can be ended while they idle.
  */
 import { fstatSync, read } from 'node:fs';
-import { byteCounter, READ_CHUNK_BYTES, readable, readInTurns, sniffedStream } from './decode.js';
-import { sniff, SNIFF_BYTES } from './sniff.js';
+import { byteCounter, readable, readInTurns, sniffedStream } from './decode.js';
 import type { InputSource } from './sources.js';
 import { SocketStdin } from './stdin-socket.js';
 
@@ -32,22 +31,6 @@ function readAt(fd: number, into: Buffer): Promise<number> {
   );
 }
 
-/**
- * The bytes of a regular file on `fd`. The first read goes to memory of its own, which tells
- * plain from gzip: zlib may still hold a chunk when the next one is read, so gzip is read into
- * fresh memory each time, plain text into two buffers in turn.
- */
-async function* readFileOnFd(source: InputSource, fd: number, stopped: () => boolean): AsyncGenerator<Buffer> {
-  const first = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-  const bytesRead = await readAt(fd, first);
-  if (bytesRead === 0) return;
-  source.bytesRead += bytesRead;
-  yield first.subarray(0, bytesRead);
-  if (stopped()) return;
-  const gzip = sniff(first.subarray(0, Math.min(bytesRead, SNIFF_BYTES))).kind === 'gzip';
-  yield* readInTurns(source, (into) => readAt(fd, into), { stopped, fresh: gzip });
-}
-
 /** What stdin is before it is read: no path, no size, nothing read. */
 function unreadStdin(): Omit<InputSource, 'chunks'> {
   return { name: '<stdin>', path: null, size: null, bytesRead: 0, resume: null, exhausted: false };
@@ -59,7 +42,10 @@ async function* decodedStdin(source: InputSource, raw: AsyncIterable<Buffer>, en
   if (endedByUs()) source.exhausted = false;
 }
 
-/** stdin redirected from a regular file. close() ends it after the reads under way: it cannot be read again. */
+/**
+ * stdin redirected from a regular file, read in turns into two buffers. close() ends it after the
+ * reads under way: it cannot be read again.
+ */
 export function stdinFileSource(fd: number): InputSource {
   let stopped = false;
   const source: InputSource = {
@@ -67,7 +53,11 @@ export function stdinFileSource(fd: number): InputSource {
     chunks: () =>
       decodedStdin(
         source,
-        readFileOnFd(source, fd, () => stopped),
+        readInTurns(
+          source,
+          (into) => readAt(fd, into),
+          () => stopped,
+        ),
         () => stopped,
       ),
     close() {

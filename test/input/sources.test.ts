@@ -4,7 +4,7 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
@@ -168,6 +168,24 @@ describe('plain file source', () => {
       assert.equal(descriptorsOf(refused.name), 0, 'closed when refused');
     });
   }
+
+  it('names a gzip file corrupt in its middle, having delivered what came before, and closes it', { skip: noProcFds }, async () => {
+    const path = randomLettersGzip();
+    const bytes = readFileSync(path);
+    // Deflate blocks of stored-like literals: bytes flipped in the middle break the stream there.
+    bytes.fill(0xff, bytes.length >> 1, (bytes.length >> 1) + 64);
+    writeFileSync(path, bytes);
+    const source = await openFileSource(path);
+    let decoded = 0;
+    await assert.rejects(
+      async () => {
+        for await (const chunk of source.chunks()) decoded += chunk.length;
+      },
+      (error: Error) => error.message.includes(path) && /invalid|incorrect|corrupt/i.test(error.message),
+    );
+    assert.ok(decoded > 0, 'what came before the damage was delivered');
+    await waitFor(() => descriptorsOf(path) === 0, 'the corrupt file closed');
+  });
 
   it('names a file removed before its turn', async () => {
     const dir = tempDir();
