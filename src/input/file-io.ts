@@ -45,8 +45,7 @@ function readAt(fd: number, into: Buffer, position: number): Promise<number> {
 
 /**
  * A regular file's bytes from `start` (on disk: compressed for gzip), read in turns into two
- * buffers.
- * The file is opened at its turn and must still be the one checked when the run started: a file
+ * buffers. The file is opened at its turn and must still be the one checked when the run started: a file
  * rotated away since and replaced under its name is refused, not read as if it were the first
  * (with --checkpoint, the first's position would be recorded for the other's lines). A backfill of
  * 400 small files spent 0.2 ms of CPU a file opening, checking and closing it through the pool.
