@@ -1,7 +1,7 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
-import { expandInputs } from '../input/expand.js';
+import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { AuditShipError, describeSystemError, OutputError } from '../errors.js';
 import type { ClassifyOptions } from '../schema/line.js';
@@ -154,9 +154,7 @@ function fileCounts(file: string, before: LintCounts, after: LintCounts): FileCo
 /** The files to read; what was skipped or matched nothing is said on stderr. */
 async function openLintInputs(files: string[], options: LintOptions): Promise<InputSource[]> {
   const expanded = expandInputs(files.length === 0 ? ['-'] : files);
-  for (const file of expanded.skipped)
-    process.stderr.write(`audit-ship lint: ${file}: skipped, not a .log, .jsonl, .json, .ndjson or .gz file\n`);
-  for (const glob of expanded.unmatched) process.stderr.write(`audit-ship lint: ${glob}: no file matches\n`);
+  for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship lint: ${note}\n`);
   if (expanded.files.length === 0 && !options.allowEmpty) {
     throw new EmptyInputError('no input files to check (--allow-empty accepts that)');
   }

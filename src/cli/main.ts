@@ -41,7 +41,8 @@ const COMMANDS: CommandSpec[] = [
     name: 'ship',
     isDefault: true,
     args: '[files...]',
-    summary: 'validate audit lines (files, .gz, or stdin) and forward the valid ones to Fluentd, acked (the default command)',
+    summary:
+      'validate audit lines (files, directories, quoted globs, .gz, or stdin) and forward the valid ones to Fluentd, acked (the default command)',
     options: () => [...forwardOptions(), ...shipOptions()],
     action: async () => {
       const { ship } = await import('./ship.js');

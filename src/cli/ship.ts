@@ -3,7 +3,8 @@
  * run): options into the run's parts, the progress line, signals, the summary and the exit code
  * (src/cli/exit.ts).
  */
-import { CheckpointError, UsageError } from '../errors.js';
+import { CheckpointError, InputError, UsageError } from '../errors.js';
+import { expandInputs, expansionNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
@@ -50,9 +51,25 @@ function checkOptions(files: string[], options: ShipOptions): void {
   }
 }
 
-export async function ship(files: string[], options: ShipOptions): Promise<void> {
+/**
+ * The files to read: directories searched for log files and quoted globs matched, as `lint` does,
+ * so that a backfill of more rotated files than a command line holds can be named. What was left
+ * out is said on stderr. Names that come to no file at all are an error: stdin is read only when
+ * no input is named, never in place of a directory that turned out empty.
+ */
+function inputFiles(files: string[], options: ShipOptions): string[] {
+  if (files.length === 0 || options.kubectl !== undefined) return files;
+  const expanded = expandInputs(files);
+  for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship: ${note}\n`);
+  if (expanded.files.length === 0)
+    throw new InputError(`no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file`);
+  return expanded.files;
+}
+
+export async function ship(names: string[], options: ShipOptions): Promise<void> {
   // Every check that can fail comes before the first byte of input is read.
-  checkOptions(files, options);
+  checkOptions(names, options);
+  const files = inputFiles(names, options);
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
   if (options.tlsInsecure) {

@@ -1,30 +1,59 @@
 /**
- * What `lint` is given, turned into the files to read: a file as it is, `-` for stdin, a directory
- * searched recursively for log files, and a glob given quoted (`'logs/**\/*.gz'`), matched here so
- * that CI on any shell behaves the same. Files in a directory that are not logs are listed, not read.
+ * What `ship` and `lint` are given, turned into the files to read: a file as it is, `-` for stdin,
+ * a directory searched recursively for log files, and a glob given quoted (`'logs/**\/*.gz'`),
+ * matched here so that any shell behaves the same and a backfill of more files than a command line
+ * holds can be named. Files in a directory that are not logs are listed, not read.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 /** The names of log files in a directory: JSON lines, plain or gzip, rotated ones (`audit.log.1`) too. */
 export const LOG_FILE = /\.(log|jsonl|json|ndjson)(\.\d+)?(\.gz)?$|\.gz$/;
 
+export const NOT_A_LOG = 'not a .log, .jsonl, .json, .ndjson or .gz file';
+
+export interface Skipped {
+  path: string;
+  why: string;
+}
+
 export interface Expanded {
   /** Files (or `-`) to read, in order: each directory's and glob's matches sorted by path. */
   files: string[];
-  /** Files found in a directory and not read, for the user to see. */
-  skipped: string[];
+  /** What a directory held and is not read, for the user to see. */
+  skipped: Skipped[];
   /** Globs that matched nothing. */
   unmatched: string[];
 }
 
 const GLOB_CHARS = /[*?[]/;
 
-function walk(dir: string, each: (file: string) => void): void {
+/**
+ * What a directory entry is, a link followed to what it names: rotated logs are often links
+ * (`/var/log/containers/*.log` on a Kubernetes node). A link to a directory is not followed, so
+ * that a link back up the tree cannot make the search endless.
+ */
+function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'other' | 'linked directory' | 'broken link' {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'directory';
+  if (!entry.isSymbolicLink()) return 'other';
+  try {
+    const target = statSync(path);
+    return target.isFile() ? 'file' : target.isDirectory() ? 'linked directory' : 'other';
+  } catch {
+    return 'broken link';
+  }
+}
+
+/** Every file under `dir`, sorted by name at each level; `skip` hears of links it does not read. */
+function walk(dir: string, each: (file: string) => void, skip: (skipped: Skipped) => void): void {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, each);
-    else if (entry.isFile()) each(path);
+    const kind = kindOf(entry, path);
+    if (kind === 'directory') walk(path, each, skip);
+    else if (kind === 'file') each(path);
+    else if (kind === 'linked directory') skip({ path, why: 'a link to a directory, not followed' });
+    else if (kind === 'broken link') skip({ path, why: 'a link to nothing' });
   }
 }
 
@@ -88,20 +117,33 @@ export function expandInputs(names: readonly string[]): Expanded {
     if (name === '-' || (!isDirectory(name) && (exists(name) || !GLOB_CHARS.test(name)))) {
       result.files.push(name); // stdin, a file, or a name that does not exist (reported when opened)
     } else if (isDirectory(name)) {
-      walk(name, (file) => (LOG_FILE.test(file) ? result.files : result.skipped).push(file));
+      walk(
+        name,
+        (file) => (LOG_FILE.test(file) ? result.files.push(file) : result.skipped.push({ path: file, why: NOT_A_LOG })),
+        (skipped) => result.skipped.push(skipped),
+      );
     } else {
       const pattern = globPattern(name.split(sep).join('/'));
       const root = globRoot(name);
       const matches: string[] = [];
       if (isDirectory(root)) {
-        walk(root, (file) => {
-          const path = root === '.' ? relative('.', file) : file;
-          if (pattern.test(path.split(sep).join('/'))) matches.push(path);
-        });
+        walk(
+          root,
+          (file) => {
+            const path = root === '.' ? relative('.', file) : file;
+            if (pattern.test(path.split(sep).join('/'))) matches.push(path);
+          },
+          () => {}, // a glob's matches are what the user asked about: links it did not follow are not listed
+        );
       }
       if (matches.length === 0) result.unmatched.push(name);
       result.files.push(...matches);
     }
   }
   return result;
+}
+
+/** The lines that tell the user what an expansion left out, each to follow `audit-ship[ lint]: `. */
+export function expansionNotes(expanded: Expanded): string[] {
+  return [...expanded.skipped.map((s) => `${s.path}: skipped, ${s.why}`), ...expanded.unmatched.map((glob) => `${glob}: no file matches`)];
 }

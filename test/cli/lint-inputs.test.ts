@@ -1,10 +1,10 @@
 /**
- * What lint is given: directories searched recursively (nested .gz included, other files listed and
- * skipped), globs in quotes matched by audit-ship itself, gzip on stdin, and empty input failing
+ * What lint is given: directories searched recursively (nested .gz included, links to files read,
+ * other files and links listed and skipped), globs in quotes matched by audit-ship itself, gzip on stdin, and empty input failing
  * unless --allow-empty.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -48,6 +48,20 @@ describe('lint inputs', () => {
         ['top.jsonl', 10],
       ],
     );
+  });
+
+  it('reads a link to a log file, and lists a link to a directory or to nothing', async () => {
+    const root = logTree();
+    const elsewhere = tempDir('audit-ship-lint-elsewhere-');
+    writeFileSync(join(elsewhere, 'kept.jsonl'), lines(4, 605).join(''));
+    symlinkSync(join(elsewhere, 'kept.jsonl'), join(root, 'kept.jsonl'));
+    symlinkSync(elsewhere, join(root, 'elsewhere'));
+    symlinkSync(join(elsewhere, 'gone.jsonl'), join(root, 'gone.jsonl'));
+    const res = await runCli(['lint', '--summary', 'json', root]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(summaryOf(res.stderr).valid, 39, 'the 35 of the tree and the 4 behind the link');
+    assert.match(res.stderr, /elsewhere: skipped, a link to a directory, not followed/);
+    assert.match(res.stderr, /gone\.jsonl: skipped, a link to nothing/);
   });
 
   it('matches a quoted glob itself, ** included', async () => {

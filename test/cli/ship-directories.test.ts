@@ -1,0 +1,104 @@
+/**
+ * `audit-ship DIR` and `audit-ship 'GLOB'`: a backfill names a directory of rotated logs, or a glob
+ * quoted so that audit-ship matches it (no shell limit on how many files). Real processes: the
+ * built CLI into `audit-ship receive`.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { EXIT } from '../../src/cli/exit.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { lines } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+const idOf = (line: string) => (JSON.parse(line) as { RequestID: string }).RequestID;
+
+/**
+ * A log directory as a node keeps it: audit.log (30), its rotations audit.log.1 (20) and
+ * old/audit.log.2.gz (10), a link to a log kept elsewhere (5), and what is not a log: notes.txt,
+ * a link to a directory and a link to nothing. Returns the directory and the records it holds.
+ */
+function logDirectory(): { dir: string; records: string[] } {
+  const dir = tempDir('audit-ship-dir-');
+  const elsewhere = tempDir('audit-ship-elsewhere-');
+  mkdirSync(join(dir, 'old'));
+  const parts = [lines(30, 811), lines(20, 812), lines(10, 813), lines(5, 814)];
+  writeFileSync(join(dir, 'audit.log'), parts[0]!.join(''));
+  writeFileSync(join(dir, 'audit.log.1'), parts[1]!.join(''));
+  writeFileSync(join(dir, 'old', 'audit.log.2.gz'), gzipSync(parts[2]!.join('')));
+  writeFileSync(join(elsewhere, 'kept.jsonl'), parts[3]!.join(''));
+  symlinkSync(join(elsewhere, 'kept.jsonl'), join(dir, 'kept.jsonl'));
+  writeFileSync(join(dir, 'notes.txt'), 'not a log\n');
+  symlinkSync(elsewhere, join(dir, 'elsewhere'));
+  symlinkSync(join(elsewhere, 'gone.log'), join(dir, 'gone.log'));
+  return { dir, records: parts.flat() };
+}
+
+describe('audit-ship with a directory or a quoted glob', () => {
+  it('ships every log file under a directory, links to files included, and lists what it left', async () => {
+    const r = await receiver();
+    const { dir, records } = logDirectory();
+    const res = await runCli(['--port', String(r.port), '--summary', 'json', dir]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), 'each record of each log file once');
+    assert.equal(jsonSummary(res.stderr).recordsAcked, 65);
+    assert.match(res.stderr, /notes\.txt: skipped, not a \.log, \.jsonl, \.json, \.ndjson or \.gz file/);
+    assert.match(res.stderr, /elsewhere: skipped, a link to a directory, not followed/);
+    assert.match(res.stderr, /gone\.log: skipped, a link to nothing/);
+  });
+
+  it('matches a quoted glob itself, in order of path, with several readers too', async () => {
+    for (const workers of ['1', '2']) {
+      const r = await receiver();
+      const { dir } = logDirectory();
+      const res = await runCli(['--port', String(r.port), '--workers', workers, `${dir}/**/audit.log*`]);
+      assert.equal(res.code, EXIT.ok, res.stderr);
+      const expected = [...lines(30, 811), ...lines(20, 812), ...lines(10, 813)].map(idOf);
+      const got = r.requestIds();
+      assert.deepEqual([...got].sort(), [...expected].sort(), `--workers ${workers}: the three rotations, nothing else`);
+      if (workers === '1') assert.deepEqual(got, expected, 'one reader: audit.log, audit.log.1, old/audit.log.2.gz in turn');
+    }
+  });
+
+  it('refuses names that come to no file, and then reads nothing, stdin included', async () => {
+    const r = await receiver();
+    const empty = tempDir('audit-ship-empty-');
+    writeFileSync(join(empty, 'README'), 'no logs here\n');
+    const res = await runCli(['--port', String(r.port), empty, `${empty}/*.gz`], { input: lines(3, 815).join('') });
+    assert.equal(res.code, EXIT.usage, res.stderr);
+    assert.match(res.stderr, /\*\.gz: no file matches/);
+    assert.match(res.stderr, /README: skipped, not a \.log/);
+    assert.match(res.stderr, /no input files: .* named no \.log, \.jsonl, \.json, \.ndjson or \.gz file \(ERR_AUDIT_SHIP_INPUT\)/);
+    assert.equal(r.events().length, 0, 'stdin was not read in place of the empty directory');
+  });
+
+  it('ships only what is new in the directory on each run with --checkpoint, as from cron', async () => {
+    const r = await receiver();
+    const dir = tempDir('audit-ship-cron-');
+    const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
+    const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
+    const first = lines(40, 816);
+    writeFileSync(join(dir, 'audit.log'), first.join(''));
+    assert.equal((await runCli(args)).code, EXIT.ok);
+
+    // An hour later: the live log grew, and a rotated file appeared.
+    const grown = lines(15, 817);
+    const rotated = lines(25, 818);
+    appendFileSync(join(dir, 'audit.log'), grown.join(''));
+    writeFileSync(join(dir, 'audit-2021-09-22.log.gz'), gzipSync(rotated.join('')));
+    const second = await runCli([...args, '--summary', 'json']);
+    assert.equal(second.code, EXIT.ok, second.stderr);
+    assert.equal(jsonSummary(second.stderr).lines, 40, 'the second run read only the new lines');
+    assert.deepEqual(r.requestIds().sort(), [...first, ...grown, ...rotated].map(idOf).sort(), 'every record once over both runs');
+
+    const third = await runCli(args);
+    assert.equal(third.code, EXIT.ok);
+    assert.match(third.stderr, /audit\.log: already shipped \(checkpoint\), skipped/);
+    assert.equal(r.events().length, 80);
+  });
+});
