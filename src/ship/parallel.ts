@@ -16,7 +16,6 @@ import { resumeFrom, type PipelineOptions, type ReadFailure } from './pipeline.j
 import { UNSAVED_CHUNKS, type ChunkSink } from './spool-writer.js';
 import {
   asBuffer,
-  asIdentity,
   READING_COUNTS,
   type FileJob,
   type FilesJob,
@@ -163,7 +162,7 @@ class ReaderThread {
         this.progress(m.progress);
         return this.append(m);
       case 'checkpoint':
-        return options.checkpoint!.record(m.path, m.position, asIdentity(m.identity));
+        return options.checkpoint!.record(m.path, m.position, m.mark);
       case 'invalid':
         return options.onInvalid(m.source, { ...m.line, bytes: asBuffer(m.line.bytes) }, m.diagnostics);
       case 'note':

@@ -13,7 +13,7 @@ import { ChunkBuilder, type ChunkLimits } from '../forward/chunk.js';
 import { LineAcceptor, type AcceptOptions } from './accept.js';
 import { SpoolWriter, type CheckpointBook, type ChunkSink, type Position } from './spool-writer.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
-import type { ResumePoint } from './checkpoint.js';
+import { markOf, type FileMark, type ResumePoint } from './checkpoint.js';
 import type { RateLimiter } from './rate.js';
 
 export interface PipelineOptions extends AcceptOptions {
@@ -68,10 +68,10 @@ export class ShipPipeline {
   private atLine = 0;
   private sources: readonly InputSource[] = [];
   /**
-   * With --checkpoint, the identity of each file whose positions may still be recorded: the one
-   * being read, and one read to its end whose last chunk is not yet spooled.
+   * With --checkpoint, the mark of each file whose positions may still be recorded: the one
+   * being read, and those read to their end whose last chunk is not yet spooled.
    */
-  private readonly identities = new Map<InputSource, FileIdentity>();
+  private readonly marks = new Map<InputSource, FileMark>();
   private stopping = false;
   /** After stop(), the current input is being read to the end of what it already holds. */
   private draining = false;
@@ -147,8 +147,8 @@ export class ShipPipeline {
   private position(): Position | null {
     const source = this.atSource;
     if (source === null) return null;
-    const identity = this.identities.get(source);
-    return identity ? { source, end: this.atEnd, line: this.atLine, identity } : { source, end: this.atEnd, line: this.atLine };
+    const mark = this.marks.get(source);
+    return mark ? { source, end: this.atEnd, line: this.atLine, mark } : { source, end: this.atEnd, line: this.atLine };
   }
 
   /** Applies the checkpoint; false when the file was already shipped completely. */
@@ -160,7 +160,7 @@ export class ShipPipeline {
       this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
       return false;
     }
-    if (identity) this.identities.set(source, identity);
+    if (identity) this.marks.set(source, markOf(identity));
     if (point.kind === 'resume') {
       source.resume = { offset: point.offset, line: point.line };
       this.options.onNote(`${source.name}: ${point.reason ?? `resuming after line ${point.line}`} (checkpoint)`);
@@ -178,10 +178,10 @@ export class ShipPipeline {
     const at = this.position();
     const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
     const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: true };
-    const identity = this.identities.get(source);
+    const mark = this.marks.get(source);
     this.spoolWriter.whenSpooled(() => {
-      checkpoint.record(path, done, identity);
-      this.identities.delete(source);
+      checkpoint.record(path, done, mark);
+      this.marks.delete(source);
     });
   }
 

@@ -5,16 +5,16 @@
  */
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { compressChunk, type Chunk, type ChunkBuilder } from '../forward/chunk.js';
-import type { FileIdentity, InputSource } from '../input/sources.js';
-import type { Checkpoint } from './checkpoint.js';
+import type { InputSource } from '../input/sources.js';
+import type { Checkpoint, FileMark } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
 
-/** Where reading stands: the end of the last line read, in its source (and its identity, for --checkpoint). */
+/** Where reading stands: the end of the last line read, in its source (and its mark, for --checkpoint). */
 export interface Position {
   source: InputSource;
   end: number;
   line: number;
-  identity?: FileIdentity;
+  mark?: FileMark;
 }
 
 /** Where chunks go: the spool, or (in a worker thread, src/ship/worker.ts) the spool of the main thread. */
@@ -177,7 +177,7 @@ export class SpoolWriter {
     const { checkpoint } = this.options;
     if (!checkpoint || !position?.source.path) return;
     const { source } = position;
-    checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, position.identity);
+    checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, position.mark);
   }
 
   /** Resolves once at most UNSAVED_CHUNKS positions moved by commit() are unsaved; rejects with a save that failed. */

@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../schema/diagnostic.js';
 import type { FileId, FileIdentity } from '../input/sources.js';
 import type { Line } from '../input/lines.js';
-import type { FileProgress, ResumePoint } from './checkpoint.js';
+import type { FileMark, FileProgress, ResumePoint } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
 import type { PipelineOptions } from './pipeline.js';
 
@@ -78,7 +78,7 @@ export type WireReadFailure =
 
 export type FromWorker =
   | { type: 'append'; seq: number; id: string; entries: Uint8Array; count: number; compressed: boolean; progress: WorkerProgress }
-  | { type: 'checkpoint'; path: string; position: FileProgress; identity?: FileIdentity }
+  | { type: 'checkpoint'; path: string; position: FileProgress; mark?: FileMark }
   | { type: 'invalid'; source: string; line: Line; diagnostics: Diagnostic[] }
   | { type: 'note'; message: string }
   | { type: 'mark'; mark: number }

@@ -101,7 +101,7 @@ function checkpointFor(files: FileJob[]): CheckpointBook | null {
       if (file?.path !== path || file.resume === null) throw new Error(`asked where ${path} starts out of turn`);
       return file.resume;
     },
-    record: (path, position, identity) => post({ type: 'checkpoint', path, position, ...(identity ? { identity } : {}) }),
+    record: (path, position, mark) => post({ type: 'checkpoint', path, position, ...(mark ? { mark } : {}) }),
   };
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
-import { Checkpoint, type FileProgress } from '../../src/ship/checkpoint.js';
+import { Checkpoint, markOf, type FileProgress } from '../../src/ship/checkpoint.js';
 import { LIST_OPEN_FILES, openFiles, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -105,17 +105,18 @@ describe('--checkpoint', () => {
 
 describe('Checkpoint', () => {
   const identity = (ino: number, head: string) => ({ dev: 9, ino, head: Buffer.from(head) });
+  const mark = (ino: number, head: string) => markOf(identity(ino, head));
 
   it('writes its state as JSON indented by one space, and reads it back', async (t) => {
     const path = join(tempDir(), 'cp.json');
     const checkpoint = await Checkpoint.load(path);
     t.after(() => checkpoint.close());
-    checkpoint.record('/logs/a', { offset: 10, line: 1, size: 20, done: false }, identity(1, 'first line'));
+    checkpoint.record('/logs/a', { offset: 10, line: 1, size: 20, done: false }, mark(1, 'first line'));
     checkpoint.record('/logs/"b"', { offset: 5, line: 1, size: 5, done: true });
     // Enough entries for several blocks of the text kept between replaces (src/ship/checkpoint-text.ts).
     for (let i = 0; i < 150; i++) checkpoint.record(`/logs/old-${i}`, { offset: i, line: i, size: i, done: true });
     await checkpoint.saved();
-    checkpoint.record('/logs/a', { offset: 20, line: 2, size: 20, done: true }, identity(1, 'first line'));
+    checkpoint.record('/logs/a', { offset: 20, line: 2, size: 20, done: true }, mark(1, 'first line'));
     checkpoint.record('/logs/old-100', { offset: 1, line: 1, size: 1, done: false });
     await checkpoint.saved();
     const text = readFileSync(path, 'utf8');
@@ -143,11 +144,10 @@ describe('Checkpoint', () => {
   it('finds a renamed file by its device, inode and first bytes among many entries', async (t) => {
     const path = join(tempDir(), 'cp.json');
     const checkpoint = await Checkpoint.load(path);
-    for (let i = 0; i < 500; i++)
-      checkpoint.record(`/logs/old-${i}`, { offset: 1, line: 1, size: 1, done: true }, identity(1000 + i, `x${i}`));
-    checkpoint.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, identity(42, 'first line'));
+    for (let i = 0; i < 500; i++) checkpoint.record(`/logs/old-${i}`, { offset: 1, line: 1, size: 1, done: true }, mark(1000 + i, `x${i}`));
+    checkpoint.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, mark(42, 'first line'));
     // The same inode with other first bytes (an inode reused by a new file) is not the file.
-    checkpoint.record('/logs/gone.log', { offset: 2, line: 1, size: 2, done: false }, identity(43, 'other'));
+    checkpoint.record('/logs/gone.log', { offset: 2, line: 1, size: 2, done: false }, mark(43, 'other'));
     await checkpoint.saved();
     await checkpoint.close();
 
@@ -159,7 +159,7 @@ describe('Checkpoint', () => {
     assert.deepEqual(loaded.resumePoint('/logs/new.log', { size: 9, identity: identity(43, 'first line') }), { kind: 'start' });
 
     // Recorded again under another inode, the entry is no longer found under the old one.
-    loaded.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, identity(44, 'first line'));
+    loaded.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, mark(44, 'first line'));
     assert.deepEqual(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(42, 'first line') }), { kind: 'start' });
     assert.equal(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(44, 'first line') }).kind, 'resume');
   });
