@@ -7,8 +7,12 @@
 import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
-/** The names of log files in a directory: JSON lines, plain or gzip, rotated ones (`audit.log.1`) too. */
-export const LOG_FILE = /\.(log|jsonl|json|ndjson)(\.\d+)?(\.gz)?$|\.gz$/;
+/**
+ * The names of log files in a directory: JSON lines, plain or gzip, rotated ones too: numbered
+ * (`audit.log.1`), dated as logrotate's `dateext` names them (`audit.log-20210920`, or with its
+ * `dateformat`, `audit.log-2021-09-20`), and as the kubelet names a container's (`0.log.20210920-101010`).
+ */
+export const LOG_FILE = /\.(log|jsonl|json|ndjson)([.-]\d[\d-]*)?(\.gz)?$|\.gz$/;
 
 export const NOT_A_LOG = 'not a .log, .jsonl, .json, .ndjson or .gz file';
 

@@ -111,7 +111,10 @@ describe('lint inputs', () => {
     assert.ok(globPattern('a/?.log').test('a/1.log') && !globPattern('a/?.log').test('a/12.log'));
     assert.ok(globPattern('a/[0-9].log').test('a/7.log') && !globPattern('a/[!0-9].log').test('a/7.log'));
     assert.ok(!globPattern('a/*.log').test('a/b/c.log'));
-    for (const name of ['x.log', 'x.log.1', 'x.log.2.gz', 'x.jsonl', 'x.ndjson.gz', 'x.gz']) assert.match(name, LOG_FILE);
-    for (const name of ['x.txt', 'x.log.bak', 'notes']) assert.doesNotMatch(name, LOG_FILE);
+    const logs = ['x.log', 'x.log.1', 'x.log.2.gz', 'x.jsonl', 'x.ndjson.gz', 'x.gz'];
+    // Dated rotations: logrotate's dateext (default and custom dateformat), the kubelet's.
+    logs.push('x.log-20210920', 'x.log-20210920.gz', 'x.log-2021-09-20', 'x.log.2021-09-20', '0.log.20210920-101010.gz');
+    for (const name of logs) assert.match(name, LOG_FILE);
+    for (const name of ['x.txt', 'x.log.bak', 'x.log-old', 'x.log~', 'x.log.1.swp', 'notes']) assert.doesNotMatch(name, LOG_FILE);
   });
 });
