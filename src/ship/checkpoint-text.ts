@@ -34,6 +34,15 @@ export class EntryTexts {
     this.blocks[Math.floor(i / BLOCK)] = null;
   }
 
+  /** Removes the entries named, keeping the others in their order. */
+  delete(names: ReadonlySet<string>): void {
+    const kept = [...this.index].filter(([name]) => !names.has(name)).map(([name, i]) => [name, this.texts[i]!] as const);
+    this.index.clear();
+    this.texts.length = 0;
+    this.blocks.length = 0;
+    for (const [name, text] of kept) this.set(name, text);
+  }
+
   /**
    * Every entry's text in order, with the separator between them, in parts to be written one
    * after another: no string of the whole text is made.

@@ -14,6 +14,7 @@ import { readStateFile } from '../durable.js';
 import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { EntryTexts } from './checkpoint-text.js';
+import { isGone } from './checkpoint-gone.js';
 import { CheckpointError } from '../errors.js';
 
 /** The bytes a file's fingerprint covers: its first line or more, for audit logs (a RequestID in each). */
@@ -107,6 +108,8 @@ export class Checkpoint {
   private readonly byInode = new Map<string, Set<string>>();
   /** Each entry as the file shows it, made when the entry changes (src/ship/checkpoint-text.ts). */
   private readonly entryTexts = new EntryTexts(',\n');
+  /** The entries this run looked up or recorded: the files it was given, under any name. */
+  private readonly consulted = new Set<string>();
 
   private constructor(
     path: string,
@@ -179,6 +182,7 @@ export class Checkpoint {
   resumePoint(file: string, now: FileNow): ResumePoint {
     const path = resolve(file);
     const progress = this.state.files[path];
+    this.consulted.add(path);
     if (progress && !sameContent(progress, now)) {
       const renamed = this.renamedFrom(path, now);
       if (renamed) return this.pointFrom(renamed[1], now, `is ${renamed[0]} renamed (same device, inode and first bytes)`);
@@ -211,7 +215,10 @@ export class Checkpoint {
     if (!id) return null;
     for (const name of this.byInode.get(inodeKey(id.dev, id.ino)) ?? []) {
       const p = this.state.files[name]!;
-      if (name !== path && p.fingerprint !== undefined && sameContent(p, now)) return [name, p];
+      if (name !== path && p.fingerprint !== undefined && sameContent(p, now)) {
+        this.consulted.add(name);
+        return [name, p];
+      }
     }
     return null;
   }
@@ -224,6 +231,7 @@ export class Checkpoint {
     const path = resolve(file);
     const before = this.state.files[path];
     const entry = mark ? { ...progress, ...mark } : progress;
+    this.consulted.add(path);
     this.state.files[path] = entry;
     this.entryTexts.set(path, entryText(path, entry));
     if (before?.dev !== entry.dev || before?.ino !== entry.ino) {
@@ -231,5 +239,23 @@ export class Checkpoint {
       this.index(path, entry);
     }
     this.file.changed();
+  }
+
+  /**
+   * Drops the entries of files that are gone (src/ship/checkpoint-gone.ts) among those this run
+   * did not look up, and returns them. Called once every input was read: before, a file renamed
+   * since its entry was made might be among the inputs still to come.
+   */
+  forgetGone(): [string, FileProgress][] {
+    const directories = new Map<string, number | null>();
+    const gone = Object.entries(this.state.files).filter(([name, p]) => !this.consulted.has(name) && isGone(name, p, directories));
+    if (gone.length === 0) return gone;
+    for (const [name, p] of gone) {
+      delete this.state.files[name];
+      this.unindex(name, p);
+    }
+    this.entryTexts.delete(new Set(gone.map(([name]) => name)));
+    this.file.changed();
+    return gone;
   }
 }

@@ -16,6 +16,7 @@ import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
 import { Checkpoint, CheckpointError } from './checkpoint.js';
+import { goneNotes } from './checkpoint-gone.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { Forwarder, spooledBodies } from './forwarder.js';
@@ -227,6 +228,7 @@ export class ShipRun {
     this.forwarder.stop();
     await sender.close(0);
     await reading.catch(fail);
+    this.forgetGoneFiles(fail);
     await spool.close();
     await work.catch(fail);
     this.stopCollecting();
@@ -237,6 +239,21 @@ export class ShipRun {
     if (isWriteFailure(this.failure)) this.stop.writeFailure = this.failure;
     if (this.stop.gaveUp) this.hooks.note(`audit-ship: gave up: ${this.stop.gaveUp.message}\n`);
     return Number(process.hrtime.bigint() - started) / 1e9;
+  }
+
+  /**
+   * Once every input was read, drops the checkpoint's entries of files since deleted (a cron job
+   * over rotated logs), and names any that went before they were shipped to their end: their
+   * remaining lines can no longer be read.
+   */
+  private forgetGoneFiles(fail: (error: unknown) => void): void {
+    const { checkpoint, sources, hooks } = this;
+    if (!checkpoint || this.failure || this.stop.signal || !sources.every((s) => s.exhausted)) return;
+    try {
+      for (const note of goneNotes(checkpoint.forgetGone())) hooks.note(`audit-ship: checkpoint: ${note}\n`);
+    } catch (error) {
+      fail(error);
+    }
   }
 
   /** Closes all the run holds; safe to call more than once, and after a failed run(). */

@@ -1,0 +1,49 @@
+/**
+ * Which checkpoint entries stand for files that are gone. A cron job over a directory of rotated
+ * logs records every file it ships, and rotation deletes the oldest: without forgetting them the
+ * checkpoint grew by an entry for every file ever shipped, read at each start and rewritten whole
+ * at each replace.
+ *
+ * A file is gone when nothing is at its name and its directory is still there, on the device the
+ * file was on: a directory that is missing or on another device (a volume not mounted, a share
+ * down) says nothing about the file, and its entry is kept. Entries without a device (written by
+ * an older audit-ship) are kept too. A file renamed rather than deleted (FILE to FILE.1) is found
+ * by its device and inode while this run's inputs are opened, so only entries no input of the run
+ * turned out to be are asked about (`Checkpoint.forgetGone`).
+ */
+import { lstatSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { FileProgress } from './checkpoint.js';
+
+/** `stat` of `path`, or null when nothing is there; other errors (no permission) are thrown. */
+function statOrNull(path: string, link: boolean): { dev: number } | null {
+  try {
+    return link ? lstatSync(path) : statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw error;
+  }
+}
+
+/** Whether the file the entry `name` stands for is gone (see above); false when that cannot be told. */
+export function isGone(name: string, progress: FileProgress, directories: Map<string, number | null>): boolean {
+  if (progress.dev === undefined) return false;
+  try {
+    if (statOrNull(name, true) !== null) return false;
+    const directory = dirname(name);
+    let dev = directories.get(directory);
+    if (dev === undefined) directories.set(directory, (dev = statOrNull(directory, false)?.dev ?? null));
+    return dev === progress.dev;
+  } catch {
+    return false;
+  }
+}
+
+/** What to tell of the entries forgotten: each file that went before it was shipped to its end, then how many. */
+export function goneNotes(gone: readonly [string, FileProgress][]): string[] {
+  const notes = gone
+    .filter(([, p]) => !p.done)
+    .map(([name, p]) => `${name} is gone, shipped only to line ${p.line} (byte ${p.offset} of ${p.size}): the rest of it was never read`);
+  if (gone.length > 0) notes.push(`forgot ${gone.length} ${gone.length === 1 ? 'file' : 'files'} no longer on disk`);
+  return notes;
+}
