@@ -114,6 +114,19 @@ export async function readIdentity(source: InputSource): Promise<FileIdentity | 
   return { dev, ino, head: NO_HEAD };
 }
 
+/**
+ * The first bytes of a gzip file once decompressed (at most SNIFF_BYTES, from a partial inflate of
+ * its first bytes on disk), or null for a file that is not gzip or whose start does not inflate.
+ */
+export function decodedHead(raw: Buffer): Buffer | null {
+  if (sniff(raw).kind !== 'gzip') return null;
+  try {
+    return gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, SNIFF_BYTES);
+  } catch {
+    return null;
+  }
+}
+
 function sniffHead(raw: Buffer): Sniffed {
   const sniffed = sniff(raw);
   if (sniffed.kind !== 'gzip') return sniffed;

@@ -108,7 +108,7 @@ describe('ship --checkpoint over a directory whose old files are deleted', () =>
     assert.deepEqual(r.requestIds().sort(), days.flat().map(idOf).sort(), 'every record once');
   });
 
-  it('keeps the entry of a file rotated away from its name, and does not ship it again', async () => {
+  it('keeps the entry of a file rotated away from its name while no other holds its place, and ships it once', async () => {
     const r = await receiver();
     const dir = tempDir('audit-ship-cron-');
     const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
@@ -117,14 +117,21 @@ describe('ship --checkpoint over a directory whose old files are deleted', () =>
     writeFileSync(join(dir, 'audit.log'), records.join(''));
     assert.equal((await runCli(args)).code, EXIT.ok);
 
-    // Rotated by rename; the new audit.log is not there yet.
+    // Rotated by rename; the new audit.log is not there yet. Found renamed, the file is recorded
+    // under its new name as well, and the old name's entry is kept through this run.
     renameSync(join(dir, 'audit.log'), join(dir, 'audit.log.1'));
-    for (let run = 0; run < 2; run++) {
-      const again = await runCli(args);
-      assert.equal(again.code, EXIT.ok, again.stderr);
-      assert.match(again.stderr, /audit\.log\.1: is .*audit\.log renamed .*already shipped/);
-      assert.doesNotMatch(again.stderr, /forgot/);
-    }
+    const second = await runCli(args);
+    assert.equal(second.code, EXIT.ok, second.stderr);
+    assert.match(second.stderr, /audit\.log\.1: is .*audit\.log renamed .*already shipped/);
+    assert.doesNotMatch(second.stderr, /forgot/);
+    assert.deepEqual(entries(checkpoint), [join(dir, 'audit.log'), join(dir, 'audit.log.1')]);
+
+    // The next run knows it by its new name; the old name's entry, of no use now, is forgotten.
+    const third = await runCli(args);
+    assert.equal(third.code, EXIT.ok, third.stderr);
+    assert.match(third.stderr, /audit\.log\.1: already shipped \(checkpoint\)/);
+    assert.match(third.stderr, /forgot 1 file no longer on disk/);
+    assert.deepEqual(entries(checkpoint), [join(dir, 'audit.log.1')]);
     assert.equal(r.events().length, records.length, 'shipped once');
   });
 

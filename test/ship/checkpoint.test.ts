@@ -9,10 +9,11 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { Checkpoint, markOf, type FileProgress } from '../../src/ship/checkpoint.js';
 import { LIST_OPEN_FILES, openFiles, runCli, tempDir } from '../helpers/cli.js';
-import { assertAccounted, Ledger } from '../helpers/ledger.js';
+import { assertAccounted, Ledger, lines } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 
@@ -162,5 +163,55 @@ describe('Checkpoint', () => {
     loaded.record('/logs/audit.log', { offset: 7, line: 3, size: 9, done: false }, mark(44, 'first line'));
     assert.deepEqual(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(42, 'first line') }), { kind: 'start' });
     assert.equal(loaded.resumePoint('/logs/audit.log.2', { size: 9, identity: identity(44, 'first line') }).kind, 'resume');
+  });
+
+  it('knows a file copied or compressed under another name by its first 4 KiB, and a shorter start by nothing but its inode', async (t) => {
+    const checkpoint = await Checkpoint.load(join(tempDir(), 'cp.json'));
+    t.after(() => checkpoint.close());
+    const text = Buffer.from(lines(40, 850).join(''));
+    const at = text.indexOf('\n', 5000) + 1;
+    checkpoint.record(
+      '/logs/audit.log',
+      { offset: at, line: 6, size: at, done: false },
+      markOf({ dev: 9, ino: 1, head: text.subarray(0, 4096) }),
+    );
+
+    const copy = checkpoint.resumePoint('/logs/audit.log.1', {
+      size: text.length,
+      identity: { dev: 9, ino: 2, head: text.subarray(0, 4096) },
+    });
+    assert.equal(copy.kind, 'resume');
+    assert.deepEqual(
+      [copy.kind === 'resume' && copy.offset, copy.reason],
+      [at, 'is a copy of /logs/audit.log (same first 4 KiB): resuming after line 6'],
+    );
+
+    const gz = gzipSync(text);
+    const compressed = checkpoint.resumePoint('/logs/audit.log.1.gz', {
+      size: gz.length,
+      identity: { dev: 9, ino: 3, head: gz.subarray(0, 4096) },
+    });
+    assert.deepEqual(compressed, {
+      kind: 'resume',
+      offset: at,
+      line: 6,
+      reason: 'is /logs/audit.log compressed (same first 4 KiB once decompressed): resuming after line 6',
+    });
+
+    // Under 4 KiB, or 4 KiB with no line in it, the first bytes alone say too little.
+    const short = Buffer.from(lines(1, 851).join(''));
+    checkpoint.record(
+      '/logs/small.log',
+      { offset: short.length, line: 1, size: short.length, done: true },
+      markOf({ dev: 9, ino: 4, head: short }),
+    );
+    assert.deepEqual(checkpoint.resumePoint('/logs/small-copy.log', { size: short.length, identity: { dev: 9, ino: 5, head: short } }), {
+      kind: 'start',
+    });
+    const blank = Buffer.alloc(4096, 0x20);
+    checkpoint.record('/logs/blank.log', { offset: 4096, line: 0, size: 4096, done: true }, markOf({ dev: 9, ino: 6, head: blank }));
+    assert.deepEqual(checkpoint.resumePoint('/logs/blank-copy.log', { size: 4096, identity: { dev: 9, ino: 7, head: blank } }), {
+      kind: 'start',
+    });
   });
 });
