@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
+import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 
@@ -79,9 +80,7 @@ describe('audit-ship with a directory or a quoted glob', () => {
 
   it('ships only what is new in the directory on each run with --checkpoint, as from cron', async () => {
     const r = await receiver();
-    const dir = tempDir('audit-ship-cron-');
-    const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
-    const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
+    const { dir, args } = cronJob(r.port);
     const first = lines(40, 816);
     writeFileSync(join(dir, 'audit.log'), first.join(''));
     assert.equal((await runCli(args)).code, EXIT.ok);

@@ -1,7 +1,18 @@
-/** What a test checks of a `--checkpoint` file once a run has read its files to their ends. */
+/** What a test checks of a `--checkpoint` file once a run has read its files to their ends, and a cron job's scene. */
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { runCli } from './cli.js';
+import { join } from 'node:path';
+import { runCli, tempDir } from './cli.js';
+
+/**
+ * A cron job's scene: a log directory, a checkpoint kept apart from it, and the command that ships
+ * the directory to the receiver on `port` with that checkpoint.
+ */
+export function cronJob(port: number): { dir: string; checkpoint: string; args: string[] } {
+  const dir = tempDir('audit-ship-cron-');
+  const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
+  return { dir, checkpoint, args: ['--port', String(port), '--checkpoint', checkpoint, dir] };
+}
 
 /**
  * Each of `files` is marked done in `checkpoint` at its size, after `lines` lines; the same command

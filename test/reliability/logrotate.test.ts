@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
+import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 
 const receiver = receivers();
@@ -69,10 +70,8 @@ describe('cron runs of --checkpoint over a directory logrotate rotates', () => {
   for (const [mode, rotate] of Object.entries(MODES)) {
     it(`${mode}: every record exactly once`, async () => {
       const r = await receiver();
-      const dir = tempDir('audit-ship-logrotate-');
+      const { dir, args } = cronJob(r.port);
       const log = join(dir, 'audit.log');
-      const checkpoint = join(tempDir('audit-ship-logrotate-state-'), 'checkpoint.json');
-      const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
       const written: string[] = [];
       const write = (count: number, seed: number) => {
         const part = lines(count, seed);

@@ -14,6 +14,7 @@ import { Checkpoint, markOf, type FileProgress } from '../../src/ship/checkpoint
 import { goneNotes } from '../../src/ship/checkpoint-gone.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
+import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 
 const receiver = receivers();
@@ -28,13 +29,17 @@ function file(path: string, text: string) {
   return markOf({ dev, ino, head: Buffer.from(text.slice(0, 4096)) });
 }
 
+/** A log directory, and a checkpoint (at `path`) loaded for a first run that records what it holds. */
+async function firstRun(): Promise<{ dir: string; path: string; first: Checkpoint }> {
+  const path = join(tempDir(), 'cp.json');
+  return { dir: tempDir('audit-ship-gone-'), path, first: await Checkpoint.load(path) };
+}
+
 describe('Checkpoint.forgetGone', () => {
   const done = (size: number): FileProgress => ({ offset: size, line: 1, size, done: true });
 
   it('forgets a deleted file, shipped or not, and keeps every entry it cannot be sure of', async (t) => {
-    const dir = tempDir('audit-ship-gone-');
-    const path = join(tempDir(), 'cp.json');
-    const first = await Checkpoint.load(path);
+    const { dir, path, first } = await firstRun();
     const kept = file(join(dir, 'kept.log'), 'kept\n');
     first.record(join(dir, 'kept.log'), done(5), kept);
     first.record(join(dir, 'shipped.log'), done(5), file(join(dir, 'shipped.log'), 'ship\n'));
@@ -69,9 +74,7 @@ describe('Checkpoint.forgetGone', () => {
   });
 
   it('keeps the entry of a file this run looked up, though nothing is at its name any more', async (t) => {
-    const dir = tempDir('audit-ship-gone-');
-    const path = join(tempDir(), 'cp.json');
-    const first = await Checkpoint.load(path);
+    const { dir, path, first } = await firstRun();
     const mark = file(join(dir, 'audit.log'), 'first line\n');
     first.record(join(dir, 'audit.log'), done(11), mark);
     await first.close();
@@ -89,9 +92,7 @@ describe('Checkpoint.forgetGone', () => {
 describe('ship --checkpoint over a directory whose old files are deleted', () => {
   it('forgets the deleted files and ships every record once', async () => {
     const r = await receiver();
-    const dir = tempDir('audit-ship-cron-');
-    const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
-    const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
+    const { dir, checkpoint, args } = cronJob(r.port);
     const days = [lines(20, 831), lines(30, 832), lines(25, 833)];
     writeFileSync(join(dir, 'audit.log-20210920'), days[0]!.join(''));
     writeFileSync(join(dir, 'audit.log-20210921'), days[1]!.join(''));
@@ -110,9 +111,7 @@ describe('ship --checkpoint over a directory whose old files are deleted', () =>
 
   it('keeps the entry of a file rotated away from its name while no other holds its place, and ships it once', async () => {
     const r = await receiver();
-    const dir = tempDir('audit-ship-cron-');
-    const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
-    const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
+    const { dir, checkpoint, args } = cronJob(r.port);
     const records = lines(30, 834);
     writeFileSync(join(dir, 'audit.log'), records.join(''));
     assert.equal((await runCli(args)).code, EXIT.ok);
@@ -137,9 +136,7 @@ describe('ship --checkpoint over a directory whose old files are deleted', () =>
 
   it('says which deleted file was never shipped to its end', async () => {
     const r = await receiver();
-    const dir = tempDir('audit-ship-cron-');
-    const checkpoint = join(tempDir('audit-ship-cron-state-'), 'checkpoint.json');
-    const args = ['--port', String(r.port), '--checkpoint', checkpoint, dir];
+    const { dir, checkpoint, args } = cronJob(r.port);
     // A rotated file cut short (a copy interrupted): the lines before the cut are shipped, then exit 4.
     const whole = gzipSync(lines(2000, 835).join(''));
     writeFileSync(join(dir, 'audit.log.1.gz'), whole.subarray(0, whole.length >> 1));
