@@ -2,12 +2,12 @@
  * The options that say where and how to forward, with their defaults, and their conversion into
  * sender options. Secrets can come from the environment so that they need not appear in `ps`.
  */
-import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk.js';
 import type { Endpoint } from '../forward/connection.js';
+import { ipVersion } from '../forward/ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing } from './options.js';
@@ -113,7 +113,7 @@ const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.
 
 /** A host that can never connect (a typo like `[::1`) is a usage error at once, not retried for ever. */
 function checkHost(host: string, given: string, flag: string): string {
-  if (isIP(host) !== 0 || HOST_NAME.test(host)) return host;
+  if (ipVersion(host) !== 0 || HOST_NAME.test(host)) return host;
   throw new UsageError(`${flag} ${given}: ${JSON.stringify(host)} is not a host name or an IP address (IPv6 with a port: [::1]:24224)`);
 }
 
@@ -137,7 +137,7 @@ export function parseServer(value: string, defaultPort: number, flag = '--host')
 export function parseEndpoint(value: string, defaultPort: number, flag = '--host'): Endpoint {
   const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(value);
   if (bracketed) {
-    if (isIP(bracketed[1]!) !== 6) throw new UsageError(`${flag} ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);
+    if (ipVersion(bracketed[1]!) !== 6) throw new UsageError(`${flag} ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);
     return { host: bracketed[1]!, port: bracketed[2] !== undefined ? checkPort(bracketed[2], value, flag) : defaultPort };
   }
   const parts = value.split(':');

@@ -10,13 +10,14 @@
  * 'ack'. 'close' is emitted exactly once, with the error that ended the connection, if any.
  */
 import { EventEmitter, once } from 'node:events';
-import { isIP, isIPv6, connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
+import { ipVersion } from './ip.js';
 
 export interface Endpoint {
   host: string;
@@ -53,7 +54,7 @@ const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SI
 /** `host:port`, or `name@address:port` for one of the addresses a name resolved to. */
 export function describe(endpoint: Endpoint): string {
   const { host, port, address } = endpoint;
-  const bracket = (h: string) => (isIPv6(h) ? `[${h}]` : h);
+  const bracket = (h: string) => (ipVersion(h) === 6 ? `[${h}]` : h);
   return address === undefined || address === host ? `${bracket(host)}:${port}` : `${host}@${bracket(address)}:${port}`;
 }
 
@@ -91,7 +92,7 @@ export class Connection extends EventEmitter {
   static async open(endpoint: Endpoint, options: ConnectionOptions): Promise<Connection> {
     const host = endpoint.address ?? endpoint.host;
     // The certificate is checked against the name, not the address it resolved to.
-    const servername = isIP(endpoint.host) === 0 ? { servername: endpoint.host } : {};
+    const servername = ipVersion(endpoint.host) === 0 ? { servername: endpoint.host } : {};
     // node:tls is loaded only for TLS: a plain connection does without its memory (about 1 MB).
     const socket = options.tls
       ? (await import('node:tls')).connect({ host, port: endpoint.port, ...servername, ...options.tls })

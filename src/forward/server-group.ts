@@ -4,10 +4,10 @@
  * looked up again every `--dns-refresh` so that added pods get chunks and removed ones are drained.
  * A failed lookup keeps the servers already known: a DNS hiccup must not empty the pool.
  */
-import { isIP } from 'node:net';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Endpoint } from './connection.js';
 import { ConnectError } from './errors.js';
+import { ipVersion } from './ip.js';
 
 /** Every address a name resolves to, as the system resolver answers (hosts file, search domains). */
 export type Lookup = (host: string) => Promise<string[]>;
@@ -41,7 +41,7 @@ export class ServerGroup {
     private readonly backoff: BackoffOptions,
     private readonly on: GroupHandlers,
   ) {
-    if (isIP(spec.host) !== 0) {
+    if (ipVersion(spec.host) !== 0) {
       this.on.add({ host: spec.host, port: spec.port });
       this.running = Promise.resolve();
     } else {

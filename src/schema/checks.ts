@@ -126,7 +126,10 @@ export function isIpv6Bytes(b: Uint8Array, start: number, end: number): boolean 
   return compressed ? groups <= 7 : groups === 8;
 }
 
-/** An IPv4 (dotted quad, no leading zeros) or IPv6 address, without a zone (`%eth0`) or port. */
+/**
+ * An IPv4 (dotted quad, no leading zeros) or IPv6 address, without a zone (`%eth0`) or port. What
+ * has no colon is not given to node's IPv6 expression, whose first use alone costs about 8 ms.
+ */
 export function isIpAddress(s: string): boolean {
-  return isIPv4(s) || (isIPv6(s) && !s.includes('%'));
+  return isIPv4(s) || (s.includes(':') && !s.includes('%') && isIPv6(s));
 }
