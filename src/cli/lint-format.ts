@@ -2,7 +2,7 @@
  * The ways `lint` reports a diagnostic as it is found: text for people, NDJSON for scripts, GitHub
  * annotations for CI. The documents written whole at the end (SARIF, JUnit, GitLab) are in lint-report.ts.
  */
-import type { ChalkInstance } from 'chalk';
+import type { Colors } from './tty.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
 export const LINT_FORMATS = ['text', 'json', 'github', 'sarif', 'junit', 'gitlab'] as const;
@@ -18,7 +18,7 @@ export interface Located {
 
 export type DiagnosticFormatter = (item: Located) => string;
 
-function text(colors: ChalkInstance): DiagnosticFormatter {
+function text(colors: Colors): DiagnosticFormatter {
   return ({ file, line, diagnostic: d }) => {
     const severity = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
     const field = d.field === null ? '' : ` ${colors.bold(d.field)}`;
@@ -48,7 +48,7 @@ function github(): DiagnosticFormatter {
   };
 }
 
-export function diagnosticFormatter(format: StreamFormat, colors: ChalkInstance): DiagnosticFormatter {
+export function diagnosticFormatter(format: StreamFormat, colors: Colors): DiagnosticFormatter {
   switch (format) {
     case 'text':
       return text(colors);

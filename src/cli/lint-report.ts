@@ -4,7 +4,7 @@
  * streaming formats (text, json, github) are in lint-format.ts; both kinds go through LintReport.
  */
 import { createHash } from '../crypto.js';
-import type { ChalkInstance } from 'chalk';
+import type { Colors } from './tty.js';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../schema/diagnostic.js';
 import { version } from '../version.js';
 import { diagnosticFormatter, type LintFormat, type Located } from './lint-format.js';
@@ -109,7 +109,7 @@ function gitlab(items: readonly Located[]): string {
   return `${JSON.stringify(issues, null, 2)}\n`;
 }
 
-export function lintReport(format: LintFormat, colors: ChalkInstance): LintReport {
+export function lintReport(format: LintFormat, colors: Colors): LintReport {
   if (format === 'text' || format === 'json' || format === 'github') {
     const line = diagnosticFormatter(format, colors);
     return { add: line, finish: () => '' };

@@ -14,6 +14,7 @@ import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 import { mistypedCommand } from './suggest.js';
+import { loadColors } from './tty.js';
 
 /** A command's action: its positional arguments, then its options object (typed by each command). */
 type Action = (...args: never[]) => Promise<void>;
@@ -214,6 +215,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = EXIT.failure;
   });
   try {
+    await loadColors(argv);
     const routed = routeDashDash(argv);
     await buildProgram(routed).parseAsync(routed);
   } catch (error) {

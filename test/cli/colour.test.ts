@@ -1,0 +1,56 @@
+/**
+ * Colour on a terminal, never with NO_COLOR, and where FORCE_COLOR asks (chalk's rule); and chalk
+ * is loaded only where a stream could be coloured, so a run from cron, CI or a pod pays nothing
+ * for it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { LIST_BUILTINS, cliEnv, loadedBuiltins, runCli, tempDir } from '../helpers/cli.js';
+import { CLI } from '../helpers/paths.js';
+
+const dir = tempDir('audit-ship-colour-');
+const bad = join(dir, 'bad.jsonl');
+writeFileSync(bad, '{"Host": 1}\n');
+const ESC = '\u001b[';
+/** Neither colour flag set by whoever runs the tests. */
+const UNSET = { NO_COLOR: undefined, FORCE_COLOR: undefined, TF_BUILD: undefined };
+
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+/** `audit-ship lint bad.jsonl` on a terminal: a pseudo-terminal made by util-linux's `script`. */
+function lintOnTerminal(env: NodeJS.ProcessEnv): string {
+  const command = `'${process.execPath}' '${CLI}' lint '${bad}'`;
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { env: cliEnv({ ...UNSET, ...env }), encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /not-audit-record/);
+  return r.stdout;
+}
+
+describe('colour', () => {
+  it('none where no stream is a terminal, and chalk (with node:tty) is not loaded', async () => {
+    const r = await runCli(['lint', bad], { env: { ...UNSET, NODE_OPTIONS: LIST_BUILTINS } });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /not-audit-record/);
+    assert.ok(!r.stdout.includes(ESC) && !r.stderr.includes(ESC), 'colour on a pipe');
+    const builtins = loadedBuiltins(r.stderr);
+    assert.ok(builtins.has('fs'), 'the probe listed nothing');
+    assert.ok(!builtins.has('tty'), 'a run on pipes loaded node:tty');
+  });
+
+  it('FORCE_COLOR colours a pipe, and NO_COLOR wins over it', async () => {
+    const forced = await runCli(['lint', bad], { env: { ...UNSET, FORCE_COLOR: '1' } });
+    assert.ok(forced.stdout.includes(ESC), `no colour with FORCE_COLOR: ${forced.stdout}`);
+    assert.ok(forced.stderr.includes(ESC), `no colour on stderr with FORCE_COLOR: ${forced.stderr}`);
+    const both = await runCli(['lint', bad], { env: { ...UNSET, FORCE_COLOR: '1', NO_COLOR: '1' } });
+    assert.match(both.stdout, /not-audit-record/);
+    assert.ok(!both.stdout.includes(ESC) && !both.stderr.includes(ESC), 'colour with NO_COLOR');
+  });
+
+  it('on a terminal: colour, and none with NO_COLOR', { skip: hasScript ? false : "util-linux's script is not installed" }, () => {
+    assert.ok(lintOnTerminal({ TERM: 'xterm' }).includes(ESC), 'no colour on a terminal');
+    assert.ok(!lintOnTerminal({ TERM: 'xterm', NO_COLOR: '1' }).includes(ESC), 'colour on a terminal with NO_COLOR');
+  });
+});
