@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { decodeMultiStream } from '@msgpack/msgpack';
-import { ChunkBuilder, DEFAULT_CHUNK_LIMITS } from '../src/forward/chunk.js';
+import { ChunkBuilder } from '../src/forward/chunk.js';
+import { DEFAULT_CHUNK_LIMITS } from '../src/forward/chunk-limits.js';
 import { encodePackedForward } from '../src/forward/protocol.js';
 import { cpuSeconds, peakRssBytes } from '../src/cli/units.js';
 

@@ -5,7 +5,7 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk.js';
+import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk-limits.js';
 import type { Endpoint } from '../forward/connection.js';
 import { ipVersion } from '../forward/ip.js';
 import type { SenderOptions } from '../forward/sender.js';

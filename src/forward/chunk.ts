@@ -5,6 +5,7 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { ChunkBufferPool } from './buffer-pool.js';
+import type { ChunkLimits } from './chunk-limits.js';
 import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
 import { MAX_RECORD_DEPTH, MsgpackWriter, TooDeepError } from '../msgpack/writer.js';
 
@@ -21,14 +22,6 @@ export interface Chunk {
   /** Times this chunk was sent again after a lost connection or ack timeout. */
   retries: number;
 }
-
-export interface ChunkLimits {
-  maxRecords: number;
-  maxBytes: number;
-}
-
-/** 1 MiB and 5000 records: small next to the 8 MB chunk limit common in Fluentd setups. */
-export const DEFAULT_CHUNK_LIMITS: ChunkLimits = { maxRecords: 5000, maxBytes: 1024 * 1024 };
 
 const FIXARRAY_2 = fixarrayHeader(2);
 
