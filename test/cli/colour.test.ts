@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LIST_BUILTINS, cliEnv, loadedBuiltins, runCli, tempDir } from '../helpers/cli.js';
+import { LIST_BUILTINS, LIST_PACKAGES, cliEnv, loadedBuiltins, loadedPackages, runCli, tempDir } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 
 const dir = tempDir('audit-ship-colour-');
@@ -38,10 +38,14 @@ describe('colour', () => {
     const builtins = loadedBuiltins(r.stderr);
     assert.ok(builtins.has('fs'), 'the probe listed nothing');
     assert.ok(!builtins.has('tty'), 'a run on pipes loaded node:tty');
+    const packages = await runCli(['lint', bad], { env: { ...UNSET, NODE_OPTIONS: LIST_PACKAGES } });
+    assert.ok(loadedPackages(packages.stderr).has('commander'), 'the package probe listed nothing');
+    assert.ok(!loadedPackages(packages.stderr).has('chalk'), 'a run on pipes loaded chalk');
   });
 
   it('FORCE_COLOR colours a pipe, and NO_COLOR wins over it', async () => {
-    const forced = await runCli(['lint', bad], { env: { ...UNSET, FORCE_COLOR: '1' } });
+    const forced = await runCli(['lint', bad], { env: { ...UNSET, FORCE_COLOR: '1', NODE_OPTIONS: LIST_PACKAGES } });
+    assert.ok(loadedPackages(forced.stderr).has('chalk'), 'FORCE_COLOR without chalk');
     assert.ok(forced.stdout.includes(ESC), `no colour with FORCE_COLOR: ${forced.stdout}`);
     assert.ok(forced.stderr.includes(ESC), `no colour on stderr with FORCE_COLOR: ${forced.stderr}`);
     const both = await runCli(['lint', bad], { env: { ...UNSET, FORCE_COLOR: '1', NO_COLOR: '1' } });

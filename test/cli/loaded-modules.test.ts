@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LIST_BUILTINS, loadedBuiltins, runCli, tempDir } from '../helpers/cli.js';
+import { LIST_BUILTINS, LIST_PACKAGES, loadedBuiltins, loadedPackages, runCli, tempDir } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
 import { fixture } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -34,6 +34,24 @@ describe('node modules a run loads', () => {
     // The probe sees what it should: the modules every run needs are listed.
     for (const name of ['net', 'zlib', 'fs']) assert.ok(run.builtins.has(name), `${name} not listed`);
     for (const name of UNUSED) assert.ok(!run.builtins.has(name), `a plain run loaded node:${name}`);
+  });
+
+  it('--help, --version and lint load no msgpack library (they encode nothing), nor chalk on pipes', async () => {
+    const file = join(dir, 'lint.jsonl');
+    writeFileSync(file, lines(20, 47).join(''));
+    const r = await receiver();
+    const shipped = await runCli(['--port', String(r.port), '--spool-dir', join(dir, 'spool-packages'), file], {
+      env: { NODE_OPTIONS: LIST_PACKAGES },
+    });
+    assert.equal(shipped.code, 0, shipped.stderr);
+    assert.ok(loadedPackages(shipped.stderr).has('@msgpack/msgpack'), 'the package probe did not see ship load msgpack');
+    for (const args of [['--help'], ['--version'], ['lint', file]]) {
+      const res = await runCli(args, { env: { NODE_OPTIONS: LIST_PACKAGES } });
+      assert.equal(res.code, 0, res.stderr);
+      const packages = loadedPackages(res.stderr);
+      assert.ok(packages.has('commander'), `${args[0]}: the package probe listed nothing`);
+      for (const name of ['@msgpack/msgpack', 'chalk', 'prom-client', 'ora']) assert.ok(!packages.has(name), `${args[0]} loaded ${name}`);
+    }
   });
 
   it('loads each where it is used: TLS for --tls-ca, OpenSSL for --shared-key, DNS for a host name, threads for --workers', async () => {

@@ -57,6 +57,17 @@ export function loadedBuiltins(stderr: string): Set<string> {
 }
 
 /**
+ * NODE_OPTIONS that make a CLI under test list the npm packages it loads
+ * (test/helpers/loaded-packages.ts); read them back with `loadedPackages`.
+ */
+export const LIST_PACKAGES = preload('loaded-packages');
+
+/** The npm packages (`commander`, `chalk`, ...) a CLI run with LIST_PACKAGES loaded. */
+export function loadedPackages(stderr: string): Set<string> {
+  return new Set([...stderr.matchAll(/^package: (.+)$/gm)].map((m) => m[1]!));
+}
+
+/**
  * NODE_OPTIONS that make a CLI run report its pid and node's own flags on stderr
  * (test/helpers/node-flags.ts); read them back with `nodeFlags`.
  */
