@@ -25,12 +25,13 @@ export interface Feed {
  * Writes `records` (whole lines) to the pods `pods()` names, `perTick` lines every `everyMs`,
  * round robin, with an application line after every third record. `before(i)` runs before record
  * i is written (a fault at a known point); it returns how many records it wrote itself, if any.
+ * While `paused()` is true, ticks write nothing.
  */
 export function feed(
   api: FakeKubeApi,
   records: readonly string[],
   pods: () => string[],
-  options: { everyMs?: number; perTick?: number; before?: (i: number) => number | void } = {},
+  options: { everyMs?: number; perTick?: number; before?: (i: number) => number | void; paused?: () => boolean } = {},
 ): Feed {
   let i = 0;
   let stopped = false;
@@ -38,7 +39,8 @@ export function feed(
   const done = new Promise<void>((resolve) => {
     const tick = () => {
       if (stopped) return resolve();
-      for (let n = 0; n < (options.perTick ?? 4) && i < records.length; n++) {
+      const perTick = options.paused?.() ? 0 : (options.perTick ?? 4);
+      for (let n = 0; n < perTick && i < records.length; n++) {
         i += options.before?.(i) ?? 0;
         if (i >= records.length) break;
         const up = pods();

@@ -50,12 +50,20 @@ async function scene(pods: string[], spoolDir = join(tempDir(), 'spool')): Promi
 
 /** Two pods write the ledger, `perTick` lines every 5 ms; both streams are cut as soon as both are back, until the pods stop. */
 async function writeCutting(s: Scene, ledger: Ledger, perTick: number): Promise<void> {
-  const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick });
-  while (writing.written() < ledger.lines.length - 50) {
+  // A cut at every eighth of the records, whatever the machine's speed: the writing holds until
+  // both streams are back from the last cut (a slow kubectl would otherwise see fewer cuts), and
+  // goes on meanwhile otherwise; a stream is cut in the next line it sends.
+  const every = Math.floor(ledger.lines.length / 8);
+  let holding = false;
+  const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick, paused: () => holding });
+  for (let next = every; next < ledger.lines.length - 50; next += every) {
+    await waitFor(() => writing.written() >= next, `${next} records written`);
+    holding = true;
     await waitFor(() => s.api.openStreams >= 2, 'both streams back');
+    holding = false;
     const cuts = s.api.cuts;
     s.api.cutStreams();
-    await waitFor(() => s.api.cuts >= cuts + 2 || writing.written() === ledger.lines.length, 'both streams cut');
+    await waitFor(() => s.api.cuts >= cuts + 2, 'both streams cut');
   }
   await writing.done;
 }
