@@ -7,7 +7,7 @@ import { Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk-limits.js';
 import type { Endpoint } from '../forward/connection.js';
-import { ipVersion } from '../forward/ip.js';
+import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing } from './options.js';

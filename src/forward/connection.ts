@@ -17,7 +17,7 @@ import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
-import { ipVersion } from './ip.js';
+import { ipVersion } from '../ip.js';
 
 export interface Endpoint {
   host: string;

@@ -7,7 +7,7 @@
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Endpoint } from './connection.js';
 import { ConnectError } from './errors.js';
-import { ipVersion } from './ip.js';
+import { ipVersion } from '../ip.js';
 
 /** Every address a name resolves to, as the system resolver answers (hosts file, search domains). */
 export type Lookup = (host: string) => Promise<string[]>;

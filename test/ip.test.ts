@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
-import { describe as describeEndpoint } from '../../src/forward/connection.js';
-import { ipVersion } from '../../src/forward/ip.js';
+import { describe as describeEndpoint } from '../src/forward/connection.js';
+import { ipVersion } from '../src/ip.js';
 
 const HOSTS = [
   '127.0.0.1',
