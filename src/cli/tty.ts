@@ -27,23 +27,26 @@ function noColorRequested(): boolean {
  * terminal unless FORCE_COLOR, a `--color` flag or Azure Pipelines' TF_BUILD says otherwise.
  */
 function colourPossible(argv: readonly string[]): boolean {
-  const env = process.env;
   if (noColorRequested()) return false;
   if (process.stdout.isTTY || process.stderr.isTTY) return true;
+  const env = process.env;
   return 'FORCE_COLOR' in env || 'TF_BUILD' in env || argv.some((arg) => arg.startsWith('--color'));
 }
 
-/** Loads chalk where a stream could be coloured; called once, before a command runs. */
+/**
+ * Loads chalk where a stream could be coloured, never with NO_COLOR; called once, before a command
+ * runs. Until it is loaded every style is plain.
+ */
 export async function loadColors(argv: readonly string[] = process.argv): Promise<void> {
   if (colourPossible(argv)) chalk ??= await import('chalk');
 }
 
 export function stdoutColors(): Colors {
-  return chalk && !noColorRequested() ? new chalk.Chalk({ level: chalk.default.level }) : PLAIN;
+  return chalk ? new chalk.Chalk({ level: chalk.default.level }) : PLAIN;
 }
 
 export function stderrColors(): Colors {
-  return chalk && !noColorRequested() ? new chalk.Chalk({ level: chalk.chalkStderr.level }) : PLAIN;
+  return chalk ? new chalk.Chalk({ level: chalk.chalkStderr.level }) : PLAIN;
 }
 
 /** No colour at all: for reports written to a file. */
