@@ -143,7 +143,7 @@ const pool = await benchPool(corpus, RUNS);
 const workers = await benchWorkers(corpus, RUNS);
 const manyFiles = await benchManyFiles(corpus, RUNS);
 const longRun = await benchLongRun(corpus, RUNS);
-const startup = await benchStartup(corpus.path, 11);
+const startup = await benchStartup(11);
 const followShell = await benchFollow(20, 200, 30);
 const follow = await benchFollow(20, 200, 30, asDeployed);
 // A pod that logs each request as it serves it: each line in a write of its own.

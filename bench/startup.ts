@@ -4,10 +4,11 @@
  * shipping them to a sink), against a bare `node`. Median wall time and CPU of several runs, and peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, THIS_NODE_FIRST } from '../test/helpers/paths.js';
+import { ensureCorpus } from './corpus.js';
 import { startSink } from './ship.js';
 
 export interface StartupRow {
@@ -30,8 +31,8 @@ const REPORT =
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** Runs `command` (the CLI as installed, or node) with `args(i)`; each run must exit `code`. */
-function measure(name: string, command: string, args: (run: number) => string[], runs: number, code = 0): StartupRow {
+/** Runs `command` (the CLI as installed, or node) with `args(i)`; each run must succeed. */
+function measure(name: string, command: string, args: (run: number) => string[], runs: number): StartupRow {
   const times: number[] = [];
   const cpu: number[] = [];
   let rss = 0;
@@ -40,7 +41,7 @@ function measure(name: string, command: string, args: (run: number) => string[],
     const started = process.hrtime.bigint();
     const res = spawnSync(command, args(i), { encoding: 'utf8', cwd: ROOT, env });
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
-    if (res.status !== code) throw new Error(`${name}: exit ${res.status}, not ${code}: ${res.stderr}`);
+    if (res.status !== 0) throw new Error(`${name}: exit ${res.status}: ${res.stderr}`);
     const m = /maxrss=(\d+)\/cpu=(\d+)/.exec(res.stderr);
     if (!m) throw new Error(`${name}: no report of its resources: ${res.stderr}`);
     rss = Math.max(rss, Number(m[1]));
@@ -49,24 +50,9 @@ function measure(name: string, command: string, args: (run: number) => string[],
   return { name, medianMs: median(times), medianCpuMs: median(cpu), peakRssMb: rss / 1024 };
 }
 
-/** The first `n` lines of a file whose lines are under 16 KB. */
-function firstLines(path: string, n: number): Buffer {
-  const head = Buffer.alloc(n * 16384);
-  const fd = openSync(path, 'r');
-  const length = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  let end = -1;
-  for (let i = 0; i < n; i++) {
-    end = head.indexOf(0x0a, end + 1);
-    if (end < 0 || end >= length) throw new Error(`${path}: fewer than ${n} lines in its first ${length} bytes`);
-  }
-  return head.subarray(0, end + 1);
-}
-
-export async function benchStartup(corpusPath: string, runs: number): Promise<StartupRow[]> {
+export async function benchStartup(runs: number): Promise<StartupRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-ship-bench-start-'));
-  const small = join(dir, 'small.jsonl');
-  writeFileSync(small, firstLines(corpusPath, SMALL));
+  const small = (await ensureCorpus(SMALL)).path;
   const sink = await startSink();
   const ship = (i: number) => ['--port', String(sink.port), '--spool-dir', join(dir, `spool-${i}`), '--summary', 'none', small];
   const rows = [
