@@ -48,11 +48,13 @@ async function scene(pods: string[], spoolDir = join(tempDir(), 'spool')): Promi
   };
 }
 
-/** Two pods write the ledger, `perTick` lines every 5 ms; both streams are cut as soon as both are back, until the pods stop. */
+/**
+ * Two pods write the ledger, `perTick` lines every 5 ms, and both streams are cut at every eighth
+ * of the records, whatever the machine's speed: the writing holds until both streams are back from
+ * the last cut (a slow kubectl would otherwise see fewer cuts) and goes on while they come back; a
+ * stream is cut in the next line it sends.
+ */
 async function writeCutting(s: Scene, ledger: Ledger, perTick: number): Promise<void> {
-  // A cut at every eighth of the records, whatever the machine's speed: the writing holds until
-  // both streams are back from the last cut (a slow kubectl would otherwise see fewer cuts), and
-  // goes on meanwhile otherwise; a stream is cut in the next line it sends.
   const every = Math.floor(ledger.lines.length / 8);
   let holding = false;
   const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 5, perTick, paused: () => holding });
