@@ -66,14 +66,12 @@ export class JsonScanner {
   strStart = 0;
   strEnd = 0;
   /**
-   * Word views for copyPlainWords: of the whole memory `src` lies in (at `srcBase`), which lines
-   * share, so a view is made when the memory changes rather than for every line; and of the
-   * output buffer, remade when the writer grows or replaces it.
+   * The word view for copyPlainWords of the whole memory `src` lies in (at `srcBase`), which lines
+   * share, so a view is made when the memory changes rather than for every line. The output's
+   * view is the writer's own.
    */
   private srcWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private srcBase = 0;
-  private outWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
-  private outWordsOf: Buffer | null = null;
 
   constructor(readonly out: MsgpackWriter) {}
 
@@ -173,18 +171,8 @@ export class JsonScanner {
   raw(packed: KnownBytes): void {
     const out = this.out;
     out.ensure(packed.bytes.length);
-    writeKnown(this.outView(), out.pos, packed);
+    writeKnown(out.view, out.pos, packed);
     out.pos += packed.bytes.length;
-  }
-
-  /** The word view of the output buffer, remade when the writer grows or replaces it. */
-  private outView(): DataView<ArrayBufferLike> {
-    const buf = this.out.buf;
-    if (buf !== this.outWordsOf) {
-      this.outWords = new DataView(buf.buffer, buf.byteOffset, buf.length);
-      this.outWordsOf = buf;
-    }
-    return this.outWords;
   }
 
   /** Writes the key that `key()` last read. */
@@ -213,7 +201,7 @@ export class JsonScanner {
     // copy's last word may run up to 3 bytes past what it keeps, still before that bound.
     out.ensure(5 + lastQuote - start);
     const buf = out.buf;
-    const outWords = this.outView();
+    const outWords = out.view;
     const { srcWords, srcBase } = this;
     const at = out.pos;
     let o = at + 1;

@@ -20,8 +20,18 @@ export class TooDeepError extends Error {}
 /** Strings that fit a fixstr (under 32 bytes) are encoded by a JS loop when ASCII; others natively. */
 const SHORT_STRING = 31;
 
+function wordView(buf: Buffer): DataView<ArrayBufferLike> {
+  return new DataView(buf.buffer, buf.byteOffset, buf.length);
+}
+
 export class MsgpackWriter {
   buf: Buffer;
+  /**
+   * `buf` as a DataView, for the scanner's word copies: made here, where the buffer changes, so
+   * that no string has to ask whether it changed (a check in the hottest function, whose first
+   * true answer, at the first chunk, also threw away its optimised code).
+   */
+  view: DataView<ArrayBufferLike>;
   pos = 0;
 
   constructor(
@@ -29,6 +39,14 @@ export class MsgpackWriter {
     private readonly maxDepth: number,
   ) {
     this.buf = Buffer.allocUnsafe(initialBytes);
+    this.view = wordView(this.buf);
+  }
+
+  /** Writes from now on into `buf`, from its start (a chunk taken from a pool). */
+  use(buf: Buffer): void {
+    this.buf = buf;
+    this.view = wordView(buf);
+    this.pos = 0;
   }
 
   ensure(extra: number): void {
@@ -36,6 +54,7 @@ export class MsgpackWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.view = wordView(next);
   }
 
   byte(b: number): void {
