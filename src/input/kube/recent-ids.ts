@@ -39,8 +39,9 @@ export class RecentIds {
 
   /** False when the id is among the recent ones; otherwise remembers it. */
   add(id: string): boolean {
-    const hash = hashString(id);
-    const inline = this.load(id);
+    let hash = this.load(id);
+    const inline = hash >= 0;
+    if (!inline) hash = hashString(id);
     if (this.find(id, inline ? id.length : LONG, hash)) return false;
     this.evict(this.next);
     const slot = this.next;
@@ -56,17 +57,19 @@ export class RecentIds {
   }
 
   /**
-   * Copies the id into `scratch`, one byte a character, if it fits a slot: no longer than one, and
-   * every character latin1. False for an id kept as a string.
+   * Copies the id into `scratch`, one byte a character, and hashes it in the same pass, if it fits
+   * a slot: no longer than one, and every character latin1. -1 for an id kept as a string.
    */
-  private load(id: string): boolean {
-    if (id.length > SLOT_BYTES) return false;
+  private load(id: string): number {
+    if (id.length > SLOT_BYTES) return -1;
+    let h = FNV_OFFSET;
     for (let i = 0; i < id.length; i++) {
       const c = id.charCodeAt(i);
-      if (c > 0xff) return false;
+      if (c > 0xff) return -1;
       this.scratch[i] = c;
+      h = Math.imul(h ^ c, FNV_PRIME);
     }
-    return true;
+    return mix(h);
   }
 
   /** Whether this id is held. The id is in `scratch` when it fits a slot. */
@@ -104,10 +107,13 @@ export class RecentIds {
   }
 }
 
-/** FNV-1a over the characters, mixed so that the bucket bits depend on all of them. */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over the characters, mixed so that the bucket bits depend on all of them (the same hash as `load` makes). */
 function hashString(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  let h = FNV_OFFSET;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return mix(h);
 }
 
