@@ -10,7 +10,7 @@ import { EVENT_TIME_ENCODED_BYTES, writeEventTime } from './event-time.js';
 import { MAX_RECORD_DEPTH, MsgpackWriter, TooDeepError } from '../msgpack/writer.js';
 
 export { MAX_RECORD_DEPTH };
-import { newChunkId, type ChunkId } from './protocol.js';
+import { newChunkId, type ChunkId } from './chunk-id.js';
 import { FIXMAP, MAP16, MAP32, fixarrayHeader } from '../msgpack/types.js';
 
 export interface Chunk {

@@ -14,7 +14,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
-import { eventTimeCodec } from './event-time.js';
+import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
 import { ipVersion } from '../ip.js';

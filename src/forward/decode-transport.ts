@@ -4,7 +4,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Decoder } from '@msgpack/msgpack';
-import { EventTime, eventTimeCodec } from './event-time.js';
+import { EventTime } from './event-time.js';
+import { eventTimeCodec } from './event-time-codec.js';
 import { splitObjects } from '../msgpack/frame-reader.js';
 import type { ChunkId, EventRecord, Tag } from './protocol.js';
 

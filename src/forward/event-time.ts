@@ -1,9 +1,10 @@
 /**
  * Fluentd's EventTime: msgpack ext type 0 with 8 bytes of payload, uint32 seconds then uint32
  * nanoseconds, both big-endian. Whole seconds alone (an integer time) would lose the platform's
- * nanoseconds, so every event is sent with an EventTime.
+ * nanoseconds, so every event is sent with an EventTime. The codec that teaches @msgpack/msgpack
+ * the type is in event-time-codec.ts: the chunk builder writes EventTimes itself, and a reading
+ * worker loads no msgpack library.
  */
-import { ExtensionCodec } from '@msgpack/msgpack';
 import { FIXEXT8 } from '../msgpack/types.js';
 
 export const EVENT_TIME_EXT_TYPE = 0;
@@ -31,21 +32,3 @@ export function writeEventTime(out: Buffer, offset: number, seconds: number, nan
   out.writeUInt32BE(nanoseconds, offset + 6);
   return offset + EVENT_TIME_ENCODED_BYTES;
 }
-
-/** An ExtensionCodec for @msgpack/msgpack that encodes and decodes EventTime as ext type 0. */
-export const eventTimeCodec = new ExtensionCodec();
-eventTimeCodec.register({
-  type: EVENT_TIME_EXT_TYPE,
-  encode(value: unknown): Uint8Array | null {
-    if (!(value instanceof EventTime)) return null;
-    const data = Buffer.alloc(8);
-    data.writeUInt32BE(value.seconds, 0);
-    data.writeUInt32BE(value.nanoseconds, 4);
-    return data;
-  },
-  decode(data: Uint8Array): EventTime {
-    if (data.length !== 8) throw new RangeError(`EventTime needs 8 bytes, found ${data.length}`);
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    return new EventTime(view.getUint32(0), view.getUint32(4));
-  },
-});

@@ -3,16 +3,19 @@
  * specification: Message, Forward, PackedForward and CompressedPackedForward modes, chunk acks, and
  * the HELO / PING / PONG handshake with shared key and user authentication.
  */
-import { createHash, randomBytes } from '../crypto.js';
+import { createHash } from '../crypto.js';
 import { Encoder } from '@msgpack/msgpack';
-import { EventTime, eventTimeCodec } from './event-time.js';
+import { EventTime } from './event-time.js';
+import { eventTimeCodec } from './event-time-codec.js';
 import { binHeader, fixarrayHeader, strHeader } from '../msgpack/types.js';
+import { newChunkId, type ChunkId } from './chunk-id.js';
+
+export { newChunkId, type ChunkId };
 
 export type Tag = string;
 export type Time = EventTime | number;
 export type EventRecord = Record<string, unknown>;
 export type Entry = [Time, EventRecord];
-export type ChunkId = string;
 
 export interface TransportOption {
   size?: number;
@@ -42,11 +45,6 @@ const encoder = new Encoder({ extensionCodec: eventTimeCodec, ignoreUndefined: t
 export function encodeMessage(value: unknown): Buffer {
   const bytes = encoder.encode(value);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** A chunk id: base64 of 16 random bytes, as Fluentd's out_forward makes them. */
-export function newChunkId(): ChunkId {
-  return randomBytes(16).toString('base64');
 }
 
 // --- PackedForward -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import { randomBytes } from '../crypto.js';
 import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
-import { eventTimeCodec } from './event-time.js';
+import { eventTimeCodec } from './event-time-codec.js';
 import { decodeTransport, ENTRY_LIMITS, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
 

@@ -8,7 +8,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ChunkBuilder, compressChunk } from '../../src/forward/chunk.js';
 import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-transport.js';
 import { decode, decodeMulti } from '@msgpack/msgpack';
-import { EventTime, eventTimeCodec, writeEventTime } from '../../src/forward/event-time.js';
+import { EventTime, writeEventTime } from '../../src/forward/event-time.js';
+import { eventTimeCodec } from '../../src/forward/event-time-codec.js';
 import {
   encodeAck,
   encodeMessage,
