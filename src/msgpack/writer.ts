@@ -25,36 +25,45 @@ function wordView(buf: Buffer): DataView<ArrayBufferLike> {
 }
 
 export class MsgpackWriter {
-  buf: Buffer;
-  /**
-   * `buf` as a DataView, for the scanner's word copies: made here, where the buffer changes, so
-   * that no string has to ask whether it changed (a check in the hottest function, whose first
-   * true answer, at the first chunk, also threw away its optimised code).
-   */
-  view: DataView<ArrayBufferLike>;
+  private memory: Buffer;
+  private words: DataView<ArrayBufferLike>;
   pos = 0;
 
   constructor(
     initialBytes: number,
     private readonly maxDepth: number,
   ) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
-    this.view = wordView(this.buf);
+    this.memory = Buffer.allocUnsafe(initialBytes);
+    this.words = wordView(this.memory);
+  }
+
+  /** Where the values are written, from 0 to `pos`. Replaced only by `use()` and growth, which remake `view`. */
+  get buf(): Buffer {
+    return this.memory;
+  }
+
+  /**
+   * `buf` as a DataView, for the scanner's word copies: made here, where the buffer changes, so
+   * that no string has to ask whether it changed (a check in the hottest function, whose first
+   * true answer, at the first chunk, also threw away its optimised code).
+   */
+  get view(): DataView<ArrayBufferLike> {
+    return this.words;
   }
 
   /** Writes from now on into `buf`, from its start (a chunk taken from a pool). */
   use(buf: Buffer): void {
-    this.buf = buf;
-    this.view = wordView(buf);
+    this.memory = buf;
+    this.words = wordView(buf);
     this.pos = 0;
   }
 
   ensure(extra: number): void {
-    if (this.pos + extra <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    this.view = wordView(next);
+    if (this.pos + extra <= this.memory.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.memory.length * 2, this.pos + extra));
+    this.memory.copy(next, 0, 0, this.pos);
+    this.memory = next;
+    this.words = wordView(next);
   }
 
   byte(b: number): void {
