@@ -8,15 +8,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_CHUNK_LIMITS } from '../../src/forward/chunk-limits.js';
+import { packageName } from '../helpers/package-name.js';
 
 /** The npm packages in the CommonJS cache of a new thread once it has imported `module`. */
 async function packagesLoadedBy(module: URL, workerData: unknown): Promise<string[]> {
   const code = `
     const { parentPort } = require('node:worker_threads');
-    import(${JSON.stringify(module.href)}).then(() => {
-      const names = Object.keys(require.cache).map((p) => /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/.exec(p)?.[1]);
-      parentPort.postMessage([...new Set(names.filter(Boolean))]);
-    }, (error) => parentPort.postMessage({ error: String(error) }));
+    import(${JSON.stringify(module.href)}).then(
+      () => parentPort.postMessage(Object.keys(require.cache)),
+      (error) => parentPort.postMessage({ error: String(error) }),
+    );
   `;
   const worker = new Worker(code, { eval: true, workerData });
   try {
@@ -25,7 +26,8 @@ async function packagesLoadedBy(module: URL, workerData: unknown): Promise<strin
       worker.once('error', reject);
     });
     if (!Array.isArray(answer)) throw new Error(`the thread could not import ${module.href}: ${JSON.stringify(answer)}`);
-    return (answer as string[]).map((name) => name.replace('\\', '/')).sort();
+    const names = (answer as string[]).map(packageName).filter((name) => name !== undefined);
+    return [...new Set(names)].sort();
   } finally {
     await worker.terminate();
   }
