@@ -60,16 +60,17 @@ export async function bestOf(n: number, run: () => Promise<{ wall: number; summa
 /**
  * The fastest of `runs` runs of each of `cases`, the cases taking turns, so that a noisy minute on
  * a shared machine falls on each; in the order of `cases`. `run(c)` ships `records` records as case
- * `c`, which `name(c)` names on stderr as it goes.
+ * `c`, which `name(c)` names on stderr as it goes; what it returns beyond the summary (a sink's
+ * count) comes back with the fastest run.
  */
-export async function fastestOfEach<C>(
+export async function fastestOfEach<C, S extends ChildSummary = ChildSummary>(
   runs: number,
   cases: readonly C[],
   records: number,
   name: (c: C) => string,
-  run: (c: C) => Promise<ChildSummary>,
-): Promise<Map<C, ChildSummary>> {
-  const best = new Map<C, ChildSummary>();
+  run: (c: C) => Promise<S>,
+): Promise<Map<C, S>> {
+  const best = new Map<C, S>();
   for (let i = 0; i < runs; i++) {
     for (const c of cases) {
       const s = await run(c);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
-import { runChild, type ChildSummary } from './measure.js';
+import { fastestOfEach, runChild, type ChildSummary } from './measure.js';
 import { startSink } from './ship.js';
 
 export interface PoolRow {
@@ -21,7 +21,7 @@ export interface PoolRow {
   shares: number[];
 }
 
-async function once(corpus: Corpus, sinks: number): Promise<{ summary: ChildSummary; counts: number[] }> {
+async function once(corpus: Corpus, sinks: number): Promise<ChildSummary & { counts: number[] }> {
   const started = await Promise.all(Array.from({ length: sinks }, () => startSink()));
   const hosts = started.map((s) => `127.0.0.1:${s.port}`).join(',');
   const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
@@ -31,24 +31,25 @@ async function once(corpus: Corpus, sinks: number): Promise<{ summary: ChildSumm
   const counts = (await Promise.all(started.map((s) => s.stop()))).map((c) => c.events);
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== corpus.records) throw new Error(`${sinks} sinks counted ${total} of ${corpus.records} records`);
-  return { summary, counts };
+  return { ...summary, counts };
 }
 
 export async function benchPool(corpus: Corpus, runs: number): Promise<PoolRow[]> {
+  const best = await fastestOfEach(
+    runs,
+    [1, 2],
+    corpus.records,
+    (sinks) => `pool of ${sinks}`,
+    (sinks) => once(corpus, sinks),
+  );
   const rows: PoolRow[] = [];
-  for (const sinks of [1, 2]) {
-    let best: Awaited<ReturnType<typeof once>> | null = null;
-    for (let i = 0; i < runs; i++) {
-      const r = await once(corpus, sinks);
-      if (!best || r.summary.seconds < best.summary.seconds) best = r;
-      process.stderr.write(`pool of ${sinks}: ${Math.round(corpus.records / r.summary.seconds)} records/s\n`);
-    }
+  for (const [sinks, run] of best) {
     rows.push({
       sinks,
-      recordsPerSecond: corpus.records / best!.summary.seconds,
-      shipperCpuUs: ((best!.summary.cpuSeconds ?? 0) / corpus.records) * 1e6,
-      peakRssMb: best!.summary.peakRssBytes / 1e6,
-      shares: best!.counts.map((n) => n / corpus.records),
+      recordsPerSecond: corpus.records / run.seconds,
+      shipperCpuUs: ((run.cpuSeconds ?? 0) / corpus.records) * 1e6,
+      peakRssMb: run.peakRssBytes / 1e6,
+      shares: run.counts.map((n) => n / corpus.records),
     });
   }
   return rows;

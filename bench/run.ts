@@ -155,7 +155,8 @@ const report = [
   `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine()}.`,
   `Corpus: ${corpus.records.toLocaleString('en')} generated audit records (\`audit-ship sample\`), ` +
     `${(corpus.bytes / 1e6).toFixed(1)} MB, ${Math.round(corpus.bytes / corpus.records)} bytes per record on average. ` +
-    `Each figure is the best of ${RUNS} runs, each in a fresh process.`,
+    `Each figure is the best of ${RUNS} runs, each in a fresh process; the cases of a table take turns, run after run, ` +
+    "so that each one's best comes from the same minutes of a shared machine as the figures it is compared with.",
   '',
   '## Shipping',
   '',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
 import type { Deployed } from './deployed.js';
-import { runChild, type ChildSummary } from './measure.js';
+import { fastestOfEach, runChild, type ChildSummary } from './measure.js';
 
 export interface ShipRow {
   name: string;
@@ -113,10 +113,14 @@ export async function benchShip(
     ['fluent-logger (PackedForward, acks)', (p) => ({ args: [bench('peer-fluent-logger.js'), corpus.path, String(p)] })],
     ['floor: pre-encoded chunks straight to the sink', (p) => ({ args: [bench('floor.js'), corpus.path, String(p)] })],
   ];
-  const rows: ShipRow[] = [];
-  for (const [name, make] of cases) {
-    let best: { summary: ChildSummary; sink: SinkCount } | null = null;
-    for (let i = 0; i < runs; i++) {
+  // The shippers take turns, run after run: each one's best then comes from the same minutes of a
+  // shared machine as its peers', and their ratios compare like with like.
+  const best = await fastestOfEach(
+    runs,
+    cases,
+    corpus.records,
+    ([name]) => name,
+    async ([name, make]) => {
       const sink = await startSink();
       const { args, ...options } = make(sink.port);
       const { summary } = await runChild(args, options);
@@ -124,18 +128,20 @@ export async function benchShip(
       // A peer that says when it started is timed to the sink's last event (see peer-fluent-bit.ts).
       if (typeof summary.startedAt === 'number') summary.seconds = (counted.lastEventAt - summary.startedAt) / 1000;
       if (counted.events !== corpus.records) throw new Error(`${name}: the sink counted ${counted.events} of ${corpus.records} records`);
-      if (!best || summary.seconds < best.summary.seconds) best = { summary, sink: counted };
-      process.stderr.write(`${name}: ${Math.round(corpus.records / summary.seconds)} records/s\n`);
-    }
+      return { ...summary, sink: counted };
+    },
+  );
+  const rows: ShipRow[] = [];
+  for (const [[name], run] of best) {
     rows.push({
       name,
-      recordsPerSecond: corpus.records / best!.summary.seconds,
-      mbPerSecond: corpus.bytes / 1e6 / best!.summary.seconds,
-      peakRssMb: best!.summary.peakRssBytes / 1e6,
-      wireBytes: best!.sink.bytes,
-      shipperCpuUs: best!.summary.cpuSeconds === undefined ? null : (best!.summary.cpuSeconds / corpus.records) * 1e6,
-      sinkCpuUs: (best!.sink.cpuSeconds / corpus.records) * 1e6,
-      shipperCpuSeconds: best!.summary.cpuSeconds ?? null,
+      recordsPerSecond: corpus.records / run.seconds,
+      mbPerSecond: corpus.bytes / 1e6 / run.seconds,
+      peakRssMb: run.peakRssBytes / 1e6,
+      wireBytes: run.sink.bytes,
+      shipperCpuUs: run.cpuSeconds === undefined ? null : (run.cpuSeconds / corpus.records) * 1e6,
+      sinkCpuUs: (run.sink.cpuSeconds / corpus.records) * 1e6,
+      shipperCpuSeconds: run.cpuSeconds ?? null,
     });
   }
   return rows;
