@@ -14,7 +14,7 @@ import { benchPool, poolTable } from './pool.js';
 import { AS_DEPLOYED_ROW, FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
 import { findFluentBit } from './peer-fluent-bit.js';
 import { benchStartup, startupTable } from './startup.js';
-import { benchLongRun, TIMES, type LongRunRow } from './long-run.js';
+import { benchLongRun, longRunNote, TIMES, type LongRunRow } from './long-run.js';
 import { benchManyFiles, manyFilesTable } from './many-files.js';
 import { benchWorkers, workersTable } from './workers.js';
 
@@ -177,6 +177,13 @@ const report = [
   '### Goals',
   '',
   goalsTable(shipping, corpus.records, [follow, followLines], longRun),
+  '',
+  longRunNote(
+    longRun,
+    shipping.find((r) => r.name === 'audit-ship, stdin') ?? null,
+    shipping.find((r) => r.name === FLUENT_BIT_ROW) ?? null,
+    corpus.records,
+  ),
   '',
   '## Several servers',
   '',
