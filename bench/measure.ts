@@ -74,7 +74,8 @@ export async function fastestOfEach<C, S extends ChildSummary = ChildSummary>(
   for (let i = 0; i < runs; i++) {
     for (const c of cases) {
       const s = await run(c);
-      process.stderr.write(`${name(c)}: ${Math.round(records / s.seconds)} records/s, ${s.cpuSeconds?.toFixed(2)} CPU s\n`);
+      const cpu = s.cpuSeconds === undefined ? '' : `, ${s.cpuSeconds.toFixed(2)} CPU s`;
+      process.stderr.write(`${name(c)}: ${Math.round(records / s.seconds)} records/s${cpu}\n`);
       if (!best.has(c) || s.seconds < best.get(c)!.seconds) best.set(c, s);
     }
   }
