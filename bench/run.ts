@@ -11,7 +11,7 @@ import { deployed, describeDeployed } from './deployed.js';
 import { benchFollow, followTable, type FollowRow } from './follow.js';
 import { benchLint, type LintRow } from './lint.js';
 import { benchPool, poolTable } from './pool.js';
-import { AS_DEPLOYED_ROW, FLUENT_BIT_ROW, benchShip, type ShipRow } from './ship.js';
+import { AS_DEPLOYED_ROW, FLUENT_BIT_ROW, STDIN_ROW, benchShip, type ShipRow } from './ship.js';
 import { findFluentBit } from './peer-fluent-bit.js';
 import { benchStartup, startupTable } from './startup.js';
 import { benchLongRun, longRunNote, TIMES, type LongRunRow } from './long-run.js';
@@ -86,7 +86,7 @@ function goalsTable(rows: ShipRow[], records: number, follows: FollowRow[], long
   const [file, image, stdin, gz, org, orgGz, bit] = [
     row('audit-ship, file (validation'),
     row(AS_DEPLOYED_ROW),
-    row('audit-ship, stdin'),
+    row(STDIN_ROW),
     row('audit-ship, .gz'),
     row('@fluent-org/logger (PackedForward'),
     row('@fluent-org/logger, .gz'),
@@ -180,7 +180,7 @@ const report = [
   '',
   longRunNote(
     longRun,
-    shipping.find((r) => r.name === 'audit-ship, stdin') ?? null,
+    shipping.find((r) => r.name === STDIN_ROW) ?? null,
     shipping.find((r) => r.name === FLUENT_BIT_ROW) ?? null,
     corpus.records,
   ),

@@ -80,6 +80,7 @@ type Case = [
 
 export const FLUENT_BIT_ROW = 'Fluent Bit (tail → forward, acks, memory buffer)';
 export const AS_DEPLOYED_ROW = 'audit-ship, file, as the image runs it';
+export const STDIN_ROW = 'audit-ship, stdin';
 
 export async function benchShip(
   corpus: Corpus,
@@ -97,7 +98,7 @@ export async function benchShip(
       AS_DEPLOYED_ROW,
       (p) => ({ args: [...asDeployed.nodeArgs, CLI, ...ship(p, [corpus.path])], env: { NODE_OPTIONS: asDeployed.nodeOptions } }),
     ],
-    ['audit-ship, stdin', (p) => ({ command: CLI, args: ship(p), stdinFile: corpus.path })],
+    [STDIN_ROW, (p) => ({ command: CLI, args: ship(p), stdinFile: corpus.path })],
     ['audit-ship, stdin < file', (p) => ({ command: CLI, args: ship(p), stdinRedirect: corpus.path })],
     ['audit-ship, .gz file', (p) => ({ command: CLI, args: ship(p, [gzPath]) })],
     ['audit-ship, file, --compress gzip', (p) => ({ command: CLI, args: ship(p, ['--compress', 'gzip', corpus.path]) })],
