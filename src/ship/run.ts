@@ -5,13 +5,11 @@
  * a CLI does: options, signals, the summary and the exit code (src/cli/ship.ts).
  */
 import type { ShipOptions } from '../cli/ship-options.js';
-import { OutputError, UsageError } from '../errors.js';
+import { OutputError } from '../errors.js';
 import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
-import { decodeEntryStream } from '../forward/decode-transport.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
-import { DEFAULT_KUBECTL_RECENT_IDS } from '../input/kube/defaults.js';
-import { openSources, type InputSource } from '../input/sources.js';
+import type { InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
@@ -20,10 +18,11 @@ import { goneNotes } from './checkpoint-gone.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
 import { Forwarder, spooledBodies } from './forwarder.js';
+import { openInputs, spooledRequestIds } from './inputs.js';
 import type { ParallelPipeline } from './parallel.js';
-import { ShipPipeline, type PipelineOptions, type ReadFailure } from './pipeline.js';
+import { ShipPipeline, type ReadFailure } from './pipeline.js';
+import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
-import { RateLimiter } from './rate.js';
 import { readersFor } from './readers.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
@@ -44,37 +43,12 @@ export interface Stop {
 export interface RunHooks {
   note: Note;
   sender: SenderOptions;
-  pipeline: Pick<PipelineOptions, 'onInvalid' | 'writer' | 'gzipLevel'>;
+  pipeline: PipelineHooks;
 }
 
 /** Failures of a write while shipping: they stop the reading, and the exit says what was not kept. */
 function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointError | OutputError {
   return error instanceof SpoolWriteError || error instanceof CheckpointError || error instanceof OutputError;
-}
-
-async function openInputs(files: string[], options: ShipOptions, note: Note): Promise<InputSource[]> {
-  if (options.kubectl === undefined) {
-    if (options.kubernetesMetadata) throw new UsageError('--kubernetes-metadata names the pod a record came from: it needs --kubectl');
-    return openSources(files);
-  }
-  if (files.length > 0) throw new UsageError('--kubectl reads from kubectl; give no input files with it');
-  // Loaded only here: a run from files or stdin does without kubectl's modules.
-  const { kubeSource } = await import('../input/kube/source.js');
-  const { readTickFor } = await import('../input/kube/coalesced-read.js');
-  return [
-    kubeSource({
-      target: options.kubectl,
-      command: options.kubectlCommand,
-      maxStreams: options.kubectlMaxStreams,
-      backoff: { initialMs: 500, maxMs: 30_000 },
-      recentIds: DEFAULT_KUBECTL_RECENT_IDS,
-      maxLineBytes: options.maxLineBytes,
-      positionsDir: options.spoolDir,
-      fsync: options.spoolFsync !== 'never',
-      readTickMs: readTickFor(options.flushInterval),
-      onMessage: (line) => note(`${line}\n`),
-    }),
-  ];
 }
 
 export class ShipRun {
@@ -98,7 +72,7 @@ export class ShipRun {
     readonly options: ShipOptions,
     readonly sources: InputSource[],
     readonly spool: Spool,
-    private readonly bodies: ChunkBufferPool,
+    bodies: ChunkBufferPool,
     private readonly checkpoint: Checkpoint | null,
     private readonly deadLetter: DeadLetterFile | null,
     private readonly hooks: RunHooks,
@@ -108,7 +82,13 @@ export class ShipRun {
     parallel: typeof ParallelPipeline | null,
   ) {
     this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
-    const pipelineOptions = this.pipelineOptions();
+    const pipelineOptions = runPipelineOptions(options, hooks.pipeline, {
+      counts: this.counts,
+      bodies,
+      checkpoint,
+      deadLetter,
+      note: hooks.note,
+    });
     this.pipeline = parallel
       ? new parallel(spool, pipelineOptions, this.counts, this.readers)
       : new ShipPipeline(spool, pipelineOptions, this.counts);
@@ -150,39 +130,6 @@ export class ShipRun {
       this.fatal ??
       (failure && !stop.signal && !stop.gaveUp && !stop.writeFailure && !(failure instanceof SpoolClosedError) ? failure : null)
     );
-  }
-
-  private pipelineOptions(): PipelineOptions {
-    const { options, counts, hooks } = this;
-    return {
-      classify: { mixed: true, strict: options.strict },
-      maxLineBytes: options.maxLineBytes,
-      chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
-      gzipLevel: hooks.pipeline.gzipLevel,
-      bodies: this.bodies,
-      flushIntervalMs: options.flushInterval,
-      timeSource: options.timeSource,
-      since: options.since ?? null,
-      until: options.until ?? null,
-      rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
-      checkpoint: this.checkpoint,
-      kubernetesMetadata: options.kubernetesMetadata,
-      onInvalid: (file, line, diagnostics) => {
-        if (this.deadLetter) {
-          this.deadLetter.write(file, line, diagnostics);
-          counts.deadLettered++;
-        }
-        hooks.pipeline.onInvalid(file, line, diagnostics);
-      },
-      writer: hooks.pipeline.writer && {
-        write: (json) => {
-          hooks.pipeline.writer!.write(json);
-          counts.recordsWritten++;
-        },
-        flush: () => hooks.pipeline.writer!.flush(),
-      },
-      onNote: (message) => hooks.note(`audit-ship: ${message}\n`),
-    };
   }
 
   /**
@@ -300,27 +247,22 @@ export class ShipRun {
   }
 
   private async serveMetrics(): Promise<void> {
-    const { options, sender } = this;
+    const { options, sender, spool, counts } = this;
     if (options.metricsPort === undefined) return;
-    // prom-client costs about 9 MB of memory: it is loaded only when metrics are served.
-    const [{ createShipMetrics }, { startMetricsServer }, { watchHealth }] = await Promise.all([
-      import('../metrics/metrics.js'),
-      import('../metrics/server.js'),
-      import('../metrics/health.js'),
-    ]);
-    const kube = this.sources.find((s) => s.kube)?.kube ?? null;
-    const metrics = createShipMetrics({
-      counts: this.counts,
-      spool: this.spool.stats,
+    const { serveRunMetrics } = await import('./run-metrics.js');
+    const served = await serveRunMetrics({
+      counts,
+      spool,
       sender,
+      kube: this.sources.find((s) => s.kube)?.kube ?? null,
       spoolMaxBytes: options.spoolMaxBytes,
-      kube,
+      host: options.metricsHost,
+      port: options.metricsPort,
+      watchdogMs: options.watchdog,
     });
-    sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-    const health = watchHealth(sender, this.spool, kube, options.watchdog);
-    this.stopHealth = () => health.stop();
-    this.metricsServer = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, health);
-    this.hooks.note(`audit-ship: metrics on ${this.metricsServer.url}/metrics\n`);
+    this.metricsServer = served.server;
+    this.stopHealth = served.stopHealth;
+    this.hooks.note(`audit-ship: metrics on ${served.server.url}/metrics\n`);
   }
 
   /**
@@ -347,24 +289,11 @@ export class ShipRun {
     });
   }
 
-  /**
-   * A live tail resumed after a crash may read again the lines of the last chunk it spooled (its
-   * position is saved just after the chunk): the RequestIDs still in the spool are recognised as
-   * repeats, so they are not shipped twice.
-   */
+  /** A live tail resumed after a crash recognises the records still in the spool as repeats (src/ship/inputs.ts). */
   private async rememberSpooled(): Promise<void> {
     const inputs = this.sources.filter((s) => s.remember);
     if (inputs.length === 0 || this.spool.stats.records === 0) return;
-    const ids: string[] = [];
-    for (const { entries, compressed } of await this.spool.recentEntries(DEFAULT_KUBECTL_RECENT_IDS)) {
-      try {
-        for (const event of decodeEntryStream(entries, compressed)) {
-          if (typeof event.record.RequestID === 'string') ids.push(event.record.RequestID);
-        }
-      } catch {
-        // A chunk that cannot be read back is the spool's to report when it is sent.
-      }
-    }
+    const ids = await spooledRequestIds(this.spool);
     for (const input of inputs) input.remember!(ids);
   }
 

@@ -1,0 +1,57 @@
+/**
+ * A run's options as its pipeline takes them: the CLI's choices, the parts the run opened (the
+ * chunk bodies, the checkpoint, the dead-letter file) and the counts that the invalid lines and
+ * the records written to stdout add to.
+ */
+import type { ShipOptions } from '../cli/ship-options.js';
+import type { ChunkBufferPool } from '../forward/buffer-pool.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { ShipCounts } from './counts.js';
+import type { DeadLetterFile } from './dead-letter.js';
+import type { PipelineOptions } from './pipeline.js';
+import { RateLimiter } from './rate.js';
+
+/** The pipeline's parts that the CLI makes: how invalid lines are told, stdout's writer, the gzip level. */
+export type PipelineHooks = Pick<PipelineOptions, 'onInvalid' | 'writer' | 'gzipLevel'>;
+
+export interface RunParts {
+  counts: ShipCounts;
+  bodies: ChunkBufferPool;
+  checkpoint: Checkpoint | null;
+  deadLetter: DeadLetterFile | null;
+  note: (text: string) => void;
+}
+
+export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, parts: RunParts): PipelineOptions {
+  const { counts, deadLetter, note } = parts;
+  const writer = hooks.writer;
+  return {
+    classify: { mixed: true, strict: options.strict },
+    maxLineBytes: options.maxLineBytes,
+    chunkLimits: { maxRecords: options.chunkRecords, maxBytes: options.chunkBytes },
+    gzipLevel: hooks.gzipLevel,
+    bodies: parts.bodies,
+    flushIntervalMs: options.flushInterval,
+    timeSource: options.timeSource,
+    since: options.since ?? null,
+    until: options.until ?? null,
+    rate: options.rate > 0 ? new RateLimiter(options.rate) : null,
+    checkpoint: parts.checkpoint,
+    kubernetesMetadata: options.kubernetesMetadata,
+    onInvalid: (file, line, diagnostics) => {
+      if (deadLetter) {
+        deadLetter.write(file, line, diagnostics);
+        counts.deadLettered++;
+      }
+      hooks.onInvalid(file, line, diagnostics);
+    },
+    writer: writer && {
+      write: (json) => {
+        writer.write(json);
+        counts.recordsWritten++;
+      },
+      flush: () => writer.flush(),
+    },
+    onNote: (message) => note(`audit-ship: ${message}\n`),
+  };
+}
