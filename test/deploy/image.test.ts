@@ -1,16 +1,17 @@
 /**
  * deploy/Dockerfile cannot be built here (no Docker daemon, no registry), so its steps are carried
- * out by hand: the runtime dependencies stage's `npm ci` in a directory of its own, the final
- * stage's COPY instructions into an image-like tree, and its ENTRYPOINT run there: the CLI must
- * start with production dependencies only, from the paths the image holds.
+ * out by hand: the build stage's bundle made in a copy of the built tree, the final stage's COPY
+ * instructions into an image-like tree, and its ENTRYPOINT run there: the CLI must start from the
+ * paths the image holds, with no node_modules (the bundle holds the packages it uses).
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
 import { imageEntrypoint } from '../helpers/dockerfile.js';
+import { bundledTree } from '../helpers/package.js';
 import { ROOT } from '../helpers/paths.js';
 
 interface Stage {
@@ -51,12 +52,15 @@ const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
   .filter((l) => l && !l.startsWith('#'));
 
 describe('deploy/Dockerfile', () => {
-  it('builds as .ci/run does: npm ci from the lockfile, then the build; the runtime stage installs production dependencies only', () => {
+  it('builds as .ci/run does: npm ci from the lockfile, then the build; then bundles, as npm pack does, and copies no node_modules', () => {
     const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
     assert.match(ci, /^npm ci /m);
-    assert.ok(stage('build').lines.some((l) => /^RUN npm ci /.test(l)));
-    assert.ok(stage('build').lines.includes('RUN npm run build'));
-    assert.ok(stage('runtime-deps').lines.some((l) => /^RUN npm ci --omit=dev /.test(l)));
+    const build = stage('build').lines;
+    assert.ok(build.some((l) => /^RUN npm ci /.test(l)));
+    assert.ok(build.indexOf('RUN npm run build') >= 0 && build.indexOf('RUN npm run bundle') > build.indexOf('RUN npm run build'));
+    const pack = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.prepack;
+    assert.equal(pack, 'npm run build && npm run bundle');
+    assert.ok(!stage('final').lines.some((l) => l.startsWith('COPY ') && l.includes('node_modules')), 'no node_modules in the image');
   });
 
   it('copies only what is in the context and not ignored', () => {
@@ -87,30 +91,25 @@ describe('deploy/Dockerfile', () => {
     );
   });
 
-  it('starts the built CLI from its ENTRYPOINT, with production dependencies only', () => {
+  it('starts the bundled CLI from its ENTRYPOINT, with no node_modules', () => {
     const image = tempDir('audit-ship-image-');
-    // The runtime-deps stage: its COPY, then its npm ci.
-    const deps = tempDir('audit-ship-deps-');
-    for (const file of ['package.json', 'package-lock.json']) cpSync(join(ROOT, file), join(deps, file));
-    const install = stage('runtime-deps')
-      .lines.find((l) => l.startsWith('RUN '))!
-      .slice(4)
-      .split(/\s+/);
-    execFileSync(install[0]!, [...install.slice(1), '--prefer-offline'], { cwd: deps, stdio: 'ignore' });
-    // The final stage's COPY instructions, into the image's /app.
-    const from: Record<string, string> = { build: ROOT, 'runtime-deps': deps };
-    const roots: Record<string, string> = { build: '/src/', 'runtime-deps': '/app/' };
+    // The final stage's COPY instructions, into the image's /app; the build stage is the bundled tree.
+    const from: Record<string, string> = { build: bundledTree() };
+    const roots: Record<string, string> = { build: '/src/' };
     for (const line of stage('final').lines.filter((l) => l.startsWith('COPY '))) {
       const parts = line.split(/\s+/).slice(1);
       const stageName = parts[0]!.startsWith('--from=') ? parts.shift()!.slice('--from='.length) : null;
       const target = parts.pop()!;
       if (stageName === 'kubectl') continue; // the kubectl on this machine's PATH stands in
+      assert.ok(stageName === null || from[stageName], `COPY --from=${stageName}: a stage this test does not stand in for`);
       for (const source of parts) {
         const path = stageName ? join(from[stageName]!, source.slice(roots[stageName]!.length)) : join(ROOT, source);
         const to = target.endsWith('/') ? join(image, target, source.split('/').pop()!) : join(image, target);
         cpSync(path, to, { recursive: true });
       }
     }
+    assert.ok(existsSync(join(image, 'dist', 'bundle', 'main.js')), 'the image holds the bundle');
+    assert.ok(!existsSync(join(image, 'dist', 'src')), 'and not the compiled modules');
     // node's own flags come between node and the script: node must accept each of them.
     const { nodeArgs, script: imageScript } = imageEntrypoint();
     const script = join(image, imageScript.replace(/^\/app\//, ''));
@@ -123,6 +122,6 @@ describe('deploy/Dockerfile', () => {
     const sample = spawnSync(process.execPath, [...nodeArgs, script, 'sample', '--count', '5'], { encoding: 'utf8', env });
     const lint = spawnSync(process.execPath, [...nodeArgs, script, 'lint', '-'], { input: sample.stdout, encoding: 'utf8', env });
     assert.equal(lint.status, 0, lint.stderr);
-    assert.ok(!existsSync(join(image, 'node_modules', 'typescript')), 'no dev dependency in the image');
+    assert.ok(!existsSync(join(image, 'node_modules')), 'no node_modules in the image');
   });
 });
