@@ -148,6 +148,13 @@ const followShell = await benchFollow(20, 200, 30);
 const follow = await benchFollow(20, 200, 30, asDeployed);
 // A pod that logs each request as it serves it: each line in a write of its own.
 const followLines = await benchFollow(20, 200, 30, asDeployed, 200);
+
+/** Which form of the CLI the launcher ran: `npm run bench` bundles it first, as `npm pack` does. */
+function runsFrom(): string {
+  return existsSync(join(ROOT, 'dist', 'bundle', 'main.js'))
+    ? 'from the bundle the package ships (`dist/bundle`, made by `npm run bundle`)'
+    : 'from the compiled modules (no `dist/bundle`: `npm run bundle` makes the one the package ships)';
+}
 const soakPath = join(ROOT, 'bench', 'SOAK.md');
 const report = [
   '# Benchmarks',
@@ -163,7 +170,7 @@ const report = [
   'Every shipper sends the whole corpus with acks to the same counting sink (`bench/sink.ts`, its own process,',
   'a fresh one per run), which acks each chunk and counts every event by walking the msgpack; a run counts',
   'only if the sink saw every record. audit-ship runs as installed, the command `bin/audit-ship.js` (its launcher starts',
-  'node with `--no-concurrent-recompilation`), with its defaults: validation, acks, and the disk spool',
+  `node with \`--no-concurrent-recompilation\`) ${runsFrom()}, with its defaults: validation, acks, and the disk spool`,
   'with an fsync per chunk. The Node peers parse each line with `JSON.parse` and emit it, without validation;',
   'Fluent Bit parses each line with its JSON parser and keeps its default memory buffer, timed from its start to the',
   "sink's last event (its exit waits out a flush interval and a grace period).",
