@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FluentServer } from '@fluent-org/logger';
 import { sampleLines } from '../../src/sample/generate.js';
-import { tempDir } from '../helpers/cli.js';
+import { LIST_BUILTINS, loadedBuiltins, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { bundledTree } from '../helpers/package.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
 import { ROOT } from '../helpers/paths.js';
 
 const npm = (args: string[], cwd = ROOT) =>
@@ -42,25 +43,52 @@ class CountingServer extends FluentServer {
   }
 }
 
-/** The installed command ships two files, each read on a worker thread of its own, to @fluent-org/logger's FluentServer. */
+/** Runs the installed command to its end; its exit code and stderr. */
+async function runBin(
+  bin: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(bin, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stderr };
+}
+
+const acked = (stderr: string) => jsonSummary(stderr).recordsAcked;
+
+/**
+ * The installed command ships to @fluent-org/logger's FluentServer: a file with one reader, which
+ * loads none of the node modules it does not use (the bundle kept them lazy, as the modules are:
+ * test/cli/loaded-modules.test.ts), then two files, each read on a worker thread of its own.
+ */
 async function shipInstalled(prefix: string): Promise<void> {
   const server = new CountingServer({ listenOptions: { port: 0, host: '127.0.0.1' } });
   await server.listen();
   try {
+    const bin = join(prefix, 'bin', 'audit-ship');
     const dir = tempDir('audit-ship-installed-ship-');
     const lines = [...sampleLines(400, { seed: 83, start: 1632312000 })];
     const files = [join(dir, 'a.log'), join(dir, 'b.log')];
     writeFileSync(files[0]!, lines.slice(0, 200).join(''));
     writeFileSync(files[1]!, lines.slice(200).join(''));
-    const args = ['--port', String(server.port), '--spool-dir', join(dir, 'spool'), '--workers', '2', '--summary', 'json', ...files];
-    const child = spawn(join(prefix, 'bin', 'audit-ship'), args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    assert.equal(code, 0, stderr);
-    assert.match(stderr, /reading 2 files, 2 at a time/);
-    assert.equal((JSON.parse(stderr.trim().split('\n').pop()!) as { recordsAcked: number }).recordsAcked, 400);
-    assert.deepEqual(new Set(server.ids), new Set(lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID)));
+    const to = ['--port', String(server.port), '--summary', 'json'];
+    const plain = await runBin(bin, [...to, '--spool-dir', join(dir, 'spool-plain'), files[0]!], dir, { NODE_OPTIONS: LIST_BUILTINS });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(acked(plain.stderr), 200);
+    const builtins = loadedBuiltins(plain.stderr);
+    assert.ok(builtins.has('net'), 'the probe lists what a run loads');
+    for (const name of ['crypto', 'tls', 'dns', 'worker_threads'])
+      assert.ok(!builtins.has(name), `a plain run of the bundle loaded node:${name}`);
+    const parallel = await runBin(bin, [...to, '--spool-dir', join(dir, 'spool'), '--workers', '2', ...files], dir);
+    assert.equal(parallel.code, 0, parallel.stderr);
+    assert.match(parallel.stderr, /reading 2 files, 2 at a time/);
+    assert.equal(acked(parallel.stderr), 400);
+    const ids = lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+    assert.deepEqual(new Set(server.ids), new Set(ids));
+    assert.equal(server.ids.length, 600, 'the first file twice, the second once');
   } finally {
     await server.close();
   }
