@@ -20,10 +20,21 @@ const UNSET = { NO_COLOR: undefined, FORCE_COLOR: undefined, TF_BUILD: undefined
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
+/**
+ * The environment of a terminal session, built rather than inherited: chalk also reads CI, TERM,
+ * COLORTERM and a dozen CI vendors' variables (a terminal inside an unknown CI gets no colour), and
+ * the test must not depend on which of them whoever runs it has set.
+ */
+function terminalEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { PATH, HOME, NODE_V8_COVERAGE } = process.env;
+  const spool = cliEnv().AUDIT_SHIP_SPOOL_DIR;
+  return { PATH, HOME, NODE_V8_COVERAGE, AUDIT_SHIP_SPOOL_DIR: spool, ...env };
+}
+
 /** `audit-ship lint bad.jsonl` on a terminal: a pseudo-terminal made by util-linux's `script`. */
 function lintOnTerminal(env: NodeJS.ProcessEnv): string {
   const command = `'${process.execPath}' '${CLI}' lint '${bad}'`;
-  const r = spawnSync('script', ['-qec', command, '/dev/null'], { env: cliEnv({ ...UNSET, ...env }), encoding: 'utf8' });
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { env: terminalEnv(env), encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /not-audit-record/);
   return r.stdout;
@@ -57,4 +68,13 @@ describe('colour', () => {
     assert.ok(lintOnTerminal({ TERM: 'xterm' }).includes(ESC), 'no colour on a terminal');
     assert.ok(!lintOnTerminal({ TERM: 'xterm', NO_COLOR: '1' }).includes(ESC), 'colour on a terminal with NO_COLOR');
   });
+
+  it(
+    "on a terminal inside a CI chalk does not know: none, by chalk's rule",
+    { skip: hasScript ? false : "util-linux's script is not installed" },
+    () => {
+      assert.ok(!lintOnTerminal({ TERM: 'xterm', CI: 'true' }).includes(ESC), 'colour on a terminal in an unknown CI');
+      assert.ok(lintOnTerminal({ TERM: 'xterm', CI: 'true', FORCE_COLOR: '1' }).includes(ESC), 'FORCE_COLOR did not colour it');
+    },
+  );
 });
