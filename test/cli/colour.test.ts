@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LIST_BUILTINS, LIST_PACKAGES, cliEnv, loadedBuiltins, loadedPackages, runCli, tempDir } from '../helpers/cli.js';
+import { LIST_BUILTINS, LIST_PACKAGES, loadedBuiltins, loadedPackages, runCli, tempDir } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 
 const dir = tempDir('audit-ship-colour-');
@@ -19,6 +19,8 @@ const ESC = '\u001b[';
 const UNSET = { NO_COLOR: undefined, FORCE_COLOR: undefined, TF_BUILD: undefined };
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
+/** The terminal cases need util-linux's `script` to make the pseudo-terminal. */
+const ON_TERMINAL = { skip: hasScript ? false : "util-linux's script is not installed" };
 
 /**
  * The environment of a terminal session, built rather than inherited: chalk also reads CI, TERM,
@@ -27,8 +29,7 @@ const hasScript = spawnSync('script', ['--version']).status === 0;
  */
 function terminalEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { PATH, HOME, NODE_V8_COVERAGE } = process.env;
-  const spool = cliEnv().AUDIT_SHIP_SPOOL_DIR;
-  return { PATH, HOME, NODE_V8_COVERAGE, AUDIT_SHIP_SPOOL_DIR: spool, ...env };
+  return { PATH, HOME, NODE_V8_COVERAGE, AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...env };
 }
 
 /** `audit-ship lint bad.jsonl` on a terminal: a pseudo-terminal made by util-linux's `script`. */
@@ -64,17 +65,13 @@ describe('colour', () => {
     assert.ok(!both.stdout.includes(ESC) && !both.stderr.includes(ESC), 'colour with NO_COLOR');
   });
 
-  it('on a terminal: colour, and none with NO_COLOR', { skip: hasScript ? false : "util-linux's script is not installed" }, () => {
+  it('on a terminal: colour, and none with NO_COLOR', ON_TERMINAL, () => {
     assert.ok(lintOnTerminal({ TERM: 'xterm' }).includes(ESC), 'no colour on a terminal');
     assert.ok(!lintOnTerminal({ TERM: 'xterm', NO_COLOR: '1' }).includes(ESC), 'colour on a terminal with NO_COLOR');
   });
 
-  it(
-    "on a terminal inside a CI chalk does not know: none, by chalk's rule",
-    { skip: hasScript ? false : "util-linux's script is not installed" },
-    () => {
-      assert.ok(!lintOnTerminal({ TERM: 'xterm', CI: 'true' }).includes(ESC), 'colour on a terminal in an unknown CI');
-      assert.ok(lintOnTerminal({ TERM: 'xterm', CI: 'true', FORCE_COLOR: '1' }).includes(ESC), 'FORCE_COLOR did not colour it');
-    },
-  );
+  it("on a terminal inside a CI chalk does not know: none, by chalk's rule", ON_TERMINAL, () => {
+    assert.ok(!lintOnTerminal({ TERM: 'xterm', CI: 'true' }).includes(ESC), 'colour on a terminal in an unknown CI');
+    assert.ok(lintOnTerminal({ TERM: 'xterm', CI: 'true', FORCE_COLOR: '1' }).includes(ESC), 'FORCE_COLOR did not colour it');
+  });
 });
