@@ -25,17 +25,36 @@ class CountingServer extends FluentServer {
   }
 }
 
-/** Records at the head of the input left out of the shares: see assertShares. */
+/** Records at the head of the input always left out of the shares: see assertShares. */
 const WARM_UP = 10_000;
+/** --chunk-records of the share runs. */
+const CHUNK_RECORDS = 500;
+/** --window of the share runs: chunks in flight to a server before it must have acked one. */
+const WINDOW = 8;
 
 /**
- * Each server's share of the records after the first WARM_UP is within 10% of what its weight
- * asks. The head is left out because a server is passed over until its first ack (so that one
- * that never acks cannot hold the pool up): on a loaded machine the first chunks can go to the
- * servers that acked first, a skew of a few chunks that the weights do not make up later.
+ * Where the shares start: after WARM_UP records, and after every server has been sent a record
+ * beyond its first WINDOW chunks. A server is passed over until its first ack (so that one that
+ * never acks cannot hold the pool up), and on a loaded machine that ack can come late, while the
+ * others take its turns: a skew the weights do not make up later. A server's record number
+ * WINDOW * CHUNK_RECORDS + 1 lies in a chunk that could be sent only once an ack had made room,
+ * so from the last such record on every server takes its turns. Each server receives its
+ * records in the order of the input (one connection, chunks in order).
  */
+function sharesStart(received: string[][], ledger: Ledger): number {
+  const index = new Map(ledger.ids.map((id, i) => [id, i]));
+  let start = WARM_UP;
+  for (const ids of received) {
+    const id = ids[WINDOW * CHUNK_RECORDS];
+    assert.ok(id !== undefined, `a server got only ${ids.length} records: too few to have acked`);
+    start = Math.max(start, index.get(id)! + 1);
+  }
+  return start;
+}
+
+/** Each server's share of the records from sharesStart on is within 10% of what its weight asks. */
 function assertShares(received: string[][], weights: number[], ledger: Ledger): void {
-  const counted = new Set(ledger.ids.slice(WARM_UP));
+  const counted = new Set(ledger.ids.slice(sharesStart(received, ledger)));
   const counts = received.map((ids) => ids.filter((id) => counted.has(id)).length);
   const sum = weights.reduce((a, b) => a + b, 0);
   counts.forEach((n, i) => {
@@ -43,6 +62,9 @@ function assertShares(received: string[][], weights: number[], ledger: Ledger): 
     assert.ok(Math.abs(n - want) <= want * 0.1, `server ${i} (weight ${weights[i]}) got ${n}, want ${want} ± 10%`);
   });
 }
+
+/** The flags of the share runs that sharesStart relies on. */
+const SHARE_FLAGS = ['--chunk-records', String(CHUNK_RECORDS), '--window', String(WINDOW)];
 
 describe('a pool of servers', () => {
   let ledger: Ledger;
@@ -66,7 +88,7 @@ describe('a pool of servers', () => {
 
   it('shares 100,000 records between two of our receivers by equal weights', async () => {
     const [a, b] = await Promise.all([receiver(), receiver()]);
-    const res = await runCli(['--host', `127.0.0.1:${a.port},127.0.0.1:${b.port}`, '--chunk-records', '500', '--summary', 'json', file]);
+    const res = await runCli(['--host', `127.0.0.1:${a.port},127.0.0.1:${b.port}`, ...SHARE_FLAGS, '--summary', 'json', file]);
     assert.equal(res.code, 0, res.stderr);
     const got = [a.requestIds(), b.requestIds()];
     assert.equal(ledger.assertComplete(got.flat()), 0, 'no duplicates without a fault');
@@ -78,7 +100,7 @@ describe('a pool of servers', () => {
     await Promise.all(servers.map((s) => s.listen()));
     t.after(() => Promise.all(servers.map((s) => s.close())));
     const hosts = servers.map((s, i) => `127.0.0.1:${s.port}*${i + 1}`).join(',');
-    const res = await runCli(['--host', hosts, '--chunk-records', '500', '--summary', 'json', file]);
+    const res = await runCli(['--host', hosts, ...SHARE_FLAGS, '--summary', 'json', file]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(ledger.assertComplete(servers.flatMap((s) => s.ids)), 0);
     assertShares(
