@@ -1,13 +1,37 @@
 /** Runs the built CLI as a user would: a real child process, real stdin/stdout/stderr. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from './paths.js';
 
-/** A fresh directory under the system temp dir. */
+/** The directories tempDir made in this process. */
+const made: string[] = [];
+
+/**
+ * Removes them when the process exits (a test file runs in a process of its own): a run of the suite
+ * makes about 700, some with 100 MB of input or spool in them. A process that exits with a failure
+ * keeps them, and says where, for a look at what the failing test left.
+ */
+function removeMade(code: number): void {
+  if (code !== 0) {
+    process.stderr.write(`temporary directories kept for a look at the failure:\n${made.map((d) => `  ${d}\n`).join('')}`);
+    return;
+  }
+  for (const dir of made) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Still a mount point, or written by a child that outlived the test: left for the system's temp cleaner.
+    }
+  }
+}
+
+/** A fresh directory under the system temp dir, removed when the process exits. */
 export function tempDir(prefix = 'audit-ship-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (made.push(dir) === 1) process.once('exit', removeMade);
+  return dir;
 }
 
 /**

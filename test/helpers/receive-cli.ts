@@ -1,10 +1,10 @@
 /** Starts `audit-ship receive` as a real child process on a free port, and reads what it wrote. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'node:test';
+import { tempDir } from './cli.js';
 import { CLI } from './paths.js';
 
 export interface ReceivedLine {
@@ -26,7 +26,7 @@ export interface RunningReceiver {
 }
 
 export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningReceiver> {
-  const out = join(mkdtempSync(join(tmpdir(), 'audit-ship-receive-')), 'events.jsonl');
+  const out = join(tempDir('audit-ship-receive-'), 'events.jsonl');
   const child = spawn(process.execPath, [CLI, 'receive', '--port', '0', '--out', out, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...env },
