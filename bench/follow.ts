@@ -5,14 +5,14 @@
  * audit-ship's peak RSS comes from its summary, and the kubectl processes are sampled from /proc (CPU over the run, proportional set size summed at the end, so shared pages count once). Every record must reach the sink.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeKubeApi } from '../test/helpers/kube-api.js';
 import { CLI, THIS_NODE_FIRST } from '../test/helpers/paths.js';
 import { describeDeployed, type Deployed } from './deployed.js';
 import { sampleLines } from '../src/sample/generate.js';
 import { startSink } from './ship.js';
+import { tempDir } from '../test/helpers/cli.js';
 
 export interface FollowRow {
   /** How the shipper ran: as deployed, or from a shell (null: the installed command, no NODE_OPTIONS). */
@@ -79,7 +79,7 @@ export async function benchFollow(
   const total = pods * perPodPerSecond * seconds;
   const lines = [...sampleLines(total, { seed: 7, start: Math.floor(Date.now() / 1000) })].map((l) => l.trimEnd());
   const sink = await startSink();
-  const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
+  const spool = join(tempDir('audit-ship-bench-'), 'spool');
   const args = ['--kubectl', 'deploy/seldon-deploy', '--port', String(sink.port), '--spool-dir', spool];
   // From a shell, the installed command (its launcher gives node its flags); as deployed, node with the image's.
   const nodeArgs = [

@@ -5,9 +5,9 @@
  * flush and a grace period that delivery does not need.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../test/helpers/cli.js';
 
 /** The fluent-bit binary: FLUENT_BIT, or one on PATH; null when there is none. */
 export function findFluentBit(): string | null {
@@ -59,7 +59,7 @@ function config(path: string, port: number, dir: string): string {
 /** Runs only as the benchmark's child: prints the JSON summary the other shippers print. */
 async function main(): Promise<void> {
   const [binary, path, port] = [process.argv[2]!, process.argv[3]!, Number(process.argv[4])];
-  const conf = config(path, port, mkdtempSync(join(tmpdir(), 'audit-ship-bench-fluent-bit-')));
+  const conf = config(path, port, tempDir('audit-ship-bench-fluent-bit-'));
   const startedAt = Date.now();
   const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', binary, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -4,13 +4,12 @@
  * same CPU, so this mostly shows what sharing costs, not what a second aggregator on its own machine
  * would add.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
 import { fastestOfEach, runChild, type ChildSummary } from './measure.js';
 import { startSink } from './ship.js';
+import { tempDir } from '../test/helpers/cli.js';
 
 export interface PoolRow {
   sinks: number;
@@ -24,7 +23,7 @@ export interface PoolRow {
 async function once(corpus: Corpus, sinks: number): Promise<ChildSummary & { counts: number[] }> {
   const started = await Promise.all(Array.from({ length: sinks }, () => startSink()));
   const hosts = started.map((s) => `127.0.0.1:${s.port}`).join(',');
-  const spool = join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool');
+  const spool = join(tempDir('audit-ship-bench-'), 'spool');
   const { summary } = await runChild(['--host', hosts, '--spool-dir', spool, '--summary', 'json', '--no-progress', corpus.path], {
     command: CLI,
   });

@@ -5,13 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import type { Corpus } from './corpus.js';
 import type { Deployed } from './deployed.js';
 import { fastestOfEach, runChild, type ChildSummary } from './measure.js';
+import { tempDir } from '../test/helpers/cli.js';
 
 export interface ShipRow {
   name: string;
@@ -65,7 +64,7 @@ export async function shipIntoSink(
   options: { stdinFile?: string | string[] } = {},
 ): Promise<{ wall: number; summary: ChildSummary }> {
   const sink = await startSink();
-  const dir = mkdtempSync(join(tmpdir(), 'audit-ship-bench-'));
+  const dir = tempDir('audit-ship-bench-');
   const own = ['--port', String(sink.port), '--spool-dir', join(dir, 'spool'), '--summary', 'json', '--no-progress'];
   const run = await runChild([...own, ...args(dir)], { command: CLI, ...options });
   const { events } = await sink.stop();
@@ -89,7 +88,7 @@ export async function benchShip(
   asDeployed: Deployed,
   runs: number,
 ): Promise<ShipRow[]> {
-  const spool = () => ['--spool-dir', join(mkdtempSync(join(tmpdir(), 'audit-ship-bench-')), 'spool')];
+  const spool = () => ['--spool-dir', join(tempDir('audit-ship-bench-'), 'spool')];
   // audit-ship's arguments, for the command as installed (`command: CLI`).
   const ship = (port: number, extra: string[] = []) => ['--port', String(port), ...spool(), '--summary', 'json', '--no-progress', ...extra];
   const cases: Case[] = [

@@ -7,13 +7,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sampleLines } from '../src/sample/generate.js';
 import { freePort } from '../test/helpers/net.js';
 import { CLI, ROOT } from '../test/helpers/paths.js';
+import { tempDir } from '../test/helpers/cli.js';
 
 const TOTAL = Number(process.argv[2] ?? 10_000_000);
 const RESTART_EVERY_MS = 4000;
@@ -62,7 +63,7 @@ async function stopReceiver(child: ChildProcess): Promise<void> {
 
 const port = await freePort();
 let receiver = await startReceiver(port);
-const spoolDir = join(mkdtempSync(join(tmpdir(), 'audit-ship-soak-')), 'spool');
+const spoolDir = join(tempDir('audit-ship-soak-'), 'spool');
 const started = Date.now();
 const ship = spawn(process.execPath, [CLI, '--port', String(port), '--spool-dir', spoolDir, '--summary', 'json', '--no-progress'], {
   stdio: ['pipe', 'ignore', 'pipe'],

@@ -4,12 +4,11 @@
  * shipping them to a sink), against a bare `node`. Median wall time and CPU of several runs, and peak RSS.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT, THIS_NODE_FIRST } from '../test/helpers/paths.js';
 import { ensureCorpus } from './corpus.js';
 import { startSink } from './ship.js';
+import { tempDir } from '../test/helpers/cli.js';
 
 export interface StartupRow {
   name: string;
@@ -51,7 +50,7 @@ function measure(name: string, command: string, args: (run: number) => string[],
 }
 
 export async function benchStartup(runs: number): Promise<StartupRow[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'audit-ship-bench-start-'));
+  const dir = tempDir('audit-ship-bench-start-');
   const small = (await ensureCorpus(SMALL)).path;
   const sink = await startSink();
   const ship = (i: number) => ['--port', String(sink.port), '--spool-dir', join(dir, `spool-${i}`), '--summary', 'none', small];

@@ -5,7 +5,7 @@
  * a real process, exactly as a user would run it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +61,8 @@ await new Promise((resolve) => receiver.once('exit', resolve));
 const events = received();
 process.stderr.write(`\nreceived ${events.length} of ${RECORDS} records; the first one as the receiver wrote it:\n`);
 process.stdout.write(`${events[0] ?? '(none)'}\n`);
-process.exitCode = code === 0 && events.length === RECORDS ? 0 : 1;
+if (code === 0 && events.length === RECORDS) rmSync(work, { recursive: true, force: true });
+else {
+  process.stderr.write(`the spool and what arrived are kept in ${work}\n`);
+  process.exitCode = 1;
+}
