@@ -28,10 +28,18 @@ export interface FollowRow {
   shipPeakRssMb: number;
   kubectlCpuPercent: number;
   kubectlRssMb: number;
+  /** audit-ship's CPU (% of a core) in each run of this case, in the order run: the row's figures are the median run's. */
+  shipCpuPercentRuns: number[];
+}
+
+/** One way of following: how audit-ship runs, and how many writes a second each pod's records come in. */
+export interface FollowCase {
+  deployed: Deployed | null;
+  writesPerSecond: number;
 }
 
 /** Writes a second per pod unless told otherwise: a few records a write. */
-const WRITES_PER_SECOND = 20;
+export const WRITES_PER_SECOND = 20;
 
 /** User and system CPU seconds of a process so far. */
 function cpuOf(pid: number | string): { cpu: number; ppid: number; name: string } {
@@ -142,18 +150,51 @@ export async function benchFollow(
     shipPeakRssMb: summary.peakRssBytes / 1e6,
     kubectlCpuPercent: ((after.cpu - before.cpu) / elapsed) * 100,
     kubectlRssMb: after.rssMb,
+    shipCpuPercentRuns: [(shipCpu / elapsed) * 100],
   };
 }
 
+/**
+ * Each case `runs` times, the cases taking turns run after run, so that a busy minute of the shared
+ * machine falls on all of them alike. A follow run's figure is a cost, not a best effort, and one
+ * run of 30 s moves with the machine's load across the goal: each case gives its median run, with
+ * every run's CPU beside it.
+ */
+export async function benchFollowTurns(
+  cases: readonly FollowCase[],
+  runs: number,
+  pods = 20,
+  perPodPerSecond = 200,
+  seconds = 30,
+): Promise<FollowRow[]> {
+  const results: FollowRow[][] = cases.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, c] of cases.entries()) {
+      const row = await benchFollow(pods, perPodPerSecond, seconds, c.deployed, c.writesPerSecond);
+      process.stderr.write(
+        `follow, ${c.deployed ? 'as deployed' : 'from a shell'}, ${c.writesPerSecond} writes/s a pod: ${row.shipCpuPercent.toFixed(2)}% of a core\n`,
+      );
+      results[k]!.push(row);
+    }
+  }
+  return results.map((rows) => {
+    const median = [...rows].sort((a, b) => a.shipCpuPercent - b.shipCpuPercent)[Math.floor((rows.length - 1) / 2)]!;
+    return { ...median, shipCpuPercentRuns: rows.map((r) => r.shipCpuPercent) };
+  });
+}
+
 export function followTable(rows: FollowRow[]): string {
-  const lines = ['| process | CPU (% of one core) | CPU µs/record | memory |', '| --- | ---: | ---: | ---: |'];
+  const lines = [
+    '| process | CPU (% of one core), median run | each run | CPU µs/record | memory |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
   for (const r of rows) {
     const pace = r.writesPerSecond === r.recordsPerSecond / r.pods ? ', a line a write' : `, ${r.writesPerSecond} writes/s a pod`;
     const how =
       (r.deployed ? `as deployed (${describeDeployed(r.deployed)})` : 'from a shell (the installed command, no NODE_OPTIONS)') + pace;
     lines.push(
-      `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
-      `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
+      `| audit-ship, ${how} | ${r.shipCpuPercent.toFixed(1)}% | ${r.shipCpuPercentRuns.map((c) => `${c.toFixed(1)}%`).join(', ')} | ${r.shipCpuUsPerRecord.toFixed(1)} | ${r.shipPeakRssMb.toFixed(0)} MB peak RSS |`,
+      `| ${r.pods} × kubectl logs -f | ${r.kubectlCpuPercent.toFixed(1)}% | | ${(((r.kubectlCpuPercent / 100) * 1e6) / r.recordsPerSecond).toFixed(1)} | ${r.kubectlRssMb.toFixed(0)} MB together (PSS) |`,
     );
   }
   return lines.join('\n');
