@@ -8,6 +8,7 @@
 import { CommanderError } from 'commander';
 import { AuditShipError, InputError, ListenError, OutputError, UsageError } from '../errors.js';
 import { stderrColors } from './tty.js';
+import { count, was } from '../plural.js';
 
 export const EXIT = {
   ok: 0,
@@ -98,7 +99,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.notSpooled > 0) {
     cases.push({
       code: EXIT.inputUnread,
-      text: `${f.notSpooled} records were read but not written to the spool (${f.notSpooledWhy}); they must be read again: ${f.resumeHint}`,
+      text: `${count(f.notSpooled, 'record')} ${was(f.notSpooled)} read but not written to the spool (${f.notSpooledWhy}); ${f.notSpooled === 1 ? 'it' : 'they'} must be read again: ${f.resumeHint}`,
     });
   }
   if (f.checkpointBehind !== null) {
@@ -110,10 +111,13 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.leftInSpool > 0)
     cases.push({
       code: EXIT.leftInSpool,
-      text: `${f.leftInSpool} records were not acked and stay in the spool ${f.spoolDir}; the next run sends them first`,
+      text: `${count(f.leftInSpool, 'record')} ${was(f.leftInSpool)} not acked and ${f.leftInSpool === 1 ? 'stays' : 'stay'} in the spool ${f.spoolDir}; the next run sends ${f.leftInSpool === 1 ? 'it' : 'them'} first`,
     });
   if (f.dropped > 0)
-    cases.push({ code: EXIT.dropped, text: `${f.dropped} records were dropped unsent from the full spool (--spool-overflow drop-oldest)` });
+    cases.push({
+      code: EXIT.dropped,
+      text: `${count(f.dropped, 'record')} ${was(f.dropped)} dropped unsent from the full spool (--spool-overflow drop-oldest)`,
+    });
   const lost = f.invalid - f.deadLettered;
   if (lost > 0 && f.invalid > f.invalidAllowed) {
     cases.push({

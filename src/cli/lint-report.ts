@@ -8,6 +8,7 @@ import type { Colors } from './tty.js';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../schema/diagnostic.js';
 import { version } from '../version.js';
 import { diagnosticFormatter, type LintFormat, type Located } from './lint-format.js';
+import { count } from '../plural.js';
 
 /** One input's counts, for the documents that describe every file. */
 export interface FileReport {
@@ -82,7 +83,7 @@ function junit(items: readonly Located[], files: readonly FileReport[]): string 
       return `    <testcase name="line ${line}" classname="${xml(file)}">${body}</testcase>\n`;
     });
     const fileFailures = cases.filter((c) => c.includes('<failure')).length;
-    if (cases.length === 0) cases.push(`    <testcase name="${records} records valid" classname="${xml(file)}"/>\n`);
+    if (cases.length === 0) cases.push(`    <testcase name="${count(records, 'record')} valid" classname="${xml(file)}"/>\n`);
     failures += fileFailures;
     tests += cases.length;
     return `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${fileFailures}" errors="0">\n${cases.join('')}  </testsuite>\n`;

@@ -12,6 +12,7 @@ import { createWriteStream, openSync } from 'node:fs';
 import { TextOutput } from './output.js';
 import { noColors, stderrColors, stdoutColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
+import { count } from '../plural.js';
 
 export interface LintOptions extends ClassifyOptions {
   /** Write the report in --format to this file; stdout then gets text. */
@@ -124,15 +125,15 @@ class Linter {
 function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors: number): string {
   const colors = stderrColors();
   const mbps = c.bytes / 1e6 / Math.max(seconds, 1e-9);
-  const errors = c.errors > 0 ? colors.red(`${c.errors} errors`) : `${c.errors} errors`;
-  const warnings = c.warnings > 0 ? colors.yellow(`${c.warnings} warnings`) : `${c.warnings} warnings`;
+  const errors = c.errors > 0 ? colors.red(count(c.errors, 'error')) : count(c.errors, 'error');
+  const warnings = c.warnings > 0 ? colors.yellow(count(c.warnings, 'warning')) : count(c.warnings, 'warning');
   const lines = [
-    `audit-ship lint: ${c.records} records, ${c.valid} valid, ${c.invalid} invalid; ${errors}, ${warnings}; ` +
-      `${c.blank + c.skipped} lines skipped (${c.blank} blank, ${c.skipped} not audit records)`,
-    `${c.lines} lines, ${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), ` +
+    `audit-ship lint: ${count(c.records, 'record')}, ${c.valid} valid, ${c.invalid} invalid; ${errors}, ${warnings}; ` +
+      `${count(c.blank + c.skipped, 'line')} skipped (${c.blank} blank, ${c.skipped} not audit records)`,
+    `${count(c.lines, 'line')}, ${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), ` +
       `peak RSS ${formatBytes(peakRssBytes())}`,
   ];
-  if (stopped) lines.push(`stopped after ${maxErrors} errors (--max-errors)`);
+  if (stopped) lines.push(`stopped after ${count(maxErrors, 'error')} (--max-errors)`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -218,10 +219,11 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
     process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
   }
   if (empty) process.stderr.write('audit-ship lint: no lines to check (--allow-empty accepts that)\n');
-  if (tooManyWarnings) process.stderr.write(`audit-ship lint: ${c.warnings} warnings, more than --max-warnings ${options.maxWarnings}\n`);
+  if (tooManyWarnings)
+    process.stderr.write(`audit-ship lint: ${count(c.warnings, 'warning')}, more than --max-warnings ${options.maxWarnings}\n`);
   process.exitCode = c.errors > 0 || empty || tooManyWarnings ? 1 : 0;
 }
 
 function fileLine(f: FileCounts): string {
-  return `${f.file}: ${f.records} records, ${f.valid} valid, ${f.invalid} invalid; ${f.errors} errors, ${f.warnings} warnings\n`;
+  return `${f.file}: ${count(f.records, 'record')}, ${f.valid} valid, ${f.invalid} invalid; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
 }

@@ -2,6 +2,7 @@
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/spool.js';
 import { cpuSeconds, formatBytes, peakRssBytes } from './units.js';
+import { count, was } from '../plural.js';
 
 export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   invalidByCode: Record<string, number>;
@@ -36,16 +37,19 @@ export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: numb
 export function summaryText(s: ShipSummary): string {
   const skipped = s.skipped + s.blank + s.duplicates + s.filtered;
   const skippedParts = [`${s.skipped} not audit records`, `${s.blank} blank`];
-  if (s.duplicates > 0) skippedParts.push(`${s.duplicates} duplicates`);
+  if (s.duplicates > 0) skippedParts.push(count(s.duplicates, 'duplicate'));
   if (s.filtered > 0) skippedParts.push(`${s.filtered} outside --since/--until`);
   const lines = [
-    `audit-ship: ${s.lines} lines read: ${s.valid} valid, ${s.invalid} invalid` +
+    `audit-ship: ${count(s.lines, 'line')} read: ${s.valid} valid, ${s.invalid} invalid` +
       `${s.deadLettered > 0 ? ` (${s.deadLettered} dead-lettered)` : ''}, ${skipped} skipped (${skippedParts.join(', ')})`,
-    `${s.recordsSent} records sent, ${s.recordsAcked} acked in ${s.chunksAcked} chunks, ${s.resends} chunks resent` +
+    `${count(s.recordsSent, 'record')} sent, ${s.recordsAcked} acked in ${count(s.chunksAcked, 'chunk')}, ${count(s.resends, 'chunk')} resent` +
       `${s.recoveredFromSpool > 0 ? `, ${s.recoveredFromSpool} recovered from the spool` : ''}` +
       `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}; ${s.leftInSpool} left in spool`,
     `${formatBytes(s.bytesRead)} in ${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond)} records/s, peak RSS ${formatBytes(s.peakRssBytes)}`,
   ];
-  if (s.damagedSpoolRanges > 0) lines.push(`${s.damagedSpoolRanges} damaged spool ranges were set aside in the spool's damaged/ folder`);
+  if (s.damagedSpoolRanges > 0)
+    lines.push(
+      `${count(s.damagedSpoolRanges, 'damaged spool range')} ${was(s.damagedSpoolRanges)} set aside in the spool's damaged/ folder`,
+    );
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { lockHolder, lockSpool } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
 import { formatBytes } from './units.js';
+import { count } from '../plural.js';
 
 export interface SpoolCommandOptions {
   spoolDir: string;
@@ -64,10 +65,12 @@ function inspect(dir: string): SpoolReport {
 function reportText(r: SpoolReport): string {
   const lines = [
     `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy.pid}${r.lockedBy.host ? ` on ${r.lockedBy.host}` : ''})` : ''}`,
-    `${r.records} records in ${r.chunks} chunks waiting to be sent, ${r.segments} segments, ${formatBytes(r.bytes)}`,
+    `${count(r.records, 'record')} in ${count(r.chunks, 'chunk')} waiting to be sent, ${count(r.segments, 'segment')}, ${formatBytes(r.bytes)}`,
   ];
   if (r.setAside.files > 0)
-    lines.push(`${r.setAside.files} damaged ranges set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`);
+    lines.push(
+      `${count(r.setAside.files, 'damaged range')} set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`,
+    );
   for (const d of r.damaged) lines.push(`damaged: ${d.segment} at byte ${d.offset}: ${d.length} bytes, ${d.reason}`);
   return `${lines.join('\n')}\n`;
 }
@@ -106,7 +109,7 @@ export async function spoolCommand(action: 'status' | 'verify' | 'purge', option
     }
     case 'purge': {
       const purged = await purge(dir);
-      out(purged, `purged ${purged.records} records in ${purged.segments} segments from ${dir}\n`);
+      out(purged, `purged ${count(purged.records, 'record')} in ${count(purged.segments, 'segment')} from ${dir}\n`);
       return;
     }
   }

@@ -8,6 +8,7 @@
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import type { Spool } from '../spool/spool.js';
+import { count } from '../plural.js';
 
 const TICK_MS = 1000;
 const LOOP_STALL_MS = 10_000;
@@ -44,7 +45,7 @@ export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | nul
       if (gap > LOOP_STALL_MS) return `the event loop stalled for ${(gap / 1000).toFixed(1)} s`;
       const idle = Date.now() - moved;
       if (spool.stats.chunks > 0 && idle > watchdogMs)
-        return `the sender made no progress for ${(idle / 1000).toFixed(0)} s with ${spool.stats.chunks} chunks waiting (--watchdog)`;
+        return `the sender made no progress for ${(idle / 1000).toFixed(0)} s with ${count(spool.stats.chunks, 'chunk')} waiting (--watchdog)`;
       return null;
     },
     stop: () => clearInterval(ticker),

@@ -24,6 +24,7 @@ import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor } from './readers.js';
+import { count, was } from '../plural.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
@@ -227,7 +228,7 @@ export class ShipRun {
       counts.recordsResent += chunk.count;
     });
     sender.on('connection-lost', (error, resending) => {
-      hooks.note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${resending} chunks to resend` : ''}\n`);
+      hooks.note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${count(resending, 'chunk')} to resend` : ''}\n`);
     });
     sender.on('connect-error', (error) => {
       counts.connectRetries++;
@@ -301,10 +302,12 @@ export class ShipRun {
     const { stats } = this.spool;
     const { note } = this.hooks;
     if (stats.recoveredChunks > 0)
-      note(`audit-ship: ${stats.recoveredRecords} records left in the spool by an earlier run are sent first\n`);
+      note(
+        `audit-ship: ${count(stats.recoveredRecords, 'record')} left in the spool by an earlier run ${stats.recoveredRecords === 1 ? 'is' : 'are'} sent first\n`,
+      );
     if (stats.damagedRanges > 0) {
       note(
-        `audit-ship: ${stats.damagedRanges} torn or corrupt spool ranges (${stats.damagedBytes} bytes) were set aside in ${this.options.spoolDir}/damaged\n`,
+        `audit-ship: ${count(stats.damagedRanges, 'torn or corrupt spool range')} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${this.options.spoolDir}/damaged\n`,
       );
     }
   }

@@ -188,7 +188,7 @@ describe('exit 6: records dropped from a full spool', () => {
       const s = jsonSummary(ship.stderr());
       assert.ok(s.dropped! > 0, 'some records were dropped');
       assert.equal(code, EXIT.dropped, ship.stderr());
-      assert.match(ship.stderr(), new RegExp(`exit 6: ${s.dropped} records were dropped unsent from the full spool`));
+      assert.match(ship.stderr(), new RegExp(`exit 6: ${s.dropped} records? (was|were) dropped unsent from the full spool`));
       assert.equal(r.events().length + s.dropped!, 400, 'the rest were delivered');
     } finally {
       await r.stop();

@@ -41,8 +41,10 @@ describe('audit-ship lint', () => {
     const ok = await runCli(['lint'], { input: `${record}\n${record}\r\n\n` });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, '');
-    assert.match(ok.stderr, /2 records, 2 valid, 0 invalid; 0 errors, 0 warnings; 1 lines skipped/);
+    assert.match(ok.stderr, /2 records, 2 valid, 0 invalid; 0 errors, 0 warnings; 1 line skipped/);
     assert.match(ok.stderr, /MB\/s/);
+    const one = await runCli(['lint'], { input: `${record}\n` });
+    assert.match(one.stderr, /^audit-ship lint: 1 record, 1 valid, 0 invalid; 0 errors, 0 warnings; 0 lines skipped .*\n1 line, /);
   });
 
   it('reads files in order, .gz transparently, and - as stdin', async () => {

@@ -175,7 +175,7 @@ describe('audit-ship ship shutdown', () => {
     assert.equal(code, EXIT.inputUnread, stderr);
     assert.match(stderr, /exit 4: input not fully read: <stdin>: stopped by SIGTERM; the rest of stdin was not read/);
     assert.match(stderr, /SIGTERM: reading stopped/);
-    assert.match(stderr, /40 records sent, 40 acked in 1 chunks/);
+    assert.match(stderr, /40 records sent, 40 acked in 1 chunk,/);
     assert.match(stderr, /0 left in spool/);
   });
 

@@ -11,6 +11,7 @@ import { readCoalesced, withoutReadAhead, type ReadTicker } from './coalesced-re
 import { exited, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
 import { lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
 import type { PodInfo } from './pod-watch.js';
+import { count } from '../../plural.js';
 
 export type StreamState = 'waiting' | 'following' | 'backing-off' | 'ended';
 
@@ -102,7 +103,8 @@ export class ContainerStream {
     while (!signal.aborted) {
       if (this.position !== null || (this.pod.restarts.get(this.container) ?? 0) > 0) {
         const previous = await this.read(['--previous']);
-        if (previous.read > 0) this.context.onMessage(`audit-ship: ${this.key}: read ${previous.read} lines of its previous instance`);
+        if (previous.read > 0)
+          this.context.onMessage(`audit-ship: ${this.key}: read ${count(previous.read, 'line')} of its previous instance`);
       }
       if (signal.aborted) break;
       this.state = 'following';
