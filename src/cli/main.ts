@@ -33,7 +33,7 @@ interface CommandSpec {
 
 const lineOptions = (): Option[] => [
   maxLineBytesOption(),
-  new Option('--strict', 'unknown fields are errors (default: allowed, for forward compatibility)').default(false),
+  new Option('--strict', 'unknown fields are errors (without it they are allowed, for forward compatibility)').default(false),
   new Option('--mixed', 'lines that are not audit records (application logs) are counted and skipped').default(false),
 ];
 
