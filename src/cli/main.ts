@@ -109,7 +109,7 @@ const COMMANDS: CommandSpec[] = [
         '--user <name:password>',
         'a user allowed in (repeatable; needs --shared-key); a password on the command line is visible to other users of this host: prefer --users-file',
       )
-        .default([])
+        .default([], 'none')
         .argParser((v: string, all: string[]) => [...all, v]),
       new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key').env(
         'AUDIT_SHIP_USERS_FILE',
