@@ -14,6 +14,7 @@ import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
 import { mistypedCommand } from './suggest.js';
+import { startSeconds } from './time-bound.js';
 import { loadColors } from './tty.js';
 
 /** A command's action: its positional arguments, then its options object (typed by each command). */
@@ -128,9 +129,9 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       new Option('--count <n>', 'how many records').default(1000).argParser(integer(0)),
       new Option('--seed <n>', 'the same seed always gives the same records').default(DEFAULT_SAMPLE_SEED).argParser(integer(0)),
-      new Option('--start <epoch-seconds>', 'time of the first record')
+      new Option('--start <time>', 'time of the first record: seconds since the epoch, an RFC 3339 time, a date, or 24h ago')
         .default(DEFAULT_SAMPLE_START, '2021-09-22T12:00:00Z')
-        .argParser(integer(0)),
+        .argParser((v: string) => startSeconds(v)),
     ],
     action: async () => {
       const { sample } = await import('./sample.js');

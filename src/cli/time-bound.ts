@@ -20,3 +20,16 @@ export function timeBound(value: string, now: () => number = Date.now): TimeBoun
   }
   return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
 }
+
+/** Value of `sample --start`: whole seconds since the epoch, or any time --since takes. */
+export function startSeconds(value: string, now: () => number = Date.now): number {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  try {
+    return timeBound(text, now).seconds;
+  } catch {
+    throw new InvalidArgumentError(
+      'expected seconds since the epoch (1632312000), an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).',
+    );
+  }
+}

@@ -16,6 +16,25 @@ describe('audit-ship sample', () => {
     assert.equal(lint.code, 0, lint.stdout);
   });
 
+  it('--start takes seconds since the epoch, an RFC 3339 time, a date or a span before now, and says so when it is none', async () => {
+    const first = async (start: string) => {
+      const r = await runCli(['sample', '--count', '1', '--start', start]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { Timestamp: string }).Timestamp;
+    };
+    // The default, as --help shows it, is accepted as it is shown.
+    const shown = await first('2021-09-22T12:00:00Z');
+    assert.equal(shown, (await runCli(['sample', '--count', '1'])).stdout.match(/"Timestamp":"([^"]+)"/)![1]);
+    assert.equal(await first('1632312000'), shown);
+    assert.match(await first('2024-01-01'), /^2024-01-01T00:00:00\.\d+Z$/);
+    const before = Date.now();
+    const anHourAgo = Date.parse(await first('1h'));
+    assert.ok(anHourAgo >= before - 3_600_000 - 1000 && anHourAgo <= Date.now() - 3_600_000 + 1000, new Date(anHourAgo).toISOString());
+    const bad = await runCli(['sample', '--start', 'yesterday']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--start <time>' argument 'yesterday' is invalid\. expected seconds since the epoch/);
+  });
+
   it('stops quietly, exit 0, when the reader closes the pipe early (`sample | head`)', async () => {
     const child = spawn(process.execPath, [CLI, 'sample', '--count', '1000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
