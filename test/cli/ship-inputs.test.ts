@@ -27,6 +27,13 @@ describe('audit-ship --kubectl', () => {
     const res = await runCli(['--kubectl', 'deploy/x', '--port', '1'], { env: { PATH: tempDir() } });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /--kubectl: kubectl was not found on PATH \(install kubectl .*\) \(ERR_AUDIT_SHIP_INPUT\)/);
+    const path = join(tempDir(), 'bin', 'kubectl');
+    const named = await runCli(['--kubectl', 'deploy/x', '--port', '1', '--kubectl-command', path]);
+    assert.equal(named.code, 2);
+    assert.ok(
+      named.stderr.includes(`--kubectl: ${path} does not exist (--kubectl-command names kubectl's path) (ERR_AUDIT_SHIP_INPUT)`),
+      named.stderr,
+    );
   });
 });
 

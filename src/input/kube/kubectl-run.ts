@@ -14,6 +14,8 @@ export interface KubectlAnswer {
 }
 
 export function notInstalled(command: string): InputError {
+  // A command with a slash is a path: PATH was not searched, and the path is what to check.
+  if (command.includes('/')) return new InputError(`--kubectl: ${command} does not exist (--kubectl-command names kubectl's path)`);
   return new InputError(`--kubectl: ${command} was not found on PATH (install kubectl 1.24 or later, or give --kubectl-command)`);
 }
 
