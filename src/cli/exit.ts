@@ -81,6 +81,8 @@ export interface ShipFacts {
   deadLettered: number;
   /** How many invalid lines --max-invalid accepts without a dead-letter file. */
   invalidAllowed: number;
+  /** The signal that ended a live tail (--kubectl), which has no end of its own; null otherwise. */
+  liveStoppedBy: string | null;
 }
 
 export interface Outcome {
@@ -122,17 +124,22 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (lost > 0 && f.invalid > f.invalidAllowed) {
     cases.push({
       code: EXIT.invalidNotKept,
-      text: `${lost} invalid lines were not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})`,
+      text: `${count(lost, 'invalid line')} ${was(lost)} not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})`,
     });
   }
   if (cases.length === 0) {
     const invalid =
       f.invalid > 0
         ? f.deadLettered === f.invalid
-          ? ` (the ${f.invalid} invalid lines kept in --dead-letter)`
-          : ` (${f.invalid} invalid lines within --max-invalid)`
+          ? ` (${f.invalid === 1 ? 'the invalid line' : `the ${f.invalid} invalid lines`} kept in --dead-letter)`
+          : ` (${count(f.invalid, 'invalid line')} within --max-invalid)`
         : '';
-    return { code: EXIT.ok, words: [`complete: every input read to its end, every valid record acked${invalid}`] };
+    // A live tail is never read to its end: its stop is the signal, and its positions carry it on.
+    const read =
+      f.liveStoppedBy === null
+        ? 'every input read to its end'
+        : `following stopped by ${f.liveStoppedBy}, the next run with this spool resumes each stream where it stopped`;
+    return { code: EXIT.ok, words: [`complete: ${read}, every valid record acked${invalid}`] };
   }
   return { code: cases[0]!.code, words: cases.map((c) => c.text) };
 }

@@ -173,5 +173,6 @@ function decideOutcome(run: ShipRun): Outcome {
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),
+    liveStoppedBy: sources.some((s) => s.live) && stop.signal ? stop.signal : null,
   });
 }

@@ -145,6 +145,9 @@ describe('exit 5 and 0: invalid lines kept or not', () => {
     assert.equal(res.code, EXIT.ok, res.stderr);
     assert.equal(readFileSync(deadLetter, 'utf8').trim().split('\n').length, count);
     assert.match(res.stderr, new RegExp(`the ${count} invalid lines kept in --dead-letter`));
+    const one = await runCli(['--port', '1', '--dead-letter', join(tempDir(), 'one.jsonl'), '-'], { input: invalid.split('\n')[0] });
+    assert.equal(one.code, EXIT.ok, one.stderr);
+    assert.match(one.stderr, /complete: every input read to its end, every valid record acked \(the invalid line kept in --dead-letter\)/);
   });
 
   it('--max-invalid accepts a count or a share of the records read, and no more', async () => {
