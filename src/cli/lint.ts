@@ -129,7 +129,7 @@ function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors
   const warnings = c.warnings > 0 ? colors.yellow(count(c.warnings, 'warning')) : count(c.warnings, 'warning');
   const lines = [
     `audit-ship lint: ${count(c.records, 'record')}, ${c.valid} valid, ${c.invalid} invalid; ${errors}, ${warnings}; ` +
-      `${count(c.blank + c.skipped, 'line')} skipped (${c.blank} blank, ${c.skipped} not audit records)`,
+      `${count(c.blank + c.skipped, 'line')} skipped (${c.blank} blank, ${count(c.skipped, 'not audit record')})`,
     `${count(c.lines, 'line')}, ${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), ` +
       `peak RSS ${formatBytes(peakRssBytes())}`,
   ];

@@ -36,7 +36,7 @@ export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: numb
 
 export function summaryText(s: ShipSummary): string {
   const skipped = s.skipped + s.blank + s.duplicates + s.filtered;
-  const skippedParts = [`${s.skipped} not audit records`, `${s.blank} blank`];
+  const skippedParts = [count(s.skipped, 'not audit record'), `${s.blank} blank`];
   if (s.duplicates > 0) skippedParts.push(count(s.duplicates, 'duplicate'));
   if (s.filtered > 0) skippedParts.push(`${s.filtered} outside --since/--until`);
   const lines = [

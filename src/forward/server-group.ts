@@ -8,6 +8,7 @@ import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Endpoint } from './connection.js';
 import { ConnectError } from './errors.js';
 import { ipVersion } from '../ip.js';
+import { count } from '../plural.js';
 
 /** Every address a name resolves to, as the system resolver answers (hosts file, search domains). */
 export type Lookup = (host: string) => Promise<string[]>;
@@ -76,7 +77,7 @@ export class ServerGroup {
     } catch (error) {
       if (this.abort.signal.aborted) return false;
       const reason = (error as Error).message;
-      const kept = this.addresses.size > 0 ? `; keeping its ${this.addresses.size} known addresses` : '';
+      const kept = this.addresses.size > 0 ? `; keeping its ${count(this.addresses.size, 'known address', 'known addresses')}` : '';
       this.on.failed(new ConnectError(`cannot resolve ${host}: ${reason}${kept}`, { cause: error }));
       return false;
     }
