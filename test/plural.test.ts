@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { count, was } from '../src/plural.js';
+import { count, inNumber, was } from '../src/plural.js';
 
 test('count: one takes the singular, every other count the plural, a given plural when irregular', () => {
   assert.equal(count(1, 'record'), '1 record');
@@ -13,4 +13,11 @@ test('count: one takes the singular, every other count the plural, a given plura
 
 test('was: "was" for one, "were" for none and for many', () => {
   assert.deepEqual([0, 1, 2].map(was), ['were', 'was', 'were']);
+});
+
+test('inNumber: the first word for one, the second for none and for many', () => {
+  assert.deepEqual(
+    [0, 1, 2].map((n) => inNumber(n, 'stays', 'stay')),
+    ['stay', 'stays', 'stay'],
+  );
 });

@@ -8,7 +8,7 @@
 import { CommanderError } from 'commander';
 import { AuditShipError, InputError, ListenError, OutputError, UsageError } from '../errors.js';
 import { stderrColors } from './tty.js';
-import { count, was } from '../plural.js';
+import { count, inNumber, was } from '../plural.js';
 
 export const EXIT = {
   ok: 0,
@@ -101,7 +101,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.notSpooled > 0) {
     cases.push({
       code: EXIT.inputUnread,
-      text: `${count(f.notSpooled, 'record')} ${was(f.notSpooled)} read but not written to the spool (${f.notSpooledWhy}); ${f.notSpooled === 1 ? 'it' : 'they'} must be read again: ${f.resumeHint}`,
+      text: `${count(f.notSpooled, 'record')} ${was(f.notSpooled)} read but not written to the spool (${f.notSpooledWhy}); ${inNumber(f.notSpooled, 'it', 'they')} must be read again: ${f.resumeHint}`,
     });
   }
   if (f.checkpointBehind !== null) {
@@ -113,7 +113,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.leftInSpool > 0)
     cases.push({
       code: EXIT.leftInSpool,
-      text: `${count(f.leftInSpool, 'record')} ${was(f.leftInSpool)} not acked and ${f.leftInSpool === 1 ? 'stays' : 'stay'} in the spool ${f.spoolDir}; the next run sends ${f.leftInSpool === 1 ? 'it' : 'them'} first`,
+      text: `${count(f.leftInSpool, 'record')} ${was(f.leftInSpool)} not acked and ${inNumber(f.leftInSpool, 'stays', 'stay')} in the spool ${f.spoolDir}; the next run sends ${inNumber(f.leftInSpool, 'it', 'them')} first`,
     });
   if (f.dropped > 0)
     cases.push({
@@ -131,7 +131,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
     const invalid =
       f.invalid > 0
         ? f.deadLettered === f.invalid
-          ? ` (${f.invalid === 1 ? 'the invalid line' : `the ${f.invalid} invalid lines`} kept in --dead-letter)`
+          ? ` (${inNumber(f.invalid, 'the invalid line', `the ${f.invalid} invalid lines`)} kept in --dead-letter)`
           : ` (${count(f.invalid, 'invalid line')} within --max-invalid)`
         : '';
     // A live tail is never read to its end: its stop is the signal, and its positions carry it on.

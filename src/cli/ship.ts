@@ -17,7 +17,7 @@ import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { stderrColors } from './tty.js';
-import { count, was } from '../plural.js';
+import { count, inNumber, was } from '../plural.js';
 
 export type { ShipOptions } from './ship-options.js';
 
@@ -132,7 +132,7 @@ function summarize(run: ShipRun, outcome: Outcome, error: unknown, seconds: numb
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */
 function describeReadFailure(f: ReadFailure): string {
   return f.linesRead > 0
-    ? `${f.error.reason}; its first ${count(f.linesRead, 'line')} ${was(f.linesRead)} read and ${f.linesRead === 1 ? 'is' : 'are'} accounted for`
+    ? `${f.error.reason}; its first ${count(f.linesRead, 'line')} ${was(f.linesRead)} read and ${inNumber(f.linesRead, 'is', 'are')} accounted for`
     : f.error.reason;
 }
 

@@ -14,6 +14,7 @@
 import { lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FileProgress } from './checkpoint.js';
+import { count } from '../plural.js';
 
 /** `stat` of `path`, or null when nothing is there; other errors (no permission) are thrown. */
 function statOrNull(path: string, link: boolean): { dev: number } | null {
@@ -44,6 +45,6 @@ export function goneNotes(gone: readonly [string, FileProgress][]): string[] {
   const notes = gone
     .filter(([, p]) => !p.done)
     .map(([name, p]) => `${name} is gone, shipped only to line ${p.line} (byte ${p.offset} of ${p.size}): the rest of it was never read`);
-  if (gone.length > 0) notes.push(`forgot ${gone.length} ${gone.length === 1 ? 'file' : 'files'} no longer on disk`);
+  if (gone.length > 0) notes.push(`forgot ${count(gone.length, 'file')} no longer on disk`);
   return notes;
 }

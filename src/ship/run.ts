@@ -24,7 +24,7 @@ import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor } from './readers.js';
-import { count, was } from '../plural.js';
+import { count, inNumber, was } from '../plural.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
@@ -303,7 +303,7 @@ export class ShipRun {
     const { note } = this.hooks;
     if (stats.recoveredChunks > 0)
       note(
-        `audit-ship: ${count(stats.recoveredRecords, 'record')} left in the spool by an earlier run ${stats.recoveredRecords === 1 ? 'is' : 'are'} sent first\n`,
+        `audit-ship: ${count(stats.recoveredRecords, 'record')} left in the spool by an earlier run ${inNumber(stats.recoveredRecords, 'is', 'are')} sent first\n`,
       );
     if (stats.damagedRanges > 0) {
       note(
