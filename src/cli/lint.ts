@@ -128,10 +128,8 @@ function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors
   const errors = c.errors > 0 ? colors.red(count(c.errors, 'error')) : count(c.errors, 'error');
   const warnings = c.warnings > 0 ? colors.yellow(count(c.warnings, 'warning')) : count(c.warnings, 'warning');
   const lines = [
-    `audit-ship lint: ${count(c.records, 'record')}, ${c.valid} valid, ${c.invalid} invalid; ${errors}, ${warnings}; ` +
-      `${count(c.blank + c.skipped, 'line')} skipped (${c.blank} blank, ${count(c.skipped, 'not audit record')})`,
-    `${count(c.lines, 'line')}, ${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), ` +
-      `peak RSS ${formatBytes(peakRssBytes())}`,
+    `audit-ship lint: ${lineCounts(c)} (${count(c.skipped, 'not audit record')}, ${c.blank} blank); ${errors}, ${warnings}`,
+    `${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), peak RSS ${formatBytes(peakRssBytes())}`,
   ];
   if (stopped) lines.push(`stopped after ${count(maxErrors, 'error')} (--max-errors)`);
   return `${lines.join('\n')}\n`;
@@ -140,16 +138,29 @@ function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors
 /** One input's share of the counts, for the per-file summary lines. */
 interface FileCounts {
   file: string;
+  lines: number;
   records: number;
   valid: number;
   invalid: number;
+  blank: number;
+  skipped: number;
   errors: number;
   warnings: number;
 }
 
 function fileCounts(file: string, before: LintCounts, after: LintCounts): FileCounts {
   const d = (k: keyof LintCounts) => after[k] - before[k];
-  return { file, records: d('records'), valid: d('valid'), invalid: d('invalid'), errors: d('errors'), warnings: d('warnings') };
+  return {
+    file,
+    lines: d('lines'),
+    records: d('records'),
+    valid: d('valid'),
+    invalid: d('invalid'),
+    blank: d('blank'),
+    skipped: d('skipped'),
+    errors: d('errors'),
+    warnings: d('warnings'),
+  };
 }
 
 /** The files to read; what was skipped or matched nothing is said on stderr. */
@@ -225,5 +236,14 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
 }
 
 function fileLine(f: FileCounts): string {
-  return `${f.file}: ${count(f.records, 'record')}, ${f.valid} valid, ${f.invalid} invalid; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
+  return `${f.file}: ${lineCounts(f)}; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
+}
+
+/**
+ * Every line in exactly one count, as ship's summary has them: an invalid line need not be an
+ * audit record (not JSON, cut, another program's JSON), so a count of records beside it never
+ * added up ("3 records, 3 valid, 1 invalid").
+ */
+function lineCounts(c: Pick<LintCounts, 'lines' | 'valid' | 'invalid' | 'blank' | 'skipped'>): string {
+  return `${count(c.lines, 'line')} read: ${c.valid} valid, ${c.invalid} invalid, ${c.blank + c.skipped} skipped`;
 }

@@ -82,7 +82,7 @@ describe('lint inputs', () => {
   it('says a text line per file when there are several', async () => {
     const root = logTree();
     const res = await runCli(['lint', root]);
-    assert.match(res.stderr, /top\.jsonl: 10 records, 10 valid, 0 invalid; 0 errors, 0 warnings/);
+    assert.match(res.stderr, /top\.jsonl: 10 lines read: 10 valid, 0 invalid, 0 skipped; 0 errors, 0 warnings\n/);
   });
 
   it('reads gzip on stdin as the records it holds', async () => {

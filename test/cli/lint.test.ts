@@ -41,10 +41,26 @@ describe('audit-ship lint', () => {
     const ok = await runCli(['lint'], { input: `${record}\n${record}\r\n\n` });
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, '');
-    assert.match(ok.stderr, /2 records, 2 valid, 0 invalid; 0 errors, 0 warnings; 1 line skipped/);
+    assert.match(ok.stderr, /3 lines read: 2 valid, 0 invalid, 1 skipped \(0 not audit records, 1 blank\); 0 errors, 0 warnings\n/);
     assert.match(ok.stderr, /MB\/s/);
     const one = await runCli(['lint'], { input: `${record}\n` });
-    assert.match(one.stderr, /^audit-ship lint: 1 record, 1 valid, 0 invalid; 0 errors, 0 warnings; 0 lines skipped .*\n1 line, /);
+    assert.match(one.stderr, /^audit-ship lint: 1 line read: 1 valid, 0 invalid, 0 skipped .*; 0 errors, 0 warnings\n\d/);
+  });
+
+  it('counts each line once in its summary, so that the counts add up to the lines read', async () => {
+    // Lines that are not audit records are invalid without --mixed: they were once left out of a
+    // count of records that stood beside them ("3 records, 3 valid, 1 invalid").
+    const input = [record, '{"level":"info"}', 'garbage', record, '', record.replace(/"RequestID":"[^"]*"/, '"RequestID":"x"')].join('\n');
+    const text = await runCli(['lint'], { input: `${input}\n` });
+    assert.equal(text.code, 1);
+    assert.match(
+      text.stderr,
+      /^audit-ship lint: 6 lines read: 2 valid, 3 invalid, 1 skipped \(0 not audit records, 1 blank\); 3 errors, 0 warnings\n/,
+    );
+    const json = await runCli(['lint', '--summary', 'json'], { input: `${input}\n` });
+    const s = JSON.parse(json.stderr) as Record<string, number>;
+    assert.deepEqual([s.lines, s.records, s.valid, s.invalid, s.blank, s.skipped], [6, 3, 2, 3, 1, 0]);
+    assert.equal(s.valid! + s.invalid! + s.blank! + s.skipped!, s.lines);
   });
 
   it('reads files in order, .gz transparently, and - as stdin', async () => {
