@@ -18,6 +18,7 @@ import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
 import { ipVersion } from '../ip.js';
+import { span } from '../span.js';
 
 export interface Endpoint {
   host: string;
@@ -111,12 +112,12 @@ export class Connection extends EventEmitter {
       );
     });
     let timer = setTimeout(() => {
-      this.fail(new ConnectTimeoutError(`connect to ${describe(endpoint)} timed out after ${options.connectTimeoutMs} ms`));
+      this.fail(new ConnectTimeoutError(`connect to ${describe(endpoint)} timed out after ${span(options.connectTimeoutMs)}`));
     }, options.connectTimeoutMs);
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        this.fail(new HandshakeError(`no handshake with ${describe(endpoint)} within ${options.handshakeTimeoutMs} ms`));
+        this.fail(new HandshakeError(`no handshake with ${describe(endpoint)} within ${span(options.handshakeTimeoutMs)}`));
       }, options.handshakeTimeoutMs);
       this.onConnected();
     });

@@ -4,6 +4,7 @@
  * nor does waiting for the first connection before anything was asked of it.
  */
 import { RetryTimeoutError } from './errors.js';
+import { span } from '../span.js';
 
 export class RetryClock {
   private since = Date.now();
@@ -38,7 +39,6 @@ export class RetryClock {
   expired(pending: number): RetryTimeoutError | null {
     const limit = this.limitMs;
     if (limit <= 0 || (pending === 0 && !this.awaitingStart) || Date.now() - this.since <= limit) return null;
-    const span = limit % 1000 === 0 ? `${limit / 1000} s` : `${limit} ms`;
-    return new RetryTimeoutError(`nothing could be delivered for ${span} (--retry-timeout)`);
+    return new RetryTimeoutError(`nothing could be delivered for ${span(limit)} (--retry-timeout)`);
   }
 }

@@ -14,6 +14,7 @@ import type { Chunk } from './chunk.js';
 import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
 import { AckTimeoutError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
+import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
 const HEALTHY_CONNECTION_MS = 60_000;
@@ -139,7 +140,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     });
     pending.sentAt = performance.now();
     pending.timer = setTimeout(() => {
-      connection.fail(new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${this.options.ackTimeoutMs} ms`));
+      connection.fail(new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${span(this.options.ackTimeoutMs)}`));
     }, this.options.ackTimeoutMs);
     this.inFlight.set(chunk.id, pending);
     // Only a write that completed for the chunk where it is still in flight counts: a late

@@ -25,6 +25,7 @@ import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pip
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor } from './readers.js';
 import { count, inNumber, was } from '../plural.js';
+import { span } from '../span.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
@@ -141,7 +142,7 @@ export class ShipRun {
     if (this.stop.signal) return this.expire();
     this.stop.signal = signal;
     this.hooks.note(
-      `audit-ship: ${signal}: reading stopped, waiting up to ${this.options.shutdownTimeout} ms for acks; the rest stays in the spool\n`,
+      `audit-ship: ${signal}: reading stopped, waiting up to ${span(this.options.shutdownTimeout)} for acks; the rest stays in the spool\n`,
     );
     this.pipeline.stop();
     setTimeout(this.expire, this.options.shutdownTimeout).unref();
@@ -278,7 +279,7 @@ export class ShipRun {
       if (timer) clearTimeout(timer);
       timer = null;
       if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
-      const until = limit > 0 ? `giving up after ${limit} ms (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
+      const until = limit > 0 ? `giving up after ${span(limit)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
       note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
       if (limit > 0) {
         timer = setTimeout(() => {

@@ -170,7 +170,7 @@ describe('exit 3: a finite input never waits for ever', () => {
     const spoolDir = join(tempDir(), 'spool');
     const res = await runCli(['--port', String(await freePort()), '--spool-dir', spoolDir, '--summary', 'json', file]);
     assert.equal(res.code, EXIT.leftInSpool, res.stderr);
-    assert.match(res.stderr, /gave up: nothing could be delivered for 120 s \(--retry-timeout\)/);
+    assert.match(res.stderr, /gave up: nothing could be delivered for 2 min \(--retry-timeout\)/);
     assert.match(res.stderr, /exit 3: 30 records were not acked and stay in the spool/);
     assert.equal(jsonSummary(res.stderr).leftInSpool, 30);
   });
