@@ -53,7 +53,7 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'spool',
-    args: '<action>',
+    args: '<status|verify|purge>',
     choices: ['status', 'verify', 'purge'],
     summary: 'inspect the disk spool: status (what waits to be sent), verify (check every checksum), purge (delete it all)',
     options: () => [

@@ -231,8 +231,10 @@ describe('exit 2: usage errors never reach the data', () => {
     [
       'a spool action that does not exist',
       ['spool', 'frob'],
-      /'frob' is invalid for argument 'action'\. Allowed choices are status, verify, purge/,
+      /'frob' is invalid for argument 'status\|verify\|purge'\. Allowed choices are status, verify, purge/,
     ],
+    // Once "missing required argument 'action'", which left the user to look up the actions.
+    ['a spool command without its action', ['spool'], /missing required argument 'status\|verify\|purge'/],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     [
       'a CA file that holds no certificate',
