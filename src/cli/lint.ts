@@ -3,25 +3,19 @@ import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
-import { AuditShipError, describeSystemError, OutputError } from '../errors.js';
+import { AuditShipError } from '../errors.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
-import type { LintFormat } from './lint-format.js';
-import { lintReport, type LintReport } from './lint-report.js';
-import { createWriteStream, openSync } from 'node:fs';
-import { TextOutput } from './output.js';
-import { noColors, stderrColors, stdoutColors } from './tty.js';
+import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
+import { stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 import { count } from '../plural.js';
 
-export interface LintOptions extends ClassifyOptions {
-  /** Write the report in --format to this file; stdout then gets text. */
-  output?: string;
+export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
   maxWarnings: number;
   /** No input files, or no lines, is not a failure. */
   allowEmpty: boolean;
-  format: LintFormat;
   maxErrors: number;
   maxLineBytes: number;
   summary: 'text' | 'json' | 'none';
@@ -46,12 +40,6 @@ export interface LintCounts {
 
 function emptyLintCounts(): LintCounts {
   return { lines: 0, records: 0, valid: 0, invalid: 0, errors: 0, warnings: 0, blank: 0, skipped: 0, bytes: 0 };
-}
-
-/** A report and where it is written. */
-interface Sink {
-  report: LintReport;
-  out: TextOutput;
 }
 
 class Linter {
@@ -173,29 +161,10 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
   return openSources(expanded.files);
 }
 
-/** stdout, and with --output the report file: each with its report. */
-function openSinks(options: LintOptions): { sinks: Sink[]; file: NodeJS.WritableStream | null } {
-  if (options.output === undefined)
-    return { sinks: [{ report: lintReport(options.format, stdoutColors()), out: new TextOutput(process.stdout) }], file: null };
-  let fd: number;
-  try {
-    fd = openSync(options.output, 'w', 0o644);
-  } catch (error) {
-    throw new OutputError(`--output ${options.output}: ${describeSystemError(error)}`, { cause: error });
-  }
-  const file = createWriteStream(options.output, { fd });
-  return {
-    sinks: [
-      { report: lintReport('text', stdoutColors()), out: new TextOutput(process.stdout) },
-      { report: lintReport(options.format, noColors()), out: new TextOutput(file) },
-    ],
-    file,
-  };
-}
-
 export async function lint(files: string[], options: LintOptions): Promise<void> {
+  reportFiles(options);
   const sources = await openLintInputs(files, options);
-  const { sinks, file } = openSinks(options);
+  const { sinks, files: reports } = openSinks(options);
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();
   const perFile: FileCounts[] = [];
@@ -209,7 +178,7 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
     await sink.out.write(sink.report.finish(perFile));
     await sink.out.flush();
   }
-  if (file) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  await closeFiles(reports);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = linter.counts;
   c.bytes = totalBytesRead(sources);

@@ -3,11 +3,11 @@
  * one place) and loads its action lazily, so `audit-ship lint` never pays for the network stack.
  * Errors from every command end in the single try/catch of `main`.
  */
-import { Argument, Command, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
-import { LINT_FORMATS } from './lint-format.js';
+import { LINT_FORMATS, type LintFormat } from './lint-format.js';
 import { integer } from './options.js';
 import { forwardOptions } from './forward-options.js';
 import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options.js';
@@ -37,6 +37,20 @@ const lineOptions = (): Option[] => [
   new Option('--strict', 'unknown fields are errors (without it they are allowed, for forward compatibility)').default(false),
   new Option('--mixed', 'lines that are not audit records (application logs) are counted and skipped').default(false),
 ];
+
+/** lint's --format when none is given; a repeated --format replaces it rather than adding to it. */
+const DEFAULT_FORMATS: readonly LintFormat[] = ['text'];
+
+/**
+ * A repeatable option with a fixed set of values, in the order given. commander hands the parser
+ * the default as the first "previous" value; the default is dropped there, not kept as a first value.
+ */
+function repeatedChoice<T extends string>(choices: readonly T[], defaults: readonly T[]) {
+  return (value: string, previous: readonly T[]): readonly T[] => {
+    if (!choices.includes(value as T)) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')}.`);
+    return previous === defaults ? [value as T] : [...previous, value as T];
+  };
+}
 
 const COMMANDS: CommandSpec[] = [
   {
@@ -73,13 +87,19 @@ const COMMANDS: CommandSpec[] = [
       ...lineOptions(),
       new Option(
         '--format <format>',
-        'report format: text, json (NDJSON), github (annotations), sarif (SARIF 2.1.0), junit (JUnit XML), gitlab (Code Quality)',
+        'report format: text, json (NDJSON), github (annotations), sarif (SARIF 2.1.0), junit (JUnit XML), gitlab (Code Quality); repeatable, each with its --output',
       )
         .choices(LINT_FORMATS)
-        .default('text'),
+        .default(DEFAULT_FORMATS, 'text')
+        .argParser(repeatedChoice(LINT_FORMATS, DEFAULT_FORMATS)),
       new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
       new Option('--allow-empty', 'no input files, or no lines, is not a failure').default(false),
-      new Option('--output <file>', 'write the --format report to this file; stdout then gets text'),
+      new Option(
+        '--output <file>',
+        'write the report in the --format given in the same place to this file; stdout then gets text (repeatable)',
+      )
+        .default([], 'none')
+        .argParser((v: string, all: string[]) => [...all, v]),
       new Option('--max-warnings <n>', 'fail when there are more warnings than this (-1: never)').default(-1).argParser(integer(-1)),
       new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
     ],

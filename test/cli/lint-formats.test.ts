@@ -124,6 +124,51 @@ describe('lint formats', () => {
     assert.equal((JSON.parse(readFileSync(out, 'utf8')) as { version: string }).version, '2.1.0');
   });
 
+  it('writes several reports in one run, each --output in the --format given in the same place', async () => {
+    const files = corpus();
+    const dir = tempDir();
+    const [junit, gitlab, json] = ['audit.xml', 'quality.json', 'findings.ndjson'].map((f) => join(dir, f)) as [string, string, string];
+    const res = await runCli([
+      'lint',
+      '--format',
+      'junit',
+      '--output',
+      junit,
+      '--format',
+      'gitlab',
+      '--output',
+      gitlab,
+      '--output',
+      json,
+      '--format',
+      'json',
+      ...files,
+    ]);
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stdout, /bad\.jsonl:\d+: error/, 'text on stdout beside the files');
+    // Each file holds what a run with that format alone prints (the Code Quality fingerprints are stable).
+    assert.equal(readFileSync(junit, 'utf8'), await report('junit', files));
+    assert.equal(readFileSync(gitlab, 'utf8'), await report('gitlab', files));
+    assert.equal(readFileSync(json, 'utf8'), await report('json', files));
+  });
+
+  it('refuses reports it cannot pair with their files before reading any input', async () => {
+    const dir = tempDir();
+    for (const [args, message] of [
+      [['--format', 'junit', '--format', 'gitlab'], /2 --format and no --output: several reports need a file each/],
+      [
+        ['--format', 'junit', '--output', join(dir, 'a'), '--output', join(dir, 'b')],
+        /1 --format and 2 --output: each --output takes the --format given/,
+      ],
+      [['--format', 'junit', '--output', join(dir, 'a'), '--format', 'sarif', '--output', `${dir}/./a`], /--output .*a is given twice/],
+    ] as const) {
+      const res = await runCli(['lint', ...args, '-'], { input: 'never read\n' });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, message);
+      assert.equal(res.stdout, '');
+    }
+  });
+
   it('--max-warnings fails a run whose only findings are warnings, past the number allowed', async () => {
     const file = join(tempDir(), 'warnings.jsonl');
     writeFileSync(

@@ -1,0 +1,76 @@
+/**
+ * Where lint's reports go. One run may feed several CI reports (GitLab reads Code Quality JSON and
+ * JUnit XML from one job): each `--output` file gets the `--format` given in the same place, as
+ * node's own `--test-reporter` and `--test-reporter-destination` pair up, and stdout then gets
+ * text for the job's log. Without `--output`, the one `--format` goes to stdout.
+ */
+import { createWriteStream, openSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describeSystemError, OutputError, UsageError } from '../errors.js';
+import type { LintFormat } from './lint-format.js';
+import { lintReport, type LintReport } from './lint-report.js';
+import { TextOutput } from './output.js';
+import { noColors, stdoutColors } from './tty.js';
+
+export interface ReportOptions {
+  /** Each --format given, in order; `text` when none was. */
+  format: readonly LintFormat[];
+  /** Each --output given, in order. */
+  output: readonly string[];
+}
+
+/** A report and where it is written. */
+export interface Sink {
+  report: LintReport;
+  out: TextOutput;
+}
+
+/** Each report file with its format; checked before any input is read, so a usage error reads nothing. */
+export function reportFiles(options: ReportOptions): { format: LintFormat; path: string }[] {
+  const { format, output } = options;
+  if (output.length === 0) {
+    if (format.length > 1) throw new UsageError(`${format.length} --format and no --output: several reports need a file each`);
+    return [];
+  }
+  if (format.length !== output.length) {
+    throw new UsageError(
+      `${format.length} --format and ${output.length} --output: each --output takes the --format given in the same place`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const path of output) {
+    if (seen.has(resolve(path))) throw new UsageError(`--output ${path} is given twice: each report needs a file of its own`);
+    seen.add(resolve(path));
+  }
+  return output.map((path, i) => ({ format: format[i]!, path }));
+}
+
+/** Opens every report's file (text on stdout beside them), or stdout alone for the one report. */
+export function openSinks(options: ReportOptions): { sinks: Sink[]; files: NodeJS.WritableStream[] } {
+  const files = reportFiles(options);
+  if (files.length === 0) {
+    return { sinks: [{ report: lintReport(options.format[0] ?? 'text', stdoutColors()), out: new TextOutput(process.stdout) }], files: [] };
+  }
+  const sinks: Sink[] = [{ report: lintReport('text', stdoutColors()), out: new TextOutput(process.stdout) }];
+  const streams: NodeJS.WritableStream[] = [];
+  for (const { format, path } of files) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'w', 0o644);
+    } catch (error) {
+      for (const stream of streams) stream.end();
+      throw new OutputError(`--output ${path}: ${describeSystemError(error)}`, { cause: error });
+    }
+    const stream = createWriteStream(path, { fd });
+    streams.push(stream);
+    sinks.push({ report: lintReport(format, noColors()), out: new TextOutput(stream) });
+  }
+  return { sinks, files: streams };
+}
+
+/** Ends every report file, once each report is written to it. */
+export async function closeFiles(files: readonly NodeJS.WritableStream[]): Promise<void> {
+  await Promise.all(
+    files.map((file) => new Promise<void>((done, fail) => file.end((error?: Error | null) => (error ? fail(error) : done())))),
+  );
+}
