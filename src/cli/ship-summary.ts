@@ -47,6 +47,7 @@ export function summaryText(s: ShipSummary): string {
       `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}; ${s.leftInSpool} left in spool`,
     `${formatBytes(s.bytesRead)} in ${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond)} records/s, peak RSS ${formatBytes(s.peakRssBytes)}`,
   ];
+  if (s.filesAlreadyShipped > 0) lines.push(`${count(s.filesAlreadyShipped, 'file')} already shipped to the end (checkpoint), skipped`);
   if (s.damagedSpoolRanges > 0)
     lines.push(
       `${count(s.damagedSpoolRanges, 'damaged spool range')} ${was(s.damagedSpoolRanges)} set aside in the spool's damaged/ folder`,

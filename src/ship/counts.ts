@@ -36,6 +36,11 @@ export interface ShipCounts {
   recordsResent: number;
   /** Records written to stdout (--stdout). */
   recordsWritten: number;
+  /**
+   * Files the checkpoint holds as shipped to their end, skipped: counted and said once in the
+   * summary, for a cron job over a directory of rotated logs finds hundreds of them every run.
+   */
+  filesAlreadyShipped: number;
 }
 
 export function emptyCounts(): ShipCounts {
@@ -63,5 +68,6 @@ export function emptyCounts(): ShipCounts {
     resends: 0,
     recordsResent: 0,
     recordsWritten: 0,
+    filesAlreadyShipped: 0,
   };
 }

@@ -158,7 +158,9 @@ export class ShipPipeline {
     if (!checkpoint || source.path === null) return true;
     const { identity, point } = await resumeFrom(checkpoint, source, source.path);
     if (point.kind === 'done') {
-      this.options.onNote(`${source.name}: ${point.reason ?? 'already shipped'} (checkpoint), skipped`);
+      // Said one by one only when found under another name; the summary counts them all.
+      this.counts.filesAlreadyShipped++;
+      if (point.reason) this.options.onNote(`${source.name}: ${point.reason} (checkpoint), skipped`);
       return false;
     }
     if (identity) this.marks.set(source, markOf(identity));

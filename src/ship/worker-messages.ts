@@ -28,6 +28,7 @@ export const READING_COUNTS = [
   'chunksSpooled',
   'recordsSpooled',
   'recordsNotSpooled',
+  'filesAlreadyShipped',
 ] as const satisfies readonly (keyof ShipCounts)[];
 
 export type ReadingCounts = Pick<ShipCounts, (typeof READING_COUNTS)[number] | 'invalidByCode'>;

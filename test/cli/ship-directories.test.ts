@@ -97,7 +97,7 @@ describe('audit-ship with a directory or a quoted glob', () => {
 
     const third = await runCli(args);
     assert.equal(third.code, EXIT.ok);
-    assert.match(third.stderr, /audit\.log: already shipped \(checkpoint\), skipped/);
+    assert.match(third.stderr, /\n2 files already shipped to the end \(checkpoint\), skipped\n/);
     assert.equal(r.events().length, 80);
   });
 });

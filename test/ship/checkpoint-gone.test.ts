@@ -128,7 +128,7 @@ describe('ship --checkpoint over a directory whose old files are deleted', () =>
     // The next run knows it by its new name; the old name's entry, of no use now, is forgotten.
     const third = await runCli(args);
     assert.equal(third.code, EXIT.ok, third.stderr);
-    assert.match(third.stderr, /audit\.log\.1: already shipped \(checkpoint\)/);
+    assert.match(third.stderr, /\n1 file already shipped to the end \(checkpoint\), skipped\n/);
     assert.match(third.stderr, /forgot 1 file no longer on disk/);
     assert.deepEqual(entries(checkpoint), [join(dir, 'audit.log.1')]);
     assert.equal(r.events().length, records.length, 'shipped once');
