@@ -25,8 +25,14 @@ export interface Sink {
   out: TextOutput;
 }
 
+/** A report file and the format it is written in. */
+export interface ReportFile {
+  format: LintFormat;
+  path: string;
+}
+
 /** Each report file with its format; checked before any input is read, so a usage error reads nothing. */
-export function reportFiles(options: ReportOptions): { format: LintFormat; path: string }[] {
+export function reportFiles(options: ReportOptions): ReportFile[] {
   const { format, output } = options;
   if (output.length === 0) {
     if (format.length > 1) throw new UsageError(`${format.length} --format and no --output: several reports need a file each`);
@@ -45,9 +51,11 @@ export function reportFiles(options: ReportOptions): { format: LintFormat; path:
   return output.map((path, i) => ({ format: format[i]!, path }));
 }
 
-/** Opens every report's file (text on stdout beside them), or stdout alone for the one report. */
-export function openSinks(options: ReportOptions): { sinks: Sink[]; files: NodeJS.WritableStream[] } {
-  const files = reportFiles(options);
+/**
+ * Opens every report file from reportFiles() (text on stdout beside them), or, with none, stdout
+ * alone in the one --format given.
+ */
+export function openSinks(files: readonly ReportFile[], options: ReportOptions): { sinks: Sink[]; files: NodeJS.WritableStream[] } {
   if (files.length === 0) {
     return { sinks: [{ report: lintReport(options.format[0] ?? 'text', stdoutColors()), out: new TextOutput(process.stdout) }], files: [] };
   }

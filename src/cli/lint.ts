@@ -162,9 +162,9 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
 }
 
 export async function lint(files: string[], options: LintOptions): Promise<void> {
-  reportFiles(options);
+  const reportTo = reportFiles(options);
   const sources = await openLintInputs(files, options);
-  const { sinks, files: reports } = openSinks(options);
+  const { sinks, files: reports } = openSinks(reportTo, options);
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();
   const perFile: FileCounts[] = [];
