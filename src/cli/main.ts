@@ -13,7 +13,7 @@ import { forwardOptions } from './forward-options.js';
 import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
 import { DEFAULT_SAMPLE_SEED, DEFAULT_SAMPLE_START } from '../sample/generate.js';
-import { mistypedCommand } from './suggest.js';
+import { mistypedCommand, withOptionHint } from './suggest.js';
 import { startSeconds } from './time-bound.js';
 import { loadColors } from './tty.js';
 
@@ -215,7 +215,10 @@ function buildProgram(argv: readonly string[]): Command {
   for (const spec of COMMANDS) {
     const command = program.command(spec.name, { isDefault: spec.isDefault ?? false }).description(spec.summary);
     if (spec.args) command.addArgument(spec.choices ? new Argument(spec.args).choices(spec.choices) : new Argument(spec.args));
-    for (const option of spec.options()) command.addOption(option);
+    const options = spec.options();
+    for (const option of options) command.addOption(option);
+    const longs = [...options.map((o) => o.long!), ...GLOBAL_OPTIONS];
+    command.configureOutput({ outputError: (message, write) => write(withOptionHint(message, longs)) });
     command.exitOverride().action(async (...args: unknown[]) => {
       if (spec.isDefault) refuseMistypedCommand(args[0], argv);
       const run = await spec.action();

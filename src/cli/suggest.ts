@@ -32,3 +32,21 @@ export function mistypedCommand(word: string, commands: readonly string[]): stri
   }
   return best !== null && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : null;
 }
+
+/** At most this many options are named in a hint: more would be the help, not a hint. */
+const MAX_OPTION_HINTS = 4;
+
+/**
+ * Commander suggests an option only a few edits away, so `--spool` (for `--spool-dir`) or `--retry`
+ * (for `--retry-timeout`) got no hint at all. Its message for an unknown option, when it has no
+ * suggestion of its own, gains the options that the word begins.
+ */
+export function withOptionHint(message: string, options: readonly string[]): string {
+  const unknown = /^error: unknown option '(--[^'=]+)(?:=[^']*)?'\n$/.exec(message);
+  if (!unknown) return message;
+  const typed = unknown[1]!.toLowerCase();
+  const begun = options.filter((o) => o.startsWith(typed) && o !== typed);
+  if (begun.length === 0 || begun.length > MAX_OPTION_HINTS) return message;
+  const list = begun.length === 1 ? begun[0] : `one of ${begun.join(', ')}`;
+  return `${message.trimEnd()}\n(Did you mean ${list}?)\n`;
+}

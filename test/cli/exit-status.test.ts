@@ -247,6 +247,15 @@ describe('exit 2: usage errors never reach the data', () => {
       ['lnit', '-'],
       /unknown command 'lnit' \(did you mean lint\?\); to read a file of that name, write \.\/lnit or put it after --/,
     ],
+    // Commander suggests only what is a few edits away: `--spool` once got no hint at all.
+    [
+      'an option that begins several',
+      ['--spool', 'dir'],
+      /unknown option '--spool'\n\(Did you mean one of --spool-dir, --spool-max-bytes, --spool-overflow, --spool-fsync\?\)/,
+    ],
+    ['an option that begins one', ['--retry=5m'], /unknown option '--retry=5m'\n\(Did you mean --retry-timeout\?\)/],
+    ['an option of lint begun', ['lint', '--max', '-'], /\(Did you mean one of --max-line-bytes, --max-errors, --max-warnings\?\)/],
+    ["a misspelt option (commander's own hint)", ['--hots', 'fluentd'], /unknown option '--hots'\n\(Did you mean --host\?\)/],
   ] as const) {
     it(`${what}: exit 2 with a message, and stdin not consumed`, () => {
       const res = leftOnStdin([...args], file);
