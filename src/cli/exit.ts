@@ -40,7 +40,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.usage,
     name: 'usage',
     meaning:
-      'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read',
+      'usage error: an unknown command or option, a bad or contradictory value, an input or output that cannot be opened, an input file that is not text lines. No input was read. lint: also an input that failed partway (a truncated `.gz`): the lines before the fault and every other input are checked and reported',
   },
   {
     code: EXIT.leftInSpool,

@@ -3,10 +3,12 @@ import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
-import { AuditShipError } from '../errors.js';
+import { AuditShipError, InputReadError } from '../errors.js';
+import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
 import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
+import { EXIT, reportError } from './exit.js';
 import { stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 import { count } from '../plural.js';
@@ -57,15 +59,33 @@ class Linter {
     this.judge = new LineJudge(this.scratch, options);
   }
 
-  async lintSource(source: InputSource): Promise<void> {
-    for await (const batch of splitLines(source.chunks(), this.options)) {
-      // Indexed, not for-of: with an await inside, each step of an array iterator allocates.
-      for (let i = 0; i < batch.length; i++) {
-        const pending = this.lintLine(source.name, batch[i]!);
-        if (pending) await pending;
-        if (this.stopped) return;
+  /**
+   * Checks every line of `source`. An input that cannot be read to its end (a truncated or corrupt
+   * gzip, an I/O error) is a finding of its own, after the last line read, and the next input is
+   * checked: a CI job's report then names it beside everything else, instead of no report at all.
+   * The error is returned, for the exit status.
+   */
+  async lintSource(source: InputSource): Promise<InputReadError | null> {
+    let read = 0;
+    try {
+      for await (const batch of splitLines(source.chunks(), this.options)) {
+        // Indexed, not for-of: with an await inside, each step of an array iterator allocates.
+        for (let i = 0; i < batch.length; i++) {
+          read = batch[i]!.number;
+          const pending = this.lintLine(source.name, batch[i]!);
+          if (pending) await pending;
+          if (this.stopped) return null;
+        }
       }
+    } catch (error) {
+      if (!(error instanceof InputReadError)) throw error;
+      const pending = this.report(source.name, read + 1, [
+        diagnostic('input-unreadable', null, `${error.reason}; the ${count(read, 'line')} before it were checked`),
+      ]);
+      if (pending) await pending;
+      return error;
     }
+    return null;
   }
 
   private lintLine(file: string, line: Line): Promise<void> | undefined {
@@ -93,12 +113,18 @@ class Linter {
         c.invalid++;
         break;
     }
+    return this.report(file, line.number, verdict.diagnostics);
+  }
+
+  /** Counts the findings at one line and hands them to every report; a promise while one has no room. */
+  private report(file: string, lineNumber: number, diagnostics: readonly Diagnostic[]): Promise<void> | undefined {
+    const c = this.counts;
     let pending: Promise<void> | undefined;
-    for (const diagnostic of verdict.diagnostics) {
+    for (const diagnostic of diagnostics) {
       if (diagnostic.severity === 'error') c.errors++;
       else c.warnings++;
       for (const sink of this.sinks) {
-        const text = sink.report.add({ file, line: line.number, diagnostic });
+        const text = sink.report.add({ file, line: lineNumber, diagnostic });
         if (text) pending = sink.out.write(text) ?? pending;
       }
       if (this.options.maxErrors > 0 && c.errors >= this.options.maxErrors) {
@@ -168,9 +194,11 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();
   const perFile: FileCounts[] = [];
+  const unread: InputReadError[] = [];
   for (const source of sources) {
     const before = { ...linter.counts };
-    await linter.lintSource(source);
+    const error = await linter.lintSource(source);
+    if (error) unread.push(error);
     perFile.push(fileCounts(source.name, before, linter.counts));
     if (linter.stopped) break;
   }
@@ -201,7 +229,9 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   if (empty) process.stderr.write('audit-ship lint: no lines to check (--allow-empty accepts that)\n');
   if (tooManyWarnings)
     process.stderr.write(`audit-ship lint: ${count(c.warnings, 'warning')}, more than --max-warnings ${options.maxWarnings}\n`);
-  process.exitCode = c.errors > 0 || empty || tooManyWarnings ? 1 : 0;
+  // An input not read to its end is exit 2 whatever else was found: its other lines were never checked.
+  for (const error of unread) reportError(error);
+  process.exitCode = unread.length > 0 ? EXIT.usage : c.errors > 0 || empty || tooManyWarnings ? 1 : 0;
 }
 
 function fileLine(f: FileCounts): string {

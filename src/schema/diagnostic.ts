@@ -41,6 +41,8 @@ export const DIAGNOSTIC_CODES = {
   'time-out-of-range': 'error',
   'too-deep': 'error',
   'cut-at-stop': 'error',
+  // Lint only: about an input, not a line of it.
+  'input-unreadable': 'error',
 } as const satisfies Record<string, Severity>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
@@ -74,6 +76,8 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
   'too-deep': '`ship` only: an unknown field nests deeper than 100 levels',
   'cut-at-stop':
     '`ship` only: the last line read from stdin or kubectl when a signal stopped the run; the rest of it was never read (its start is kept by `--dead-letter`)',
+  'input-unreadable':
+    '`lint` only: the input could not be read past this line (a truncated or corrupt gzip, a read error); the lines before it were checked, and the run exits 2',
 };
 
 export function diagnostic(code: DiagnosticCode, field: string | null, message: string): Diagnostic {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -177,6 +177,56 @@ describe('audit-ship lint', () => {
     const r = await runCli(['lint', file('broken.gz', broken)]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /broken\.gz: /);
+  });
+
+  // A truncated archive once ended the run with one line on stderr: no report for CI, the other
+  // files unchecked.
+  it('a gzip cut partway: checked up to the cut, reported as input-unreadable, the next file checked, exit 2', async () => {
+    const whole = gzipSync(`${record}\n`.repeat(2000));
+    const cut = file('cut.jsonl.gz', whole.subarray(0, whole.length >> 1));
+    const next = file('after-cut.jsonl', `${record}\n{"Host":1}\n`);
+    const junit = join(dir, 'cut-junit.xml');
+    const r = await runCli([
+      'lint',
+      '--summary',
+      'json',
+      '--format',
+      'json',
+      '--format',
+      'junit',
+      '--output',
+      '-',
+      '--output',
+      junit,
+      cut,
+      next,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    const summary = JSON.parse(
+      r.stderr
+        .trim()
+        .split('\n')
+        .find((l) => l.startsWith('{'))!,
+    ) as { files: { file: string; lines: number }[] };
+    const read = summary.files.find((f) => f.file === cut)!.lines;
+    assert.ok(read > 0 && read < 2000, `the lines before the cut are checked (${read})`);
+    const found = ndjson(r.stdout);
+    assert.deepEqual(
+      found.filter((d) => d.file === cut).map((d) => [d.line, d.code, d.severity]),
+      [[read + 1, 'input-unreadable', 'error']],
+    );
+    assert.match(
+      found.find((d) => d.file === cut)!.message,
+      new RegExp(
+        `^not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; the ${read} lines before it were checked$`,
+      ),
+    );
+    assert.deepEqual(
+      found.filter((d) => d.file === next).map((d) => [d.line, d.code]),
+      [[2, 'not-audit-record']],
+    );
+    assert.match(readFileSync(junit, 'utf8'), /<failure message="not valid gzip data[^"]*" type="input-unreadable">/);
+    assert.match(r.stderr, /audit-ship: .*cut\.jsonl\.gz: not valid gzip data \(unexpected end of file\)/);
   });
 
   it('exits 2 for usage errors', async () => {
