@@ -2,7 +2,8 @@
  * Where lint's reports go. One run may feed several CI reports (GitLab reads Code Quality JSON and
  * JUnit XML from one job): each `--output` file gets the `--format` given in the same place, as
  * node's own `--test-reporter` and `--test-reporter-destination` pair up, and stdout then gets
- * text for the job's log. Without `--output`, the one `--format` goes to stdout.
+ * text for the job's log, unless one `--output` is `-` (stdout). Without `--output`, the one
+ * `--format` goes to stdout.
  */
 import { createWriteStream, openSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,6 +19,9 @@ export interface ReportOptions {
   /** Each --output given, in order. */
   output: readonly string[];
 }
+
+/** The --output that names stdout, as `-` does for an input. */
+const STDOUT = '-';
 
 /** A report and where it is written. */
 export interface Sink {
@@ -59,9 +63,17 @@ export function openSinks(files: readonly ReportFile[], options: ReportOptions):
   if (files.length === 0) {
     return { sinks: [{ report: lintReport(options.format[0] ?? 'text', stdoutColors()), out: new TextOutput(process.stdout) }], files: [] };
   }
-  const sinks: Sink[] = [{ report: lintReport('text', stdoutColors()), out: new TextOutput(process.stdout) }];
+  // `--output -` is stdout, in its format: then no text goes there beside it.
+  const toStdout = files.find((f) => f.path === STDOUT);
+  const sinks: Sink[] = [
+    {
+      report: lintReport(toStdout?.format ?? 'text', toStdout && toStdout.format !== 'text' ? noColors() : stdoutColors()),
+      out: new TextOutput(process.stdout),
+    },
+  ];
   const streams: NodeJS.WritableStream[] = [];
   for (const { format, path } of files) {
+    if (path === STDOUT) continue;
     let fd: number;
     try {
       fd = openSync(path, 'w', 0o644);

@@ -96,7 +96,7 @@ const COMMANDS: CommandSpec[] = [
       new Option('--allow-empty', 'no input files, or no lines, is not a failure').default(false),
       new Option(
         '--output <file>',
-        'write the report in the --format given in the same place to this file; stdout then gets text (repeatable)',
+        'write the report in the --format given in the same place to this file (-: stdout); stdout then gets text (repeatable)',
       )
         .default([], 'none')
         .argParser((v: string, all: string[]) => [...all, v]),
@@ -123,7 +123,7 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       new Option('--port <port>', 'port to listen on (0: any free port)').default(24224).argParser(integer(0, 65535)),
       new Option('--bind <address>', 'address to listen on').default('127.0.0.1'),
-      new Option('--out <file>', 'append events to this file (default: stdout)'),
+      new Option('--out <file>', 'append events to this file (default and -: stdout)'),
       new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
       new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
       new Option(

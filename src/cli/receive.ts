@@ -77,7 +77,8 @@ interface Sink {
  * then not acked, and the receiver goes on), or stdout with backpressure.
  */
 function openSink(out: string | undefined): Sink {
-  if (out === undefined) {
+  // `-` is stdout, as for every other file operand.
+  if (out === undefined || out === '-') {
     const text = new TextOutput(process.stdout);
     return {
       write: async (t) => {

@@ -1,7 +1,7 @@
 /** The options of `audit-ship [ship]` beyond where to forward, each with its default, in one place. */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_KUBECTL_MAX_STREAMS } from '../input/kube/defaults.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../schema/timestamp.js';
@@ -69,7 +69,7 @@ export function shipOptions(): Option[] {
     new Option('--spool-fsync <policy>', 'fsync each chunk before it is sent (always), once a second (interval), or never')
       .choices(['always', 'interval', 'never'])
       .default('always'),
-    new Option('--dead-letter <file>', 'append each invalid line, with its diagnostics, as a JSON line'),
+    new Option('--dead-letter <file>', 'append each invalid line, with its diagnostics, as a JSON line').argParser(deadLetterFile),
     new Option(
       '--max-invalid <n|p%>',
       'invalid lines that may go unkept (no --dead-letter) without a non-zero exit: a count, or a percentage of the records read',
@@ -120,4 +120,14 @@ export function shipOptions(): Option[] {
       .default(10_000, '10s')
       .argParser(duration(0)),
   ];
+}
+
+/**
+ * A dead letter must be on disk before the checkpoint moves past its line, and a pipe cannot be
+ * synced: `-` would have made a file named `-`, and stdout would lose what a reader dropped.
+ */
+function deadLetterFile(path: string): string {
+  if (path === '-')
+    throw new InvalidArgumentError('a file is needed: invalid lines are kept on disk (lint --format json lists them on stdout)');
+  return path;
 }

@@ -254,6 +254,8 @@ describe('exit 2: usage errors never reach the data', () => {
       /unknown option '--spool'\n\(Did you mean one of --spool-dir, --spool-max-bytes, --spool-overflow, --spool-fsync\?\)/,
     ],
     ['an option that begins one', ['--retry=5m'], /unknown option '--retry=5m'\n\(Did you mean --retry-timeout\?\)/],
+    // `-` once made a file of that name: a dead letter must be on disk before the checkpoint passes it.
+    ['--dead-letter -', ['--dead-letter', '-', '-'], /'--dead-letter <file>' argument '-' is invalid\. a file is needed/],
     ['an option of lint begun', ['lint', '--max', '-'], /\(Did you mean one of --max-line-bytes, --max-errors, --max-warnings\?\)/],
     ["a misspelt option (commander's own hint)", ['--hots', 'fluentd'], /unknown option '--hots'\n\(Did you mean --host\?\)/],
   ] as const) {

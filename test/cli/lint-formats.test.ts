@@ -4,7 +4,7 @@
  * fingerprints; and every format names the same findings, line for line, as --format json.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -150,6 +150,18 @@ describe('lint formats', () => {
     assert.equal(readFileSync(junit, 'utf8'), await report('junit', files));
     assert.equal(readFileSync(gitlab, 'utf8'), await report('gitlab', files));
     assert.equal(readFileSync(json, 'utf8'), await report('json', files));
+  });
+
+  // `--output -` once made a file named `-`, and stdout got text instead of the report.
+  it('--output - is stdout, in the format given with it, beside a report file', async () => {
+    const files = corpus();
+    const dir = tempDir();
+    const junit = join(dir, 'audit.xml');
+    const res = await runCli(['lint', '--format', 'json', '--output', '-', '--format', 'junit', '--output', junit, ...files], { cwd: dir });
+    assert.equal(res.code, 1, res.stderr);
+    assert.equal(res.stdout, await report('json', files));
+    assert.equal(readFileSync(junit, 'utf8'), await report('junit', files));
+    assert.equal(existsSync(join(dir, '-')), false, 'no file named -');
   });
 
   it('refuses reports it cannot pair with their files before reading any input', async () => {
