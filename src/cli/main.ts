@@ -73,6 +73,7 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       new Option('--spool-dir <dir>', 'the spool to inspect').default(defaultSpoolDir(), 'as for ship').env('AUDIT_SHIP_SPOOL_DIR'),
       new Option('--json', 'one JSON object on stdout instead of text').default(false),
+      new Option('--yes', 'purge: delete records that were never delivered (without it, purge deletes only an empty spool)').default(false),
     ],
     action: async () => {
       const { spoolCommand } = await import('./spool.js');

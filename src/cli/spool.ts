@@ -15,6 +15,8 @@ import { count } from '../plural.js';
 export interface SpoolCommandOptions {
   spoolDir: string;
   json: boolean;
+  /** purge: delete records that were never delivered. */
+  yes: boolean;
 }
 
 interface SpoolReport {
@@ -75,10 +77,24 @@ function reportText(r: SpoolReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function purge(dir: string): Promise<{ segments: number; records: number }> {
+/**
+ * Deletes everything in the spool. Records in it were never delivered, and a purge is the one way
+ * audit-ship loses them on purpose: without `yes`, a spool that holds any (or damaged ranges set
+ * aside) is left as it is, and the error says what it holds.
+ */
+async function purge(dir: string, yes: boolean): Promise<{ segments: number; records: number }> {
   const lock = await lockSpool(dir);
   try {
     const report = inspect(dir);
+    if (!yes && (report.records > 0 || report.setAside.files > 0)) {
+      const held = [
+        ...(report.records > 0 ? [`${count(report.records, 'record')} never delivered`] : []),
+        ...(report.setAside.files > 0 ? [`${count(report.setAside.files, 'damaged range')} set aside`] : []),
+      ];
+      throw new UsageError(
+        `the spool ${dir} holds ${held.join(' and ')}: nothing deleted; \`audit-ship spool purge --yes\` deletes them (a run of audit-ship with this spool sends the records first)`,
+      );
+    }
     for (const file of listSegments(dir)) {
       unlinkSync(file.path);
       rmSync(`${file.path}${ACKS_SUFFIX}`, { force: true });
@@ -108,7 +124,7 @@ export async function spoolCommand(action: 'status' | 'verify' | 'purge', option
       return;
     }
     case 'purge': {
-      const purged = await purge(dir);
+      const purged = await purge(dir, options.yes);
       out(purged, `purged ${count(purged.records, 'record')} in ${count(purged.segments, 'segment')} from ${dir}\n`);
       return;
     }

@@ -191,6 +191,22 @@ describe('Spool', () => {
     assert.deepEqual(JSON.parse(status.stdout).records, 20);
   });
 
+  // `spool purge` once deleted undelivered records unasked: the one way to lose them on purpose.
+  it('spool purge deletes undelivered records only with --yes; an empty spool without it', async () => {
+    const { chunks } = chunksOf(30, 10);
+    const { dir } = await spooled(chunks);
+    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'spool', ...args, '--spool-dir', dir], { encoding: 'utf8' });
+    const refused = run('purge');
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /holds 30 records never delivered: nothing deleted; `audit-ship spool purge --yes` deletes them/);
+    assert.equal(JSON.parse(run('status', '--json').stdout).records, 30, 'nothing deleted');
+    const purged = run('purge', '--yes', '--json');
+    assert.equal(purged.status, 0, purged.stderr);
+    assert.deepEqual(JSON.parse(purged.stdout), { segments: 1, records: 30 });
+    assert.equal(JSON.parse(run('status', '--json').stdout).records, 0);
+    assert.equal(run('purge').status, 0, 'an empty spool needs no --yes');
+  });
+
   it('gives back the memory of a body it does not keep, and reads bodies back into pooled memory', async () => {
     const pool = new ChunkBufferPool(1 << 20, 8);
     const { chunks } = chunksOf(60, 20);
