@@ -136,6 +136,11 @@ function describeReadFailure(f: ReadFailure): string {
     : f.error.reason;
 }
 
+/** What the inputs past the third have in common, said once for them all. */
+function sameWhy(rest: { why: string }[]): string {
+  return rest.every((u) => u.why === rest[0]!.why) ? rest[0]!.why : 'not read to their end';
+}
+
 function decideOutcome(run: ShipRun): Outcome {
   const { options, sources, counts, spool, stop } = run;
   const why = stop.writeFailure
@@ -146,10 +151,10 @@ function decideOutcome(run: ShipRun): Outcome {
         ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full'
         : 'not reached';
   const unreadSources = sources.filter((s) => !s.exhausted && !s.live);
-  const unread = unreadSources.map((s) => ({
-    name: s.name,
-    why: stop.readFailure?.source === s ? describeReadFailure(stop.readFailure) : why,
-  }));
+  const unread = unreadSources.map((s) => {
+    const failure = stop.readFailures.find((f) => f.source === s);
+    return { name: s.name, why: failure ? describeReadFailure(failure) : why };
+  });
   // Files can be read again from their start; stdin and FIFOs cannot.
   const hasFiles = unreadSources.some((s) => s.path !== null);
   const resumeHint =
@@ -159,7 +164,7 @@ function decideOutcome(run: ShipRun): Outcome {
         ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
         : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
   return shipOutcome({
-    unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why }] : unread,
+    unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why: sameWhy(unread.slice(3)) }] : unread,
     resumeHint,
     leftInSpool: spool.stats.records,
     spoolDir: options.spoolDir,

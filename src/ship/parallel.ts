@@ -174,7 +174,7 @@ class ReaderThread {
       case 'done':
         this.progress(m.progress);
         m.exhausted.forEach((exhausted, i) => (this.files[i]!.exhausted = exhausted));
-        if (m.failure) this.run.readFailed(readFailure(m.failure.why, this.files[m.failure.file]!));
+        for (const f of m.failures) this.run.readFailed(readFailure(f.why, this.files[f.file]!));
         return this.next();
       case 'failed':
         this.progress(m.progress);
@@ -234,7 +234,7 @@ export class ParallelPipeline implements Run {
   private queue: InputSource[] = [];
   /** What stopped the run: a write that failed here, or a worker that failed. */
   private error: unknown = null;
-  private failure: ReadFailure | null = null;
+  private readonly failures: ReadFailure[] = [];
 
   constructor(
     readonly spool: ChunkSink,
@@ -244,7 +244,7 @@ export class ParallelPipeline implements Run {
   ) {}
 
   /** Reads every source, `readers` at a time; the same outcome as ShipPipeline.run. */
-  async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
+  async run(sources: readonly InputSource[]): Promise<ReadFailure[]> {
     this.sources = sources;
     this.queue = [...sources];
     const count = Math.min(this.readers, sources.length);
@@ -253,7 +253,7 @@ export class ParallelPipeline implements Run {
     this.threads.clear();
     this.counts.bytesRead = totalBytesRead(sources);
     if (this.error) throw this.error;
-    return this.failure;
+    return this.failures;
   }
 
   /** Stops reading: every worker leaves its file at once, after spooling what it has built. */
@@ -272,9 +272,8 @@ export class ParallelPipeline implements Run {
     this.stop();
   }
 
-  /** A file could not be read to its end: reading stops, as with one reader. */
+  /** A file could not be read to its end: the other files are read, as with one reader. */
   readFailed(failure: ReadFailure): void {
-    this.failure ??= failure;
-    this.stop();
+    this.failures.push(failure);
   }
 }

@@ -35,7 +35,7 @@ export interface PipelineOptions extends AcceptOptions {
   onNote: (message: string) => void;
 }
 
-/** The read failure that stopped the run, and the lines of that input read before it. */
+/** An input that could not be read to its end, and the lines of it read before the fault. */
 export interface ReadFailure {
   error: InputReadError | NotTextError;
   source: InputSource;
@@ -92,11 +92,14 @@ export class ShipPipeline {
 
   /**
    * Reads and spools every source in order; rejects if the spool or checkpoint cannot be written.
-   * An input that fails while it is read (a truncated gzip, not text) stops the reading: what was
-   * read before it is still spooled, and the failure is returned for the exit status to report.
+   * An input that fails while it is read (a truncated gzip, not text) is left there, what was read
+   * of it still spooled, and the next input is read: one damaged archive must not hold back a
+   * backfill's later files, run after run from a checkpoint that stops at the same fault. Each
+   * failure is returned for the exit status to report.
    */
-  async run(sources: readonly InputSource[]): Promise<ReadFailure | null> {
+  async run(sources: readonly InputSource[]): Promise<ReadFailure[]> {
     this.sources = sources;
+    const failures: ReadFailure[] = [];
     try {
       for (const source of sources) {
         if (this.stopping) break;
@@ -117,13 +120,14 @@ export class ShipPipeline {
           await this.spoolWriter.flush();
           const at = this.position();
           const linesRead = at?.source === source ? at.line : (source.resume?.line ?? 0);
-          return { error, source, linesRead };
+          failures.push({ error, source, linesRead });
+          continue;
         }
         if (!finished) break;
         this.recordDone(source);
       }
       await this.spoolWriter.flush();
-      return null;
+      return failures;
     } finally {
       this.spoolWriter.stop();
       this.counts.bytesRead = totalBytesRead(sources);

@@ -36,7 +36,8 @@ export type Note = (text: string) => void;
 export interface Stop {
   signal: NodeJS.Signals | null;
   gaveUp: RetryTimeoutError | null;
-  readFailure: ReadFailure | null;
+  /** Inputs that could not be read to their end (the others were read). */
+  readFailures: ReadFailure[];
   /** A spool, checkpoint or dead-letter write that failed (a full disk): reading stopped there. */
   writeFailure: SpoolWriteError | CheckpointError | OutputError | null;
 }
@@ -55,7 +56,7 @@ function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointEr
 
 export class ShipRun {
   readonly counts: ShipCounts = emptyCounts();
-  readonly stop: Stop = { signal: null, gaveUp: null, readFailure: null, writeFailure: null };
+  readonly stop: Stop = { signal: null, gaveUp: null, readFailures: [], writeFailure: null };
   private readonly sender: Sender;
   private readonly pipeline: ShipPipeline | ParallelPipeline;
   private readonly forwarder: Forwarder;
@@ -165,7 +166,7 @@ export class ShipRun {
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
     const reading = (async () => {
       if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
-      if (!this.stop.signal) this.stop.readFailure = await this.pipeline.run(sources);
+      if (!this.stop.signal) this.stop.readFailures = await this.pipeline.run(sources);
       if (autoRetry) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     })();
     const work = reading.then(() => spool.drained());

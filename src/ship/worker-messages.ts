@@ -84,7 +84,7 @@ export type FromWorker =
   | { type: 'note'; message: string }
   | { type: 'mark'; mark: number }
   | { type: 'progress'; progress: WorkerProgress }
-  | { type: 'done'; progress: WorkerProgress; exhausted: boolean[]; failure: JobFailure | null }
+  | { type: 'done'; progress: WorkerProgress; exhausted: boolean[]; failures: JobFailure[] }
   | { type: 'failed'; message: string; progress: WorkerProgress };
 
 /** A Buffer over the same memory as a cloned Uint8Array. */

@@ -140,16 +140,15 @@ function pipelineFor(job: FilesJob): ShipPipeline {
 }
 
 async function ship(job: FilesJob): Promise<void> {
-  let failure: JobFailure | null = null;
+  let failures: JobFailure[] = [];
   sources = [];
   try {
     for (const file of job.files) sources.push(await open(file));
     pipeline = pipelineFor(job);
     if (stopping) pipeline.stop();
-    const read = await pipeline.run(sources);
-    failure = read && { file: sources.indexOf(read.source), why: wireFailure(read) };
+    failures = (await pipeline.run(sources)).map((read) => ({ file: sources.indexOf(read.source), why: wireFailure(read) }));
   } catch (error) {
-    // While opening, the file that failed is the next one; while reading, the first not read to its end.
+    // While opening, the file that failed is the next one; past that, the first not read to its end.
     const file = pipeline
       ? Math.max(
           0,
@@ -157,9 +156,9 @@ async function ship(job: FilesJob): Promise<void> {
         )
       : sources.length;
     if (error instanceof InputReadError || error instanceof NotTextError) {
-      failure = { file, why: wireFailure({ error, linesRead: 0 }) };
+      failures = [{ file, why: wireFailure({ error, linesRead: 0 }) }];
     } else if (error instanceof InputError) {
-      failure = { file, why: { kind: 'open', message: error.message } };
+      failures = [{ file, why: { kind: 'open', message: error.message } }];
     } else {
       post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error), progress: progress() });
       return;
@@ -168,7 +167,7 @@ async function ship(job: FilesJob): Promise<void> {
     // No progress is told of a job once it is done or failed: the main thread has moved on.
     pipeline = null;
   }
-  post({ type: 'done', progress: progress(), exhausted: sources.map((s) => s.exhausted), failure });
+  post({ type: 'done', progress: progress(), exhausted: sources.map((s) => s.exhausted), failures });
 }
 
 const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);

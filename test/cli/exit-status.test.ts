@@ -68,6 +68,43 @@ describe('exit 4: input not fully read', () => {
     assert.deepEqual(idsOf(r.events()), ledger.ids.slice(0, s.recordsAcked));
   });
 
+  // A damaged archive once stopped the run: every later file "not reached", and with --checkpoint
+  // every re-run stopped at the same fault, so a backfill never got past it.
+  for (const workers of ['1', '2']) {
+    it(`a gzip cut partway between files, --workers ${workers}: the files after it are shipped, the cut one named, exit 4`, async () => {
+      const r = await receiver();
+      const dir = tempDir();
+      const before = new Ledger(300, 1230);
+      const cut = new Ledger(400, 1231);
+      const after = new Ledger(200, 1232);
+      const whole = gzipSync(cut.text());
+      const files = [join(dir, 'a.jsonl'), join(dir, 'b.jsonl.gz'), join(dir, 'c.jsonl')] as const;
+      writeFileSync(files[0], before.text());
+      writeFileSync(files[1], whole.subarray(0, whole.length >> 1));
+      writeFileSync(files[2], after.text());
+      const args = ['--port', String(r.port), '--workers', workers, '--summary', 'json', '--checkpoint', join(dir, 'cp.json'), ...files];
+      const res = await runCli(args);
+      assert.equal(res.code, EXIT.inputUnread, res.stderr);
+      const s = jsonSummary(res.stderr);
+      const cutRead = s.lines! - 500;
+      assert.ok(cutRead > 0 && cutRead < 400, `the lines before the cut are read (${cutRead})`);
+      assert.match(
+        res.stderr,
+        /exit 4: input not fully read: .*b\.jsonl\.gz: not valid gzip data \(unexpected end of file\)[^\n]*; run the same command again/,
+      );
+      assert.doesNotMatch(res.stderr, /not reached/);
+      const ids = new Set(idsOf(r.events()));
+      assert.equal(ids.size, 500 + cutRead);
+      for (const id of [...before.ids, ...after.ids, ...cut.ids.slice(0, cutRead)]) assert.ok(ids.has(id), id);
+
+      // The re-run resumes the cut file at its fault, and sends nothing twice.
+      const again = await runCli(args);
+      assert.equal(again.code, EXIT.inputUnread, again.stderr);
+      assert.equal((JSON.parse(again.stderr.trim().split('\n').pop()!) as { filesAlreadyShipped: number }).filesAlreadyShipped, 2);
+      assert.equal(r.events().length, 500 + cutRead);
+    });
+  }
+
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} partway through a file: exit 4 without --checkpoint; with one, the same command resumes to exit 0`, async () => {
       const r = await receiver();
