@@ -69,6 +69,13 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     'Valid records read but never written to the spool (a write failed, e.g. a full disk).',
     (s) => c(s).recordsNotSpooled,
   );
+  counter(
+    registry,
+    sources,
+    'audit_ship_input_files_failed_total',
+    'Input files left at a fault partway (a truncated gzip, a file replaced mid-run); the files after them are read.',
+    (s) => c(s).filesFailed,
+  );
   counter(registry, sources, 'audit_ship_records_sent_total', 'Records sent to Fluentd (resends not included).', (s) => c(s).recordsSent);
   counter(registry, sources, 'audit_ship_sent_bytes_total', 'Entry bytes sent to Fluentd (resends not included).', (s) => c(s).bytesSent);
   counter(registry, sources, 'audit_ship_records_acked_total', 'Records acked by Fluentd.', (s) => c(s).recordsAcked);

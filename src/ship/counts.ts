@@ -41,6 +41,11 @@ export interface ShipCounts {
    * summary, for a cron job over a directory of rotated logs finds hundreds of them every run.
    */
   filesAlreadyShipped: number;
+  /**
+   * Files left at a fault partway (a truncated gzip, a file replaced mid-run), the files after them
+   * read: counted by the thread that reads the inputs in order (not summed from workers).
+   */
+  filesFailed: number;
 }
 
 export function emptyCounts(): ShipCounts {
@@ -69,5 +74,6 @@ export function emptyCounts(): ShipCounts {
     recordsResent: 0,
     recordsWritten: 0,
     filesAlreadyShipped: 0,
+    filesFailed: 0,
   };
 }

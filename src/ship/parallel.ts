@@ -275,5 +275,6 @@ export class ParallelPipeline implements Run {
   /** A file could not be read to its end: the other files are read, as with one reader. */
   readFailed(failure: ReadFailure): void {
     this.failures.push(failure);
+    this.counts.filesFailed++;
   }
 }

@@ -121,6 +121,7 @@ export class ShipPipeline {
           const at = this.position();
           const linesRead = at?.source === source ? at.line : (source.resume?.line ?? 0);
           failures.push({ error, source, linesRead });
+          this.counts.filesFailed++;
           continue;
         }
         if (!finished) break;

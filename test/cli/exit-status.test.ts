@@ -16,7 +16,7 @@ import { freePort } from '../helpers/net.js';
 import { Ledger } from '../helpers/ledger.js';
 import { CLI, fixture, readCases, ROOT } from '../helpers/paths.js';
 import { receivers, startReceiveCli } from '../helpers/receive-cli.js';
-import { jsonSummary, startMeteredShip, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 const idsOf = (events: { record: Record<string, unknown> }[]) => events.map((e) => e.record.RequestID as string);
@@ -93,6 +93,7 @@ describe('exit 4: input not fully read', () => {
         /exit 4: input not fully read: .*b\.jsonl\.gz: not valid gzip data \(unexpected end of file\)[^\n]*; run the same command again/,
       );
       assert.doesNotMatch(res.stderr, /not reached/);
+      assert.equal(s.filesFailed, 1);
       const ids = new Set(idsOf(r.events()));
       assert.equal(ids.size, 500 + cutRead);
       for (const id of [...before.ids, ...after.ids, ...cut.ids.slice(0, cutRead)]) assert.ok(ids.has(id), id);
@@ -104,6 +105,23 @@ describe('exit 4: input not fully read', () => {
       assert.equal(r.events().length, 500 + cutRead);
     });
   }
+
+  it('a file left at its fault is counted in the metrics while the run goes on', async () => {
+    const r = await receiver();
+    const cut = new Ledger(400, 1233);
+    const whole = gzipSync(cut.text());
+    const file = join(tempDir(), 'cut.jsonl.gz');
+    writeFileSync(file, whole.subarray(0, whole.length >> 1));
+    const rest = new Ledger(20, 1234);
+    const ship = await startMeteredShip(['--port', String(r.port), '--flush-interval', '50ms', file, '-']);
+    ship.child.stdin!.write(rest.text());
+    await scrapeUntil(ship, (m) => m.get('audit_ship_input_files_failed_total') === 1, 'the failed file in the metrics');
+    await waitFor(() => rest.ids.every((id) => idsOf(r.events()).includes(id)), 'stdin, read after the failed file, to be shipped');
+    assert.equal(await ship.exit(), EXIT.inputUnread, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.filesFailed, 1);
+    assert.match(ship.stderr(), /exit 4: input not fully read: .*cut\.jsonl\.gz: not valid gzip data/);
+  });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     it(`${signal} partway through a file: exit 4 without --checkpoint; with one, the same command resumes to exit 0`, async () => {

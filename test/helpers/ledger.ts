@@ -93,6 +93,7 @@ export function assertSummaryMatchesMetrics(summary: ShipSummary, metrics: Map<s
     ['connectRetries', 'audit_ship_connect_retries_total'],
     ['dropped', 'audit_ship_records_dropped_total'],
     ['recordsNotSpooled', 'audit_ship_records_not_spooled_total'],
+    ['filesFailed', 'audit_ship_input_files_failed_total'],
     ['leftInSpool', 'audit_ship_spool_records'],
   ];
   for (const [field, metric] of pairs) assert.equal(metrics.get(metric), summary[field], `${field} vs ${metric}`);
