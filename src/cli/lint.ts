@@ -3,7 +3,7 @@ import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
-import { AuditShipError, InputReadError } from '../errors.js';
+import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
@@ -11,7 +11,7 @@ import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } fro
 import { EXIT, reportError } from './exit.js';
 import { stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
-import { count } from '../plural.js';
+import { count, inNumber } from '../plural.js';
 
 export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
@@ -65,7 +65,7 @@ class Linter {
    * checked: a CI job's report then names it beside everything else, instead of no report at all.
    * The error is returned, for the exit status.
    */
-  async lintSource(source: InputSource): Promise<InputReadError | null> {
+  async lintSource(source: InputSource): Promise<InputReadError | NotTextError | null> {
     let read = 0;
     try {
       for await (const batch of splitLines(source.chunks(), this.options)) {
@@ -78,10 +78,9 @@ class Linter {
         }
       }
     } catch (error) {
-      if (!(error instanceof InputReadError)) throw error;
-      const pending = this.report(source.name, read + 1, [
-        diagnostic('input-unreadable', null, `${error.reason}; the ${count(read, 'line')} before it were checked`),
-      ]);
+      if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
+      const before = read > 0 ? `; the ${count(read, 'line')} before it ${inNumber(read, 'was', 'were')} checked` : '';
+      const pending = this.report(source.name, read + 1, [diagnostic('input-unreadable', null, `${error.reason}${before}`)]);
       if (pending) await pending;
       return error;
     }
@@ -194,7 +193,7 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();
   const perFile: FileCounts[] = [];
-  const unread: InputReadError[] = [];
+  const unread: (InputReadError | NotTextError)[] = [];
   for (const source of sources) {
     const before = { ...linter.counts };
     const error = await linter.lintSource(source);

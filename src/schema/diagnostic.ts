@@ -77,7 +77,7 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
   'cut-at-stop':
     '`ship` only: the last line read from stdin or kubectl when a signal stopped the run; the rest of it was never read (its start is kept by `--dead-letter`)',
   'input-unreadable':
-    '`lint` only: the input could not be read past this line (a truncated or corrupt gzip, a read error); the lines before it were checked, and the run exits 2',
+    '`lint` only: the input could not be read past this line (a truncated or corrupt gzip, a read error, a gzip that holds no text); the lines before it were checked, and the run exits 2',
 };
 
 export function diagnostic(code: DiagnosticCode, field: string | null, message: string): Diagnostic {

@@ -229,6 +229,21 @@ describe('audit-ship lint', () => {
     assert.match(r.stderr, /audit-ship: .*cut\.jsonl\.gz: not valid gzip data \(unexpected end of file\)/);
   });
 
+  it('stdin that turns out not to be text (gzip of binary data): a finding, the next file checked, exit 2', async () => {
+    const binary = gzipSync(Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 32)));
+    const next = file('after-binary.jsonl', `${record}\n[]\n`);
+    const r = await runCli(['lint', '--format', 'json', '-', next], { input: binary });
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(
+      ndjson(r.stdout).map((d) => [d.file, d.line, d.code]),
+      [
+        ['<stdin>', 1, 'input-unreadable'],
+        [next, 2, 'not-object'],
+      ],
+    );
+    assert.match(ndjson(r.stdout)[0]!.message, /^holds binary data, not text lines/);
+  });
+
   it('exits 2 for usage errors', async () => {
     assert.equal((await runCli(['lint', '--format', 'xml'])).code, 2);
     assert.equal((await runCli(['lint', '--max-errors', '-1'])).code, 2);
