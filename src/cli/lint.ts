@@ -9,7 +9,7 @@ import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
 import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
-import { stderrColors } from './tty.js';
+import { noteTerminalStdin, stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 import { count, inNumber } from '../plural.js';
 
@@ -178,6 +178,7 @@ function fileCounts(file: string, before: LintCounts, after: LintCounts): FileCo
 
 /** The files to read; what was skipped or matched nothing is said on stderr. */
 async function openLintInputs(files: string[], options: LintOptions): Promise<InputSource[]> {
+  await noteTerminalStdin(files, 'audit-ship lint', (text) => process.stderr.write(text));
   const expanded = expandInputs(files.length === 0 ? ['-'] : files);
   for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship lint: ${note}\n`);
   if (expanded.files.length === 0 && !options.allowEmpty) {

@@ -16,7 +16,7 @@ import { TextOutput } from './output.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
-import { stderrColors } from './tty.js';
+import { noteTerminalStdin, stderrColors } from './tty.js';
 import { count, inNumber, was } from '../plural.js';
 
 export type { ShipOptions } from './ship-options.js';
@@ -73,6 +73,7 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   const files = inputFiles(names, options);
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
+  if (options.kubectl === undefined) await noteTerminalStdin(files, 'audit-ship', note);
   if (options.tlsInsecure) {
     note(
       "audit-ship: warning: --tls-insecure: the server's certificate is not checked, so anyone on the path can read and alter the records; use --tls-ca instead\n",

@@ -53,3 +53,17 @@ export function stderrColors(): Colors {
 export function noColors(): Colors {
   return PLAIN;
 }
+
+/**
+ * Says so when the input is stdin and stdin is a terminal: the run then waits for lines typed,
+ * which looks like a hang to someone who meant to name a file or pipe one in. Asked of the file
+ * descriptor, not of `process.stdin`: that getter opens a stream on fd 0, beside the reader that
+ * src/input/stdin.ts opens on it; and node:tty is loaded only where stderr is a terminal.
+ */
+export async function noteTerminalStdin(inputs: readonly string[], who: string, write: (text: string) => void): Promise<void> {
+  if (process.stderr.isTTY !== true) return;
+  if (inputs.length > 0 && !inputs.includes('-')) return;
+  const { isatty } = await import('node:tty');
+  if (!isatty(0)) return;
+  write(`${who}: reading audit lines from this terminal, one JSON record a line; end with Ctrl-D (or name files, or pipe them in)\n`);
+}

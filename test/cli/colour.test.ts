@@ -70,6 +70,33 @@ describe('colour', () => {
     assert.ok(!lintOnTerminal({ TERM: 'xterm', NO_COLOR: '1' }).includes(ESC), 'colour on a terminal with NO_COLOR');
   });
 
+  // A run with no file named waited silently for lines typed: it looked like a hang.
+  it('stdin on a terminal: ship and lint say they read it, and how to end it; not with a file or a pipe', ON_TERMINAL, async () => {
+    const onTerminal = (args: string) => {
+      const command = `'${process.execPath}' '${CLI}' ${args}`;
+      // script's own stdin is empty: the terminal reads an end of input at once.
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+        env: terminalEnv({ TERM: 'xterm', NO_COLOR: '1' }),
+        encoding: 'utf8',
+        input: '',
+      });
+      return r.stdout;
+    };
+    const hint = /reading audit lines from this terminal, one JSON record a line; end with Ctrl-D/;
+    assert.match(onTerminal('lint --allow-empty'), new RegExp(`audit-ship lint: ${hint.source}`));
+    assert.match(onTerminal('ship --port 1 --retry-timeout 1s -'), new RegExp(`audit-ship: ${hint.source}`));
+    assert.doesNotMatch(onTerminal(`lint '${bad}'`), hint);
+    // stderr on the terminal, stdin a pipe: `zcat … | audit-ship` typed at a terminal.
+    const piped = spawnSync('script', ['-qec', `cat '${bad}' | '${process.execPath}' '${CLI}' lint`, '/dev/null'], {
+      env: terminalEnv({ TERM: 'xterm', NO_COLOR: '1' }),
+      encoding: 'utf8',
+      input: '',
+    }).stdout;
+    assert.match(piped, /not-audit-record/);
+    assert.doesNotMatch(piped, hint);
+    assert.doesNotMatch((await runCli(['lint', '--allow-empty'], { input: '' })).stderr, hint);
+  });
+
   it("on a terminal inside a CI chalk does not know: none, by chalk's rule", ON_TERMINAL, () => {
     assert.ok(!lintOnTerminal({ TERM: 'xterm', CI: 'true' }).includes(ESC), 'colour on a terminal in an unknown CI');
     assert.ok(lintOnTerminal({ TERM: 'xterm', CI: 'true', FORCE_COLOR: '1' }).includes(ESC), 'FORCE_COLOR did not colour it');
