@@ -61,7 +61,7 @@ class Linter {
 
   /**
    * Checks every line of `source`. An input that cannot be read to its end (a truncated or corrupt
-   * gzip, an I/O error) is a finding of its own, after the last line read, and the next input is
+   * gzip, an I/O error, stdin found not to be text) is a finding of its own, after the last line read, and the next input is
    * checked: a CI job's report then names it beside everything else, instead of no report at all.
    * The error is returned, for the exit status.
    */
