@@ -196,7 +196,9 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     const error = await closed;
     this.connection = null;
     this.blocked = false;
-    if (error && !this.abort.signal.aborted) this.emit('connection-lost', error, this.inFlight.size);
+    // A fatal error (a server that wants a shared key we lack) is said once, as the run's end: not
+    // as a lost connection first, whose "reconnecting" would not happen.
+    if (error && !error.fatal && !this.abort.signal.aborted) this.emit('connection-lost', error, this.inFlight.size);
     if (error?.fatal) {
       this.emit('fatal', error);
       this.abort.abort();

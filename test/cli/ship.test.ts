@@ -82,6 +82,17 @@ describe('audit-ship ship', () => {
     assert.match(res.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${dead}`));
   });
 
+  // Once "requires a shared key …; reconnecting", then the fatal error: no reconnect came.
+  it('a server that wants a shared key none was given: said once, as the fatal error it is, exit 1', async () => {
+    const r = await receiver(['--shared-key', 'k3y']);
+    const res = await runCli(['--port', String(r.port)], { input: lines(3, 27).join('') });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /requires a shared key \(it sent HELO\): set --shared-key \(ERR_AUDIT_SHIP_AUTH\)/);
+    assert.equal(res.stderr.match(/requires a shared key/g)?.length, 1, res.stderr);
+    assert.doesNotMatch(res.stderr, /reconnecting/);
+    assert.match(res.stderr, /3 records were not acked and stay in the spool/);
+  });
+
   it('takes the shared key and credentials from the environment and never prints them', async () => {
     const r = await receiver(['--shared-key', 'env-k3y-value', '--user', 'alice:env-pass-value']);
     const env = { AUDIT_SHIP_SHARED_KEY: 'env-k3y-value', AUDIT_SHIP_USERNAME: 'alice', AUDIT_SHIP_PASSWORD: 'env-pass-value' };
