@@ -21,6 +21,7 @@ export interface ShipOptions extends ForwardCliOptions {
   maxLineBytes: number;
   flushInterval: number;
   summary: 'text' | 'json' | 'none';
+  quiet: boolean;
   shutdownTimeout: number;
   spoolDir: string;
   spoolMaxBytes: number;
@@ -116,6 +117,10 @@ export function shipOptions(): Option[] {
       .default(1000, '1s')
       .argParser(duration(1)),
     new Option('--summary <kind>', 'summary on stderr at the end').choices(['text', 'json', 'none']).default('text'),
+    new Option(
+      '--quiet',
+      'stderr only for what needs attention (warnings, errors, invalid lines, an exit other than 0): no routine notes, no text summary, no status line (for cron)',
+    ).default(false),
     new Option('--shutdown-timeout <duration>', 'on SIGINT/SIGTERM, wait this long for acks; the rest stays in the spool')
       .default(10_000, '10s')
       .argParser(duration(0)),

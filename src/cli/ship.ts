@@ -4,7 +4,7 @@
  * (src/cli/exit.ts).
  */
 import { CheckpointError, InputError, UsageError } from '../errors.js';
-import { expandInputs, expansionNotes } from '../input/expand.js';
+import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import { ShipRun, type Note } from '../ship/run.js';
@@ -58,10 +58,11 @@ function checkOptions(files: string[], options: ShipOptions): void {
  * out is said on stderr. Names that come to no file at all are an error: stdin is read only when
  * no input is named, never in place of a directory that turned out empty.
  */
-function inputFiles(files: string[], options: ShipOptions): string[] {
+function inputFiles(files: string[], options: ShipOptions, info: Note, note: Note): string[] {
   if (files.length === 0 || options.kubectl !== undefined) return files;
   const expanded = expandInputs(files);
-  for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship: ${note}\n`);
+  for (const text of skippedNotes(expanded)) info(`audit-ship: ${text}\n`);
+  for (const text of unmatchedNotes(expanded)) note(`audit-ship: ${text}\n`);
   if (expanded.files.length === 0)
     throw new InputError(`no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file`);
   return expanded.files;
@@ -70,9 +71,11 @@ function inputFiles(files: string[], options: ShipOptions): string[] {
 export async function ship(names: string[], options: ShipOptions): Promise<void> {
   // Every check that can fail comes before the first byte of input is read.
   checkOptions(names, options);
-  const files = inputFiles(names, options);
   let progress: Progress | null = null;
   const note: Note = (text) => (progress ? progress.message(text) : process.stderr.write(text));
+  // --quiet: a cron job mails whatever reaches stderr, so a run with nothing to attend to says nothing.
+  const info: Note = options.quiet ? () => {} : note;
+  const files = inputFiles(names, options, info, note);
   if (options.kubectl === undefined) await noteTerminalStdin(files, 'audit-ship', note);
   if (options.tlsInsecure) {
     note(
@@ -82,6 +85,7 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   const report = diagnosticFormatter('text', stderrColors());
   const run = await ShipRun.open(files, options, {
     note,
+    info,
     sender: senderOptionsFrom(options),
     pipeline: {
       gzipLevel: options.compress === 'gzip' ? (options.compressLevel ?? DEFAULT_COMPRESS_LEVEL) : null,
@@ -94,7 +98,7 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   try {
     // A terminal that reports no width (some pseudo-terminals) makes the spinner clear line after line.
     const terminal = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
-    progress = await Progress.create(run.counts, run.spool.stats, run.sources, options.progress && terminal);
+    progress = await Progress.create(run.counts, run.spool.stats, run.sources, options.progress && !options.quiet && terminal);
     for (const s of STOP_SIGNALS) process.on(s, onSignal);
     progress.start();
     seconds = await run.run();
@@ -122,12 +126,14 @@ function summarize(run: ShipRun, outcome: Outcome, error: unknown, seconds: numb
     outcome: outcome.words,
   };
   const ok = outcome.code === EXIT.ok;
-  // "complete" is not said after a fatal error, and not at all with --summary none.
-  const said = error ? !ok : options.summary !== 'none' || !ok;
+  // --quiet drops the text summary; a JSON one was asked for by a script, and stays.
+  const kind = options.quiet && options.summary === 'text' ? 'none' : options.summary;
+  // "complete" is not said after a fatal error, and not at all with --summary none or --quiet.
+  const said = error ? !ok : (kind !== 'none' && !options.quiet) || !ok;
   const prefix = error || ok ? '' : `exit ${outcome.code}: `;
   const words = said ? outcome.words.map((w) => `audit-ship: ${prefix}${w}\n`).join('') : '';
-  if (options.summary === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
-  else process.stderr.write(`${options.summary === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
+  if (kind === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
+  else process.stderr.write(`${kind === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
 }
 
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */

@@ -149,5 +149,15 @@ export function expandInputs(names: readonly string[]): Expanded {
 
 /** The lines that tell the user what an expansion left out, each to follow `audit-ship[ lint]: `. */
 export function expansionNotes(expanded: Expanded): string[] {
-  return [...expanded.skipped.map((s) => `${s.path}: skipped, ${s.why}`), ...expanded.unmatched.map((glob) => `${glob}: no file matches`)];
+  return [...skippedNotes(expanded), ...unmatchedNotes(expanded)];
+}
+
+/** The files a directory held that are not logs: routine, the same every run of a cron job. */
+export function skippedNotes(expanded: Expanded): string[] {
+  return expanded.skipped.map((s) => `${s.path}: skipped, ${s.why}`);
+}
+
+/** The globs that matched nothing: perhaps a mistake. */
+export function unmatchedNotes(expanded: Expanded): string[] {
+  return expanded.unmatched.map((glob) => `${glob}: no file matches`);
 }

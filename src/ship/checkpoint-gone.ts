@@ -41,10 +41,11 @@ export function isGone(name: string, progress: FileProgress, directories: Map<st
 }
 
 /** What to tell of the entries forgotten: each file that went before it was shipped to its end, then how many. */
-export function goneNotes(gone: readonly [string, FileProgress][]): string[] {
-  const notes = gone
-    .filter(([, p]) => !p.done)
-    .map(([name, p]) => `${name} is gone, shipped only to line ${p.line} (byte ${p.offset} of ${p.size}): the rest of it was never read`);
-  if (gone.length > 0) notes.push(`forgot ${count(gone.length, 'file')} no longer on disk`);
-  return notes;
+export function goneNotes(gone: readonly [string, FileProgress][]): { unread: string[]; forgot: string | null } {
+  return {
+    unread: gone
+      .filter(([, p]) => !p.done)
+      .map(([name, p]) => `${name} is gone, shipped only to line ${p.line} (byte ${p.offset} of ${p.size}): the rest of it was never read`),
+    forgot: gone.length > 0 ? `forgot ${count(gone.length, 'file')} no longer on disk` : null,
+  };
 }

@@ -44,7 +44,10 @@ export interface Stop {
 
 /** What the CLI needs besides the options: how to tell the user, and the pipeline's CLI-made parts. */
 export interface RunHooks {
+  /** What needs attention: warnings, retries, stops. */
   note: Note;
+  /** Routine notes (files resumed or skipped, the metrics address): dropped with --quiet. */
+  info: Note;
   sender: SenderOptions;
   pipeline: PipelineHooks;
 }
@@ -90,7 +93,7 @@ export class ShipRun {
       bodies,
       checkpoint,
       deadLetter,
-      note: hooks.note,
+      note: hooks.info,
     });
     this.pipeline = parallel
       ? new parallel(spool, pipelineOptions, this.counts, this.readers)
@@ -155,7 +158,7 @@ export class ShipRun {
     this.watch();
     await this.serveMetrics();
     this.noteSpoolAtStart();
-    if (this.readers > 1) this.hooks.note(`audit-ship: reading ${sources.length} files, ${this.readers} at a time (--workers)\n`);
+    if (this.readers > 1) this.hooks.info(`audit-ship: reading ${sources.length} files, ${this.readers} at a time (--workers)\n`);
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
     const filesOnly = autoRetry && sources.every((s) => s.size !== null);
@@ -200,7 +203,9 @@ export class ShipRun {
     const { checkpoint, sources, hooks } = this;
     if (!checkpoint || this.failure || this.stop.signal || !sources.every((s) => s.exhausted)) return;
     try {
-      for (const note of goneNotes(checkpoint.forgetGone())) hooks.note(`audit-ship: checkpoint: ${note}\n`);
+      const gone = goneNotes(checkpoint.forgetGone());
+      for (const note of gone.unread) hooks.note(`audit-ship: checkpoint: ${note}\n`);
+      if (gone.forgot) hooks.info(`audit-ship: checkpoint: ${gone.forgot}\n`);
     } catch (error) {
       fail(error);
     }
@@ -265,7 +270,7 @@ export class ShipRun {
     });
     this.metricsServer = served.server;
     this.stopHealth = served.stopHealth;
-    this.hooks.note(`audit-ship: metrics on ${served.server.url}/metrics\n`);
+    this.hooks.info(`audit-ship: metrics on ${served.server.url}/metrics\n`);
   }
 
   /**
@@ -302,9 +307,9 @@ export class ShipRun {
 
   private noteSpoolAtStart(): void {
     const { stats } = this.spool;
-    const { note } = this.hooks;
+    const { info, note } = this.hooks;
     if (stats.recoveredChunks > 0)
-      note(
+      info(
         `audit-ship: ${count(stats.recoveredRecords, 'record')} left in the spool by an earlier run ${inNumber(stats.recoveredRecords, 'is', 'are')} sent first\n`,
       );
     if (stats.damagedRanges > 0) {

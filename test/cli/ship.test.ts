@@ -1,6 +1,6 @@
 /** `audit-ship` (ship) end to end: the built CLI into `audit-ship receive`, both real processes. */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -80,6 +80,34 @@ describe('audit-ship ship', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(r.events().length, 10);
     assert.match(res.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${dead}`));
+  });
+
+  // A cron job mails whatever reaches stderr: every run mailed its summary and a note per file resumed.
+  it('--quiet: nothing on stderr for a run with nothing to attend to; what needs attention still said', async () => {
+    const r = await receiver();
+    const logs = join(tempDir(), 'logs');
+    mkdirSync(logs);
+    writeFileSync(join(logs, 'audit.log'), lines(10, 28).join(''));
+    writeFileSync(join(logs, 'README.txt'), 'not a log\n');
+    const args = ['--port', String(r.port), '--quiet', '--checkpoint', join(logs, '..', 'cp.json'), logs];
+    const first = await runCli(args);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    assert.equal(first.stderr, '', 'the first run, with a file skipped in the directory');
+    appendFileSync(join(logs, 'audit.log'), lines(2, 29).join(''));
+    const resumed = await runCli(args);
+    assert.equal(resumed.code, EXIT.ok, resumed.stderr);
+    assert.equal(resumed.stderr, '', 'a resumed file');
+    assert.equal(r.events().length, 12);
+    const json = await runCli([...args, '--summary', 'json']);
+    assert.equal(json.stderr.trim().split('\n').length, 1, json.stderr);
+    assert.equal(jsonSummary(json.stderr).filesAlreadyShipped, 1, 'a JSON summary asked for stays');
+    const glob = await runCli([...args, join(logs, 'nothing-*.gz')]);
+    assert.match(glob.stderr, /nothing-\*\.gz: no file matches/);
+    const down = await runCli(['--port', String(await freePort()), '--quiet', '--retry-timeout', '1s'], { input: lines(1, 30).join('') });
+    assert.equal(down.code, EXIT.leftInSpool, down.stderr);
+    assert.match(down.stderr, /cannot connect to .*; retrying/);
+    assert.match(down.stderr, /exit 3: 1 record was not acked and stays in the spool/);
+    assert.doesNotMatch(down.stderr, /lines read/, 'no text summary');
   });
 
   // Once "requires a shared key …; reconnecting", then the fatal error: no reconnect came.

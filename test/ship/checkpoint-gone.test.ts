@@ -59,10 +59,10 @@ describe('Checkpoint.forgetGone', () => {
     t.after(() => checkpoint.close());
     const gone = checkpoint.forgetGone();
     assert.deepEqual(gone.map(([name]) => name).sort(), [join(dir, 'half.log'), join(dir, 'shipped.log')]);
-    assert.deepEqual(goneNotes(gone), [
-      `${join(dir, 'half.log')} is gone, shipped only to line 1 (byte 4 of 8): the rest of it was never read`,
-      'forgot 2 files no longer on disk',
-    ]);
+    assert.deepEqual(goneNotes(gone), {
+      unread: [`${join(dir, 'half.log')} is gone, shipped only to line 1 (byte 4 of 8): the rest of it was never read`],
+      forgot: 'forgot 2 files no longer on disk',
+    });
     assert.deepEqual(checkpoint.forgetGone(), [], 'nothing more to forget');
     await checkpoint.saved();
     assert.deepEqual(entries(path), [
