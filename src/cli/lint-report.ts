@@ -14,6 +14,40 @@ import { count } from '../plural.js';
 export interface FileReport {
   file: string;
   records: number;
+  errors: number;
+  warnings: number;
+}
+
+/**
+ * The findings a document lists, at most. The documents are built in memory and written at the
+ * end, and a log that fails a schema change on every line has a finding a line: 1.8 million of
+ * them took 4.3 GB and 45 s as JUnit, and more would exhaust node's heap. CI systems show far fewer
+ * (GitHub code scanning takes 25,000 results a SARIF run and shows 5,000). Past this many,
+ * findings are counted, not listed; the document says how many it left out, and the streaming
+ * formats (`--format json`) give every one.
+ */
+export const MAX_LISTED_FINDINGS = 10_000;
+
+/** The findings a document lists, and what it left out. */
+class Listed {
+  readonly items: Located[] = [];
+  /** Findings past MAX_LISTED_FINDINGS, counted. */
+  left = 0;
+  /** The first finding not listed: where the document says the rest begin. */
+  firstLeft: Located | null = null;
+
+  add(item: Located): void {
+    if (this.items.length < MAX_LISTED_FINDINGS) this.items.push(item);
+    else {
+      this.left++;
+      this.firstLeft ??= item;
+    }
+  }
+
+  /** What the document says of the findings it left out. */
+  get note(): string {
+    return `${count(this.left, 'more finding')} not listed: the report holds the first ${MAX_LISTED_FINDINGS}; --format json lists every one`;
+  }
 }
 
 export interface LintReport {
@@ -29,7 +63,7 @@ const message = (item: Located) =>
 /** A file name as a SARIF artifact URI (a relative reference; `<stdin>` escaped). */
 const uri = (file: string) => encodeURI(file.split('\\').join('/'));
 
-function sarif(items: readonly Located[]): string {
+function sarif({ items, left, note }: Listed): string {
   const codes = Object.keys(DIAGNOSTIC_CODES) as DiagnosticCode[];
   const rules = codes.map((code) => ({
     id: code,
@@ -47,7 +81,15 @@ function sarif(items: readonly Located[]): string {
   const log = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'audit-ship', version: version(), rules } }, results }],
+    runs: [
+      {
+        tool: { driver: { name: 'audit-ship', version: version(), rules } },
+        ...(left > 0
+          ? { invocations: [{ executionSuccessful: true, toolExecutionNotifications: [{ level: 'warning', message: { text: note } }] }] }
+          : {}),
+        results,
+      },
+    ],
   };
   return `${JSON.stringify(log, null, 2)}\n`;
 }
@@ -66,13 +108,24 @@ function xml(s: string): string {
   );
 }
 
-/** A testsuite per file, a testcase per line with a problem (a `<failure>` when it has an error), one passing case for a clean file. */
-function junit(items: readonly Located[], files: readonly FileReport[]): string {
+/**
+ * A testsuite per file, a testcase per line with a problem (a `<failure>` when it has an error), one
+ * passing case for a clean file; findings left out, as a failing suite of their own.
+ */
+function junit(listed: Listed, files: readonly FileReport[]): string {
   let failures = 0;
   let tests = 0;
-  const suites = files.map(({ file, records }) => {
-    const byLine = new Map<number, Located[]>();
-    for (const item of items) if (item.file === file) byLine.set(item.line, [...(byLine.get(item.line) ?? []), item]);
+  // Each file's findings by line, in one pass over them.
+  const byFile = new Map<string, Map<number, Located[]>>();
+  for (const item of listed.items) {
+    let byLine = byFile.get(item.file);
+    if (!byLine) byFile.set(item.file, (byLine = new Map()));
+    const found = byLine.get(item.line);
+    if (found) found.push(item);
+    else byLine.set(item.line, [item]);
+  }
+  const suites = files.map(({ file, records, errors, warnings }) => {
+    const byLine = byFile.get(file) ?? new Map<number, Located[]>();
     const cases = [...byLine.entries()].map(([line, found]) => {
       const errors = found.filter((f) => f.diagnostic.severity === 'error');
       const details = xml(found.map((f) => `${f.diagnostic.severity} [${f.diagnostic.code}] ${message(f)}`).join('\n'));
@@ -83,18 +136,36 @@ function junit(items: readonly Located[], files: readonly FileReport[]): string 
       return `    <testcase name="line ${line}" classname="${xml(file)}">${body}</testcase>\n`;
     });
     const fileFailures = cases.filter((c) => c.includes('<failure')).length;
-    if (cases.length === 0) cases.push(`    <testcase name="${count(records, 'record')} valid" classname="${xml(file)}"/>\n`);
+    if (errors + warnings === 0) cases.push(`    <testcase name="${count(records, 'record')} valid" classname="${xml(file)}"/>\n`);
     failures += fileFailures;
     tests += cases.length;
     return `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${fileFailures}" errors="0">\n${cases.join('')}  </testsuite>\n`;
   });
+  if (listed.left > 0) {
+    const { file, line } = listed.firstLeft!;
+    const text = xml(`${listed.note}; the first of them at ${file}:${line}`);
+    suites.push(
+      `  <testsuite name="findings not listed" tests="1" failures="1" errors="0">\n    <testcase name="${count(listed.left, 'more finding')}" classname="audit-ship lint"><failure message="${text}" type="findings-not-listed">${text}</failure></testcase>\n  </testsuite>\n`,
+    );
+    tests++;
+    failures++;
+  }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="audit-ship lint" tests="${tests}" failures="${failures}">\n${suites.join('')}</testsuites>\n`;
 }
 
 /** GitLab Code Quality: a fingerprint stable across runs for the same finding at the same place. */
-function gitlab(items: readonly Located[]): string {
+/** One issue of a GitLab Code Quality report. */
+interface CodeQualityIssue {
+  description: string;
+  check_name: string;
+  fingerprint: string;
+  severity: 'major' | 'minor' | 'info';
+  location: { path: string; lines: { begin: number } };
+}
+
+function gitlab({ items, left, firstLeft, note }: Listed): string {
   const seen = new Map<string, number>();
-  const issues = items.map((item) => {
+  const issues = items.map((item): CodeQualityIssue => {
     const { code, field, severity } = item.diagnostic;
     const key = `${item.file}\0${item.line}\0${code}\0${field ?? ''}`;
     const repeat = seen.get(key) ?? 0;
@@ -107,6 +178,15 @@ function gitlab(items: readonly Located[]): string {
       location: { path: item.file, lines: { begin: item.line } },
     };
   });
+  // What was left out, where the first of it is: an issue must have a place.
+  if (left > 0)
+    issues.push({
+      description: note,
+      check_name: 'findings-not-listed',
+      fingerprint: createHash('sha256').update('findings-not-listed').digest('hex'),
+      severity: 'info',
+      location: { path: firstLeft!.file, lines: { begin: firstLeft!.line } },
+    });
   return `${JSON.stringify(issues, null, 2)}\n`;
 }
 
@@ -115,14 +195,14 @@ export function lintReport(format: LintFormat, colors: Colors): LintReport {
     const line = diagnosticFormatter(format, colors);
     return { add: line, finish: () => '' };
   }
-  const items: Located[] = [];
-  const add = (item: Located) => void items.push(item);
+  const listed = new Listed();
+  const add = (item: Located) => void listed.add(item);
   switch (format) {
     case 'sarif':
-      return { add, finish: () => sarif(items) };
+      return { add, finish: () => sarif(listed) };
     case 'junit':
-      return { add, finish: (files) => junit(items, files) };
+      return { add, finish: (files) => junit(listed, files) };
     case 'gitlab':
-      return { add, finish: () => gitlab(items) };
+      return { add, finish: () => gitlab(listed) };
   }
 }

@@ -12,6 +12,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
 import { readCases } from '../helpers/paths.js';
+import { MAX_LISTED_FINDINGS } from '../../src/cli/lint-report.js';
 
 const require = createRequire(import.meta.url);
 // The SARIF 2.1.0 schema is draft-04 JSON Schema: ajv-draft-04 reads it.
@@ -113,6 +114,60 @@ describe('lint formats', () => {
       gitlab.map((g) => g.fingerprint),
       'stable across runs',
     );
+  });
+
+  // A log that fails on every line once made documents of a finding a line, in memory: 1.8 million
+  // findings took 4.3 GB and 45 s as JUnit, and more ran node out of heap.
+  it(`the documents list the first ${MAX_LISTED_FINDINGS} findings and say how many more there are`, async () => {
+    const dir = tempDir('audit-ship-formats-');
+    const many = join(dir, 'every-line-bad.jsonl');
+    writeFileSync(many, '{bad\n'.repeat(MAX_LISTED_FINDINGS + 2));
+    const after = join(dir, 'one-bad.jsonl');
+    writeFileSync(after, '[]\n');
+    const files = [many, after];
+    const json = (await report('json', files)).trim().split('\n');
+    assert.equal(json.length, MAX_LISTED_FINDINGS + 3, 'the streaming formats list every finding');
+    const note = /^3 more findings not listed: the report holds the first 10000; --format json lists every one/;
+
+    const sarif = JSON.parse(await report('sarif', files)) as {
+      runs: { results: unknown[]; invocations: { toolExecutionNotifications: { message: { text: string } }[] }[] }[];
+    };
+    const ajv = new AjvDraft04({ strict: false, validateFormats: false, unicodeRegExp: false });
+    assert.ok(ajv.validate(sarifSchema, sarif), JSON.stringify(ajv.errors?.slice(0, 3)));
+    assert.equal(sarif.runs[0]!.results.length, MAX_LISTED_FINDINGS);
+    assert.match(sarif.runs[0]!.invocations[0]!.toolExecutionNotifications[0]!.message.text, note);
+
+    const xml = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '',
+      isArray: (name) => name === 'testsuite' || name === 'testcase',
+    }).parse(await report('junit', files)) as {
+      testsuites: { tests: string; failures: string; testsuite: { name: string; testcase?: { failure?: { message: string } }[] }[] };
+    };
+    const suites = xml.testsuites.testsuite;
+    assert.deepEqual(
+      suites.map((t) => [t.name, t.testcase?.length ?? 0]),
+      [
+        [many, MAX_LISTED_FINDINGS],
+        [after, 0], // its finding is past the limit: not a passing "valid" case either
+        ['findings not listed', 1],
+      ],
+    );
+    assert.match(
+      suites[2]!.testcase![0]!.failure!.message,
+      new RegExp(`${note.source.slice(1)}; the first of them at .*every-line-bad\\.jsonl:10001`),
+    );
+    assert.equal(xml.testsuites.failures, String(MAX_LISTED_FINDINGS + 1));
+
+    const gitlab = JSON.parse(await report('gitlab', files)) as {
+      check_name: string;
+      description: string;
+      location: { lines: { begin: number } };
+    }[];
+    assert.equal(gitlab.length, MAX_LISTED_FINDINGS + 1);
+    assert.equal(gitlab.at(-1)!.check_name, 'findings-not-listed');
+    assert.match(gitlab.at(-1)!.description, note);
+    assert.equal(gitlab.at(-1)!.location.lines.begin, MAX_LISTED_FINDINGS + 1);
   });
 
   it('--output writes the report to a file while text goes to the terminal', async () => {
