@@ -153,7 +153,6 @@ function junit(listed: Listed, files: readonly FileReport[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="audit-ship lint" tests="${tests}" failures="${failures}">\n${suites.join('')}</testsuites>\n`;
 }
 
-/** GitLab Code Quality: a fingerprint stable across runs for the same finding at the same place. */
 /** One issue of a GitLab Code Quality report. */
 interface CodeQualityIssue {
   description: string;
@@ -163,6 +162,7 @@ interface CodeQualityIssue {
   location: { path: string; lines: { begin: number } };
 }
 
+/** GitLab Code Quality: a fingerprint stable across runs for the same finding at the same place. */
 function gitlab({ items, left, firstLeft, note }: Listed): string {
   const seen = new Map<string, number>();
   const issues = items.map((item): CodeQualityIssue => {

@@ -11,7 +11,7 @@ import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } fro
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
-import { count, inNumber } from '../plural.js';
+import { count, was } from '../plural.js';
 
 export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
@@ -61,9 +61,9 @@ class Linter {
 
   /**
    * Checks every line of `source`. An input that cannot be read to its end (a truncated or corrupt
-   * gzip, an I/O error, stdin found not to be text) is a finding of its own, after the last line read, and the next input is
-   * checked: a CI job's report then names it beside everything else, instead of no report at all.
-   * The error is returned, for the exit status.
+   * gzip, an I/O error, stdin found not to be text) is a finding of its own, after the last line
+   * read, and the next input is checked: a CI job's report then names it beside everything else,
+   * instead of no report at all. The error is returned, for the exit status.
    */
   async lintSource(source: InputSource): Promise<InputReadError | NotTextError | null> {
     let read = 0;
@@ -79,7 +79,7 @@ class Linter {
       }
     } catch (error) {
       if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
-      const before = read > 0 ? `; the ${count(read, 'line')} before it ${inNumber(read, 'was', 'were')} checked` : '';
+      const before = read > 0 ? `; the ${count(read, 'line')} before it ${was(read)} checked` : '';
       const pending = this.report(source.name, read + 1, [diagnostic('input-unreadable', null, `${error.reason}${before}`)]);
       if (pending) await pending;
       return error;
