@@ -32,10 +32,17 @@ function terminalEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { PATH, HOME, NODE_V8_COVERAGE, AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...env };
 }
 
-/** `audit-ship lint bad.jsonl` on a terminal: a pseudo-terminal made by util-linux's `script`. */
+/**
+ * A shell command on a pseudo-terminal made by util-linux's `script`: what the terminal showed.
+ * script's own stdin is empty, so the terminal reads an end of input at once.
+ */
+function onTerminal(command: string, env: NodeJS.ProcessEnv) {
+  return spawnSync('script', ['-qec', command, '/dev/null'], { env: terminalEnv(env), encoding: 'utf8', input: '' });
+}
+
+/** `audit-ship lint bad.jsonl` on a terminal. */
 function lintOnTerminal(env: NodeJS.ProcessEnv): string {
-  const command = `'${process.execPath}' '${CLI}' lint '${bad}'`;
-  const r = spawnSync('script', ['-qec', command, '/dev/null'], { env: terminalEnv(env), encoding: 'utf8' });
+  const r = onTerminal(`'${process.execPath}' '${CLI}' lint '${bad}'`, env);
   assert.equal(r.status, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /not-audit-record/);
   return r.stdout;
@@ -72,26 +79,14 @@ describe('colour', () => {
 
   // A run with no file named waited silently for lines typed: it looked like a hang.
   it('stdin on a terminal: ship and lint say they read it, and how to end it; not with a file or a pipe', ON_TERMINAL, async () => {
-    const onTerminal = (args: string) => {
-      const command = `'${process.execPath}' '${CLI}' ${args}`;
-      // script's own stdin is empty: the terminal reads an end of input at once.
-      const r = spawnSync('script', ['-qec', command, '/dev/null'], {
-        env: terminalEnv({ TERM: 'xterm', NO_COLOR: '1' }),
-        encoding: 'utf8',
-        input: '',
-      });
-      return r.stdout;
-    };
+    const env = { TERM: 'xterm', NO_COLOR: '1' };
+    const cli = (args: string) => onTerminal(`'${process.execPath}' '${CLI}' ${args}`, env).stdout;
     const hint = /reading audit lines from this terminal, one JSON record a line; end with Ctrl-D/;
-    assert.match(onTerminal('lint --allow-empty'), new RegExp(`audit-ship lint: ${hint.source}`));
-    assert.match(onTerminal('ship --port 1 --retry-timeout 1s -'), new RegExp(`audit-ship: ${hint.source}`));
-    assert.doesNotMatch(onTerminal(`lint '${bad}'`), hint);
+    assert.match(cli('lint --allow-empty'), new RegExp(`audit-ship lint: ${hint.source}`));
+    assert.match(cli('ship --port 1 --retry-timeout 1s -'), new RegExp(`audit-ship: ${hint.source}`));
+    assert.doesNotMatch(cli(`lint '${bad}'`), hint);
     // stderr on the terminal, stdin a pipe: `zcat … | audit-ship` typed at a terminal.
-    const piped = spawnSync('script', ['-qec', `cat '${bad}' | '${process.execPath}' '${CLI}' lint`, '/dev/null'], {
-      env: terminalEnv({ TERM: 'xterm', NO_COLOR: '1' }),
-      encoding: 'utf8',
-      input: '',
-    }).stdout;
+    const piped = onTerminal(`cat '${bad}' | '${process.execPath}' '${CLI}' lint`, env).stdout;
     assert.match(piped, /not-audit-record/);
     assert.doesNotMatch(piped, hint);
     assert.doesNotMatch((await runCli(['lint', '--allow-empty'], { input: '' })).stderr, hint);

@@ -8,14 +8,13 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { existsSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { parseTimestamp, formatTimestamp } from '../../src/schema/timestamp.js';
 import { receivers, startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
-import { CLI, fixture } from '../helpers/paths.js';
+import { fixture } from '../helpers/paths.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { chunksOf, senderOptions, tlsFiles } from '../helpers/forward.js';
 import { Sender } from '../../src/forward/sender.js';
@@ -231,31 +230,16 @@ describe('audit-ship receive robustness', () => {
   // `--out -` once made a file named `-`.
   it('--out - writes the events to stdout', async () => {
     const dir = tempDir();
-    const child = spawn(process.execPath, [CLI, 'receive', '--port', '0', '--out', '-'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    let stderr = '';
-    const port = await new Promise<number>((resolve) =>
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        const m = /listening on [^\s]+:(\d+)/.exec(stderr);
-        if (m) resolve(Number(m[1]));
-      }),
-    );
+    const r = await startReceiveCli([], {}, { stdout: true, cwd: dir });
     const input = records(3, 77)
-      .map((r) => `${JSON.stringify(r.record)}\n`)
+      .map((s) => `${JSON.stringify(s.record)}\n`)
       .join('');
-    const shipped = await runCli(['--port', String(port), '-'], { input });
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
+    const shipped = await runCli(['--port', String(r.port), '-'], { input });
+    assert.equal(await r.stop(), 0);
     assert.equal(shipped.code, 0, shipped.stderr);
     assert.deepEqual(
-      stdout
-        .trim()
-        .split('\n')
-        .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID),
-      records(3, 77).map((r) => r.record.RequestID),
+      r.requestIds(),
+      records(3, 77).map((s) => s.record.RequestID),
     );
     assert.equal(existsSync(join(dir, '-')), false, 'no file named -');
   });

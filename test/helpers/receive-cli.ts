@@ -25,12 +25,25 @@ export interface RunningReceiver {
   stop: () => Promise<number | null>;
 }
 
-export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningReceiver> {
-  const out = join(tempDir('audit-ship-receive-'), 'events.jsonl');
+/** Where the receiver writes its events: a file of its own (the default), or stdout (`--out -`), from `cwd`. */
+export interface ReceiveOutput {
+  stdout?: boolean;
+  cwd?: string;
+}
+
+export async function startReceiveCli(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  output: ReceiveOutput = {},
+): Promise<RunningReceiver> {
+  const out = output.stdout ? '-' : join(tempDir('audit-ship-receive-'), 'events.jsonl');
   const child = spawn(process.execPath, [CLI, 'receive', '--port', '0', '--out', out, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', output.stdout ? 'pipe' : 'ignore', 'pipe'],
     env: { ...process.env, NO_COLOR: '1', ...env },
+    cwd: output.cwd,
   });
+  let stdout = '';
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
@@ -46,13 +59,12 @@ export async function startReceiveCli(args: string[] = [], env: NodeJS.ProcessEn
     }, 30_000).unref();
   });
   // The last piece is '' or a line still being written: only whole lines count.
+  const written = () => (output.stdout ? stdout : existsSync(out) ? readFileSync(out, 'utf8') : '');
   const events = () =>
-    existsSync(out)
-      ? readFileSync(out, 'utf8')
-          .split('\n')
-          .slice(0, -1)
-          .map((l) => JSON.parse(l) as ReceivedLine)
-      : [];
+    written()
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as ReceivedLine);
   return {
     port,
     child,
