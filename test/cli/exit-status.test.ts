@@ -101,7 +101,7 @@ describe('exit 4: input not fully read', () => {
       // The re-run resumes the cut file at its fault, and sends nothing twice.
       const again = await runCli(args);
       assert.equal(again.code, EXIT.inputUnread, again.stderr);
-      assert.equal((JSON.parse(again.stderr.trim().split('\n').pop()!) as { filesAlreadyShipped: number }).filesAlreadyShipped, 2);
+      assert.equal(jsonSummary(again.stderr).filesAlreadyShipped, 2);
       assert.equal(r.events().length, 500 + cutRead);
     });
   }
