@@ -10,6 +10,7 @@
 import { containerHeaderBytes, strHeaderBytes, writeContainerHeader, writeStrHeader, type MsgpackWriter } from './writer.js';
 import { ARRAY16, FALSE, FIXARRAY, NIL, TRUE } from './types.js';
 import { copyPlainWords, holdsKnown, writeKnown, type KnownBytes } from './plain-words.js';
+import { SIMPLE_ESCAPE, unicodeEscape } from './json-escapes.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -21,27 +22,6 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 /** Integers up to 15 digits are exact in a double; longer ones go to the full parser. */
 const MAX_INTEGER_DIGITS = 15;
-
-/** What the byte after a backslash stands for; 0 where the escape is not a single byte. */
-const SIMPLE_ESCAPE = new Uint8Array(128);
-for (const [c, v] of [
-  ['"', 0x22],
-  ['\\', 0x5c],
-  ['/', 0x2f],
-  ['b', 0x08],
-  ['f', 0x0c],
-  ['n', 0x0a],
-  ['r', 0x0d],
-  ['t', 0x09],
-] as const) {
-  SIMPLE_ESCAPE[c.charCodeAt(0)] = v;
-}
-
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 16; i++) {
-  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
-  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
-}
 
 /**
  * 1 for a byte that stands for itself inside a JSON string: not a quote, a backslash or a control
@@ -229,7 +209,7 @@ export class JsonScanner {
         i += 2;
       } else {
         if (e !== 0x75 || i + 6 > lastQuote) return false;
-        const written = this.unicodeEscape(i, buf, o);
+        const written = unicodeEscape(src, this.end, i, buf, o);
         if (written < 0) return false;
         o += written;
         i += written === 4 ? 12 : 6;
@@ -244,49 +224,6 @@ export class JsonScanner {
     out.pos = this.strEnd;
     this.pos = i + 1;
     return true;
-  }
-
-  /** `\uXXXX` at `i` (and its low surrogate) as UTF-8 at `o`; bytes written, -1 to decline. */
-  private unicodeEscape(i: number, buf: Buffer, o: number): number {
-    const unit = this.hex4(i + 2);
-    if (unit < 0) return -1;
-    if (unit < 0x80) {
-      buf[o] = unit;
-      return 1;
-    }
-    if (unit < 0x800) {
-      buf[o] = 0xc0 | (unit >> 6);
-      buf[o + 1] = 0x80 | (unit & 0x3f);
-      return 2;
-    }
-    if (unit < 0xd800 || unit > 0xdfff) {
-      buf[o] = 0xe0 | (unit >> 12);
-      buf[o + 1] = 0x80 | ((unit >> 6) & 0x3f);
-      buf[o + 2] = 0x80 | (unit & 0x3f);
-      return 3;
-    }
-    // A surrogate pair; a lone surrogate is left to the full parser, which writes U+FFFD for it.
-    if (unit > 0xdbff || this.src[i + 6] !== BACKSLASH || this.src[i + 7] !== 0x75) return -1;
-    const low = this.hex4(i + 8);
-    if (low < 0xdc00 || low > 0xdfff) return -1;
-    const cp = 0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00);
-    buf[o] = 0xf0 | (cp >> 18);
-    buf[o + 1] = 0x80 | ((cp >> 12) & 0x3f);
-    buf[o + 2] = 0x80 | ((cp >> 6) & 0x3f);
-    buf[o + 3] = 0x80 | (cp & 0x3f);
-    return 4;
-  }
-
-  private hex4(i: number): number {
-    if (i + 4 > this.end) return -1;
-    let n = 0;
-    for (let k = i; k < i + 4; k++) {
-      const c = this.src[k]!;
-      const v = c < 0x80 ? HEX_VALUE[c]! : -1;
-      if (v < 0) return -1;
-      n = (n << 4) | v;
-    }
-    return n;
   }
 
   /** An integer (no fraction, no exponent, at most 15 digits), written; NaN to decline. */
