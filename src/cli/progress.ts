@@ -5,7 +5,7 @@
 import type { Ora } from 'ora';
 import type { InputSource } from '../input/sources.js';
 import type { ShipCounts } from '../ship/counts.js';
-import type { SpoolStats } from '../spool/spool.js';
+import type { SpoolStats } from '../spool/stats.js';
 
 const REFRESH_MS = 250;
 

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ACK_LATENCY_BUCKETS, counter, gauge, labelledCounter } from './collectors.js';
 import type { Sender, SenderState } from '../forward/sender.js';
 import type { ShipCounts } from '../ship/counts.js';
-import type { SpoolStats } from '../spool/spool.js';
+import type { SpoolStats } from '../spool/stats.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import { registerKubeMetrics } from './kube-metrics.js';
 import { registerServerMetrics } from './server-metrics.js';

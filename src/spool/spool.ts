@@ -11,17 +11,18 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
-import { isSpaceError } from '../durable.js';
-import { SpoolClosedError, SpoolError, SpoolWriteError } from './errors.js';
+import { SpoolClosedError, SpoolError, type SpoolWriteError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
+import { ChunkQueue, type Entry } from './chunk-queue.js';
 import { lockSpool, type FileLock } from './lock.js';
-import { SegmentFiles, type FsyncPolicy, type Segment } from './segment-files.js';
+import { Room, type OverflowPolicy } from './room.js';
+import { SegmentFiles, type FsyncPolicy } from './segment-files.js';
+import { emptySpoolStats, type SpoolStats } from './stats.js';
 import { inspectSegment, listSegments, setAsideDamage } from './segments.js';
 import { markAcked, readEntries, removeSegmentFiles } from './segment-io.js';
 
 export type { FsyncPolicy } from './segment-files.js';
-
-export type OverflowPolicy = 'block' | 'drop-oldest';
+export type { OverflowPolicy } from './room.js';
 
 export interface SpoolOptions {
   dir: string;
@@ -37,55 +38,17 @@ export interface SpoolOptions {
   bodies?: ChunkBufferPool;
 }
 
-interface Entry {
-  id: string;
-  count: number;
-  compressed: boolean;
-  segment: Segment;
-  entriesOffset: number;
-  entriesLength: number;
-  body: Buffer | null;
-  state: 'queued' | 'sent' | 'acked' | 'dropped';
-}
-
-export interface SpoolStats {
-  chunks: number;
-  records: number;
-  bytes: number;
-  recoveredChunks: number;
-  recoveredRecords: number;
-  damagedRanges: number;
-  damagedBytes: number;
-  droppedChunks: number;
-  droppedRecords: number;
-}
-
 const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
-const SPACE_RETRY_MS = 1000;
-
-/** A spool's numbers before anything is in it. */
-export function emptySpoolStats(): SpoolStats {
-  const zero = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0 };
-  return { ...zero, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 };
-}
 
 export class Spool {
   readonly stats: SpoolStats = emptySpoolStats();
-  private readonly entries = new Map<string, Entry>();
-  private queue: Entry[] = [];
-  private queueHead = 0;
-  private cachedBytes = 0;
+  private readonly chunks: ChunkQueue;
   private writing: Promise<void> = Promise.resolve();
   private readonly files: SegmentFiles;
   private waiters: (() => void)[] = [];
   private closed = false;
-  /** finish() was called: no more waiting for room or for space. */
-  private finishing = false;
-  /** The write failure that has the spool waiting for disk space, while it waits. */
-  private outOfSpace: SpoolWriteError | null = null;
-  private spaceHandler: (error: SpoolWriteError | null) => void = () => {};
-  private waitingForRoom = false;
+  private readonly room: Room;
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -96,6 +59,13 @@ export class Spool {
     this.files = new SegmentFiles(options.dir, options.fsync, segmentBytes, (segment) => {
       this.stats.bytes -= segment.bytes;
       this.wake();
+    });
+    this.chunks = new ChunkQueue(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.room = new Room({
+      maxBytes: options.maxBytes,
+      overflow: options.overflow,
+      used: () => this.stats.bytes,
+      dropOldest: () => this.dropOldest(),
     });
   }
 
@@ -152,9 +122,7 @@ export class Spool {
   }
 
   private track(entry: Entry): void {
-    entry.segment.unacked++;
-    this.entries.set(entry.id, entry);
-    this.queue.push(entry);
+    this.chunks.add(entry);
     this.stats.chunks++;
     this.stats.records += entry.count;
     this.wake();
@@ -171,38 +139,16 @@ export class Spool {
   }
 
   private async write(chunk: Chunk): Promise<void> {
-    const size = frameBytes(chunk);
-    await this.makeRoom(size);
+    await this.room.reserve(frameBytes(chunk));
     if (this.closed) throw new SpoolClosedError('the spool is closed');
-    for (let fresh = false; ;) {
-      try {
-        await this.writeFrame(chunk);
-        break;
-      } catch (error) {
-        if (!(error instanceof SpoolWriteError) || !isSpaceError(error.cause) || this.finishing || this.closed) throw error;
-        // Past the file size limit (`ulimit -f`): a new segment may hold the chunk; try one at once.
-        if (error.errno === 'EFBIG' && !fresh) {
-          fresh = true;
-          continue;
-        }
-        // No room on the disk now: acks (or someone else) may free some; wait and write it again.
-        fresh = false;
-        this.noSpace(error);
-        await this.waitForSpace();
-      }
-    }
-    if (this.outOfSpace) {
-      this.outOfSpace = null;
-      this.spaceHandler(null);
-    }
+    await this.room.retrying(() => this.writeFrame(chunk));
   }
 
   private async writeFrame(chunk: Chunk): Promise<void> {
     const { segment, offset } = await this.files.append(chunk);
     this.stats.bytes += frameBytes(chunk);
-    const cache = this.cachedBytes + chunk.entries.length <= (this.options.cacheBytes ?? DEFAULT_CACHE_BYTES);
-    if (cache) this.cachedBytes += chunk.entries.length;
-    else this.options.bodies?.recycle(chunk.entries);
+    const hold = this.chunks.hold(chunk.entries.length);
+    if (!hold) this.options.bodies?.recycle(chunk.entries);
     this.track({
       id: chunk.id,
       count: chunk.count,
@@ -210,26 +156,10 @@ export class Spool {
       segment,
       entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES,
       entriesLength: chunk.entries.length,
-      body: cache ? chunk.entries : null,
+      body: hold ? chunk.entries : null,
       state: 'queued',
     });
     await this.files.sealIfFull(segment);
-  }
-
-  private noSpace(error: SpoolWriteError): void {
-    if (this.outOfSpace) return;
-    this.outOfSpace = error;
-    this.spaceHandler(error);
-  }
-
-  /** Until an ack frees a segment, finish() or close() is called, or a second passes. */
-  private async waitForSpace(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SPACE_RETRY_MS);
-      this.waiters.push(resolve);
-    });
-    clearTimeout(timer);
   }
 
   /**
@@ -238,8 +168,7 @@ export class Spool {
    * lines in them may not be readable again. A write failing for lack of space is no longer retried.
    */
   finish(): void {
-    this.finishing = true;
-    this.wake();
+    this.room.stop();
   }
 
   /**
@@ -247,7 +176,7 @@ export class Spool {
    * is retried once a second and after every ack. Called again with null once one succeeds.
    */
   onSpaceChange(handler: (error: SpoolWriteError | null) => void): void {
-    this.spaceHandler = handler;
+    this.room.onSpaceChange(handler);
   }
 
   /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
@@ -255,18 +184,9 @@ export class Spool {
     this.lock.onLost(handler);
   }
 
-  private async makeRoom(size: number): Promise<void> {
-    while (!this.closed && !this.finishing && this.stats.bytes > 0 && this.stats.bytes + size > this.options.maxBytes) {
-      if (this.options.overflow === 'drop-oldest' && this.dropOldest()) continue;
-      this.waitingForRoom = true;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-      this.waitingForRoom = false;
-    }
-  }
-
   /** A write waits: the spool is at its cap (under block) or the disk is full. Reading waits with it. */
   get full(): boolean {
-    return this.waitingForRoom || this.outOfSpace !== null;
+    return this.room.full;
   }
 
   /**
@@ -276,8 +196,7 @@ export class Spool {
   private dropOldest(): boolean {
     const victim = this.files.list.find((s) => !s.deleted && s.sent === 0);
     if (!victim) return false;
-    for (const entry of this.entries.values()) {
-      if (entry.segment !== victim || entry.state !== 'queued') continue;
+    for (const entry of this.chunks.queuedIn(victim)) {
       entry.state = 'dropped';
       this.stats.droppedChunks++;
       this.stats.droppedRecords += entry.count;
@@ -290,16 +209,7 @@ export class Spool {
   /** The next chunk to send, oldest first; waits while there is none; null once closed. */
   async next(): Promise<Chunk | null> {
     for (;;) {
-      while (this.queueHead < this.queue.length) {
-        const entry = this.queue[this.queueHead++]!;
-        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.queueHead);
-          this.queueHead = 0;
-        }
-        if (entry.state !== 'queued') continue;
-        entry.state = 'sent';
-        entry.segment.sent++;
-        if (entry.body) this.cachedBytes -= entry.body.length;
+      for (let entry = this.chunks.take(); entry; entry = this.chunks.take()) {
         const entries = entry.body ?? (await this.readBody(entry));
         entry.body = null;
         if (entries === null) continue; // dropped (drop-oldest) while it was being read
@@ -316,7 +226,7 @@ export class Spool {
    * is never dropped while it holds such a chunk.
    */
   async reread(id: string): Promise<Buffer> {
-    const entry = this.entries.get(id);
+    const entry = this.chunks.get(id);
     if (this.closed) throw new SpoolClosedError('the spool is closed');
     if (entry?.state !== 'sent') throw new SpoolError(`chunk ${id} is not waiting for its ack in the spool`);
     const body = await this.readBody(entry);
@@ -331,9 +241,8 @@ export class Spool {
   async recentEntries(records: number): Promise<{ entries: Buffer; compressed: boolean }[]> {
     const out: { entries: Buffer; compressed: boolean }[] = [];
     let held = 0;
-    for (const entry of [...this.entries.values()].reverse()) {
+    for (const entry of this.chunks.newestFirst()) {
       if (held >= records) break;
-      if (entry.state !== 'queued' && entry.state !== 'sent') continue;
       // Not from the bodies pool: these are only read here, and given back to no one.
       const body = entry.body ? Buffer.from(entry.body) : await this.readBody(entry, null);
       if (body === null) continue;
@@ -350,7 +259,7 @@ export class Spool {
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
   ack(id: string): void {
-    const entry = this.entries.get(id);
+    const entry = this.chunks.get(id);
     if (!entry || entry.state === 'acked' || entry.state === 'dropped') return;
     if (entry.state === 'sent') entry.segment.sent--;
     entry.state = 'acked';
@@ -358,22 +267,19 @@ export class Spool {
   }
 
   private release(entry: Entry): void {
-    this.entries.delete(entry.id);
     this.stats.chunks--;
     this.stats.records -= entry.count;
-    if (entry.body) {
-      // Dropped before it was sent: nothing else holds the body.
-      this.cachedBytes -= entry.body.length;
-      this.options.bodies?.recycle(entry.body);
-    }
-    entry.body = null;
+    // Dropped before it was sent: nothing else holds the body.
+    const body = this.chunks.remove(entry);
+    if (body) this.options.bodies?.recycle(body);
     const segment = entry.segment;
-    if (--segment.unacked === 0 && this.files.deletable(segment)) this.files.delete(segment);
+    if (segment.unacked === 0 && this.files.deletable(segment)) this.files.delete(segment);
     else if (entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
     this.wake();
   }
 
   private wake(): void {
+    this.room.wake();
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -388,6 +294,7 @@ export class Spool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.room.stop();
     this.wake();
     await this.writing;
     try {

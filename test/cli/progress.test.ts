@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Progress } from '../../src/cli/progress.js';
 import type { InputSource } from '../../src/input/sources.js';
 import { emptyCounts } from '../../src/ship/counts.js';
-import { emptySpoolStats } from '../../src/spool/spool.js';
+import { emptySpoolStats } from '../../src/spool/stats.js';
 
 function source(size: number | null, bytesRead: number): InputSource {
   return { name: 'f', path: size === null ? null : 'f', size, bytesRead, resume: null, exhausted: false, chunks: async function* () {} };

@@ -14,7 +14,7 @@ import { senderOptions } from '../helpers/forward.js';
 import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../../src/schema/diagnostic.js';
 import { emptyCounts } from '../../src/ship/counts.js';
 import { ROOT } from '../helpers/paths.js';
-import { emptySpoolStats } from '../../src/spool/spool.js';
+import { emptySpoolStats } from '../../src/spool/stats.js';
 
 const doc = (name: string) => readFileSync(join(ROOT, name), 'utf8');
 

@@ -1,0 +1,21 @@
+/**
+ * The spool's numbers, kept by the spool and read as they change by the status line, the metrics
+ * and the summary: what waits in it, what an earlier run left, and what was set aside or dropped.
+ */
+export interface SpoolStats {
+  chunks: number;
+  records: number;
+  bytes: number;
+  recoveredChunks: number;
+  recoveredRecords: number;
+  damagedRanges: number;
+  damagedBytes: number;
+  droppedChunks: number;
+  droppedRecords: number;
+}
+
+/** A spool's numbers before anything is in it. */
+export function emptySpoolStats(): SpoolStats {
+  const zero = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0 };
+  return { ...zero, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 };
+}
