@@ -18,18 +18,8 @@ import { DeliveryError, ForwardError } from './errors.js';
 import { RetryClock } from './retry-clock.js';
 import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';
 import { ServerLink, type Pending } from './server-link.js';
-
-/**
- * Somewhere other than memory for the bodies of chunks in flight (the spool: spooledBodies in
- * src/ship/forwarder.ts). A chunk waits for its ack for a round trip and the server's write; its
- * body is needed again only if it must be resent.
- */
-export interface ChunkBodies {
-  /** The chunk's frame has gone to the socket: its body may be given up. */
-  release(chunk: Chunk): void;
-  /** Puts back the body of a chunk given up, before it is resent. */
-  restore(chunk: Chunk): Promise<void>;
-}
+import { ServerPool } from './server-pool.js';
+import { WaitingChunks, type ChunkBodies } from './waiting-chunks.js';
 
 export interface SenderOptions extends ConnectionOptions {
   /** The regular servers; a name stands for every address it resolves to. */
@@ -68,12 +58,9 @@ export interface SenderEvents {
 }
 
 export class Sender extends EventEmitter<SenderEvents> {
-  private readonly queue: Pending[] = [];
-  /** The chunk at the head of the queue whose body is being restored, to be resent. */
-  private restoring: Pending | null = null;
-  private readonly links = new Map<string, ServerLink>();
+  private readonly waiting: WaitingChunks;
+  private readonly pool: ServerPool;
   private readonly groups: ServerGroup[] = [];
-  private standbyActive = false;
   private fatalError: ForwardError | null = null;
   private started = false;
   private readonly retry: RetryClock;
@@ -82,6 +69,8 @@ export class Sender extends EventEmitter<SenderEvents> {
   constructor(private readonly options: SenderOptions) {
     super();
     this.retry = new RetryClock(options.retryTimeoutMs);
+    this.waiting = new WaitingChunks(options.bodies);
+    this.pool = new ServerPool(options.window, (options.standby?.length ?? 0) > 0);
   }
 
   /** Sets --retry-timeout and starts its clock now (an outage during the read does not count against it). */
@@ -115,36 +104,32 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.open();
     this.retry.workArrives(this.pending);
     return new Promise((resolve, reject) => {
-      this.queue.push({ chunk, resolve, reject, sentAt: 0, timer: undefined, released: false });
+      this.waiting.push({ chunk, resolve, reject, sentAt: 0, timer: undefined, released: false });
       this.dispatch();
     });
   }
 
   /** Chunks queued or in flight. */
   get pending(): number {
-    return this.queue.length + this.inFlightCount;
+    return this.waiting.length + this.pool.inFlight;
   }
 
   /** Chunks given to send() and not yet handed to a server. */
   get queued(): number {
-    return this.queue.length;
+    return this.waiting.length;
   }
 
   get inFlightCount(): number {
-    let n = 0;
-    for (const link of this.links.values()) n += link.inFlight.size;
-    return n;
+    return this.pool.inFlight;
   }
 
   /** Chunks the servers taking chunks now can hold in flight (one window while none is up). */
   get capacity(): number {
-    let n = 0;
-    for (const link of this.links.values()) if (this.eligible(link) && link.state === 'up') n += this.options.window;
-    return Math.max(n, this.options.window);
+    return this.pool.capacity;
   }
 
   servers(): ServerLink[] {
-    return [...this.links.values()];
+    return this.pool.all();
   }
 
   /**
@@ -166,8 +151,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     }
     const unacked = this.unacked();
     this.setState('closed', null);
-    this.queue.length = 0;
-    this.restoring = null;
+    this.waiting.clear();
     await Promise.all([...this.groups.map((g) => g.close()), ...this.servers().map((l) => l.close())]);
     const error = this.fatalError ?? new DeliveryError('audit-ship is shutting down');
     for (const p of unacked) {
@@ -179,7 +163,7 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   /** Every chunk not acked: in flight at some server, or queued. */
   private unacked(): Pending[] {
-    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.queue];
+    return [...this.servers().flatMap((l) => [...l.inFlight.values()]), ...this.waiting.all()];
   }
 
   private open(): void {
@@ -204,68 +188,47 @@ export class Sender extends EventEmitter<SenderEvents> {
 
   private addLink(endpoint: Endpoint, weight: number, standby: boolean): void {
     const label = describe(endpoint);
-    if (this.links.has(label) || this.state === 'closed') return;
+    if (this.pool.get(label) || this.state === 'closed') return;
     const link = new ServerLink(endpoint, label, weight, standby, this.options);
-    this.links.set(label, link);
     link.on('state', () => this.onLinkState(link));
     link.on('acked', (p, ms) => this.onAck(p, ms, link));
-    link.on('written', (p) => this.onWritten(p));
+    link.on('written', (p) => this.waiting.written(p));
     link.on('returned', (back) => this.requeue(back, link));
     link.on('connect-error', (error) => this.onConnectError(error, endpoint));
     link.on('connection-lost', (error, n) => this.state !== 'closed' && this.emit('connection-lost', error, n, link));
     link.on('fatal', (error) => this.failAll(error));
-    if (!standby || this.standbyActive) link.activate();
+    this.pool.add(link);
     this.onLinkState(link);
   }
 
   /** A server DNS no longer lists: no more chunks; it is closed once what it holds is acked. */
   private async retireLink(endpoint: Endpoint): Promise<void> {
-    const label = describe(endpoint);
-    const link = this.links.get(label);
+    const link = this.pool.get(describe(endpoint));
     if (!link) return;
-    this.links.delete(label);
+    this.pool.remove(link);
     await link.deactivate();
     this.onLinkState(link);
   }
 
-  private eligible(link: ServerLink): boolean {
-    return this.links.get(link.label) === link && (!link.standby || this.standbyActive);
-  }
-
-  /**
-   * Hands queued chunks to the servers by smooth weighted round-robin, so that each gets its
-   * weight's share. When the server whose turn it is has a full window, the chunk waits for it:
-   * shares hold even when the servers are slower than the input. A server that has not acked on
-   * its connection yet is passed over instead, so one that never acks cannot hold the others up.
-   */
+  /** Hands queued chunks to the servers, each to the one whose turn it is (ServerPool.next). */
   private dispatch(): void {
-    while (this.queue.length > 0 && this.state !== 'closed') {
-      let best: ServerLink | null = null;
-      let total = 0;
-      const candidates: ServerLink[] = [];
-      for (const link of this.links.values()) {
-        if (link.state !== 'up' || !this.eligible(link) || (!link.hasRoom && !link.trusted)) continue;
-        candidates.push(link);
-        total += link.weight;
-        if (!best || link.current + link.weight > best.current + best.weight) best = link;
-      }
-      if (!best?.hasRoom) return;
+    while (this.waiting.length > 0 && this.state !== 'closed') {
+      const next = this.pool.next();
+      if (!next?.hasRoom) return;
       // A chunk to resend whose body was given up waits for it, and the chunks behind it wait too:
       // one body at a time is read back, when a server can take it.
-      if (this.queue[0]!.released) return this.restoreHead();
-      for (const link of candidates) link.current += link.weight;
-      best.current -= total;
-      const pending = this.queue.shift()!;
-      best.send(pending);
-      this.emit('dispatched', pending.chunk, best);
+      const pending = this.waiting.take(() => this.dispatch());
+      if (!pending) return;
+      this.pool.charge(next);
+      next.send(pending);
+      this.emit('dispatched', pending.chunk, next);
     }
   }
 
   private onLinkState(link: ServerLink): void {
     if (this.state === 'closed') return;
-    this.updateStandby();
-    const up = this.servers().some((l) => l.state === 'up' && this.eligible(l));
-    if (up) {
+    this.pool.updateStandby();
+    if (this.pool.anyUp) {
       this.retry.awaitingStart = false;
       this.setState('connected', link.endpoint);
     } else if (this.state === 'connected') {
@@ -278,32 +241,11 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.dispatch();
   }
 
-  /** Standbys take over once every regular server has failed, and are let go when one is up again. */
-  private updateStandby(): void {
-    const regular = this.servers().filter((l) => !l.standby);
-    const anyUp = regular.some((l) => l.state === 'up');
-    const allFailed = regular.every((l) => l.failedSinceUp && l.state !== 'up');
-    const want = !anyUp && allFailed && (this.options.standby?.length ?? 0) > 0;
-    if (want === this.standbyActive) return;
-    this.standbyActive = want;
-    for (const link of this.servers()) {
-      if (!link.standby) continue;
-      if (want) link.activate();
-      else void link.deactivate();
-    }
-  }
-
   private onAck(pending: Pending, ms: number, link: ServerLink): void {
     this.retry.progress();
     pending.resolve();
     this.emit('acked', pending.chunk, ms, link);
     this.dispatch();
-  }
-
-  private onWritten(pending: Pending): void {
-    if (!this.options.bodies || pending.released) return;
-    pending.released = true;
-    this.options.bodies.release(pending.chunk);
   }
 
   /** Chunks whose server failed go back to the front of the queue, in the order they were sent. */
@@ -313,32 +255,8 @@ export class Sender extends EventEmitter<SenderEvents> {
       p.chunk.retries++;
       this.emit('resend', p.chunk, link);
     }
-    this.queue.unshift(...back);
+    this.waiting.returned(back);
     this.dispatch();
-  }
-
-  /** Reads back the body of the chunk at the head of the queue, then dispatches again. */
-  private restoreHead(): void {
-    if (this.restoring) return;
-    const pending = this.queue[0]!;
-    this.restoring = pending;
-    this.options.bodies!.restore(pending.chunk).then(
-      () => {
-        // Dropped meanwhile by close() or a fatal error, which rejected it.
-        if (this.restoring !== pending) return;
-        this.restoring = null;
-        pending.released = false;
-        this.dispatch();
-      },
-      (error: Error) => {
-        if (this.restoring !== pending) return;
-        this.restoring = null;
-        // A body that cannot be read back cannot be resent this run; it stays in the spool.
-        this.queue.splice(this.queue.indexOf(pending), 1);
-        pending.reject(error);
-        this.dispatch();
-      },
-    );
   }
 
   private onConnectError(error: ForwardError, endpoint: Endpoint | null): void {
@@ -364,8 +282,7 @@ export class Sender extends EventEmitter<SenderEvents> {
     if (this.fatalError) return;
     this.fatalError = error;
     const all = this.unacked();
-    this.queue.length = 0;
-    this.restoring = null;
+    this.waiting.clear();
     for (const p of all) {
       clearTimeout(p.timer);
       p.reject(error);

@@ -9,7 +9,8 @@
  */
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
-import type { ChunkBodies, Sender } from '../forward/sender.js';
+import type { Sender } from '../forward/sender.js';
+import type { ChunkBodies } from '../forward/waiting-chunks.js';
 import type { Spool } from '../spool/spool.js';
 import type { ShipCounts } from './counts.js';
 
