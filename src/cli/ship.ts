@@ -3,7 +3,7 @@
  * run): options into the run's parts, the progress line, signals, the summary and the exit code
  * (src/cli/exit.ts).
  */
-import { CheckpointError, InputError, UsageError } from '../errors.js';
+import { AuditShipError, CheckpointError, InputError, UsageError } from '../errors.js';
 import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
@@ -155,9 +155,12 @@ function decideOutcome(run: ShipRun): Outcome {
     : stop.signal
       ? `stopped by ${stop.signal}`
       : stop.gaveUp
-        ? 'stopped: nothing could be delivered (--retry-timeout) while the spool was full'
-        : 'not reached';
-  const unreadSources = sources.filter((s) => !s.exhausted && !s.live);
+        ? `stopped: ${stop.gaveUp.message}`
+        : run.error instanceof AuditShipError
+          ? `stopped by the fatal error ${run.error.code}`
+          : 'not reached';
+  // A live tail has no end: a signal is its normal stop, and any other (giving up, a failed write) leaves it unread.
+  const unreadSources = sources.filter((s) => !s.exhausted && !(s.live && stop.signal));
   const unread = unreadSources.map((s) => {
     const failure = stop.readFailures.find((f) => f.source === s);
     return { name: s.name, why: failure ? describeReadFailure(failure) : why };
@@ -167,9 +170,11 @@ function decideOutcome(run: ShipRun): Outcome {
   const resumeHint =
     options.checkpoint !== undefined
       ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
-      : hasFiles
-        ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
-        : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
+      : unreadSources.some((s) => s.live)
+        ? 'the next run with this spool resumes each stream where it stopped'
+        : hasFiles
+          ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
+          : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
   return shipOutcome({
     unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why: sameWhy(unread.slice(3)) }] : unread,
     resumeHint,

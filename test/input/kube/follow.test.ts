@@ -17,6 +17,7 @@ import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, type Sh
 import { freePort } from '../../helpers/net.js';
 import { sampleLines } from '../../../src/sample/generate.js';
 import { UNSAVED_CHUNKS } from '../../../src/ship/spool-writer.js';
+import { EXIT } from '../../../src/cli/exit.js';
 
 const receiver = receivers();
 const LABELS = { app: 'seldon-deploy' };
@@ -241,6 +242,24 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     await scrapeUntil(ship, (m) => m.get('audit_ship_lines_read_total') === 300, 'the log read again');
     const summary = await finish(s, ship, ledger);
     assert.equal(summary.duplicates, 300, 'every line read again was recognised');
+  });
+
+  it('gives up on an unreachable Fluentd with exit 4, not complete, and the next run with the spool delivers it all', async () => {
+    const spool = join(tempDir(), 'spool');
+    const s = await scene(['sd-a'], spool);
+    const ledger = new Ledger(200, 149);
+    for (const line of ledger.lines) s.api.write('sd-a', line.trimEnd());
+    const args = ['--kubectl', 'deploy/seldon-deploy', '--port', String(await freePort()), '--retry-timeout', '2s'];
+    const first = startShip(args, s.env);
+    assert.equal(await first.exit(), EXIT.inputUnread, first.stderr());
+    assert.match(first.stderr(), /audit-ship: gave up: nothing could be delivered for 2 s \(--retry-timeout\)\n/);
+    assert.match(
+      first.stderr(),
+      /exit 4: input not fully read: kubectl deploy\/seldon-deploy: stopped: nothing could be delivered for 2 s \(--retry-timeout\); the next run with this spool resumes each stream where it stopped\n/,
+    );
+    assert.doesNotMatch(first.stderr(), /complete:/);
+    const ship = await s.ship();
+    await finish(s, ship, ledger);
   });
 
   it('waits out an unreachable API server, unready meanwhile, and reads what the pods wrote in between', async () => {
