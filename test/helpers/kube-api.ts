@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { tempDir } from './cli.js';
 
 interface LogLine {
@@ -47,6 +48,14 @@ interface Follower {
 }
 
 const NAMESPACE = 'default';
+
+/**
+ * Servers started and not closed yet. A test that fails before it closes its own would otherwise
+ * keep its file's process alive until the runner's timeout, minutes later, which then reports a
+ * timeout instead of the failure.
+ */
+const open = new Set<FakeKubeApi>();
+after(() => Promise.all([...open].map((api) => api.close())));
 
 /** RFC 3339 with nanoseconds, trailing zeros dropped, as Go's RFC3339Nano writes. */
 export function rfc3339Nano(ns: bigint): string {
@@ -124,6 +133,7 @@ export class FakeKubeApi {
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    open.add(this);
     return this;
   }
 
@@ -154,6 +164,7 @@ export class FakeKubeApi {
   }
 
   async close(): Promise<void> {
+    open.delete(this);
     for (const f of this.followers) f.end();
     this.server.closeAllConnections();
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
