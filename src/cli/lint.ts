@@ -7,6 +7,7 @@ import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
+import { refuseInputAsOutput } from './not-an-input.js';
 import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
@@ -190,6 +191,14 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
 export async function lint(files: string[], options: LintOptions): Promise<void> {
   const reportTo = reportFiles(options);
   const sources = await openLintInputs(files, options);
+  // `--output -` is stdout, not a file named "-".
+  for (const { path } of reportTo)
+    if (path !== '-')
+      refuseInputAsOutput(
+        '--output',
+        path,
+        sources.map((s) => s.path),
+      );
   const { sinks, files: reports } = openSinks(reportTo, options);
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();

@@ -13,6 +13,7 @@ import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js'
 import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
+import { refuseInputAsOutput } from './not-an-input.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -76,6 +77,8 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   // --quiet: a cron job mails whatever reaches stderr, so a run with nothing to attend to says nothing.
   const info: Note = options.quiet ? () => {} : note;
   const files = inputFiles(names, options, info, note);
+  refuseInputAsOutput('--dead-letter', options.deadLetter, files);
+  refuseInputAsOutput('--checkpoint', options.checkpoint, files);
   if (options.kubectl === undefined) await noteTerminalStdin(files, 'audit-ship', note);
   if (options.tlsInsecure) {
     note(

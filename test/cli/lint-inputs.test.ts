@@ -4,7 +4,7 @@
  * unless --allow-empty.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -102,6 +102,29 @@ describe('lint inputs', () => {
     assert.equal(noLines.code, 1);
     assert.match(noLines.stderr, /no lines to check/);
     assert.equal((await runCli(['lint', '--allow-empty', '-'], { input: '' })).code, 0);
+  });
+
+  it('refuses an --output that is one of the inputs, and leaves that log as it was', async () => {
+    const root = logTree();
+    const log = join(root, 'top.jsonl');
+    const before = readFileSync(log);
+    // What a glob after --output expands to: the first log becomes the report.
+    const res = await runCli(['lint', '--format', 'json', '--output', log, join(root, 'a')]);
+    assert.equal(res.code, 0, 'a report beside the inputs is fine');
+    writeFileSync(log, before);
+    const globbed = await runCli(['lint', '--format', 'sarif', '--output', log, log, join(root, 'a')]);
+    assert.equal(globbed.code, 2, globbed.stderr);
+    assert.match(
+      globbed.stderr,
+      /--output \S+top\.jsonl is the input \S+top\.jsonl: audit-ship does not write to a log it reads \(ERR_AUDIT_SHIP_USAGE\)/,
+    );
+    assert.deepEqual(readFileSync(log), before);
+    // Another name for the same file (a hard link, found in a directory) is the same file.
+    linkSync(log, join(root, 'a', 'linked.jsonl'));
+    const linked = await runCli(['lint', '--format', 'junit', '--output', log, join(root, 'a')]);
+    assert.equal(linked.code, 2, linked.stderr);
+    assert.match(linked.stderr, /is the input \S+linked\.jsonl/);
+    assert.deepEqual(readFileSync(log), before);
   });
 
   it('turns globs into patterns over paths', () => {

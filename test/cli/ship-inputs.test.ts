@@ -88,6 +88,22 @@ describe('audit-ship --checkpoint', () => {
     await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 360);
   });
 
+  it('refuses a --checkpoint or --dead-letter that is one of the input files, and leaves the log as it was', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'in.jsonl');
+    writeFileSync(log, lines(5, 49).join(''));
+    const before = readFileSync(log);
+    for (const option of ['--checkpoint', '--dead-letter']) {
+      const res = await runCli(['--port', '1', option, log, dir]);
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(
+        res.stderr,
+        new RegExp(`${option} \\S+in\\.jsonl is the input \\S+in\\.jsonl: audit-ship does not write to a log it reads`),
+      );
+      assert.deepEqual(readFileSync(log), before);
+    }
+  });
+
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
     const res = await runCli(['--checkpoint', join(tempDir(), 'c.json')], { input: '' });
     assert.equal(res.code, 2);
