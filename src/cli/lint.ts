@@ -7,7 +7,7 @@ import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
-import { refuseInputAsOutput } from './not-an-input.js';
+import { refuseInputAsOutput } from './output-clash.js';
 import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';

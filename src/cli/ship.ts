@@ -13,7 +13,7 @@ import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js'
 import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
-import { refuseInputAsOutput } from './not-an-input.js';
+import { refuseInputAsOutput, refuseSameFile } from './output-clash.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -47,6 +47,7 @@ function checkOptions(files: string[], options: ShipOptions): void {
         `--workers ${options.workers} reads files in parallel; ${one} needs one reader: give --workers 1 or leave it out`,
       );
   }
+  refuseSameFile(['--checkpoint', options.checkpoint], ['--dead-letter', options.deadLetter]);
   // (--kubectl with --checkpoint is refused by commander.)
   if (options.checkpoint !== undefined && (files.length === 0 || files.includes('-'))) {
     throw new UsageError('--checkpoint applies to input files; stdin cannot be re-read from a position');

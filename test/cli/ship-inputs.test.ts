@@ -88,7 +88,7 @@ describe('audit-ship --checkpoint', () => {
     await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 360);
   });
 
-  it('refuses a --checkpoint or --dead-letter that is one of the input files, and leaves the log as it was', async () => {
+  it('refuses a --checkpoint or --dead-letter that is one of the input files or each other, and writes nothing', async () => {
     const dir = tempDir();
     const log = join(dir, 'in.jsonl');
     writeFileSync(log, lines(5, 49).join(''));
@@ -102,6 +102,12 @@ describe('audit-ship --checkpoint', () => {
       );
       assert.deepEqual(readFileSync(log), before);
     }
+    // The checkpoint is replaced whole on each save: dead letters appended to it would be lost.
+    const same = join(dir, 'run.json');
+    const both = await runCli(['--port', '1', '--checkpoint', same, '--dead-letter', `${dir}/./run.json`, log]);
+    assert.equal(both.code, EXIT.usage, both.stderr);
+    assert.match(both.stderr, /--checkpoint and --dead-letter both name \S+run\.json: each needs a file of its own/);
+    assert.equal(existsSync(same), false);
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {

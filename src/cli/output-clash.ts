@@ -1,0 +1,36 @@
+/**
+ * Outputs that would destroy what they must not, refused before anything is written. An output
+ * that is also an input: `lint --output` would truncate the log before it is read, `--dead-letter`
+ * would append to the log being read; the usual way to get there is a glob after the option
+ * (`--output captured/*.jsonl`), which makes the first log the output. Two options naming one
+ * file: the checkpoint, replaced whole on every save, would wipe the dead letters appended to it.
+ * Files are compared by device and inode, so a link or another spelling of the path is caught too.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.js';
+
+/** Throws a UsageError when `output` (if it exists) is the same file as one of `inputs` (null: stdin). */
+export function refuseInputAsOutput(option: string, output: string | undefined, inputs: readonly (string | null)[]): void {
+  if (output === undefined) return;
+  const out = statSync(output, { throwIfNoEntry: false });
+  if (!out?.isFile()) return;
+  for (const input of inputs) {
+    if (input === null) continue;
+    const s = statSync(input, { throwIfNoEntry: false });
+    if (s?.dev === out.dev && s.ino === out.ino) {
+      throw new UsageError(`${option} ${output} is the input ${input}: audit-ship does not write to a log it reads`);
+    }
+  }
+}
+
+/** Throws a UsageError when two options name the same file (the same path, or a link to it). */
+export function refuseSameFile(a: [option: string, path: string | undefined], b: [option: string, path: string | undefined]): void {
+  const [optionA, pathA] = a;
+  const [optionB, pathB] = b;
+  if (pathA === undefined || pathB === undefined) return;
+  const statA = statSync(pathA, { throwIfNoEntry: false });
+  const statB = statSync(pathB, { throwIfNoEntry: false });
+  const same = resolve(pathA) === resolve(pathB) || (statA !== undefined && statA.dev === statB?.dev && statA.ino === statB.ino);
+  if (same) throw new UsageError(`${optionA} and ${optionB} both name ${pathA}: each needs a file of its own`);
+}
