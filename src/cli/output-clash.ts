@@ -6,21 +6,34 @@
  * file: the checkpoint, replaced whole on every save, would wipe the dead letters appended to it.
  * Files are compared by device and inode, so a link or another spelling of the path is caught too.
  */
-import { statSync } from 'node:fs';
+import { fstatSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
-/** Throws a UsageError when `output` (if it exists) is the same file as one of `inputs` (null: stdin). */
+/**
+ * Throws a UsageError when `output` (if it exists) is the same file as one of `inputs`; null stands
+ * for stdin, which may be a file redirected (`< app.jsonl`).
+ */
 export function refuseInputAsOutput(option: string, output: string | undefined, inputs: readonly (string | null)[]): void {
   if (output === undefined) return;
   const out = statSync(output, { throwIfNoEntry: false });
   if (!out?.isFile()) return;
   for (const input of inputs) {
-    if (input === null) continue;
-    const s = statSync(input, { throwIfNoEntry: false });
+    const s = input === null ? stdinFile() : statSync(input, { throwIfNoEntry: false });
     if (s?.dev === out.dev && s.ino === out.ino) {
-      throw new UsageError(`${option} ${output} is the input ${input}: audit-ship does not write to a log it reads`);
+      const name = input === null ? 'the file on stdin' : `the input ${input}`;
+      throw new UsageError(`${option} ${output} is ${name}: audit-ship does not write to a log it reads`);
     }
+  }
+}
+
+/** What stdin reads, when it is a file; undefined for a pipe, a terminal or a closed descriptor. */
+function stdinFile(): Stats | undefined {
+  try {
+    const s = fstatSync(0);
+    return s.isFile() ? s : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -78,8 +78,9 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   // --quiet: a cron job mails whatever reaches stderr, so a run with nothing to attend to says nothing.
   const info: Note = options.quiet ? () => {} : note;
   const files = inputFiles(names, options, info, note);
-  refuseInputAsOutput('--dead-letter', options.deadLetter, files);
-  refuseInputAsOutput('--checkpoint', options.checkpoint, files);
+  const inputs = options.kubectl !== undefined ? [] : files.length === 0 ? [null] : files.map((f) => (f === '-' ? null : f));
+  refuseInputAsOutput('--dead-letter', options.deadLetter, inputs);
+  refuseInputAsOutput('--checkpoint', options.checkpoint, inputs);
   if (options.kubectl === undefined) await noteTerminalStdin(files, 'audit-ship', note);
   if (options.tlsInsecure) {
     note(

@@ -4,7 +4,7 @@
  * unless --allow-empty.
  */
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -104,7 +104,7 @@ describe('lint inputs', () => {
     assert.equal((await runCli(['lint', '--allow-empty', '-'], { input: '' })).code, 0);
   });
 
-  it('refuses an --output that is one of the inputs, and leaves that log as it was', async () => {
+  it('refuses an --output that is one of the inputs, and leaves that log as it was', async (t) => {
     const root = logTree();
     const log = join(root, 'top.jsonl');
     const before = readFileSync(log);
@@ -118,6 +118,13 @@ describe('lint inputs', () => {
       globbed.stderr,
       /--output \S+top\.jsonl is the input \S+top\.jsonl: audit-ship does not write to a log it reads \(ERR_AUDIT_SHIP_USAGE\)/,
     );
+    assert.deepEqual(readFileSync(log), before);
+    // The log redirected to stdin (`lint --output top.jsonl < top.jsonl`).
+    const fd = openSync(log, 'r');
+    t.after(() => closeSync(fd));
+    const redirected = await runCli(['lint', '--output', log], { stdinFd: fd });
+    assert.equal(redirected.code, 2, redirected.stderr);
+    assert.match(redirected.stderr, /--output \S+top\.jsonl is the file on stdin/);
     assert.deepEqual(readFileSync(log), before);
     // Another name for the same file (a hard link, found in a directory) is the same file.
     linkSync(log, join(root, 'a', 'linked.jsonl'));

@@ -88,7 +88,7 @@ describe('audit-ship --checkpoint', () => {
     await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 360);
   });
 
-  it('refuses a --checkpoint or --dead-letter that is one of the input files or each other, and writes nothing', async () => {
+  it('refuses a --checkpoint or --dead-letter that is one of the input files or each other, and writes nothing', async (t) => {
     const dir = tempDir();
     const log = join(dir, 'in.jsonl');
     writeFileSync(log, lines(5, 49).join(''));
@@ -102,6 +102,13 @@ describe('audit-ship --checkpoint', () => {
       );
       assert.deepEqual(readFileSync(log), before);
     }
+    // The same log redirected to stdin (`--dead-letter in.jsonl < in.jsonl`).
+    const fd = openSync(log, 'r');
+    t.after(() => closeSync(fd));
+    const redirected = await runCli(['--port', '1', '--dead-letter', log], { stdinFd: fd });
+    assert.equal(redirected.code, EXIT.usage, redirected.stderr);
+    assert.match(redirected.stderr, /--dead-letter \S+in\.jsonl is the file on stdin: audit-ship does not write to a log it reads/);
+    assert.deepEqual(readFileSync(log), before);
     // The checkpoint is replaced whole on each save: dead letters appended to it would be lost.
     const same = join(dir, 'run.json');
     const both = await runCli(['--port', '1', '--checkpoint', same, '--dead-letter', `${dir}/./run.json`, log]);
