@@ -16,14 +16,26 @@ import { UsageError } from '../errors.js';
  */
 export function refuseInputAsOutput(option: string, output: string | undefined, inputs: readonly (string | null)[]): void {
   if (output === undefined) return;
-  const out = statSync(output, { throwIfNoEntry: false });
+  const out = statOf(output);
   if (!out?.isFile()) return;
   for (const input of inputs) {
-    const s = input === null ? stdinFile() : statSync(input, { throwIfNoEntry: false });
+    const s = input === null ? stdinFile() : statOf(input);
     if (s?.dev === out.dev && s.ino === out.ino) {
       const name = input === null ? 'the file on stdin' : `the input ${input}`;
       throw new UsageError(`${option} ${output} is ${name}: audit-ship does not write to a log it reads`);
     }
+  }
+}
+
+/**
+ * The file at `path`, or undefined when there is none or it cannot be looked at (EACCES): then
+ * opening it fails too, with the error said where it is opened.
+ */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
@@ -42,8 +54,8 @@ export function refuseSameFile(a: [option: string, path: string | undefined], b:
   const [optionA, pathA] = a;
   const [optionB, pathB] = b;
   if (pathA === undefined || pathB === undefined) return;
-  const statA = statSync(pathA, { throwIfNoEntry: false });
-  const statB = statSync(pathB, { throwIfNoEntry: false });
+  const statA = statOf(pathA);
+  const statB = statOf(pathB);
   const same = resolve(pathA) === resolve(pathB) || (statA !== undefined && statA.dev === statB?.dev && statA.ino === statB.ino);
   if (same) throw new UsageError(`${optionA} and ${optionB} both name ${pathA}: each needs a file of its own`);
 }

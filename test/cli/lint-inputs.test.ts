@@ -126,6 +126,10 @@ describe('lint inputs', () => {
     assert.equal(redirected.code, 2, redirected.stderr);
     assert.match(redirected.stderr, /--output \S+top\.jsonl is the file on stdin/);
     assert.deepEqual(readFileSync(log), before);
+    // A path that cannot be looked at is left to the open, which names what is wrong.
+    const through = await runCli(['lint', '--output', join(log, 'report.json'), log]);
+    assert.equal(through.code, 2, through.stderr);
+    assert.match(through.stderr, /--output \S+top\.jsonl\/report\.json: not a directory \(ERR_AUDIT_SHIP_OUTPUT\)/);
     // Another name for the same file (a hard link, found in a directory) is the same file.
     linkSync(log, join(root, 'a', 'linked.jsonl'));
     const linked = await runCli(['lint', '--format', 'junit', '--output', log, join(root, 'a')]);
