@@ -75,6 +75,9 @@ export function describeSystemError(error: unknown): string {
       return 'is a directory';
     case 'ENOTDIR':
       return 'not a directory';
+    case 'EEXIST':
+      // From mkdir: the path is there, and is not a directory.
+      return 'a file of that name is in the way';
     case 'EADDRINUSE':
       return 'the address is in use';
     case 'EADDRNOTAVAIL':

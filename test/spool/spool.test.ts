@@ -245,5 +245,10 @@ describe('Spool', () => {
       Spool.open(options(join(file, 'spool'))),
       (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file\/spool: not a directory/.test(e.message),
     );
+    // The spool's own path a file: said as such, not as mkdir's EEXIST.
+    await assert.rejects(
+      Spool.open(options(file)),
+      (e: unknown) => e instanceof SpoolError && /cannot use the spool .*a-file: a file of that name is in the way$/.test(e.message),
+    );
   });
 });
