@@ -5,8 +5,8 @@
  * text for the job's log, unless one `--output` is `-` (stdout). Without `--output`, the one
  * `--format` goes to stdout.
  */
-import { createWriteStream, openSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createWriteStream, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { describeSystemError, OutputError, UsageError } from '../errors.js';
 import type { LintFormat } from './lint-format.js';
 import { lintReport, type LintReport } from './lint-report.js';
@@ -76,6 +76,7 @@ export function openSinks(files: readonly ReportFile[], options: ReportOptions):
     if (path === STDOUT) continue;
     let fd: number;
     try {
+      makeFolder(path);
       fd = openSync(path, 'w', 0o644);
     } catch (error) {
       for (const stream of streams) stream.end();
@@ -86,6 +87,18 @@ export function openSinks(files: readonly ReportFile[], options: ReportOptions):
     sinks.push({ report: lintReport(format, noColors()), out: new TextOutput(stream) });
   }
   return { sinks, files: streams };
+}
+
+/**
+ * A CI job names a report under a folder it collects (reports/junit.xml): the folder is made if
+ * missing. When it cannot be, the open that follows fails and says why, for the file named.
+ */
+function makeFolder(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch {
+    // The open reports it.
+  }
 }
 
 /** Ends every report file, once each report is written to it. */

@@ -170,9 +170,10 @@ describe('lint formats', () => {
     assert.equal(gitlab.at(-1)!.location.lines.begin, MAX_LISTED_FINDINGS + 1);
   });
 
-  it('--output writes the report to a file while text goes to the terminal', async () => {
+  it('--output writes the report to a file, its folders made, while text goes to the terminal', async () => {
     const files = corpus();
-    const out = join(tempDir(), 'report.sarif');
+    // Under folders that are not there yet, as a CI job names a path it collects.
+    const out = join(tempDir(), 'reports', 'lint', 'report.sarif');
     const res = await runCli(['lint', '--format', 'sarif', '--output', out, ...files]);
     assert.equal(res.code, 1);
     assert.match(res.stdout, /bad\.jsonl:\d+: error/);
