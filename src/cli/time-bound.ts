@@ -6,8 +6,10 @@ import { parseDuration } from './options.js';
 
 export function timeBound(value: string, now: () => number = Date.now): TimeBound {
   const text = value.trim();
-  // A span before now, in the one duration syntax; a bare number is not taken for one.
-  const span = /^\d+(?:\.\d+)?\s*(ms|s|m|h|d)$/.test(text) ? parseDuration(text) : null;
+  // A span before now, in the one duration syntax, and as said aloud ("24h ago", the form --help
+  // shows); a bare number is not taken for one.
+  const spoken = /^(\d+(?:\.\d+)?\s*(?:ms|s|m|h|d))(?:\s+ago)?$/.exec(text);
+  const span = spoken ? parseDuration(spoken[1]!) : null;
   if (span !== null) {
     const ms = now() - span;
     return { seconds: Math.floor(ms / 1000), nanoseconds: (((ms % 1000) + 1000) % 1000) * 1e6 };
@@ -15,7 +17,7 @@ export function timeBound(value: string, now: () => number = Date.now): TimeBoun
   const parsed = parseTimestamp(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
   if (!parsed.ok) {
     throw new InvalidArgumentError(
-      'expected an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).',
+      'expected an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d, 24h ago).',
     );
   }
   return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
@@ -29,7 +31,7 @@ export function startSeconds(value: string, now: () => number = Date.now): numbe
     return timeBound(text, now).seconds;
   } catch {
     throw new InvalidArgumentError(
-      'expected seconds since the epoch (1632312000), an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d).',
+      'expected seconds since the epoch (1632312000), an RFC 3339 time (2021-09-22T12:00:00Z), a date (2021-09-22) or a span before now (90m, 24h, 7d, 24h ago).',
     );
   }
 }

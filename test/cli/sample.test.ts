@@ -30,9 +30,13 @@ describe('audit-ship sample', () => {
     const before = Date.now();
     const anHourAgo = Date.parse(await first('1h'));
     assert.ok(anHourAgo >= before - 3_600_000 - 1000 && anHourAgo <= Date.now() - 3_600_000 + 1000, new Date(anHourAgo).toISOString());
+    // As --help says it: "24h ago".
+    const spoken = Date.parse(await first('1h ago'));
+    assert.ok(spoken >= before - 3_600_000 - 1000 && spoken <= Date.now() - 3_600_000 + 1000, new Date(spoken).toISOString());
     const bad = await runCli(['sample', '--start', 'yesterday']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--start <time>' argument 'yesterday' is invalid\. expected seconds since the epoch/);
+    assert.equal((await runCli(['sample', '--start', '1h ago ago'])).code, 2);
   });
 
   it('stops quietly, exit 0, when the reader closes the pipe early (`sample | head`)', async () => {

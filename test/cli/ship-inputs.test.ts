@@ -181,6 +181,10 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     });
     assert.equal(equal.code, 2);
     assert.match(equal.stderr, /--since must be before --until/);
+    // --help's own example, "24h ago": every record of 2021 is before it.
+    const spoken = await runCli(['--port', '1', '--since', '24h ago', '--summary', 'json'], { input: lines(3, 52).join('') });
+    assert.equal(spoken.code, EXIT.ok, spoken.stderr);
+    assert.equal(jsonSummary(spoken.stderr).filtered, 3);
   });
 
   it('--stdout also writes every valid record to stdout, and nothing else', async () => {
