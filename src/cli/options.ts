@@ -59,9 +59,21 @@ export function byteSize(min: number, max: number = Number.MAX_SAFE_INTEGER): (v
   return (value) => {
     const n = parseSize(value);
     const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatSize(min)}` : `from ${formatSize(min)} to ${formatSize(max)}`;
-    if (n === null || n < min || n > max) throw new InvalidArgumentError(`expected a size ${range}, like 512k, 1.5m or 2g.`);
+    if (n === null || n < min || n > max) {
+      throw new InvalidArgumentError(`expected a size ${range}, like ${examples(['512k', '1.5m', '2g'], parseSize, min, max)}.`);
+    }
     return n;
   };
+}
+
+/** The examples an error gives, those of them in range only: `a, b or c`. */
+function examples(all: string[], parse: (value: string) => number | null, min: number, max: number): string {
+  const fit = all.filter((e) => {
+    const n = parse(e)!;
+    return n >= min && n <= max;
+  });
+  const shown = fit.length > 0 ? fit : [all[0]!];
+  return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}`;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -93,9 +105,10 @@ export function duration(min = 0, max = MAX_DURATION_MS): (value: string) => num
   return (value) => {
     const ms = parseDuration(value);
     if (ms === null || ms < min || ms > max) {
-      throw new InvalidArgumentError(
-        `expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, like 250ms, 30s, 5m, 2h or 1d.`,
-      );
+      // The timer's limit is no round number: said as the round one just under it.
+      const upTo = max === MAX_DURATION_MS ? '24.8d' : formatDuration(max);
+      const like = examples(['250ms', '30s', '5m', '2h', '1d'], parseDuration, min, max);
+      throw new InvalidArgumentError(`expected a duration from ${formatDuration(min)} to ${upTo}, like ${like}.`);
     }
     return ms;
   };
