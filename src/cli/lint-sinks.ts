@@ -21,7 +21,7 @@ export interface ReportOptions {
 }
 
 /** The --output that names stdout, as `-` does for an input. */
-const STDOUT = '-';
+export const STDOUT = '-';
 
 /** A report and where it is written. */
 export interface Sink {

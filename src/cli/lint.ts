@@ -7,8 +7,8 @@ import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
-import { refuseInputAsOutput } from './output-clash.js';
-import { closeFiles, openSinks, reportFiles, type ReportOptions, type Sink } from './lint-sinks.js';
+import { refuseInputsAsOutputs } from './output-clash.js';
+import { closeFiles, openSinks, reportFiles, STDOUT, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
@@ -192,13 +192,11 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   const reportTo = reportFiles(options);
   const sources = await openLintInputs(files, options);
   // `--output -` is stdout, not a file named "-".
-  for (const { path } of reportTo)
-    if (path !== '-')
-      refuseInputAsOutput(
-        '--output',
-        path,
-        sources.map((s) => s.path),
-      );
+  const outputs = reportTo.filter((f) => f.path !== STDOUT).map((f) => ['--output', f.path] as const);
+  refuseInputsAsOutputs(
+    outputs,
+    sources.map((s) => s.path),
+  );
   const { sinks, files: reports } = openSinks(reportTo, options);
   const linter = new Linter(options, sinks);
   const started = process.hrtime.bigint();

@@ -11,18 +11,27 @@ import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 
 /**
- * Throws a UsageError when `output` (if it exists) is the same file as one of `inputs`; null stands
- * for stdin, which may be a file redirected (`< app.jsonl`).
+ * Throws a UsageError when one of `outputs` (those that exist) is the same file as one of `inputs`;
+ * null stands for stdin, which may be a file redirected (`< app.jsonl`). Each input is looked at
+ * once, however many outputs there are, and not at all when no output exists yet.
  */
-export function refuseInputAsOutput(option: string, output: string | undefined, inputs: readonly (string | null)[]): void {
-  if (output === undefined) return;
-  const out = statOf(output);
-  if (!out?.isFile()) return;
+export function refuseInputsAsOutputs(
+  outputs: readonly (readonly [option: string, path: string | undefined])[],
+  inputs: readonly (string | null)[],
+): void {
+  const existing: { option: string; path: string; stats: Stats }[] = [];
+  for (const [option, path] of outputs) {
+    if (path === undefined) continue;
+    const stats = statOf(path);
+    if (stats?.isFile()) existing.push({ option, path, stats });
+  }
+  if (existing.length === 0) return;
   for (const input of inputs) {
     const s = input === null ? stdinFile() : statOf(input);
-    if (s?.dev === out.dev && s.ino === out.ino) {
+    const out = s && existing.find((o) => o.stats.dev === s.dev && o.stats.ino === s.ino);
+    if (out) {
       const name = input === null ? 'the file on stdin' : `the input ${input}`;
-      throw new UsageError(`${option} ${output} is ${name}: audit-ship does not write to a log it reads`);
+      throw new UsageError(`${out.option} ${out.path} is ${name}: audit-ship does not write to a log it reads`);
     }
   }
 }

@@ -13,7 +13,7 @@ import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js'
 import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
-import { refuseInputAsOutput, refuseSameFile } from './output-clash.js';
+import { refuseInputsAsOutputs, refuseSameFile } from './output-clash.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -79,8 +79,13 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   const info: Note = options.quiet ? () => {} : note;
   const files = inputFiles(names, options, info, note);
   const inputs = options.kubectl !== undefined ? [] : files.length === 0 ? [null] : files.map((f) => (f === '-' ? null : f));
-  refuseInputAsOutput('--dead-letter', options.deadLetter, inputs);
-  refuseInputAsOutput('--checkpoint', options.checkpoint, inputs);
+  refuseInputsAsOutputs(
+    [
+      ['--dead-letter', options.deadLetter],
+      ['--checkpoint', options.checkpoint],
+    ],
+    inputs,
+  );
   if (options.kubectl === undefined) await noteTerminalStdin(files, 'audit-ship', note);
   if (options.tlsInsecure) {
     note(
