@@ -34,7 +34,8 @@ export class InputReadError extends InputError {
     readonly inputOffset: number,
     options?: { cause?: unknown },
   ) {
-    const reason = `${detail}, before input byte ${inputOffset}`;
+    // Nothing taken in yet: "before input byte 0" would say nothing.
+    const reason = inputOffset > 0 ? `${detail}, before input byte ${inputOffset}` : detail;
     super(`${source}: ${reason}`, options);
     this.reason = reason;
   }

@@ -7,7 +7,7 @@
  */
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { InputReadError } from '../errors.js';
+import { describeSystemError, InputReadError } from '../errors.js';
 import { readInTurns } from './decode.js';
 import { SNIFF_BYTES } from './sniff.js';
 import type { FileIdentity, InputSource } from './sources.js';
@@ -38,6 +38,20 @@ export function readHeadNow(path: string): FileIdentity {
   }
 }
 
+/**
+ * A file there when the run started that cannot be opened at its turn: deleted or rotated away
+ * since (a backfill over a log directory that logrotate or a cleanup job works on), or its rights
+ * changed. It fails alone; the run's other files are read.
+ */
+export function notOpenedAtItsTurn(name: string, error: unknown): InputReadError {
+  const why = describeSystemError(error);
+  const detail =
+    (error as NodeJS.ErrnoException)?.code === 'ENOENT'
+      ? `was deleted or renamed after the run started (${why})`
+      : `could not be opened at its turn (${why})`;
+  return new InputReadError(name, detail, 0, { cause: error });
+}
+
 /** Reads into `into` from `position`; the number of bytes read, 0 at the end. */
 function readAt(fd: number, into: Buffer, position: number): Promise<number> {
   return new Promise((resolve, reject) => read(fd, into, 0, into.length, position, (error, n) => (error ? reject(error) : resolve(n))));
@@ -51,7 +65,12 @@ function readAt(fd: number, into: Buffer, position: number): Promise<number> {
  * 400 small files spent 0.2 ms of CPU a file opening, checking and closing it through the pool.
  */
 export async function* readRegularFile(source: InputSource, path: string, start: number): AsyncGenerator<Buffer> {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw notOpenedAtItsTurn(source.name, error);
+  }
   try {
     const info = fstatSync(fd);
     if (source.identity && (info.dev !== source.identity.dev || info.ino !== source.identity.ino)) {

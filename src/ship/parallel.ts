@@ -62,8 +62,6 @@ function readFailure(wire: WireReadFailure, source: InputSource): ReadFailure {
       return { error: new InputReadError(wire.source, wire.detail, wire.inputOffset), source, linesRead: wire.linesRead };
     case 'not-text':
       return { error: new NotTextError(wire.source, wire.reason), source, linesRead: wire.linesRead };
-    case 'open':
-      return { error: new InputReadError(source.name, `could not be opened again (${wire.message})`, 0), source, linesRead: 0 };
   }
 }
 

@@ -74,8 +74,7 @@ export type ToWorker =
 /** Why a file stopped being read: what the main thread needs to rebuild the error. */
 export type WireReadFailure =
   | { kind: 'read'; source: string; detail: string; inputOffset: number; linesRead: number }
-  | { kind: 'not-text'; source: string; reason: string; linesRead: number }
-  | { kind: 'open'; message: string };
+  | { kind: 'not-text'; source: string; reason: string; linesRead: number };
 
 export type FromWorker =
   | { type: 'append'; seq: number; id: string; entries: Uint8Array; count: number; compressed: boolean; progress: WorkerProgress }

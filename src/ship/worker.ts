@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InputError, InputReadError, NotTextError } from '../errors.js';
 import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
+import { notOpenedAtItsTurn } from '../input/file-io.js';
 import { openFileSource, type InputSource } from '../input/sources.js';
 import { emptyCounts } from './counts.js';
 import { collectOldGeneration } from './old-generation.js';
@@ -39,8 +40,8 @@ const counts = emptyCounts();
 const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkLimits.maxBytes), 4);
 const appends = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 let seq = 0;
-/** The files of the current job, as far as they are open. */
-let sources: InputSource[] = [];
+/** The files of the current job, each in its place; null for one that could not be opened. */
+let slots: (InputSource | null)[] = [];
 let pipeline: ShipPipeline | null = null;
 let stopping = false;
 /** Invalid lines sent since the last mark, and the mark the worker waits on. */
@@ -48,7 +49,7 @@ let unmarked = 0;
 let marks = 0;
 let taken: (() => void) | null = null;
 
-const progress = (): WorkerProgress => ({ counts, bytesRead: sources.map((s) => s.bytesRead) });
+const progress = (): WorkerProgress => ({ counts, bytesRead: slots.map((s) => s?.bytesRead ?? 0) });
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 /** The main thread's spool: a chunk is appended once the main thread says it wrote it. */
@@ -113,13 +114,25 @@ function wireFailure({ error, linesRead }: Pick<ReadFailure, 'error' | 'linesRea
 
 /** A file of the job, opened again at its turn (with calls that block: this thread only reads): the file the main thread checked, or one rotated in between is refused when it is read. */
 async function open(file: FileJob): Promise<InputSource> {
-  const opened = await openFileSource(file.path, true);
+  let opened: InputSource;
+  try {
+    opened = await openFileSource(file.path, true);
+  } catch (error) {
+    // The file was there when the main thread looked: said as a single reader says it.
+    if (error instanceof InputError && !(error instanceof NotTextError)) throw notOpenedAtItsTurn(file.path, error.cause);
+    throw error;
+  }
   const identity = asIdentity(file.identity);
   if (identity) opened.identity = identity;
   return opened;
 }
 
-function pipelineFor(job: FilesJob): ShipPipeline {
+/** Why a file could not be read, or null for an error that is not about the file. */
+function fileFailure(error: unknown): WireReadFailure | null {
+  return error instanceof InputReadError || error instanceof NotTextError ? wireFailure({ error, linesRead: 0 }) : null;
+}
+
+function pipelineFor(files: FileJob[]): ShipPipeline {
   return new ShipPipeline(
     sink,
     {
@@ -127,7 +140,7 @@ function pipelineFor(job: FilesJob): ShipPipeline {
       bodies,
       rate: null,
       writer: null,
-      checkpoint: checkpointFor(job.files),
+      checkpoint: checkpointFor(files),
       onNote: (message) => post({ type: 'note', message }),
       onInvalid: (name, line, diagnostics) => {
         unmarked++;
@@ -139,35 +152,56 @@ function pipelineFor(job: FilesJob): ShipPipeline {
   );
 }
 
+/**
+ * Opens the job's files; one that cannot be opened (deleted or replaced since the main thread
+ * looked) fails alone, as a file failing partway does: the job's other files are still read.
+ */
+async function openAll(job: FilesJob): Promise<JobFailure[]> {
+  const failures: JobFailure[] = [];
+  slots = [];
+  for (const file of job.files) {
+    try {
+      slots.push(await open(file));
+    } catch (error) {
+      const why = fileFailure(error);
+      if (!why) throw error;
+      failures.push({ file: slots.length, why });
+      slots.push(null);
+    }
+  }
+  return failures;
+}
+
 async function ship(job: FilesJob): Promise<void> {
   let failures: JobFailure[] = [];
-  sources = [];
   try {
-    for (const file of job.files) sources.push(await open(file));
-    pipeline = pipelineFor(job);
-    if (stopping) pipeline.stop();
-    failures = (await pipeline.run(sources)).map((read) => ({ file: sources.indexOf(read.source), why: wireFailure(read) }));
+    failures = await openAll(job);
+    const opened = slots.flatMap((s) => (s ? [s] : []));
+    if (opened.length > 0) {
+      pipeline = pipelineFor(job.files.filter((_, i) => slots[i]));
+      if (stopping) pipeline.stop();
+      for (const read of await pipeline.run(opened)) failures.push({ file: slots.indexOf(read.source), why: wireFailure(read) });
+    }
   } catch (error) {
-    // While opening, the file that failed is the next one; past that, the first not read to its end.
-    const file = pipeline
-      ? Math.max(
-          0,
-          sources.findIndex((s) => !s.exhausted),
-        )
-      : sources.length;
-    if (error instanceof InputReadError || error instanceof NotTextError) {
-      failures = [{ file, why: wireFailure({ error, linesRead: 0 }) }];
-    } else if (error instanceof InputError) {
-      failures = [{ file, why: { kind: 'open', message: error.message } }];
-    } else {
+    const why = fileFailure(error);
+    if (!why) {
       post({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error), progress: progress() });
       return;
     }
+    // Not from one file's reading (those are returned): told of the first file not read to its end.
+    failures.push({
+      file: Math.max(
+        0,
+        slots.findIndex((s) => s && !s.exhausted),
+      ),
+      why,
+    });
   } finally {
     // No progress is told of a job once it is done or failed: the main thread has moved on.
     pipeline = null;
   }
-  post({ type: 'done', progress: progress(), exhausted: sources.map((s) => s.exhausted), failures });
+  failures.sort((a, b) => a.file - b.file);
+  post({ type: 'done', progress: progress(), exhausted: slots.map((s) => s?.exhausted ?? false), failures });
 }
 
 const ticker = setInterval(() => pipeline && post({ type: 'progress', progress: progress() }), PROGRESS_MS);

@@ -5,7 +5,7 @@
  * re-run completes without losing or repeating a record.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, appendFileSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, appendFileSync, statSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -297,6 +297,50 @@ describe('--workers: files read in parallel', () => {
     const s = jsonSummary(res.stderr);
     assert.equal(s.recordsAcked, s.valid, 'every valid record read was acked');
     assert.equal(got.size, s.valid);
+  });
+
+  it('a file deleted before its reader reaches it fails alone, with one reader or in a job of a worker: the others are read', async () => {
+    for (const workers of ['1', '2']) {
+      const dir = tempDir();
+      // Two large files, a job each, hold both readers while nothing listens and the spool is full;
+      // the small files after them are read in jobs of several, the first of which holds audit-02.
+      const large = [new Ledger(20_000, 521), new Ledger(20_000, 522)];
+      const largeFiles = large.map((ledger, i) => {
+        const file = join(dir, `a-${i}.jsonl`);
+        writeFileSync(file, ledger.text());
+        return file;
+      });
+      const { files: small, records } = smallFiles(dir, 40, 30, 530);
+      const queue = [...largeFiles, ...small].map((file) => source(file, statSync(file).size));
+      assert.deepEqual([takeJob(queue, 2).length, takeJob(queue, 2).length], [1, 1], 'a large file is a job of its own');
+      assert.ok(takeJob(queue, 2).length > 3, 'the first job of small files holds audit-02 and more');
+
+      const spoolDir = join(dir, 'spool');
+      const port = await freePort();
+      const args = ['--port', String(port), '--spool-dir', spoolDir, '--spool-max-bytes', '2m', '--workers', workers, '--summary', 'json'];
+      const ship = startShip([...args, ...largeFiles, ...small]);
+      // A chunk in the spool: every input was looked at (before any reading starts), and no reader
+      // is past its large file until something listens.
+      await waitFor(
+        () => existsSync(spoolDir) && readdirSync(spoolDir).some((f) => statSync(join(spoolDir, f)).size > 0),
+        'the first chunks spooled',
+      );
+      rmSync(small[2]!);
+      const r = await receiver(['--port', String(port)]);
+      assert.equal(await ship.exit(), EXIT.inputUnread, ship.stderr());
+      assert.match(
+        ship.stderr(),
+        /input not fully read: \S+audit-02\.log: was deleted or renamed after the run started \(no such file or directory\);/,
+      );
+      const expected = Ledger.of(large);
+      for (const part of records.filter((_, i) => i !== 2)) {
+        expected.lines.push(...part);
+        expected.ids.push(...part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
+      }
+      assert.equal(expected.assertComplete(r.requestIds()), 0, `--workers ${workers}: every record of every other file, once`);
+      assert.equal(jsonSummary(ship.stderr()).filesFailed, 1);
+      await r.stop();
+    }
   });
 });
 
