@@ -77,9 +77,9 @@ export function shipOptions(): Option[] {
     )
       .default({ count: 0 }, '0')
       .argParser(invalidAllowance),
-    new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there (files only)').conflicts(
-      'kubectl',
-    ),
+    new Option('--checkpoint <file>', 'record how far each input file is spooled; a re-run resumes from there (files only)')
+      .conflicts('kubectl')
+      .argParser(checkpointFile),
     new Option(
       '--kubectl <target>',
       'follow every pod of a workload through kubectl: "deploy/NAME", pod/NAME or "-l SELECTOR", with -n, --context, -c or --all-containers',
@@ -134,5 +134,11 @@ export function shipOptions(): Option[] {
 function deadLetterFile(path: string): string {
   if (path === '-')
     throw new InvalidArgumentError('a file is needed: invalid lines are kept on disk (lint --format json lists them on stdout)');
+  return path;
+}
+
+/** Positions are saved as the run goes and read back by the next run: `-` would make a file named `-`. */
+function checkpointFile(path: string): string {
+  if (path === '-') throw new InvalidArgumentError('a file is needed: positions are saved in it and read back by the next run');
   return path;
 }

@@ -319,6 +319,7 @@ describe('exit 2: usage errors never reach the data', () => {
     ['an option that begins one', ['--retry=5m'], /unknown option '--retry=5m'\n\(Did you mean --retry-timeout\?\)/],
     // `-` once made a file of that name: a dead letter must be on disk before the checkpoint passes it.
     ['--dead-letter -', ['--dead-letter', '-', '-'], /'--dead-letter <file>' argument '-' is invalid\. a file is needed/],
+    ['--checkpoint -', ['--checkpoint', '-', '-'], /'--checkpoint <file>' argument '-' is invalid\. a file is needed/],
     ['an option of lint begun', ['lint', '--max', '-'], /\(Did you mean one of --max-line-bytes, --max-errors, --max-warnings\?\)/],
     ["a misspelt option (commander's own hint)", ['--hots', 'fluentd'], /unknown option '--hots'\n\(Did you mean --host\?\)/],
   ] as const) {
