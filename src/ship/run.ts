@@ -24,13 +24,13 @@ import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor } from './readers.js';
-import { count, inNumber, was } from '../plural.js';
+import { tellLink, tellSpoolAtStart, watchSpace, type Note } from './run-watch.js';
 import { span } from '../span.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
 export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
 
-export type Note = (text: string) => void;
+export type { Note } from './run-watch.js';
 
 /** How the run stopped before its inputs ended, if it did. */
 export interface Stop {
@@ -157,7 +157,7 @@ export class ShipRun {
     const { options, spool, sources, sender } = this;
     this.watch();
     await this.serveMetrics();
-    this.noteSpoolAtStart();
+    tellSpoolAtStart(spool, options.spoolDir, this.hooks.info, this.hooks.note);
     if (this.readers > 1) this.hooks.info(`audit-ship: reading ${sources.length} files, ${this.readers} at a time (--workers)\n`);
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
@@ -227,20 +227,10 @@ export class ShipRun {
     return this.closing;
   }
 
-  /** Counts resends and retries, says what the link does, and stops the run on a fatal error or a lost lock. */
+  /** Says what the link and the spool do, and stops the run on a fatal error or a lost lock. */
   private watch(): void {
     const { counts, sender, hooks } = this;
-    sender.on('resend', (chunk) => {
-      counts.resends++;
-      counts.recordsResent += chunk.count;
-    });
-    sender.on('connection-lost', (error, resending) => {
-      hooks.note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${count(resending, 'chunk')} to resend` : ''}\n`);
-    });
-    sender.on('connect-error', (error) => {
-      counts.connectRetries++;
-      hooks.note(`audit-ship: ${error.message}; retrying\n`);
-    });
+    tellLink(sender, counts, hooks.note);
     sender.on('fatal', (error) => {
       if (error instanceof RetryTimeoutError) this.stop.gaveUp ??= error;
       else this.fatal ??= error;
@@ -273,27 +263,13 @@ export class ShipRun {
     this.hooks.info(`audit-ship: metrics on ${served.server.url}/metrics\n`);
   }
 
-  /**
-   * A full disk under the spool: the write is retried (acks free room) and the user is told; after
-   * --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it.
-   */
+  /** A full disk under the spool: after --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it. */
   private watchSpace(finite: boolean): void {
-    const { note } = this.hooks;
     const limit = this.options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
-    let timer: NodeJS.Timeout | null = null;
-    this.spool.onSpaceChange((error) => {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
-      const until = limit > 0 ? `giving up after ${span(limit)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
-      note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
-      if (limit > 0) {
-        timer = setTimeout(() => {
-          this.stop.writeFailure ??= error;
-          this.pipeline.stop();
-          this.spool.finish();
-        }, limit).unref();
-      }
+    watchSpace(this.spool, limit, this.hooks.note, (error) => {
+      this.stop.writeFailure ??= error;
+      this.pipeline.stop();
+      this.spool.finish();
     });
   }
 
@@ -303,19 +279,5 @@ export class ShipRun {
     if (inputs.length === 0 || this.spool.stats.records === 0) return;
     const ids = await spooledRequestIds(this.spool);
     for (const input of inputs) input.remember!(ids);
-  }
-
-  private noteSpoolAtStart(): void {
-    const { stats } = this.spool;
-    const { info, note } = this.hooks;
-    if (stats.recoveredChunks > 0)
-      info(
-        `audit-ship: ${count(stats.recoveredRecords, 'record')} left in the spool by an earlier run ${inNumber(stats.recoveredRecords, 'is', 'are')} sent first\n`,
-      );
-    if (stats.damagedRanges > 0) {
-      note(
-        `audit-ship: ${count(stats.damagedRanges, 'torn or corrupt spool range')} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${this.options.spoolDir}/damaged\n`,
-      );
-    }
   }
 }

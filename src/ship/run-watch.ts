@@ -1,0 +1,57 @@
+/**
+ * What a run tells the user of its link and its spool while it runs, and the counts that go with
+ * it: retries and resends, a full disk under the spool, the records an earlier run left. Apart
+ * from ShipRun (src/ship/run.ts), which decides what each of these does to the run.
+ */
+import type { Sender } from '../forward/sender.js';
+import { count, inNumber, was } from '../plural.js';
+import { span } from '../span.js';
+import type { SpoolWriteError } from '../spool/errors.js';
+import type { Spool } from '../spool/spool.js';
+import type { ShipCounts } from './counts.js';
+
+export type Note = (text: string) => void;
+
+/** Counts resends and retries and says what the link does. */
+export function tellLink(sender: Sender, counts: ShipCounts, note: Note): void {
+  sender.on('resend', (chunk) => {
+    counts.resends++;
+    counts.recordsResent += chunk.count;
+  });
+  sender.on('connection-lost', (error, resending) => {
+    note(`audit-ship: ${error.message}; reconnecting${resending > 0 ? `, ${count(resending, 'chunk')} to resend` : ''}\n`);
+  });
+  sender.on('connect-error', (error) => {
+    counts.connectRetries++;
+    note(`audit-ship: ${error.message}; retrying\n`);
+  });
+}
+
+/**
+ * A full disk under the spool: the write is retried (acks free room) and the user is told; after
+ * `limitMs` (0: never) `giveUp` is called with the write's error.
+ */
+export function watchSpace(spool: Spool, limitMs: number, note: Note, giveUp: (error: SpoolWriteError) => void): void {
+  let timer: NodeJS.Timeout | null = null;
+  spool.onSpaceChange((error) => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
+    const until = limitMs > 0 ? `giving up after ${span(limitMs)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
+    note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
+    if (limitMs > 0) timer = setTimeout(() => giveUp(error), limitMs).unref();
+  });
+}
+
+/** What the spool held when the run started: an earlier run's records, and ranges set aside as damaged. */
+export function tellSpoolAtStart(spool: Spool, spoolDir: string, info: Note, note: Note): void {
+  const { stats } = spool;
+  if (stats.recoveredChunks > 0) {
+    const records = stats.recoveredRecords;
+    info(`audit-ship: ${count(records, 'record')} left in the spool by an earlier run ${inNumber(records, 'is', 'are')} sent first\n`);
+  }
+  if (stats.damagedRanges > 0) {
+    const ranges = count(stats.damagedRanges, 'torn or corrupt spool range');
+    note(`audit-ship: ${ranges} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${spoolDir}/damaged\n`);
+  }
+}
