@@ -52,7 +52,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.inputUnread,
     name: 'inputUnread',
     meaning:
-      'an input was not read to its end: stopped by a signal, by --retry-timeout (nothing could be delivered for that long), by a spool, checkpoint or dead-letter write that failed (a full disk: the message names the path and errno), or by an input found truncated, corrupt, not text, or replaced by another file (rotated) before its turn (such an input is left at its fault and the inputs after it are still read). With --checkpoint, the same command resumes where it stopped',
+      'an input was not read to its end: stopped by a signal, by --retry-timeout (nothing could be delivered for that long), by a spool, checkpoint or dead-letter write that failed (a full disk: the message names the path and errno), or by an input found truncated, corrupt, not text, or deleted or replaced by another file (rotated) since the run started (such an input is left at its fault and the inputs after it are still read). With --checkpoint, the same command resumes where it stopped',
   },
   {
     code: EXIT.invalidNotKept,
