@@ -16,7 +16,8 @@ import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
-import { AuthError, ConnectError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError, TlsError } from './errors.js';
+import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
+import { classifySocketError, endedUnanswered, isTlsRecord, noHelo, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
 import { ipVersion } from '../ip.js';
 import { span } from '../span.js';
 
@@ -42,6 +43,11 @@ export interface ConnectionOptions {
   handshakeTimeoutMs: number;
   keepAliveMs: number;
   security: Security | null;
+  /**
+   * A connection to this server had an answer earlier in the run: a silent end now is the
+   * server's trouble, not TLS on one side only, and is said without that hint.
+   */
+  answeredBefore?: boolean;
 }
 
 export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' | 'established' | 'closed';
@@ -50,26 +56,11 @@ export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' |
 const REPLY_LIMITS = { maxStrLength: 4096, maxBinLength: 4096, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 16 };
 const MAX_REPLY_BYTES = 64 * 1024;
 
-const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
-
 /** `host:port`, or `name@address:port` for one of the addresses a name resolved to. */
 export function describe(endpoint: Endpoint): string {
   const { host, port, address } = endpoint;
   const bracket = (h: string) => (ipVersion(h) === 6 ? `[${h}]` : h);
   return address === undefined || address === host ? `${bracket(host)}:${port}` : `${host}@${bracket(address)}:${port}`;
-}
-
-function classifySocketError(endpoint: Endpoint, error: NodeJS.ErrnoException, state: ConnectionState): ForwardError {
-  const where = describe(endpoint);
-  const code = error.code ?? '';
-  if (TLS_ERROR_CODES.test(code) || /certificate|SSL|TLS/i.test(error.message)) {
-    return new TlsError(`TLS with ${where} failed: ${error.message}`, { cause: error });
-  }
-  if (state === 'connecting') {
-    const reason = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `cannot resolve ${endpoint.host}` : error.message;
-    return new ConnectError(`cannot connect to ${where}: ${reason}`, { cause: error });
-  }
-  return new ConnectionLostError(`connection to ${where} lost: ${error.message}`, { cause: error });
 }
 
 export class Connection extends EventEmitter {
@@ -80,6 +71,10 @@ export class Connection extends EventEmitter {
   private readonly salt = randomBytes(16).toString('hex');
   /** Bytes received since the last whole message. */
   private unparsed = 0;
+  /** TCP is connected and the TLS handshake under way: a failure now may be a server without TLS. */
+  private tlsHandshake = false;
+  /** Whether the server answered on this connection (a byte, or TLS's handshake): one that expects TLS resets a plain one unanswered. */
+  heard = false;
 
   private constructor(
     readonly endpoint: Endpoint,
@@ -111,24 +106,57 @@ export class Connection extends EventEmitter {
         reject(error ?? new ConnectionLostError(`connection to ${describe(endpoint)} closed during the handshake`)),
       );
     });
-    let timer = setTimeout(() => {
-      this.fail(new ConnectTimeoutError(`connect to ${describe(endpoint)} timed out after ${span(options.connectTimeoutMs)}`));
-    }, options.connectTimeoutMs);
+    let timer = setTimeout(() => this.fail(this.connectTimedOut()), options.connectTimeoutMs);
+    if (options.tls) socket.once('connect', () => (this.tlsHandshake = true));
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      if (this.tlsHandshake) this.heard = true;
+      this.tlsHandshake = false;
       clearTimeout(timer);
-      timer = setTimeout(() => {
-        this.fail(new HandshakeError(`no handshake with ${describe(endpoint)} within ${span(options.handshakeTimeoutMs)}`));
-      }, options.handshakeTimeoutMs);
+      timer = setTimeout(() => this.fail(this.handshakeTimedOut()), options.handshakeTimeoutMs);
       this.onConnected();
     });
-    socket.on('error', (error) => this.fail(classifySocketError(endpoint, error, this.state)));
-    socket.on('close', () => this.fail(this.ending ? undefined : new ConnectionLostError(`${describe(endpoint)} closed the connection`)));
+    socket.on('error', (error) => this.fail(this.socketFailed(error)));
+    socket.on('close', () =>
+      this.fail(
+        this.ending ? undefined : (this.endedUnanswered() ?? new ConnectionLostError(`${describe(endpoint)} closed the connection`)),
+      ),
+    );
     try {
       await ready;
     } finally {
       clearTimeout(timer);
     }
     return this;
+  }
+
+  /** `; hint` where TLS on one side only may be why nothing came back: no answer on this connection or before it. */
+  private hint(text: string): string {
+    return this.heard || this.options.answeredBefore ? '' : `; ${text}`;
+  }
+
+  private connectTimedOut(): ConnectTimeoutError {
+    // A Fluentd forward input without TLS reads the TLS hello as broken chunks and answers nothing.
+    const why = this.tlsHandshake ? `: the TLS handshake had no answer${this.hint(TLS_HINT)}` : '';
+    return new ConnectTimeoutError(`connect to ${describe(this.endpoint)} timed out after ${span(this.options.connectTimeoutMs)}${why}`);
+  }
+
+  private handshakeTimedOut(): HandshakeError {
+    const silence = noHelo(this.state === 'awaiting-helo' && !this.heard, this.options.tls ? '' : this.hint(PLAIN_HINT));
+    return new HandshakeError(`no handshake with ${describe(this.endpoint)} within ${span(this.options.handshakeTimeoutMs)}${silence}`);
+  }
+
+  private socketFailed(error: NodeJS.ErrnoException): ForwardError {
+    const { endpoint, state, tlsHandshake } = this;
+    const unanswered = error.code === 'ECONNRESET' ? this.endedUnanswered(error) : null;
+    return (
+      unanswered ?? classifySocketError(endpoint.host, describe(endpoint), error, state === 'connecting', tlsHandshake, this.hint(TLS_HINT))
+    );
+  }
+
+  /** A reset or close of a plain connection before the server said anything: said with the TLS hint while it applies. */
+  private endedUnanswered(reset?: NodeJS.ErrnoException): ConnectionLostError | null {
+    const hint = this.options.tls || this.state === 'connecting' ? '' : this.hint(PLAIN_HINT);
+    return endedUnanswered(describe(this.endpoint), hint, reset);
   }
 
   private onConnected(): void {
@@ -164,6 +192,10 @@ export class Connection extends EventEmitter {
    */
   private async *boundedReplies(): AsyncGenerator<Buffer> {
     for await (const chunk of this.socket as AsyncIterable<Buffer>) {
+      if (!this.heard && !this.options.tls && isTlsRecord(chunk)) {
+        throw new ConnectionLostError(`${describe(this.endpoint)} answered in TLS; ${PLAIN_HINT}`);
+      }
+      this.heard = true;
       this.unparsed += chunk.length;
       if (this.unparsed > MAX_REPLY_BYTES) {
         throw new ConnectionLostError(

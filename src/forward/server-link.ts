@@ -54,6 +54,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   state: LinkState = 'idle';
   /** Set once the link failed since it was last up: a standby takes over only when every regular server has. */
   failedSinceUp = false;
+  /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
+  private answered = false;
   readonly inFlight = new Map<string, Pending>();
   private connection: Connection | null = null;
   private readonly backoff: Backoff;
@@ -165,7 +167,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       this.setState('connecting');
       let connection: Connection;
       try {
-        connection = await Connection.open(this.endpoint, this.options);
+        connection = await Connection.open(this.endpoint, { ...this.options, answeredBefore: this.answered });
       } catch (error) {
         const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
         if (e.fatal) return void this.emit('fatal', e);
@@ -194,6 +196,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.trusted = false;
     this.setState('up');
     const error = await closed;
+    this.answered ||= connection.heard;
     this.connection = null;
     this.blocked = false;
     // A fatal error (a server that wants a shared key we lack) is said once, as the run's end: not

@@ -3,9 +3,10 @@
  * FluentServer, over real sockets on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { FluentServer, type FluentServerOptions } from '@fluent-org/logger';
-import { AuthError, TlsError } from '../../src/forward/errors.js';
+import { AuthError, ConnectError, RetryTimeoutError, TlsError, type ForwardError } from '../../src/forward/errors.js';
 import { Sender, type SenderOptions } from '../../src/forward/sender.js';
 import { chunksOf, senderOptions, TAG, tlsFiles } from '../helpers/forward.js';
 
@@ -108,6 +109,116 @@ describe('sender → @fluent-org/logger FluentServer', () => {
     const s = await server({ tlsOptions: { cert: tlsFiles.cert(), key: tlsFiles.key() } });
     const snd = sender(senderOptions(s.port!, { tls: { ca: tlsFiles.otherCa(), servername: 'localhost' } }));
     await assert.rejects(snd.start(), (e: unknown) => e instanceof TlsError && /TLS with 127\.0\.0\.1:\d+ failed/.test(e.message));
+  });
+
+  it('retries a server that ends the connection during the TLS handshake, and says to check that it serves TLS', async () => {
+    // A restarting aggregator, or a load balancer before it, drops the first connection before the
+    // handshake ends; the next one reaches the TLS server.
+    const s = await server({ tlsOptions: { cert: tlsFiles.cert(), key: tlsFiles.key() } });
+    let accepted = 0;
+    const front = createServer((client: Socket) => {
+      if (accepted++ === 0) return void client.destroy();
+      const upstream = connect(s.port!, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => front.close(resolve)));
+    const { chunks } = chunksOf(50, 10);
+    const snd = sender(senderOptions((front.address() as { port: number }).port, { tls: { ca: tlsFiles.ca(), servername: 'localhost' } }));
+    const retried: ForwardError[] = [];
+    snd.on('connect-error', (error) => retried.push(error));
+    await Promise.all(chunks.map((c) => snd.send(c)));
+    assert.equal(s.received.length, 50, 'every record delivered on the next connection');
+    assert.equal(retried.length, 1);
+    assert.ok(retried[0] instanceof ConnectError, `a connect error, retried: ${retried[0]?.constructor.name}`);
+    assert.match(
+      retried[0].message,
+      /the connection ended during the TLS handshake \(Client network socket disconnected before secure TLS connection was established\); is TLS on at the server\?/,
+    );
+  });
+
+  it('against a server without TLS: a silent one and one that ends the connection are retried, one that answers is fatal; each says to check TLS', async () => {
+    const tls = { ca: tlsFiles.ca(), servername: 'localhost' };
+    // Fluentd's forward input without <transport tls> reads the hello as broken chunks and says nothing.
+    const silent = createServer((socket: Socket) => socket.resume());
+    // audit-ship receive names the hello and closes.
+    const closing = createServer((socket: Socket) => socket.once('data', () => socket.destroy()));
+    for (const s of [silent, closing]) {
+      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+      cleanup.push(() => new Promise((resolve) => s.close(resolve)));
+    }
+    const port = (s: typeof silent) => (s.address() as { port: number }).port;
+    for (const [peer, expected] of [
+      [
+        silent,
+        /timed out after 100 ms: the TLS handshake had no answer; is TLS on at the server\? \(Fluentd serves it with <transport tls>/,
+      ],
+      [closing, /the connection ended during the TLS handshake .*; is TLS on at the server\?/],
+    ] as const) {
+      const snd = sender(senderOptions(port(peer), { tls, retryTimeoutMs: 300, connectTimeoutMs: 100 }));
+      const retried: ForwardError[] = [];
+      snd.on('connect-error', (error) => retried.push(error));
+      await assert.rejects(snd.start(), (e: unknown) => e instanceof RetryTimeoutError);
+      assert.ok(retried.length >= 2, `${retried.length} attempts`);
+      for (const error of retried) assert.match(error.message, expected);
+    }
+    // FluentServer with a shared key sends its HELO first: bytes that are not TLS.
+    const helo = await server({ security });
+    const snd = sender(senderOptions(helo.port!, { tls }));
+    await assert.rejects(
+      snd.start(),
+      (e: unknown) =>
+        e instanceof TlsError && /the server answered in something other than TLS .*; is TLS on at the server\?/.test(e.message),
+    );
+  });
+
+  it('against a TLS server without --tls: the reset, and a HELO that never comes, each say to check TLS', async () => {
+    const s = await server({ tlsOptions: { cert: tlsFiles.cert(), key: tlsFiles.key() } });
+    const { chunks } = chunksOf(1, 1);
+    const plain = sender(senderOptions(s.port!, { retryTimeoutMs: 300 }));
+    const lost: ForwardError[] = [];
+    plain.on('connection-lost', (error) => lost.push(error));
+    await assert.rejects(plain.send(chunks[0]!), (e: unknown) => e instanceof RetryTimeoutError);
+    assert.ok(lost.length >= 1, `${lost.length} connections lost`);
+    for (const error of lost) {
+      assert.match(
+        error.message,
+        /(lost: reset|closed the connection) before (the server|it) sent anything; does the server expect TLS\? \(Fluentd does with <transport tls>/,
+      );
+    }
+    // With a shared key the client waits for a HELO, and the TLS server for a TLS hello.
+    const keyed = sender(
+      senderOptions(s.port!, { retryTimeoutMs: 300, handshakeTimeoutMs: 100, security: { sharedKey: 'k3y', selfHostname: 'shipper' } }),
+    );
+    const retried: ForwardError[] = [];
+    keyed.on('connect-error', (error) => retried.push(error));
+    await assert.rejects(keyed.start(), (e: unknown) => e instanceof RetryTimeoutError);
+    assert.ok(retried.length >= 1);
+    for (const error of retried) {
+      assert.match(
+        error.message,
+        /within 100 ms: it sent no HELO; does the server have a <security> section with the shared key, or does it expect TLS \(then give --tls\)\?/,
+      );
+    }
+  });
+
+  it('a server that answered earlier in the run and then ends connections unanswered (a restart) gets no TLS hint', async () => {
+    const s = await server();
+    const { chunks } = chunksOf(2, 1);
+    const snd = sender(senderOptions(s.port!, { retryTimeoutMs: 300 }));
+    await snd.send(chunks[0]!);
+    const port = s.port!;
+    await s.close();
+    const ending = createServer((socket: Socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => ending.listen(port, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise((resolve) => ending.close(resolve)));
+    const lost: ForwardError[] = [];
+    snd.on('connection-lost', (error) => lost.push(error));
+    await assert.rejects(snd.send(chunks[1]!), (e: unknown) => e instanceof RetryTimeoutError);
+    assert.ok(lost.length >= 1, `${lost.length} connections lost`);
+    for (const error of lost) assert.doesNotMatch(error.message, /TLS/);
   });
 
   it('fails with a TlsError when the name does not match', async () => {

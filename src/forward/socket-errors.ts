@@ -1,0 +1,82 @@
+/**
+ * What a socket error on a forward connection means, as the error class that says whether it is
+ * retried, and the hints for the mistakes that look like network trouble: TLS on one side only,
+ * which Fluentd answers with a reset, silence or a HELO the TLS client cannot read.
+ */
+import { ConnectError, ConnectionLostError, TlsError, type ForwardError } from './errors.js';
+
+const TLS_ERROR_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/;
+
+/** The peer answered a TLS hello with bytes that are not TLS: a forward input with <security> sends its HELO first. */
+export const NOT_TLS_CODES = /^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|RECORD_LAYER_FAILURE|HTTP_REQUEST)/;
+
+/** What to check when TLS meets a server that may not serve it. */
+export const TLS_HINT =
+  'is TLS on at the server? (Fluentd serves it with <transport tls> in its forward source; without it, leave out --tls)';
+
+/** What to check when a plain connection meets a server that may expect TLS. */
+export const PLAIN_HINT = 'does the server expect TLS? (Fluentd does with <transport tls> in its forward source; then give --tls)';
+
+/** A TLS record (handshake 22 or alert 21, version 3.x): never the start of a msgpack message, an array or a map. */
+export function isTlsRecord(chunk: Buffer): boolean {
+  return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
+}
+
+/** OpenSSL's reason ("wrong version number"), without the file and line its message carries. */
+export function opensslReason(error: Error): string {
+  const { reason } = error as { reason?: unknown };
+  return typeof reason === 'string' ? reason : error.message.trim();
+}
+
+/**
+ * `where` names the endpoint, `host` is the name looked up; `connecting`: no connection was
+ * made yet; `tlsHandshake`: TCP is connected and TLS's handshake under way; `hint`: `; TLS_HINT`
+ * while no answer came from this server yet, else ''.
+ */
+export function classifySocketError(
+  host: string,
+  where: string,
+  error: NodeJS.ErrnoException,
+  connecting: boolean,
+  tlsHandshake: boolean,
+  hint: string,
+): ForwardError {
+  const code = error.code ?? '';
+  const cause = { cause: error };
+  if (NOT_TLS_CODES.test(code)) {
+    return new TlsError(
+      `TLS with ${where} failed: the server answered in something other than TLS (${opensslReason(error)})${hint}`,
+      cause,
+    );
+  }
+  if (TLS_ERROR_CODES.test(code)) return new TlsError(`TLS with ${where} failed: ${opensslReason(error)}`, cause);
+  if (tlsHandshake) {
+    // Not the certificate's fault, and not always a setting: a restarting server, or a load
+    // balancer before it, drops a connection this way too. Retried, with what it may mean.
+    return new ConnectError(`cannot connect to ${where}: the connection ended during the TLS handshake (${error.message})${hint}`, cause);
+  }
+  if (/certificate|SSL|TLS/i.test(error.message)) return new TlsError(`TLS with ${where} failed: ${error.message}`, cause);
+  if (connecting) {
+    const reason = code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `cannot resolve ${host}` : error.message;
+    return new ConnectError(`cannot connect to ${where}: ${reason}`, cause);
+  }
+  return new ConnectionLostError(`connection to ${where} lost: ${error.message}`, cause);
+}
+
+/**
+ * A plain connection that ended before the server said anything, as a server that expects TLS
+ * ends one; null without a `hint` (`; PLAIN_HINT`, while no answer came from the server yet), so
+ * that the end is said as usual. `reset`: the error of a reset, absent for a close.
+ */
+export function endedUnanswered(where: string, hint: string, reset?: NodeJS.ErrnoException): ConnectionLostError | null {
+  if (!hint) return null;
+  if (!reset) return new ConnectionLostError(`${where} closed the connection before it sent anything${hint}`);
+  return new ConnectionLostError(`connection to ${where} lost: reset before the server sent anything${hint}`, { cause: reset });
+}
+
+/** Why a server with no HELO at all may be silent (`silent`: it sent nothing while one was awaited): no <security> section, or TLS expected (`plainHint`). */
+export function noHelo(silent: boolean, plainHint: string): string {
+  if (!silent) return '';
+  const tls = plainHint ? ', or does it expect TLS (then give --tls)' : '';
+  return `: it sent no HELO; does the server have a <security> section with the shared key${tls}?`;
+}
