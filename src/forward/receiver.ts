@@ -12,6 +12,7 @@ import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
 import { eventTimeCodec } from './event-time-codec.js';
+import { isTlsRecord, NOT_TLS_CODES, opensslReason } from './socket-errors.js';
 import { decodeTransport, ENTRY_LIMITS, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
 
@@ -50,6 +51,9 @@ const DECODE_OPTIONS = {
 };
 const HEARTBEAT_REPLY = Buffer.from([0]);
 
+const TLS_ON_PLAIN_PORT =
+  'a TLS handshake on a plain TCP port: the client connects with TLS (serve it with --tls-cert and --tls-key, or leave out its --tls)';
+
 export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {
   private server: Server | null = null;
   private udp: UdpSocket | null = null;
@@ -70,7 +74,9 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
       this.server.on('tlsClientError', (error: Error, socket: Socket) => {
         const raw = (socket as Socket & { _parent?: Socket })._parent;
         const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : ((raw && addresses.get(raw)) ?? 'a client');
-        this.emit('connection-error', remote, `TLS: ${error.message}`);
+        // A client without TLS sends msgpack, which OpenSSL reads as a record of a wrong version.
+        const plain = NOT_TLS_CODES.test((error as NodeJS.ErrnoException).code ?? '') ? '; a client without TLS (no --tls) does that' : '';
+        this.emit('connection-error', remote, `TLS: ${opensslReason(error)}${plain}`);
       });
     }
     this.server.listen(this.options.port, this.options.host);
@@ -111,7 +117,10 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     if (security) socket.write(encodeMessage(['HELO', { nonce, auth: authSalt, keepalive: true }]));
     const frames = new FrameReader(authenticated ? RECEIVE_LIMITS : UNAUTHENTICATED_LIMITS);
     try {
+      let first = this.options.tls === null;
       for await (const chunk of socket as AsyncIterable<Buffer>) {
+        if (first && isTlsRecord(chunk)) throw new ProtocolViolation(TLS_ON_PLAIN_PORT);
+        first = false;
         // One client's chunk is decoded and answered before its next bytes are read: a slow or
         // hostile client costs others at most the work of one message.
         for (const frame of frames.push(chunk)) {

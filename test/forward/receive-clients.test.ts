@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { createRequire } from 'node:module';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -185,6 +186,33 @@ describe('audit-ship receive robustness', () => {
     await viaFluentClient(r.port, 'PackedForward', sent);
     await waitFor(r, sent.length);
     assertReceived(r, sent, 'deploy_audit.seldon');
+  });
+
+  it('names a TLS client on its plain port, and keeps serving', async () => {
+    const r = await receiver();
+    const client = tlsConnect({ host: '127.0.0.1', port: r.port, ca: tlsFiles.ca(), servername: 'localhost' });
+    const [error] = (await once(client, 'error')) as [Error];
+    assert.match(error.message, /before secure TLS connection was established/);
+    await waitForLog(r, /TLS handshake/);
+    assert.match(
+      r.stderr(),
+      /closed 127\.0\.0\.1:\d+: a TLS handshake on a plain TCP port: the client connects with TLS \(serve it with --tls-cert and --tls-key/,
+    );
+    const sent = records(5, 8);
+    await viaFluentClient(r.port, 'PackedForward', sent);
+    await waitFor(r, sent.length);
+    assertReceived(r, sent, 'deploy_audit.seldon');
+  });
+
+  it('serving TLS, names a client without TLS', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const plain = connect(r.port, '127.0.0.1');
+    plain.on('error', () => {});
+    await once(plain, 'connect');
+    plain.write(Buffer.from([0x93, 0xa1, 0x74, 0x2a, 0x2a]));
+    await once(plain, 'close');
+    await waitForLog(r, /closed/);
+    assert.match(r.stderr(), /closed 127\.0\.0\.1:\d+: TLS: wrong version number; a client without TLS \(no --tls\) does that\n/);
   });
 
   it('rejects a wrong shared key with a PONG that says so', async () => {
