@@ -34,6 +34,10 @@ export interface Pending {
   timer: NodeJS.Timeout | undefined;
   /** Its body was given up once written (SenderOptions.bodies), and must be restored before a resend. */
   released: boolean;
+  /** Times its ack did not come within --ack-timeout. */
+  unanswered?: number;
+  /** Bytes of its last frame: what the server compares with a size limit. */
+  frameBytes?: number;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
@@ -131,6 +135,22 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     await this.running;
   }
 
+  /**
+   * A chunk that goes unacked again and again on a live connection is one the server takes and
+   * drops: Fluentd's forward input does that, with only a warning in its own log, to a chunk over
+   * its chunk_size_limit. Said from the second time, with the size to compare.
+   */
+  private ackTimedOut(pending: Pending): AckTimeoutError {
+    const { chunk } = pending;
+    const times = (pending.unanswered = (pending.unanswered ?? 0) + 1);
+    const again =
+      times < 2
+        ? ''
+        : ` (${times} times for this chunk: a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, ` +
+          `"dropped" in its log; this one is ${pending.frameBytes} bytes: lower --chunk-bytes below that limit)`;
+    return new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${span(this.options.ackTimeoutMs)}${again}`);
+  }
+
   /** Writes a chunk; the link must have room. */
   send(pending: Pending): void {
     const connection = this.connection!;
@@ -141,9 +161,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       ...(chunk.compressed ? { compressed: 'gzip' as const } : {}),
     });
     pending.sentAt = performance.now();
-    pending.timer = setTimeout(() => {
-      connection.fail(new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${span(this.options.ackTimeoutMs)}`));
-    }, this.options.ackTimeoutMs);
+    pending.frameBytes = frame.reduce((bytes, part) => bytes + part.length, 0);
+    pending.timer = setTimeout(() => connection.fail(this.ackTimedOut(pending)), this.options.ackTimeoutMs);
     this.inFlight.set(chunk.id, pending);
     // Only a write that completed for the chunk where it is still in flight counts: a late
     // callback from a lost connection must not free a body that a resend is writing again.

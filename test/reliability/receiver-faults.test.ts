@@ -10,7 +10,7 @@ import { FaultServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/net.js';
 import { assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
 import { startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
-import { jsonSummary, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
+import { jsonSummary, startShip, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
 
 /** Every RequestID the receivers wrote, across restarts, duplicates included. */
 function idsFrom(receivers: RunningReceiver[]): string[] {
@@ -93,6 +93,31 @@ describe('receiver faults', () => {
       assert.ok(server.connections >= 4, `${server.connections} connections`);
       assert.ok(summary.resends! >= 3, `${summary.resends} chunks resent`);
       assert.match(ship.stderr(), /no ack from 127\.0\.0\.1:\d+ for chunk .* within 300 ms; reconnecting/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a chunk taken and left unacked twice (what Fluentd does over its chunk_size_limit) is named with its size and the option to lower', async () => {
+    // The first two connections take every chunk and answer nothing; the third acks.
+    const server = new FaultServer(({ connection }) => (connection <= 2 ? 'hold' : 'ack'));
+    const port = await server.listen();
+    const ledger = new Ledger(300, 74);
+    try {
+      const ship = startShip(['--port', String(port), '--ack-timeout', '200ms', '--chunk-records', '1000']);
+      ship.child.stdin!.end(ledger.text());
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      const timeouts = ship
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('no ack from'));
+      assert.equal(timeouts.length, 2, ship.stderr());
+      assert.match(timeouts[0]!, /within 200 ms; reconnecting/);
+      assert.match(
+        timeouts[1]!,
+        /within 200 ms \(2 times for this chunk: a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, "dropped" in its log; this one is \d{6} bytes: lower --chunk-bytes below that limit\); reconnecting/,
+      );
+      ledger.assertComplete(server.records.map((r) => r.record.RequestID as string));
     } finally {
       await server.close();
     }
