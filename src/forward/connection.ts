@@ -75,6 +75,8 @@ export class Connection extends EventEmitter {
   private tlsHandshake = false;
   /** Whether the server answered on this connection (a byte, or TLS's handshake): one that expects TLS resets a plain one unanswered. */
   heard = false;
+  /** The server closed or reset the connection: what Fluentd's deny_keepalive does after each ack. */
+  endedByPeer = false;
 
   private constructor(
     readonly endpoint: Endpoint,
@@ -116,11 +118,7 @@ export class Connection extends EventEmitter {
       this.onConnected();
     });
     socket.on('error', (error) => this.fail(this.socketFailed(error)));
-    socket.on('close', () =>
-      this.fail(
-        this.ending ? undefined : (this.endedUnanswered() ?? new ConnectionLostError(`${describe(endpoint)} closed the connection`)),
-      ),
-    );
+    socket.on('close', () => this.fail(this.ending ? undefined : this.closedByPeer()));
     try {
       await ready;
     } finally {
@@ -147,10 +145,16 @@ export class Connection extends EventEmitter {
 
   private socketFailed(error: NodeJS.ErrnoException): ForwardError {
     const { endpoint, state, tlsHandshake } = this;
+    if (error.code === 'ECONNRESET' && state !== 'closed') this.endedByPeer = true;
     const unanswered = error.code === 'ECONNRESET' ? this.endedUnanswered(error) : null;
     return (
       unanswered ?? classifySocketError(endpoint.host, describe(endpoint), error, state === 'connecting', tlsHandshake, this.hint(TLS_HINT))
     );
+  }
+
+  private closedByPeer(): ConnectionLostError {
+    if (this.state !== 'closed') this.endedByPeer = true;
+    return this.endedUnanswered() ?? new ConnectionLostError(`${describe(this.endpoint)} closed the connection`);
   }
 
   /** A reset or close of a plain connection before the server said anything: said with the TLS hint while it applies. */

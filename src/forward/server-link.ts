@@ -12,12 +12,14 @@ import { EventEmitter } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
 import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
-import { AckTimeoutError, DeliveryError, ForwardError } from './errors.js';
+import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
 const HEALTHY_CONNECTION_MS = 60_000;
+/** A connection the server closed this soon, after acking, with chunks still in flight, is closed after each ack. */
+const CLOSED_AFTER_ACK_MS = 1000;
 
 export interface LinkOptions extends ConnectionOptions {
   tag: string;
@@ -61,6 +63,16 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
   readonly inFlight = new Map<string, Pending>();
+  /** Chunks in flight at once: --window, or 1 once the server is seen to close each connection after an ack. */
+  private window: number;
+  /** Acks on the current connection. */
+  private acksHere = 0;
+  /** Connections in a row the server closed soon after acking, with chunks still in flight. */
+  private closedAfterAck = 0;
+  /** Seen twice, that: one chunk a connection from then on, each connection ended after its ack. */
+  private oneAtATime = false;
+  /** The current connection is being ended after its ack, before the server ends it: it takes no chunk. */
+  private retiring = false;
   private connection: Connection | null = null;
   private readonly backoff: Backoff;
   private abort = new AbortController();
@@ -92,11 +104,12 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   ) {
     super();
     this.backoff = new Backoff(options.backoff);
+    this.window = options.window;
   }
 
   /** Up, with room in its window and a socket that takes writes. */
   get hasRoom(): boolean {
-    return this.state === 'up' && this.connection !== null && !this.blocked && this.inFlight.size < this.options.window;
+    return this.state === 'up' && this.connection !== null && !this.blocked && !this.retiring && this.inFlight.size < this.window;
   }
 
   /** Starts connecting, and reconnecting after every failure, until deactivated. */
@@ -213,8 +226,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
     this.trusted = false;
+    this.acksHere = 0;
+    this.retiring = false;
     this.setState('up');
-    const error = await closed;
+    const error = this.oneChunkAtATime(connection, opened, await closed);
     this.answered ||= connection.heard;
     this.connection = null;
     this.blocked = false;
@@ -235,6 +250,24 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     return error !== undefined && !this.trusted && Date.now() - opened < HEALTHY_CONNECTION_MS;
   }
 
+  /**
+   * A server that closes each connection once it has acked (Fluentd's in_forward with
+   * deny_keepalive) makes every chunk sent after the first on a connection a resend, and one it
+   * took before closing a duplicate. Seen twice in a row, the link sends one chunk at a time, and
+   * the lost connection's message says so.
+   */
+  private oneChunkAtATime(connection: Connection, opened: number, error: ForwardError | undefined): ForwardError | undefined {
+    if (this.oneAtATime || !error) return error;
+    const soon = connection.endedByPeer && this.acksHere > 0 && this.inFlight.size > 0 && Date.now() - opened < CLOSED_AFTER_ACK_MS;
+    this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
+    if (this.closedAfterAck < 2) return error;
+    this.oneAtATime = true;
+    this.window = 1;
+    return new ConnectionLostError(
+      `${error.message}; it ended the connection once it had acked, twice in a row (deny_keepalive in its forward input?): one chunk at a time to it from now on`,
+    );
+  }
+
   /** An ack; only one for a chunk in flight here counts (and trusts the connection). */
   private onAck(chunkId: string): void {
     const pending = this.inFlight.get(chunkId);
@@ -243,6 +276,12 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     clearTimeout(pending.timer);
     this.backoff.reset();
     this.trusted = true;
+    this.acksHere++;
+    // One chunk a connection: ended here, or the next chunk could be written as the server closes.
+    if (this.oneAtATime) {
+      this.retiring = true;
+      void this.connection?.end();
+    }
     this.chunksAcked++;
     this.recordsAcked += pending.chunk.count;
     this.emit('acked', pending, performance.now() - pending.sentAt);

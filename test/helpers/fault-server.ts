@@ -25,7 +25,8 @@ export interface ReceivedChunk {
   records: { seconds: number; nanoseconds: number; record: Record<string, unknown> }[];
 }
 
-export type AckAction = 'ack' | 'drop' | 'hold' | { delayMs: number };
+/** `ack-and-close`: acks, then closes the connection unread beyond this chunk, as Fluentd's deny_keepalive does. */
+export type AckAction = 'ack' | 'ack-and-close' | 'drop' | 'hold' | { delayMs: number };
 
 export interface ChunkContext {
   connection: number;
@@ -112,6 +113,10 @@ export class FaultServer {
           return;
         }
         this.chunks.push({ connection, chunk: option.chunk, records });
+        if (action === 'ack-and-close') {
+          socket.end(encode({ ack: option.chunk }));
+          return;
+        }
         if (action === 'ack') socket.write(encode({ ack: option.chunk }));
         else if (action === 'hold') this.held.push({ socket, chunk: option.chunk });
         else setTimeout(() => !socket.destroyed && socket.write(encode({ ack: option.chunk })), action.delayMs);

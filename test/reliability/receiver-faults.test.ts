@@ -5,7 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/net.js';
 import { assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
@@ -93,6 +96,33 @@ describe('receiver faults', () => {
       assert.ok(server.connections >= 4, `${server.connections} connections`);
       assert.ok(summary.resends! >= 3, `${summary.resends} chunks resent`);
       assert.match(ship.stderr(), /no ack from 127\.0\.0\.1:\d+ for chunk .* within 300 ms; reconnecting/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a receiver that closes each connection once it has acked (deny_keepalive): one chunk at a time after the second, each record once', async () => {
+    const server = new FaultServer(() => 'ack-and-close');
+    const port = await server.listen();
+    const ledger = new Ledger(2000, 75);
+    const file = join(tempDir(), 'audit.jsonl');
+    writeFileSync(file, ledger.text());
+    try {
+      const ship = startShip(['--port', String(port), '--chunk-records', '100', '--window', '8', file]);
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      assert.equal(ledger.assertComplete(server.records.map((r) => r.record.RequestID as string)), 0, 'no duplicates');
+      const lines = ship.stderr().split('\n');
+      const switched = lines.findIndex((l) =>
+        /closed the connection; it ended the connection once it had acked, twice in a row \(deny_keepalive in its forward input\?\): one chunk at a time to it from now on/.test(
+          l,
+        ),
+      );
+      assert.ok(switched >= 0, ship.stderr());
+      assert.deepEqual(
+        lines.slice(switched + 1).filter((l) => /to resend|once it had acked/.test(l)),
+        [],
+        'after the switch, no connection ends with chunks to resend',
+      );
     } finally {
       await server.close();
     }
