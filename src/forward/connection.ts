@@ -148,7 +148,15 @@ export class Connection extends EventEmitter {
     if (error.code === 'ECONNRESET' && state !== 'closed') this.endedByPeer = true;
     const unanswered = error.code === 'ECONNRESET' ? this.endedUnanswered(error) : null;
     return (
-      unanswered ?? classifySocketError(endpoint.host, describe(endpoint), error, state === 'connecting', tlsHandshake, this.hint(TLS_HINT))
+      unanswered ??
+      classifySocketError(error, {
+        host: endpoint.host,
+        where: describe(endpoint),
+        connecting: state === 'connecting',
+        tlsHandshake,
+        hint: this.hint(TLS_HINT),
+        clientCert: Boolean(this.options.tls?.cert),
+      })
     );
   }
 

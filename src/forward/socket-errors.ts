@@ -28,19 +28,40 @@ export function opensslReason(error: Error): string {
   return typeof reason === 'string' ? reason : error.message.trim();
 }
 
-/**
- * `where` names the endpoint, `host` is the name looked up; `connecting`: no connection was
- * made yet; `tlsHandshake`: TCP is connected and TLS's handshake under way; `hint`: `; TLS_HINT`
- * while no answer came from this server yet, else ''.
- */
-export function classifySocketError(
-  host: string,
-  where: string,
-  error: NodeJS.ErrnoException,
-  connecting: boolean,
-  tlsHandshake: boolean,
-  hint: string,
-): ForwardError {
+/** What the connection knew when its socket failed. */
+export interface SocketContext {
+  /** The name looked up, and how messages name the endpoint. */
+  host: string;
+  where: string;
+  /** No connection was made yet. */
+  connecting: boolean;
+  /** TCP is connected and TLS's handshake under way. */
+  tlsHandshake: boolean;
+  /** `; TLS_HINT` while no answer came from this server yet, else ''. */
+  hint: string;
+  /** --tls-cert was given. */
+  clientCert: boolean;
+}
+
+/** Alerts a server that wants a client certificate sends to a client with none (Fluentd's client_cert_auth). */
+const NO_CLIENT_CERT = /^ERR_SSL_(SSLV3_ALERT_HANDSHAKE_FAILURE|TLSV13_ALERT_CERTIFICATE_REQUIRED)$/;
+/** Alerts of a server that does not accept the client certificate it got. */
+const CLIENT_CERT_REFUSED =
+  /^ERR_SSL_(SSLV3_ALERT_BAD_CERTIFICATE|SSLV3_ALERT_CERTIFICATE_UNKNOWN|SSLV3_ALERT_UNSUPPORTED_CERTIFICATE|TLSV1_ALERT_UNKNOWN_CA|TLSV1_ALERT_ACCESS_DENIED)$/;
+
+/** What TLS's error `code` means for the client's certificate, or ''. */
+function clientCertHint(code: string, clientCert: boolean): string {
+  if (!clientCert && NO_CLIENT_CERT.test(code)) {
+    return '; a server that requires a client certificate (Fluentd: client_cert_auth in <transport tls>) does that: give --tls-cert and --tls-key';
+  }
+  if (clientCert && CLIENT_CERT_REFUSED.test(code)) {
+    return ': the server does not accept the client certificate (--tls-cert): is it signed by a CA the server trusts (Fluentd: ca_path), and made for client authentication (extendedKeyUsage clientAuth)?';
+  }
+  return '';
+}
+
+export function classifySocketError(error: NodeJS.ErrnoException, context: SocketContext): ForwardError {
+  const { host, where, connecting, tlsHandshake, hint, clientCert } = context;
   const code = error.code ?? '';
   const cause = { cause: error };
   if (NOT_TLS_CODES.test(code)) {
@@ -49,7 +70,8 @@ export function classifySocketError(
       cause,
     );
   }
-  if (TLS_ERROR_CODES.test(code)) return new TlsError(`TLS with ${where} failed: ${opensslReason(error)}`, cause);
+  if (TLS_ERROR_CODES.test(code))
+    return new TlsError(`TLS with ${where} failed: ${opensslReason(error)}${clientCertHint(code, clientCert)}`, cause);
   if (tlsHandshake) {
     // Not the certificate's fault, and not always a setting: a restarting server, or a load
     // balancer before it, drops a connection this way too. Retried, with what it may mean.

@@ -221,6 +221,18 @@ describe('sender → @fluent-org/logger FluentServer', () => {
     for (const error of lost) assert.doesNotMatch(error.message, /TLS/);
   });
 
+  it('presents a client certificate to a server that requires one; without one, says to give it', async () => {
+    const tlsOptions = { cert: tlsFiles.cert(), key: tlsFiles.key(), ca: tlsFiles.clientCa(), requestCert: true, rejectUnauthorized: true };
+    const tls = { ca: tlsFiles.ca(), servername: 'localhost' };
+    await shipAndCheck(await server({ tlsOptions }), { tls: { ...tls, cert: tlsFiles.clientCert(), key: tlsFiles.clientKey() } });
+    const none = sender(senderOptions((await server({ tlsOptions })).port!, { tls }));
+    const { chunks } = chunksOf(1, 1);
+    await assert.rejects(
+      none.send(chunks[0]!),
+      (e: unknown) => e instanceof TlsError && /does that: give --tls-cert and --tls-key$/.test(e.message),
+    );
+  });
+
   it('fails with a TlsError when the name does not match', async () => {
     const s = await server({ tlsOptions: { cert: tlsFiles.cert(), key: tlsFiles.key() } });
     const snd = sender(senderOptions(s.port!, { tls: { ca: tlsFiles.ca(), servername: 'fluentd.example.com' } }));

@@ -54,4 +54,7 @@ export const tlsFiles = {
   otherCa: () => readFileSync(fixture('tls/other-ca.pem')),
   cert: () => readFileSync(fixture('tls/server.pem')),
   key: () => readFileSync(fixture('tls/server.key')),
+  clientCa: () => readFileSync(fixture('tls/client-ca.pem')),
+  clientCert: () => readFileSync(fixture('tls/client.pem')),
+  clientKey: () => readFileSync(fixture('tls/client.key')),
 };
