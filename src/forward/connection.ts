@@ -145,19 +145,19 @@ export class Connection extends EventEmitter {
 
   private socketFailed(error: NodeJS.ErrnoException): ForwardError {
     const { endpoint, state, tlsHandshake } = this;
-    if (error.code === 'ECONNRESET' && state !== 'closed') this.endedByPeer = true;
-    const unanswered = error.code === 'ECONNRESET' ? this.endedUnanswered(error) : null;
-    return (
-      unanswered ??
-      classifySocketError(error, {
-        host: endpoint.host,
-        where: describe(endpoint),
-        connecting: state === 'connecting',
-        tlsHandshake,
-        hint: this.hint(TLS_HINT),
-        clientCert: Boolean(this.options.tls?.cert),
-      })
-    );
+    if (error.code === 'ECONNRESET') {
+      if (state !== 'closed') this.endedByPeer = true;
+      const unanswered = this.endedUnanswered(error);
+      if (unanswered) return unanswered;
+    }
+    return classifySocketError(error, {
+      host: endpoint.host,
+      where: describe(endpoint),
+      connecting: state === 'connecting',
+      tlsHandshake,
+      hint: this.hint(TLS_HINT),
+      clientCert: Boolean(this.options.tls?.cert),
+    });
   }
 
   private closedByPeer(): ConnectionLostError {

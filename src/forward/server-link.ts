@@ -63,16 +63,13 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
   readonly inFlight = new Map<string, Pending>();
-  /** Chunks in flight at once: --window, or 1 once the server is seen to close each connection after an ack. */
-  private window: number;
-  /** Acks on the current connection. */
-  private acksHere = 0;
   /** Connections in a row the server closed soon after acking, with chunks still in flight. */
   private closedAfterAck = 0;
-  /** Seen twice, that: one chunk a connection from then on, each connection ended after its ack. */
+  /**
+   * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
+   * (`trusted`), and taking no chunk once that ack came, before the server ends it.
+   */
   private oneAtATime = false;
-  /** The current connection is being ended after its ack, before the server ends it: it takes no chunk. */
-  private retiring = false;
   private connection: Connection | null = null;
   private readonly backoff: Backoff;
   private abort = new AbortController();
@@ -104,12 +101,12 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   ) {
     super();
     this.backoff = new Backoff(options.backoff);
-    this.window = options.window;
   }
 
   /** Up, with room in its window and a socket that takes writes. */
   get hasRoom(): boolean {
-    return this.state === 'up' && this.connection !== null && !this.blocked && !this.retiring && this.inFlight.size < this.window;
+    if (this.state !== 'up' || this.connection === null || this.blocked) return false;
+    return this.oneAtATime ? !this.trusted && this.inFlight.size === 0 : this.inFlight.size < this.options.window;
   }
 
   /** Starts connecting, and reconnecting after every failure, until deactivated. */
@@ -226,8 +223,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
     this.trusted = false;
-    this.acksHere = 0;
-    this.retiring = false;
     this.setState('up');
     const error = this.oneChunkAtATime(connection, opened, await closed);
     this.answered ||= connection.heard;
@@ -258,11 +253,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    */
   private oneChunkAtATime(connection: Connection, opened: number, error: ForwardError | undefined): ForwardError | undefined {
     if (this.oneAtATime || !error) return error;
-    const soon = connection.endedByPeer && this.acksHere > 0 && this.inFlight.size > 0 && Date.now() - opened < CLOSED_AFTER_ACK_MS;
+    const soon = connection.endedByPeer && this.trusted && this.inFlight.size > 0 && Date.now() - opened < CLOSED_AFTER_ACK_MS;
     this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
     if (this.closedAfterAck < 2) return error;
     this.oneAtATime = true;
-    this.window = 1;
     return new ConnectionLostError(
       `${error.message}; it ended the connection once it had acked, twice in a row (deny_keepalive in its forward input?): one chunk at a time to it from now on`,
     );
@@ -276,12 +270,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     clearTimeout(pending.timer);
     this.backoff.reset();
     this.trusted = true;
-    this.acksHere++;
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
-    if (this.oneAtATime) {
-      this.retiring = true;
-      void this.connection?.end();
-    }
+    if (this.oneAtATime) void this.connection?.end();
     this.chunksAcked++;
     this.recordsAcked += pending.chunk.count;
     this.emit('acked', pending, performance.now() - pending.sentAt);
