@@ -147,6 +147,11 @@ export function parseEndpoint(value: string, defaultPort: number, flag = '--host
 
 export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
   if (o.password !== undefined && o.username === undefined) throw new UsageError('--password needs --username');
+  // Without this a user named alone was sent with an empty password, and the server's "username/password
+  // mismatch" did not say which of the two was missing.
+  if (o.username !== undefined && o.password === undefined) {
+    throw new UsageError("--username needs --password (--password '' for an empty one)");
+  }
   if ((o.username !== undefined || o.password !== undefined) && o.sharedKey === undefined) {
     throw new UsageError('--username and --password need --shared-key: user auth is part of the shared-key handshake');
   }

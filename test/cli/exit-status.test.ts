@@ -295,6 +295,7 @@ describe('exit 2: usage errors never reach the data', () => {
     // Once "missing required argument 'action'", which left the user to look up the actions.
     ['a spool command without its action', ['spool'], /missing required argument 'status\|verify\|purge'/],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
+    ['--username without --password', ['--shared-key', 'k', '--username', 'alice'], /--username needs --password/],
     [
       'a CA file that holds no certificate',
       ['--tls-ca', fixture('records-valid.jsonl')],
