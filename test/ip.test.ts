@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
-import { describe as describeEndpoint } from '../src/forward/connection.js';
+import { describe as describeEndpoint } from '../src/forward/endpoint.js';
 import { ipVersion } from '../src/ip.js';
 
 const HOSTS = [

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk-limits.js';
-import type { Endpoint } from '../forward/connection.js';
+import type { Endpoint } from '../forward/endpoint.js';
 import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';

@@ -18,15 +18,9 @@ import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
 import { classifySocketError, endedUnanswered, isTlsRecord, noHelo, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
+import { describe, type Endpoint } from './endpoint.js';
 import { ipVersion } from '../ip.js';
 import { span } from '../span.js';
-
-export interface Endpoint {
-  host: string;
-  port: number;
-  /** The address `host` resolved to, when it is a name: what is connected to. */
-  address?: string;
-}
 
 export interface Security {
   sharedKey: string;
@@ -55,13 +49,6 @@ export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' |
 /** What a server may send us: HELO, PONG and acks are small maps and arrays of short strings. */
 const REPLY_LIMITS = { maxStrLength: 4096, maxBinLength: 4096, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 16 };
 const MAX_REPLY_BYTES = 64 * 1024;
-
-/** `host:port`, or `name@address:port` for one of the addresses a name resolved to. */
-export function describe(endpoint: Endpoint): string {
-  const { host, port, address } = endpoint;
-  const bracket = (h: string) => (ipVersion(h) === 6 ? `[${h}]` : h);
-  return address === undefined || address === host ? `${bracket(host)}:${port}` : `${host}@${bracket(address)}:${port}`;
-}
 
 export class Connection extends EventEmitter {
   state: ConnectionState = 'connecting';

@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import type { BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
-import { describe, type ConnectionOptions, type Endpoint } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
+import { describe, type Endpoint } from './endpoint.js';
 import { DeliveryError, ForwardError } from './errors.js';
 import { RetryClock } from './retry-clock.js';
 import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';

@@ -5,7 +5,7 @@
  * A failed lookup keeps the servers already known: a DNS hiccup must not empty the pool.
  */
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
-import type { Endpoint } from './connection.js';
+import type { Endpoint } from './endpoint.js';
 import { ConnectError } from './errors.js';
 import { ipVersion } from '../ip.js';
 import { count } from '../plural.js';

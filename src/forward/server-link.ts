@@ -11,7 +11,8 @@
 import { EventEmitter } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
-import { Connection, type ConnectionOptions, type Endpoint } from './connection.js';
+import { Connection, type ConnectionOptions } from './connection.js';
+import type { Endpoint } from './endpoint.js';
 import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 import { span } from '../span.js';
