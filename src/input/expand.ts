@@ -115,15 +115,54 @@ function exists(path: string): boolean {
   }
 }
 
+/** What a name is, links followed: the device and inode, `-` for stdin, or null if nothing is there yet. */
+function identity(path: string): string | null {
+  if (path === '-') return '-';
+  try {
+    const { dev, ino } = statSync(path, { bigint: true });
+    return `${dev}:${ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Adds each file once: the same file named twice (a directory and a glob that overlap, a
+ * `current` link beside its target, a hard link, a name given twice) would otherwise be shipped
+ * twice, every record a duplicate at the server. The first name is kept, the others listed.
+ */
+function onceEach(result: Expanded): (path: string) => void {
+  const firstNamed = new Map<string, string>();
+  return (path) => {
+    const id = identity(path);
+    const first = id === null ? undefined : firstNamed.get(id);
+    if (first !== undefined) {
+      result.skipped.push({
+        path,
+        why:
+          first === path
+            ? 'named again, read once'
+            : first === '-'
+              ? 'stdin named again, read once'
+              : `the same file as ${first}, read once`,
+      });
+      return;
+    }
+    if (id !== null) firstNamed.set(id, path);
+    result.files.push(path);
+  };
+}
+
 export function expandInputs(names: readonly string[]): Expanded {
   const result: Expanded = { files: [], skipped: [], unmatched: [] };
+  const add = onceEach(result);
   for (const name of names) {
     if (name === '-' || (!isDirectory(name) && (exists(name) || !GLOB_CHARS.test(name)))) {
-      result.files.push(name); // stdin, a file, or a name that does not exist (reported when opened)
+      add(name); // stdin, a file, or a name that does not exist (reported when opened)
     } else if (isDirectory(name)) {
       walk(
         name,
-        (file) => (LOG_FILE.test(file) ? result.files.push(file) : result.skipped.push({ path: file, why: NOT_A_LOG })),
+        (file) => (LOG_FILE.test(file) ? add(file) : result.skipped.push({ path: file, why: NOT_A_LOG })),
         (skipped) => result.skipped.push(skipped),
       );
     } else {
@@ -141,7 +180,7 @@ export function expandInputs(names: readonly string[]): Expanded {
         );
       }
       if (matches.length === 0) result.unmatched.push(name);
-      result.files.push(...matches);
+      for (const match of matches) add(match);
     }
   }
   return result;

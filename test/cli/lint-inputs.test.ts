@@ -64,6 +64,25 @@ describe('lint inputs', () => {
     assert.match(res.stderr, /gone\.jsonl: skipped, a link to nothing/);
   });
 
+  it('checks a file once however often it is named: again, through a link, or a hard link', async () => {
+    const root = logTree();
+    symlinkSync(join(root, 'top.jsonl'), join(root, 'current.jsonl'));
+    linkSync(join(root, 'top.jsonl'), join(root, 'top.jsonl.1'));
+    const current = join(root, 'current.jsonl'); // first in the directory's order
+    const res = await runCli(['lint', '--summary', 'json', root, join(root, 'top.jsonl'), `${root}/*.jsonl*`]);
+    assert.equal(res.code, 0, res.stderr);
+    const summary = summaryOf(res.stderr);
+    assert.equal(summary.valid, 35, 'the 35 records of the tree, each once');
+    assert.deepEqual(
+      summary.files.map((f) => f.file).filter((f) => f.endsWith('.jsonl') || f.endsWith('.jsonl.1')),
+      [current],
+      'the file reported under its first name only',
+    );
+    assert.match(res.stderr, /top\.jsonl: skipped, the same file as .*current\.jsonl, read once/);
+    assert.match(res.stderr, /top\.jsonl\.1: skipped, the same file as .*current\.jsonl, read once/);
+    assert.match(res.stderr, /current\.jsonl: skipped, named again, read once/);
+  });
+
   it('matches a quoted glob itself, ** included', async () => {
     const root = logTree();
     const res = await runCli(['lint', '--summary', 'json', `${root}/**/*.gz`]);

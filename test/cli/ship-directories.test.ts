@@ -4,7 +4,7 @@
  * built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -63,6 +63,23 @@ describe('audit-ship with a directory or a quoted glob', () => {
       const got = r.requestIds();
       assert.deepEqual([...got].sort(), [...expected].sort(), `--workers ${workers}: the three rotations, nothing else`);
       if (workers === '1') assert.deepEqual(got, expected, 'one reader: audit.log, audit.log.1, old/audit.log.2.gz in turn');
+    }
+  });
+
+  // Each would otherwise be shipped once per name: every record a duplicate at the server.
+  it('ships a file once however often it is named: again, through a link, or a hard link', async () => {
+    for (const workers of ['1', '2']) {
+      const r = await receiver();
+      const { dir, records } = logDirectory();
+      symlinkSync(join(dir, 'audit.log'), join(dir, 'current.log'));
+      linkSync(join(dir, 'audit.log.1'), join(dir, 'old', 'audit.log.1'));
+      const log = join(dir, 'audit.log');
+      const res = await runCli(['--port', String(r.port), '--workers', workers, dir, log, `${dir}/**/*.log*`]);
+      assert.equal(res.code, EXIT.ok, res.stderr);
+      assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), `--workers ${workers}: each record once`);
+      assert.match(res.stderr, /current\.log: skipped, the same file as .*audit\.log, read once/);
+      assert.match(res.stderr, /old\/audit\.log\.1: skipped, the same file as .*audit\.log\.1, read once/);
+      assert.match(res.stderr, /audit\.log: skipped, named again, read once/);
     }
   });
 
