@@ -5,7 +5,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import type { InputSource } from './sources.js';
@@ -103,17 +103,9 @@ export async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffe
   }
 }
 
-/**
- * gunzip over chunks read into reused memory: zlib reads a chunk in the thread pool after write()
- * has returned, so each chunk is handed over only once zlib is done with the one before, and the
- * reader may then read into that one's memory. Gzip read into fresh memory instead cost a backfill
- * of 400 small .gz files about 0.2 s more CPU (docs/performance.md).
- * Backpressure is zlib's: a write completes once its output is taken. Errors, the reader's and
- * zlib's, reach the consumer's read; a consumer that leaves early ends the reading too.
- */
-export function gunzipped(chunks: AsyncIterable<Buffer>): Readable {
-  const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
-  const consumed = (chunk: Buffer) =>
+/** Writes to zlib one at a time: each settles once zlib has taken it, or failed. */
+export function writer(gunzip: Gunzip): (chunk: Buffer) => Promise<void> {
+  return (chunk) =>
     new Promise<void>((resolve, reject) => {
       // A write under way when zlib fails is never called back: its close ends the wait.
       const closed = () => reject(new Error('gunzip closed'));
@@ -124,10 +116,25 @@ export function gunzipped(chunks: AsyncIterable<Buffer>): Readable {
         else resolve();
       });
     });
+}
+
+/**
+ * gunzip over chunks read into reused memory: zlib reads a chunk in the thread pool after write()
+ * has returned, so each chunk is handed over only once zlib is done with the one before, and the
+ * reader may then read into that one's memory. Gzip read into fresh memory instead cost a backfill
+ * of 400 small .gz files about 0.2 s more CPU (docs/performance.md).
+ * Backpressure is zlib's: a write completes once its output is taken. Errors, the reader's and
+ * zlib's, reach the consumer's read; a consumer that leaves early ends the reading too. `fed`
+ * counts the bytes of the writes zlib has taken (src/input/gunzip-file.ts decodes from there).
+ */
+export function gunzipped(chunks: AsyncIterable<Buffer>, fed = { bytes: 0 }): Readable {
+  const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
+  const consumed = writer(gunzip);
   (async () => {
     for await (const chunk of chunks) {
       if (gunzip.destroyed) return;
       await consumed(chunk);
+      fed.bytes += chunk.length;
     }
     gunzip.end();
   })().catch((error: Error) => gunzip.destroy(error));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { splitLines } from '../../src/input/lines.js';
 import { prng } from '../../src/sample/generate.js';
@@ -185,6 +185,27 @@ describe('plain file source', () => {
     );
     assert.ok(decoded > 0, 'what came before the damage was delivered');
     await waitFor(() => descriptorsOf(path) === 0, 'the corrupt file closed');
+  });
+
+  // Node's zlib drops what its failing step decoded: 89 of 20,000 records before the garbage were
+  // never read, and a re-run with --checkpoint stopped at the same place.
+  it('delivers every byte before garbage after the last gzip member, then names the garbage', { skip: noProcFds }, async () => {
+    const path = randomLettersGzip();
+    const members = [readFileSync(path), gzipSync('one more line\n')];
+    const text = Buffer.concat([gunzipSync(members[0]!), Buffer.from('one more line\n')]);
+    writeFileSync(path, Buffer.concat([...members, Buffer.from('garbage\n')]));
+    const source = await openFileSource(path);
+    const decoded: Buffer[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const chunk of source.chunks()) decoded.push(Buffer.from(chunk));
+      },
+      (error: Error) => error.message.includes(path) && /not valid gzip data \(incorrect header check\)/.test(error.message),
+    );
+    assert.ok(Buffer.concat(decoded).equals(text), `every byte of both members: ${Buffer.concat(decoded).length} of ${text.length}`);
+    assert.equal(source.bytesRead, members[0]!.length + members[1]!.length + 8, 'each byte read counted once');
+    assert.equal(source.exhausted, false, 'not read to its end');
+    await waitFor(() => descriptorsOf(path) === 0, 'the file closed');
   });
 
   it('names a file removed before its turn', async () => {
