@@ -4,7 +4,7 @@
  * matched here so that any shell behaves the same and a backfill of more files than a command line
  * holds can be named. Files in a directory that are not logs are listed, not read.
  */
-import { readdirSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 /**
@@ -98,32 +98,28 @@ function globRoot(glob: string): string {
   return fixed.length === 0 ? '.' : fixed.join('/') || '/';
 }
 
-function isDirectory(path: string): boolean {
+/** The file or directory at `path`, links followed, or undefined if there is none (or it may not be looked at). */
+function statOf(path: string): BigIntStats | undefined {
   try {
-    return statSync(path).isDirectory();
+    return statSync(path, { bigint: true });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
+function isDirectory(path: string): boolean {
+  return statOf(path)?.isDirectory() === true;
+}
+
 function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return statOf(path) !== undefined;
 }
 
 /** What a name is, links followed: the device and inode, `-` for stdin, or null if nothing is there yet. */
 function identity(path: string): string | null {
   if (path === '-') return '-';
-  try {
-    const { dev, ino } = statSync(path, { bigint: true });
-    return `${dev}:${ino}`;
-  } catch {
-    return null;
-  }
+  const stats = statOf(path);
+  return stats === undefined ? null : `${stats.dev}:${stats.ino}`;
 }
 
 /**
