@@ -48,7 +48,6 @@ async function decodeAgain(chunks: AsyncIterable<Buffer>, slowFrom: number, slic
         position += size;
       }
     }
-    failedAt = null;
     await new Promise<void>((resolve) => gunzip.end(resolve));
   } catch {
     // the same failure as the first decoding's, or sooner if the file changed: what came before it stands
