@@ -19,7 +19,7 @@ import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
 const HEALTHY_CONNECTION_MS = 60_000;
-/** A connection the server closed this soon, after acking, with chunks still in flight, is closed after each ack. */
+/** A connection the server closed this soon after it opened, and after an ack on it, is closed after each ack. */
 const CLOSED_AFTER_ACK_MS = 1000;
 
 export interface LinkOptions extends ConnectionOptions {
@@ -250,11 +250,13 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    * A server that closes each connection once it has acked (Fluentd's in_forward with
    * deny_keepalive) makes every chunk sent after the first on a connection a resend, and one it
    * took before closing a duplicate. Seen twice in a row, the link sends one chunk at a time, and
-   * the lost connection's message says so.
+   * the lost connection's message says so. A close with nothing left in flight counts too: a live
+   * tail that sends one chunk a connection would otherwise never be seen, and its next burst would
+   * be resent.
    */
   private oneChunkAtATime(connection: Connection, opened: number, error: ForwardError | undefined): ForwardError | undefined {
     if (this.oneAtATime || !error) return error;
-    const soon = connection.endedByPeer && this.trusted && this.inFlight.size > 0 && Date.now() - opened < CLOSED_AFTER_ACK_MS;
+    const soon = connection.endedByPeer && this.trusted && Date.now() - opened < CLOSED_AFTER_ACK_MS;
     this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
     if (this.closedAfterAck < 2) return error;
     this.oneAtATime = true;

@@ -128,6 +128,36 @@ describe('receiver faults', () => {
     }
   });
 
+  it('a deny_keepalive receiver fed a trickle, one chunk a connection, is seen before a burst: the burst goes one chunk at a time', async () => {
+    const server = new FaultServer(() => 'ack-and-close');
+    const port = await server.listen();
+    const trickle = new Ledger(300, 76);
+    const burst = new Ledger(800, 77);
+    try {
+      const ship = startShip(['--port', String(port), '--chunk-records', '100', '--flush-interval', '20ms', '--window', '8']);
+      // Each chunk is acked, and its connection ended, before the next is written: nothing is in flight.
+      for (let i = 0; i < 3; i++) {
+        ship.child.stdin!.write(trickle.lines.slice(i * 100, (i + 1) * 100).join(''));
+        await waitFor(() => server.chunks.length === i + 1, `chunk ${i + 1}`);
+      }
+      await waitFor(() => /one chunk at a time to it from now on/.test(ship.stderr()), 'the switch');
+      ship.child.stdin!.end(burst.text());
+      assert.equal(await ship.exit(), 0, ship.stderr());
+      assert.equal(Ledger.of([trickle, burst]).assertComplete(server.records.map((r) => r.record.RequestID as string)), 0, 'no duplicates');
+      assert.deepEqual(
+        ship
+          .stderr()
+          .split('\n')
+          .filter((l) => /to resend/.test(l)),
+        [],
+        'no connection ends with chunks to resend',
+      );
+      assert.ok(server.connections >= 11, `${server.connections} connections: one per chunk`);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a chunk taken and left unacked twice (what Fluentd does over its chunk_size_limit) is named with its size and the option to lower', async () => {
     // The first two connections take every chunk and answer nothing; the third acks.
     const server = new FaultServer(({ connection }) => (connection <= 2 ? 'hold' : 'ack'));
