@@ -19,7 +19,7 @@ import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
 const HEALTHY_CONNECTION_MS = 60_000;
-/** A connection the server closed this soon after it opened, and after an ack on it, is closed after each ack. */
+/** A connection the server closed this soon after its first ack is closed after each ack. */
 const CLOSED_AFTER_ACK_MS = 1000;
 
 export interface LinkOptions extends ConnectionOptions {
@@ -64,8 +64,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
   readonly inFlight = new Map<string, Pending>();
-  /** Connections in a row the server closed soon after acking, with chunks still in flight. */
+  /** Connections in a row the server closed soon after their first ack. */
   private closedAfterAck = 0;
+  /** When the current connection's first ack came (ms since the epoch). */
+  private firstAckAt: number | null = null;
   /**
    * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
    * (`trusted`), and taking no chunk once that ack came, before the server ends it.
@@ -224,8 +226,9 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
     this.trusted = false;
+    this.firstAckAt = null;
     this.setState('up');
-    const error = this.oneChunkAtATime(connection, opened, await closed);
+    const error = this.oneChunkAtATime(connection, await closed);
     this.answered ||= connection.heard;
     this.connection = null;
     this.blocked = false;
@@ -250,13 +253,13 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    * A server that closes each connection once it has acked (Fluentd's in_forward with
    * deny_keepalive) makes every chunk sent after the first on a connection a resend, and one it
    * took before closing a duplicate. Seen twice in a row, the link sends one chunk at a time, and
-   * the lost connection's message says so. A close with nothing left in flight counts too: a live
-   * tail that sends one chunk a connection would otherwise never be seen, and its next burst would
-   * be resent.
+   * the lost connection's message says so. Timed from the first ack, not from the connect, and
+   * whatever is still in flight: a live tail's connection waits idle for its one chunk, and its
+   * next burst would be resent all but one.
    */
-  private oneChunkAtATime(connection: Connection, opened: number, error: ForwardError | undefined): ForwardError | undefined {
+  private oneChunkAtATime(connection: Connection, error: ForwardError | undefined): ForwardError | undefined {
     if (this.oneAtATime || !error) return error;
-    const soon = connection.endedByPeer && this.trusted && Date.now() - opened < CLOSED_AFTER_ACK_MS;
+    const soon = connection.endedByPeer && this.firstAckAt !== null && Date.now() - this.firstAckAt < CLOSED_AFTER_ACK_MS;
     this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
     if (this.closedAfterAck < 2) return error;
     this.oneAtATime = true;
@@ -273,6 +276,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     clearTimeout(pending.timer);
     this.backoff.reset();
     this.trusted = true;
+    this.firstAckAt ??= Date.now();
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
     if (this.oneAtATime) void this.connection?.end();
     this.chunksAcked++;

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -135,10 +136,13 @@ describe('receiver faults', () => {
     const burst = new Ledger(800, 77);
     try {
       const ship = startShip(['--port', String(port), '--chunk-records', '100', '--flush-interval', '20ms', '--window', '8']);
-      // Each chunk is acked, and its connection ended, before the next is written: nothing is in flight.
+      // Each chunk is acked, and its connection ended, before the next is written: nothing is in
+      // flight. The pause leaves each new connection idle for over a second before its chunk, as a
+      // live tail's is: a rule timed from the connect would not see the server.
       for (let i = 0; i < 3; i++) {
         ship.child.stdin!.write(trickle.lines.slice(i * 100, (i + 1) * 100).join(''));
         await waitFor(() => server.chunks.length === i + 1, `chunk ${i + 1}`);
+        await setTimeout(1200);
       }
       await waitFor(() => /one chunk at a time to it from now on/.test(ship.stderr()), 'the switch');
       ship.child.stdin!.end(burst.text());
