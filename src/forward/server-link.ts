@@ -66,7 +66,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   readonly inFlight = new Map<string, Pending>();
   /** Connections in a row the server closed soon after their first ack. */
   private closedAfterAck = 0;
-  /** When the current connection's first ack came (ms since the epoch). */
+  /** When the current connection's first ack came (ms since the epoch); null until it does. */
   private firstAckAt: number | null = null;
   /**
    * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
@@ -86,7 +86,9 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    * waited for: a server that accepts and never acks holds one window of chunks for one ack
    * timeout, and the pool does not wait on it.
    */
-  trusted = false;
+  get trusted(): boolean {
+    return this.firstAckAt !== null;
+  }
   /** Smooth weighted round-robin state, kept by the sender. */
   current = 0;
   /** What this server acked, and how many chunks it failed to ack and gave back: for its metrics. */
@@ -225,7 +227,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     connection.on('ack', (id: string) => this.onAck(id));
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
-    this.trusted = false;
     this.firstAckAt = null;
     this.setState('up');
     const error = this.oneChunkAtATime(connection, await closed);
@@ -275,7 +276,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.backoff.reset();
-    this.trusted = true;
     this.firstAckAt ??= Date.now();
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
     if (this.oneAtATime) void this.connection?.end();
