@@ -111,14 +111,12 @@ function isDirectory(path: string): boolean {
   return statOf(path)?.isDirectory() === true;
 }
 
-function exists(path: string): boolean {
-  return statOf(path) !== undefined;
-}
-
-/** What a name is, links followed: the device and inode, `-` for stdin, or null if nothing is there yet. */
-function identity(path: string): string | null {
+/**
+ * What a name is, links followed: the device and inode, `-` for stdin, or null if nothing is there
+ * yet. `stats`: the name's, when the caller has them already.
+ */
+function identity(path: string, stats = path === '-' ? undefined : statOf(path)): string | null {
   if (path === '-') return '-';
-  const stats = statOf(path);
   return stats === undefined ? null : `${stats.dev}:${stats.ino}`;
 }
 
@@ -127,10 +125,10 @@ function identity(path: string): string | null {
  * `current` link beside its target, a hard link, a name given twice) would otherwise be shipped
  * twice, every record a duplicate at the server. The first name is kept, the others listed.
  */
-function onceEach(result: Expanded): (path: string) => void {
+function onceEach(result: Expanded): (path: string, stats?: BigIntStats) => void {
   const firstNamed = new Map<string, string>();
-  return (path) => {
-    const id = identity(path);
+  return (path, stats) => {
+    const id = identity(path, stats);
     const first = id === null ? undefined : firstNamed.get(id);
     if (first !== undefined) {
       result.skipped.push({
@@ -153,14 +151,15 @@ export function expandInputs(names: readonly string[]): Expanded {
   const result: Expanded = { files: [], skipped: [], unmatched: [] };
   const add = onceEach(result);
   for (const name of names) {
-    if (name === '-' || (!isDirectory(name) && (exists(name) || !GLOB_CHARS.test(name)))) {
-      add(name); // stdin, a file, or a name that does not exist (reported when opened)
-    } else if (isDirectory(name)) {
+    const stats = name === '-' ? undefined : statOf(name);
+    if (stats?.isDirectory()) {
       walk(
         name,
         (file) => (LOG_FILE.test(file) ? add(file) : result.skipped.push({ path: file, why: NOT_A_LOG })),
         (skipped) => result.skipped.push(skipped),
       );
+    } else if (name === '-' || stats !== undefined || !GLOB_CHARS.test(name)) {
+      add(name, stats); // stdin, a file, or a name that does not exist (reported when opened)
     } else {
       const pattern = globPattern(name.split(sep).join('/'));
       const root = globRoot(name);
