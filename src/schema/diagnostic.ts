@@ -72,7 +72,8 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
   'invalid-ip': '`SourceAddress` is not an IPv4 or IPv6 address',
   'forbidden-key':
     'a key named `__proto__`, at any depth, however it is spelt (`"\\u005f_proto__"` too): JavaScript consumers would take it for the object prototype, and msgpack decoders refuse it',
-  'time-out-of-range': '`ship` only: `Timestamp` is outside what a Fluentd EventTime holds (1970 to 2106)',
+  'time-out-of-range':
+    '`ship` only: `Timestamp` is outside what a Fluentd EventTime holds (1970 to 2106), and is the event time (`--time-source record`, the default)',
   'too-deep': '`ship` only: an unknown field nests deeper than 100 levels',
   'cut-at-stop':
     '`ship` only: the last line read from stdin or kubectl when a signal stopped the run; the rest of it was never read (its start is kept by `--dead-letter`)',

@@ -152,9 +152,12 @@ export class LineAcceptor {
     }
   }
 
-  /** Whether a valid record is shipped: its time fits the wire, lies within --since/--until, and is not a duplicate. */
+  /**
+   * Whether a valid record is shipped: its time fits the wire (unless --time-source now, when the
+   * event time is not the record's), lies within --since/--until, and is not a duplicate.
+   */
   private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, ids: RecordIds): boolean {
-    if (!EventTime.representable(seconds, nanoseconds)) {
+    if (this.options.timeSource === 'record' && !EventTime.representable(seconds, nanoseconds)) {
       this.reject(source, line, [
         diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC'),
       ]);

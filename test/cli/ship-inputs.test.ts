@@ -207,6 +207,29 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.equal(r.events().length, 5);
   });
 
+  it('a Timestamp no event time holds is invalid as the event time, and ships under --time-source now', async () => {
+    // Go's zero time, the first second a uint32 cannot hold, and the last instant one can.
+    const times = ['0001-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '2106-02-07T06:28:16Z', '2106-02-07T06:28:15.999999999Z'];
+    const input = lines(times.length, 51).map((l, i) => JSON.stringify({ ...JSON.parse(l), Timestamp: times[i] }) + '\n');
+    const r = await receiver();
+    const byRecord = await runCli(['--port', String(r.port), '--summary', 'json'], { input: input.join('') });
+    assert.equal(byRecord.code, EXIT.invalidNotKept, byRecord.stderr);
+    for (const n of [1, 2, 3]) assert.match(byRecord.stderr, new RegExp(`^<stdin>:${n}: error Timestamp: .*\\[time-out-of-range\\]$`, 'm'));
+    assert.deepEqual(
+      r.events().map((e) => e.time),
+      ['2106-02-07T06:28:15.999999999Z'],
+    );
+    const now = await receiver();
+    const before = Date.now();
+    const byNow = await runCli(['--port', String(now.port), '--time-source', 'now', '--summary', 'json'], { input: input.join('') });
+    assert.equal(byNow.code, 0, byNow.stderr);
+    assert.deepEqual(
+      now.events().map((e) => e.record.Timestamp),
+      times,
+    );
+    for (const e of now.events()) assert.ok(Date.parse(e.time) >= before - 1000, `${e.time} is the time of reading`);
+  });
+
   it('under --spool-overflow drop-oldest, counts what it drops: dropped + left in spool = valid', async () => {
     const res = await runCli(['--port', '1', '--retry-timeout', '500ms', ...SMALL_DROPPING_SPOOL, '--summary', 'json'], {
       input: lines(400, 50).join(''),
