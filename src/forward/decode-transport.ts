@@ -7,6 +7,7 @@ import { Decoder } from '@msgpack/msgpack';
 import { EventTime } from './event-time.js';
 import { eventTimeCodec } from './event-time-codec.js';
 import { splitObjects } from '../msgpack/frame-reader.js';
+import { MAX_RECORD_DEPTH } from '../msgpack/writer.js';
 import type { ChunkId, EventRecord, Tag } from './protocol.js';
 
 export interface DecodedEvent {
@@ -63,7 +64,13 @@ function chunkOf(opt: Record<string, unknown>): ChunkId | null {
  * checked while inflating and before decoding: a gzip bomb stops at the byte cap, a swarm of tiny
  * entries at the object cap, before a single object is built.
  */
-export const ENTRY_LIMITS = { maxInflatedBytes: 80 * 1024 * 1024, maxObjects: 2_000_000, maxDepth: 64 };
+export const ENTRY_LIMITS = {
+  maxInflatedBytes: 80 * 1024 * 1024,
+  maxObjects: 2_000_000,
+  // Whatever `ship` sends is taken: a record as deep as it encodes, inside a Forward message
+  // ([tag, entries, option]), its entries array and an entry ([time, record]).
+  maxDepth: MAX_RECORD_DEPTH + 3,
+};
 
 /** The events of a PackedForward entry stream (gzip or not), within ENTRY_LIMITS. */
 export function decodeEntryStream(bytes: Uint8Array, compressed: boolean): DecodedEvent[] {

@@ -10,6 +10,9 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { decode, encode } from '@msgpack/msgpack';
+import { EventTime } from '../../src/forward/event-time.js';
+import { eventTimeCodec } from '../../src/forward/event-time-codec.js';
+import { MAX_RECORD_DEPTH } from '../../src/msgpack/writer.js';
 import { prng } from '../../src/sample/generate.js';
 import { receivers, type RunningReceiver } from '../helpers/receive-cli.js';
 import { waitFor } from '../helpers/ship-cli.js';
@@ -93,6 +96,31 @@ async function hostileSend(port: number, bytes: Buffer, waitClose = true): Promi
   }
 }
 
+/**
+ * A value `levels` maps deep under the record: with the record's own map, `levels + 1` levels,
+ * the innermost at depth `levels` (the writer refuses a map at depth MAX_RECORD_DEPTH).
+ */
+function nested(levels: number): unknown {
+  let value: unknown = { leaf: 1 };
+  for (let i = 1; i < levels; i++) value = { x: value };
+  return value;
+}
+
+/** Sends one message on a new connection and returns the receiver's reply (its ack). */
+async function ackOf(port: number, bytes: Buffer): Promise<unknown> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    const reply = new Promise<unknown>((resolve, reject) => {
+      socket.once('data', (d: Buffer) => resolve(decode(d)));
+      socket.once('close', () => reject(new Error('closed without an ack')));
+    });
+    socket.write(bytes);
+    return await reply;
+  } finally {
+    socket.destroy();
+  }
+}
+
 function assertAlive(r: RunningReceiver): void {
   assert.equal(r.child.exitCode, null, r.stderr());
   assert.ok(peakRss(r.child.pid!) < PEAK_RSS_BOUND, `peak RSS ${peakRss(r.child.pid!)}`);
@@ -141,6 +169,34 @@ describe('receive bounds what a client can make it hold', () => {
     assertAlive(r);
     socket.destroy();
     good.close();
+  });
+
+  it('takes a record as deep as ship sends, in every carrier mode, and refuses one level more', async () => {
+    const r = await receiver();
+    const deepest = nested(MAX_RECORD_DEPTH - 1);
+    const time = new EventTime(1632312000, 0);
+    const deep = (record: unknown) => ({ RequestID: 'deep', Deep: record });
+    const id = (mode: string) => Buffer.from(mode).toString('base64');
+    const entries = Buffer.from(encode([time, deep(deepest)], { extensionCodec: eventTimeCodec, maxDepth: 200 }));
+    const messages = {
+      message: encode(['audit', time, deep(deepest), { chunk: id('message') }], { extensionCodec: eventTimeCodec, maxDepth: 200 }),
+      forward: encode(['audit', [[time, deep(deepest)]], { chunk: id('forward') }], { extensionCodec: eventTimeCodec, maxDepth: 200 }),
+      packed: packedForward(id('packed'), entries),
+      compressed: packedForward(id('compressed'), gzipSync(entries), true),
+    };
+    for (const [mode, bytes] of Object.entries(messages))
+      assert.deepEqual(await ackOf(r.port, Buffer.from(bytes)), { ack: id(mode) }, mode);
+    await waitFor(() => r.events().length === 4, 'the four deep events written');
+    for (const e of r.events()) assert.deepEqual(e.record, deep(deepest));
+
+    const deeper = encode(['audit', [[time, deep(nested(MAX_RECORD_DEPTH))]], { chunk: id('deeper') }], {
+      extensionCodec: eventTimeCodec,
+      maxDepth: 200,
+    });
+    await hostileSend(r.port, Buffer.from(deeper));
+    await waitFor(() => /containers nested deeper than 103/.test(r.stderr()), 'the refusal in the log');
+    assert.equal(r.events().length, 4);
+    assertAlive(r);
   });
 
   it('a client that has not authenticated may send only a PING-sized message', async () => {
