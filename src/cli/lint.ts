@@ -5,8 +5,9 @@ import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
-import type { ClassifyOptions } from '../schema/line.js';
+import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
+import { depthShipRejects, timeShipRejects } from '../verdict/ship-rejects.js';
 import { refuseInputsAsOutputs } from './output-clash.js';
 import { closeFiles, openSinks, reportFiles, STDOUT, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
@@ -94,10 +95,12 @@ class Linter {
     this.scratch.pos = 0;
     const verdict = this.judge.judge(line);
     switch (verdict.kind) {
-      case 'fast':
+      case 'fast': {
         c.records++;
         c.valid++;
-        return undefined;
+        const rejects = timeShipRejects(verdict.seconds, verdict.nanoseconds);
+        return rejects ? this.report(file, line.number, [rejects]) : undefined;
+      }
       case 'blank':
         c.blank++;
         return undefined;
@@ -106,14 +109,23 @@ class Linter {
         return undefined;
       case 'record':
         c.records++;
-        if (verdict.valid) c.valid++;
-        else c.invalid++;
-        break;
+        if (!verdict.valid) {
+          c.invalid++;
+          break;
+        }
+        c.valid++;
+        return this.report(file, line.number, [...verdict.diagnostics, ...this.shipRejects(verdict)]);
       case 'rejected':
         c.invalid++;
         break;
     }
     return this.report(file, line.number, verdict.diagnostics);
+  }
+
+  /** What `ship` would refuse in a valid record, the time before the depth, as ship checks them. */
+  private shipRejects(verdict: AuditRecordVerdict): Diagnostic[] {
+    const rejects = timeShipRejects(verdict.seconds, verdict.nanoseconds) ?? depthShipRejects(verdict.record, this.scratch);
+    return rejects ? [rejects] : [];
   }
 
   /** Counts the findings at one line and hands them to every report; a promise while one has no room. */

@@ -43,6 +43,8 @@ export const DIAGNOSTIC_CODES = {
   'cut-at-stop': 'error',
   // Lint only: about an input, not a line of it.
   'input-unreadable': 'error',
+  // Lint only: valid under the schema, but `ship` refuses it (one of the shipping-only codes above).
+  'ship-rejects': 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
@@ -79,6 +81,8 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
     '`ship` only: the last line read from stdin or kubectl when a signal stopped the run; the rest of it was never read (its start is kept by `--dead-letter`)',
   'input-unreadable':
     '`lint` only: the input could not be read past this line (a truncated or corrupt gzip, a read error, a gzip that holds no text); the lines before it were checked, and the run exits 2',
+  'ship-rejects':
+    '`lint` only: valid under the schema, but `ship` rejects the line: its `Timestamp` is outside what a Fluentd EventTime holds (`time-out-of-range`; `--time-source now` ships it), or it nests deeper than 100 levels (`too-deep`)',
 };
 
 export function diagnostic(code: DiagnosticCode, field: string | null, message: string): Diagnostic {

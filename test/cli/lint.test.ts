@@ -3,11 +3,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { EXIT } from '../../src/cli/exit.js';
+import { MAX_RECORD_DEPTH } from '../../src/msgpack/writer.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { receivers } from '../helpers/receive-cli.js';
 import { fixture, readCases, seedExample } from '../helpers/paths.js';
 
 const record = JSON.stringify(seedExample());
 const dir = tempDir('audit-ship-lint-');
+const receiver = receivers();
 
 function file(name: string, content: string | Buffer): string {
   const path = join(dir, name);
@@ -242,6 +246,51 @@ describe('audit-ship lint', () => {
       ],
     );
     assert.match(ndjson(r.stdout)[0]!.message, /^holds binary data, not text lines/);
+  });
+
+  it('warns of every line ship would refuse (ship-rejects), and of those alone', async () => {
+    const nested = (levels: number) => {
+      let value: unknown = { leaf: 1 };
+      for (let i = 1; i < levels; i++) value = { x: value };
+      return value;
+    };
+    const base = seedExample() as Record<string, unknown>;
+    const records = [
+      { Timestamp: '0001-01-01T00:00:00Z' }, // Go's zero time
+      { Timestamp: '1970-01-01T00:00:00Z' },
+      { Timestamp: '2106-02-07T06:28:15.999999999Z' },
+      { Timestamp: '2106-02-07T06:28:16Z' },
+      { Deep: nested(MAX_RECORD_DEPTH - 1) },
+      { Deep: nested(MAX_RECORD_DEPTH) },
+      { Timestamp: '2106-02-07T12:00:00+05:30' }, // 06:30 UTC: past the range, and not UTC
+    ].map((fields) => JSON.stringify({ ...base, ...fields }));
+    const input = `${records.join('\n')}\n`;
+    const refused = [1, 4, 6, 7];
+
+    const lint = await runCli(['lint', '--format', 'json'], { input });
+    assert.equal(lint.code, 0, 'warnings alone do not fail a lint');
+    const found = ndjson(lint.stdout);
+    assert.deepEqual(
+      found.filter((d) => d.code === 'ship-rejects').map((d) => [d.line, d.severity, d.field]),
+      [
+        [1, 'warning', 'Timestamp'],
+        [4, 'warning', 'Timestamp'],
+        [6, 'warning', null],
+        [7, 'warning', 'Timestamp'],
+      ],
+    );
+    assert.deepEqual(
+      found.filter((d) => d.code !== 'ship-rejects').map((d) => [d.line, d.code]),
+      [[7, 'non-utc-timestamp']],
+    );
+    assert.equal((await runCli(['lint', '--max-warnings', '4'], { input })).code, 1, 'five warnings are more than 4');
+
+    const r = await receiver();
+    const ship = await runCli(['ship', '--port', String(r.port)], { input });
+    assert.equal(ship.code, EXIT.invalidNotKept, ship.stderr);
+    const rejected = [...ship.stderr.matchAll(/^<stdin>:(\d+): error\b.*\[(time-out-of-range|too-deep)\]$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(rejected, refused, 'ship refuses the lines lint warned of');
+    assert.equal(r.events().length, records.length - refused.length, 'and delivers the others, the deepest it takes among them');
   });
 
   it('exits 2 for usage errors', async () => {
