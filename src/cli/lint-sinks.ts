@@ -5,9 +5,10 @@
  * text for the job's log, unless one `--output` is `-` (stdout). Without `--output`, the one
  * `--format` goes to stdout.
  */
-import { createWriteStream, mkdirSync, openSync } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describeSystemError, OutputError, UsageError } from '../errors.js';
+import { makeDirectory } from '../make-directory.js';
 import type { LintFormat } from './lint-format.js';
 import { lintReport, type LintReport } from './lint-report.js';
 import { TextOutput } from './output.js';
@@ -91,13 +92,14 @@ export function openSinks(files: readonly ReportFile[], options: ReportOptions):
 
 /**
  * A CI job names a report under a folder it collects (reports/junit.xml): the folder is made if
- * missing. When it cannot be, the open that follows fails and says why, for the file named.
+ * missing, and when it cannot be, the error says why, for the file named. A file where the folder
+ * goes is left to the open, which calls the path "not a directory".
  */
 function makeFolder(path: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch {
-    // The open reports it.
+    makeDirectory(dirname(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
 }
 

@@ -3,8 +3,9 @@
  * bytes are set aside (kept, not deleted, so an operator can look at them). Shared by the spool at
  * start and by `audit-ship spool status|verify`.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirectory } from '../make-directory.js';
 import { scanSegment, type Damage, type FrameInfo } from './format.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -98,7 +99,7 @@ export function listDamaged(dir: string): { files: number; bytes: number } {
 export function setAsideDamage(dir: string, segment: InspectedSegment): InspectedSegment {
   if (segment.damage.length === 0) return segment;
   const damagedDir = join(dir, DAMAGED_DIR);
-  mkdirSync(damagedDir, { recursive: true, mode: 0o700 });
+  makeDirectory(damagedDir, 0o700);
   const stem = segmentName(segment.file.seq).replace(SEGMENT_SUFFIX, '');
   for (const d of segment.damage) {
     writeFileSync(join(damagedDir, `${stem}-${d.offset}.${d.reason}`), segment.data.subarray(d.offset, d.offset + d.length), {

@@ -7,7 +7,8 @@
  * Bodies of queued chunks stay in memory only up to a small cache; the rest are read back from
  * disk when their turn comes, so a long outage fills the disk, not the heap.
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
+import { makeDirectory } from '../make-directory.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
@@ -72,7 +73,7 @@ export class Spool {
   /** Creates or opens the directory (0700), takes its lock and queues what an earlier run left. */
   static async open(options: SpoolOptions): Promise<Spool> {
     try {
-      mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+      makeDirectory(options.dir, 0o700);
       chmodSync(options.dir, 0o700);
     } catch (error) {
       throw new SpoolError(`cannot use the spool ${options.dir}: ${describeSystemError(error)}`, { cause: error });

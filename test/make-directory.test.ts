@@ -1,0 +1,66 @@
+/**
+ * `mkdir -p` that names the true cause (src/make-directory.ts), on real file systems: a read-only
+ * one (a tmpfs mounted read-only, as root; skipped elsewhere with the reason printed) is said to be
+ * read-only, where Node's recursive mkdir says "no such file or directory".
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { makeDirectory } from '../src/make-directory.js';
+import { runCli, tempDir } from './helpers/cli.js';
+
+/** Why a read-only tmpfs cannot be mounted here, or null when it can. */
+function noReadOnlyMount(): string | null {
+  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
+  const probe = tempDir('audit-ship-ro-probe-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', probe]);
+  if (mounted.status !== 0) return `mount -t tmpfs failed: ${mounted.stderr?.toString().trim() || mounted.error?.message}`;
+  spawnSync('umount', [probe]);
+  return null;
+}
+const skipReadOnly = noReadOnlyMount();
+if (skipReadOnly) process.stdout.write(`# skipping the read-only file system tests: ${skipReadOnly}\n`);
+
+/** A read-only tmpfs, unmounted after the test. */
+function readOnlyDir(t: TestContext): string {
+  const dir = tempDir('audit-ship-ro-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+  assert.equal(mounted.status, 0, mounted.stderr?.toString());
+  t.after(() => void spawnSync('umount', ['-l', dir]));
+  return dir;
+}
+
+describe('makeDirectory', () => {
+  it('makes a directory and its missing parents with the mode asked, and takes one that exists', () => {
+    const path = join(tempDir(), 'a', 'b', 'c');
+    makeDirectory(path, 0o700);
+    assert.equal(statSync(path).mode & 0o777, 0o700);
+    makeDirectory(path, 0o700);
+    assert.ok(statSync(path).isDirectory());
+  });
+
+  it('says a file in the way is not a directory', () => {
+    const file = join(tempDir(), 'file');
+    writeFileSync(file, '');
+    assert.throws(() => makeDirectory(join(file, 'a', 'b')), { code: 'ENOTDIR' });
+  });
+
+  it('says a read-only file system is read-only, however deep the path', { skip: skipReadOnly ?? false }, (t) => {
+    const ro = readOnlyDir(t);
+    assert.throws(() => makeDirectory(join(ro, 'spool')), { code: 'EROFS' });
+    assert.throws(() => makeDirectory(join(ro, 'a', 'b', 'c')), { code: 'EROFS' });
+  });
+
+  it('ship and lint name a read-only file system under --spool-dir and --output', { skip: skipReadOnly ?? false }, async (t) => {
+    const ro = readOnlyDir(t);
+    const input = { input: '' };
+    const ship = await runCli(['ship', '--spool-dir', join(ro, 'spool'), '--port', '1'], input);
+    assert.equal(ship.code, 1, ship.stderr);
+    assert.match(ship.stderr, /cannot use the spool \S+\/spool: read-only file system \(ERR_AUDIT_SHIP_SPOOL\)/);
+    const lint = await runCli(['lint', '--allow-empty', '--format', 'junit', '--output', join(ro, 'reports', 'junit.xml')], input);
+    assert.equal(lint.code, 2, lint.stderr);
+    assert.match(lint.stderr, /--output \S+\/reports\/junit\.xml: read-only file system \(ERR_AUDIT_SHIP_OUTPUT\)/);
+  });
+});
