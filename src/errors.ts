@@ -2,6 +2,7 @@
  * One error class per failure, each with a stable `code` that scripts and tests can match.
  * The CLI maps them to exit codes in one place (src/cli/exit.ts).
  */
+import { dirname } from 'node:path';
 
 export class AuditShipError extends Error {
   readonly code: string = 'ERR_AUDIT_SHIP_ERROR';
@@ -99,6 +100,16 @@ export function describeSystemError(error: unknown): string {
     default:
       return e instanceof Error ? e.message : String(error);
   }
+}
+
+/**
+ * Why a file could not be created at `path`: as describeSystemError, but ENOENT, which then means
+ * a missing directory, names it ("no such file or directory" sent users looking for the very file
+ * they had asked to have made).
+ */
+export function describeCreateError(error: unknown, path: string): string {
+  if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') return `the directory ${dirname(path)} does not exist`;
+  return describeSystemError(error);
 }
 
 /** A checkpoint (--checkpoint, or the kubectl positions beside the spool) cannot be read or written. */

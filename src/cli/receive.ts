@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { appendWholeSync } from '../durable.js';
-import { describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
+import { describeCreateError, describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
@@ -92,7 +92,7 @@ function openSink(out: string | undefined): Sink {
   try {
     fd = openSync(out, 'a', 0o644);
   } catch (error) {
-    throw new OutputError(`--out ${out}: ${describeSystemError(error)}`, { cause: error });
+    throw new OutputError(`--out ${out}: ${describeCreateError(error, out)}`, { cause: error });
   }
   return {
     write: async (t) => {

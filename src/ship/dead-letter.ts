@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { appendWholeSync } from '../durable.js';
-import { OutputError, describeSystemError } from '../errors.js';
+import { OutputError, describeCreateError, describeSystemError } from '../errors.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
@@ -30,7 +30,7 @@ export class DeadLetterFile {
     try {
       return new DeadLetterFile(path, openSync(path, 'a', 0o600));
     } catch (error) {
-      throw new OutputError(`--dead-letter ${path}: ${describeSystemError(error)}`, { cause: error });
+      throw new OutputError(`--dead-letter ${path}: ${describeCreateError(error, path)}`, { cause: error });
     }
   }
 

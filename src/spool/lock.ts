@@ -22,6 +22,7 @@ import { closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, 
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
+import { describeCreateError } from '../errors.js';
 import { SpoolError } from './errors.js';
 
 export const LOCK_FILE = 'lock';
@@ -234,7 +235,7 @@ function tryCreate(path: string, holder: LockHolder, what: string): boolean {
     fd = openSync(path, 'wx', 0o600);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new SpoolError(`cannot lock ${what}: ${(error as Error).message}`, { cause: error });
+    throw new SpoolError(`cannot lock ${what}: ${describeCreateError(error, path)}`, { cause: error });
   }
   try {
     writeSync(fd, JSON.stringify(holder));

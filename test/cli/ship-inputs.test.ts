@@ -207,6 +207,29 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.equal(r.events().length, 5);
   });
 
+  it('names the missing directory of a file it is to create, before reading any input', async () => {
+    const dir = tempDir();
+    const missing = join(dir, 'not-made');
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, lines(3, 52).join(''));
+    const cases = [
+      { args: ['--port', '1', '--dead-letter', join(missing, 'dead.jsonl')], code: EXIT.usage, what: /--dead-letter \S+dead\.jsonl: / },
+      {
+        args: ['--port', '1', '--checkpoint', join(missing, 'cp.json')],
+        code: EXIT.failure,
+        what: /cannot lock the checkpoint \S+cp\.json: /,
+      },
+      { args: ['receive', '--port', '0', '--out', join(missing, 'events.jsonl')], code: EXIT.usage, what: /--out \S+events\.jsonl: / },
+    ];
+    for (const { args, code, what } of cases) {
+      const res = await runCli(args[0] === 'receive' ? args : [...args, log]);
+      assert.equal(res.code, code, res.stderr);
+      assert.match(res.stderr, what);
+      assert.ok(res.stderr.includes(`the directory ${missing} does not exist`), res.stderr);
+      assert.doesNotMatch(res.stderr, /records? sent/, 'nothing was read');
+    }
+  });
+
   it('a Timestamp no event time holds is invalid as the event time, and ships under --time-source now', async () => {
     // Go's zero time, the first second a uint32 cannot hold, and the last instant one can.
     const times = ['0001-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z', '2106-02-07T06:28:16Z', '2106-02-07T06:28:15.999999999Z'];
