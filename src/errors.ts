@@ -52,6 +52,14 @@ export class NotTextError extends InputError {
   ) {
     super(`${source}: ${reason}`);
   }
+
+  /**
+   * The same error as `audit-ship COMMAND` should say it: a hint's pipe (`… | audit-ship -`) feeds
+   * the default command, ship, where a `lint` run wants `… | audit-ship lint -`.
+   */
+  forCommand(command: string): NotTextError {
+    return new NotTextError(this.source, this.reason.replaceAll('| audit-ship -', `| audit-ship ${command} -`));
+  }
 }
 
 /** An output (the --out file, the dead-letter file) cannot be written. */

@@ -81,10 +81,11 @@ class Linter {
       }
     } catch (error) {
       if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
+      const unread = error instanceof NotTextError ? error.forCommand('lint') : error;
       const before = read > 0 ? `; the ${count(read, 'line')} before it ${was(read)} checked` : '';
-      const pending = this.report(source.name, read + 1, [diagnostic('input-unreadable', null, `${error.reason}${before}`)]);
+      const pending = this.report(source.name, read + 1, [diagnostic('input-unreadable', null, `${unread.reason}${before}`)]);
       if (pending) await pending;
-      return error;
+      return unread;
     }
     return null;
   }
@@ -197,7 +198,11 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
   if (expanded.files.length === 0 && !options.allowEmpty) {
     throw new EmptyInputError('no input files to check (--allow-empty accepts that)');
   }
-  return openSources(expanded.files);
+  try {
+    return await openSources(expanded.files);
+  } catch (error) {
+    throw error instanceof NotTextError ? error.forCommand('lint') : error;
+  }
 }
 
 export async function lint(files: string[], options: LintOptions): Promise<void> {

@@ -293,6 +293,23 @@ describe('audit-ship lint', () => {
     assert.equal(r.events().length, records.length - refused.length, 'and delivers the others, the deepest it takes among them');
   });
 
+  it('hints at piping another compression format into lint, not into ship (the default command)', async () => {
+    // bzip2's magic and block size: enough for the sniffing, which reads no further.
+    const bz2 = file('rotated.log.1.bz2', Buffer.from('BZh91AY&SY'));
+    const named = await runCli(['lint', bz2]);
+    assert.equal(named.code, 2, named.stderr);
+    assert.match(
+      named.stderr,
+      /rotated\.log\.1\.bz2: holds bzip2-compressed data, not JSON lines; decompress it first: bzip2 -dc FILE \| audit-ship lint - \(ERR_AUDIT_SHIP_NOT_TEXT\)/,
+    );
+    const piped = await runCli(['lint', '--format', 'json'], { input: readFileSync(bz2) });
+    assert.equal(piped.code, 2, piped.stderr);
+    assert.match(ndjson(piped.stdout)[0]!.message, /bzip2 -dc FILE \| audit-ship lint -$/);
+    const shipped = await runCli(['ship', '--port', '1', bz2]);
+    assert.equal(shipped.code, 2, shipped.stderr);
+    assert.match(shipped.stderr, /bzip2 -dc FILE \| audit-ship - \(ERR_AUDIT_SHIP_NOT_TEXT\)/);
+  });
+
   it('exits 2 for usage errors', async () => {
     assert.equal((await runCli(['lint', '--format', 'xml'])).code, 2);
     assert.equal((await runCli(['lint', '--max-errors', '-1'])).code, 2);
