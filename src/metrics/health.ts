@@ -3,7 +3,8 @@
  * when following kubectl, at least one stream following. Healthy: the event loop turns (a timer
  * that should fire every second did, within 10 s) and the sender moves (with chunks waiting, an
  * ack, a resend or a connection attempt within `--watchdog`): a stuck process fails the liveness
- * probe and is restarted, while a slow or unreachable Fluentd only makes it unready.
+ * probe and is restarted, while a slow or unreachable Fluentd only makes it unready. Timed on the
+ * monotonic clock: a step of the wall clock is no stall.
  */
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
@@ -22,15 +23,15 @@ export interface Health {
 }
 
 export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | null, watchdogMs: number): Health {
-  let lastTick = Date.now();
+  let lastTick = performance.now();
   let worstGap = 0;
   const ticker = setInterval(() => {
-    const now = Date.now();
+    const now = performance.now();
     worstGap = Math.max(worstGap, now - lastTick);
     lastTick = now;
   }, TICK_MS).unref();
-  let moved = Date.now();
-  const progress = () => (moved = Date.now());
+  let moved = performance.now();
+  const progress = () => (moved = performance.now());
   for (const event of ['acked', 'resend', 'connect-error', 'connection-lost', 'state'] as const) sender.on(event, progress);
   return {
     ready() {
@@ -40,10 +41,10 @@ export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | nul
       return null;
     },
     healthy() {
-      const gap = Math.max(worstGap, Date.now() - lastTick);
+      const gap = Math.max(worstGap, performance.now() - lastTick);
       worstGap = 0;
       if (gap > LOOP_STALL_MS) return `the event loop stalled for ${(gap / 1000).toFixed(1)} s`;
-      const idle = Date.now() - moved;
+      const idle = performance.now() - moved;
       if (spool.stats.chunks > 0 && idle > watchdogMs)
         return `the sender made no progress for ${(idle / 1000).toFixed(0)} s with ${count(spool.stats.chunks, 'chunk')} waiting (--watchdog)`;
       return null;

@@ -48,8 +48,8 @@ export class SpoolWriter {
   /** The spool write before the last one: with --compress, rotate() waits for this one. */
   private writingBefore: Promise<void> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | null = null;
-  /** When an idle position was last moved, and the timer that moves the next one. */
-  private idlePassedAt = 0;
+  /** When an idle position was last moved (monotonic ms; never, at first), and the timer that moves the next one. */
+  private idlePassedAt = -Infinity;
   private idleTimer: NodeJS.Timeout | null = null;
   /** The first write that failed; every later one fails too. */
   failure: Error | null = null;
@@ -96,7 +96,7 @@ export class SpoolWriter {
    */
   passIdle(): void {
     if (this.builder.count > 0 || this.failure || !this.position()?.source.committed) return;
-    const wait = this.idlePassedAt + this.options.flushIntervalMs - Date.now();
+    const wait = this.idlePassedAt + this.options.flushIntervalMs - performance.now();
     if (wait <= 0) return this.commitIdle();
     this.idleTimer ??= setTimeout(() => {
       this.idleTimer = null;
@@ -108,7 +108,7 @@ export class SpoolWriter {
   private commitIdle(): void {
     const position = this.position();
     if (this.failure || !position?.source.committed) return;
-    this.idlePassedAt = Date.now();
+    this.idlePassedAt = performance.now();
     this.writing = this.writing.then(() => this.commit(position));
     this.writing.catch((e: Error) => (this.failure ??= e));
   }

@@ -108,14 +108,14 @@ export class ContainerStream {
       }
       if (signal.aborted) break;
       this.state = 'following';
-      const started = Date.now();
+      const started = performance.now();
       const end = await this.read(['-f']);
       if (signal.aborted) break;
       if (isPermanent(end.error) || this.pod.deleted || (this.pod.terminal && end.code === 0)) {
         this.state = 'ended';
         return;
       }
-      if (end.read > 0 || Date.now() - started >= HEALTHY_RUN_MS) backoff.reset();
+      if (end.read > 0 || performance.now() - started >= HEALTHY_RUN_MS) backoff.reset();
       const delay = backoff.next();
       this.state = 'backing-off';
       this.restarts++;
