@@ -23,7 +23,7 @@ import type { ParallelPipeline } from './parallel.js';
 import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
-import { readersFor } from './readers.js';
+import { readersFor, readersNote } from './readers.js';
 import { tellLink, tellSpoolAtStart, watchSpace, type Note } from './run-watch.js';
 import { span } from '../span.js';
 
@@ -158,7 +158,7 @@ export class ShipRun {
     this.watch();
     await this.serveMetrics();
     tellSpoolAtStart(spool, options.spoolDir, this.hooks.info, this.hooks.note);
-    if (this.readers > 1) this.hooks.info(`audit-ship: reading ${sources.length} files, ${this.readers} at a time (--workers)\n`);
+    if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
     const filesOnly = autoRetry && sources.every((s) => s.size !== null);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, appendFileSync, statSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -217,6 +218,22 @@ describe('--workers: files read in parallel', () => {
     assert.equal(second.code, EXIT.ok, second.stderr);
     assert.match(second.stderr, /records? left in the spool by an earlier run (is|are) sent first/);
     assert.equal(Ledger.of(ledgers).assertComplete(r.requestIds()), 0, 'each record exactly once across both runs');
+  });
+
+  it('says so when --workers asks for more threads than the machine has cores, and ships every record', async (t) => {
+    const workers = availableParallelism() + 1;
+    if (workers > 64) return t.skip(`--workers takes at most 64, and this machine has ${workers - 1} cores`);
+    const r = await receiver();
+    const { files, records } = smallFiles(tempDir(), workers, 5, 620);
+    const res = await runCli(['--port', String(r.port), '--workers', String(workers), ...files]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `reading ${workers} files, ${workers} at a time \\(--workers; more than this machine's ${workers - 1} cores, so they take turns on them, each holding about 27 MB\\)`,
+      ),
+    );
+    assert.equal(r.events().length, records.flat().length);
   });
 
   it('refuses --workers above 1 with --rate, --stdout or --kubectl, and a count out of range', async () => {
