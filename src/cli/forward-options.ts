@@ -10,7 +10,7 @@ import type { Endpoint } from '../forward/endpoint.js';
 import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
-import { byteSize, duration, integer, listReplacing } from './options.js';
+import { byteSize, duration, integer, listReplacing, nonEmpty } from './options.js';
 import { readPem } from './tls-files.js';
 
 export const DEFAULT_PORT = 24224;
@@ -74,16 +74,23 @@ export function forwardOptions(): Option[] {
       .default(DEFAULT_PORT)
       .argParser(integer(1, 65535))
       .env('AUDIT_SHIP_PORT'),
-    new Option('--tag <tag>', 'Fluentd tag of the events').default(DEFAULT_TAG).env('AUDIT_SHIP_TAG'),
+    new Option('--tag <tag>', 'Fluentd tag of the events')
+      .default(DEFAULT_TAG)
+      .env('AUDIT_SHIP_TAG')
+      .argParser(nonEmpty('a tag: Fluentd routes events by it')),
     new Option('--shared-key <key>', "shared key of the server's <security> section").env('AUDIT_SHIP_SHARED_KEY'),
     new Option('--self-hostname <name>', 'hostname sent in the handshake').default(hostname(), 'this host').env('AUDIT_SHIP_SELF_HOSTNAME'),
     new Option('--username <name>', 'user for <security> user_auth').env('AUDIT_SHIP_USERNAME'),
     new Option('--password <password>', 'password for --username').env('AUDIT_SHIP_PASSWORD'),
     new Option('--tls', 'connect with TLS').default(false),
     // Any TLS option turns TLS on: commander sets --tls for them.
-    new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)').implies({ tls: true }),
-    new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one').implies({ tls: true }),
-    new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
+    new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)')
+      .implies({ tls: true })
+      .argParser(nonEmpty('a file')),
+    new Option('--tls-cert <file>', 'PEM client certificate, for servers that require one')
+      .implies({ tls: true })
+      .argParser(nonEmpty('a file')),
+    new Option('--tls-key <file>', 'PEM private key for --tls-cert').argParser(nonEmpty('a file')),
     new Option('--tls-servername <name>', 'name to verify in the server certificate (default: the host)').implies({ tls: true }),
     new Option('--tls-insecure', 'skip server certificate verification (never in production)')
       .default(false)
@@ -146,6 +153,9 @@ export function parseEndpoint(value: string, defaultPort: number, flag = '--host
 }
 
 export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
+  // An empty value (`--host ''`, or AUDIT_SHIP_HOST set from an empty ConfigMap key) once left the
+  // sender no server at all, and the run ended in an internal error with its records spooled.
+  if (o.host.length === 0) throw new UsageError('--host names no server (an empty value, or AUDIT_SHIP_HOST set empty?)');
   if (o.password !== undefined && o.username === undefined) throw new UsageError('--password needs --username');
   // Without this a user named alone was sent with an empty password, and the server's "username/password
   // mismatch" did not say which of the two was missing.

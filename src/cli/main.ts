@@ -8,7 +8,7 @@ import { UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
 import { LINT_FORMATS, type LintFormat } from './lint-format.js';
-import { integer } from './options.js';
+import { integer, nonEmpty } from './options.js';
 import { forwardOptions } from './forward-options.js';
 import { defaultSpoolDir, maxLineBytesOption, shipOptions } from './ship-options.js';
 import { hostname } from 'node:os';
@@ -71,7 +71,10 @@ const COMMANDS: CommandSpec[] = [
     choices: ['status', 'verify', 'purge'],
     summary: 'inspect the disk spool: status (what waits to be sent), verify (check every checksum), purge (delete it all)',
     options: () => [
-      new Option('--spool-dir <dir>', 'the spool to inspect').default(defaultSpoolDir(), 'as for ship').env('AUDIT_SHIP_SPOOL_DIR'),
+      new Option('--spool-dir <dir>', 'the spool to inspect')
+        .default(defaultSpoolDir(), 'as for ship')
+        .env('AUDIT_SHIP_SPOOL_DIR')
+        .argParser(nonEmpty('a directory')),
       new Option('--json', 'one JSON object on stdout instead of text').default(false),
       new Option('--yes', 'purge: delete records that were never delivered (without it, purge deletes only an empty spool)').default(false),
     ],
@@ -100,7 +103,7 @@ const COMMANDS: CommandSpec[] = [
         'write the report in the --format given in the same place to this file (-: stdout); stdout then gets text (repeatable)',
       )
         .default([], 'none')
-        .argParser((v: string, all: string[]) => [...all, v]),
+        .argParser((v: string, all: string[]) => [...all, nonEmpty('a file, or - for stdout')(v)]),
       new Option('--max-warnings <n>', 'fail when there are more warnings than this (-1: never)').default(-1).argParser(integer(-1)),
       new Option('--summary <kind>', 'summary on stderr').choices(['text', 'json', 'none']).default('text'),
     ],
@@ -124,7 +127,7 @@ const COMMANDS: CommandSpec[] = [
     options: () => [
       new Option('--port <port>', 'port to listen on (0: any free port)').default(24224).argParser(integer(0, 65535)),
       new Option('--bind <address>', 'address to listen on').default('127.0.0.1'),
-      new Option('--out <file>', 'append events to this file (default and -: stdout)'),
+      new Option('--out <file>', 'append events to this file (default and -: stdout)').argParser(nonEmpty('a file, or - for stdout')),
       new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
       new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
       new Option(
@@ -133,11 +136,11 @@ const COMMANDS: CommandSpec[] = [
       )
         .default([], 'none')
         .argParser((v: string, all: string[]) => [...all, v]),
-      new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key').env(
-        'AUDIT_SHIP_USERS_FILE',
-      ),
-      new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)'),
-      new Option('--tls-key <file>', 'PEM private key for --tls-cert'),
+      new Option('--users-file <file>', 'users allowed in, one NAME:PASSWORD a line (# comments); needs --shared-key')
+        .env('AUDIT_SHIP_USERS_FILE')
+        .argParser(nonEmpty('a file')),
+      new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)').argParser(nonEmpty('a file')),
+      new Option('--tls-key <file>', 'PEM private key for --tls-cert').argParser(nonEmpty('a file')),
     ],
     action: async () => {
       const { receive } = await import('./receive.js');

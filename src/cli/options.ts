@@ -144,3 +144,15 @@ export function listReplacing(defaults: readonly string[]): (value: string, prev
       .filter(Boolean),
   ];
 }
+
+/**
+ * A value that must name something (a path, a tag): an empty one (`--checkpoint ''`, or an
+ * environment variable set empty) once ran the whole input before failing on it, leaving `.tmp`
+ * and `.lock` files in the working directory. `give` says what to give instead.
+ */
+export function nonEmpty(give: string): (value: string) => string {
+  return (value) => {
+    if (value === '') throw new InvalidArgumentError(`an empty value names nothing; give ${give}.`);
+    return value;
+  };
+}

@@ -7,7 +7,7 @@ import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../schema/timestamp.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
 import type { ForwardCliOptions } from './forward-options.js';
-import { byteSize, duration, integer, invalidAllowance, type InvalidAllowance } from './options.js';
+import { byteSize, duration, integer, invalidAllowance, nonEmpty, type InvalidAllowance } from './options.js';
 import { timeBound } from './time-bound.js';
 
 /** `$XDG_STATE_HOME/audit-ship/spool`, else `~/.local/state/audit-ship/spool`: state that must survive restarts. */
@@ -62,7 +62,8 @@ export function shipOptions(): Option[] {
   return [
     new Option('--spool-dir <dir>', 'disk spool: each chunk is written here before it is sent and removed when acked')
       .default(defaultSpoolDir(), '$XDG_STATE_HOME/audit-ship/spool or ~/.local/state/audit-ship/spool')
-      .env('AUDIT_SHIP_SPOOL_DIR'),
+      .env('AUDIT_SHIP_SPOOL_DIR')
+      .argParser(nonEmpty('a directory')),
     new Option('--spool-max-bytes <size>', 'disk the spool may use').default(1024 ** 3, '1g').argParser(byteSize(64 * 1024)),
     new Option('--spool-overflow <policy>', 'when the spool is full: block (input waits) or drop-oldest (counted)')
       .choices(['block', 'drop-oldest'])
@@ -132,13 +133,14 @@ export function shipOptions(): Option[] {
  * synced: `-` would have made a file named `-`, and stdout would lose what a reader dropped.
  */
 function deadLetterFile(path: string): string {
-  if (path === '-')
+  if (path === '-' || path === '')
     throw new InvalidArgumentError('a file is needed: invalid lines are kept on disk (lint --format json lists them on stdout)');
   return path;
 }
 
 /** Positions are saved as the run goes and read back by the next run: `-` would make a file named `-`. */
 function checkpointFile(path: string): string {
-  if (path === '-') throw new InvalidArgumentError('a file is needed: positions are saved in it and read back by the next run');
+  if (path === '-' || path === '')
+    throw new InvalidArgumentError('a file is needed: positions are saved in it and read back by the next run');
   return path;
 }

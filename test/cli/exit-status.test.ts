@@ -256,11 +256,11 @@ describe('exit 6: records dropped from a full spool', () => {
 
 describe('exit 2: usage errors never reach the data', () => {
   /** Runs the CLI with `file` on stdin, then `cat`: whatever audit-ship did not read, cat prints. */
-  function leftOnStdin(args: string[], file: string): { code: number; rest: string; stderr: string } {
+  function leftOnStdin(args: string[], file: string, env: NodeJS.ProcessEnv = {}): { code: number; rest: string; stderr: string } {
     const script = `"${process.execPath}" "${CLI}" "$@"; code=$?; cat; exit $code`;
     const res = spawnSync('sh', ['-c', script, 'sh', ...args], {
       input: readFileSync(file),
-      env: { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') },
+      env: { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...env },
     });
     return { code: res.status!, rest: res.stdout.toString(), stderr: res.stderr.toString() };
   }
@@ -294,6 +294,24 @@ describe('exit 2: usage errors never reach the data', () => {
     ],
     // Once "missing required argument 'action'", which left the user to look up the actions.
     ['a spool command without its action', ['spool'], /missing required argument 'status\|verify\|purge'/],
+    // Once an internal error ("a promise was never settled"), after spooling the input.
+    ['--host with no server in it', ['--host', ''], /--host names no server \(an empty value, or AUDIT_SHIP_HOST set empty\?\)/],
+    ['--host of commas alone', ['--host', ' , '], /--host names no server/],
+    // Each once ran the whole input first: '' as the spool, a checkpoint named '' (leaving `.tmp`
+    // and `.lock` in the working directory), '' as the dead-letter file, an empty tag sent as such.
+    [
+      '--spool-dir set empty',
+      ['--spool-dir', ''],
+      /'--spool-dir <dir>' argument '' is invalid\. an empty value names nothing; give a directory\./,
+    ],
+    ['--checkpoint set empty', ['--checkpoint', '', '-'], /'--checkpoint <file>' argument '' is invalid\. a file is needed/],
+    ['--dead-letter set empty', ['--dead-letter', '', '-'], /'--dead-letter <file>' argument '' is invalid\. a file is needed/],
+    ['--tag set empty', ['--tag', ''], /'--tag <tag>' argument '' is invalid\. an empty value names nothing; give a tag/],
+    [
+      'lint --output set empty',
+      ['lint', '--output', ''],
+      /'--output <file>' argument '' is invalid\. an empty value names nothing; give a file, or - for stdout\./,
+    ],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     ['--username without --password', ['--shared-key', 'k', '--username', 'alice'], /--username needs --password/],
     [
@@ -330,6 +348,19 @@ describe('exit 2: usage errors never reach the data', () => {
       assert.match(res.stderr, message);
       assert.doesNotMatch(res.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(res.rest, readFileSync(file, 'utf8'), 'every byte is still there for the next reader');
+    });
+  }
+
+  for (const [name, message] of [
+    ['AUDIT_SHIP_HOST', /--host names no server \(an empty value, or AUDIT_SHIP_HOST set empty\?\)/],
+    ['AUDIT_SHIP_SPOOL_DIR', /'--spool-dir <dir>' value '' from env 'AUDIT_SHIP_SPOOL_DIR' is invalid\. an empty value names nothing/],
+    ['AUDIT_SHIP_TAG', /'--tag <tag>' value '' from env 'AUDIT_SHIP_TAG' is invalid\. an empty value names nothing/],
+  ] as const) {
+    it(`${name} set empty (a ConfigMap key with no value): exit 2 with a message, and stdin not consumed`, () => {
+      const res = leftOnStdin([], file, { [name]: '' });
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(res.stderr, message);
+      assert.equal(res.rest, readFileSync(file, 'utf8'));
     });
   }
 
