@@ -47,6 +47,10 @@ function checkOptions(files: string[], options: ShipOptions): void {
         `--workers ${options.workers} reads files in parallel; ${one} needs one reader: give --workers 1 or leave it out`,
       );
   }
+  // KUBECTL set empty once reached spawn(): an internal error. Checked only when kubectl is run.
+  if (options.kubectl !== undefined && options.kubectlCommand === '') {
+    throw new UsageError('--kubectl-command (or KUBECTL) is empty: give the kubectl to run, or leave it unset for kubectl on PATH');
+  }
   refuseSameFile(['--checkpoint', options.checkpoint], ['--dead-letter', options.deadLetter]);
   // (--kubectl with --checkpoint is refused by commander.)
   if (options.checkpoint !== undefined && (files.length === 0 || files.includes('-'))) {

@@ -351,13 +351,14 @@ describe('exit 2: usage errors never reach the data', () => {
     });
   }
 
-  for (const [name, message] of [
+  for (const [name, message, args] of [
     ['AUDIT_SHIP_HOST', /--host names no server \(an empty value, or AUDIT_SHIP_HOST set empty\?\)/],
     ['AUDIT_SHIP_SPOOL_DIR', /'--spool-dir <dir>' value '' from env 'AUDIT_SHIP_SPOOL_DIR' is invalid\. an empty value names nothing/],
     ['AUDIT_SHIP_TAG', /'--tag <tag>' value '' from env 'AUDIT_SHIP_TAG' is invalid\. an empty value names nothing/],
+    ['KUBECTL', /--kubectl-command \(or KUBECTL\) is empty: give the kubectl to run/, ['--kubectl', 'deploy/x']],
   ] as const) {
     it(`${name} set empty (a ConfigMap key with no value): exit 2 with a message, and stdin not consumed`, () => {
-      const res = leftOnStdin([], file, { [name]: '' });
+      const res = leftOnStdin([...(args ?? [])], file, { [name]: '' });
       assert.equal(res.code, EXIT.usage, res.stderr);
       assert.match(res.stderr, message);
       assert.equal(res.rest, readFileSync(file, 'utf8'));
