@@ -5,7 +5,7 @@
 import { rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
-import { UsageError } from '../errors.js';
+import { describeSystemError, UsageError } from '../errors.js';
 import { lockHolder, lockSpool } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
@@ -35,7 +35,11 @@ function inspect(dir: string): SpoolReport {
   try {
     segments = listSegments(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
+    // A file in its place (a --spool-dir mistyped for a log) was once an internal error.
+    if (code === 'ENOTDIR') throw new UsageError(`no spool at ${dir}: not a directory`);
+    if (code !== undefined) throw new UsageError(`cannot read the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
     throw error;
   }
   const report: SpoolReport = {

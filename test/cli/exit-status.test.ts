@@ -297,6 +297,12 @@ describe('exit 2: usage errors never reach the data', () => {
     // Once an internal error ("a promise was never settled"), after spooling the input.
     ['--host with no server in it', ['--host', ''], /--host names no server \(an empty value, or AUDIT_SHIP_HOST set empty\?\)/],
     ['--host of commas alone', ['--host', ' , '], /--host names no server/],
+    // Once an internal error (ENOTDIR from scandir).
+    [
+      'spool status of a file',
+      ['spool', 'status', '--spool-dir', file],
+      /no spool at \S+waiting\.jsonl: not a directory \(ERR_AUDIT_SHIP_USAGE\)/,
+    ],
     // Each once ran the whole input first: '' as the spool, a checkpoint named '' (leaving `.tmp`
     // and `.lock` in the working directory), '' as the dead-letter file, an empty tag sent as such.
     [
