@@ -23,10 +23,20 @@ export function timeBound(value: string, now: () => number = Date.now): TimeBoun
   return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
 }
 
+const LAST_EVENT_SECOND = 2 ** 32 - 1;
+
 /** Value of `sample --start`: whole seconds since the epoch, or any time --since takes. */
 export function startSeconds(value: string, now: () => number = Date.now): number {
   const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text);
+  if (/^\d+$/.test(text)) {
+    // Past this a record's Timestamp could not be written at all (it was an internal error), and
+    // no Fluentd event time holds it.
+    if (Number(text) > LAST_EVENT_SECOND)
+      throw new InvalidArgumentError(
+        `expected seconds since the epoch up to ${LAST_EVENT_SECOND} (2106-02-07T06:28:15Z), the last a Fluentd event time holds.`,
+      );
+    return Number(text);
+  }
   try {
     return timeBound(text, now).seconds;
   } catch {

@@ -37,6 +37,11 @@ describe('audit-ship sample', () => {
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--start <time>' argument 'yesterday' is invalid\. expected seconds since the epoch/);
     assert.equal((await runCli(['sample', '--start', '1h ago ago'])).code, 2);
+    // The last second an event time holds, and past it (once an internal error: "Invalid time value").
+    assert.match(await first('4294967295'), /^2106-02-07T06:28:15\.\d+Z$/);
+    const past = await runCli(['sample', '--start', '99999999999999999999']);
+    assert.equal(past.code, 2, past.stderr);
+    assert.match(past.stderr, /expected seconds since the epoch up to 4294967295 \(2106-02-07T06:28:15Z\)/);
   });
 
   it('stops quietly, exit 0, when the reader closes the pipe early (`sample | head`)', async () => {
