@@ -6,6 +6,7 @@
  */
 import { readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { describeSystemError, InputError } from '../errors.js';
 
 /**
  * The names of log files in a directory: JSON lines, plain or gzip, rotated ones too: numbered
@@ -49,9 +50,22 @@ function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'other' | '
   }
 }
 
+/**
+ * A directory's entries. One that cannot be read (a root-only directory under /var/log, for a
+ * shipper that is not root) is an input error, as an unreadable file is: its logs would otherwise
+ * go unread with nothing to show for it (it was an internal error).
+ */
+function entriesOf(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new InputError(`${dir}: ${describeSystemError(error)} (a directory searched for logs)`, { cause: error });
+  }
+}
+
 /** Every file under `dir`, sorted by name at each level; `skip` hears of links it does not read. */
 function walk(dir: string, each: (file: string) => void, skip: (skipped: Skipped) => void): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const entry of entriesOf(dir).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const path = join(dir, entry.name);
     const kind = kindOf(entry, path);
     if (kind === 'directory') walk(path, each, skip);

@@ -4,13 +4,15 @@
  * unless --allow-empty.
  */
 import assert from 'node:assert/strict';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { globPattern, LOG_FILE } from '../../src/input/expand.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { lines } from '../helpers/ledger.js';
+import { CLI } from '../helpers/paths.js';
 
 interface LintSummary {
   lines: number;
@@ -133,6 +135,41 @@ describe('lint inputs', () => {
     );
     const twenty = await runCli(['lint', join(cleanDir, 'audit-0*.jsonl'), join(cleanDir, 'audit-1*.jsonl')]);
     assert.equal(twenty.stderr.match(/\.jsonl: 2 lines read: 2 valid/g)?.length, 20, twenty.stderr);
+  });
+
+  it('a directory it cannot read is an input error naming it, for lint and ship, before anything is read', (t) => {
+    // Root reads any directory: as root, the CLI runs as nobody (setpriv), to whom the mode applies.
+    const root = process.getuid?.() === 0;
+    if (root && spawnSync('setpriv', ['--version']).status !== 0) return t.skip('running as root without setpriv to drop to nobody');
+    const dir = tempDir('audit-ship-lint-perm-');
+    chmodSync(dir, 0o777); // mkdtemp's 0700 would shut nobody out of the whole tree
+    mkdirSync(join(dir, 'logs', 'private'), { recursive: true });
+    writeFileSync(join(dir, 'logs', 'a.jsonl'), lines(3, 606).join(''));
+    writeFileSync(join(dir, 'logs', 'private', 'b.jsonl'), lines(3, 607).join(''));
+    chmodSync(join(dir, 'logs', 'private'), 0o000);
+    t.after(() => chmodSync(join(dir, 'logs', 'private'), 0o755));
+    const run = (args: string[]) => {
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+      delete env.NODE_V8_COVERAGE; // nobody cannot write the coverage of the run that started it
+      const command = [process.execPath, CLI, ...args];
+      const res = root
+        ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { env, cwd: dir })
+        : spawnSync(command[0]!, command.slice(1), { env, cwd: dir });
+      return { code: res.status, stderr: res.stderr.toString() };
+    };
+    for (const args of [
+      ['lint', 'logs'],
+      ['lint', 'logs/**/*.jsonl'],
+      ['ship', '--port', '1', '--spool-dir', join(dir, 'spool'), 'logs'],
+    ]) {
+      const res = run(args);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.equal(
+        res.stderr,
+        'audit-ship: logs/private: permission denied (a directory searched for logs) (ERR_AUDIT_SHIP_INPUT)\n',
+        args.join(' '),
+      );
+    }
   });
 
   it('reads gzip on stdin as the records it holds', async () => {
