@@ -4,33 +4,15 @@
  * read-only, where Node's recursive mkdir says "no such file or directory".
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { makeDirectory } from '../src/make-directory.js';
 import { runCli, tempDir } from './helpers/cli.js';
+import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 
-/** Why a read-only tmpfs cannot be mounted here, or null when it can. */
-function noReadOnlyMount(): string | null {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  const probe = tempDir('audit-ship-ro-probe-');
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', probe]);
-  if (mounted.status !== 0) return `mount -t tmpfs failed: ${mounted.stderr?.toString().trim() || mounted.error?.message}`;
-  spawnSync('umount', [probe]);
-  return null;
-}
-const skipReadOnly = noReadOnlyMount();
-if (skipReadOnly) process.stdout.write(`# skipping the read-only file system tests: ${skipReadOnly}\n`);
-
-/** A read-only tmpfs, unmounted after the test. */
-function readOnlyDir(t: TestContext): string {
-  const dir = tempDir('audit-ship-ro-');
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
-  assert.equal(mounted.status, 0, mounted.stderr?.toString());
-  t.after(() => void spawnSync('umount', ['-l', dir]));
-  return dir;
-}
+const skipReadOnly = tmpfsUnavailable('ro,size=1m', 'the read-only file system tests');
+const readOnlyDir = (t: TestContext) => mountTmpfs(t, 'ro,size=1m');
 
 describe('makeDirectory', () => {
   it('makes a directory and its missing parents with the mode asked, and takes one that exists', () => {

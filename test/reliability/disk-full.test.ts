@@ -14,28 +14,16 @@ import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
+import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
-/** Why a small tmpfs cannot be mounted here, or null when it can. */
-function noTmpfs(): string | null {
-  if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
-  const probe = tempDir('audit-ship-tmpfs-probe-');
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe]);
-  if (mounted.status !== 0) return `mount -t tmpfs failed: ${mounted.stderr?.toString().trim() || mounted.error?.message}`;
-  spawnSync('umount', [probe]);
-  return null;
-}
-const skipTmpfs = noTmpfs();
-if (skipTmpfs) process.stdout.write(`# skipping the full-disk tests: ${skipTmpfs}\n`);
+const skipTmpfs = tmpfsUnavailable('size=1m', 'the full-disk tests');
 
-/** A tmpfs of `size` (mount's syntax, e.g. 2m), unmounted after the test. */
+/** A tmpfs of `size` (mount's syntax, e.g. 2m), unmounted after the test, and a way to resize it. */
 function smallDisk(t: TestContext, size: string): { dir: string; resize: (size: string) => void } {
-  const dir = tempDir('audit-ship-tmpfs-');
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
-  assert.equal(mounted.status, 0, mounted.stderr?.toString());
-  t.after(() => void spawnSync('umount', ['-l', dir]));
+  const dir = mountTmpfs(t, `size=${size}`);
   const resize = (to: string) => assert.equal(spawnSync('mount', ['-o', `remount,size=${to}`, dir]).status, 0);
   return { dir, resize };
 }
