@@ -1,5 +1,6 @@
 /** Values of --since and --until: an RFC 3339 time, a date (midnight UTC), or a span before now. */
 import { InvalidArgumentError } from 'commander';
+import { LAST_EVENT_SECOND } from '../forward/event-time.js';
 import { parseTimestamp } from '../schema/timestamp.js';
 import type { TimeBound } from '../schema/timestamp.js';
 import { parseDuration } from './options.js';
@@ -22,8 +23,6 @@ export function timeBound(value: string, now: () => number = Date.now): TimeBoun
   }
   return { seconds: parsed.seconds, nanoseconds: parsed.nanoseconds };
 }
-
-const LAST_EVENT_SECOND = 2 ** 32 - 1;
 
 /** Value of `sample --start`: whole seconds since the epoch, or any time --since takes. */
 export function startSeconds(value: string, now: () => number = Date.now): number {

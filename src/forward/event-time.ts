@@ -10,7 +10,8 @@ import { FIXEXT8 } from '../msgpack/types.js';
 export const EVENT_TIME_EXT_TYPE = 0;
 /** fixext 8 header, type, 8 bytes. */
 export const EVENT_TIME_ENCODED_BYTES = 10;
-const UINT32_MAX = 0xffffffff;
+/** The last whole second an EventTime holds: 2106-02-07T06:28:15Z. */
+export const LAST_EVENT_SECOND = 0xffffffff;
 
 export class EventTime {
   constructor(
@@ -20,7 +21,7 @@ export class EventTime {
 
   /** Whether the time fits the wire format: 1970-01-01 up to 2106-02-07. */
   static representable(seconds: number, nanoseconds: number): boolean {
-    return Number.isInteger(seconds) && seconds >= 0 && seconds <= UINT32_MAX && nanoseconds >= 0 && nanoseconds < 1e9;
+    return Number.isInteger(seconds) && seconds >= 0 && seconds <= LAST_EVENT_SECOND && nanoseconds >= 0 && nanoseconds < 1e9;
   }
 }
 
