@@ -148,9 +148,13 @@ describe('lint inputs', () => {
     writeFileSync(join(dir, 'logs', 'private', 'b.jsonl'), lines(3, 607).join(''));
     chmodSync(join(dir, 'logs', 'private'), 0o000);
     t.after(() => chmodSync(join(dir, 'logs', 'private'), 0o755));
+    // Node hands a child the coverage directory of the run that started it, which nobody cannot
+    // write to (and says so on stderr): these runs' coverage goes where nobody can write, unread.
+    const coverage = join(dir, 'coverage');
+    mkdirSync(coverage);
+    chmodSync(coverage, 0o777);
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', NODE_V8_COVERAGE: coverage };
     const run = (args: string[]) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-      delete env.NODE_V8_COVERAGE; // nobody cannot write the coverage of the run that started it
       const command = [process.execPath, CLI, ...args];
       const res = root
         ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...command], { env, cwd: dir })
