@@ -102,6 +102,9 @@ export function describeSystemError(error: unknown): string {
       return `input/output error (EIO)`;
     case 'EROFS':
       return 'read-only file system';
+    case 'ENXIO':
+      // open() of a Unix socket, or of a device with nothing behind it.
+      return 'not a file that can be read: a socket, or a device with nothing behind it (ENXIO)';
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
       return `not valid gzip data (${e.message})`;

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -174,6 +176,19 @@ describe('lint inputs', () => {
         args.join(' '),
       );
     }
+  });
+
+  it('a Unix socket named as an input is said to be one, exit 2', async (t) => {
+    const path = join(tempDir('audit-ship-lint-sock-'), 'fluent.sock');
+    const server = createServer().listen(path);
+    await once(server, 'listening');
+    t.after(() => server.close());
+    const res = await runCli(['lint', path]);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(
+      res.stderr,
+      /fluent\.sock: not a file that can be read: a socket, or a device with nothing behind it \(ENXIO\) \(ERR_AUDIT_SHIP_INPUT_READ\)/,
+    );
   });
 
   it('reads gzip on stdin as the records it holds', async () => {
