@@ -109,6 +109,15 @@ function xml(s: string): string {
 }
 
 /**
+ * An XML attribute value: as xml(), with tabs and line ends as character references, which XML
+ * parsers keep (written raw, a parser reads each as a space: a file name with a newline in it came
+ * back another name).
+ */
+function attr(s: string): string {
+  return xml(s).replace(/\t/g, '&#9;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;');
+}
+
+/**
  * A testsuite per file, a testcase per line with a problem (a `<failure>` when it has an error), one
  * passing case for a clean file; findings left out, as a failing suite of their own.
  */
@@ -131,21 +140,21 @@ function junit(listed: Listed, files: readonly FileReport[]): string {
       const details = xml(found.map((f) => `${f.diagnostic.severity} [${f.diagnostic.code}] ${message(f)}`).join('\n'));
       const body =
         errors.length > 0
-          ? `<failure message="${xml(message(errors[0]!))}" type="${xml(errors[0]!.diagnostic.code)}">${details}</failure>`
+          ? `<failure message="${attr(message(errors[0]!))}" type="${attr(errors[0]!.diagnostic.code)}">${details}</failure>`
           : `<system-out>${details}</system-out>`;
-      return `    <testcase name="line ${line}" classname="${xml(file)}">${body}</testcase>\n`;
+      return `    <testcase name="line ${line}" classname="${attr(file)}">${body}</testcase>\n`;
     });
     const fileFailures = cases.filter((c) => c.includes('<failure')).length;
-    if (errors + warnings === 0) cases.push(`    <testcase name="${count(records, 'record')} valid" classname="${xml(file)}"/>\n`);
+    if (errors + warnings === 0) cases.push(`    <testcase name="${count(records, 'record')} valid" classname="${attr(file)}"/>\n`);
     failures += fileFailures;
     tests += cases.length;
-    return `  <testsuite name="${xml(file)}" tests="${cases.length}" failures="${fileFailures}" errors="0">\n${cases.join('')}  </testsuite>\n`;
+    return `  <testsuite name="${attr(file)}" tests="${cases.length}" failures="${fileFailures}" errors="0">\n${cases.join('')}  </testsuite>\n`;
   });
   if (listed.left > 0) {
     const { file, line } = listed.firstLeft!;
-    const text = xml(`${listed.note}; the first of them at ${file}:${line}`);
+    const note = `${listed.note}; the first of them at ${file}:${line}`;
     suites.push(
-      `  <testsuite name="findings not listed" tests="1" failures="1" errors="0">\n    <testcase name="${count(listed.left, 'more finding')}" classname="audit-ship lint"><failure message="${text}" type="findings-not-listed">${text}</failure></testcase>\n  </testsuite>\n`,
+      `  <testsuite name="findings not listed" tests="1" failures="1" errors="0">\n    <testcase name="${count(listed.left, 'more finding')}" classname="audit-ship lint"><failure message="${attr(note)}" type="findings-not-listed">${xml(note)}</failure></testcase>\n  </testsuite>\n`,
     );
     tests++;
     failures++;

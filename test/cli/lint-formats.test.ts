@@ -170,6 +170,21 @@ describe('lint formats', () => {
     assert.equal(gitlab.at(-1)!.location.lines.begin, MAX_LISTED_FINDINGS + 1);
   });
 
+  it('JUnit keeps a file name with a tab or a newline in it, as character references in its attributes', async () => {
+    const file = join(tempDir(), 'audit\tof\nmonday.jsonl');
+    writeFileSync(file, `${lines(1, 608).join('')}not json\n`);
+    const res = await runCli(['lint', '--format', 'junit', file]);
+    assert.equal(res.code, 1, res.stderr);
+    // Written raw, an attribute's tab or newline is read back by an XML parser as a space.
+    assert.doesNotMatch(res.stdout, /="[^"]*[\t\n]/, 'no raw tab or newline inside an attribute');
+    assert.match(res.stdout, /classname="[^"]*audit&#9;of&#10;monday\.jsonl"/);
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true }).parse(res.stdout) as {
+      testsuites: { testsuite: { name: string; testcase: { classname: string } } };
+    };
+    assert.equal(parsed.testsuites.testsuite.name, file);
+    assert.equal(parsed.testsuites.testsuite.testcase.classname, file);
+  });
+
   it('--output writes the report to a file, its folders made, while text goes to the terminal', async () => {
     const files = corpus();
     // Under folders that are not there yet, as a CI job names a path it collects.
