@@ -138,15 +138,15 @@ export class Sender extends EventEmitter<SenderEvents> {
    * Returns the chunks that were not acked (they stay wherever the caller keeps them).
    */
   async close(timeoutMs: number): Promise<Chunk[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.pending > 0 && !this.fatalError && Date.now() < deadline) {
+    const deadline = performance.now() + timeoutMs;
+    while (this.pending > 0 && !this.fatalError && performance.now() < deadline) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
           this.off('acked', done);
           resolve();
         };
-        const timer = setTimeout(done, Math.min(50, Math.max(1, deadline - Date.now())));
+        const timer = setTimeout(done, Math.min(50, Math.max(1, deadline - performance.now())));
         this.on('acked', done);
       });
     }

@@ -66,7 +66,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   readonly inFlight = new Map<string, Pending>();
   /** Connections in a row the server closed soon after their first ack. */
   private closedAfterAck = 0;
-  /** When the current connection's first ack came (ms since the epoch); null until it does. */
+  /** When the current connection's first ack came (monotonic ms, as every duration here); null until it does. */
   private firstAckAt: number | null = null;
   /**
    * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
@@ -223,7 +223,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** Runs one connection to its end; true when it ended soon and barren (the next attempt waits out a backoff). */
   private async use(connection: Connection): Promise<boolean> {
     this.connection = connection;
-    const opened = Date.now();
+    const opened = performance.now();
     connection.on('ack', (id: string) => this.onAck(id));
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
@@ -247,7 +247,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     // A connection that failed before a useful ack, and soon, is a failed attempt: the next waits
     // out the backoff. Otherwise a server that accepts and closes at once (a load balancer with no
     // backend), or acks ids we never sent, gets thousands of reconnects a second.
-    return error !== undefined && !this.trusted && Date.now() - opened < HEALTHY_CONNECTION_MS;
+    return error !== undefined && !this.trusted && performance.now() - opened < HEALTHY_CONNECTION_MS;
   }
 
   /**
@@ -260,7 +260,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    */
   private oneChunkAtATime(connection: Connection, error: ForwardError | undefined): ForwardError | undefined {
     if (this.oneAtATime || !error) return error;
-    const soon = connection.endedByPeer && this.firstAckAt !== null && Date.now() - this.firstAckAt < CLOSED_AFTER_ACK_MS;
+    const soon = connection.endedByPeer && this.firstAckAt !== null && performance.now() - this.firstAckAt < CLOSED_AFTER_ACK_MS;
     this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
     if (this.closedAfterAck < 2) return error;
     this.oneAtATime = true;
@@ -276,7 +276,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.backoff.reset();
-    this.firstAckAt ??= Date.now();
+    this.firstAckAt ??= performance.now();
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
     if (this.oneAtATime) void this.connection?.end();
     this.chunksAcked++;
