@@ -6,12 +6,13 @@
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import type { Line } from '../input/lines.js';
 import type { InputSource } from '../input/sources.js';
-import { MAX_RECORD_DEPTH, type ChunkBuilder } from '../forward/chunk.js';
+import type { ChunkBuilder } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import { before, type TimeBound } from '../schema/timestamp.js';
 import { LineJudge } from '../verdict/judge.js';
+import { TIME_OUT_OF_RANGE, TOO_DEEP } from '../verdict/ship-rejects.js';
 import type { TranscodedRecord } from '../verdict/record-transcoder.js';
 import type { ShipCounts } from './counts.js';
 
@@ -116,9 +117,7 @@ export class LineAcceptor {
     const start = this.builder.beginEntry();
     if (!this.builder.writeRecord(record)) {
       this.builder.cancelEntry(start);
-      this.reject(source, line, [
-        diagnostic('too-deep', null, `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`),
-      ]);
+      this.reject(source, line, [diagnostic('too-deep', null, TOO_DEEP)]);
       return false;
     }
     if (this.options.kubernetesMetadata) this.addOrigin(source, line, start, record);
@@ -158,9 +157,7 @@ export class LineAcceptor {
    */
   private admit(source: InputSource, line: Line, seconds: number, nanoseconds: number, ids: RecordIds): boolean {
     if (this.options.timeSource === 'record' && !EventTime.representable(seconds, nanoseconds)) {
-      this.reject(source, line, [
-        diagnostic('time-out-of-range', 'Timestamp', 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC'),
-      ]);
+      this.reject(source, line, [diagnostic('time-out-of-range', 'Timestamp', TIME_OUT_OF_RANGE)]);
       return false;
     }
     const { since, until } = this.options;

@@ -7,13 +7,18 @@ import { EventTime } from '../forward/event-time.js';
 import { MAX_RECORD_DEPTH, TooDeepError, type MsgpackWriter } from '../msgpack/writer.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
 
+/** Why `ship` refuses a record's time (time-out-of-range), in its words and in lint's. */
+export const TIME_OUT_OF_RANGE = 'Fluentd event times run from 1970-01-01 to 2106-02-07 UTC';
+/** Why `ship` refuses a record's depth (too-deep). */
+export const TOO_DEEP = `the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`;
+
 /** A warning when `ship` would refuse a Timestamp as the event time (it ships under --time-source now). */
 export function timeShipRejects(seconds: number, nanoseconds: number): Diagnostic | null {
   if (EventTime.representable(seconds, nanoseconds)) return null;
   return diagnostic(
     'ship-rejects',
     'Timestamp',
-    '`ship` rejects this line (time-out-of-range): Fluentd event times run from 1970-01-01 to 2106-02-07 UTC; `ship --time-source now` ships it',
+    `\`ship\` rejects this line (time-out-of-range): ${TIME_OUT_OF_RANGE}; \`ship --time-source now\` ships it`,
   );
 }
 
@@ -28,11 +33,7 @@ export function depthShipRejects(record: Record<string, unknown>, scratch: Msgpa
     return null;
   } catch (error) {
     if (!(error instanceof TooDeepError)) throw error;
-    return diagnostic(
-      'ship-rejects',
-      null,
-      `\`ship\` rejects this line (too-deep): the record nests deeper than ${MAX_RECORD_DEPTH} levels, more than audit-ship encodes`,
-    );
+    return diagnostic('ship-rejects', null, `\`ship\` rejects this line (too-deep): ${TOO_DEEP}`);
   } finally {
     scratch.pos = start;
   }
