@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { MAX_RECORD_DEPTH } from '../../src/msgpack/writer.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { nested } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { fixture, readCases, seedExample } from '../helpers/paths.js';
 
@@ -249,11 +250,6 @@ describe('audit-ship lint', () => {
   });
 
   it('warns of every line ship would refuse (ship-rejects), and of those alone', async () => {
-    const nested = (levels: number) => {
-      let value: unknown = { leaf: 1 };
-      for (let i = 1; i < levels; i++) value = { x: value };
-      return value;
-    };
     const base = seedExample() as Record<string, unknown>;
     const records = [
       { Timestamp: '0001-01-01T00:00:00Z' }, // Go's zero time

@@ -14,6 +14,7 @@ import { EventTime } from '../../src/forward/event-time.js';
 import { eventTimeCodec } from '../../src/forward/event-time-codec.js';
 import { MAX_RECORD_DEPTH } from '../../src/msgpack/writer.js';
 import { prng } from '../../src/sample/generate.js';
+import { nested } from '../helpers/ledger.js';
 import { receivers, type RunningReceiver } from '../helpers/receive-cli.js';
 import { waitFor } from '../helpers/ship-cli.js';
 
@@ -94,16 +95,6 @@ async function hostileSend(port: number, bytes: Buffer, waitClose = true): Promi
     clearTimeout(timer);
     socket.destroy();
   }
-}
-
-/**
- * A value `levels` maps deep under the record: with the record's own map, `levels + 1` levels,
- * the innermost at depth `levels` (the writer refuses a map at depth MAX_RECORD_DEPTH).
- */
-function nested(levels: number): unknown {
-  let value: unknown = { leaf: 1 };
-  for (let i = 1; i < levels; i++) value = { x: value };
-  return value;
 }
 
 /** Sends one message on a new connection and returns the receiver's reply (its ack). */

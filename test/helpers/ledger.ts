@@ -108,3 +108,13 @@ export function assertAccounted(s: ShipSummary): void {
     'every record is accounted for',
   );
 }
+
+/**
+ * A value `levels` maps deep, to put under a record: with the record's own map, `levels + 1`
+ * levels, the innermost at depth `levels` (the writer refuses a map at depth MAX_RECORD_DEPTH).
+ */
+export function nested(levels: number): unknown {
+  let value: unknown = { leaf: 1 };
+  for (let i = 1; i < levels; i++) value = { x: value };
+  return value;
+}
