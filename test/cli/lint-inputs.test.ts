@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { globPattern, LOG_FILE } from '../../src/input/expand.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { lines } from '../helpers/ledger.js';
+import { lines, smallFiles } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 
 interface LintSummary {
@@ -110,33 +110,32 @@ describe('lint inputs', () => {
 
   it('past 20 inputs, gives a line only for each file with a finding, and counts the others', async () => {
     const dir = tempDir('audit-ship-lint-many-');
-    const good = lines(2, 605).join('');
-    for (let i = 0; i < 25; i++) writeFileSync(join(dir, `audit-${String(i).padStart(2, '0')}.jsonl`), good);
-    writeFileSync(join(dir, 'audit-07.jsonl'), `${good}not json\n`);
-    writeFileSync(join(dir, 'audit-19.jsonl'), good.replace(/"Method":"[A-Z]+"/, '"Method":"PURGE"'));
+    const { files, records } = smallFiles(dir, 25, 2, 605);
+    writeFileSync(files[7]!, `${records[7]!.join('')}not json\n`);
+    writeFileSync(files[19]!, records[19]!.join('').replace(/"Method":"[A-Z]+"/, '"Method":"PURGE"'));
     const res = await runCli(['lint', dir]);
     assert.equal(res.code, 1, res.stderr);
     const perFile = res.stderr.split('\n').filter((l) => / lines? read: /.test(l) && !l.startsWith('audit-ship lint: '));
     assert.deepEqual(
       perFile.map((l) => l.replace(/^\S+\//, '')),
       [
-        'audit-07.jsonl: 3 lines read: 2 valid, 1 invalid, 0 skipped; 1 error, 0 warnings',
-        'audit-19.jsonl: 2 lines read: 2 valid, 0 invalid, 0 skipped; 0 errors, 1 warning',
+        'audit-07.log: 3 lines read: 2 valid, 1 invalid, 0 skipped; 1 error, 0 warnings',
+        'audit-19.log: 2 lines read: 2 valid, 0 invalid, 0 skipped; 0 errors, 1 warning',
       ],
     );
     assert.match(res.stderr, /^audit-ship lint: 23 other files with no finding \(--summary json lists each file\)$/m);
     assert.match(res.stderr, /^audit-ship lint: 51 lines read: 50 valid, 1 invalid/m);
     // With no finding at all, the count alone; at 20 files, a line for each as before.
     const cleanDir = tempDir('audit-ship-lint-clean-');
-    for (let i = 0; i < 21; i++) writeFileSync(join(cleanDir, `audit-${String(i).padStart(2, '0')}.jsonl`), good);
+    smallFiles(cleanDir, 21, 2, 630);
     const clean = await runCli(['lint', cleanDir]);
     assert.equal(clean.code, 0, clean.stderr);
     assert.match(
       clean.stderr,
       /^audit-ship lint: 21 files with no finding \(--summary json lists each file\)\naudit-ship lint: 42 lines read/m,
     );
-    const twenty = await runCli(['lint', join(cleanDir, 'audit-0*.jsonl'), join(cleanDir, 'audit-1*.jsonl')]);
-    assert.equal(twenty.stderr.match(/\.jsonl: 2 lines read: 2 valid/g)?.length, 20, twenty.stderr);
+    const twenty = await runCli(['lint', join(cleanDir, 'audit-0*.log'), join(cleanDir, 'audit-1*.log')]);
+    assert.equal(twenty.stderr.match(/\.log: 2 lines read: 2 valid/g)?.length, 20, twenty.stderr);
   });
 
   it('a directory it cannot read is an input error naming it, for lint and ship, before anything is read', (t) => {
