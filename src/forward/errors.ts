@@ -54,4 +54,6 @@ export class DeliveryError extends ForwardError {
  */
 export class RetryTimeoutError extends DeliveryError {
   override readonly code = 'ERR_AUDIT_SHIP_RETRY_TIMEOUT';
+  /** Why the last try failed: the give-up is its outcome, so it is said there and not as "retrying". */
+  lastFailure: ForwardError | null = null;
 }

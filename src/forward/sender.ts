@@ -63,6 +63,8 @@ export class Sender extends EventEmitter<SenderEvents> {
   private readonly pool: ServerPool;
   private readonly groups: ServerGroup[] = [];
   private fatalError: ForwardError | null = null;
+  /** The last failed connect or lost connection: what a give-up says it gave up on. */
+  private lastFailure: ForwardError | null = null;
   private started = false;
   private readonly retry: RetryClock;
   state: SenderState = 'disconnected';
@@ -196,7 +198,11 @@ export class Sender extends EventEmitter<SenderEvents> {
     link.on('written', (p) => this.waiting.written(p));
     link.on('returned', (back) => this.requeue(back, link));
     link.on('connect-error', (error) => this.onConnectError(error, endpoint));
-    link.on('connection-lost', (error, n) => this.state !== 'closed' && this.emit('connection-lost', error, n, link));
+    link.on('connection-lost', (error, n) => {
+      if (this.state === 'closed') return;
+      this.lastFailure = error;
+      this.emit('connection-lost', error, n, link);
+    });
     link.on('fatal', (error) => this.failAll(error));
     this.pool.add(link);
     this.onLinkState(link);
@@ -260,17 +266,21 @@ export class Sender extends EventEmitter<SenderEvents> {
     this.dispatch();
   }
 
+  /** A failed try is retried, or, past --retry-timeout, is the reason the give-up names (and not emitted). */
   private onConnectError(error: ForwardError, endpoint: Endpoint | null): void {
     if (this.state === 'closed') return;
-    this.emit('connect-error', error, endpoint);
+    this.lastFailure = error;
     if (this.state !== 'connected') this.setState('disconnected', null);
     this.checkRetryTimeout();
+    if (!this.fatalError) this.emit('connect-error', error, endpoint);
   }
 
   private checkRetryTimeout(): void {
     if (this.state === 'connected') return;
     const expired = this.retry.expired(this.pending);
-    if (expired) this.failAll(expired);
+    if (!expired) return;
+    expired.lastFailure = this.lastFailure;
+    this.failAll(expired);
   }
 
   private setState(state: SenderState, endpoint: Endpoint | null): void {

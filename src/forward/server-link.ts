@@ -206,8 +206,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
         const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
         if (e.fatal) return void this.emit('fatal', e);
         this.failedSinceUp = true;
-        this.setState('down');
+        // Said before the state changes: going down may end the sender's --retry-timeout, and the
+        // give-up names this as the reason.
         this.emit('connect-error', e);
+        this.setState('down');
         barren = true;
         continue;
       }

@@ -190,7 +190,11 @@ export class ShipRun {
     await this.checkpoint?.saved().catch(fail);
     for (const source of sources) await source.saved?.().catch(fail);
     if (isWriteFailure(this.failure)) this.stop.writeFailure = this.failure;
-    if (this.stop.gaveUp) this.hooks.note(`audit-ship: gave up: ${this.stop.gaveUp.message}\n`);
+    const { gaveUp } = this.stop;
+    if (gaveUp)
+      this.hooks.note(
+        `audit-ship: gave up: ${gaveUp.message}${gaveUp.lastFailure ? `; the last try: ${gaveUp.lastFailure.message}` : ''}\n`,
+      );
     return Number(process.hrtime.bigint() - started) / 1e9;
   }
 

@@ -170,8 +170,24 @@ describe('audit-ship ship', () => {
   it('exits 3 after --retry-timeout when nothing listens, the records kept in the spool', async () => {
     const res = await runCli(['--port', String(await freePort()), '--retry-timeout', '2s'], { input: lines(3, 29).join('') });
     assert.equal(res.code, EXIT.leftInSpool);
-    assert.match(res.stderr, /gave up: nothing could be delivered for 2 s \(--retry-timeout\)/);
+    assert.match(
+      res.stderr,
+      /gave up: nothing could be delivered for 2 s \(--retry-timeout\); the last try: cannot connect to 127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+    );
     assert.match(res.stderr, /exit 3: 3 records were not acked and stay in the spool/);
+  });
+
+  it('names the one failed try when --retry-timeout ends before a second', async () => {
+    // The handshake waits out --connect-timeout, longer than --retry-timeout: the give-up is the only word.
+    const r = await receiver();
+    const args = ['--port', String(r.port), '--shared-key', 'k', '--connect-timeout', '2s', '--retry-timeout', '1s'];
+    const res = await runCli(args, { input: lines(3, 29).join('') });
+    assert.equal(res.code, EXIT.leftInSpool, res.stderr);
+    assert.match(
+      res.stderr,
+      /gave up: nothing could be delivered for 1 s \(--retry-timeout\); the last try: no handshake with 127\.0\.0\.1:\d+ within 2 s: it sent no HELO/,
+    );
+    assert.doesNotMatch(res.stderr, /retrying/);
   });
 
   it('exits 2 on bad option values', async () => {

@@ -1,7 +1,7 @@
 /** The sender under receiver faults: nothing acked is lost, nothing unacked is forgotten. */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { ConnectError, DeliveryError } from '../../src/forward/errors.js';
+import { ConnectError, DeliveryError, RetryTimeoutError } from '../../src/forward/errors.js';
 import { Sender } from '../../src/forward/sender.js';
 import { FaultServer, type AckAction, type ChunkContext } from '../helpers/fault-server.js';
 import { chunksOf, senderOptions } from '../helpers/forward.js';
@@ -204,13 +204,18 @@ describe('sender under faults', () => {
     assert.equal(back.records.length, 10);
   });
 
-  it('names a host that does not resolve', async () => {
+  it('names a host that does not resolve, as the reason it gave up', async () => {
     const sender = new Sender(senderOptions(24224, { endpoints: [{ host: 'no-such-host.invalid', port: 24224 }], retryTimeoutMs: 1 }));
-    const errors: string[] = [];
-    sender.on('connect-error', (e) => errors.push(e.message));
+    const retried: string[] = [];
+    sender.on('connect-error', (e) => retried.push(e.message));
     track(sender);
     const { chunks } = chunksOf(1, 1);
-    await assert.rejects(sender.send(chunks[0]!), DeliveryError);
-    assert.match(errors[0]!, /cannot resolve no-such-host\.invalid/);
+    const error = await sender.send(chunks[0]!).then(
+      () => assert.fail('delivered'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof RetryTimeoutError);
+    assert.match(error.lastFailure?.message ?? '', /cannot resolve no-such-host\.invalid/);
+    assert.deepEqual(retried, [], 'the try that ends the wait is not said to be retried');
   });
 });
