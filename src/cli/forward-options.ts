@@ -78,10 +78,18 @@ export function forwardOptions(): Option[] {
       .default(DEFAULT_TAG)
       .env('AUDIT_SHIP_TAG')
       .argParser(nonEmpty('a tag: Fluentd routes events by it')),
-    new Option('--shared-key <key>', "shared key of the server's <security> section").env('AUDIT_SHIP_SHARED_KEY'),
+    // Empty, a shared key or password is most often a Secret's key that holds nothing: sent as is,
+    // it proves nothing (anyone can make the handshake's digests of an empty key).
+    new Option('--shared-key <key>', "shared key of the server's <security> section")
+      .env('AUDIT_SHIP_SHARED_KEY')
+      .argParser(nonEmpty("the shared_key of the server's <security> section", 'an empty key proves nothing')),
     new Option('--self-hostname <name>', 'hostname sent in the handshake').default(hostname(), 'this host').env('AUDIT_SHIP_SELF_HOSTNAME'),
-    new Option('--username <name>', 'user for <security> user_auth').env('AUDIT_SHIP_USERNAME'),
-    new Option('--password <password>', 'password for --username').env('AUDIT_SHIP_PASSWORD'),
+    new Option('--username <name>', 'user for <security> user_auth')
+      .env('AUDIT_SHIP_USERNAME')
+      .argParser(nonEmpty("a <user> of the server's <security> section")),
+    new Option('--password <password>', 'password for --username')
+      .env('AUDIT_SHIP_PASSWORD')
+      .argParser(nonEmpty("the password of the server's <user>", 'an empty password proves nothing')),
     new Option('--tls', 'connect with TLS').default(false),
     // Any TLS option turns TLS on: commander sets --tls for them.
     new Option('--tls-ca <file>', 'PEM CA bundle to verify the server (default: the system CAs)')

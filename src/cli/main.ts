@@ -128,7 +128,9 @@ const COMMANDS: CommandSpec[] = [
       new Option('--port <port>', 'port to listen on (0: any free port)').default(24224).argParser(integer(0, 65535)),
       new Option('--bind <address>', 'address to listen on').default('127.0.0.1'),
       new Option('--out <file>', 'append events to this file (default and -: stdout)').argParser(nonEmpty('a file, or - for stdout')),
-      new Option('--shared-key <key>', 'require the shared-key handshake').env('AUDIT_SHIP_SHARED_KEY'),
+      new Option('--shared-key <key>', 'require the shared-key handshake')
+        .env('AUDIT_SHIP_SHARED_KEY')
+        .argParser(nonEmpty('the key shippers must send', 'an empty key proves nothing')),
       new Option('--self-hostname <name>', 'hostname sent in PONG').default(hostname(), 'this host'),
       new Option(
         '--user <name:password>',

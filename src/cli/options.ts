@@ -148,11 +148,12 @@ export function listReplacing(defaults: readonly string[]): (value: string, prev
 /**
  * A value that must name something (a path, a tag): an empty one (`--checkpoint ''`, or an
  * environment variable set empty) once ran the whole input before failing on it, leaving `.tmp`
- * and `.lock` files in the working directory. `give` says what to give instead.
+ * and `.lock` files in the working directory. `give` says what to give instead; `empty` what an
+ * empty one is.
  */
-export function nonEmpty(give: string): (value: string) => string {
+export function nonEmpty(give: string, empty = 'an empty value names nothing'): (value: string) => string {
   return (value) => {
-    if (value === '') throw new InvalidArgumentError(`an empty value names nothing; give ${give}.`);
+    if (value === '') throw new InvalidArgumentError(`${empty}; give ${give}.`);
     return value;
   };
 }

@@ -318,6 +318,14 @@ describe('exit 2: usage errors never reach the data', () => {
       ['lint', '--output', ''],
       /'--output <file>' argument '' is invalid\. an empty value names nothing; give a file, or - for stdout\./,
     ],
+    // Each once went on to a handshake with an empty key, which proves nothing (or failed only there).
+    [
+      '--shared-key set empty',
+      ['--shared-key', ''],
+      /'--shared-key <key>' argument '' is invalid\. an empty key proves nothing; give the shared_key/,
+    ],
+    ['--password set empty', ['--shared-key', 'k', '--username', 'a', '--password', ''], /an empty password proves nothing/],
+    ['receive --shared-key set empty', ['receive', '--shared-key', ''], /an empty key proves nothing; give the key shippers must send\./],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     ['--username without --password', ['--shared-key', 'k', '--username', 'alice'], /--username needs --password/],
     [
@@ -361,6 +369,8 @@ describe('exit 2: usage errors never reach the data', () => {
     ['AUDIT_SHIP_HOST', /--host names no server \(an empty value, or AUDIT_SHIP_HOST set empty\?\)/],
     ['AUDIT_SHIP_SPOOL_DIR', /'--spool-dir <dir>' value '' from env 'AUDIT_SHIP_SPOOL_DIR' is invalid\. an empty value names nothing/],
     ['AUDIT_SHIP_TAG', /'--tag <tag>' value '' from env 'AUDIT_SHIP_TAG' is invalid\. an empty value names nothing/],
+    ['AUDIT_SHIP_SHARED_KEY', /'--shared-key <key>' value '' from env 'AUDIT_SHIP_SHARED_KEY' is invalid\. an empty key proves nothing/],
+    ['AUDIT_SHIP_USERNAME', /'--username <name>' value '' from env 'AUDIT_SHIP_USERNAME' is invalid\. an empty value names nothing/],
     ['KUBECTL', /--kubectl-command \(or KUBECTL\) is empty: give the kubectl to run/, ['--kubectl', 'deploy/x']],
   ] as const) {
     it(`${name} set empty (a ConfigMap key with no value): exit 2 with a message, and stdin not consumed`, () => {
