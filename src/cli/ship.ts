@@ -3,6 +3,7 @@
  * run): options into the run's parts, the progress line, signals, the summary and the exit code
  * (src/cli/exit.ts).
  */
+import { existsSync } from 'node:fs';
 import { AuditShipError, CheckpointError, InputError, UsageError } from '../errors.js';
 import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
@@ -38,6 +39,14 @@ function stdoutWriter() {
 function checkOptions(files: string[], options: ShipOptions): void {
   if (options.since && options.until && !before(options.since.seconds, options.since.nanoseconds, options.until)) {
     throw new UsageError('--since must be before --until');
+  }
+  // `--since 24h ago` unquoted, the form --help shows, leaves `ago` as an input: once "ago: no
+  // such file or directory", which named neither the option nor the fix.
+  const bound = options.since ? '--since' : options.until ? '--until' : null;
+  if (bound && files.includes('ago') && !existsSync('ago')) {
+    throw new UsageError(
+      `${bound}: 'ago' was left as an input file; quote the span with it (${bound} '24h ago'), or give the span alone (${bound} 24h)`,
+    );
   }
   if ((options.workers ?? 1) > 1) {
     const one = options.kubectl !== undefined ? '--kubectl' : options.rate > 0 ? '--rate' : options.stdout ? '--stdout' : null;

@@ -326,6 +326,11 @@ describe('exit 2: usage errors never reach the data', () => {
     ],
     ['--password set empty', ['--shared-key', 'k', '--username', 'a', '--password', ''], /an empty password proves nothing/],
     ['receive --shared-key set empty', ['receive', '--shared-key', ''], /an empty key proves nothing; give the key shippers must send\./],
+    [
+      '--since 24h ago, unquoted',
+      ['--since', '24h', 'ago'],
+      /--since: 'ago' was left as an input file; quote the span with it \(--since '24h ago'\), or give the span alone/,
+    ],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     ['--username without --password', ['--shared-key', 'k', '--username', 'alice'], /--username needs --password/],
     [
