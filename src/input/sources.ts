@@ -37,6 +37,8 @@ export interface InputSource {
    * short (a signal, a read error): the exit status then says that input was not fully read.
    */
   exhausted: boolean;
+  /** A plain file: another process may still be writing it, its last line perhaps half written. */
+  growing?: true;
   /** A live tail (kubectl) has no end: a signal is its normal stop, not an unread input. */
   live?: boolean;
   /** The pod streams of `--kubectl`, for the metrics and the readiness probe. */
@@ -191,6 +193,7 @@ export async function openFileSource(path: string, blocking = false): Promise<In
     ...(identity ? { identity } : {}),
     resume: null,
     exhausted: false,
+    ...(kind === 'plain' ? { growing: true as const } : {}),
     chunks() {
       const offset = source.resume?.offset ?? 0;
       if (kind === 'plain') {

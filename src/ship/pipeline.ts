@@ -73,6 +73,8 @@ export class ShipPipeline {
    * being read, and those read to their end whose last chunk is not yet spooled.
    */
   private readonly marks = new Map<InputSource, FileMark>();
+  /** Files whose last line was left for the next run (holdsUnfinished): not recorded as done. */
+  private readonly held = new Set<InputSource>();
   private stopping = false;
   /** After stop(), the current input is being read to the end of what it already holds. */
   private draining = false;
@@ -185,12 +187,27 @@ export class ShipPipeline {
     if (!checkpoint || path === null) return;
     const at = this.position();
     const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
-    const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: true };
+    const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: !this.held.has(source) };
     const mark = this.marks.get(source);
     this.spoolWriter.whenSpooled(() => {
       checkpoint.record(path, done, mark);
       this.marks.delete(source);
     });
+  }
+
+  /**
+   * With --checkpoint, the last line of a plain file that has no end of line and is no whole
+   * record is left for the next run, which reads it again from its start: its writer may be
+   * mid-line (a buffered logger writes in blocks). Read as it was, it was an invalid line that the
+   * checkpoint passed, and the record it became was lost, its rest read as a line of its own.
+   */
+  private holdsUnfinished(source: InputSource, line: Line): boolean {
+    if (!this.options.checkpoint || source.growing !== true || this.acceptor.isRecord(line)) return false;
+    this.held.add(source);
+    this.options.onNote(
+      `${source.name}: line ${line.number} has no end of line and is no whole record (still being written?): left for the next run (checkpoint)`,
+    );
+    return true;
   }
 
   /** Reads one source to its end; false when stop() cut it short. */
@@ -209,6 +226,7 @@ export class ShipPipeline {
         // its result object (a tenth of what a backfill allocated).
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i]!;
+          if (line.unterminated === true && this.holdsUnfinished(source, line)) continue;
           const added = this.acceptor.accept(source, line, this.draining);
           this.atSource = source;
           this.atEnd = line.end;

@@ -1,0 +1,92 @@
+/**
+ * `--checkpoint` over a file another process still writes (a cron job over the current log): a
+ * last line without its end of line that is no whole record is left for the next run, never
+ * shipped as an invalid line that the checkpoint passes; a whole record without one is shipped.
+ * Checked by RequestID on the built CLI, one reader and several.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { lines } from '../helpers/ledger.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { jsonSummary } from '../helpers/ship-cli.js';
+
+const receiver = receivers();
+
+function idOf(line: string): string {
+  return (JSON.parse(line) as { RequestID: string }).RequestID;
+}
+
+describe('--checkpoint over a file still being written', () => {
+  for (const workers of ['1', '2']) {
+    it(`leaves a half-written last line for the next run, which ships the record it became (--workers ${workers})`, async () => {
+      const r = await receiver();
+      const dir = tempDir();
+      const records = lines(12, 71);
+      const files = [join(dir, 'a.log'), join(dir, 'b.log')];
+      // Each file: five whole records, then the first 60 bytes of the sixth (a logger that writes in blocks).
+      const halves = files.map((file, f) => {
+        const own = records.slice(f * 6, f * 6 + 6);
+        writeFileSync(file, own.slice(0, 5).join('') + own[5]!.slice(0, 60));
+        return own[5]!.slice(60);
+      });
+      const checkpoint = join(dir, 'checkpoint.json');
+      const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--workers', workers, '--summary', 'json', ...files];
+
+      const first = await runCli(args);
+      assert.equal(first.code, EXIT.ok, first.stderr);
+      for (const file of files) {
+        assert.match(
+          first.stderr,
+          new RegExp(`${file}: line 6 has no end of line and is no whole record \\(still being written\\?\\): left for the next run`),
+        );
+      }
+      const summary = jsonSummary(first.stderr);
+      assert.equal(summary.invalid, 0, 'the half line is not an invalid record');
+      assert.equal(summary.lines, 10);
+      assert.equal(r.requestIds().length, 10);
+
+      // Unchanged, the file is read again from the half line's start, and it is left again.
+      const again = await runCli(args);
+      assert.equal(again.code, EXIT.ok, again.stderr);
+      assert.match(again.stderr, /a\.log: resuming after line 5 \(checkpoint\)/);
+      assert.match(again.stderr, /a\.log: line 6 has no end of line/);
+
+      files.forEach((file, f) => appendFileSync(file, halves[f]!));
+      const last = await runCli(args);
+      assert.equal(last.code, EXIT.ok, last.stderr);
+      assert.doesNotMatch(last.stderr, /no end of line/);
+      assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), 'every record once, the finished one too');
+    });
+  }
+
+  it('ships a whole last record that has no end of line, and reads only what is appended after it', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = lines(4, 72);
+    const file = join(dir, 'audit.log');
+    writeFileSync(file, records.slice(0, 3).join('').trimEnd());
+    const args = ['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file];
+    assert.equal((await runCli(args)).code, EXIT.ok);
+    assert.equal(r.requestIds().length, 3);
+    appendFileSync(file, `\n${records[3]!}`);
+    const next = await runCli(args);
+    assert.equal(next.code, EXIT.ok, next.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+  });
+
+  it('reports a cut last line of a .gz, which no writer finishes, as invalid', async () => {
+    const dir = tempDir();
+    const records = lines(3, 73);
+    const file = join(dir, 'audit.log.gz');
+    writeFileSync(file, gzipSync(records[0]! + records[1]! + records[2]!.slice(0, 60)));
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file]);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(res.stderr, /audit\.log\.gz:3: error: not valid JSON/);
+  });
+});
