@@ -150,6 +150,12 @@ export function parseServer(value: string, defaultPort: number, flag = '--host')
 }
 
 export function parseEndpoint(value: string, defaultPort: number, flag = '--host'): Endpoint {
+  // A URL (Docker's fluentd-address takes tcp://host:port) once got "the port must be 1-65535".
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)\/?$/i.exec(value);
+  if (scheme) {
+    const tls = /^(tls|https|ssl)$/i.test(scheme[1]!) ? ', with --tls' : '';
+    throw new UsageError(`${flag} ${value}: give host[:port] without a scheme (${flag} ${scheme[2]}${tls})`);
+  }
   const bracketed = /^\[([^\]]+)\](?::(\d*))?$/.exec(value);
   if (bracketed) {
     if (ipVersion(bracketed[1]!) !== 6) throw new UsageError(`${flag} ${value}: ${JSON.stringify(bracketed[1])} is not an IPv6 address`);

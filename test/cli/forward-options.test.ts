@@ -38,6 +38,18 @@ describe('forward options', () => {
     assert.throws(() => parseEndpoint('fluentd:99999', 24224), UsageError);
   });
 
+  it('names the host:port to give for a URL', () => {
+    assert.throws(
+      () => parseEndpoint('tcp://fluentd:24224', 24224),
+      /^UsageError: --host tcp:\/\/fluentd:24224: give host\[:port\] without a scheme \(--host fluentd:24224\)$/,
+    );
+    assert.throws(
+      () => parseEndpoint('tls://fluentd:24224/', 24224, '--standby'),
+      /without a scheme \(--standby fluentd:24224, with --tls\)$/,
+    );
+    assert.throws(() => parseEndpoint('http://[::1]:24224', 24224), /without a scheme \(--host \[::1\]:24224\)$/);
+  });
+
   it('reads a weight after *, for --host and --standby, and names the option a bad one came with', () => {
     const o = senderOptionsFrom({ ...base, host: ['a:1*3', '[::1]:5*2', 'b'], standby: ['c*1', '10.0.0.9'], port: 2 });
     assert.deepEqual(o.endpoints, [
