@@ -46,10 +46,13 @@ interface CheckpointFile {
   files: Record<string, FileProgress>;
 }
 
-/** Where to start a file; `reason` says why it is not where its name was left, for the log. */
+/**
+ * Where to start a file; `reason` says why it is not where its name was left, for the log.
+ * `copied`: the file is a copy (logrotate's copytruncate), which no writer adds to.
+ */
 export type ResumePoint =
   | { kind: 'done'; reason?: string }
-  | { kind: 'resume'; offset: number; line: number; reason?: string }
+  | { kind: 'resume'; offset: number; line: number; reason?: string; copied?: true }
   | { kind: 'start'; reason?: string };
 
 const fingerprint = (head: Buffer, bytes: number) => createHash('sha256').update(head.subarray(0, bytes)).digest('hex');
@@ -188,7 +191,10 @@ export class Checkpoint {
         return this.adopt(path, now, name, p, `is ${name} renamed (same device, inode and first bytes)`);
     if (knowable(id.head))
       for (const [name, p] of this.index.byContent(fingerprint(id.head, FINGERPRINT_BYTES)))
-        if (p !== mine) return this.adopt(path, now, name, p, `is a copy of ${name} (same first 4 KiB)`);
+        if (p !== mine) {
+          const point = this.adopt(path, now, name, p, `is a copy of ${name} (same first 4 KiB)`);
+          return point.kind === 'resume' ? { ...point, copied: true } : point;
+        }
     const decoded = decodedHead(id.head);
     if (knowable(decoded))
       for (const [name, p] of this.index.byContent(fingerprint(decoded, FINGERPRINT_BYTES)))

@@ -173,6 +173,9 @@ export class ShipPipeline {
     if (identity) this.marks.set(source, markOf(identity));
     if (point.kind === 'resume') {
       source.resume = { offset: point.offset, line: point.line };
+      // A copy's last line is as it will stay: cut short, it is an invalid line (the rest of it
+      // went to the file that was truncated), not one to wait for.
+      if (point.copied) delete source.growing;
       this.options.onNote(`${source.name}: ${point.reason ?? `resuming after line ${point.line}`} (checkpoint)`);
     } else if (point.reason) {
       this.options.onNote(`${source.name}: ${point.reason}`);

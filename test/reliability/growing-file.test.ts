@@ -5,7 +5,7 @@
  * Checked by RequestID on the built CLI, one reader and several.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
@@ -63,6 +63,25 @@ describe('--checkpoint over a file still being written', () => {
       assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), 'every record once, the finished one too');
     });
   }
+
+  it('reports the half line a copytruncate rotation left in the copy as invalid, not held for ever', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = lines(7, 74);
+    const file = join(dir, 'audit.log');
+    writeFileSync(file, records.slice(0, 5).join('') + records[5]!.slice(0, 60));
+    const args = ['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), '--summary', 'json', file, `${file}.1`];
+    assert.equal((await runCli(args.slice(0, -1))).code, EXIT.ok);
+    // logrotate's copytruncate mid-line: the copy ends in the half line, its rest starts the log.
+    copyFileSync(file, `${file}.1`);
+    writeFileSync(file, records[5]!.slice(60) + records[6]!);
+    const res = await runCli(args);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(res.stderr, /audit\.log\.1: is a copy of \S+audit\.log \(same first 4 KiB\): resuming after line 5/);
+    assert.match(res.stderr, /audit\.log\.1:6: error: not valid JSON/);
+    assert.doesNotMatch(res.stderr, /no end of line/);
+    assert.deepEqual(r.requestIds(), [...records.slice(0, 5), records[6]!].map(idOf));
+  });
 
   it('ships a whole last record that has no end of line, and reads only what is appended after it', async () => {
     const r = await receiver();
