@@ -92,6 +92,8 @@ export function describeSystemError(error: unknown): string {
       return 'the address is in use';
     case 'EADDRNOTAVAIL':
       return "the address is not one of this host's";
+    case 'ENOTFOUND':
+      return 'no such host name (it does not resolve)';
     case 'ENOSPC':
       return 'no space left on device (ENOSPC)';
     case 'EDQUOT':

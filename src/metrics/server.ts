@@ -39,7 +39,7 @@ export async function startMetricsServer(registry: Registry, host: string, port:
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) => reject(new OutputError(`--metrics-port ${port}: ${describeSystemError(error)}`, { cause: error })));
+    server.once('error', (error) => reject(listenError(error, host, port)));
     server.listen(port, host, resolve);
   });
   server.unref();
@@ -53,4 +53,13 @@ export async function startMetricsServer(registry: Registry, host: string, port:
         server.close(() => resolve());
       }),
   };
+}
+
+/** Host errors name --metrics-host (once all named --metrics-port, whatever the cause). */
+const HOST_ERRORS = new Set(['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAFNOSUPPORT']);
+
+function listenError(error: Error, host: string, port: number): OutputError {
+  const option = HOST_ERRORS.has((error as NodeJS.ErrnoException).code ?? '') ? `--metrics-host ${host}` : `--metrics-port ${port}`;
+  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new OutputError(`${option}: cannot listen on ${where}: ${describeSystemError(error)}`, { cause: error });
 }

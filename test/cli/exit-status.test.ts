@@ -427,6 +427,35 @@ describe('exit 2: usage errors never reach the data', () => {
     }
   });
 
+  it("a metrics address in use, not this host's, or not a host: names the option at fault, exit 2", async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const [args, message] of [
+        [
+          ['--metrics-port', String(port)],
+          new RegExp(`--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+        ],
+        [
+          ['--metrics-port', '0', '--metrics-host', '192.0.2.1'],
+          /--metrics-host 192\.0\.2\.1: cannot listen on 192\.0\.2\.1:0: the address is not one of this host's/,
+        ],
+        [
+          ['--metrics-port', '0', '--metrics-host', 'no-such-host.invalid'],
+          /--metrics-host no-such-host\.invalid: cannot listen on \S+: no such host name/,
+        ],
+      ] as const) {
+        const res = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { input: '' });
+        assert.equal(res.code, EXIT.usage, res.stderr);
+        assert.match(res.stderr, message);
+      }
+    } finally {
+      server.close();
+    }
+  });
+
   it('--version is the version in package.json, wherever it runs from', async () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const res = spawnSync(process.execPath, [CLI, '--version'], { cwd: tempDir(), env: { PATH: process.env.PATH } });
