@@ -6,11 +6,11 @@
  */
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { constants, gunzipSync } from 'node:zlib';
 import { InputError, describeSystemError } from '../errors.js';
 import { counted, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream } from './decode.js';
 import { readHead, readHeadNow, readRegularFile } from './file-io.js';
 import { gunzippedFile } from './gunzip-file.js';
+import { inflateHead } from './gzip-head.js';
 import type { KubeStatus } from './kube/source.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import { openStdin } from './stdin.js';
@@ -124,7 +124,7 @@ export async function readIdentity(source: InputSource): Promise<FileIdentity | 
 export function decodedHead(raw: Buffer): Buffer | null {
   if (sniff(raw).kind !== 'gzip') return null;
   try {
-    return gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, SNIFF_BYTES);
+    return inflateHead(raw).subarray(0, SNIFF_BYTES);
   } catch {
     return null;
   }
@@ -135,7 +135,7 @@ function sniffHead(raw: Buffer): Sniffed {
   if (sniffed.kind !== 'gzip') return sniffed;
   // A partial inflate of the first block: enough to see whether lines of text follow. A corrupt
   // header throws here, and openFileSource describes it.
-  const decoded = gunzipSync(raw, { finishFlush: constants.Z_SYNC_FLUSH });
+  const decoded = inflateHead(raw);
   const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
   return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
 }

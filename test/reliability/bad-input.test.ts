@@ -115,6 +115,22 @@ describe('bad input', () => {
     }
   });
 
+  // Whole in its first 4 KiB, such a file was refused before a line was read (exit 2): the
+  // decoded start, which tells text from other data, failed with the garbage.
+  it('ships a small .gz that ends in garbage up to it, as a large one', async () => {
+    const r = await receiver();
+    const path = join(tempDir(), 'audit.log.gz');
+    const records = lines(5, 834);
+    writeFileSync(path, Buffer.concat([gzipSync(records.join('')), Buffer.from('garbage\n')]));
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(
+      res.stderr,
+      /audit\.log\.gz: not valid gzip data \(incorrect header check\), before input byte \d+; its first 5 lines were read/,
+    );
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {

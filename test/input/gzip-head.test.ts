@@ -1,0 +1,55 @@
+/** The decoded start of a gzip file: whole members, a member followed by garbage, every header field. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { inflateHead } from '../../src/input/gzip-head.js';
+
+const TEXT = '{"RequestID":"a"}\n{"RequestID":"b"}\n';
+
+/** A gzip member of TEXT with the optional header fields of `flags` (RFC 1952), as gzip(1) writes FNAME. */
+function member(flags: number): Buffer {
+  const plain = gzipSync(TEXT);
+  const fields: Buffer[] = [];
+  if (flags & 0x04) fields.push(Buffer.from([5, 0, 1, 2, 3, 4, 5]));
+  if (flags & 0x08) fields.push(Buffer.from('audit.log\0'));
+  if (flags & 0x10) fields.push(Buffer.from('rotated\0'));
+  if (flags & 0x02) fields.push(Buffer.from([0xab, 0xcd]));
+  const header = Buffer.from(plain.subarray(0, 10));
+  header[3] = flags;
+  return Buffer.concat([header, ...fields, plain.subarray(10)]);
+}
+
+describe('inflateHead', () => {
+  it('decodes whole members, and what a head cut short holds', () => {
+    const two = Buffer.concat([member(0), member(0)]);
+    assert.equal(inflateHead(two).toString(), TEXT + TEXT);
+    assert.ok(TEXT.startsWith(inflateHead(member(0).subarray(0, 16)).toString()));
+  });
+
+  for (const [name, flags] of [
+    ['no optional field', 0],
+    ['FNAME', 0x08],
+    ['FEXTRA', 0x04],
+    ['FCOMMENT and FHCRC', 0x12],
+    ['every field', 0x1e],
+  ] as const) {
+    it(`decodes a member with ${name} followed by garbage, which fails gunzip as a whole`, () => {
+      const head = Buffer.concat([member(flags), Buffer.from('garbage\n')]);
+      assert.equal(inflateHead(head).toString(), TEXT);
+    });
+  }
+
+  it('decodes a head cut inside its header fields to nothing, as a partial inflate', () => {
+    assert.equal(inflateHead(member(0x08).subarray(0, 14)).length, 0);
+    assert.equal(inflateHead(member(0x04).subarray(0, 11)).length, 0);
+  });
+
+  it("throws gunzip's error for a header that is not gzip's, or a member that does not inflate", () => {
+    const method = member(0);
+    method[2] = 7;
+    assert.throws(() => inflateHead(method), /unknown compression method/);
+    const damaged = Buffer.concat([member(0x08), Buffer.from('garbage\n')]);
+    damaged.fill(0xff, 20, 24);
+    assert.throws(() => inflateHead(damaged), /invalid|incorrect/i);
+  });
+});
