@@ -333,6 +333,8 @@ describe('exit 2: usage errors never reach the data', () => {
     ],
     ['--password without --username', ['--shared-key', 'k', '--password', 'p'], /--password needs --username/],
     ['--username without --password', ['--shared-key', 'k', '--username', 'alice'], /--username needs --password/],
+    // Once read for ever.
+    ['a CA "file" that never ends', ['--tls-ca', '/dev/zero'], /--tls-ca \/dev\/zero: holds over 8 MiB, far more than a PEM certificate/],
     [
       'a CA file that holds no certificate',
       ['--tls-ca', fixture('records-valid.jsonl')],
