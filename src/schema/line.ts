@@ -49,6 +49,20 @@ function notJsonMessage(error: unknown): string {
   return `not valid JSON: ${reason.length > 120 ? `${reason.slice(0, 120)}…` : reason}`;
 }
 
+/**
+ * Whether a line holds no whole JSON value yet, as a line its writer has not finished does: one
+ * that holds one, valid record or not, stays as it is whatever follows. Blank is not cut short.
+ */
+export function cutShort(line: Buffer): boolean {
+  if (isBlank(line)) return false;
+  try {
+    JSON.parse(line.toString('utf8', kubectlPayloadOffset(line)));
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** `line` is one line without its end-of-line bytes; `overLimit` is its length when it was cut. */
 export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdict {
   if (isBlank(line)) return BLANK;

@@ -91,14 +91,6 @@ export class LineAcceptor {
     }
   }
 
-  /** Whether the line is a whole, valid record; it is judged again when accepted (this is for the rare line that asks). */
-  isRecord(line: Line): boolean {
-    const start = this.builder.beginEntry();
-    const verdict = this.judge.judge(line);
-    this.builder.cancelEntry(start);
-    return verdict.kind === 'fast' || (verdict.kind === 'record' && verdict.valid);
-  }
-
   private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {
     if (!this.admit(source, line, record.seconds, record.nanoseconds, record)) {
       this.builder.cancelEntry(start);

@@ -7,6 +7,7 @@
  */
 import { InputReadError, NotTextError } from '../errors.js';
 import { splitLines, type Line } from '../input/lines.js';
+import { cutShort } from '../schema/line.js';
 import { readIdentity, totalBytesRead, type FileIdentity, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder } from '../forward/chunk.js';
@@ -199,16 +200,17 @@ export class ShipPipeline {
   }
 
   /**
-   * With --checkpoint, the last line of a plain file that has no end of line and is no whole
-   * record is left for the next run, which reads it again from its start: its writer may be
+   * With --checkpoint, the last line of a plain file that has no end of line and holds no whole
+   * JSON value is left for the next run, which reads it again from its start: its writer may be
    * mid-line (a buffered logger writes in blocks). Read as it was, it was an invalid line that the
-   * checkpoint passed, and the record it became was lost, its rest read as a line of its own.
+   * checkpoint passed, and the record it became was lost, its rest read as a line of its own. A
+   * line over --max-line-bytes is reported now: finished, it would be refused all the same.
    */
   private holdsUnfinished(source: InputSource, line: Line): boolean {
-    if (!this.options.checkpoint || source.growing !== true || this.acceptor.isRecord(line)) return false;
+    if (!this.options.checkpoint || source.growing !== true || line.overLimit > 0 || !cutShort(line.bytes)) return false;
     this.held.add(source);
     this.options.onNote(
-      `${source.name}: line ${line.number} has no end of line and is no whole record (still being written?): left for the next run (checkpoint)`,
+      `${source.name}: line ${line.number} has no end of line and no whole JSON value (still being written?): left for the next run (checkpoint)`,
     );
     return true;
   }

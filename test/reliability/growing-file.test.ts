@@ -1,7 +1,7 @@
 /**
  * `--checkpoint` over a file another process still writes (a cron job over the current log): a
- * last line without its end of line that is no whole record is left for the next run, never
- * shipped as an invalid line that the checkpoint passes; a whole record without one is shipped.
+ * last line without its end of line that holds no whole JSON value is left for the next run, never
+ * read as an invalid line that the checkpoint passes; a whole value without one is judged as any line.
  * Checked by RequestID on the built CLI, one reader and several.
  */
 import assert from 'node:assert/strict';
@@ -42,7 +42,7 @@ describe('--checkpoint over a file still being written', () => {
       for (const file of files) {
         assert.match(
           first.stderr,
-          new RegExp(`${file}: line 6 has no end of line and is no whole record \\(still being written\\?\\): left for the next run`),
+          new RegExp(`${file}: line 6 has no end of line and no whole JSON value \\(still being written\\?\\): left for the next run`),
         );
       }
       const summary = jsonSummary(first.stderr);
@@ -96,6 +96,19 @@ describe('--checkpoint over a file still being written', () => {
     const next = await runCli(args);
     assert.equal(next.code, EXIT.ok, next.stderr);
     assert.deepEqual(r.requestIds(), records.map(idOf));
+  });
+
+  it('reports a whole JSON last line that is no valid record, which nothing appended changes', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    const [record] = lines(1, 75);
+    writeFileSync(file, `${record!}{"RequestID":"not-a-uuid","Method":"GET","Path":"/x"}`);
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file]);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(res.stderr, /audit\.log:2: error RequestID: expected version 4 UUID/);
+    assert.doesNotMatch(res.stderr, /no end of line/);
+    assert.equal(r.requestIds().length, 1);
   });
 
   it('reports a cut last line of a .gz, which no writer finishes, as invalid', async () => {
