@@ -1,6 +1,7 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { splitLines, type Line } from '../input/lines.js';
+import { describePadding, splitAtPadding, type Padded } from '../input/nul-padding.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
@@ -95,6 +96,8 @@ class Linter {
     c.lines++;
     this.scratch.pos = 0;
     const verdict = this.judge.judge(line);
+    const padded = verdict.kind === 'fast' ? null : splitAtPadding(line);
+    if (padded) return this.lintParts(file, line, padded);
     switch (verdict.kind) {
       case 'fast': {
         c.records++;
@@ -121,6 +124,15 @@ class Linter {
         break;
     }
     return this.report(file, line.number, verdict.diagnostics);
+  }
+
+  /** A line with zero padding: a warning, then its parts, each checked as a line; padding alone counts as blank. */
+  private lintParts(file: string, line: Line, padded: Padded): Promise<void> | undefined {
+    let pending = this.report(file, line.number, [diagnostic('nul-padding', null, describePadding(padded))]);
+    if (padded.parts.length === 0) this.counts.blank++;
+    else this.counts.lines--;
+    for (const part of padded.parts) pending = this.lintLine(file, part) ?? pending;
+    return pending;
   }
 
   /** What `ship` would refuse in a valid record, the time before the depth, as ship checks them. */

@@ -4,6 +4,8 @@
  * data) stops the run with a hint instead of producing thousands of "invalid" lines.
  */
 
+import { PADDING_RUN } from './nul-padding.js';
+
 export const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** Enough to tell every format below, and to judge whether the start of the input is text. */
 export const SNIFF_BYTES = 4096;
@@ -31,15 +33,27 @@ function startsWith(head: Uint8Array, magic: readonly number[]): boolean {
   return true;
 }
 
-/** Whether the bytes are clearly not text: a NUL, or mostly control characters (tab, CR, LF, FF and ESC aside). */
+/**
+ * Whether the bytes are clearly not text: a NUL outside a run of zero padding (src/input/nul-padding.ts), nothing but NULs
+ * (/dev/zero), or mostly control characters (tab, CR, LF, FF and ESC aside).
+ */
 function looksBinary(head: Uint8Array): boolean {
   let control = 0;
+  let judged = 0;
   for (let i = 0; i < head.length; i++) {
     const b = head[i]!;
-    if (b === 0) return true;
+    if (b === 0) {
+      let end = i + 1;
+      while (end < head.length && head[end] === 0) end++;
+      // A run that reaches the end of the head may go on past it.
+      if (end - i < PADDING_RUN && end < head.length) return true;
+      i = end - 1;
+      continue;
+    }
+    judged++;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++;
   }
-  return head.length > 0 && control * 10 > head.length;
+  return judged === 0 ? head.length > 0 : control * 10 > judged;
 }
 
 /** Judges the first bytes of a raw input (up to SNIFF_BYTES; fewer only when the input is shorter). */

@@ -19,6 +19,7 @@ export const DIAGNOSTIC_CODES = {
   'not-json': 'error',
   'not-object': 'error',
   'not-audit-record': 'error',
+  'nul-padding': 'warning',
   // Field problems.
   'missing-field': 'error',
   'unknown-field': 'error',
@@ -56,6 +57,8 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
   'not-json': 'the line is not valid JSON',
   'not-object': 'the line is JSON but not an object',
   'not-audit-record': 'a JSON object that does not look like an audit record (without `--mixed`)',
+  'nul-padding':
+    'a run of NUL bytes was dropped: zero padding, as a crash can leave in a file that was being appended to (what it replaced is gone); the text on each side of it is checked as a line of its own',
   'missing-field': 'a required field is absent',
   'unknown-field': 'a field the schema does not name (`--strict` only)',
   'wrong-type': 'the field has the wrong JSON type',

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import type { Line } from '../input/lines.js';
+import { splitAtPadding } from '../input/nul-padding.js';
 import { diagnostic, hasError, type Diagnostic } from './diagnostic.js';
 import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
 import { validateRecord } from './validator.js';
@@ -51,12 +52,15 @@ function notJsonMessage(error: unknown): string {
 
 /**
  * Whether a line holds no whole JSON value yet, as a line its writer has not finished does: one
- * that holds one, valid record or not, stays as it is whatever follows. Blank is not cut short.
+ * that holds one, valid record or not, stays as it is whatever follows. Blank is not cut short;
+ * of a line with zero padding, its last part is judged (src/input/nul-padding.ts).
  */
-export function cutShort(line: Buffer): boolean {
-  if (isBlank(line)) return false;
+export function cutShort(line: Line): boolean {
+  const parts = splitAtPadding(line)?.parts;
+  const last = parts ? parts.at(-1)?.bytes : line.bytes;
+  if (last === undefined || isBlank(last)) return false;
   try {
-    JSON.parse(line.toString('utf8', kubectlPayloadOffset(line)));
+    JSON.parse(last.toString('utf8', kubectlPayloadOffset(last)));
     return false;
   } catch {
     return true;

@@ -5,6 +5,7 @@
  */
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import type { Line } from '../input/lines.js';
+import { describePadding, splitAtPadding, type Padded } from '../input/nul-padding.js';
 import type { InputSource } from '../input/sources.js';
 import type { ChunkBuilder } from '../forward/chunk.js';
 import { EventTime } from '../forward/event-time.js';
@@ -30,6 +31,8 @@ export interface AcceptOptions {
   onInvalid: (source: string, line: Line, diagnostics: Diagnostic[]) => void;
   /** Each valid record's JSON (for --stdout), and a flush at the end of every batch of lines. */
   writer: { write(json: string): void; flush(): Promise<void> } | null;
+  /** Status for the user: a resumed or already finished file, a line with zero padding. */
+  onNote: (message: string) => void;
 }
 
 const KUBERNETES_KEY = Buffer.from('"kubernetes"');
@@ -76,6 +79,8 @@ export class LineAcceptor {
     const verdict = this.judge.judge(line);
     if (verdict.kind === 'fast') return this.acceptTranscoded(source, line, verdict, start);
     this.builder.cancelEntry(start);
+    const padded = splitAtPadding(line);
+    if (padded) return this.acceptParts(source, line, padded, draining);
     switch (verdict.kind) {
       case 'blank':
         c.blank++;
@@ -89,6 +94,19 @@ export class LineAcceptor {
       case 'record':
         return this.acceptRecord(source, line, verdict);
     }
+  }
+
+  /** A line with zero padding counts as its parts, each judged as a line; one of padding alone, as blank. */
+  private acceptParts(source: InputSource, line: Line, padded: Padded, draining: boolean): boolean {
+    this.options.onNote(`${source.name}:${line.number}: ${describePadding(padded)}`);
+    if (padded.parts.length === 0) {
+      this.counts.blank++;
+      return false;
+    }
+    this.counts.lines--;
+    let added = false;
+    for (const part of padded.parts) added = this.accept(source, part, draining) || added;
+    return added;
   }
 
   private acceptTranscoded(source: InputSource, line: Line, record: TranscodedRecord, start: number): boolean {

@@ -32,8 +32,6 @@ export interface PipelineOptions extends AcceptOptions {
    */
   pace?: () => Promise<void> | null;
   checkpoint: CheckpointBook | null;
-  /** Status for the user: a resumed or already finished file. */
-  onNote: (message: string) => void;
 }
 
 /** An input that could not be read to its end, and the lines of it read before the fault. */
@@ -207,7 +205,7 @@ export class ShipPipeline {
    * line over --max-line-bytes is reported now: finished, it would be refused all the same.
    */
   private holdsUnfinished(source: InputSource, line: Line): boolean {
-    if (!this.options.checkpoint || source.growing !== true || line.overLimit > 0 || !cutShort(line.bytes)) return false;
+    if (!this.options.checkpoint || source.growing !== true || line.overLimit > 0 || !cutShort(line)) return false;
     this.held.add(source);
     this.options.onNote(
       `${source.name}: line ${line.number} has no end of line and no whole JSON value (still being written?): left for the next run (checkpoint)`,

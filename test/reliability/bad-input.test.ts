@@ -131,6 +131,42 @@ describe('bad input', () => {
     assert.deepEqual(r.requestIds(), records.map(idOf));
   });
 
+  // A crash while the log is appended to leaves its last blocks zeroed, cut mid-line; the writer,
+  // restarted, appends after the zeros. The first record after them was read as part of the cut
+  // one's line (exit 5, both lost), or, where the zeros began a line, skipped as an application
+  // log (exit 0); zeros in the first 4 KiB made the whole file "binary data" (exit 2).
+  it('ships the records written after the zeros a crash left, and reports the one it cut', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = lines(6, 835);
+    const cut = join(dir, 'cut.log');
+    writeFileSync(
+      cut,
+      Buffer.concat([Buffer.from(records[0]! + records[1]!.slice(0, 300)), Buffer.alloc(4096), Buffer.from(records.slice(2).join(''))]),
+    );
+    const res = await runCli(['--port', String(r.port), cut]);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(
+      res.stderr,
+      /cut\.log:2: 4096 NUL bytes of zero padding dropped \(as a crash can leave; what it replaced is gone\); the 2 parts around it are judged as lines of their own/,
+    );
+    assert.match(res.stderr, /cut\.log:2: error: not valid JSON/);
+    assert.match(res.stderr, /6 lines read: 5 valid, 1 invalid/);
+    assert.deepEqual(r.requestIds(), [records[0]!, ...records.slice(2)].map(idOf));
+
+    const whole = join(dir, 'whole.log');
+    writeFileSync(whole, Buffer.concat([Buffer.from(records[0]!), Buffer.alloc(4096), Buffer.from(records.slice(1).join(''))]));
+    const res2 = await runCli(['--port', String(r.port), whole]);
+    assert.equal(res2.code, EXIT.ok, res2.stderr);
+    assert.equal(r.requestIds().length, 5 + 6);
+    const lint = await runCli(['lint', cut]);
+    assert.equal(lint.code, 1, lint.stderr);
+    assert.match(
+      lint.stdout,
+      /cut\.log:2: warning: 4096 NUL bytes of zero padding dropped .*\[nul-padding\]\n\S*cut\.log:2: error: not valid JSON/,
+    );
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyLine, type LineVerdict } from '../../src/schema/line.js';
+import { classifyLine, cutShort, type LineVerdict } from '../../src/schema/line.js';
 import { kubectlPayloadOffset, kubectlPayloadStart } from '../../src/input/kubectl-prefix.js';
 import { seedExample } from '../helpers/paths.js';
 
@@ -128,5 +128,24 @@ describe('classifyLine', () => {
     const v = classify(`{"__proto__":{"polluted":true},${record.slice(1)}`);
     assert.equal(v.kind, 'record');
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+describe('cutShort', () => {
+  const line = (bytes: Buffer | string) => ({ number: 1, bytes: Buffer.from(bytes), overLimit: 0, end: 0 });
+
+  it('is true only for a line that holds no whole JSON value yet', () => {
+    assert.equal(cutShort(line(record.slice(0, 100))), true);
+    assert.equal(cutShort(line('I0922 12:18:19 server sta')), true);
+    assert.equal(cutShort(line(record)), false);
+    assert.equal(cutShort(line('{"RequestID":"x"}')), false, 'whole, though no valid record');
+    assert.equal(cutShort(line(' \t')), false);
+  });
+
+  it('judges the part after the last zero padding', () => {
+    assert.equal(cutShort(line(Buffer.concat([Buffer.from(record), Buffer.alloc(100)]))), false);
+    assert.equal(cutShort(line(Buffer.concat([Buffer.from(record.slice(0, 50)), Buffer.alloc(100)]))), true, 'a record the crash cut');
+    assert.equal(cutShort(line(Buffer.concat([Buffer.from(record.slice(0, 50)), Buffer.alloc(100), Buffer.from(record)]))), false);
+    assert.equal(cutShort(line(Buffer.alloc(100))), false, 'padding alone');
   });
 });
