@@ -4,6 +4,7 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { CheckpointError, describeSystemError } from './errors.js';
+import { count } from './plural.js';
 import { open, type FileHandle } from 'node:fs/promises';
 
 function ignorable(error: unknown): boolean {
@@ -125,11 +126,19 @@ export function readStateFile<T extends { version: 1 }>(path: string, what: stri
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return empty;
     throw new CheckpointError(`cannot read ${what} ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  const over = 'remove it to start over, which reads every input again from its start';
+  // Empty, or zeros alone: a crash before the data reached the disk (or a file made by hand).
+  if (/^\0*$/.test(text)) {
+    const held = text.length === 0 ? 'is empty' : `holds ${count(text.length, 'NUL byte')} and nothing else`;
+    throw new CheckpointError(`${what} ${path} ${held} (cut or zeroed by a crash?); ${over}`);
+  }
   try {
     const state = JSON.parse(text) as T;
     if (state.version !== 1 || typeof state[field] !== 'object' || state[field] === null) throw new Error('unknown layout');
     return state;
   } catch (error) {
-    throw new CheckpointError(`${what} ${path} is not an audit-ship ${kind} (${(error as Error).message}); move it away to start over`);
+    // JSON.parse quotes the text it failed on: control bytes in it would reach the terminal raw.
+    const reason = (error as Error).message.replace(/\p{Cc}/gu, '?');
+    throw new CheckpointError(`${what} ${path} is not an audit-ship ${kind} (${reason}); ${over}`);
   }
 }

@@ -142,6 +142,36 @@ describe('Checkpoint', () => {
     assert.deepEqual(again.resumePoint('/logs/a', { size: 20, identity: identity(1, 'first line') }), { kind: 'done' });
   });
 
+  it('that is empty, zeros alone or foreign is refused in words, no raw control byte echoed', async () => {
+    const dir = tempDir();
+    for (const [name, bytes, message] of [
+      [
+        'empty.json',
+        Buffer.alloc(0),
+        /the checkpoint \S+empty\.json is empty \(cut or zeroed by a crash\?\); remove it to start over, which reads every input again from its start$/,
+      ],
+      [
+        'zeroed.json',
+        Buffer.alloc(500),
+        /the checkpoint \S+zeroed\.json holds 500 NUL bytes and nothing else \(cut or zeroed by a crash\?\)/,
+      ],
+      [
+        'foreign.json',
+        Buffer.from('\x01\x02{'),
+        /the checkpoint \S+foreign\.json is not an audit-ship checkpoint \(.*"\?\?\{".*\); remove it to start over/,
+      ],
+      ['other.json', Buffer.from('{"version":2}'), /is not an audit-ship checkpoint \(unknown layout\)/],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, bytes);
+      await assert.rejects(Checkpoint.load(path), (error: Error) => {
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\p{Cc}/u);
+        return true;
+      });
+    }
+  });
+
   it('finds a renamed file by its device, inode and first bytes among many entries', async (t) => {
     const path = join(tempDir(), 'cp.json');
     const checkpoint = await Checkpoint.load(path);
