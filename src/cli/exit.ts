@@ -59,7 +59,12 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     name: 'invalidNotKept',
     meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file',
   },
-  { code: EXIT.dropped, name: 'dropped', meaning: 'records were deleted unsent from a full spool (--spool-overflow drop-oldest)' },
+  {
+    code: EXIT.dropped,
+    name: 'dropped',
+    meaning:
+      "records were lost from the spool unsent: deleted from a full spool (--spool-overflow drop-oldest), or found damaged on disk between good chunks (set aside in the spool's damaged/ folder; damage at the end of a segment, as a crash mid-write leaves, is not counted)",
+  },
 ];
 
 /** What a shipping run ended with, hop by hop: the facts the exit code is decided from. */
@@ -76,6 +81,8 @@ export interface ShipFacts {
   /** A checkpoint write that failed once every input was read and spooled: nothing else says it. */
   checkpointBehind: string | null;
   dropped: number;
+  /** Damaged spool ranges with a good chunk after them: what was spooled, lost (SpoolStats.lostRanges). */
+  spoolLost: number;
   invalid: number;
   /** Invalid lines written to --dead-letter. */
   deadLettered: number;
@@ -119,6 +126,11 @@ export function shipOutcome(f: ShipFacts): Outcome {
     cases.push({
       code: EXIT.dropped,
       text: `${count(f.dropped, 'record')} ${was(f.dropped)} dropped unsent from the full spool (--spool-overflow drop-oldest)`,
+    });
+  if (f.spoolLost > 0)
+    cases.push({
+      code: EXIT.dropped,
+      text: `${count(f.spoolLost, 'damaged spool range')} between good chunks ${was(f.spoolLost)} set aside in ${f.spoolDir}/damaged: damage to what was spooled, not a write a crash cut; the records in ${inNumber(f.spoolLost, 'it', 'them')} are lost`,
     });
   const lost = f.invalid - f.deadLettered;
   if (lost > 0 && f.invalid > f.invalidAllowed) {

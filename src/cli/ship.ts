@@ -210,6 +210,7 @@ function decideOutcome(run: ShipRun): Outcome {
         ? stop.writeFailure.message
         : null,
     dropped: spool.stats.droppedRecords,
+    spoolLost: spool.stats.lostRanges,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),

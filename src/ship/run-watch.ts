@@ -52,6 +52,12 @@ export function tellSpoolAtStart(spool: Spool, spoolDir: string, info: Note, not
   }
   if (stats.damagedRanges > 0) {
     const ranges = count(stats.damagedRanges, 'torn or corrupt spool range');
-    note(`audit-ship: ${ranges} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${spoolDir}/damaged\n`);
+    const lost =
+      stats.lostRanges > 0
+        ? `; ${inNumber(stats.lostRanges, 'one lay', `${stats.lostRanges} lay`)} between good chunks: the records in ${inNumber(stats.lostRanges, 'it', 'them')} are lost`
+        : '';
+    note(
+      `audit-ship: ${ranges} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${spoolDir}/damaged${lost}\n`,
+    );
   }
 }

@@ -92,10 +92,13 @@ export class Spool {
 
   private recover(): void {
     for (const file of listSegments(this.options.dir)) {
-      const segment = setAsideDamage(this.options.dir, inspectSegment(file));
+      const inspected = inspectSegment(file);
+      const segment = setAsideDamage(this.options.dir, inspected);
       for (const d of segment.damage) {
         this.stats.damagedRanges++;
         this.stats.damagedBytes += d.length;
+        // A crash mid-append leaves its damage at the end: only what follows a good write is lost.
+        if (d.offset + d.length < inspected.data.length) this.stats.lostRanges++;
       }
       const unacked = segment.frames.filter((f) => !segment.acked.has(f.id));
       if (unacked.length === 0) {

@@ -10,6 +10,11 @@ export interface SpoolStats {
   recoveredRecords: number;
   damagedRanges: number;
   damagedBytes: number;
+  /**
+   * Of the damaged ranges, those with a good chunk after them in their segment: not a write a
+   * crash cut (never counted as spooled), but damage to what was spooled. Their records are lost.
+   */
+  lostRanges: number;
   droppedChunks: number;
   droppedRecords: number;
 }
@@ -17,5 +22,5 @@ export interface SpoolStats {
 /** A spool's numbers before anything is in it. */
 export function emptySpoolStats(): SpoolStats {
   const zero = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0 };
-  return { ...zero, damagedRanges: 0, damagedBytes: 0, droppedChunks: 0, droppedRecords: 0 };
+  return { ...zero, damagedRanges: 0, damagedBytes: 0, lostRanges: 0, droppedChunks: 0, droppedRecords: 0 };
 }
