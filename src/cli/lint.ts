@@ -1,5 +1,6 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
+import { CriJoiner } from '../input/cri-join.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { describePadding, splitAtPadding, type Padded } from '../input/nul-padding.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
@@ -70,16 +71,21 @@ class Linter {
    */
   async lintSource(source: InputSource): Promise<InputReadError | NotTextError | null> {
     let read = 0;
+    const joiner = new CriJoiner(this.options.maxLineBytes);
     try {
       for await (const batch of splitLines(source.chunks(), this.options)) {
         // Indexed, not for-of: with an await inside, each step of an array iterator allocates.
         for (let i = 0; i < batch.length; i++) {
           read = batch[i]!.number;
-          const pending = this.lintLine(source.name, batch[i]!);
+          const whole = joiner.wants(batch[i]!) ? joiner.take(batch[i]!) : batch[i]!;
+          if (whole === null) continue;
+          const pending = this.lintLine(source.name, whole);
           if (pending) await pending;
           if (this.stopped) return null;
         }
       }
+      // The parts of a split line whose last part never came, checked as one line.
+      for (const rest of joiner.rest()) await this.lintLine(source.name, rest);
     } catch (error) {
       if (!(error instanceof InputReadError || error instanceof NotTextError)) throw error;
       const unread = error instanceof NotTextError ? error.forCommand('lint') : error;

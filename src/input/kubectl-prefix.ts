@@ -1,7 +1,11 @@
 /**
  * Detects the prefixes that `kubectl logs` puts before each line, so that captured logs lint and ship
  * as they are: `--prefix` adds `[pod/NAME/CONTAINER] `, `--timestamps` adds an RFC 3339 time and a
- * space (`2021-09-22T12:18:19.269456495Z `). With both, the pod prefix comes first.
+ * space (`2021-09-22T12:18:19.269456495Z `). With both, the pod prefix comes first. The container
+ * runtime's own log files (CRI: `/var/log/pods/…/0.log`, and the rotated `0.log.*`) put the stream
+ * and a tag after the time: `2021-09-22T12:18:19.269456495Z stdout F `; they once read as
+ * application logs, skipped without a word. `P` tags a part of a line the runtime split (over
+ * 16 KiB): src/input/cri-join.ts joins them.
  */
 
 const OPEN_BRACKET = 0x5b;
@@ -43,6 +47,31 @@ function timestampPrefixEnd(b: Buffer, from: number, stop: number): number {
   return from;
 }
 
+const STREAMS = [Buffer.from('stdout '), Buffer.from('stderr ')];
+/** `stdout ` or `stderr `, a tag, and a space. */
+const CRI_FIELDS = 9;
+
+/** The CRI tag byte (`F` a full line, `P` a part) at `from`, after the stream; 0 when there is none. */
+function tagAt(b: Buffer, from: number, stop: number): number {
+  if (from + CRI_FIELDS > stop || b[from + 8] !== SPACE) return 0;
+  const tag = b[from + 7]!;
+  if (tag !== 0x46 && tag !== 0x50) return 0;
+  for (const stream of STREAMS) if (b.compare(stream, 0, stream.length, from, from + stream.length) === 0) return tag;
+  return 0;
+}
+
+/** After a time stamp, the CRI stream and tag when the line has them. */
+function criPrefixEnd(b: Buffer, from: number, stop: number): number {
+  return tagAt(b, from, stop) === 0 ? from : from + CRI_FIELDS;
+}
+
+/** The CRI tag of the line held in `b` from `start` to `stop`; null for a line without one. Quick for a line that starts with `{`. */
+export function criTag(b: Buffer, start: number, stop: number): 'F' | 'P' | null {
+  const at = timestampPrefixEnd(b, start, stop);
+  const tag = at === start ? 0 : tagAt(b, at, stop);
+  return tag === 0x46 ? 'F' : tag === 0x50 ? 'P' : null;
+}
+
 /** Where the log payload starts once any kubectl prefixes are skipped (0 when there are none). */
 export function kubectlPayloadOffset(line: Buffer): number {
   return kubectlPayloadStart(line, 0, line.length);
@@ -50,5 +79,7 @@ export function kubectlPayloadOffset(line: Buffer): number {
 
 /** The same for the line held in `b` from `start` to `stop`: where its payload starts, `start` when it has no prefix. */
 export function kubectlPayloadStart(b: Buffer, start: number, stop: number): number {
-  return timestampPrefixEnd(b, podPrefixEnd(b, start, stop), stop);
+  const afterPod = podPrefixEnd(b, start, stop);
+  const afterTime = timestampPrefixEnd(b, afterPod, stop);
+  return afterTime === afterPod ? afterTime : criPrefixEnd(b, afterTime, stop);
 }

@@ -6,6 +6,7 @@
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
 import { InputReadError, NotTextError } from '../errors.js';
+import { CriJoiner } from '../input/cri-join.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { cutShort } from '../schema/line.js';
 import { readIdentity, totalBytesRead, type FileIdentity, type InputSource } from '../input/sources.js';
@@ -198,17 +199,18 @@ export class ShipPipeline {
   }
 
   /**
-   * With --checkpoint, the last line of a plain file that has no end of line and holds no whole
-   * JSON value is left for the next run, which reads it again from its start: its writer may be
-   * mid-line (a buffered logger writes in blocks). Read as it was, it was an invalid line that the
-   * checkpoint passed, and the record it became was lost, its rest read as a line of its own. A
-   * line over --max-line-bytes is reported now: finished, it would be refused all the same.
+   * With --checkpoint, the last line of a plain file that is not finished (no end of line, or no
+   * last part of a line the runtime split) and holds no whole JSON value is left for the next run,
+   * which reads it again from its start: its writer may be mid-line (a buffered logger writes in
+   * blocks). Read as it was, it was an invalid line that the checkpoint passed, and the record it
+   * became was lost, its rest read as a line of its own. A line over --max-line-bytes is reported
+   * now: finished, it would be refused all the same.
    */
   private holdsUnfinished(source: InputSource, line: Line): boolean {
     if (!this.options.checkpoint || source.growing !== true || line.overLimit > 0 || !cutShort(line)) return false;
     this.held.add(source);
     this.options.onNote(
-      `${source.name}: line ${line.number} has no end of line and no whole JSON value (still being written?): left for the next run (checkpoint)`,
+      `${source.name}: line ${line.number} is not finished and holds no whole JSON value (still being written?): left for the next run (checkpoint)`,
     );
     return true;
   }
@@ -218,17 +220,24 @@ export class ShipPipeline {
     const split = { maxLineBytes: this.options.maxLineBytes, ...(source.resume ? { resume: source.resume } : {}) };
     const batches = splitLines(source.chunks(), split)[Symbol.asyncIterator]();
     const { rate, writer } = this.options;
+    const joiner = new CriJoiner(this.options.maxLineBytes);
     let ended = false;
     try {
       for (;;) {
         const next = await this.nextBatch(batches);
         if (next === 'stop') return false;
-        if (next.done) return (ended = true);
-        const lines = next.value;
+        // At the end, the parts of a split line whose last part never came, as one line.
+        const lines = next.done ? joiner.rest() : next.value;
         // Indexed, not for-of: across the awaits below, each step of an array iterator allocated
         // its result object (a tenth of what a backfill allocated).
         for (let i = 0; i < lines.length; i++) {
-          const line = lines[i]!;
+          let line = lines[i]!;
+          if (joiner.wants(line)) {
+            // A part of a split line: positions stay before it until its last part is read.
+            const whole = joiner.take(line);
+            if (whole === null) continue;
+            line = whole;
+          }
           if (line.unterminated === true && this.holdsUnfinished(source, line)) continue;
           const added = this.acceptor.accept(source, line, this.draining);
           this.atSource = source;
@@ -240,6 +249,7 @@ export class ShipPipeline {
           if (rate && !this.stopping) await rate.take();
         }
         if (writer) await writer.flush();
+        if (next.done) return (ended = true);
         const paced = this.options.pace?.();
         if (paced) await paced;
         this.spoolWriter.passIdle();

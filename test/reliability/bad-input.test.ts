@@ -167,6 +167,32 @@ describe('bad input', () => {
     );
   });
 
+  // The container runtime's log files (/var/log/pods/…): each line behind a time, a stream and a
+  // tag, a line over 16 KiB in parts. Read as application logs, every record was skipped, exit 0.
+  it('ships the records of a container runtime log file, a split one joined', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = lines(4, 836).map((l) => l.trimEnd());
+    const ts = '2021-09-22T12:18:19.269456495Z';
+    const parts = (l: string) => [l.slice(0, 300), l.slice(300, 700), l.slice(700)];
+    const text = [
+      `${ts} stdout F ${records[0]}`,
+      `${ts} stderr F I0922 12:18:19.270 server.go:42] an application log`,
+      ...parts(records[1]!).map((p, i, all) => `${ts} stdout ${i < all.length - 1 ? 'P' : 'F'} ${p}`),
+      `${ts} stdout F ${records[2]}`,
+      `${ts} stdout P ${records[3]!.slice(0, 500)}`,
+    ].join('\n');
+    const path = join(dir, '0.log');
+    writeFileSync(path, `${text}\n`);
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.deepEqual(r.requestIds(), records.slice(0, 3).map(idOf));
+    assert.match(res.stderr, /0\.log:7: error: not valid JSON/, 'the last record, its last part never written');
+    assert.match(res.stderr, /5 lines read: 3 valid, 1 invalid, 1 skipped/);
+    const lint = await runCli(['lint', '--mixed', path]);
+    assert.match(lint.stderr, /5 lines read: 3 valid, 1 invalid, 1 skipped/);
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {

@@ -42,7 +42,7 @@ describe('--checkpoint over a file still being written', () => {
       for (const file of files) {
         assert.match(
           first.stderr,
-          new RegExp(`${file}: line 6 has no end of line and no whole JSON value \\(still being written\\?\\): left for the next run`),
+          new RegExp(`${file}: line 6 is not finished and holds no whole JSON value \\(still being written\\?\\): left for the next run`),
         );
       }
       const summary = jsonSummary(first.stderr);
@@ -54,12 +54,12 @@ describe('--checkpoint over a file still being written', () => {
       const again = await runCli(args);
       assert.equal(again.code, EXIT.ok, again.stderr);
       assert.match(again.stderr, /a\.log: resuming after line 5 \(checkpoint\)/);
-      assert.match(again.stderr, /a\.log: line 6 has no end of line/);
+      assert.match(again.stderr, /a\.log: line 6 is not finished/);
 
       files.forEach((file, f) => appendFileSync(file, halves[f]!));
       const last = await runCli(args);
       assert.equal(last.code, EXIT.ok, last.stderr);
-      assert.doesNotMatch(last.stderr, /no end of line/);
+      assert.doesNotMatch(last.stderr, /is not finished/);
       assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), 'every record once, the finished one too');
     });
   }
@@ -79,8 +79,26 @@ describe('--checkpoint over a file still being written', () => {
     assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
     assert.match(res.stderr, /audit\.log\.1: is a copy of \S+audit\.log \(same first 4 KiB\): resuming after line 5/);
     assert.match(res.stderr, /audit\.log\.1:6: error: not valid JSON/);
-    assert.doesNotMatch(res.stderr, /no end of line/);
+    assert.doesNotMatch(res.stderr, /is not finished/);
     assert.deepEqual(r.requestIds(), [...records.slice(0, 5), records[6]!].map(idOf));
+  });
+
+  it('leaves a split line whose last part the runtime has not written yet (CRI), and ships it joined', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const records = lines(2, 76).map((l) => l.trimEnd());
+    const ts = '2021-09-22T12:18:19.269456495Z';
+    const file = join(dir, '0.log');
+    writeFileSync(file, `${ts} stdout F ${records[0]}\n${ts} stdout P ${records[1]!.slice(0, 400)}\n`);
+    const args = ['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file];
+    const first = await runCli(args);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    assert.match(first.stderr, /0\.log: line 2 is not finished and holds no whole JSON value/);
+    appendFileSync(file, `${ts} stdout F ${records[1]!.slice(400)}\n`);
+    const second = await runCli(args);
+    assert.equal(second.code, EXIT.ok, second.stderr);
+    assert.match(second.stderr, /resuming after line 1 \(checkpoint\)/);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
   });
 
   it('ships a whole last record that has no end of line, and reads only what is appended after it', async () => {
@@ -107,7 +125,7 @@ describe('--checkpoint over a file still being written', () => {
     const res = await runCli(['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file]);
     assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
     assert.match(res.stderr, /audit\.log:2: error RequestID: expected version 4 UUID/);
-    assert.doesNotMatch(res.stderr, /no end of line/);
+    assert.doesNotMatch(res.stderr, /is not finished/);
     assert.equal(r.requestIds().length, 1);
   });
 

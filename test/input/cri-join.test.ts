@@ -1,0 +1,73 @@
+/** The container runtime's log format: a line split into parts (`P`) and its last part (`F`), joined. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CriJoiner } from '../../src/input/cri-join.js';
+import { criTag, kubectlPayloadOffset } from '../../src/input/kubectl-prefix.js';
+import { splitLines, type Line } from '../../src/input/lines.js';
+
+const TS = '2021-09-22T12:18:19.269456495Z';
+
+async function linesOf(text: string): Promise<Line[]> {
+  async function* one() {
+    yield Buffer.from(text);
+  }
+  const out: Line[] = [];
+  for await (const batch of splitLines(one(), { maxLineBytes: 1 << 20 }))
+    out.push(...batch.map((l) => ({ ...l, bytes: Buffer.from(l.bytes) })));
+  return out;
+}
+
+/** What the joiner hands on for `text`, with the rest at the end. */
+async function joined(text: string, maxLineBytes = 1 << 20): Promise<Line[]> {
+  const joiner = new CriJoiner(maxLineBytes);
+  const out: Line[] = [];
+  for (const line of await linesOf(text)) {
+    const whole = joiner.wants(line) ? joiner.take(line) : line;
+    if (whole) out.push(whole);
+  }
+  return [...out, ...joiner.rest()];
+}
+
+describe('CRI log lines', () => {
+  it('finds the stream and tag after the time, and nothing in other lines', () => {
+    const tag = (s: string) => criTag(Buffer.from(s), 0, s.length);
+    assert.equal(tag(`${TS} stdout F {"a":1}`), 'F');
+    assert.equal(tag(`${TS} stderr P {"a":`), 'P');
+    assert.equal(tag(`${TS} {"a":1}`), null, 'kubectl --timestamps');
+    assert.equal(tag(`${TS} stdin F x`), null);
+    assert.equal(tag(`${TS} stdout X x`), null);
+    assert.equal(tag('{"a":1}'), null);
+    assert.equal(kubectlPayloadOffset(Buffer.from(`${TS} stdout F {"a":1}`)), TS.length + 10);
+    assert.equal(kubectlPayloadOffset(Buffer.from(`${TS} stdout P {"a":1}`)), TS.length + 10);
+  });
+
+  it('joins the parts of a split line, numbered as its first part and ending where its last one ends', async () => {
+    const text = `${TS} stdout F {"a":1}\n${TS} stdout P {"b":\n${TS} stdout P "long\n${TS} stdout F  value"}\n${TS} stdout F {"c":3}\n`;
+    const out = await joined(text);
+    assert.deepEqual(
+      out.map((l) => [l.number, l.bytes.toString().slice(kubectlPayloadOffset(l.bytes))]),
+      [
+        [1, '{"a":1}'],
+        [2, '{"b":"long value"}'],
+        [5, '{"c":3}'],
+      ],
+    );
+    assert.equal(out[1]!.end, text.indexOf(`${TS} stdout F {"c"`));
+    assert.equal(out[1]!.unterminated, undefined);
+  });
+
+  it('hands on the parts no last part came for as one unfinished line', async () => {
+    const out = await joined(`${TS} stdout F {"a":1}\n${TS} stdout P {"b":\n${TS} stdout P "cut`);
+    assert.equal(out.length, 2);
+    assert.equal(out[1]!.bytes.toString(), '{"b":"cut');
+    assert.equal(out[1]!.number, 2);
+    assert.equal(out[1]!.unterminated, true);
+  });
+
+  it('reports a joined line over the limit by its length, keeping none of it', async () => {
+    const out = await joined(`${TS} stdout P ${'x'.repeat(60)}\n${TS} stdout F ${'y'.repeat(60)}\n`, 100);
+    assert.equal(out.length, 1);
+    assert.equal(out[0]!.overLimit, 120);
+    assert.equal(out[0]!.bytes.length, 0);
+  });
+});
