@@ -1,6 +1,6 @@
 /** `audit-ship lint`: checks audit logs against the schema and reports every finding. */
 import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
-import { CriJoiner } from '../input/cri-join.js';
+import { RuntimeLogJoiner } from '../input/runtime-log.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { describePadding, splitAtPadding, type Padded } from '../input/nul-padding.js';
 import { expandInputs, expansionNotes } from '../input/expand.js';
@@ -71,7 +71,7 @@ class Linter {
    */
   async lintSource(source: InputSource): Promise<InputReadError | NotTextError | null> {
     let read = 0;
-    const joiner = new CriJoiner(this.options.maxLineBytes);
+    const joiner = new RuntimeLogJoiner(this.options.maxLineBytes);
     try {
       for await (const batch of splitLines(source.chunks(), this.options)) {
         // Indexed, not for-of: with an await inside, each step of an array iterator allocates.

@@ -5,7 +5,7 @@
  * runtime's own log files (CRI: `/var/log/pods/…/0.log`, and the rotated `0.log.*`) put the stream
  * and a tag after the time: `2021-09-22T12:18:19.269456495Z stdout F `; they once read as
  * application logs, skipped without a word. `P` tags a part of a line the runtime split (over
- * 16 KiB): src/input/cri-join.ts joins them.
+ * 16 KiB): src/input/runtime-log.ts joins them.
  */
 
 const OPEN_BRACKET = 0x5b;

@@ -6,7 +6,7 @@
  * `block`, backpressure reaches the input. Every line read ends in exactly one count.
  */
 import { InputReadError, NotTextError } from '../errors.js';
-import { CriJoiner } from '../input/cri-join.js';
+import { RuntimeLogJoiner } from '../input/runtime-log.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { cutShort } from '../schema/line.js';
 import { readIdentity, totalBytesRead, type FileIdentity, type InputSource } from '../input/sources.js';
@@ -220,7 +220,7 @@ export class ShipPipeline {
     const split = { maxLineBytes: this.options.maxLineBytes, ...(source.resume ? { resume: source.resume } : {}) };
     const batches = splitLines(source.chunks(), split)[Symbol.asyncIterator]();
     const { rate, writer } = this.options;
-    const joiner = new CriJoiner(this.options.maxLineBytes);
+    const joiner = new RuntimeLogJoiner(this.options.maxLineBytes);
     let ended = false;
     try {
       for (;;) {

@@ -193,6 +193,23 @@ describe('bad input', () => {
     assert.match(lint.stderr, /5 lines read: 3 valid, 1 invalid, 1 skipped/);
   });
 
+  // Docker's json-file driver wraps each line in {"log": …}: every record was skipped as another
+  // program's JSON, exit 0.
+  it('ships the records of a Docker json-file log, a split one joined', async () => {
+    const r = await receiver();
+    const records = lines(3, 837).map((l) => l.trimEnd());
+    const entry = (log: string) => JSON.stringify({ log, stream: 'stdout', time: '2021-09-22T12:18:19.269456495Z' });
+    const path = join(tempDir(), 'c0ffee-json.log');
+    const split = [records[1]!.slice(0, 500), records[1]!.slice(500)];
+    writeFileSync(path, [entry(`${records[0]}\n`), entry(split[0]!), entry(`${split[1]}\n`), entry(`${records[2]}\n`)].join('\n') + '\n');
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+    assert.match(res.stderr, /3 lines read: 3 valid/);
+    const lint = await runCli(['lint', path]);
+    assert.equal(lint.code, EXIT.ok, lint.stdout);
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {

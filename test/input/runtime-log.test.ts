@@ -1,7 +1,7 @@
-/** The container runtime's log format: a line split into parts (`P`) and its last part (`F`), joined. */
+/** Container runtimes' own log files: CRI and Docker json-file entries made the lines they carry, split lines joined. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CriJoiner } from '../../src/input/cri-join.js';
+import { RuntimeLogJoiner } from '../../src/input/runtime-log.js';
 import { criTag, kubectlPayloadOffset } from '../../src/input/kubectl-prefix.js';
 import { splitLines, type Line } from '../../src/input/lines.js';
 
@@ -19,7 +19,7 @@ async function linesOf(text: string): Promise<Line[]> {
 
 /** What the joiner hands on for `text`, with the rest at the end. */
 async function joined(text: string, maxLineBytes = 1 << 20): Promise<Line[]> {
-  const joiner = new CriJoiner(maxLineBytes);
+  const joiner = new RuntimeLogJoiner(maxLineBytes);
   const out: Line[] = [];
   for (const line of await linesOf(text)) {
     const whole = joiner.wants(line) ? joiner.take(line) : line;
@@ -69,5 +69,24 @@ describe('CRI log lines', () => {
     assert.equal(out.length, 1);
     assert.equal(out[0]!.overLimit, 120);
     assert.equal(out[0]!.bytes.length, 0);
+  });
+
+  it('reads Docker json-file entries as the lines they carry, parts joined', async () => {
+    const entry = (log: string) => JSON.stringify({ log, stream: 'stdout', time: TS });
+    const text = [entry('{"a":1}\n'), entry('{"b":"lo'), entry('ng"}\n'), '{"log":"not an entry"}', entry('{"c":"\\u00e9"}\r\n')].join(
+      '\n',
+    );
+    const out = await joined(`${text}\n${entry('{"d":')}`);
+    assert.deepEqual(
+      out.map((l) => [l.number, l.bytes.toString()]),
+      [
+        [1, '{"a":1}'],
+        [2, '{"b":"long"}'],
+        [4, '{"log":"not an entry"}'],
+        [5, '{"c":"\\u00e9"}\r'],
+        [6, '{"d":'],
+      ],
+    );
+    assert.equal(out[4]!.unterminated, true, 'its last part never came');
   });
 });
