@@ -8,6 +8,7 @@ import { AuditShipError, CheckpointError, InputError, UsageError } from '../erro
 import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
+import type { ShipCounts } from '../ship/counts.js';
 import { ShipRun, type Note } from '../ship/run.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js';
@@ -130,6 +131,8 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     await run.close();
   }
+  const unlike = options.kubectl === undefined ? noAuditRecords(run.counts) : null;
+  if (unlike) info(unlike);
   const outcome = decideOutcome(run);
   const { error } = run;
   summarize(run, outcome, error, seconds);
@@ -157,6 +160,18 @@ function summarize(run: ShipRun, outcome: Outcome, error: unknown, seconds: numb
   const words = said ? outcome.words.map((w) => `audit-ship: ${prefix}${w}\n`).join('') : '';
   if (kind === 'json') process.stderr.write(`${words}${JSON.stringify(summary)}\n`);
   else process.stderr.write(`${kind === 'text' ? `${summaryText(summary)}\n` : ''}${words}`);
+}
+
+/**
+ * Lines were read and not one was an audit record: every one skipped as another program's log.
+ * An input in a format audit-ship does not read ends like that, "complete" with exit 0, as the
+ * container runtimes' files once did. Not under --quiet: a cron job over a log that mixes in
+ * application logs may read an hour of those alone. Not for a live tail, whose pods log both.
+ */
+function noAuditRecords(c: ShipCounts): string | null {
+  if (c.skipped === 0 || c.valid + c.invalid + c.duplicates + c.filtered > 0) return null;
+  const none = c.skipped === 1 ? 'the one line read is no audit record' : `none of the ${c.skipped} lines read is an audit record`;
+  return `audit-ship: warning: ${none} (skipped as another program's log): are these the audit logs? audit-ship reads JSON lines, bare or in kubectl's, CRI's or Docker json-file's framing\n`;
 }
 
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */

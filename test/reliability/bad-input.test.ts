@@ -210,6 +210,29 @@ describe('bad input', () => {
     assert.equal(lint.code, EXIT.ok, lint.stdout);
   });
 
+  // Fluentd's out_file writes `time<TAB>tag<TAB>record`: read, every line was skipped as another
+  // program's log and the run ended "complete", exit 0, having said nothing of it.
+  it('says so when no line read is an audit record, unless --quiet', async () => {
+    const r = await receiver();
+    const path = join(tempDir(), 'fluentd-out.log');
+    writeFileSync(
+      path,
+      lines(3, 838)
+        .map((l) => `2021-09-22T12:18:19+00:00\tdeploy_audit\t${l}`)
+        .join(''),
+    );
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(
+      res.stderr,
+      /audit-ship: warning: none of the 3 lines read is an audit record \(skipped as another program's log\): are these the audit logs\?/,
+    );
+    const quiet = await runCli(['--port', String(r.port), '--quiet', path]);
+    assert.equal(quiet.stderr, '');
+    const mixed = await runCli(['--port', String(r.port)], { input: `I0922 an application log\n${lines(1, 839).join('')}` });
+    assert.doesNotMatch(mixed.stderr, /warning: /);
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {
