@@ -20,7 +20,7 @@ import { count, was } from '../plural.js';
 export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
   maxWarnings: number;
-  /** No input files, or no lines, is not a failure. */
+  /** No input files, no lines, or no audit record among them, is not a failure. */
   allowEmpty: boolean;
   maxErrors: number;
   maxLineBytes: number;
@@ -252,7 +252,9 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = linter.counts;
   c.bytes = totalBytesRead(sources);
-  const empty = c.lines === 0 && !options.allowEmpty;
+  // Lines that hold no audit record (with --mixed, another program's logs; blank lines) leave as
+  // little checked as none: a CI job over logs in a format audit-ship does not read passed.
+  const empty = c.records === 0 && !options.allowEmpty;
   const tooManyWarnings = options.maxWarnings >= 0 && c.warnings > options.maxWarnings;
   if (options.summary === 'json') {
     const summary = {
@@ -268,7 +270,10 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
     process.stderr.write(fileLines(perFile));
     process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
   }
-  if (empty) process.stderr.write('audit-ship lint: no lines to check (--allow-empty accepts that)\n');
+  if (empty) {
+    const what = c.lines === 0 ? 'no lines to check' : `no audit record to check among the ${count(c.lines, 'line')} read`;
+    process.stderr.write(`audit-ship lint: ${what} (--allow-empty accepts that)\n`);
+  }
   if (tooManyWarnings)
     process.stderr.write(`audit-ship lint: ${count(c.warnings, 'warning')}, more than --max-warnings ${options.maxWarnings}\n`);
   // An input not read to its end is exit 2 whatever else was found: its other lines were never checked.

@@ -97,7 +97,7 @@ const COMMANDS: CommandSpec[] = [
         .default(DEFAULT_FORMATS, 'text')
         .argParser(repeatedChoice(LINT_FORMATS, DEFAULT_FORMATS)),
       new Option('--max-errors <n>', 'stop after this many errors (0: never stop)').default(0).argParser(integer(0)),
-      new Option('--allow-empty', 'no input files, or no lines, is not a failure').default(false),
+      new Option('--allow-empty', 'no input files, no lines, or no audit record among them, is not a failure').default(false),
       new Option(
         '--output <file>',
         'write the report in the --format given in the same place to this file (-: stdout); stdout then gets text (repeatable)',

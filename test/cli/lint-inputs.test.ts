@@ -207,6 +207,11 @@ describe('lint inputs', () => {
     assert.equal(noLines.code, 1);
     assert.match(noLines.stderr, /no lines to check/);
     assert.equal((await runCli(['lint', '--allow-empty', '-'], { input: '' })).code, 0);
+    // Once exit 0: with --mixed, logs in a format audit-ship does not read are all skipped.
+    const noRecords = await runCli(['lint', '--mixed', '-'], { input: 'I0922 an application log\n{"level":"info"}\n\n' });
+    assert.equal(noRecords.code, 1);
+    assert.match(noRecords.stderr, /no audit record to check among the 3 lines read \(--allow-empty accepts that\)/);
+    assert.equal((await runCli(['lint', '--mixed', '--allow-empty', '-'], { input: 'I0922 an application log\n' })).code, 0);
   });
 
   it('refuses an --output that is one of the inputs, and leaves that log as it was', async (t) => {
