@@ -5,21 +5,26 @@
  * `{"log":"LINE\n","stream":"stdout","time":"…"}`. Both write a line over 16 KiB in parts: CRI
  * tags each but the last `P`, and Docker ends only the last part's `log` with `\n`. An audit record
  * with a large ResponseBody is such a line; read entry by entry, each part was an invalid line or
- * an application log, and Docker's entries were all skipped as application logs. kubectl's own
- * output is whole.
+ * an application log, and Docker's entries were all skipped as application logs. A runtime writes
+ * both streams to one file, so another stream's entries can come between the parts of a line:
+ * parts are joined per stream. kubectl's own output is whole.
  */
 import { criTag, kubectlPayloadOffset } from './kubectl-prefix.js';
 import { SplitLine, type Line } from './lines.js';
 
 const DOCKER_HEAD = Buffer.from('{"log":"');
+/** `stdout P `: the stream, the tag and their spaces, before a CRI entry's text. */
+const CRI_FIELDS = 9;
+const CRI_STREAM_BYTES = 6;
 
-/** A line's text and whether it ends the line it is part of; null for no runtime's entry. */
+/** A runtime's entry: the text it carries, its stream, and whether it ends its line. */
 interface Part {
   text: Buffer;
+  stream: string;
   last: boolean;
 }
 
-/** A json-file entry's line, or null when the line is no such entry. */
+/** A json-file entry, or null when the line is no such entry. */
 function dockerPart(bytes: Buffer): Part | null {
   let entry: { log?: unknown; stream?: unknown };
   try {
@@ -29,7 +34,17 @@ function dockerPart(bytes: Buffer): Part | null {
   }
   if (typeof entry.log !== 'string' || typeof entry.stream !== 'string') return null;
   const last = entry.log.endsWith('\n');
-  return { text: Buffer.from(last ? entry.log.slice(0, -1) : entry.log), last };
+  return { text: Buffer.from(last ? entry.log.slice(0, -1) : entry.log), stream: entry.stream, last };
+}
+
+/** A CRI entry, or null for a line without the runtime's prefix. */
+function criPart(bytes: Buffer): Part | null {
+  const tag = criTag(bytes, 0, bytes.length);
+  if (tag === null) return null;
+  const at = kubectlPayloadOffset(bytes);
+  // The stream is the word before the tag: `TIME stdout P TEXT`.
+  const stream = bytes.toString('latin1', at - CRI_FIELDS, at - CRI_FIELDS + CRI_STREAM_BYTES);
+  return { text: bytes.subarray(at), stream, last: tag === 'F' };
 }
 
 function startsWith(b: Buffer, start: number, stop: number, head: Buffer): boolean {
@@ -41,18 +56,28 @@ function isEntry(b: Buffer, start: number, stop: number): boolean {
   return startsWith(b, start, stop, DOCKER_HEAD) || criTag(b, start, stop) === 'P';
 }
 
-export class RuntimeLogJoiner {
-  private parts: Buffer[] = [];
-  private length = 0;
-  private first = 0;
+/** The parts of one stream's line read so far. */
+interface Pending {
+  parts: Buffer[];
+  length: number;
+  first: number;
   /** Where the last part taken ends. */
-  private end = 0;
+  end: number;
+}
+
+export class RuntimeLogJoiner {
+  private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly maxLineBytes: number) {}
 
+  /** Whether parts of a line wait for their last one: positions must stay before the first of them. */
+  get waiting(): boolean {
+    return this.pending.size > 0;
+  }
+
   /** Whether `line` must go through take(): a runtime's entry, or any line while parts wait. Cheap on every line. */
   wants(line: Line): boolean {
-    if (this.first > 0) return true;
+    if (this.pending.size > 0) return true;
     // The range of a line read in a chunk, never a view of it: an object a line was a tenth of
     // what a backfill allocated.
     if (line instanceof SplitLine) return isEntry(line.buffer, line.start, line.stop);
@@ -60,49 +85,44 @@ export class RuntimeLogJoiner {
   }
 
   /**
-   * The line `line` carries (numbered as its first part, ending where its last one ends), or null
-   * while it is a part and the line goes on.
+   * The line `line` carries (a split one numbered as its first part, ending where its last one
+   * ends), or null while it is a part and its line goes on.
    */
   take(line: Line): Line | null {
-    const part = this.partOf(line);
+    if (line.overLimit > 0) return line;
+    const part = (line.bytes[0] === 0x7b ? dockerPart(line.bytes) : null) ?? criPart(line.bytes);
     if (part === null) return line;
-    if (this.first === 0) this.first = line.number;
-    this.end = line.end;
-    this.add(part.text, line.overLimit);
-    return part.last ? this.whole(line.end, line.unterminated === true) : null;
-  }
-
-  /** At the end of the input: the parts no last part came for, as one line without its end (none, or one). */
-  rest(): Line[] {
-    return this.first === 0 ? [] : [this.whole(this.end, true)];
-  }
-
-  /** What `line` adds, or null for an ordinary line with no parts waiting (handed on as it is). */
-  private partOf(line: Line): Part | null {
-    if (line.overLimit > 0) return this.first > 0 ? { text: Buffer.alloc(0), last: true } : null;
-    const docker = line.bytes[0] === 0x7b ? dockerPart(line.bytes) : null;
-    if (docker) return docker;
-    const tag = criTag(line.bytes, 0, line.bytes.length);
-    if (tag === 'P') return { text: line.bytes.subarray(kubectlPayloadOffset(line.bytes)), last: false };
-    // A runtime writes nothing but parts and their last one: any other line ends the parts that wait.
-    return this.first > 0 ? { text: line.bytes.subarray(kubectlPayloadOffset(line.bytes)), last: true } : null;
-  }
-
-  private add(text: Buffer, overLimit: number): void {
-    this.length += overLimit || text.length;
+    let waiting = this.pending.get(part.stream);
+    if (!waiting && part.last) return { ...copyOf(line), bytes: part.text };
+    if (!waiting) this.pending.set(part.stream, (waiting = { parts: [], length: 0, first: line.number, end: 0 }));
+    waiting.end = line.end;
+    waiting.length += part.text.length;
     // Past the limit the parts are let go: the line is reported by its length, as an over-long one is.
-    if (overLimit === 0 && this.length <= this.maxLineBytes) this.parts.push(Buffer.from(text));
-    else this.parts = [];
+    if (waiting.length <= this.maxLineBytes) waiting.parts.push(Buffer.from(part.text));
+    else waiting.parts = [];
+    if (!part.last) return null;
+    this.pending.delete(part.stream);
+    return this.whole(waiting, line.end, line.unterminated === true);
   }
 
-  private whole(end: number, unterminated: boolean): Line {
-    const over = this.length > this.maxLineBytes;
-    const bytes = over ? Buffer.alloc(0) : Buffer.concat(this.parts);
-    const line: Line = { number: this.first, bytes, overLimit: over ? this.length : 0, end };
+  /** At the end of the input: each stream's parts no last part came for, as a line without its end. */
+  rest(): Line[] {
+    const lines = [...this.pending.values()].sort((a, b) => a.first - b.first).map((w) => this.whole(w, w.end, true));
+    this.pending.clear();
+    return lines;
+  }
+
+  private whole(w: Pending, end: number, unterminated: boolean): Line {
+    const over = w.length > this.maxLineBytes;
+    const line: Line = { number: w.first, bytes: over ? Buffer.alloc(0) : Buffer.concat(w.parts), overLimit: over ? w.length : 0, end };
     if (unterminated) line.unterminated = true;
-    this.parts = [];
-    this.length = 0;
-    this.first = 0;
     return line;
   }
+}
+
+/** A line's fields, without the accessors of a line read in a chunk. */
+function copyOf(line: Line): Line {
+  const copy: Line = { number: line.number, bytes: line.bytes, overLimit: line.overLimit, end: line.end };
+  if (line.unterminated) copy.unterminated = true;
+  return copy;
 }

@@ -215,6 +215,11 @@ export class ShipPipeline {
     return true;
   }
 
+  /** Where reading stands in `source` before its next line: where a resume would start. */
+  private standing(source: InputSource): [number, number] {
+    return this.atSource === source ? [this.atEnd, this.atLine] : [source.resume?.offset ?? 0, source.resume?.line ?? 0];
+  }
+
   /** Reads one source to its end; false when stop() cut it short. */
   private async readSource(source: InputSource): Promise<boolean> {
     const split = { maxLineBytes: this.options.maxLineBytes, ...(source.resume ? { resume: source.resume } : {}) };
@@ -233,16 +238,25 @@ export class ShipPipeline {
         for (let i = 0; i < lines.length; i++) {
           let line = lines[i]!;
           if (joiner.wants(line)) {
-            // A part of a split line: positions stay before it until its last part is read.
+            const before = this.standing(source);
             const whole = joiner.take(line);
-            if (whole === null) continue;
+            // A part of a split line: positions stay before its first part until its last is read.
+            if (whole === null) {
+              this.atSource = source;
+              [this.atEnd, this.atLine] = before;
+              continue;
+            }
             line = whole;
           }
           if (line.unterminated === true && this.holdsUnfinished(source, line)) continue;
           const added = this.acceptor.accept(source, line, this.draining);
           this.atSource = source;
-          this.atEnd = line.end;
-          this.atLine = line.number;
+          // Lines of another stream between the parts are read, but a resume must start before
+          // the first part: they are read again then (they are whole), never the parts lost.
+          if (!joiner.waiting) {
+            this.atEnd = line.end;
+            this.atLine = line.number;
+          }
           if (!added) continue;
           if (this.builder.full) await this.spoolWriter.rotate();
           // After stop(), what is left is spooled without the rate limit, which could take minutes.

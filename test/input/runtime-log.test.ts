@@ -89,4 +89,36 @@ describe('CRI log lines', () => {
     );
     assert.equal(out[4]!.unterminated, true, 'its last part never came');
   });
+
+  it("joins each stream apart: another stream's entries can come between the parts of a line", async () => {
+    const text = [
+      `${TS} stdout P {"b":`,
+      `${TS} stderr F E0922 an error`,
+      `${TS} stderr P {"e":`,
+      `${TS} stdout F 2}`,
+      `${TS} stderr F 5}`,
+    ].join('\n');
+    const out = await joined(`${text}\n`);
+    assert.deepEqual(
+      out.map((l) => [l.number, l.bytes.toString()]),
+      [
+        [2, 'E0922 an error'],
+        [1, '{"b":2}'],
+        [3, '{"e":5}'],
+      ],
+    );
+    const joiner = new RuntimeLogJoiner(1 << 20);
+    const [first, second] = await linesOf(`${TS} stdout P {"b":\n${TS} stderr P {"e":\n`);
+    assert.equal(joiner.take(first!), null);
+    assert.equal(joiner.waiting, true);
+    assert.equal(joiner.take(second!), null);
+    assert.deepEqual(
+      joiner.rest().map((l) => [l.number, l.bytes.toString(), l.unterminated]),
+      [
+        [1, '{"b":', true],
+        [2, '{"e":', true],
+      ],
+    );
+    assert.equal(joiner.waiting, false);
+  });
 });

@@ -89,7 +89,9 @@ describe('--checkpoint over a file still being written', () => {
     const records = lines(2, 76).map((l) => l.trimEnd());
     const ts = '2021-09-22T12:18:19.269456495Z';
     const file = join(dir, '0.log');
-    writeFileSync(file, `${ts} stdout F ${records[0]}\n${ts} stdout P ${records[1]!.slice(0, 400)}\n`);
+    // An application's error on the other stream comes between the parts: it is read, but the
+    // checkpoint stays before the first part, or the next run would read the last part alone.
+    writeFileSync(file, `${ts} stdout F ${records[0]}\n${ts} stdout P ${records[1]!.slice(0, 400)}\n${ts} stderr F E0922 an error\n`);
     const args = ['--port', String(r.port), '--checkpoint', join(dir, 'checkpoint.json'), file];
     const first = await runCli(args);
     assert.equal(first.code, EXIT.ok, first.stderr);
@@ -98,6 +100,7 @@ describe('--checkpoint over a file still being written', () => {
     const second = await runCli(args);
     assert.equal(second.code, EXIT.ok, second.stderr);
     assert.match(second.stderr, /resuming after line 1 \(checkpoint\)/);
+    assert.match(second.stderr, /2 lines read: 1 valid, 0 invalid, 1 skipped/, 'the error again, and the joined record');
     assert.deepEqual(r.requestIds(), records.map(idOf));
   });
 
