@@ -5,14 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { freePort } from '../helpers/net.js';
+import { busyPort, freePort } from '../helpers/net.js';
 import { Ledger } from '../helpers/ledger.js';
 import { CLI, fixture, readCases, ROOT } from '../helpers/paths.js';
 import { receivers, startReceiveCli } from '../helpers/receive-cli.js';
@@ -414,47 +412,33 @@ describe('exit 2: usage errors never reach the data', () => {
     assert.equal(r.events().length, 7);
   });
 
-  it('receive on a port in use: one line naming the port, exit 2', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as { port: number }).port;
-    try {
-      const res = await runCli(['receive', '--port', String(port)]);
-      assert.equal(res.code, EXIT.usage, res.stderr);
-      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
-      assert.match(res.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`));
-    } finally {
-      server.close();
-    }
+  it('receive on a port in use: one line naming the port, exit 2', async (t) => {
+    const port = await busyPort(t);
+    const res = await runCli(['receive', '--port', String(port)]);
+    assert.equal(res.code, EXIT.usage, res.stderr);
+    assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr);
+    assert.match(res.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`));
   });
 
-  it("a metrics address in use, not this host's, or not a host: names the option at fault, exit 2", async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as { port: number }).port;
-    try {
-      for (const [args, message] of [
-        [
-          ['--metrics-port', String(port)],
-          new RegExp(`--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
-        ],
-        [
-          ['--metrics-port', '0', '--metrics-host', '192.0.2.1'],
-          /--metrics-host 192\.0\.2\.1: cannot listen on 192\.0\.2\.1:0: the address is not one of this host's/,
-        ],
-        [
-          ['--metrics-port', '0', '--metrics-host', 'no-such-host.invalid'],
-          /--metrics-host no-such-host\.invalid: cannot listen on \S+: no such host name/,
-        ],
-      ] as const) {
-        const res = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { input: '' });
-        assert.equal(res.code, EXIT.usage, res.stderr);
-        assert.match(res.stderr, message);
-      }
-    } finally {
-      server.close();
+  it("a metrics address in use, not this host's, or not a host: names the option at fault, exit 2", async (t) => {
+    const port = await busyPort(t);
+    for (const [args, message] of [
+      [
+        ['--metrics-port', String(port)],
+        new RegExp(`--metrics-port ${port}: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+      ],
+      [
+        ['--metrics-port', '0', '--metrics-host', '192.0.2.1'],
+        /--metrics-host 192\.0\.2\.1: cannot listen on 192\.0\.2\.1:0: the address is not one of this host's/,
+      ],
+      [
+        ['--metrics-port', '0', '--metrics-host', 'no-such-host.invalid'],
+        /--metrics-host no-such-host\.invalid: cannot listen on \S+: no such host name/,
+      ],
+    ] as const) {
+      const res = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { input: '' });
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(res.stderr, message);
     }
   });
 
