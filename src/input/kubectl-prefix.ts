@@ -5,7 +5,8 @@
  * runtime's own log files (CRI: `/var/log/pods/…/0.log`, and the rotated `0.log.*`) put the stream
  * and a tag after the time: `2021-09-22T12:18:19.269456495Z stdout F `; they once read as
  * application logs, skipped without a word. `P` tags a part of a line the runtime split (over
- * 16 KiB): src/input/runtime-log.ts joins them.
+ * 16 KiB): src/input/runtime-log.ts joins them. Fluentd's out_file lines (`TIME<TAB>TAG<TAB>`)
+ * are read the same way.
  */
 
 const OPEN_BRACKET = 0x5b;
@@ -37,12 +38,32 @@ function podPrefixEnd(b: Buffer, from: number, stop: number): number {
   return from;
 }
 
-/** The shape `DDDD-DD-DDTDD:DD:DD[.D…](Z|±HH:MM)` followed by a space; calendar checks are not needed here. */
-function timestampPrefixEnd(b: Buffer, from: number, stop: number): number {
+/** The shape `DDDD-DD-DDTDD:DD:DD[.D…](Z|±HH:MM)` followed by `end` (a space); calendar checks are not needed here. */
+function timestampPrefixEnd(b: Buffer, from: number, stop: number, end = SPACE): number {
   if (from + MIN_TIMESTAMP > stop || !isDigit(b[from]) || b[from + 4] !== 0x2d || b[from + 10] !== 0x54) return from;
   const limit = Math.min(stop, from + MAX_TIMESTAMP + 1);
   for (let i = from + MIN_TIMESTAMP - 1; i < limit; i++) {
-    if (b[i] === SPACE) return i + 1;
+    // A time ends in `Z` or the offset's last digit.
+    if (b[i] === end) return b[i - 1] === 0x5a || isDigit(b[i - 1]) ? i + 1 : from;
+  }
+  return from;
+}
+
+const TAB = 0x09;
+/** Longer than any Fluentd tag worth the name; the search for the tab that ends one stops here. */
+const MAX_TAG = 1024;
+
+/**
+ * Fluentd's out_file writes `TIME<TAB>TAG<TAB>RECORD` (its default format): read, every line was
+ * skipped as an application log. The time and the tag are a prefix.
+ */
+function fluentdPrefixEnd(b: Buffer, from: number, stop: number): number {
+  const tag = timestampPrefixEnd(b, from, stop, TAB);
+  if (tag === from) return from;
+  const limit = Math.min(stop, tag + MAX_TAG);
+  for (let i = tag; i < limit; i++) {
+    if (b[i] === TAB) return i > tag ? i + 1 : from;
+    if (b[i] === SPACE) return from;
   }
   return from;
 }
@@ -81,5 +102,6 @@ export function kubectlPayloadOffset(line: Buffer): number {
 export function kubectlPayloadStart(b: Buffer, start: number, stop: number): number {
   const afterPod = podPrefixEnd(b, start, stop);
   const afterTime = timestampPrefixEnd(b, afterPod, stop);
-  return afterTime === afterPod ? afterTime : criPrefixEnd(b, afterTime, stop);
+  if (afterTime !== afterPod) return criPrefixEnd(b, afterTime, stop);
+  return afterPod === start ? fluentdPrefixEnd(b, start, stop) : afterPod;
 }

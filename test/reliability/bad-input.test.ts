@@ -210,15 +210,15 @@ describe('bad input', () => {
     assert.equal(lint.code, EXIT.ok, lint.stdout);
   });
 
-  // Fluentd's out_file writes `time<TAB>tag<TAB>record`: read, every line was skipped as another
-  // program's log and the run ended "complete", exit 0, having said nothing of it.
+  // A syslog file (records behind `Sep 22 12:18:19 host seldon[1]: `): read, every line was skipped
+  // as another program's log and the run ended "complete", exit 0, having said nothing of it.
   it('says so when no line read is an audit record, unless --quiet', async () => {
     const r = await receiver();
-    const path = join(tempDir(), 'fluentd-out.log');
+    const path = join(tempDir(), 'syslog');
     writeFileSync(
       path,
       lines(3, 838)
-        .map((l) => `2021-09-22T12:18:19+00:00\tdeploy_audit\t${l}`)
+        .map((l) => `Sep 22 12:18:19 node-1 seldon-deploy[4711]: ${l}`)
         .join(''),
     );
     const res = await runCli(['--port', String(r.port), path]);
@@ -231,6 +231,20 @@ describe('bad input', () => {
     assert.equal(quiet.stderr, '');
     const mixed = await runCli(['--port', String(r.port)], { input: `I0922 an application log\n${lines(1, 839).join('')}` });
     assert.doesNotMatch(mixed.stderr, /warning: /);
+  });
+
+  // Fluentd's out_file writes `TIME<TAB>TAG<TAB>RECORD` by default: an archive of it re-shipped was
+  // skipped line by line as application logs.
+  it('ships the records of a Fluentd out_file archive, its time and tag read as a prefix', async () => {
+    const r = await receiver();
+    const records = lines(3, 840);
+    const path = join(tempDir(), 'audit.20210922.log');
+    const text = records.map((l) => `2021-09-22T12:18:19+00:00\tdeploy_audit.audit_ship\t${l}`).join('');
+    writeFileSync(path, `2021-09-22T12:18:19+00:00\tfluent.info\t{"message":"fluentd worker is now running worker=0"}\n${text}`);
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+    assert.match(res.stderr, /4 lines read: 3 valid, 0 invalid, 1 skipped/);
   });
 
   it('pollutes no prototype while judging the corpus', async () => {

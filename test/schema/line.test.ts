@@ -34,6 +34,15 @@ describe('kubectl prefixes', () => {
     assert.equal(v.kind === 'record' && v.json, record);
   });
 
+  it("detects Fluentd out_file's time and tag, and nothing that only begins like them", () => {
+    const v = classify(`2021-09-22T12:18:19+00:00\tdeploy_audit.audit_ship\t${record}`);
+    assert.equal(v.kind, 'record');
+    assert.equal(v.kind === 'record' && v.json, record);
+    assert.equal(kubectlPayloadOffset(Buffer.from(`2021-09-22T12:18:19Z\t${record}`)), 0, 'no tag');
+    assert.equal(kubectlPayloadOffset(Buffer.from(`2021-09-22T12:18:19Z\tthe tag\t${record}`)), 0, 'a tag has no space');
+    assert.equal(kubectlPayloadOffset(Buffer.from(`2021-09-22T12:18:19Z\t\t${record}`)), 0, 'an empty tag');
+  });
+
   it('leaves lines without a prefix alone', () => {
     assert.equal(kubectlPayloadOffset(Buffer.from(record)), 0);
     assert.equal(kubectlPayloadOffset(Buffer.from('[1,2] x')), 0);
