@@ -71,6 +71,8 @@ function fluentdPrefixEnd(b: Buffer, from: number, stop: number): number {
 const STREAMS = [Buffer.from('stdout '), Buffer.from('stderr ')];
 /** `stdout ` or `stderr `, a tag, and a space. */
 const CRI_FIELDS = 9;
+/** `stdout` or `stderr`. */
+const STREAM_NAME = 6;
 
 /** The CRI tag byte (`F` a full line, `P` a part) at `from`, after the stream; 0 when there is none. */
 function tagAt(b: Buffer, from: number, stop: number): number {
@@ -84,6 +86,14 @@ function tagAt(b: Buffer, from: number, stop: number): number {
 /** After a time stamp, the CRI stream and tag when the line has them. */
 function criPrefixEnd(b: Buffer, from: number, stop: number): number {
   return tagAt(b, from, stop) === 0 ? from : from + CRI_FIELDS;
+}
+
+/** A CRI entry's stream, its tag, and where its text starts; null for a line without the runtime's prefix. */
+export function criEntry(line: Buffer): { stream: string; tag: 'F' | 'P'; at: number } | null {
+  const time = timestampPrefixEnd(line, 0, line.length);
+  const tag = time === 0 ? 0 : tagAt(line, time, line.length);
+  if (tag === 0) return null;
+  return { stream: line.toString('latin1', time, time + STREAM_NAME), tag: tag === 0x46 ? 'F' : 'P', at: time + CRI_FIELDS };
 }
 
 /** The CRI tag of the line held in `b` from `start` to `stop`; null for a line without one. Quick for a line that starts with `{`. */

@@ -9,13 +9,10 @@
  * both streams to one file, so another stream's entries can come between the parts of a line:
  * parts are joined per stream. kubectl's own output is whole.
  */
-import { criTag, kubectlPayloadOffset } from './kubectl-prefix.js';
+import { criEntry, criTag } from './kubectl-prefix.js';
 import { SplitLine, type Line } from './lines.js';
 
 const DOCKER_HEAD = Buffer.from('{"log":"');
-/** `stdout P `: the stream, the tag and their spaces, before a CRI entry's text. */
-const CRI_FIELDS = 9;
-const CRI_STREAM_BYTES = 6;
 
 /** A runtime's entry: the text it carries, its stream, and whether it ends its line. */
 interface Part {
@@ -39,12 +36,8 @@ function dockerPart(bytes: Buffer): Part | null {
 
 /** A CRI entry, or null for a line without the runtime's prefix. */
 function criPart(bytes: Buffer): Part | null {
-  const tag = criTag(bytes, 0, bytes.length);
-  if (tag === null) return null;
-  const at = kubectlPayloadOffset(bytes);
-  // The stream is the word before the tag: `TIME stdout P TEXT`.
-  const stream = bytes.toString('latin1', at - CRI_FIELDS, at - CRI_FIELDS + CRI_STREAM_BYTES);
-  return { text: bytes.subarray(at), stream, last: tag === 'F' };
+  const entry = criEntry(bytes);
+  return entry && { text: bytes.subarray(entry.at), stream: entry.stream, last: entry.tag === 'F' };
 }
 
 function startsWith(b: Buffer, start: number, stop: number, head: Buffer): boolean {
