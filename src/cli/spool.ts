@@ -10,7 +10,7 @@ import { lockHolder, lockSpool } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
 import { formatBytes } from './units.js';
-import { count } from '../plural.js';
+import { count, inNumber } from '../plural.js';
 
 export interface SpoolCommandOptions {
   spoolDir: string;
@@ -118,7 +118,14 @@ export async function spoolCommand(action: 'status' | 'verify' | 'purge', option
   switch (action) {
     case 'status': {
       const report = inspect(dir);
-      out({ ...report, damaged: report.damaged.length }, reportText({ ...report, damaged: [] }));
+      // The ranges themselves are verify's to list; status says that there are some.
+      const found = report.damaged.length;
+      const text = reportText({ ...report, damaged: [] });
+      const damaged =
+        found > 0
+          ? `${count(found, 'damaged range')} found (\`spool verify\` lists ${inNumber(found, 'it', 'them')}; the next run sets ${inNumber(found, 'it', 'them')} aside)\n`
+          : '';
+      out({ ...report, damaged: found }, `${text}${damaged}`);
       return;
     }
     case 'verify': {

@@ -105,6 +105,9 @@ describe('spool damage and limits', () => {
     writeFileSync(segment!.path, data);
     truncateSync(segment!.path, data.length - 50); // and a torn last chunk
 
+    // Once silent about it: status counted the good chunks alone.
+    const status = await runCli(['spool', 'status', '--spool-dir', spoolDir]);
+    assert.match(status.stdout, /^2 damaged ranges found \(`spool verify` lists them; the next run sets them aside\)$/m);
     const verify = await runCli(['spool', 'verify', '--spool-dir', spoolDir]);
     assert.equal(verify.code, 1);
     assert.match(verify.stdout, /damaged: .* checksum/);
