@@ -81,7 +81,13 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
     value = JSON.parse(text);
   } catch (error) {
     if (options.mixed && !(payload[0] === 0x7b && textLooksLikeAuditRecord(text))) return SKIPPED;
-    return rejected(diagnostic('not-json', null, notJsonMessage(error)));
+    // The first line of a pretty-printed record (`jq .`, an API response saved): one hint there,
+    // not one on each of the lines after it.
+    const spread =
+      text.trim() === '{'
+        ? '; a record spread over lines (pretty-printed JSON?): audit-ship reads one record a line, as `jq -c .` writes them'
+        : '';
+    return rejected(diagnostic('not-json', null, `${notJsonMessage(error)}${spread}`));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     if (options.mixed) return SKIPPED;

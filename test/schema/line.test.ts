@@ -105,6 +105,19 @@ describe('classifyLine', () => {
     assert.equal(classify(line, mixed).kind, 'skipped');
   });
 
+  it('says once, at its first line, that a record spread over lines needs one a line', () => {
+    const lines = JSON.stringify(JSON.parse(record), null, 2).split('\n');
+    const messages = lines.map((l) => {
+      const v = classify(l);
+      return v.kind === 'rejected' ? v.diagnostics[0]!.message : v.kind;
+    });
+    assert.match(
+      messages[0]!,
+      /^not valid JSON: .*; a record spread over lines \(pretty-printed JSON\?\): audit-ship reads one record a line, as `jq -c \.` writes them$/,
+    );
+    assert.equal(messages.filter((m) => m.includes('spread over lines')).length, 1);
+  });
+
   it('reports truncated JSON that looks like an audit record even with --mixed', () => {
     const truncated = record.slice(0, record.length - 40);
     assert.deepEqual(codes(classify(truncated, mixed)), ['not-json']);
