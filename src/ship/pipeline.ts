@@ -188,9 +188,8 @@ export class ShipPipeline {
     const checkpoint = this.options.checkpoint;
     const path = source.path;
     if (!checkpoint || path === null) return;
-    const at = this.position();
-    const end = at?.source === source ? at : { end: source.resume?.offset ?? 0, line: source.resume?.line ?? 0 };
-    const done = { offset: end.end, line: end.line, size: source.size ?? 0, done: !this.held.has(source) };
+    const [offset, line] = this.standing(source);
+    const done = { offset, line, size: source.size ?? 0, done: !this.held.has(source) };
     const mark = this.marks.get(source);
     this.spoolWriter.whenSpooled(() => {
       checkpoint.record(path, done, mark);
@@ -215,7 +214,7 @@ export class ShipPipeline {
     return true;
   }
 
-  /** Where reading stands in `source` before its next line: where a resume would start. */
+  /** Where reading stands in `source` before its next line: where a resume would start, and where a file read to its end is recorded. */
   private standing(source: InputSource): [number, number] {
     return this.atSource === source ? [this.atEnd, this.atLine] : [source.resume?.offset ?? 0, source.resume?.line ?? 0];
   }
