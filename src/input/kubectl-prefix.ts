@@ -74,33 +74,31 @@ const CRI_FIELDS = 9;
 /** `stdout` or `stderr`. */
 const STREAM_NAME = 6;
 
-/** The CRI tag byte (`F` a full line, `P` a part) at `from`, after the stream; 0 when there is none. */
-function tagAt(b: Buffer, from: number, stop: number): number {
-  if (from + CRI_FIELDS > stop || b[from + 8] !== SPACE) return 0;
-  const tag = b[from + 7]!;
-  if (tag !== 0x46 && tag !== 0x50) return 0;
+/** The CRI tag at `from`, after the stream (`F` a full line, `P` a part); null when there is none. */
+function tagAt(b: Buffer, from: number, stop: number): 'F' | 'P' | null {
+  if (from + CRI_FIELDS > stop || b[from + 8] !== SPACE) return null;
+  const tag = b[from + 7] === 0x46 ? 'F' : b[from + 7] === 0x50 ? 'P' : null;
+  if (tag === null) return null;
   for (const stream of STREAMS) if (b.compare(stream, 0, stream.length, from, from + stream.length) === 0) return tag;
-  return 0;
+  return null;
 }
 
 /** After a time stamp, the CRI stream and tag when the line has them. */
 function criPrefixEnd(b: Buffer, from: number, stop: number): number {
-  return tagAt(b, from, stop) === 0 ? from : from + CRI_FIELDS;
+  return tagAt(b, from, stop) === null ? from : from + CRI_FIELDS;
 }
 
 /** A CRI entry's stream, its tag, and where its text starts; null for a line without the runtime's prefix. */
 export function criEntry(line: Buffer): { stream: string; tag: 'F' | 'P'; at: number } | null {
   const time = timestampPrefixEnd(line, 0, line.length);
-  const tag = time === 0 ? 0 : tagAt(line, time, line.length);
-  if (tag === 0) return null;
-  return { stream: line.toString('latin1', time, time + STREAM_NAME), tag: tag === 0x46 ? 'F' : 'P', at: time + CRI_FIELDS };
+  const tag = time === 0 ? null : tagAt(line, time, line.length);
+  return tag && { stream: line.toString('latin1', time, time + STREAM_NAME), tag, at: time + CRI_FIELDS };
 }
 
 /** The CRI tag of the line held in `b` from `start` to `stop`; null for a line without one. Quick for a line that starts with `{`. */
 export function criTag(b: Buffer, start: number, stop: number): 'F' | 'P' | null {
-  const at = timestampPrefixEnd(b, start, stop);
-  const tag = at === start ? 0 : tagAt(b, at, stop);
-  return tag === 0x46 ? 'F' : tag === 0x50 ? 'P' : null;
+  const time = timestampPrefixEnd(b, start, stop);
+  return time === start ? null : tagAt(b, time, stop);
 }
 
 /** Where the log payload starts once any kubectl prefixes are skipped (0 when there are none). */
