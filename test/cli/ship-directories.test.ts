@@ -10,14 +10,12 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
-
-const idOf = (line: string) => (JSON.parse(line) as { RequestID: string }).RequestID;
 
 /**
  * A log directory as a node keeps it: audit.log (30), its rotations audit.log.1 (20) and

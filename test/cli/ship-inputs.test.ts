@@ -14,13 +14,9 @@ import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 import type { DeadLetter } from '../../src/ship/dead-letter.js';
-import { lines, smallFiles } from '../helpers/ledger.js';
+import { idOf, lines, smallFiles } from '../helpers/ledger.js';
 
 const receiver = receivers();
-
-function idOf(line: string): string {
-  return (JSON.parse(line) as { RequestID: string }).RequestID;
-}
 
 describe('audit-ship --kubectl', () => {
   it('fails with a clear error when kubectl is not installed', async () => {

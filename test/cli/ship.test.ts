@@ -13,14 +13,10 @@ import { jsonSummary, startShip } from '../helpers/ship-cli.js';
 import { CLI, fixture } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
 import { FaultServer } from '../helpers/fault-server.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 
 const dir = tempDir('audit-ship-ship-');
 const receiver = receivers();
-
-function ids(text: string[]): string[] {
-  return text.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
-}
 
 describe('audit-ship ship', () => {
   it('ships stdin, with application logs skipped and invalid records reported', async () => {
@@ -40,7 +36,7 @@ describe('audit-ship ship', () => {
     assert.equal(summary.skipped, 1);
     assert.equal(summary.recordsAcked, 300);
     assert.match(res.stderr, /<stdin>:152: error RequestID: expected version 4 UUID/);
-    assert.deepEqual(new Set(r.events().map((e) => e.record.RequestID)), new Set(ids(good)));
+    assert.deepEqual(new Set(r.events().map((e) => e.record.RequestID)), new Set(good.map(idOf)));
   });
 
   it('ships files one after another with --workers 1, .gz included, as `ship` or with no command', async () => {
@@ -67,7 +63,7 @@ describe('audit-ship ship', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.deepEqual(
       r.events().map((e) => e.record.RequestID),
-      [...ids(a), ...ids(b)],
+      [...a.map(idOf), ...b.map(idOf)],
       'in input order',
     );
     assert.equal(r.events()[0]!.tag, 'deploy_audit.audit_ship');

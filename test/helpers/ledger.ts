@@ -27,13 +27,18 @@ export function smallFiles(dir: string, count: number, each: number, seed: numbe
   return { files, records };
 }
 
+/** The RequestID of an audit line. */
+export function idOf(line: string): string {
+  return (JSON.parse(line) as { RequestID: string }).RequestID;
+}
+
 export class Ledger {
   readonly lines: string[];
   readonly ids: string[];
 
   constructor(count: number, seed: number) {
     this.lines = lines(count, seed);
-    this.ids = this.lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+    this.ids = this.lines.map(idOf);
   }
 
   /** One ledger of the records of several (files shipped in one run). */

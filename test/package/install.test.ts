@@ -13,6 +13,7 @@ import { FluentServer } from '@fluent-org/logger';
 import { sampleLines } from '../../src/sample/generate.js';
 import { LIST_BUILTINS, loadedBuiltins, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
+import { idOf } from '../helpers/ledger.js';
 import { bundledTree } from '../helpers/package.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 import { ROOT } from '../helpers/paths.js';
@@ -86,7 +87,7 @@ async function shipInstalled(prefix: string): Promise<void> {
     assert.equal(parallel.code, 0, parallel.stderr);
     assert.match(parallel.stderr, /reading 2 files, 2 at a time/);
     assert.equal(acked(parallel.stderr), 400);
-    const ids = lines.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID);
+    const ids = lines.map(idOf);
     assert.deepEqual(new Set(server.ids), new Set(ids));
     assert.equal(server.ids.length, 600, 'the first file twice, the second once');
   } finally {

@@ -12,12 +12,11 @@ import { splitLines } from '../../src/input/lines.js';
 import { judgeLine } from '../../src/schema/line.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { fixture, seedExample } from '../helpers/paths.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
-const idOf = (line: string) => (JSON.parse(line) as { RequestID: string }).RequestID;
 const id = (n: number) => `0a8b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c${String(n).padStart(2, '0')}`;
 
 /** Line → what must happen to it, for test/fixtures/bad-input.jsonl. */

@@ -11,15 +11,11 @@ import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
-
-function idOf(line: string): string {
-  return (JSON.parse(line) as { RequestID: string }).RequestID;
-}
 
 describe('--checkpoint over a file still being written', () => {
   for (const workers of ['1', '2']) {

@@ -12,13 +12,11 @@ import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { runCli } from '../helpers/cli.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 
 const receiver = receivers();
-
-const idOf = (line: string) => (JSON.parse(line) as { RequestID: string }).RequestID;
 
 /** Replaces `from` with its gzip at `to`, as logrotate's compress does (a new file, a new inode). */
 function gzip(from: string, to: string): void {

@@ -13,13 +13,12 @@ import { EXIT } from '../../src/cli/exit.js';
 import { Checkpoint, markOf, type FileProgress } from '../../src/ship/checkpoint.js';
 import { goneNotes } from '../../src/ship/checkpoint-gone.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { lines } from '../helpers/ledger.js';
+import { idOf, lines } from '../helpers/ledger.js';
 import { cronJob } from '../helpers/checkpoint.js';
 import { receivers } from '../helpers/receive-cli.js';
 
 const receiver = receivers();
 
-const idOf = (line: string) => (JSON.parse(line) as { RequestID: string }).RequestID;
 const entries = (checkpoint: string) => Object.keys((JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: object }).files).sort();
 
 /** A file of `text` at `path`, and its mark as the checkpoint takes it (its real device and inode). */

@@ -16,7 +16,7 @@ import type { InputSource } from '../../src/input/sources.js';
 import { takeJob } from '../../src/ship/parallel.js';
 import { assertDoneThenSkipped } from '../helpers/checkpoint.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { Ledger, lines, smallFiles } from '../helpers/ledger.js';
+import { idOf, Ledger, lines, smallFiles } from '../helpers/ledger.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
@@ -251,7 +251,7 @@ describe('--workers: files read in parallel', () => {
     const r = await receiver();
     const dir = tempDir();
     const { files, records: texts } = smallFiles(dir, 40, 30, 400);
-    const records = texts.map((part) => part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
+    const records = texts.map((part) => part.map(idOf));
     const checkpoint = join(dir, 'checkpoint.json');
     const args = [
       '--port',
@@ -307,7 +307,7 @@ describe('--workers: files read in parallel', () => {
     const got = new Set(r.requestIds());
     for (const part of records.slice(0, 2)) {
       assert.ok(
-        part.every((l) => got.has((JSON.parse(l) as { RequestID: string }).RequestID)),
+        part.every((l) => got.has(idOf(l))),
         'a file read before the gzip in its job is shipped whole',
       );
     }
@@ -352,7 +352,7 @@ describe('--workers: files read in parallel', () => {
       const expected = Ledger.of(large);
       for (const part of records.filter((_, i) => i !== 2)) {
         expected.lines.push(...part);
-        expected.ids.push(...part.map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
+        expected.ids.push(...part.map(idOf));
       }
       assert.equal(expected.assertComplete(r.requestIds()), 0, `--workers ${workers}: every record of every other file, once`);
       assert.equal(jsonSummary(ship.stderr()).filesFailed, 1);

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../helpers/cli.js';
 import { FakeKubeApi } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
-import { Ledger } from '../../helpers/ledger.js';
+import { idOf, Ledger } from '../../helpers/ledger.js';
 import { receivers, type RunningReceiver } from '../../helpers/receive-cli.js';
 import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, type ShipChild } from '../../helpers/ship-cli.js';
 import { freePort } from '../../helpers/net.js';
@@ -189,7 +189,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     const lower = ahead.map((l) => l.replace(/"Timestamp":"([^"]+)"/, (_m, t: string) => `"Timestamp":"${t.toLowerCase()}"`));
     const ledger = new Ledger(0, 0);
     ledger.lines.push(...behind, ...lower);
-    ledger.ids.push(...[...behind, ...lower].map((l) => (JSON.parse(l) as { RequestID: string }).RequestID));
+    ledger.ids.push(...[...behind, ...lower].map(idOf));
     const ship = await s.ship();
     await feed(s.api, ledger.lines, () => ['sd-a'], {
       before: (i) => {
