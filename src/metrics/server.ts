@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { OutputError, describeSystemError } from '../errors.js';
+import { describe } from '../forward/endpoint.js';
 
 export interface MetricsServer {
   url: string;
@@ -60,6 +61,5 @@ const HOST_ERRORS = new Set(['EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAI
 
 function listenError(error: Error, host: string, port: number): OutputError {
   const option = HOST_ERRORS.has((error as NodeJS.ErrnoException).code ?? '') ? `--metrics-host ${host}` : `--metrics-port ${port}`;
-  const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return new OutputError(`${option}: cannot listen on ${where}: ${describeSystemError(error)}`, { cause: error });
+  return new OutputError(`${option}: cannot listen on ${describe({ host, port })}: ${describeSystemError(error)}`, { cause: error });
 }
