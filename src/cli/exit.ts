@@ -63,7 +63,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.dropped,
     name: 'dropped',
     meaning:
-      "records were lost from the spool unsent: deleted from a full spool (--spool-overflow drop-oldest), or found damaged on disk between good chunks (set aside in the spool's damaged/ folder; damage at the end of a segment, as a crash mid-write leaves, is not counted)",
+      "records were lost from the spool unsent: deleted from a full spool (--spool-overflow drop-oldest), or found damaged on disk between good chunks (set aside in the spool's damaged/ folder; damage at the end of a segment, as a crash mid-write leaves, is not counted), or deleted from the spool by something other than audit-ship (a person, a cleaner of old files) before their acks",
   },
 ];
 
@@ -83,6 +83,8 @@ export interface ShipFacts {
   dropped: number;
   /** Damaged spool ranges with a good chunk after them: what was spooled, lost (SpoolStats.lostRanges). */
   spoolLost: number;
+  /** Records whose spool files were deleted by something other than audit-ship before their acks (SpoolStats.vanishedRecords). */
+  vanished: number;
   invalid: number;
   /** Invalid lines written to --dead-letter. */
   deadLettered: number;
@@ -131,6 +133,11 @@ export function shipOutcome(f: ShipFacts): Outcome {
     cases.push({
       code: EXIT.dropped,
       text: `${count(f.spoolLost, 'damaged spool range')} between good chunks ${was(f.spoolLost)} set aside in ${f.spoolDir}/damaged: damage to what was spooled, not a write a crash cut; the records in ${inNumber(f.spoolLost, 'it', 'them')} are lost`,
+    });
+  if (f.vanished > 0)
+    cases.push({
+      code: EXIT.dropped,
+      text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted by something other than audit-ship; ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}`,
     });
   const lost = f.invalid - f.deadLettered;
   if (lost > 0 && f.invalid > f.invalidAllowed) {

@@ -8,6 +8,8 @@ export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   invalidByCode: Record<string, number>;
   recoveredFromSpool: number;
   dropped: number;
+  /** Records lost unsent because their spool file was deleted by something other than audit-ship. */
+  vanishedFromSpool: number;
   damagedSpoolRanges: number;
   leftInSpool: number;
   seconds: number;
@@ -25,6 +27,7 @@ export function shipSummary(counts: ShipCounts, spool: SpoolStats, seconds: numb
     ...counts,
     recoveredFromSpool: spool.recoveredRecords,
     dropped: spool.droppedRecords,
+    vanishedFromSpool: spool.vanishedRecords,
     damagedSpoolRanges: spool.damagedRanges,
     leftInSpool: spool.records,
     seconds,
@@ -44,7 +47,8 @@ export function summaryText(s: ShipSummary): string {
       `${s.deadLettered > 0 ? ` (${s.deadLettered} dead-lettered)` : ''}, ${skipped} skipped (${skippedParts.join(', ')})`,
     `${count(s.recordsSent, 'record')} sent, ${s.recordsAcked} acked in ${count(s.chunksAcked, 'chunk')}, ${count(s.resends, 'chunk')} resent` +
       `${s.recoveredFromSpool > 0 ? `, ${s.recoveredFromSpool} recovered from the spool` : ''}` +
-      `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}; ${s.leftInSpool} left in spool`,
+      `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}` +
+      `${s.vanishedFromSpool > 0 ? `, ${s.vanishedFromSpool} lost (spool files deleted)` : ''}; ${s.leftInSpool} left in spool`,
     `${formatBytes(s.bytesRead)} in ${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond)} records/s, peak RSS ${formatBytes(s.peakRssBytes)}`,
   ];
   if (s.filesAlreadyShipped > 0) lines.push(`${count(s.filesAlreadyShipped, 'file')} already shipped to the end (checkpoint), skipped`);

@@ -226,6 +226,7 @@ function decideOutcome(run: ShipRun): Outcome {
         : null,
     dropped: spool.stats.droppedRecords,
     spoolLost: spool.stats.lostRanges,
+    vanished: spool.stats.vanishedRecords,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),

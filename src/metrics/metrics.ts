@@ -65,6 +65,13 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   counter(
     registry,
     sources,
+    'audit_ship_records_vanished_total',
+    'Records lost from the spool unsent: their segment file was deleted by something other than audit-ship.',
+    (s) => s.spool.vanishedRecords,
+  );
+  counter(
+    registry,
+    sources,
     'audit_ship_records_not_spooled_total',
     'Valid records read but never written to the spool (a write failed, e.g. a full disk).',
     (s) => c(s).recordsNotSpooled,
@@ -126,7 +133,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
       const k = sources.counts;
       this.reset();
       this.inc({ output: 'fluentd', status: 'success' }, k.recordsAcked);
-      this.inc({ output: 'fluentd', status: 'failure' }, k.recordsResent + sources.spool.droppedRecords);
+      this.inc({ output: 'fluentd', status: 'failure' }, k.recordsResent + sources.spool.droppedRecords + sources.spool.vanishedRecords);
       this.inc({ output: 'writer', status: 'success' }, k.recordsWritten);
       this.inc({ output: 'writer', status: 'failure' }, 0);
     },

@@ -11,6 +11,7 @@ import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import type { Sender } from '../forward/sender.js';
 import type { ChunkBodies } from '../forward/waiting-chunks.js';
+import { SpoolChunkLostError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
 import type { ShipCounts } from './counts.js';
 
@@ -107,8 +108,10 @@ export class Forwarder {
         this.release();
       },
       (error: Error) => {
-        // The chunk stays in the spool; a fatal error or shutdown ends forwarding.
-        this.fail(error);
+        // Gone from the spool (its file deleted by something else): counted there as lost, and
+        // the other chunks go on. Otherwise the chunk stays in the spool, and a fatal error or
+        // shutdown ends forwarding.
+        if (!(error instanceof SpoolChunkLostError)) this.fail(error);
         this.release();
       },
     );

@@ -61,3 +61,25 @@ export function tellSpoolAtStart(spool: Spool, spoolDir: string, info: Note, not
     );
   }
 }
+
+/**
+ * The spool's files deleted under the run by something other than audit-ship: said when the
+ * directory or its lock is made again, and once for each segment whose chunks were lost with it.
+ */
+export function tellSpoolDeleted(spool: Spool, spoolDir: string, note: Note): void {
+  spool.onRemade((what) => {
+    const deleted =
+      what === 'lock'
+        ? `the spool's lock ${spoolDir}/lock was deleted while this run held it`
+        : `the spool ${spoolDir} was deleted while this run used it`;
+    note(`audit-ship: ${deleted}, by something other than audit-ship; made again, and shipping goes on\n`);
+  });
+  const told = new Set<string>();
+  spool.onVanished((segment) => {
+    if (told.has(segment)) return;
+    told.add(segment);
+    note(
+      `audit-ship: the spool file ${segment} is gone, deleted by something other than audit-ship: the records in it not yet acked are lost (counted at the end)\n`,
+    );
+  });
+}

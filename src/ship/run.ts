@@ -24,7 +24,7 @@ import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor, readersNote } from './readers.js';
-import { tellLink, tellSpoolAtStart, watchSpace, type Note } from './run-watch.js';
+import { tellLink, tellSpoolAtStart, tellSpoolDeleted, watchSpace, type Note } from './run-watch.js';
 import { span } from '../span.js';
 
 /** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
@@ -158,6 +158,7 @@ export class ShipRun {
     this.watch();
     await this.serveMetrics();
     tellSpoolAtStart(spool, options.spoolDir, this.hooks.info, this.hooks.note);
+    tellSpoolDeleted(spool, options.spoolDir, this.hooks.note);
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);

@@ -25,3 +25,11 @@ export class SpoolWriteError extends SpoolError {
     super(message, options);
   }
 }
+
+/**
+ * A chunk to be resent was found gone from the spool: its segment file was deleted by something
+ * other than audit-ship. The spool counts its records as lost (exit 6); not reported as an error.
+ */
+export class SpoolChunkLostError extends SpoolError {
+  override readonly code = 'ERR_AUDIT_SHIP_SPOOL_CHUNK_LOST';
+}

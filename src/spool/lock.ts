@@ -18,7 +18,7 @@
  * namespace at once, and a restart after a SIGKILL would wait out the stale time every time.
  */
 import { randomUUID } from '../crypto.js';
-import { closeSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
@@ -127,6 +127,7 @@ export class FileLock {
   private timer: NodeJS.Timeout | null = null;
   private holder: LockHolder;
   private lostHandler: (error: SpoolError) => void = () => {};
+  private missingHandler: () => boolean = () => this.restore();
 
   private constructor(
     private readonly path: string,
@@ -178,14 +179,29 @@ export class FileLock {
     this.lostHandler = handler;
   }
 
+  /**
+   * Called when the lock file is found deleted (by hand, or with its directory) and nobody else
+   * holds it: it returns whether it made the lock again (see restore()). Without a handler, the
+   * lock is made again where its directory still is.
+   */
+  onMissing(handler: () => boolean): void {
+    this.missingHandler = handler;
+  }
+
+  /**
+   * Makes the lock file again, exclusively, as at the start: false when another process made one
+   * first. A deleted lock left the spool open to a second shipper; one that starts meanwhile
+   * takes it, and this one then stops, as when its lock is taken.
+   */
+  restore(): boolean {
+    return tryCreate(this.path, this.holder, this.path);
+  }
+
   private heartbeat(): void {
+    if (!existsSync(this.path) && this.missing()) return;
     const current = readHolder(this.path);
     if (current === null || !('token' in current) || current.token !== this.holder.token) {
-      this.stopBeating();
-      held.delete(this.path);
-      this.lostHandler(
-        new SpoolError(`the lock ${this.path} was taken by ${describe(current)}: this process stops so that two never share it`),
-      );
+      this.lose(`was taken by ${describe(current)}`);
       return;
     }
     this.holder = { ...this.holder, beat: this.holder.beat + 1 };
@@ -194,6 +210,24 @@ export class FileLock {
     } catch {
       // A missed beat; the next one tries again, long before the lock could look stale.
     }
+  }
+
+  /** The lock file is gone: made again, or this process stops; true when the heartbeat is done. */
+  private missing(): boolean {
+    let restored: boolean;
+    try {
+      restored = this.missingHandler();
+    } catch (error) {
+      this.lose(`was deleted and cannot be made again (${(error as Error).message})`);
+      return true;
+    }
+    return restored;
+  }
+
+  private lose(what: string): void {
+    this.stopBeating();
+    held.delete(this.path);
+    this.lostHandler(new SpoolError(`the lock ${this.path} ${what}: this process stops so that two never share it`));
   }
 
   private stopBeating(): void {

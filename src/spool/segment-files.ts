@@ -4,10 +4,11 @@
  * The Spool decides what goes in and when a segment may go; this module keeps the files and their
  * offsets right.
  */
+import { existsSync, fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Chunk } from '../forward/chunk.js';
-import type { SpoolError } from './errors.js';
+import { SpoolWriteError, type SpoolError } from './errors.js';
 import { frameBytes } from './format.js';
 import { segmentName } from './segments.js';
 import { appendFrame, createSegmentFile, sealSegmentFile, unlinkSegmentFiles } from './segment-io.js';
@@ -25,6 +26,13 @@ export interface Segment {
   /** Chunks of this segment held by the sender: their segment must stay until they are acked. */
   sent: number;
   deleted: boolean;
+}
+
+export interface SegmentHooks {
+  /** Told of each segment deleted, once its bytes no longer count. */
+  onDeleted: (segment: Segment) => void;
+  /** The directory was found deleted: make it again (true), or not (false: the write fails). */
+  remakeDirectory: () => boolean;
 }
 
 export class SegmentFiles {
@@ -45,8 +53,7 @@ export class SegmentFiles {
     private readonly fsync: FsyncPolicy,
     /** A segment takes no more frames once it holds this many bytes. */
     private readonly segmentBytes: number,
-    /** Told of each segment deleted, once its bytes no longer count. */
-    private readonly onDeleted: (segment: Segment) => void,
+    private readonly hooks: SegmentHooks,
   ) {
     this.fsyncTimer = fsync === 'interval' ? setInterval(() => void this.syncActive(), 1000).unref() : null;
   }
@@ -71,20 +78,28 @@ export class SegmentFiles {
    */
   async append(chunk: Chunk): Promise<{ segment: Segment; offset: number }> {
     if (this.removalFailure) throw this.removalFailure;
-    const segment = await this.current();
-    const offset = segment.bytes;
-    this.appending = true;
-    try {
-      await appendFrame(segment.handle!, segment.path, offset, chunk, this.fsync === 'always');
-      this.dirty = this.fsync !== 'always';
-    } catch (error) {
-      await this.abandon(segment);
-      throw error;
-    } finally {
-      this.appending = false;
+    for (;;) {
+      const segment = await this.current();
+      const offset = segment.bytes;
+      this.appending = true;
+      try {
+        await appendFrame(segment.handle!, segment.path, offset, chunk, this.fsync === 'always');
+        this.dirty = this.fsync !== 'always';
+      } catch (error) {
+        await this.abandon(segment);
+        throw error;
+      } finally {
+        this.appending = false;
+      }
+      // Deleted while in use (by hand, or with the directory): a frame in it could never be read
+      // back, and a crash would lose it. It goes into a new segment instead.
+      if (fstatSync(segment.handle!.fd).nlink === 0) {
+        await this.abandon(segment);
+        continue;
+      }
+      segment.bytes += frameBytes(chunk);
+      return { segment, offset };
     }
-    segment.bytes += frameBytes(chunk);
-    return { segment, offset };
   }
 
   /** Closes the segment to new frames once it is full. */
@@ -108,7 +123,7 @@ export class SegmentFiles {
       .catch((error: SpoolError) => void (this.removalFailure ??= error))
       .finally(() => this.removals.delete(removal));
     this.removals.add(removal);
-    this.onDeleted(segment);
+    this.hooks.onDeleted(segment);
   }
 
   /** Seals the active segment, waits for deletions, and raises a deletion that failed. */
@@ -123,7 +138,14 @@ export class SegmentFiles {
     if (this.active) return this.active;
     const seq = this.nextSeq++;
     const path = join(this.dir, segmentName(seq));
-    const handle = await createSegmentFile(path, this.dir);
+    let handle: FileHandle;
+    try {
+      handle = await createSegmentFile(path, this.dir);
+    } catch (error) {
+      if (!(error instanceof SpoolWriteError && error.errno === 'ENOENT' && !existsSync(this.dir) && this.hooks.remakeDirectory()))
+        throw error;
+      handle = await createSegmentFile(path, this.dir);
+    }
     this.active = { seq, path, handle, bytes: 0, unacked: 0, sent: 0, deleted: false };
     this.list.push(this.active);
     return this.active;

@@ -114,6 +114,8 @@ export async function unlinkSegmentFiles(path: string): Promise<void> {
   try {
     await fsyncDir(dirname(path));
   } catch (error) {
+    // The directory itself was deleted, by something else: nothing is left to make durable.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new SpoolError(`cannot delete ${path}: ${describeSystemError(error)}`, { cause: error });
   }
 }

@@ -7,12 +7,12 @@
  * Bodies of queued chunks stay in memory only up to a small cache; the rest are read back from
  * disk when their turn comes, so a long outage fills the disk, not the heap.
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { makeDirectory } from '../make-directory.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
-import { SpoolClosedError, SpoolError, type SpoolWriteError } from './errors.js';
+import { SpoolChunkLostError, SpoolClosedError, SpoolError, type SpoolWriteError } from './errors.js';
 import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
 import { ChunkQueue, type Entry } from './chunk-queue.js';
 import { lockSpool, type FileLock } from './lock.js';
@@ -50,6 +50,8 @@ export class Spool {
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly room: Room;
+  private remadeHandler: (what: 'directory' | 'lock') => void = () => {};
+  private vanishedHandler: (segment: string) => void = () => {};
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -57,10 +59,14 @@ export class Spool {
   ) {
     // Several segments fit under the cap, so that space is freed (or dropped) a segment at a time.
     const segmentBytes = Math.max(4096, Math.min(MAX_SEGMENT_BYTES, Math.floor(options.maxBytes / 8)));
-    this.files = new SegmentFiles(options.dir, options.fsync, segmentBytes, (segment) => {
-      this.stats.bytes -= segment.bytes;
-      this.wake();
+    this.files = new SegmentFiles(options.dir, options.fsync, segmentBytes, {
+      onDeleted: (segment) => {
+        this.stats.bytes -= segment.bytes;
+        this.wake();
+      },
+      remakeDirectory: () => this.remake(),
     });
+    lock.onMissing(() => this.remake());
     this.chunks = new ChunkQueue(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.room = new Room({
       maxBytes: options.maxBytes,
@@ -183,6 +189,30 @@ export class Spool {
     this.room.onSpaceChange(handler);
   }
 
+  /**
+   * Called when the spool's files were deleted by something other than audit-ship while in use
+   * (by hand, or a cleaner of old files under /tmp), and the directory (`directory`) or its lock
+   * alone (`lock`) was made again: what is still to come is spooled, what the deleted files held
+   * is lost unless its body is still in memory, and counted as vanished when its turn comes.
+   */
+  onRemade(handler: (what: 'directory' | 'lock') => void): void {
+    this.remadeHandler = handler;
+  }
+
+  /** Called for each chunk found gone with its segment file (by the segment's path): its records are lost. */
+  onVanished(handler: (segment: string) => void): void {
+    this.vanishedHandler = handler;
+  }
+
+  /** The directory (if it is gone) and the lock made again; false when another process made the lock first. */
+  private remake(): boolean {
+    const gone = !existsSync(this.options.dir);
+    if (gone) makeDirectory(this.options.dir, 0o700);
+    if (!this.lock.restore()) return false;
+    this.remadeHandler(gone ? 'directory' : 'lock');
+    return true;
+  }
+
   /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
   onLockLost(handler: (error: SpoolError) => void): void {
     this.lock.onLost(handler);
@@ -216,7 +246,10 @@ export class Spool {
       for (let entry = this.chunks.take(); entry; entry = this.chunks.take()) {
         const entries = entry.body ?? (await this.readBody(entry));
         entry.body = null;
-        if (entries === null) continue; // dropped (drop-oldest) while it was being read
+        if (entries === null) {
+          if (entry.state === 'sent') this.vanished(entry); // not dropped (drop-oldest) while it was being read
+          continue;
+        }
         return { id: entry.id, entries, count: entry.count, compressed: entry.compressed, retries: 0 };
       }
       if (this.closed) return null;
@@ -234,8 +267,24 @@ export class Spool {
     if (this.closed) throw new SpoolClosedError('the spool is closed');
     if (entry?.state !== 'sent') throw new SpoolError(`chunk ${id} is not waiting for its ack in the spool`);
     const body = await this.readBody(entry);
-    if (body === null) throw new SpoolError(`the spool segment ${entry.segment.path} of chunk ${id} is gone`);
+    if (body === null) {
+      this.vanished(entry);
+      throw new SpoolChunkLostError(`the spool segment ${entry.segment.path} of chunk ${id} is gone`);
+    }
     return body;
+  }
+
+  /**
+   * A chunk handed out by next() whose segment file is gone, deleted by something other than this
+   * spool before its ack: its records are lost, and counted. Left waiting, it held the run open for ever.
+   */
+  private vanished(entry: Entry): void {
+    entry.segment.sent--;
+    entry.state = 'dropped';
+    this.stats.vanishedChunks++;
+    this.stats.vanishedRecords += entry.count;
+    this.release(entry);
+    this.vanishedHandler(entry.segment.path);
   }
 
   /**

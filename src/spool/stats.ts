@@ -17,10 +17,25 @@ export interface SpoolStats {
   lostRanges: number;
   droppedChunks: number;
   droppedRecords: number;
+  /**
+   * Chunks not acked whose segment file was deleted by something other than this spool while
+   * they waited (by hand, or a cleaner of old files): found gone when read back, their records lost.
+   */
+  vanishedChunks: number;
+  vanishedRecords: number;
 }
 
 /** A spool's numbers before anything is in it. */
 export function emptySpoolStats(): SpoolStats {
   const zero = { chunks: 0, records: 0, bytes: 0, recoveredChunks: 0, recoveredRecords: 0 };
-  return { ...zero, damagedRanges: 0, damagedBytes: 0, lostRanges: 0, droppedChunks: 0, droppedRecords: 0 };
+  return {
+    ...zero,
+    damagedRanges: 0,
+    damagedBytes: 0,
+    lostRanges: 0,
+    droppedChunks: 0,
+    droppedRecords: 0,
+    vanishedChunks: 0,
+    vanishedRecords: 0,
+  };
 }

@@ -97,6 +97,7 @@ export function assertSummaryMatchesMetrics(summary: ShipSummary, metrics: Map<s
     ['resends', 'audit_ship_chunks_resent_total'],
     ['connectRetries', 'audit_ship_connect_retries_total'],
     ['dropped', 'audit_ship_records_dropped_total'],
+    ['vanishedFromSpool', 'audit_ship_records_vanished_total'],
     ['recordsNotSpooled', 'audit_ship_records_not_spooled_total'],
     ['filesFailed', 'audit_ship_input_files_failed_total'],
     ['leftInSpool', 'audit_ship_spool_records'],
@@ -109,7 +110,7 @@ export function assertAccounted(s: ShipSummary): void {
   assert.equal(s.lines, s.valid + s.invalid + s.skipped + s.blank + s.duplicates + s.filtered, 'every line is counted once');
   assert.equal(
     s.valid + s.recoveredFromSpool,
-    s.recordsAcked + s.dropped + s.leftInSpool + s.recordsNotSpooled,
+    s.recordsAcked + s.dropped + s.vanishedFromSpool + s.leftInSpool + s.recordsNotSpooled,
     'every record is accounted for',
   );
 }

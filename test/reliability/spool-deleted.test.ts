@@ -1,0 +1,131 @@
+/**
+ * The spool's files deleted under a running shipper by something other than audit-ship (a person,
+ * a cleaner of old files under /tmp): what they held is counted lost (exit 6), never said to "stay
+ * in the spool", and never holds the run open; what comes after is spooled and delivered.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
+import { tempDir } from '../helpers/cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import { freePort } from '../helpers/net.js';
+import { assertAccounted, assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
+import { jsonSummary, startMeteredShip, waitFor, type MeteredShip } from '../helpers/ship-cli.js';
+
+/**
+ * A server on a port nothing listens on until `open()` (the chunks wait in the spool, none in
+ * flight), or, `holding`, one that holds every ack until then (one chunk in flight, its body
+ * given up once written). It knows which chunks it acked.
+ */
+async function gate(t: { after: (fn: () => Promise<void>) => void }, holding = false) {
+  let open = false;
+  const acked = new Set<string>();
+  const server = new FaultServer((ctx) => {
+    if (!open) return 'hold';
+    acked.add(ctx.chunk);
+    return 'ack';
+  });
+  const port = holding ? await server.listen() : await freePort();
+  t.after(() => server.close());
+  return {
+    port,
+    open: async () => {
+      open = true;
+      if (!holding) await server.listen(port);
+    },
+    /** RequestIDs of the records in acked chunks. */
+    ackedIds: () => server.chunks.filter((c) => acked.has(c.chunk)).flatMap((c) => c.records.map((r) => r.record.RequestID as string)),
+  };
+}
+
+async function spooled(ship: MeteredShip, records: number): Promise<void> {
+  for (;;) {
+    const m = await ship.scrape();
+    if (m.get('audit_ship_records_valid_total') === records && m.get('audit_ship_spool_records') === records) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The last scrape, once nothing waits in the spool (stdin still open): what the summary must agree with. */
+async function drained(ship: MeteredShip): Promise<Map<string, number>> {
+  for (;;) {
+    const m = await ship.scrape();
+    if (m.get('audit_ship_spool_records') === 0 && m.get('audit_ship_chunks_in_flight') === 0) return m;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+// Chunks of 100 records (~110 KB): the spool keeps the bodies of the first 2 MB of queued chunks in
+// memory, and reads the rest back from disk; one chunk in flight at a time.
+const CHUNKS = ['--chunk-records', '100', '--window', '1', '--ack-timeout', '1s', '--flush-interval', '50ms'];
+
+describe('spool files deleted by something else while the run uses them', () => {
+  it('its segments, during an outage: their records counted lost (exit 6), the rest delivered, and the run ends', async (t) => {
+    const server = await gate(t, true);
+    const spoolDir = join(tempDir(), 'spool');
+    const ledger = new Ledger(3000, 91);
+    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
+    ship.child.stdin!.write(ledger.text());
+    await spooled(ship, 3000);
+    for (const name of readdirSync(spoolDir)) if (name.endsWith('.seg')) unlinkSync(join(spoolDir, name));
+    // The chunk held in flight is resent after its ack timeout, read back from its deleted file.
+    await server.open();
+    const metrics = await drained(ship);
+    assert.equal(await ship.exit(), EXIT.dropped, ship.stderr());
+    const summary = jsonSummary(ship.stderr());
+    const lost = ledger.missing(server.ackedIds());
+    assert.ok(lost.length >= 100, `the chunk in flight at least was lost (${lost.length})`);
+    assert.ok(lost.length < 3000, 'bodies still in memory were delivered');
+    assert.equal(summary.vanishedFromSpool, lost.length, 'exactly the records not delivered are counted lost');
+    assert.equal(summary.recordsAcked, 3000 - lost.length);
+    assert.equal(summary.leftInSpool, 0, 'none said to stay in a spool that no longer holds them');
+    assertAccounted(summary);
+    assertSummaryMatchesMetrics(summary, metrics);
+    assert.match(ship.stderr(), /the spool file \S+0001\.seg is gone, deleted by something other than audit-ship/);
+    assert.match(ship.stderr(), new RegExp(`exit 6: ${lost.length} records were lost unsent: the spool files holding them`));
+  });
+
+  it('the whole directory: made again, and what is read after it is spooled and delivered', async (t) => {
+    const server = await gate(t);
+    const spoolDir = join(tempDir(), 'spool');
+    const before = new Ledger(3000, 92);
+    const after = new Ledger(1000, 93);
+    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
+    ship.child.stdin!.write(before.text());
+    await spooled(ship, 3000);
+    rmSync(spoolDir, { recursive: true });
+    await waitFor(() => existsSync(join(spoolDir, 'lock')), 'the spool and its lock made again');
+    // Its first chunk goes where the last went, the deleted segment still open, and is written again
+    // in a new one; past the bodies the spool keeps in memory, each is read back from its file.
+    ship.child.stdin!.write(after.text());
+    await spooled(ship, 4000);
+    await server.open();
+    const metrics = await drained(ship);
+    assert.equal(await ship.exit(), EXIT.dropped, ship.stderr());
+    assert.deepEqual(after.missing(server.ackedIds()), [], 'every record read after the deletion arrived');
+    const summary = jsonSummary(ship.stderr());
+    assert.equal(summary.vanishedFromSpool, before.missing(server.ackedIds()).length);
+    assert.ok(summary.vanishedFromSpool > 0);
+    assertAccounted(summary);
+    assertSummaryMatchesMetrics(summary, metrics);
+    assert.match(ship.stderr(), /the spool \S+ was deleted while this run used it, by something other than audit-ship; made again/);
+    assert.doesNotMatch(ship.stderr(), /taken by another/);
+  });
+
+  it('its lock alone: made again, nothing lost (exit 0)', async (t) => {
+    const server = await gate(t);
+    const spoolDir = join(tempDir(), 'spool');
+    const ledger = new Ledger(500, 94);
+    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
+    ship.child.stdin!.write(ledger.text());
+    await spooled(ship, 500);
+    unlinkSync(join(spoolDir, 'lock'));
+    await waitFor(() => existsSync(join(spoolDir, 'lock')), 'the lock made again');
+    await server.open();
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    ledger.assertComplete(server.ackedIds());
+    assert.match(ship.stderr(), /the spool's lock \S+ was deleted while this run held it, by something other than audit-ship; made again/);
+  });
+});
