@@ -19,8 +19,8 @@ import { lockSpool, type FileLock } from './lock.js';
 import { Room, type OverflowPolicy } from './room.js';
 import { SegmentFiles, type FsyncPolicy } from './segment-files.js';
 import { emptySpoolStats, type SpoolStats } from './stats.js';
-import { inspectSegment, listSegments, setAsideDamage } from './segments.js';
-import { markAcked, readEntries, removeSegmentFiles } from './segment-io.js';
+import { recoverSegments } from './recover.js';
+import { markAcked, readEntries } from './segment-io.js';
 
 export type { FsyncPolicy } from './segment-files.js';
 export type { OverflowPolicy } from './room.js';
@@ -97,38 +97,7 @@ export class Spool {
   }
 
   private recover(): void {
-    for (const file of listSegments(this.options.dir)) {
-      const inspected = inspectSegment(file);
-      const segment = setAsideDamage(this.options.dir, inspected);
-      for (const d of segment.damage) {
-        this.stats.damagedRanges++;
-        this.stats.damagedBytes += d.length;
-        // A crash mid-append leaves its damage at the end: only what follows a good write is lost.
-        if (d.offset + d.length < inspected.data.length) this.stats.lostRanges++;
-      }
-      const unacked = segment.frames.filter((f) => !segment.acked.has(f.id));
-      if (unacked.length === 0) {
-        removeSegmentFiles(file.path);
-        this.files.skip(file.seq);
-        continue;
-      }
-      const s = this.files.adopt(file.seq, file.path, segment.file.size);
-      this.stats.bytes += s.bytes;
-      for (const f of unacked) {
-        this.track({
-          id: f.id,
-          count: f.count,
-          compressed: f.compressed,
-          segment: s,
-          entriesOffset: f.entriesOffset,
-          entriesLength: f.entriesLength,
-          body: null,
-          state: 'queued',
-        });
-        this.stats.recoveredChunks++;
-        this.stats.recoveredRecords += f.count;
-      }
-    }
+    for (const entry of recoverSegments(this.options.dir, this.files, this.stats)) this.track(entry);
   }
 
   private track(entry: Entry): void {
