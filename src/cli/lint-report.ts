@@ -199,8 +199,33 @@ function gitlab({ items, left, firstLeft, note }: Listed): string {
   return `${JSON.stringify(issues, null, 2)}\n`;
 }
 
+/**
+ * GitHub annotates this many errors, and as many warnings, a step, and drops the rest without a
+ * word: a log failing on 5,000 lines showed 10 annotations, as if that were all.
+ */
+export const GITHUB_ANNOTATIONS_PER_KIND = 10;
+
+/** Annotations as found; at the end, a notice of how many there were when GitHub shows only some. */
+function github(colors: Colors): LintReport {
+  const line = diagnosticFormatter('github', colors);
+  const found = { error: 0, warning: 0 };
+  return {
+    add: (item) => {
+      found[item.diagnostic.severity]++;
+      return line(item);
+    },
+    finish: () => {
+      if (found.error <= GITHUB_ANNOTATIONS_PER_KIND && found.warning <= GITHUB_ANNOTATIONS_PER_KIND) return '';
+      const total = `${count(found.error, 'error')} and ${count(found.warning, 'warning')}`;
+      const note = `${total}: GitHub annotates the first ${GITHUB_ANNOTATIONS_PER_KIND} of each a step; this step's log lists every one`;
+      return `::notice title=audit-ship lint::${note}\n`;
+    },
+  };
+}
+
 export function lintReport(format: LintFormat, colors: Colors): LintReport {
-  if (format === 'text' || format === 'json' || format === 'github') {
+  if (format === 'github') return github(colors);
+  if (format === 'text' || format === 'json') {
     const line = diagnosticFormatter(format, colors);
     return { add: line, finish: () => '' };
   }

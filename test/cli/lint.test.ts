@@ -115,6 +115,23 @@ describe('audit-ship lint', () => {
     assert.match(r.stdout, /^::error file=<stdin>,line=1,title=audit-ship not-json::not valid JSON: /);
   });
 
+  it('says in a GitHub notice how many findings there were when GitHub annotates only some', async () => {
+    // Past 10 errors (or warnings) a step, GitHub drops annotations without a word.
+    const lines = (n: number) => 'x\n'.repeat(n);
+    const many = await runCli(['lint', '--format', 'github'], { input: lines(11) });
+    const out = many.stdout.trimEnd().split('\n');
+    assert.equal(out.filter((l) => l.startsWith('::error ')).length, 11, 'every finding is still listed');
+    assert.equal(
+      out.at(-1),
+      "::notice title=audit-ship lint::11 errors and 0 warnings: GitHub annotates the first 10 of each a step; this step's log lists every one",
+    );
+    const warned = { ...seedExample(), Method: 'PROPFIND' };
+    const warnings = await runCli(['lint', '--format', 'github'], { input: `${JSON.stringify(warned)}\n`.repeat(12) + lines(1) });
+    assert.match(warnings.stdout, /::notice title=audit-ship lint::1 error and 12 warnings: /);
+    const few = await runCli(['lint', '--format', 'github'], { input: lines(10) });
+    assert.doesNotMatch(few.stdout, /::notice/, 'all 10 are annotated: nothing to say');
+  });
+
   it('runs on after every malformed line and reports each one', async () => {
     const input = ['garbage', record, '{"RequestID":', record, 'x'.repeat(4000), record].join('\n');
     const r = await runCli(['lint', '--format', 'json', '--max-line-bytes', '3000', '--summary', 'json'], { input });
