@@ -21,6 +21,20 @@ const MAX_WEIGHT = 1000;
 /** Under `deploy_audit.`, which the platform's Fluentd setup matches with `deploy_audit.**`. */
 export const DEFAULT_TAG = 'deploy_audit.audit_ship';
 
+/**
+ * A note for a tag that the platform's Fluentd setup does not take. Fluentd acks events that no
+ * <match> takes and drops them, said only in its own log: a run with `--tag other.audit` against
+ * `<match deploy_audit.**>` reported 50 of 50 records acked, exit 0, and none was kept.
+ */
+export function tagNote(tag: string): string | null {
+  if (tag === 'deploy_audit' || tag.startsWith('deploy_audit.')) return null;
+  return (
+    `audit-ship: --tag ${tag} is outside deploy_audit.**, the <match> of the platform's Fluentd setup: ` +
+    `Fluentd acks events that no <match> takes and drops them, saying so only in its own log ("no patterns matched"); ` +
+    `make sure one takes this tag\n`
+  );
+}
+
 export interface ForwardCliOptions {
   host: string[];
   standby?: string[];

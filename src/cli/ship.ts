@@ -11,7 +11,7 @@ import type { ReadFailure } from '../ship/pipeline.js';
 import type { ShipCounts } from '../ship/counts.js';
 import { ShipRun, type Note } from '../ship/run.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
-import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom } from './forward-options.js';
+import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom, tagNote } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
@@ -106,6 +106,8 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
       "audit-ship: warning: --tls-insecure: the server's certificate is not checked, so anyone on the path can read and alter the records; use --tls-ca instead\n",
     );
   }
+  const outsideMatch = tagNote(options.tag);
+  if (outsideMatch) info(outsideMatch);
   const report = diagnosticFormatter('text', stderrColors());
   const run = await ShipRun.open(files, options, {
     note,

@@ -78,6 +78,25 @@ describe('audit-ship ship', () => {
     assert.match(res.stderr, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${dead}`));
   });
 
+  // Fluentd acks events that no <match> takes and drops them: such a run ended "complete", exit 0.
+  it("notes a --tag outside deploy_audit.**, which the platform's Fluentd setup would drop after acking", async () => {
+    const r = await receiver();
+    const input = lines(3, 25).join('');
+    const outside = await runCli(['--port', String(r.port), '--tag', 'other.audit', '--summary', 'none'], { input });
+    assert.equal(outside.code, 0, outside.stderr);
+    assert.match(
+      outside.stderr,
+      /--tag other\.audit is outside deploy_audit\.\*\*, the <match> of the platform's Fluentd setup: .*"no patterns matched"/,
+    );
+    for (const tag of ['deploy_audit', 'deploy_audit.backfill.2024']) {
+      const inside = await runCli(['--port', String(r.port), '--tag', tag, '--summary', 'none'], { input });
+      assert.doesNotMatch(inside.stderr, /outside deploy_audit/, tag);
+    }
+    const quiet = await runCli(['--port', String(r.port), '--tag', 'other.audit', '--quiet'], { input });
+    assert.equal(quiet.stderr, '', 'a chosen tag is not mailed by every cron run');
+    assert.deepEqual([...new Set(r.events().map((e) => e.tag))].sort(), ['deploy_audit', 'deploy_audit.backfill.2024', 'other.audit']);
+  });
+
   // A cron job mails whatever reaches stderr: every run mailed its summary and a note per file resumed.
   it('--quiet: nothing on stderr for a run with nothing to attend to; what needs attention still said', async () => {
     const r = await receiver();
