@@ -3,7 +3,7 @@
  * sender options. Secrets can come from the environment so that they need not appear in `ps`.
  */
 import { hostname } from 'node:os';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk-limits.js';
 import type { Endpoint } from '../forward/endpoint.js';
@@ -12,6 +12,7 @@ import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing, nonEmpty } from './options.js';
 import { readPem } from './tls-files.js';
+import { MAX_TAG_BYTES } from '../spool/format.js';
 
 export const DEFAULT_PORT = 24224;
 const DEFAULT_HOSTS: readonly string[] = ['127.0.0.1'];
@@ -20,6 +21,13 @@ export const DEFAULT_DNS_REFRESH_MS = 30_000;
 const MAX_WEIGHT = 1000;
 /** Under `deploy_audit.`, which the platform's Fluentd setup matches with `deploy_audit.**`. */
 export const DEFAULT_TAG = 'deploy_audit.audit_ship';
+
+/** A tag: not empty, and short enough for the spool to keep with each chunk (src/spool/format.ts). */
+function tagArgument(value: string): string {
+  const tag = nonEmpty('a tag: Fluentd routes events by it')(value);
+  if (Buffer.byteLength(tag) > MAX_TAG_BYTES) throw new InvalidArgumentError(`a tag is ${MAX_TAG_BYTES} bytes at most.`);
+  return tag;
+}
 
 /**
  * A note for a tag that the platform's Fluentd setup does not take. Fluentd acks events that no
@@ -88,10 +96,7 @@ export function forwardOptions(): Option[] {
       .default(DEFAULT_PORT)
       .argParser(integer(1, 65535))
       .env('AUDIT_SHIP_PORT'),
-    new Option('--tag <tag>', 'Fluentd tag of the events')
-      .default(DEFAULT_TAG)
-      .env('AUDIT_SHIP_TAG')
-      .argParser(nonEmpty('a tag: Fluentd routes events by it')),
+    new Option('--tag <tag>', 'Fluentd tag of the events').default(DEFAULT_TAG).env('AUDIT_SHIP_TAG').argParser(tagArgument),
     // Empty, a shared key or password is most often a Secret's key that holds nothing: sent as is,
     // it proves nothing (anyone can make the handshake's digests of an empty key).
     new Option('--shared-key <key>', "shared key of the server's <security> section")

@@ -21,6 +21,11 @@ export interface Chunk {
   compressed: boolean;
   /** Times this chunk was sent again after a lost connection or ack timeout. */
   retries: number;
+  /**
+   * The Fluentd tag it goes under, set when it is spooled; without one, the sender's. A chunk an
+   * earlier run left in the spool keeps the tag it was read under.
+   */
+  tag?: string;
 }
 
 const FIXARRAY_2 = fixarrayHeader(2);

@@ -170,7 +170,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   send(pending: Pending): void {
     const connection = this.connection!;
     const { chunk } = pending;
-    const frame = encodePackedForward(this.options.tag, chunk.entries, {
+    const frame = encodePackedForward(chunk.tag ?? this.options.tag, chunk.entries, {
       size: chunk.count,
       chunk: chunk.id,
       ...(chunk.compressed ? { compressed: 'gzip' as const } : {}),

@@ -44,11 +44,16 @@ export function watchSpace(spool: Spool, limitMs: number, note: Note, giveUp: (e
 }
 
 /** What the spool held when the run started: an earlier run's records, and ranges set aside as damaged. */
-export function tellSpoolAtStart(spool: Spool, spoolDir: string, info: Note, note: Note): void {
+export function tellSpoolAtStart(spool: Spool, spoolDir: string, tag: string, info: Note, note: Note): void {
   const { stats } = spool;
   if (stats.recoveredChunks > 0) {
     const records = stats.recoveredRecords;
-    info(`audit-ship: ${count(records, 'record')} left in the spool by an earlier run ${inNumber(records, 'is', 'are')} sent first\n`);
+    // Sent under the tag they were read with, not this run's: said when that differs.
+    const others = [...spool.recoveredTags].filter(([t]) => t !== tag).map(([t, n]) => `${t} (${n})`);
+    const under = others.length > 0 ? `, under the tag they were read with: ${others.join(', ')}` : '';
+    info(
+      `audit-ship: ${count(records, 'record')} left in the spool by an earlier run ${inNumber(records, 'is', 'are')} sent first${under}\n`,
+    );
   }
   if (stats.damagedRanges > 0) {
     const ranges = count(stats.damagedRanges, 'torn or corrupt spool range');

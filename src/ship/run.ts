@@ -118,6 +118,7 @@ export class ShipRun {
         maxBytes: options.spoolMaxBytes,
         overflow: options.spoolOverflow,
         fsync: options.spoolFsync,
+        tag: options.tag,
         bodies,
       });
       return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks, readers, parallel);
@@ -157,7 +158,7 @@ export class ShipRun {
     const { options, spool, sources, sender } = this;
     this.watch();
     await this.serveMetrics();
-    tellSpoolAtStart(spool, options.spoolDir, this.hooks.info, this.hooks.note);
+    tellSpoolAtStart(spool, options.spoolDir, options.tag, this.hooks.info, this.hooks.note);
     tellSpoolDeleted(spool, options.spoolDir, this.hooks.note);
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.

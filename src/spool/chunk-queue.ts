@@ -9,6 +9,8 @@ export interface Entry {
   id: string;
   count: number;
   compressed: boolean;
+  /** The Fluentd tag it was spooled under (null: a frame without one, sent under the run's). */
+  tag: string | null;
   segment: Segment;
   entriesOffset: number;
   entriesLength: number;

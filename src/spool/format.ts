@@ -1,8 +1,12 @@
 /**
  * The spool's on-disk frame, pure code. A segment file is a sequence of frames, one per chunk:
  *
- *   magic "ASC1" | u32 body length | u32 CRC-32 of the body | body
- *   body = u8 flags (bit 0: gzip) | 3 bytes zero | u32 record count | 16-byte chunk id | entries
+ *   magic "ASC2" | u32 body length | u32 CRC-32 of the body | body
+ *   body = u8 flags (bit 0: gzip) | u8 zero | u16 tag length | u32 record count | 16-byte chunk id | tag | entries
+ *
+ * The tag is the Fluentd tag the chunk was read under, so that what a run leaves in the spool is
+ * sent under it by the next run, whatever that one's --tag. Frames of magic "ASC1", written before
+ * tags were kept, have no tag bytes (the u16 is zero) and are sent under the run's tag.
  *
  * All integers big-endian. The checksum covers the whole body, so a torn write (a crash mid-frame)
  * or a flipped bit is caught before anything is sent; the magic lets a scan find the next good
@@ -11,7 +15,11 @@
 import { crc32 } from 'node:zlib';
 import type { Chunk } from '../forward/chunk.js';
 
-export const FRAME_MAGIC = Buffer.from('ASC1', 'latin1');
+/** What both magics begin with; the fourth byte says which frame follows. */
+const MAGIC_STEM = Buffer.from('ASC', 'latin1');
+const UNTAGGED = 0x31; // '1'
+const TAGGED = 0x32; // '2'
+const FRAME_MAGIC = Buffer.from('ASC2', 'latin1');
 export const FRAME_HEADER_BYTES = 12;
 export const BODY_PREFIX_BYTES = 24;
 const ID_BYTES = 16;
@@ -19,23 +27,33 @@ const FLAG_GZIP = 1;
 /** A frame claiming more than this is damage, not data: chunks are a few MiB at most. */
 export const MAX_FRAME_BODY_BYTES = 1024 * 1024 * 1024;
 
-/** The frame's header and body prefix; the entries follow unchanged, so they are never copied. */
+/** A Fluentd tag a frame holds at most, in bytes (its length is a u16). */
+export const MAX_TAG_BYTES = 0xffff;
+
+/**
+ * The frame's header, body prefix and tag (`chunk.tag`, or none); the entries follow unchanged, so
+ * they are never copied.
+ */
 export function encodeFrameHead(chunk: Chunk): Buffer {
-  const head = Buffer.alloc(FRAME_HEADER_BYTES + BODY_PREFIX_BYTES);
+  const tagBytes = Buffer.byteLength(chunk.tag ?? '');
+  if (tagBytes > MAX_TAG_BYTES) throw new Error(`the tag ${chunk.tag} is longer than ${MAX_TAG_BYTES} bytes`);
+  const head = Buffer.alloc(FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + tagBytes);
   const prefix = head.subarray(FRAME_HEADER_BYTES);
   prefix[0] = chunk.compressed ? FLAG_GZIP : 0;
+  prefix.writeUInt16BE(tagBytes, 2);
   prefix.writeUInt32BE(chunk.count, 4);
   const id = Buffer.from(chunk.id, 'base64');
   if (id.length !== ID_BYTES) throw new Error(`chunk id ${chunk.id} is not 16 bytes`);
   id.copy(prefix, 8);
+  if (chunk.tag !== undefined) prefix.write(chunk.tag, BODY_PREFIX_BYTES);
   FRAME_MAGIC.copy(head, 0);
-  head.writeUInt32BE(BODY_PREFIX_BYTES + chunk.entries.length, 4);
+  head.writeUInt32BE(BODY_PREFIX_BYTES + tagBytes + chunk.entries.length, 4);
   head.writeUInt32BE(crc32(chunk.entries, crc32(prefix)), 8);
   return head;
 }
 
 export function frameBytes(chunk: Chunk): number {
-  return FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + chunk.entries.length;
+  return FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + Buffer.byteLength(chunk.tag ?? '') + chunk.entries.length;
 }
 
 /** A good frame found by a scan: where its entries are, and what chunk they make. */
@@ -45,6 +63,8 @@ export interface FrameInfo {
   id: string;
   count: number;
   compressed: boolean;
+  /** The tag the chunk was read under; null in a frame written before tags were kept, or without one. */
+  tag: string | null;
   entriesOffset: number;
   entriesLength: number;
 }
@@ -64,21 +84,25 @@ export interface ScanResult {
 /** Reads a frame at `offset`, or says why there is none. */
 function readFrame(data: Buffer, offset: number): FrameInfo | Damage['reason'] {
   if (data.length - offset < FRAME_HEADER_BYTES) return 'torn';
-  if (data.compare(FRAME_MAGIC, 0, 4, offset, offset + 4) !== 0) return 'garbage';
+  const kind = data[offset + 3];
+  if (data.compare(MAGIC_STEM, 0, 3, offset, offset + 3) !== 0 || (kind !== UNTAGGED && kind !== TAGGED)) return 'garbage';
   const bodyLength = data.readUInt32BE(offset + 4);
   if (bodyLength < BODY_PREFIX_BYTES || bodyLength > MAX_FRAME_BODY_BYTES) return 'garbage';
   const bodyStart = offset + FRAME_HEADER_BYTES;
   if (bodyStart + bodyLength > data.length) return 'torn';
   const body = data.subarray(bodyStart, bodyStart + bodyLength);
   if (crc32(body) !== data.readUInt32BE(offset + 8)) return 'checksum';
+  const tagBytes = kind === TAGGED ? body.readUInt16BE(2) : 0;
+  if (BODY_PREFIX_BYTES + tagBytes > bodyLength) return 'garbage';
   return {
     offset,
     length: FRAME_HEADER_BYTES + bodyLength,
     id: body.subarray(8, 8 + ID_BYTES).toString('base64'),
     count: body.readUInt32BE(4),
     compressed: (body[0]! & FLAG_GZIP) !== 0,
-    entriesOffset: bodyStart + BODY_PREFIX_BYTES,
-    entriesLength: bodyLength - BODY_PREFIX_BYTES,
+    tag: tagBytes > 0 ? body.toString('utf8', BODY_PREFIX_BYTES, BODY_PREFIX_BYTES + tagBytes) : null,
+    entriesOffset: bodyStart + BODY_PREFIX_BYTES + tagBytes,
+    entriesLength: bodyLength - BODY_PREFIX_BYTES - tagBytes,
   };
 }
 
@@ -105,7 +129,7 @@ export function scanSegment(data: Buffer): ScanResult {
 }
 
 function nextGoodFrame(data: Buffer, from: number): number {
-  for (let at = data.indexOf(FRAME_MAGIC, from); at >= 0; at = data.indexOf(FRAME_MAGIC, at + 1)) {
+  for (let at = data.indexOf(MAGIC_STEM, from); at >= 0; at = data.indexOf(MAGIC_STEM, at + 1)) {
     if (typeof readFrame(data, at) !== 'string') return at;
   }
   return data.length;

@@ -29,8 +29,8 @@ export function recoverSegments(dir: string, files: SegmentFiles, stats: SpoolSt
     const s = files.adopt(file.seq, file.path, segment.file.size);
     stats.bytes += s.bytes;
     for (const f of unacked) {
-      const { id, count, compressed, entriesOffset, entriesLength } = f;
-      entries.push({ id, count, compressed, segment: s, entriesOffset, entriesLength, body: null, state: 'queued' });
+      const { id, count, compressed, tag, entriesOffset, entriesLength } = f;
+      entries.push({ id, count, compressed, tag, segment: s, entriesOffset, entriesLength, body: null, state: 'queued' });
       stats.recoveredChunks++;
       stats.recoveredRecords += count;
     }

@@ -13,7 +13,7 @@ import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolChunkLostError, SpoolClosedError, SpoolError, type SpoolWriteError } from './errors.js';
-import { BODY_PREFIX_BYTES, frameBytes, FRAME_HEADER_BYTES } from './format.js';
+import { frameBytes } from './format.js';
 import { ChunkQueue, type Entry } from './chunk-queue.js';
 import { lockSpool, type FileLock } from './lock.js';
 import { Room, type OverflowPolicy } from './room.js';
@@ -30,6 +30,8 @@ export interface SpoolOptions {
   maxBytes: number;
   overflow: OverflowPolicy;
   fsync: FsyncPolicy;
+  /** The Fluentd tag each chunk written is kept with (and sent under, by this run or a later one). */
+  tag?: string;
   /** Bodies of queued chunks kept in memory, at most; the rest are re-read from disk. */
   cacheBytes?: number;
   /**
@@ -44,6 +46,8 @@ const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
 
 export class Spool {
   readonly stats: SpoolStats = emptySpoolStats();
+  /** Records an earlier run left, by the tag they were read under (they are sent under it). */
+  readonly recoveredTags = new Map<string, number>();
   private readonly chunks: ChunkQueue;
   private writing: Promise<void> = Promise.resolve();
   private readonly files: SegmentFiles;
@@ -97,7 +101,10 @@ export class Spool {
   }
 
   private recover(): void {
-    for (const entry of recoverSegments(this.options.dir, this.files, this.stats)) this.track(entry);
+    for (const entry of recoverSegments(this.options.dir, this.files, this.stats)) {
+      this.track(entry);
+      if (entry.tag !== null) this.recoveredTags.set(entry.tag, (this.recoveredTags.get(entry.tag) ?? 0) + entry.count);
+    }
   }
 
   private track(entry: Entry): void {
@@ -118,6 +125,7 @@ export class Spool {
   }
 
   private async write(chunk: Chunk): Promise<void> {
+    if (this.options.tag !== undefined) chunk.tag ??= this.options.tag;
     await this.room.reserve(frameBytes(chunk));
     if (this.closed) throw new SpoolClosedError('the spool is closed');
     await this.room.retrying(() => this.writeFrame(chunk));
@@ -132,8 +140,9 @@ export class Spool {
       id: chunk.id,
       count: chunk.count,
       compressed: chunk.compressed,
+      tag: chunk.tag ?? null,
       segment,
-      entriesOffset: offset + FRAME_HEADER_BYTES + BODY_PREFIX_BYTES,
+      entriesOffset: offset + frameBytes(chunk) - chunk.entries.length,
       entriesLength: chunk.entries.length,
       body: hold ? chunk.entries : null,
       state: 'queued',
@@ -219,7 +228,8 @@ export class Spool {
           if (entry.state === 'sent') this.vanished(entry); // not dropped (drop-oldest) while it was being read
           continue;
         }
-        return { id: entry.id, entries, count: entry.count, compressed: entry.compressed, retries: 0 };
+        const { id, count, compressed } = entry;
+        return { id, entries, count, compressed, retries: 0, ...(entry.tag === null ? {} : { tag: entry.tag }) };
       }
       if (this.closed) return null;
       await new Promise<void>((resolve) => this.waiters.push(resolve));

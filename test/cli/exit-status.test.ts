@@ -311,6 +311,8 @@ describe('exit 2: usage errors never reach the data', () => {
     ['--checkpoint set empty', ['--checkpoint', '', '-'], /'--checkpoint <file>' argument '' is invalid\. a file is needed/],
     ['--dead-letter set empty', ['--dead-letter', '', '-'], /'--dead-letter <file>' argument '' is invalid\. a file is needed/],
     ['--tag set empty', ['--tag', ''], /'--tag <tag>' argument '' is invalid\. an empty value names nothing; give a tag/],
+    // The spool keeps each chunk's tag with it, its length in two bytes.
+    ['--tag over 64 KiB', ['--tag', 'a'.repeat(65_536)], /'--tag <tag>' argument 'a+' is invalid\. a tag is 65535 bytes at most\./],
     [
       'lint --output set empty',
       ['lint', '--output', ''],

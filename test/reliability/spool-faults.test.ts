@@ -209,3 +209,26 @@ describe('connection failures keep the records', () => {
     });
   }
 });
+
+describe('what a run leaves in the spool', () => {
+  // Sent under the next run's --tag, staging's records reached production's <match>.
+  it("is sent by the next run under the tag it was read with, whatever that run's --tag", async () => {
+    const spoolDir = join(tempDir(), 'spool');
+    const staging = new Ledger(50, 86);
+    const down = await runCli(['--port', '1', '--retry-timeout', '1s', '--tag', 'deploy_audit.staging', '--spool-dir', spoolDir], {
+      input: staging.text(),
+    });
+    assert.equal(down.code, EXIT.leftInSpool, down.stderr);
+    const r = await receiver();
+    const prod = new Ledger(20, 87);
+    const up = await runCli(['--port', String(r.port), '--tag', 'deploy_audit.prod', '--spool-dir', spoolDir], { input: prod.text() });
+    assert.equal(up.code, EXIT.ok, up.stderr);
+    assert.match(
+      up.stderr,
+      /50 records left in the spool by an earlier run are sent first, under the tag they were read with: deploy_audit\.staging \(50\)/,
+    );
+    const tagOf = new Map(r.events().map((e) => [e.record.RequestID as string, e.tag]));
+    assert.deepEqual(new Set(staging.ids.map((id) => tagOf.get(id))), new Set(['deploy_audit.staging']));
+    assert.deepEqual(new Set(prod.ids.map((id) => tagOf.get(id))), new Set(['deploy_audit.prod']));
+  });
+});

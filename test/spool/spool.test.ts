@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ChunkBufferPool } from '../../src/forward/buffer-pool.js';
@@ -54,6 +55,51 @@ describe('Spool', () => {
     assert.equal(second.stats.records, 0);
     await second.close();
     assert.deepEqual(listSegments(dir), [], 'acked segments are deleted by the time the spool is closed');
+  });
+
+  it('gives back each chunk under the tag it was spooled with, whatever the tag of the run that reads it', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(10, 5);
+    const first = await Spool.open(options(dir, { tag: 'deploy_audit.staging' }));
+    for (const c of chunks) await first.append(c);
+    await first.close();
+    const second = await Spool.open(options(dir, { tag: 'deploy_audit.prod' }));
+    assert.deepEqual([...second.recoveredTags], [['deploy_audit.staging', 10]]);
+    const again = await drain(second, 2);
+    assert.deepEqual(
+      again.map((c) => c.tag),
+      ['deploy_audit.staging', 'deploy_audit.staging'],
+    );
+    for (let i = 0; i < 2; i++) assert.ok(again[i]!.entries.equals(chunks[i]!.entries), 'the tag is not read as entries');
+    await second.close();
+  });
+
+  it("reads a segment of frames written before tags were kept (magic ASC1), and sends them under the run's tag", async () => {
+    const dir = join(tempDir(), 'spool');
+    mkdirSync(dir, { recursive: true });
+    const { chunks } = chunksOf(6, 3);
+    const frames = chunks.map((c) => {
+      const prefix = Buffer.alloc(24);
+      prefix.writeUInt32BE(c.count, 4);
+      Buffer.from(c.id, 'base64').copy(prefix, 8);
+      const body = Buffer.concat([prefix, c.entries]);
+      const head = Buffer.alloc(12);
+      head.write('ASC1', 0, 'latin1');
+      head.writeUInt32BE(body.length, 4);
+      head.writeUInt32BE(crc32(body), 8);
+      return Buffer.concat([head, body]);
+    });
+    writeFileSync(join(dir, '0000000000000001.seg'), Buffer.concat(frames));
+    const spool = await Spool.open(options(dir, { tag: 'deploy_audit.prod' }));
+    assert.equal(spool.stats.recoveredRecords, 6);
+    assert.equal(spool.stats.damagedRanges, 0);
+    const again = await drain(spool, 2);
+    assert.deepEqual(
+      again.map((c) => [c.id, c.tag]),
+      chunks.map((c) => [c.id, undefined]),
+    );
+    for (let i = 0; i < 2; i++) assert.ok(again[i]!.entries.equals(chunks[i]!.entries));
+    await spool.close();
   });
 
   it('keeps its directory 0700 and its files 0600, and lets one process in at a time', async () => {
