@@ -4,7 +4,7 @@
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { appendWholeSync } from '../durable.js';
 import { OutputError, describeCreateError, describeSystemError } from '../errors.js';
 import type { Line } from '../input/lines.js';
@@ -21,17 +21,20 @@ export interface DeadLetter {
 }
 
 export class DeadLetterFile {
+  private remadeHandler: () => void = () => {};
+
   private constructor(
     private readonly path: string,
-    private readonly fd: number,
+    private fd: number,
   ) {}
 
   static open(path: string): DeadLetterFile {
-    try {
-      return new DeadLetterFile(path, openSync(path, 'a', 0o600));
-    } catch (error) {
-      throw new OutputError(`--dead-letter ${path}: ${describeCreateError(error, path)}`, { cause: error });
-    }
+    return new DeadLetterFile(path, openFile(path));
+  }
+
+  /** Called when the file was found deleted while in use, and made again. */
+  onRemade(handler: () => void): void {
+    this.remadeHandler = handler;
   }
 
   write(file: string, line: Line, diagnostics: readonly Diagnostic[]): void {
@@ -42,8 +45,21 @@ export class DeadLetterFile {
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };
+    const text = `${JSON.stringify(letter)}\n`;
+    this.append(text);
+    // Deleted while in use (by hand, a cleaner of old files): what went into it is gone with it,
+    // and so would every later line be, counted as kept. The file is made again, the line with it.
+    if (fstatSync(this.fd).nlink === 0) {
+      closeSync(this.fd);
+      this.fd = openFile(this.path);
+      this.remadeHandler();
+      this.append(text);
+    }
+  }
+
+  private append(text: string): void {
     try {
-      appendWholeSync(this.fd, `${JSON.stringify(letter)}\n`);
+      appendWholeSync(this.fd, text);
     } catch (error) {
       throw new OutputError(`--dead-letter ${this.path}: ${describeSystemError(error)}`, { cause: error });
     }
@@ -51,5 +67,13 @@ export class DeadLetterFile {
 
   close(): void {
     closeSync(this.fd);
+  }
+}
+
+function openFile(path: string): number {
+  try {
+    return openSync(path, 'a', 0o600);
+  } catch (error) {
+    throw new OutputError(`--dead-letter ${path}: ${describeCreateError(error, path)}`, { cause: error });
   }
 }

@@ -160,6 +160,11 @@ export class ShipRun {
     await this.serveMetrics();
     tellSpoolAtStart(spool, options.spoolDir, options.tag, this.hooks.info, this.hooks.note);
     tellSpoolDeleted(spool, options.spoolDir, this.hooks.note);
+    this.deadLetter?.onRemade(() =>
+      this.hooks.note(
+        `audit-ship: the --dead-letter file ${options.deadLetter} was deleted while in use, by something other than audit-ship; made again, and invalid lines go on into it\n`,
+      ),
+    );
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);

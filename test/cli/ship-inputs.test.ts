@@ -3,7 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -121,6 +121,31 @@ describe('audit-ship --checkpoint', () => {
 });
 
 describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', () => {
+  // Deleted under a live tail, every later invalid line went into the unlinked file, counted as kept: exit 0.
+  it('makes the dead-letter file again when it is deleted while in use, and keeps the lines that follow', async () => {
+    const r = await receiver();
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const ship = startShip(['--port', String(r.port), '--dead-letter', deadLetter, '--summary', 'json']);
+    const bad = (n: number) => `{"RequestID":"not-a-record-${n}"}\n`;
+    ship.child.stdin!.write(bad(1) + bad(2));
+    const kept = () => (existsSync(deadLetter) ? readFileSync(deadLetter, 'utf8').trim().split('\n').filter(Boolean) : []);
+    await waitFor(() => kept().length === 2, 'the first two invalid lines kept');
+    unlinkSync(deadLetter);
+    ship.child.stdin!.write(bad(3) + lines(5, 46).join('') + bad(4));
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.deepEqual(
+      kept().map((l) => (JSON.parse(l) as DeadLetter).raw),
+      [bad(3).trim(), bad(4).trim()],
+      'every line after the deletion is in the file made again, once',
+    );
+    assert.match(
+      ship.stderr(),
+      /the --dead-letter file \S+dead\.jsonl was deleted while in use, by something other than audit-ship; made again/,
+    );
+    assert.equal(jsonSummary(ship.stderr()).deadLettered, 4);
+    assert.equal(r.events().length, 5);
+  });
+
   it('writes each invalid line with its diagnostics to the dead-letter file, and accounts for every line', async () => {
     const r = await receiver();
     const good = lines(50, 44);
