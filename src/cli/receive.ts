@@ -2,7 +2,7 @@
  * `audit-ship receive`: a Fluentd-compatible forward receiver for local testing and demos.
  * Writes one JSON line per event: {"tag", "time" (RFC 3339, 9 fractional digits), "record"}.
  */
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { appendWholeSync } from '../durable.js';
 import { describeCreateError, describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
@@ -10,6 +10,7 @@ import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
 import { TextOutput } from './output.js';
 import { readPem } from './tls-files.js';
+import { MAX_SMALL_FILE_BYTES, readAtMost } from './small-file.js';
 
 export interface ReceiveOptions {
   port: number;
@@ -46,12 +47,15 @@ function parseUsers(entries: { text: string; where: string }[]): Record<string, 
 function userEntries(options: ReceiveOptions): { text: string; where: string }[] {
   const entries = options.user.map((text, i) => ({ text, where: `--user #${i + 1}` }));
   if (options.usersFile === undefined) return entries;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(options.usersFile, 'utf8');
+    bytes = readAtMost(options.usersFile, MAX_SMALL_FILE_BYTES + 1);
   } catch (error) {
     throw new UsageError(`--users-file ${options.usersFile}: ${describeSystemError(error)}`, { cause: error });
   }
+  if (bytes.length > MAX_SMALL_FILE_BYTES)
+    throw new UsageError(`--users-file ${options.usersFile}: holds over 8 MiB, far more than a users file`);
+  const text = bytes.toString('utf8');
   text.split('\n').forEach((line, i) => {
     const entry = line.replace(/\r$/, '');
     if (entry.trim() !== '' && !entry.trimStart().startsWith('#'))

@@ -336,6 +336,11 @@ describe('exit 2: usage errors never reach the data', () => {
     // Once read for ever.
     ['a CA "file" that never ends', ['--tls-ca', '/dev/zero'], /--tls-ca \/dev\/zero: holds over 8 MiB, far more than a PEM certificate/],
     [
+      'receive: a users "file" that never ends',
+      ['receive', '--shared-key', 'k', '--users-file', '/dev/zero'],
+      /--users-file \/dev\/zero: holds over 8 MiB, far more than a users file/,
+    ],
+    [
       'a CA file that holds no certificate',
       ['--tls-ca', fixture('records-valid.jsonl')],
       /--tls-ca .*records-valid\.jsonl: holds no PEM certificate/,
