@@ -9,6 +9,7 @@ import { DIAGNOSTIC_CODES, DIAGNOSTIC_HELP, type DiagnosticCode } from '../schem
 import { version } from '../version.js';
 import { diagnosticFormatter, type LintFormat, type Located } from './lint-format.js';
 import { count } from '../plural.js';
+import { FindingTally } from './github-summary.js';
 
 /** One input's counts, for the documents that describe every file. */
 export interface FileReport {
@@ -55,6 +56,8 @@ export interface LintReport {
   add(item: Located): string | undefined;
   /** The document, once every input is read (empty for streaming formats). */
   finish(files: readonly FileReport[]): string;
+  /** Markdown for a GitHub Actions job summary, once every input is read (github only). */
+  stepSummary?(files: readonly FileReport[]): string;
 }
 
 const message = (item: Located) =>
@@ -209,11 +212,14 @@ export const GITHUB_ANNOTATIONS_PER_KIND = 10;
 function github(colors: Colors): LintReport {
   const line = diagnosticFormatter('github', colors);
   const found = { error: 0, warning: 0 };
+  const tally = new FindingTally();
   return {
     add: (item) => {
       found[item.diagnostic.severity]++;
+      tally.add(item);
       return line(item);
     },
+    stepSummary: (files) => tally.markdown(files),
     finish: () => {
       if (found.error <= GITHUB_ANNOTATIONS_PER_KIND && found.warning <= GITHUB_ANNOTATIONS_PER_KIND) return '';
       const total = `${count(found.error, 'error')} and ${count(found.warning, 'warning')}`;

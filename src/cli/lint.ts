@@ -16,6 +16,7 @@ import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 import { count, was } from '../plural.js';
+import { appendStepSummary } from './github-summary.js';
 
 export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
@@ -247,6 +248,7 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   for (const sink of sinks) {
     await sink.out.write(sink.report.finish(perFile));
     await sink.out.flush();
+    if (sink.report.stepSummary) appendStepSummary(sink.report.stepSummary(perFile), (text) => process.stderr.write(text));
   }
   await closeFiles(reports);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -130,6 +130,44 @@ describe('audit-ship lint', () => {
     assert.match(warnings.stdout, /::notice title=audit-ship lint::1 error and 12 warnings: /);
     const few = await runCli(['lint', '--format', 'github'], { input: lines(10) });
     assert.doesNotMatch(few.stdout, /::notice/, 'all 10 are annotated: nothing to say');
+  });
+
+  it('adds a GitHub job summary of the findings by code and by file, when run as a GitHub Actions step', async () => {
+    const summary = join(dir, 'step-summary.md');
+    const warned = JSON.stringify({ ...seedExample(), Method: 'PROPFIND' });
+    const bad = file('bad|name.jsonl', `${'x\n'.repeat(11)}${warned}\n`);
+    const clean = file('clean.jsonl', `${record}\n`);
+    const env = { GITHUB_STEP_SUMMARY: summary };
+    const r = await runCli(['lint', '--format', 'github', clean, bad], { env });
+    assert.equal(r.code, EXIT.failure);
+    assert.equal(
+      readFileSync(summary, 'utf8'),
+      [
+        '### audit-ship lint',
+        '',
+        '**11 errors, 1 warning** in 1 of 2 files, 2 records checked.',
+        '',
+        '| finding | severity | count | first |',
+        '| --- | --- | ---: | --- |',
+        `| \`not-json\` | error | 11 | \`${bad.replace('|', '\\|')}\` line 1 |`,
+        `| \`unusual-method\` | warning | 1 | \`${bad.replace('|', '\\|')}\` line 12 |`,
+        '',
+        '| file | errors | warnings |',
+        '| --- | ---: | ---: |',
+        `| \`${bad.replace('|', '\\|')}\` | 11 | 1 |`,
+        '',
+        '',
+      ].join('\n'),
+    );
+    await runCli(['lint', '--format', 'github', clean], { env });
+    assert.match(
+      readFileSync(summary, 'utf8'),
+      /### audit-ship lint\n\nNo findings \(1 file, 1 record checked\)\.\n\n$/,
+      'appended, as GitHub wants',
+    );
+    const other = join(dir, 'not-github.md');
+    await runCli(['lint', '--format', 'json', bad], { env: { GITHUB_STEP_SUMMARY: other } });
+    assert.equal(existsSync(other), false, 'only the github format writes one');
   });
 
   it('runs on after every malformed line and reports each one', async () => {

@@ -39,7 +39,9 @@ export function tempDir(prefix = 'audit-ship-test-'): string {
  * directory), unless the test names one.
  */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
+  // Run as a GitHub Actions step, the suite's lint runs would append to that step's summary.
+  const { GITHUB_STEP_SUMMARY: _, ...env } = process.env;
+  return { ...env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
 }
 
 /** NODE_OPTIONS that preload the compiled test helper `name` (test/helpers/NAME.ts) into a CLI under test. */
