@@ -57,7 +57,8 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
   {
     code: EXIT.invalidNotKept,
     name: 'invalidNotKept',
-    meaning: 'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file',
+    meaning:
+      'invalid lines were reported but not kept: more than --max-invalid, and no --dead-letter file (or lines over --max-line-bytes, whose dead letter cannot hold their text)',
   },
   {
     code: EXIT.dropped,
@@ -88,6 +89,8 @@ export interface ShipFacts {
   invalid: number;
   /** Invalid lines written to --dead-letter. */
   deadLettered: number;
+  /** Of those, lines over --max-line-bytes, whose text their letter cannot hold: not kept. */
+  deadLetteredWithoutText: number;
   /** How many invalid lines --max-invalid accepts without a dead-letter file. */
   invalidAllowed: number;
   /** The signal that ended a live tail (--kubectl), which has no end of its own; null otherwise. */
@@ -139,17 +142,17 @@ export function shipOutcome(f: ShipFacts): Outcome {
       code: EXIT.dropped,
       text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted by something other than audit-ship; ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}`,
     });
-  const lost = f.invalid - f.deadLettered;
+  const lost = f.invalid - f.deadLettered + f.deadLetteredWithoutText;
   if (lost > 0 && f.invalid > f.invalidAllowed) {
     cases.push({
       code: EXIT.invalidNotKept,
-      text: `${count(lost, 'invalid line')} ${was(lost)} not kept (no --dead-letter; --max-invalid allows ${f.invalidAllowed})`,
+      text: `${count(lost, 'invalid line')} ${was(lost)} not kept (${notKeptWhy(lost, f.deadLetteredWithoutText)}; --max-invalid allows ${f.invalidAllowed})`,
     });
   }
   if (cases.length === 0) {
     const invalid =
       f.invalid > 0
-        ? f.deadLettered === f.invalid
+        ? f.deadLettered === f.invalid && f.deadLetteredWithoutText === 0
           ? ` (${inNumber(f.invalid, 'the invalid line', `the ${f.invalid} invalid lines`)} kept in --dead-letter)`
           : ` (${count(f.invalid, 'invalid line')} within --max-invalid)`
         : '';
@@ -189,4 +192,12 @@ export function reportError(error: unknown): void {
       ? (error.stack ?? message)
       : `${message} (run with --debug or AUDIT_SHIP_DEBUG=1 for the stack trace)`;
   process.stderr.write(`${colors.red('audit-ship: internal error:')} ${detail}\n`);
+}
+
+/** Why invalid lines were not kept: no --dead-letter, or lines too long for a letter to hold. */
+function notKeptWhy(lost: number, tooLong: number): string {
+  if (tooLong === 0) return 'no --dead-letter';
+  const it = (one: string, many: string) => inNumber(tooLong, one, many);
+  const long = `over --max-line-bytes, whose dead letter says where ${it('it was', 'each was')} but cannot hold ${it('its', 'their')} text: raise --max-line-bytes to ship or keep ${it('it', 'them')}`;
+  return tooLong === lost ? long : `${lost - tooLong} with no --dead-letter; ${tooLong} ${long}`;
 }

@@ -231,6 +231,7 @@ function decideOutcome(run: ShipRun): Outcome {
     vanished: spool.stats.vanishedRecords,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,
+    deadLetteredWithoutText: counts.deadLetteredWithoutText,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),
     liveStoppedBy: sources.some((s) => s.live) && stop.signal ? stop.signal : null,
   });

@@ -18,6 +18,11 @@ export interface ShipCounts {
   /** Valid records outside --since/--until. */
   filtered: number;
   deadLettered: number;
+  /**
+   * Of those, lines over --max-line-bytes: streamed past, never held, their letter names where
+   * each was but cannot hold its text, so they are not kept (on stdin or kubectl, not anywhere).
+   */
+  deadLetteredWithoutText: number;
   /** Chunks and records written to the spool in full (counted once the write returns). */
   chunksSpooled: number;
   recordsSpooled: number;
@@ -60,6 +65,7 @@ export function emptyCounts(): ShipCounts {
     duplicates: 0,
     filtered: 0,
     deadLettered: 0,
+    deadLetteredWithoutText: 0,
     chunksSpooled: 0,
     recordsSpooled: 0,
     recordsNotSpooled: 0,

@@ -42,6 +42,7 @@ export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, part
       if (deadLetter) {
         deadLetter.write(file, line, diagnostics);
         counts.deadLettered++;
+        if (line.overLimit > 0) counts.deadLetteredWithoutText++;
       }
       hooks.onInvalid(file, line, diagnostics);
     },

@@ -12,7 +12,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { busyPort, freePort } from '../helpers/net.js';
 import { Ledger } from '../helpers/ledger.js';
-import { CLI, fixture, readCases, ROOT } from '../helpers/paths.js';
+import { CLI, fixture, readCases, ROOT, seedExample } from '../helpers/paths.js';
 import { receivers, startReceiveCli } from '../helpers/receive-cli.js';
 import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 
@@ -190,6 +190,29 @@ describe('exit 5 and 0: invalid lines kept or not', () => {
     const res = await runCli(['--port', '1', '-'], { input: invalid });
     assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
     assert.match(res.stderr, new RegExp(`exit 5: ${count} invalid lines were not kept \\(no --dead-letter; --max-invalid allows 0\\)`));
+  });
+
+  // A record over --max-line-bytes streams past unheld: its letter cannot hold it. From stdin it was
+  // gone, and the run said "kept in --dead-letter", exit 0.
+  it('a line over --max-line-bytes, dead-lettered without its text: not kept, exit 5, with what to do', async () => {
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const long = `${JSON.stringify({ ...seedExample(), ResponseBody: 'x'.repeat(10_000) })}\n`;
+    const args = ['--port', '1', '--max-line-bytes', '8k', '--dead-letter', deadLetter, '-'];
+    const res = await runCli(args, { input: invalid + long });
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `exit 5: 1 invalid line was not kept \\(over --max-line-bytes, whose dead letter says where it was but cannot hold its text: ` +
+          `raise --max-line-bytes to ship or keep it; --max-invalid allows 0\\)`,
+      ),
+    );
+    const letters = readFileSync(deadLetter, 'utf8').trim().split('\n');
+    assert.equal(letters.length, count + 1, 'its letter is still written, with where it was');
+    assert.equal((JSON.parse(letters.at(-1)!) as { raw?: string }).raw, undefined);
+    assert.equal(jsonSummary((await runCli([...args, '--summary', 'json'], { input: long })).stderr).deadLetteredWithoutText, 1);
+    const allowed = await runCli([...args.slice(0, -1), '--max-invalid', '1', '-'], { input: long });
+    assert.equal(allowed.code, EXIT.ok, 'within --max-invalid, as any unkept line');
   });
 
   it('every line invalid, kept by --dead-letter: exit 0', async () => {
