@@ -24,6 +24,10 @@ interface SpoolReport {
   segments: number;
   chunks: number;
   records: number;
+  /** Records waiting, by the Fluentd tag they go under. */
+  tags: Record<string, number>;
+  /** Records of chunks an older audit-ship spooled without a tag: sent under the next run's --tag. */
+  untagged: number;
   bytes: number;
   damaged: { segment: string; offset: number; length: number; reason: string }[];
   setAside: { files: number; bytes: number };
@@ -47,6 +51,8 @@ function inspect(dir: string): SpoolReport {
     segments: 0,
     chunks: 0,
     records: 0,
+    tags: {},
+    untagged: 0,
     bytes: 0,
     damaged: [],
     setAside: listDamaged(dir),
@@ -62,6 +68,8 @@ function inspect(dir: string): SpoolReport {
       if (segment.acked.has(f.id)) continue;
       report.chunks++;
       report.records += f.count;
+      if (f.tag === null) report.untagged += f.count;
+      else report.tags[f.tag] = (report.tags[f.tag] ?? 0) + f.count;
     }
     for (const d of segment.damage) report.damaged.push({ segment: file.path, ...d });
   }
@@ -73,6 +81,9 @@ function reportText(r: SpoolReport): string {
     `spool ${r.dir}${r.lockedBy ? ` (in use by pid ${r.lockedBy.pid}${r.lockedBy.host ? ` on ${r.lockedBy.host}` : ''})` : ''}`,
     `${count(r.records, 'record')} in ${count(r.chunks, 'chunk')} waiting to be sent, ${count(r.segments, 'segment')}, ${formatBytes(r.bytes)}`,
   ];
+  const tags = Object.entries(r.tags).map(([tag, n]) => `${tag} (${n})`);
+  if (r.untagged > 0) tags.push(`the next run's --tag (${r.untagged})`);
+  if (tags.length > 0) lines.push(`under ${tags.join(', ')}`);
   if (r.setAside.files > 0)
     lines.push(
       `${count(r.setAside.files, 'damaged range')} set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`,

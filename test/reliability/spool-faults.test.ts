@@ -219,6 +219,8 @@ describe('what a run leaves in the spool', () => {
       input: staging.text(),
     });
     assert.equal(down.code, EXIT.leftInSpool, down.stderr);
+    const status = await runCli(['spool', 'status', '--json', '--spool-dir', spoolDir]);
+    assert.deepEqual((JSON.parse(status.stdout) as { tags: Record<string, number> }).tags, { 'deploy_audit.staging': 50 });
     const r = await receiver();
     const prod = new Ledger(20, 87);
     const up = await runCli(['--port', String(r.port), '--tag', 'deploy_audit.prod', '--spool-dir', spoolDir], { input: prod.text() });
