@@ -52,7 +52,9 @@ describe('bad input', () => {
       'json',
       fixture('bad-input.jsonl'),
     ]);
-    assert.equal(res.code, 0, res.stderr);
+    // Every invalid line is dead-lettered, but line 4, over --max-line-bytes, without its text: not kept.
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    assert.match(res.stderr, /exit 5: 1 invalid line was not kept \(over --max-line-bytes/);
     const letters = readFileSync(deadLetter, 'utf8')
       .trim()
       .split('\n')
@@ -74,6 +76,7 @@ describe('bad input', () => {
     assert.equal(r.events()[1]!.record.UserAgent, 'escaped NUL: \u0000');
     const s = jsonSummary(res.stderr);
     assert.equal(s.lines, 14);
+    assert.equal(s.deadLetteredWithoutText, 1);
     assert.equal(s.recordsAcked + s.invalid + s.skipped + s.blank, s.lines);
   });
 
