@@ -9,6 +9,7 @@ import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import type { ShipCounts } from '../ship/counts.js';
+import type { PipelineHooks } from '../ship/pipeline-options.js';
 import { ShipRun, type Note } from '../ship/run.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
 import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom, tagNote } from './forward-options.js';
@@ -84,6 +85,29 @@ function inputFiles(files: string[], options: ShipOptions, info: Note, note: Not
   return expanded.files;
 }
 
+/** Invalid lines whose diagnostics a run prints on stderr; the rest are counted, not printed. */
+export const PRINTED_INVALID_LINES = 100;
+
+/**
+ * Prints each invalid line's diagnostics on stderr, up to PRINTED_INVALID_LINES: a backfill over a
+ * schema change printed 12 lines of stderr for each of millions of lines, and cron mails stderr.
+ * The summary counts every one by code, and --dead-letter keeps every one.
+ */
+function invalidLines(note: Note, deadLetter: string | undefined): PipelineHooks['onInvalid'] {
+  const report = diagnosticFormatter('text', stderrColors());
+  let printed = 0;
+  return (file, line, diagnostics) => {
+    if (++printed <= PRINTED_INVALID_LINES)
+      return note(diagnostics.map((d) => report({ file, line: line.number, diagnostic: d })).join(''));
+    if (printed > PRINTED_INVALID_LINES + 1) return;
+    const kept = deadLetter === undefined ? 'run `audit-ship lint` on the input to list them' : `--dead-letter ${deadLetter} keeps them`;
+    note(
+      `audit-ship: more invalid lines than the ${PRINTED_INVALID_LINES} printed: the rest are not printed; the summary (by code with --summary json) and ` +
+        `the metric audit_ship_records_invalid_total count every one, and ${kept}\n`,
+    );
+  };
+}
+
 export async function ship(names: string[], options: ShipOptions): Promise<void> {
   // Every check that can fail comes before the first byte of input is read.
   checkOptions(names, options);
@@ -108,14 +132,13 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   }
   const outsideMatch = tagNote(options.tag);
   if (outsideMatch) info(outsideMatch);
-  const report = diagnosticFormatter('text', stderrColors());
   const run = await ShipRun.open(files, options, {
     note,
     info,
     sender: senderOptionsFrom(options),
     pipeline: {
       gzipLevel: options.compress === 'gzip' ? (options.compressLevel ?? DEFAULT_COMPRESS_LEVEL) : null,
-      onInvalid: (file, line, diagnostics) => note(diagnostics.map((d) => report({ file, line: line.number, diagnostic: d })).join('')),
+      onInvalid: invalidLines(note, options.deadLetter),
       writer: options.stdout ? stdoutWriter() : null,
     },
   });

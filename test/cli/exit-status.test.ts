@@ -215,6 +215,25 @@ describe('exit 5 and 0: invalid lines kept or not', () => {
     assert.equal(allowed.code, EXIT.ok, 'within --max-invalid, as any unkept line');
   });
 
+  // A backfill over a schema change printed a dozen lines of stderr for each of millions of lines.
+  it('prints the diagnostics of the first 100 invalid lines, then says the rest are counted, not printed', async () => {
+    const many = '{"RequestID":"x"}\n'.repeat(150);
+    const res = await runCli(['--port', '1', '--summary', 'json', '-'], { input: many });
+    assert.equal(res.code, EXIT.invalidNotKept, res.stderr);
+    const printed = new Set([...res.stderr.matchAll(/^<stdin>:(\d+): error/gm)].map((m) => Number(m[1])));
+    assert.deepEqual(
+      [...printed],
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+    assert.equal(res.stderr.match(/more invalid lines than the 100 printed/g)?.length, 1);
+    assert.match(res.stderr, /run `audit-ship lint` on the input to list them/);
+    assert.equal(jsonSummary(res.stderr).invalid, 150, 'every one counted');
+    const kept = join(tempDir(), 'dead.jsonl');
+    const lettered = await runCli(['--port', '1', '--dead-letter', kept, '-'], { input: many });
+    assert.match(lettered.stderr, new RegExp(`--dead-letter ${kept} keeps them`));
+    assert.equal(readFileSync(kept, 'utf8').trim().split('\n').length, 150);
+  });
+
   it('every line invalid, kept by --dead-letter: exit 0', async () => {
     const deadLetter = join(tempDir(), 'dead.jsonl');
     const res = await runCli(['--port', '1', '--dead-letter', deadLetter, '-'], { input: invalid });
