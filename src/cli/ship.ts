@@ -17,6 +17,7 @@ import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
 import { refuseInputsAsOutputs, refuseSameFile } from './output-clash.js';
+import { isCheckpoint, isDeadLetters, leaveOutOwnOutputs } from './own-outputs.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -80,9 +81,14 @@ function inputFiles(files: string[], options: ShipOptions, info: Note, note: Not
   const expanded = expandInputs(files);
   for (const text of skippedNotes(expanded)) info(`audit-ship: ${text}\n`);
   for (const text of unmatchedNotes(expanded)) note(`audit-ship: ${text}\n`);
-  if (expanded.files.length === 0)
-    throw new InputError(`no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file`);
-  return expanded.files;
+  const outputs = [
+    { option: '--dead-letter', path: options.deadLetter, holds: isDeadLetters },
+    { option: '--checkpoint', path: options.checkpoint, holds: isCheckpoint },
+  ];
+  const { files: logs, left } = leaveOutOwnOutputs(outputs, expanded.files, files);
+  for (const text of left) info(`audit-ship: skipped ${text}\n`);
+  if (logs.length === 0) throw new InputError(`no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file`);
+  return logs;
 }
 
 /** Invalid lines whose diagnostics a run prints on stderr; the rest are counted, not printed. */

@@ -3,7 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -111,6 +111,25 @@ describe('audit-ship --checkpoint', () => {
     assert.equal(both.code, EXIT.usage, both.stderr);
     assert.match(both.stderr, /--checkpoint and --dead-letter both name \S+run\.json: each needs a file of its own/);
     assert.equal(existsSync(same), false);
+  });
+
+  // A cron job keeping them beside the logs it ships: every run after the first stopped, exit 2.
+  it('leaves out its own --dead-letter and --checkpoint files that a directory holds, and still refuses them named', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'audit.jsonl'), `${lines(5, 50).join('')}{"RequestID":"not-a-record"}\n`);
+    const args = ['--port', String(r.port), '--dead-letter', join(dir, 'dead.jsonl'), '--checkpoint', join(dir, 'cp.json'), dir];
+    const first = await runCli(args);
+    assert.equal(first.code, EXIT.ok, first.stderr);
+    appendFileSync(join(dir, 'audit.jsonl'), lines(3, 51).join(''));
+    const again = await runCli(args);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.match(again.stderr, /skipped \S+dead\.jsonl: the --dead-letter file of this run, not a log/);
+    assert.match(again.stderr, /skipped \S+cp\.json: the --checkpoint file of this run, not a log/);
+    assert.equal(r.events().length, 8, 'the new records shipped, nothing read from the outputs');
+    const named = await runCli([...args, join(dir, 'dead.jsonl')]);
+    assert.equal(named.code, EXIT.usage, named.stderr);
+    assert.match(named.stderr, /--dead-letter \S+dead\.jsonl is the input \S+dead\.jsonl/);
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
