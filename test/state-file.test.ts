@@ -4,7 +4,7 @@
  * as asked, and a replace that fails is reported to every wait and every later change.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StateFileWriter } from '../src/state-file.js';
@@ -56,6 +56,20 @@ describe('StateFileWriter', () => {
     assert.deepEqual(seen, [1, 3], 'two behind: after the first replace; none behind: after the second');
     await writer.saved(5);
     assert.equal(read(), 3, 'a wait the file already meets resolves at once');
+  });
+
+  it('makes its directory again when it was deleted while in use, and writes the newest state there', async () => {
+    const dir = join(tempDir(), 'state');
+    mkdirSync(dir);
+    const path = join(dir, 'state.json');
+    const { writer, set, read } = counterFile(path);
+    set(1);
+    await writer.saved();
+    rmSync(dir, { recursive: true });
+    set(2);
+    await writer.saved();
+    assert.equal(read(), 2);
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
   });
 
   it('reports a failed replace to every wait and to every later change; the file keeps its last state', async () => {
