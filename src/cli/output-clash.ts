@@ -40,7 +40,7 @@ export function refuseInputsAsOutputs(
  * The file at `path`, or undefined when there is none or it cannot be looked at (EACCES): then
  * opening it fails too, with the error said where it is opened.
  */
-function statOf(path: string): Stats | undefined {
+export function statOf(path: string): Stats | undefined {
   try {
     return statSync(path);
   } catch {

@@ -6,7 +6,8 @@
  * a file is left out of the inputs, with a note. Named on the command line, or holding anything
  * else (a log given by mistake), it is still refused (refuseInputsAsOutputs in output-clash.ts).
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statOf } from './output-clash.js';
+import { readAtMost } from './small-file.js';
 
 export interface OwnOutput {
   option: string;
@@ -14,12 +15,6 @@ export interface OwnOutput {
   /** Whether the file's first bytes are what audit-ship writes there. */
   holds: (head: string) => boolean;
 }
-
-/** The first bytes a dead-letter file holds: a letter's keys in the order they are written. */
-export const isDeadLetters = (head: string): boolean => /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"diagnostics":\[/.test(head);
-
-/** The first bytes a checkpoint holds, as src/ship/checkpoint.ts writes it. */
-export const isCheckpoint = (head: string): boolean => head.startsWith('{\n "version": 1,\n "files": {');
 
 const HEAD_BYTES = 4096;
 
@@ -53,23 +48,9 @@ export function leaveOutOwnOutputs(
   return { files: kept, left };
 }
 
-function statOf(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
 function headOf(path: string): string {
   try {
-    const fd = openSync(path, 'r');
-    try {
-      const head = Buffer.alloc(HEAD_BYTES);
-      return head.toString('utf8', 0, readSync(fd, head, 0, HEAD_BYTES, 0));
-    } finally {
-      closeSync(fd);
-    }
+    return readAtMost(path, HEAD_BYTES).toString('utf8');
   } catch {
     return '';
   }

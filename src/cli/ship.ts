@@ -17,7 +17,9 @@ import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
 import { refuseInputsAsOutputs, refuseSameFile } from './output-clash.js';
-import { isCheckpoint, isDeadLetters, leaveOutOwnOutputs } from './own-outputs.js';
+import { leaveOutOwnOutputs } from './own-outputs.js';
+import { holdsCheckpoint } from '../ship/checkpoint.js';
+import { holdsDeadLetters } from '../ship/dead-letter.js';
 import { Progress } from './progress.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
@@ -82,8 +84,8 @@ function inputFiles(files: string[], options: ShipOptions, info: Note, note: Not
   for (const text of skippedNotes(expanded)) info(`audit-ship: ${text}\n`);
   for (const text of unmatchedNotes(expanded)) note(`audit-ship: ${text}\n`);
   const outputs = [
-    { option: '--dead-letter', path: options.deadLetter, holds: isDeadLetters },
-    { option: '--checkpoint', path: options.checkpoint, holds: isCheckpoint },
+    { option: '--dead-letter', path: options.deadLetter, holds: holdsDeadLetters },
+    { option: '--checkpoint', path: options.checkpoint, holds: holdsCheckpoint },
   ];
   const { files: logs, left } = leaveOutOwnOutputs(outputs, expanded.files, files);
   for (const text of left) info(`audit-ship: skipped ${text}\n`);

@@ -97,6 +97,12 @@ function entryText(name: string, progress: FileProgress): string {
   return lines.join('\n');
 }
 
+/** How a checkpoint file begins (Checkpoint.text): its version, then its files. */
+const CHECKPOINT_HEAD = '{\n "version": 1,\n "files": ';
+
+/** Whether a file's first bytes are a checkpoint's, as this module writes it. */
+export const holdsCheckpoint = (head: string): boolean => head.startsWith(`${CHECKPOINT_HEAD}{`);
+
 /** Whether `head` is a full fingerprint's worth of text with a line in it: enough to know a file by alone. */
 const knowable = (head: Buffer | null): head is Buffer =>
   head !== null && head.length >= FINGERPRINT_BYTES && head.subarray(0, FINGERPRINT_BYTES).includes(0x0a);
@@ -125,9 +131,8 @@ export class Checkpoint {
 
   /** The file's text: the state as JSON indented by one space, as JSON.stringify(state, null, 1) writes it. */
   private text(): string[] {
-    const head = `{\n "version": ${this.state.version},\n "files": `;
-    if (this.entryTexts.size === 0) return [head, '{}\n}\n'];
-    return [`${head}{\n`, ...this.entryTexts.parts(), '\n }\n}\n'];
+    if (this.entryTexts.size === 0) return [CHECKPOINT_HEAD, '{}\n}\n'];
+    return [`${CHECKPOINT_HEAD}{\n`, ...this.entryTexts.parts(), '\n }\n}\n'];
   }
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */

@@ -20,6 +20,9 @@ export interface DeadLetter {
   bytes: number;
 }
 
+/** Whether a file's first bytes are dead letters: a letter's first keys, in the order write() gives them. */
+export const holdsDeadLetters = (head: string): boolean => /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"diagnostics":\[/.test(head);
+
 export class DeadLetterFile {
   private remadeHandler: () => void = () => {};
 
