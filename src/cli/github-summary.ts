@@ -29,6 +29,13 @@ export class FindingTally {
     else this.codes.set(item.diagnostic.code, { severity: item.diagnostic.severity, count: 1, first: item });
   }
 
+  /** How many findings of `severity` there were. */
+  found(severity: string): number {
+    let n = 0;
+    for (const t of this.codes.values()) if (t.severity === severity) n += t.count;
+    return n;
+  }
+
   /** The summary in Markdown, once every input is read. */
   markdown(files: readonly FileReport[]): string {
     const errors = sum(files, 'errors');

@@ -211,18 +211,17 @@ export const GITHUB_ANNOTATIONS_PER_KIND = 10;
 /** Annotations as found; at the end, a notice of how many there were when GitHub shows only some. */
 function github(colors: Colors): LintReport {
   const line = diagnosticFormatter('github', colors);
-  const found = { error: 0, warning: 0 };
   const tally = new FindingTally();
   return {
     add: (item) => {
-      found[item.diagnostic.severity]++;
       tally.add(item);
       return line(item);
     },
     stepSummary: (files) => tally.markdown(files),
     finish: () => {
-      if (found.error <= GITHUB_ANNOTATIONS_PER_KIND && found.warning <= GITHUB_ANNOTATIONS_PER_KIND) return '';
-      const total = `${count(found.error, 'error')} and ${count(found.warning, 'warning')}`;
+      const [errors, warnings] = [tally.found('error'), tally.found('warning')];
+      if (errors <= GITHUB_ANNOTATIONS_PER_KIND && warnings <= GITHUB_ANNOTATIONS_PER_KIND) return '';
+      const total = `${count(errors, 'error')} and ${count(warnings, 'warning')}`;
       const note = `${total}: GitHub annotates the first ${GITHUB_ANNOTATIONS_PER_KIND} of each a step; this step's log lists every one`;
       return `::notice title=audit-ship lint::${note}\n`;
     },
