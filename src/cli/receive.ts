@@ -10,7 +10,7 @@ import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
 import { TextOutput } from './output.js';
 import { readPem } from './tls-files.js';
-import { MAX_SMALL_FILE_BYTES, readAtMost } from './small-file.js';
+import { readSmallFile } from './small-file.js';
 
 export interface ReceiveOptions {
   port: number;
@@ -47,15 +47,7 @@ function parseUsers(entries: { text: string; where: string }[]): Record<string, 
 function userEntries(options: ReceiveOptions): { text: string; where: string }[] {
   const entries = options.user.map((text, i) => ({ text, where: `--user #${i + 1}` }));
   if (options.usersFile === undefined) return entries;
-  let bytes: Buffer;
-  try {
-    bytes = readAtMost(options.usersFile, MAX_SMALL_FILE_BYTES + 1);
-  } catch (error) {
-    throw new UsageError(`--users-file ${options.usersFile}: ${describeSystemError(error)}`, { cause: error });
-  }
-  if (bytes.length > MAX_SMALL_FILE_BYTES)
-    throw new UsageError(`--users-file ${options.usersFile}: holds over 8 MiB, far more than a users file`);
-  const text = bytes.toString('utf8');
+  const text = readSmallFile('--users-file', options.usersFile, 'a users file').toString('utf8');
   text.split('\n').forEach((line, i) => {
     const entry = line.replace(/\r$/, '');
     if (entry.trim() !== '' && !entry.trimStart().startsWith('#'))
