@@ -3,10 +3,10 @@
  * from: reading in turns into reused memory, counting, gunzip, the check that they are text, and
  * naming the input in a read error.
  */
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, type Gunzip } from 'node:zlib';
 import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
+import { gunzipMembers } from './gunzip-members.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import type { InputSource } from './sources.js';
 
@@ -103,42 +103,15 @@ export async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffe
   }
 }
 
-/** Writes to zlib one at a time: each settles once zlib has taken it, or failed. */
-export function writer(gunzip: Gunzip): (chunk: Buffer) => Promise<void> {
-  return (chunk) =>
-    new Promise<void>((resolve, reject) => {
-      // A write under way when zlib fails is never called back: its close ends the wait.
-      const closed = () => reject(new Error('gunzip closed'));
-      gunzip.once('close', closed);
-      gunzip.write(chunk, (error) => {
-        gunzip.off('close', closed);
-        if (error) reject(error);
-        else resolve();
-      });
-    });
-}
-
 /**
  * gunzip over chunks read into reused memory: zlib reads a chunk in the thread pool after write()
  * has returned, so each chunk is handed over only once zlib is done with the one before, and the
  * reader may then read into that one's memory. Gzip read into fresh memory instead cost a backfill
- * of 400 small .gz files about 0.2 s more CPU (docs/performance.md).
- * Backpressure is zlib's: a write completes once its output is taken. Errors, the reader's and
- * zlib's, reach the consumer's read; a consumer that leaves early ends the reading too. `fed`
- * counts the bytes of the writes zlib has taken (src/input/gunzip-file.ts decodes from there).
+ * of 400 small .gz files about 0.2 s more CPU (docs/performance.md). Member by member
+ * (src/input/gunzip-members.ts): whatever follows the last whole member, every byte before it is delivered.
  */
-export function gunzipped(chunks: AsyncIterable<Buffer>, fed = { bytes: 0 }): Readable {
-  const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
-  const consumed = writer(gunzip);
-  (async () => {
-    for await (const chunk of chunks) {
-      if (gunzip.destroyed) return;
-      await consumed(chunk);
-      fed.bytes += chunk.length;
-    }
-    gunzip.end();
-  })().catch((error: Error) => gunzip.destroy(error));
-  return gunzip;
+export function gunzipped(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  return gunzipMembers(chunks, READ_CHUNK_BYTES);
 }
 
 /** raw → count, with backpressure; a failure of the raw stream destroys the counter, so the consumer's read throws it. */

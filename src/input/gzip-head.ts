@@ -2,7 +2,7 @@
  * The decoded start of a gzip file, from its first bytes on disk: enough to judge whether text
  * lines follow, and to know a compressed rotation by its content (src/ship/checkpoint.ts).
  */
-import { constants, gunzipSync, inflateRawSync } from 'node:zlib';
+import { constants, crc32, gunzipSync, inflateRawSync } from 'node:zlib';
 
 const PARTIAL = { finishFlush: constants.Z_SYNC_FLUSH };
 
@@ -11,12 +11,16 @@ const FHCRC = 0x02;
 const FEXTRA = 0x04;
 const FNAME = 0x08;
 const FCOMMENT = 0x10;
+/** Flag bits RFC 1952 reserves, which zlib refuses. */
+const RESERVED = 0xe0;
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 /**
  * A partial inflate of `raw`, a gzip file's first bytes. Bytes after a member that are no member
  * ("trailing garbage") fail gunzip as a whole, its output lost with them: a small file that
  * ends in them was refused before a line was read, where a larger one is read up to them
- * (src/input/gunzip-file.ts). The first member alone is then inflated; the first error stands
+ * (src/input/gunzip-members.ts). The first member alone is then inflated; the first error stands
  * when that fails too.
  */
 export function inflateHead(raw: Buffer): Buffer {
@@ -33,10 +37,20 @@ export function inflateHead(raw: Buffer): Buffer {
   }
 }
 
-/** Where the deflate data of the gzip member at the start of `b` begins; null for a header cut short or not gzip's. */
-function memberBody(b: Buffer): number | null {
-  if (b.length < 10 || b[0] !== 0x1f || b[1] !== 0x8b || b[2] !== 8) return null;
+/** What the start of a gzip member says: where its deflate data begins, that more bytes are needed, or why it is none. */
+export type MemberHeader = { bodyAt: number } | { short: true } | { invalid: string };
+
+/**
+ * The header of the gzip member at the start of `b` (RFC 1952, 2.3), checked as zlib checks it;
+ * the messages are zlib's own, so that every gzip failure reads alike.
+ */
+export function memberHeader(b: Buffer): MemberHeader {
+  const magic = Math.min(b.length, 2);
+  if (!b.subarray(0, magic).equals(GZIP_MAGIC.subarray(0, magic))) return { invalid: 'incorrect header check' };
+  if (b.length < 10) return { short: true };
+  if (b[2] !== 8) return { invalid: 'unknown compression method' };
   const flags = b[3]!;
+  if (flags & RESERVED) return { invalid: 'unknown header flags set' };
   let at = 10;
   if (flags & FEXTRA) at = at + 2 <= b.length ? at + 2 + b.readUInt16LE(at) : Infinity;
   for (const flag of [FNAME, FCOMMENT]) {
@@ -44,6 +58,16 @@ function memberBody(b: Buffer): number | null {
     const end = b.indexOf(0, at);
     at = end < 0 ? Infinity : end + 1;
   }
-  if (flags & FHCRC) at += 2;
-  return at < b.length ? at : null;
+  if (flags & FHCRC) {
+    if (at + 2 > b.length) return { short: true };
+    if (b.readUInt16LE(at) !== (crc32(b.subarray(0, at)) & 0xffff)) return { invalid: 'header crc mismatch' };
+    at += 2;
+  }
+  return at <= b.length ? { bodyAt: at } : { short: true };
+}
+
+/** Where the deflate data of the gzip member at the start of `b` begins; null for a header cut short or not gzip's. */
+function memberBody(b: Buffer): number | null {
+  const header = memberHeader(b);
+  return 'bodyAt' in header && header.bodyAt < b.length ? header.bodyAt : null;
 }

@@ -7,9 +7,8 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InputError, describeSystemError } from '../errors.js';
-import { counted, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream } from './decode.js';
+import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream } from './decode.js';
 import { readHead, readHeadNow, readRegularFile } from './file-io.js';
-import { gunzippedFile } from './gunzip-file.js';
 import { inflateHead } from './gzip-head.js';
 import type { KubeStatus } from './kube/source.js';
 import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
@@ -201,10 +200,7 @@ export async function openFileSource(path: string, blocking = false): Promise<In
         return readable(source, readRegularFile(source, path, offset));
       }
       if (kind === 'gzip') {
-        // Read again only after a zlib failure, to decode up to it: counted once, in the first read.
-        let reads = 0;
-        const read = () => readRegularFile(reads++ === 0 ? source : { ...source }, path, 0);
-        return readable(source, skipBytes(gunzippedFile(read), offset));
+        return readable(source, skipBytes(gunzipped(readRegularFile(source, path, 0)), offset));
       }
       const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
       return readable(source, sniffedStream(source, input));

@@ -1,7 +1,7 @@
 /** The decoded start of a gzip file: whole members, a member followed by garbage, every header field. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import { inflateHead } from '../../src/input/gzip-head.js';
 
 const TEXT = '{"RequestID":"a"}\n{"RequestID":"b"}\n';
@@ -13,9 +13,13 @@ function member(flags: number): Buffer {
   if (flags & 0x04) fields.push(Buffer.from([5, 0, 1, 2, 3, 4, 5]));
   if (flags & 0x08) fields.push(Buffer.from('audit.log\0'));
   if (flags & 0x10) fields.push(Buffer.from('rotated\0'));
-  if (flags & 0x02) fields.push(Buffer.from([0xab, 0xcd]));
   const header = Buffer.from(plain.subarray(0, 10));
   header[3] = flags;
+  if (flags & 0x02) {
+    const crc16 = Buffer.alloc(2);
+    crc16.writeUInt16LE(crc32(Buffer.concat([header, ...fields])) & 0xffff);
+    fields.push(crc16);
+  }
   return Buffer.concat([header, ...fields, plain.subarray(10)]);
 }
 
