@@ -86,6 +86,8 @@ export interface ShipFacts {
   spoolLost: number;
   /** Records whose spool files were deleted by something other than audit-ship before their acks (SpoolStats.vanishedRecords). */
   vanished: number;
+  /** The --checkpoint file, which records lines once spooled: a re-run with it skips records lost from the spool. */
+  checkpoint: string | null;
   invalid: number;
   /** Invalid lines written to --dead-letter. */
   deadLettered: number;
@@ -135,12 +137,12 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.spoolLost > 0)
     cases.push({
       code: EXIT.dropped,
-      text: `${count(f.spoolLost, 'damaged spool range')} between good chunks ${was(f.spoolLost)} set aside in ${f.spoolDir}/damaged: damage to what was spooled, not a write a crash cut; the records in ${inNumber(f.spoolLost, 'it', 'them')} are lost`,
+      text: `${count(f.spoolLost, 'damaged spool range')} between good chunks ${was(f.spoolLost)} set aside in ${f.spoolDir}/damaged: damage to what was spooled, not a write a crash cut; the records in ${inNumber(f.spoolLost, 'it', 'them')} are lost${checkpointSkips(f.checkpoint)}`,
     });
   if (f.vanished > 0)
     cases.push({
       code: EXIT.dropped,
-      text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted by something other than audit-ship; ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}`,
+      text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted by something other than audit-ship; ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}${checkpointSkips(f.checkpoint)}`,
     });
   const lost = f.invalid - f.deadLettered + f.deadLetteredWithoutText;
   if (lost > 0 && f.invalid > f.invalidAllowed) {
@@ -164,6 +166,15 @@ export function shipOutcome(f: ShipFacts): Outcome {
     return { code: EXIT.ok, words: [`complete: ${read}, every valid record acked${invalid}`] };
   }
   return { code: cases[0]!.code, words: cases.map((c) => c.text) };
+}
+
+/**
+ * A checkpoint records lines once they are in the spool: records lost from it are behind the
+ * checkpoint, and "read the input again" with it skips them.
+ */
+function checkpointSkips(checkpoint: string | null): string {
+  if (checkpoint === null) return '';
+  return `; the checkpoint ${checkpoint} counts their lines as shipped and a re-run with it skips them: read the inputs again with a new --checkpoint (records already acked are sent again)`;
 }
 
 export function exitCodeFor(error: unknown): number {

@@ -260,6 +260,7 @@ function decideOutcome(run: ShipRun): Outcome {
     dropped: spool.stats.droppedRecords,
     spoolLost: spool.stats.lostRanges,
     vanished: spool.stats.vanishedRecords,
+    checkpoint: options.checkpoint ?? null,
     invalid: counts.invalid,
     deadLettered: counts.deadLettered,
     deadLetteredWithoutText: counts.deadLetteredWithoutText,

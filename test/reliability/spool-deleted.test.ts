@@ -4,11 +4,11 @@
  * in the spool", and never holds the run open; what comes after is spooled and delivered.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
-import { tempDir } from '../helpers/cli.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/net.js';
 import { assertAccounted, assertSummaryMatchesMetrics, Ledger } from '../helpers/ledger.js';
@@ -85,6 +85,33 @@ describe('spool files deleted by something else while the run uses them', () => 
     assertSummaryMatchesMetrics(summary, metrics);
     assert.match(ship.stderr(), /the spool file \S+0001\.seg is gone, deleted by something other than audit-ship/);
     assert.match(ship.stderr(), new RegExp(`exit 6: ${lost.length} records were lost unsent: the spool files holding them`));
+  });
+
+  // The checkpoint records lines once spooled: "read the input again" with the same one skipped the
+  // lost records, file done. The message says so, and a new checkpoint ships them.
+  it('its segments in a checkpointed backfill: the message says a re-run needs a new checkpoint, which ships them', async (t) => {
+    const server = await gate(t, true);
+    const dir = tempDir();
+    const spoolDir = join(dir, 'spool');
+    const ledger = new Ledger(3000, 95);
+    const log = join(dir, 'audit.log');
+    writeFileSync(log, ledger.text());
+    const checkpoint = join(dir, 'cp.json');
+    const args = ['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS];
+    const ship = await startMeteredShip([...args, '--checkpoint', checkpoint, log]);
+    await spooled(ship, 3000);
+    for (const name of readdirSync(spoolDir)) if (name.endsWith('.seg')) unlinkSync(join(spoolDir, name));
+    await server.open();
+    assert.equal(await ship.exit(), EXIT.dropped, ship.stderr());
+    const lost = ledger.missing(server.ackedIds());
+    assert.ok(lost.length > 0);
+    assert.match(ship.stderr(), new RegExp(`the checkpoint ${checkpoint} counts their lines as shipped and a re-run with it skips them`));
+    const same = await runCli([...args, '--checkpoint', checkpoint, log]);
+    assert.equal(same.code, EXIT.ok, same.stderr);
+    assert.deepEqual(ledger.missing(server.ackedIds()), lost, 'the same checkpoint skips the file: what the message warns of');
+    const fresh = await runCli([...args, '--checkpoint', join(dir, 'cp2.json'), log]);
+    assert.equal(fresh.code, EXIT.ok, fresh.stderr);
+    ledger.assertComplete(server.ackedIds());
   });
 
   it('the whole directory: made again, and what is read after it is spooled and delivered', async (t) => {
