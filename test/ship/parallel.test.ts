@@ -187,8 +187,9 @@ describe('--workers: files read in parallel', () => {
       return file;
     });
     const checkpoint = join(dir, 'checkpoint.json');
-    const spool = ['--spool-dir', join(dir, 'spool'), '--spool-max-bytes', '2m', '--chunk-records', '100', '--checkpoint', checkpoint];
-    // Nothing listens: the spool fills, and the workers wait for room.
+    // Nothing listens: the spool fills, and the workers wait for room. Two files spool to about
+    // 5.6 MB: with room for 6 MB the third has some too, whichever workers start first.
+    const spool = ['--spool-dir', join(dir, 'spool'), '--spool-max-bytes', '6m', '--chunk-records', '100', '--checkpoint', checkpoint];
     const first = startShip([
       '--port',
       String(await freePort()),
