@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InputError, InputReadError, NotTextError, describeSystemError } from '../errors.js';
 import { gunzipMembers } from './gunzip-members.js';
-import { sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
+import { DEVICE_ZEROS, pastNuls, sniff, sniffText, SNIFF_BYTES, type Sniffed } from './sniff.js';
 import type { InputSource } from './sources.js';
 
 /** The size of a read: large enough that the pipeline's work per chunk is small beside its lines'. */
@@ -93,12 +93,26 @@ export function notText(source: InputSource, sniffed: Sniffed): void {
   if (sniffed.kind === 'not-text') throw new NotTextError(source.name, `holds ${sniffed.what}, not JSON lines; ${sniffed.hint}`);
 }
 
-/** Refuses decoded input whose first chunk is not text (a tar inside a .gz, say). */
+/**
+ * Refuses decoded input whose first chunk is not text (a tar inside a .gz, say). One that starts
+ * with nothing but NULs (a file whose first blocks a crash zeroed) is judged by its first bytes
+ * after them: the lines the writer appended after its restart are read.
+ */
 export async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let first = true;
+  let judging: 'head' | 'after-zeros' | null = 'head';
   for await (const chunk of chunks) {
-    if (first) notText(source, sniffText(chunk.subarray(0, SNIFF_BYTES)));
-    first = false;
+    if (judging === 'head') {
+      const sniffed = sniffText(chunk.subarray(0, SNIFF_BYTES));
+      notText(source, sniffed);
+      judging = sniffed.kind === 'zeros' ? 'after-zeros' : null;
+    }
+    if (judging === 'after-zeros') {
+      const at = pastNuls(chunk, 0);
+      if (at >= 0) {
+        notText(source, sniffText(chunk.subarray(at, at + SNIFF_BYTES)));
+        judging = null;
+      }
+    }
     yield chunk;
   }
 }
@@ -142,8 +156,9 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
 /**
  * A stream whose kind is known only from its first bytes (stdin, a FIFO): waits for two bytes at
  * least (the gzip magic), never for more, so that a live tail's first short line is not held back.
+ * `device`: a character device, refused when its first bytes are NULs (/dev/zero, read for ever).
  */
-export async function* sniffedStream(source: InputSource, raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+export async function* sniffedStream(source: InputSource, raw: AsyncIterable<Buffer>, device: boolean): AsyncGenerator<Buffer> {
   const it = raw[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let length = 0;
@@ -157,7 +172,8 @@ export async function* sniffedStream(source: InputSource, raw: AsyncIterable<Buf
   // Two bytes took several reads: copied out, as the reader reuses the first's memory for the third.
   const first = head.length === 1 ? head[0]! : Buffer.concat(head);
   const sniffed = sniff(first.subarray(0, SNIFF_BYTES));
-  notText(source, sniffed);
+  notText(source, device && sniffed.kind === 'zeros' ? DEVICE_ZEROS : sniffed);
   const rest = prepend(first, it);
-  yield* sniffed.kind === 'gzip' ? textOnly(source, gunzipped(rest)) : rest;
+  if (sniffed.kind === 'gzip') yield* textOnly(source, gunzipped(rest));
+  else yield* sniffed.kind === 'zeros' ? textOnly(source, rest) : rest;
 }

@@ -10,7 +10,11 @@ export const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** Enough to tell every format below, and to judge whether the start of the input is text. */
 export const SNIFF_BYTES = 4096;
 
-export type Sniffed = { kind: 'gzip' } | { kind: 'text' } | { kind: 'not-text'; what: string; hint: string };
+/**
+ * `zeros`: nothing but NULs, as a crash can leave at the start of a file it zeroed (its first blocks
+ * cut); the input is judged by its first bytes after them (decode.ts, textOnly).
+ */
+export type Sniffed = { kind: 'gzip' } | { kind: 'text' } | { kind: 'zeros' } | { kind: 'not-text'; what: string; hint: string };
 
 const FORMATS: { magic: number[]; what: string; hint: string }[] = [
   { magic: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed data', hint: 'decompress it first: zstd -dc FILE | audit-ship -' },
@@ -34,8 +38,9 @@ function startsWith(head: Uint8Array, magic: readonly number[]): boolean {
 }
 
 /**
- * Whether the bytes are clearly not text: a NUL outside a run of zero padding (src/input/nul-padding.ts), nothing but NULs
- * (/dev/zero), or mostly control characters (tab, CR, LF, FF and ESC aside).
+ * Whether the bytes are clearly not text: a NUL outside a run of zero padding (src/input/nul-padding.ts),
+ * or mostly control characters (tab, CR, LF, FF and ESC aside). Bytes that are all NULs are not
+ * judged here (see `zeros`).
  */
 function looksBinary(head: Uint8Array): boolean {
   let control = 0;
@@ -53,7 +58,7 @@ function looksBinary(head: Uint8Array): boolean {
     judged++;
     if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x1b) control++;
   }
-  return judged === 0 ? head.length > 0 : control * 10 > judged;
+  return control * 10 > judged;
 }
 
 /** Judges the first bytes of a raw input (up to SNIFF_BYTES; fewer only when the input is shorter). */
@@ -65,7 +70,24 @@ export function sniff(head: Uint8Array): Sniffed {
 /** Judges the first bytes of decoded input: after gunzip, only text lines may follow. */
 export function sniffText(head: Uint8Array): Sniffed {
   for (const f of FORMATS) if (startsWith(head, f.magic)) return { kind: 'not-text', what: f.what, hint: f.hint };
+  if (head.length > 0 && pastNuls(head, 0) === -1) return { kind: 'zeros' };
   if (looksBinary(head))
     return { kind: 'not-text', what: 'binary data, not text lines', hint: 'give audit-ship the JSON audit log lines (plain or gzip)' };
   return { kind: 'text' };
 }
+
+/** The position of the first byte from `from` on that is not NUL, or -1 when there is none. */
+export function pastNuls(bytes: Uint8Array, from: number): number {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return i;
+  return -1;
+}
+
+/**
+ * A device (/dev/zero) whose first bytes are NULs: it gives them for ever, where a file a crash
+ * zeroed ends, and a pipe can be stopped.
+ */
+export const DEVICE_ZEROS: Sniffed = {
+  kind: 'not-text',
+  what: 'nothing but NUL bytes (a device, not a log)',
+  hint: 'give audit-ship the JSON audit log lines (plain or gzip)',
+};

@@ -7,7 +7,7 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InputError, describeSystemError } from '../errors.js';
-import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream } from './decode.js';
+import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream, textOnly } from './decode.js';
 import { readHead, readHeadNow, readRegularFile } from './file-io.js';
 import { inflateHead } from './gzip-head.js';
 import type { KubeStatus } from './kube/source.js';
@@ -129,14 +129,15 @@ export function decodedHead(raw: Buffer): Buffer | null {
   }
 }
 
-function sniffHead(raw: Buffer): Sniffed {
+/** The file's kind by its first bytes, and what its text starts with (decoded, for gzip). */
+function sniffHead(raw: Buffer): { sniffed: Sniffed; text: Sniffed } {
   const sniffed = sniff(raw);
-  if (sniffed.kind !== 'gzip') return sniffed;
+  if (sniffed.kind !== 'gzip') return { sniffed, text: sniffed };
   // A partial inflate of the first block: enough to see whether lines of text follow. A corrupt
   // header throws here, and openFileSource describes it.
   const decoded = inflateHead(raw);
   const inner = sniffText(decoded.subarray(0, SNIFF_BYTES));
-  return inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed;
+  return { sniffed: inner.kind === 'not-text' ? { ...inner, what: `gzip-compressed ${inner.what}` } : sniffed, text: inner };
 }
 
 /** What opening a file found: its kind, its size and which file it is (regular files). */
@@ -144,11 +145,15 @@ interface Inspected {
   kind: 'plain' | 'gzip' | 'stream';
   size: number | null;
   sniffed: Sniffed;
+  /** Its text starts with nothing but NULs: judged by what follows them, as it is read. */
+  zeros?: boolean;
   identity?: FileId;
+  /** A character device (/dev/zero): NULs at its start are refused, as it gives them for ever. */
+  device?: boolean;
 }
 
 /** A FIFO, `<(zcat …)`, a character device: no size, no seeking, read as a stream. */
-const STREAM: Inspected = { kind: 'stream', size: null, sniffed: { kind: 'text' } };
+const stream = (info: Stats): Inspected => ({ kind: 'stream', size: null, sniffed: { kind: 'text' }, device: info.isCharacterDevice() });
 
 /** Whether `info` is a regular file (else a stream); a directory is refused. */
 function isRegular(info: Stats): boolean {
@@ -158,18 +163,19 @@ function isRegular(info: Stats): boolean {
 
 /** What a regular file holds, judged by its first bytes (gzip by its decoded start too), and which file it is. */
 function inspected(size: number, { dev, ino, head }: FileIdentity): Inspected {
-  const sniffed = sniffHead(head);
-  return { kind: sniffed.kind === 'gzip' ? 'gzip' : 'plain', size, sniffed, identity: { dev, ino } };
+  const { sniffed, text } = sniffHead(head);
+  const kind = sniffed.kind === 'gzip' ? 'gzip' : 'plain';
+  return { kind, size, sniffed, zeros: text.kind === 'zeros', identity: { dev, ino } };
 }
 
 async function inspect(path: string): Promise<Inspected> {
   const info = await stat(path);
-  return isRegular(info) ? inspected(info.size, await readHead(path)) : STREAM;
+  return isRegular(info) ? inspected(info.size, await readHead(path)) : stream(info);
 }
 
 function inspectNow(path: string): Inspected {
   const info = statSync(path);
-  return isRegular(info) ? inspected(info.size, readHeadNow(path)) : STREAM;
+  return isRegular(info) ? inspected(info.size, readHeadNow(path)) : stream(info);
 }
 
 /**
@@ -183,7 +189,9 @@ export async function openFileSource(path: string, blocking = false): Promise<In
   } catch (error) {
     throw new InputError(`${path}: ${describeSystemError(error)}`, { cause: error });
   }
-  const { kind, size, sniffed, identity } = found;
+  const { kind, size, sniffed, zeros, identity, device = false } = found;
+  // Judged past the NULs as they are read, where the file starts with nothing else.
+  const judged = (chunks: AsyncIterable<Buffer>) => (zeros ? textOnly(source, chunks) : chunks);
   const source: InputSource = {
     name: path,
     path: kind === 'stream' ? null : path,
@@ -197,13 +205,13 @@ export async function openFileSource(path: string, blocking = false): Promise<In
       const offset = source.resume?.offset ?? 0;
       if (kind === 'plain') {
         source.bytesRead = offset;
-        return readable(source, readRegularFile(source, path, offset));
+        return readable(source, judged(readRegularFile(source, path, offset)));
       }
       if (kind === 'gzip') {
-        return readable(source, skipBytes(gunzipped(readRegularFile(source, path, 0)), offset));
+        return readable(source, skipBytes(judged(gunzipped(readRegularFile(source, path, 0))), offset));
       }
       const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
-      return readable(source, sniffedStream(source, input));
+      return readable(source, sniffedStream(source, input, device));
     },
   };
   notText(source, sniffed);

@@ -37,8 +37,13 @@ function unreadStdin(): Omit<InputSource, 'chunks'> {
 }
 
 /** stdin's chunks, decoded; an end that close() caused leaves the input marked as not read to its end. */
-async function* decodedStdin(source: InputSource, raw: AsyncIterable<Buffer>, endedByUs: () => boolean): AsyncGenerator<Buffer> {
-  yield* readable(source, sniffedStream(source, raw));
+async function* decodedStdin(
+  source: InputSource,
+  raw: AsyncIterable<Buffer>,
+  endedByUs: () => boolean,
+  device = false,
+): AsyncGenerator<Buffer> {
+  yield* readable(source, sniffedStream(source, raw, device));
   if (endedByUs()) source.exhausted = false;
 }
 
@@ -103,7 +108,8 @@ export function stdinSource(stdin: NodeJS.ReadableStream = process.stdin): Input
         (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       };
       // Reading to the end after close() was our doing: stdin itself had not ended.
-      return decodedStdin(source, counter, () => endedByUs);
+      // A terminal or a device (`< /dev/zero`): never a file a crash zeroed.
+      return decodedStdin(source, counter, () => endedByUs, true);
     },
     close() {
       endInput?.();

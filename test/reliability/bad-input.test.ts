@@ -187,6 +187,40 @@ describe('bad input', () => {
     );
   });
 
+  // A crash that zeroed a file's first blocks (its first 4 KiB and more) left nothing but NULs
+  // where its kind is judged: the whole file was refused as binary data (exit 2), with the records
+  // its writer appended after its restart, and so was its .gz once rotated. A device of NULs
+  // (/dev/zero) gives them for ever, and is still refused at its first bytes.
+  it('ships the records after the zeros a crash left at the start of a file, plain, .gz, piped or redirected', async () => {
+    const dir = tempDir();
+    const records = lines(40, 837);
+    const text = Buffer.concat([Buffer.alloc(3 * 4096), Buffer.from(records.join(''))]);
+    const plain = join(dir, 'audit.log');
+    writeFileSync(plain, text);
+    writeFileSync(join(dir, 'audit.log.1.gz'), gzipSync(text));
+    for (const [how, args, options] of [
+      ['named', [plain, join(dir, 'audit.log.1.gz')], {}],
+      ['piped', [], { input: text }],
+      ['redirected', [], { stdinFd: openSync(plain, 'r') }],
+    ] as const) {
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), ...args], options);
+      if ('stdinFd' in options) closeSync(options.stdinFd);
+      assert.equal(res.code, EXIT.ok, `${how}: ${res.stderr}`);
+      assert.match(res.stderr, /:1: 12288 NUL bytes of zero padding dropped \(as a crash can leave; what it replaced is gone\)/);
+      const times = how === 'named' ? 2 : 1;
+      assert.deepEqual(r.requestIds(), Array.from({ length: times }, () => records.map(idOf)).flat(), `${how}: every record, in order`);
+    }
+    const binary = join(dir, 'image.bin');
+    writeFileSync(binary, Buffer.concat([Buffer.alloc(8192), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7) % 32))]));
+    const refused = await runCli(['lint', binary]);
+    assert.equal(refused.code, EXIT.usage, refused.stderr);
+    assert.match(refused.stderr, /image\.bin: holds binary data, not text lines/, 'judged by its bytes after the zeros');
+    const device = await runCli(['lint'], { stdinFd: openSync('/dev/zero', 'r') });
+    assert.equal(device.code, EXIT.usage, device.stderr);
+    assert.match(device.stderr, /<stdin>: holds nothing but NUL bytes \(a device, not a log\)/);
+  });
+
   // The container runtime's log files (/var/log/pods/…): each line behind a time, a stream and a
   // tag, a line over 16 KiB in parts. Read as application logs, every record was skipped, exit 0.
   it('ships the records of a container runtime log file, a split one joined', async () => {

@@ -34,7 +34,7 @@ describe('endless input', () => {
   it('/dev/zero is refused at its first bytes, not read for ever', async () => {
     const res = await runCli(['--port', '1', '--summary', 'json', '/dev/zero']);
     assert.equal(res.code, EXIT.inputUnread, res.stderr);
-    assert.match(res.stderr, /\/dev\/zero: holds binary data, not text lines/);
+    assert.match(res.stderr, /\/dev\/zero: holds nothing but NUL bytes \(a device, not a log\)/);
     assert.ok(jsonSummary(res.stderr).bytesRead! < 1024 * 1024);
   });
 });
