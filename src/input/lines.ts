@@ -6,6 +6,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import { squeezePadding } from './nul-padding.js';
 
 export interface Line {
   /** 1-based physical line number in its source. */
@@ -18,6 +19,11 @@ export interface Line {
   end: number;
   /** Set on a last line that the stream ended without an end of line (absent on all others). */
   unterminated?: true;
+  /**
+   * NULs of zero padding not in `bytes`: a run that would have taken the line over the limit is
+   * kept at PADDING_RUN bytes (src/input/nul-padding.ts). Absent when none were.
+   */
+  squeezed?: number;
 }
 
 export interface SplitOptions {
@@ -36,6 +42,7 @@ export const DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024;
  */
 export class SplitLine implements Line {
   declare unterminated?: true;
+  declare squeezed?: number;
   private view: Buffer | null = null;
 
   constructor(
@@ -65,6 +72,8 @@ class LineSplitter {
   private pendingBytes = 0;
   /** Bytes of the current line already discarded because it ran over the limit. */
   private discarded = 0;
+  /** NULs of zero padding dropped from the current line to keep it within the limit. */
+  private squeezed = 0;
   private lineNumber: number;
   private consumed: number;
 
@@ -100,8 +109,11 @@ class LineSplitter {
 
   private keep(part: Buffer): void {
     // One byte of slack: a line of exactly maxLineBytes may still be followed by its `\r`.
-    if (this.discarded > 0 || this.pendingBytes + part.length > this.maxLineBytes + 1) {
-      this.discarded += this.pendingBytes + part.length;
+    const over = this.pendingBytes + part.length > this.maxLineBytes + 1;
+    if (over && this.discarded === 0 && this.squeeze(part)) return;
+    if (this.discarded > 0 || over) {
+      this.discarded += this.pendingBytes + part.length + this.squeezed;
+      this.squeezed = 0;
       this.pending = [];
       this.pendingBytes = 0;
       return;
@@ -111,9 +123,26 @@ class LineSplitter {
     this.pendingBytes += part.length;
   }
 
+  /**
+   * Keeps the line so far and `part` within the limit by cutting its runs of zero padding (a crash
+   * can leave megabytes of them before the next record), or returns false when that is not enough.
+   */
+  private squeeze(part: Buffer): boolean {
+    // A long line with no NUL in it (the usual one) is not copied to find that out.
+    if (!part.includes(0) && !this.pending.some((p) => p.includes(0))) return false;
+    const { bytes, dropped } = squeezePadding(Buffer.concat([...this.pending, part]));
+    if (dropped === 0 || bytes.length > this.maxLineBytes + 1) return false;
+    this.squeezed += dropped;
+    this.pending = [bytes];
+    this.pendingBytes = bytes.length;
+    return true;
+  }
+
   /** The line whose last part lies in `buffer` from `start` to `stop`. */
   private finishLine(buffer: Buffer, start: number, stop: number, end: number, utf8: boolean, out: SplitLine[]): void {
     const number = ++this.lineNumber;
+    const squeezed = this.squeezed;
+    this.squeezed = 0;
     if (this.discarded > 0) {
       out.push(new SplitLine(number, EMPTY, 0, 0, this.discarded + stop - start, end, false));
       this.discarded = 0;
@@ -132,12 +161,24 @@ class LineSplitter {
     if (number === 1 && stop - start >= BOM.length && buffer.compare(BOM, 0, BOM.length, start, start + BOM.length) === 0) {
       start += BOM.length;
     }
-    if (stop - start > this.maxLineBytes) {
-      out.push(new SplitLine(number, EMPTY, 0, 0, stop - start, end, false));
+    if (stop - start > this.maxLineBytes) this.overLimit(number, buffer.subarray(start, stop), squeezed, end, out);
+    else out.push(withSqueezed(new SplitLine(number, buffer, start, stop, 0, end, utf8), squeezed));
+  }
+
+  /** A line over the limit once whole: kept if cutting its runs of zero padding brings it within. */
+  private overLimit(number: number, bytes: Buffer, squeezed: number, end: number, out: SplitLine[]): void {
+    const cut = squeezePadding(bytes);
+    if (cut.dropped > 0 && cut.bytes.length <= this.maxLineBytes) {
+      out.push(withSqueezed(new SplitLine(number, cut.bytes, 0, cut.bytes.length, 0, end, false), squeezed + cut.dropped));
     } else {
-      out.push(new SplitLine(number, buffer, start, stop, 0, end, utf8));
+      out.push(new SplitLine(number, EMPTY, 0, 0, bytes.length + squeezed, end, false));
     }
   }
+}
+
+function withSqueezed(line: SplitLine, squeezed: number): SplitLine {
+  if (squeezed > 0) line.squeezed = squeezed;
+  return line;
 }
 
 /** Yields the lines of a byte stream, a batch per chunk read. */

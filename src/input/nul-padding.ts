@@ -36,7 +36,32 @@ export function splitAtPadding(line: Line): Padded | null {
   }
   if (nuls === 0) return null;
   if (from < bytes.length) parts.push(part(line, bytes.subarray(from)));
-  return { parts, nuls };
+  return { parts, nuls: nuls + (line.squeezed ?? 0) };
+}
+
+/**
+ * The bytes with each run of padding cut to PADDING_RUN NULs, and how many were dropped: what the
+ * line reader keeps of a line whose zeros would take it over the line limit, so that the record
+ * written after them is not lost with the line (src/input/lines.ts).
+ */
+export function squeezePadding(bytes: Buffer): { bytes: Buffer; dropped: number } {
+  const kept: Buffer[] = [];
+  let dropped = 0;
+  let from = 0;
+  for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, i)) {
+    let end = i + 1;
+    while (end < bytes.length && bytes[end] === 0) end++;
+    if (end - i > PADDING_RUN) {
+      kept.push(bytes.subarray(from, i + PADDING_RUN));
+      dropped += end - i - PADDING_RUN;
+      from = end;
+    }
+    if (end >= bytes.length) break;
+    i = end;
+  }
+  if (dropped === 0) return { bytes, dropped };
+  kept.push(bytes.subarray(from));
+  return { bytes: Buffer.concat(kept), dropped };
 }
 
 function part(line: Line, bytes: Buffer): Line {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
 import { SplitLine, splitLines, type Line } from '../../src/input/lines.js';
+import { splitAtPadding } from '../../src/input/nul-padding.js';
 import { prng } from '../../src/sample/generate.js';
 
 async function* chunks(...parts: (string | Buffer)[]): AsyncGenerator<Buffer> {
@@ -71,6 +72,49 @@ describe('splitLines', () => {
     assert.deepEqual(
       lines.map((l) => l.overLimit),
       [6],
+    );
+  });
+
+  // A crash can leave megabytes of zeros between the record it cut and the next one written: the
+  // line they make is kept within the limit by cutting its runs to PADDING_RUN NULs, so that the
+  // record after them is not lost as an over-long line.
+  it('keeps a line that zero padding takes over the limit, the NULs it dropped counted, wherever its chunks end', async () => {
+    const text = Buffer.concat([Buffer.from('ok\n{"cut'), Buffer.alloc(300), Buffer.from('{"next":1}\nafter\n')]);
+    for (const size of [1, 7, 63, 64, 65, 100, 101, 299, text.length]) {
+      const parts: Buffer[] = [];
+      for (let at = 0; at < text.length; at += size) parts.push(text.subarray(at, at + size));
+      const lines = await collect(100, ...parts);
+      assert.deepEqual(
+        lines.map((l) => [l.number, l.overLimit, l.end]),
+        [
+          [1, 0, 3],
+          [2, 0, 319],
+          [3, 0, 325],
+        ],
+        `chunks of ${size} bytes`,
+      );
+      assert.ok(lines[1]!.bytes.length <= 100);
+      const padded = splitAtPadding(lines[1]!);
+      assert.deepEqual(texts(padded!.parts), ['{"cut', '{"next":1}'], `chunks of ${size} bytes`);
+      assert.equal(padded!.nuls, 300, `chunks of ${size} bytes: every NUL counted`);
+      assert.deepEqual(texts([lines[0]!, lines[2]!]), ['ok', 'after']);
+    }
+  });
+
+  it('reports a line over the limit even without its zero padding at its full length, NULs included', async () => {
+    const lines = await collect(100, 'x'.repeat(90), Buffer.alloc(300), 'y'.repeat(20), '\nok\n');
+    assert.deepEqual(
+      lines.map((l) => [l.bytes.toString(), l.overLimit, l.squeezed ?? 0]),
+      [
+        ['', 410, 0],
+        ['ok', 0, 0],
+      ],
+    );
+    const whole = await collect(100, Buffer.concat([Buffer.from('x'.repeat(90)), Buffer.alloc(300), Buffer.from('y'.repeat(20) + '\n')]));
+    assert.deepEqual(
+      whole.map((l) => l.overLimit),
+      [410],
+      'read in one chunk',
     );
   });
 

@@ -1,7 +1,7 @@
 /** Zero padding in a line (a crash's zeroed blocks): where a line is split, and what is dropped. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describePadding, PADDING_RUN, splitAtPadding } from '../../src/input/nul-padding.js';
+import { describePadding, PADDING_RUN, splitAtPadding, squeezePadding } from '../../src/input/nul-padding.js';
 
 const line = (...parts: (string | number)[]) => ({
   number: 7,
@@ -39,5 +39,25 @@ describe('splitAtPadding', () => {
 
   it('leaves a line over the length limit to be reported as such', () => {
     assert.equal(splitAtPadding({ ...line('{', 100, '}'), overLimit: 5_000_000 }), null);
+  });
+});
+
+describe('squeezePadding', () => {
+  const bytes = (...parts: (string | number)[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === 'number' ? Buffer.alloc(p) : Buffer.from(p))));
+
+  it('cuts each run longer than padding to PADDING_RUN NULs, and leaves shorter ones', () => {
+    const squeezed = squeezePadding(bytes(100, 'a', PADDING_RUN, 'b', 3, 'c', PADDING_RUN + 1, 'd', 5000));
+    assert.deepEqual(squeezed.bytes, bytes(PADDING_RUN, 'a', PADDING_RUN, 'b', 3, 'c', PADDING_RUN, 'd', PADDING_RUN));
+    assert.equal(squeezed.dropped, 100 - PADDING_RUN + 1 + 5000 - PADDING_RUN);
+    const none = bytes('a', 3, 'b');
+    assert.equal(squeezePadding(none).bytes, none, 'the same memory when nothing is cut');
+    assert.equal(squeezePadding(none).dropped, 0);
+  });
+
+  it('counts what the line reader dropped among the NULs splitAtPadding reports', () => {
+    const padded = splitAtPadding({ ...line('{"cut', PADDING_RUN, '{"next":1}'), squeezed: 10_000 });
+    assert.deepEqual(texts(padded), ['{"cut', '{"next":1}']);
+    assert.equal(padded!.nuls, PADDING_RUN + 10_000);
   });
 });

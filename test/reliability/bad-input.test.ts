@@ -187,6 +187,26 @@ describe('bad input', () => {
     );
   });
 
+  // A crash can zero more than the longest line allowed (megabytes of dirty pages): the line the
+  // zeros made was over the limit, and the record written after them was lost with it (exit 5).
+  it('ships the record after zeros longer than the line limit', async () => {
+    const r = await receiver();
+    const records = lines(4, 838);
+    const path = join(tempDir(), 'audit.log');
+    writeFileSync(
+      path,
+      Buffer.concat([Buffer.from(records[0]! + records[1]!.slice(0, 200)), Buffer.alloc(1 << 20), Buffer.from(records.slice(2).join(''))]),
+    );
+    const res = await runCli(['--port', String(r.port), '--max-line-bytes', '64k', '--max-invalid', '1', path]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(
+      res.stderr,
+      /audit\.log:2: 1048576 NUL bytes of zero padding dropped .*; the 2 parts around it are judged as lines of their own/,
+    );
+    assert.match(res.stderr, /audit\.log:2: error: not valid JSON/);
+    assert.deepEqual(r.requestIds(), [records[0]!, ...records.slice(2)].map(idOf));
+  });
+
   // A crash that zeroed a file's first blocks (its first 4 KiB and more) left nothing but NULs
   // where its kind is judged: the whole file was refused as binary data (exit 2), with the records
   // its writer appended after its restart, and so was its .gz once rotated. A device of NULs
