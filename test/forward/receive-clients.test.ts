@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createRequire } from 'node:module';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
@@ -270,6 +270,33 @@ describe('audit-ship receive robustness', () => {
       records(3, 77).map((s) => s.record.RequestID),
     );
     assert.equal(existsSync(join(dir, '-')), false, 'no file named -');
+  });
+
+  // `rm events.jsonl` between two runs of a demo: the events of the second went into the unlinked
+  // file, acked, and were gone.
+  it('--out deleted while in use is made again, with the events written after', async () => {
+    const out = join(tempDir(), 'events.jsonl');
+    const r = await startReceiveCli(['--out', out]);
+    const ship = (seed: number) =>
+      runCli(['--port', String(r.port), '-'], {
+        input: records(3, seed)
+          .map((s) => `${JSON.stringify(s.record)}\n`)
+          .join(''),
+      });
+    assert.equal((await ship(78)).code, 0);
+    unlinkSync(out);
+    const second = await ship(79);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(await r.stop(), 0);
+    const ids = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+    assert.deepEqual(
+      ids,
+      records(3, 79).map((s) => s.record.RequestID),
+    );
+    assert.match(r.stderr(), /--out \S+events\.jsonl was deleted while in use; made again, and events go on into it/);
   });
 
   it('exits 0 on SIGTERM', async () => {
