@@ -56,6 +56,8 @@ interface Pending {
   first: number;
   /** Where the last part taken ends. */
   end: number;
+  /** NULs of zero padding the line reader cut from the parts (Line.squeezed). */
+  squeezed: number;
 }
 
 export class RuntimeLogJoiner {
@@ -87,9 +89,10 @@ export class RuntimeLogJoiner {
     if (part === null) return line;
     let waiting = this.pending.get(part.stream);
     if (!waiting && part.last) return { ...copyOf(line), bytes: part.text };
-    if (!waiting) this.pending.set(part.stream, (waiting = { parts: [], length: 0, first: line.number, end: 0 }));
+    if (!waiting) this.pending.set(part.stream, (waiting = { parts: [], length: 0, first: line.number, end: 0, squeezed: 0 }));
     waiting.end = line.end;
     waiting.length += part.text.length;
+    waiting.squeezed += line.squeezed ?? 0;
     // Past the limit the parts are let go: the line is reported by its length, as an over-long one is.
     if (waiting.length <= this.maxLineBytes) waiting.parts.push(Buffer.from(part.text));
     else waiting.parts = [];
@@ -109,6 +112,7 @@ export class RuntimeLogJoiner {
     const over = w.length > this.maxLineBytes;
     const line: Line = { number: w.first, bytes: over ? Buffer.alloc(0) : Buffer.concat(w.parts), overLimit: over ? w.length : 0, end };
     if (unterminated) line.unterminated = true;
+    if (w.squeezed > 0 && !over) line.squeezed = w.squeezed;
     return line;
   }
 }
@@ -117,5 +121,6 @@ export class RuntimeLogJoiner {
 function copyOf(line: Line): Line {
   const copy: Line = { number: line.number, bytes: line.bytes, overLimit: line.overLimit, end: line.end };
   if (line.unterminated) copy.unterminated = true;
+  if (line.squeezed) copy.squeezed = line.squeezed;
   return copy;
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { RuntimeLogJoiner } from '../../src/input/runtime-log.js';
 import { criTag, kubectlPayloadOffset } from '../../src/input/kubectl-prefix.js';
 import { splitLines, type Line } from '../../src/input/lines.js';
+import { splitAtPadding } from '../../src/input/nul-padding.js';
 
 const TS = '2021-09-22T12:18:19.269456495Z';
 
@@ -62,6 +63,32 @@ describe('CRI log lines', () => {
     assert.equal(out[1]!.bytes.toString(), '{"b":"cut');
     assert.equal(out[1]!.number, 2);
     assert.equal(out[1]!.unterminated, true);
+  });
+
+  it('keeps the count of the zero padding the line reader cut from an entry, whole or in parts', async () => {
+    const zeros = '\0'.repeat(500);
+    const text = `${TS} stdout F {"cut${zeros}{"next":1}\n${TS} stdout P {"cut${zeros}\n${TS} stdout F {"next":2}\n`;
+    const lines: Line[] = [];
+    for await (const batch of splitLines(
+      (async function* () {
+        yield Buffer.from(text);
+      })(),
+      { maxLineBytes: 200 },
+    ))
+      lines.push(...batch);
+    const joiner = new RuntimeLogJoiner(200);
+    const out = lines.map((l) => (joiner.wants(l) ? joiner.take(l) : l)).filter((l) => l !== null);
+    assert.deepEqual(
+      out.map((l) => splitAtPadding(l)!.nuls),
+      [500, 500],
+    );
+    assert.deepEqual(
+      out.map((l) => splitAtPadding(l)!.parts.map((p) => p.bytes.toString())),
+      [
+        [`${TS} stdout F {"cut`, '{"next":1}'],
+        ['{"cut', '{"next":2}'],
+      ],
+    );
   });
 
   it('reports a joined line over the limit by its length, keeping none of it', async () => {
