@@ -107,7 +107,7 @@ export async function* textOnly(source: InputSource, chunks: AsyncIterable<Buffe
       judging = sniffed.kind === 'zeros' ? 'after-zeros' : null;
     }
     if (judging === 'after-zeros') {
-      const at = pastNuls(chunk, 0);
+      const at = pastNuls(chunk);
       if (at >= 0) {
         notText(source, sniffText(chunk.subarray(at, at + SNIFF_BYTES)));
         judging = null;

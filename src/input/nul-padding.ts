@@ -24,15 +24,12 @@ export function splitAtPadding(line: Line): Padded | null {
   const parts: Line[] = [];
   let nuls = 0;
   let from = 0;
-  for (let i = bytes.indexOf(0); i >= 0 && i < bytes.length; i = bytes.indexOf(0, i)) {
-    let end = i + 1;
-    while (end < bytes.length && bytes[end] === 0) end++;
+  for (const [i, end] of nulRuns(bytes)) {
     if (i === 0 || end === bytes.length || end - i >= PADDING_RUN) {
       if (i > from) parts.push(part(line, bytes.subarray(from, i)));
       nuls += end - i;
       from = end;
     }
-    i = end;
   }
   if (nuls === 0) return null;
   if (from < bytes.length) parts.push(part(line, bytes.subarray(from)));
@@ -48,20 +45,26 @@ export function squeezePadding(bytes: Buffer): { bytes: Buffer; dropped: number 
   const kept: Buffer[] = [];
   let dropped = 0;
   let from = 0;
-  for (let i = bytes.indexOf(0); i >= 0; i = bytes.indexOf(0, i)) {
-    let end = i + 1;
-    while (end < bytes.length && bytes[end] === 0) end++;
+  for (const [i, end] of nulRuns(bytes)) {
     if (end - i > PADDING_RUN) {
       kept.push(bytes.subarray(from, i + PADDING_RUN));
       dropped += end - i - PADDING_RUN;
       from = end;
     }
-    if (end >= bytes.length) break;
-    i = end;
   }
   if (dropped === 0) return { bytes, dropped };
   kept.push(bytes.subarray(from));
   return { bytes: Buffer.concat(kept), dropped };
+}
+
+/** Each run of NULs in `bytes`, from its first NUL to just past its last. */
+function* nulRuns(bytes: Buffer): Generator<[number, number]> {
+  for (let i = bytes.indexOf(0); i >= 0;) {
+    let end = i + 1;
+    while (end < bytes.length && bytes[end] === 0) end++;
+    yield [i, end];
+    i = end < bytes.length ? bytes.indexOf(0, end) : -1;
+  }
 }
 
 function part(line: Line, bytes: Buffer): Line {

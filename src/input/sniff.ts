@@ -10,6 +10,9 @@ export const GZIP_MAGIC = [0x1f, 0x8b] as const;
 /** Enough to tell every format below, and to judge whether the start of the input is text. */
 export const SNIFF_BYTES = 4096;
 
+/** The hint for an input that holds no text lines of any known kind. */
+const GIVE_TEXT = 'give audit-ship the JSON audit log lines (plain or gzip)';
+
 /**
  * `zeros`: nothing but NULs, as a crash can leave at the start of a file it zeroed (its first blocks
  * cut); the input is judged by its first bytes after them (decode.ts, textOnly).
@@ -70,15 +73,14 @@ export function sniff(head: Uint8Array): Sniffed {
 /** Judges the first bytes of decoded input: after gunzip, only text lines may follow. */
 export function sniffText(head: Uint8Array): Sniffed {
   for (const f of FORMATS) if (startsWith(head, f.magic)) return { kind: 'not-text', what: f.what, hint: f.hint };
-  if (head.length > 0 && pastNuls(head, 0) === -1) return { kind: 'zeros' };
-  if (looksBinary(head))
-    return { kind: 'not-text', what: 'binary data, not text lines', hint: 'give audit-ship the JSON audit log lines (plain or gzip)' };
+  if (head.length > 0 && pastNuls(head) === -1) return { kind: 'zeros' };
+  if (looksBinary(head)) return { kind: 'not-text', what: 'binary data, not text lines', hint: GIVE_TEXT };
   return { kind: 'text' };
 }
 
-/** The position of the first byte from `from` on that is not NUL, or -1 when there is none. */
-export function pastNuls(bytes: Uint8Array, from: number): number {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return i;
+/** The position of the first byte that is not NUL, or -1 when there is none. */
+export function pastNuls(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return i;
   return -1;
 }
 
@@ -89,5 +91,5 @@ export function pastNuls(bytes: Uint8Array, from: number): number {
 export const DEVICE_ZEROS: Sniffed = {
   kind: 'not-text',
   what: 'nothing but NUL bytes (a device, not a log)',
-  hint: 'give audit-ship the JSON audit log lines (plain or gzip)',
+  hint: GIVE_TEXT,
 };

@@ -8,13 +8,12 @@ import { splitAtPadding } from '../../src/input/nul-padding.js';
 
 const TS = '2021-09-22T12:18:19.269456495Z';
 
-async function linesOf(text: string): Promise<Line[]> {
+async function linesOf(text: string, maxLineBytes = 1 << 20): Promise<Line[]> {
   async function* one() {
     yield Buffer.from(text);
   }
   const out: Line[] = [];
-  for await (const batch of splitLines(one(), { maxLineBytes: 1 << 20 }))
-    out.push(...batch.map((l) => ({ ...l, bytes: Buffer.from(l.bytes) })));
+  for await (const batch of splitLines(one(), { maxLineBytes })) out.push(...batch.map((l) => ({ ...l, bytes: Buffer.from(l.bytes) })));
   return out;
 }
 
@@ -68,14 +67,7 @@ describe('CRI log lines', () => {
   it('keeps the count of the zero padding the line reader cut from an entry, whole or in parts', async () => {
     const zeros = '\0'.repeat(500);
     const text = `${TS} stdout F {"cut${zeros}{"next":1}\n${TS} stdout P {"cut${zeros}\n${TS} stdout F {"next":2}\n`;
-    const lines: Line[] = [];
-    for await (const batch of splitLines(
-      (async function* () {
-        yield Buffer.from(text);
-      })(),
-      { maxLineBytes: 200 },
-    ))
-      lines.push(...batch);
+    const lines = await linesOf(text, 200);
     const joiner = new RuntimeLogJoiner(200);
     const out = lines.map((l) => (joiner.wants(l) ? joiner.take(l) : l)).filter((l) => l !== null);
     assert.deepEqual(
