@@ -97,6 +97,8 @@ export interface ShipFacts {
   invalidAllowed: number;
   /** The signal that ended a live tail (--kubectl), which has no end of its own; null otherwise. */
   liveStoppedBy: string | null;
+  /** The last connect error of a run that reached no server and sent nothing; null otherwise. */
+  unreached: string | null;
 }
 
 export interface Outcome {
@@ -163,7 +165,12 @@ export function shipOutcome(f: ShipFacts): Outcome {
       f.liveStoppedBy === null
         ? 'every input read to its end'
         : `following stopped by ${f.liveStoppedBy}, the next run with this spool resumes each stream where it stopped`;
-    return { code: EXIT.ok, words: [`complete: ${read}, every valid record acked${invalid}`] };
+    // The "retrying" notes said a server was down: nothing needed it, and the end says that.
+    const sent =
+      f.unreached === null
+        ? `every valid record acked${invalid}`
+        : `no record to send${invalid}, and no server was reached (the last try: ${f.unreached})`;
+    return { code: EXIT.ok, words: [`complete: ${read}, ${sent}`] };
   }
   return { code: cases[0]!.code, words: cases.map((c) => c.text) };
 }

@@ -266,5 +266,6 @@ function decideOutcome(run: ShipRun): Outcome {
     deadLetteredWithoutText: counts.deadLetteredWithoutText,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),
     liveStoppedBy: sources.some((s) => s.live) && stop.signal ? stop.signal : null,
+    unreached: counts.chunksSent === 0 ? run.unreached : null,
   });
 }

@@ -60,6 +60,11 @@ function isWriteFailure(error: unknown): error is SpoolWriteError | CheckpointEr
 export class ShipRun {
   readonly counts: ShipCounts = emptyCounts();
   readonly stop: Stop = { signal: null, gaveUp: null, readFailures: [], writeFailure: null };
+  /**
+   * Why no server could be reached, while none ever was (the last connect error): a run that then
+   * had nothing to send says so at its end, after the "retrying" notes.
+   */
+  unreached: string | null = null;
   private readonly sender: Sender;
   private readonly pipeline: ShipPipeline | ParallelPipeline;
   private readonly forwarder: Forwarder;
@@ -242,6 +247,14 @@ export class ShipRun {
   private watch(): void {
     const { counts, sender, hooks } = this;
     tellLink(sender, counts, hooks.note);
+    let reached = false;
+    sender.on('state', (state) => {
+      reached ||= state === 'connected';
+      if (reached) this.unreached = null;
+    });
+    sender.on('connect-error', (error) => {
+      if (!reached) this.unreached = error.message;
+    });
     sender.on('fatal', (error) => {
       if (error instanceof RetryTimeoutError) this.stop.gaveUp ??= error;
       else this.fatal ??= error;

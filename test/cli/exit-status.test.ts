@@ -242,7 +242,36 @@ describe('exit 5 and 0: invalid lines kept or not', () => {
     assert.match(res.stderr, new RegExp(`the ${count} invalid lines kept in --dead-letter`));
     const one = await runCli(['--port', '1', '--dead-letter', join(tempDir(), 'one.jsonl'), '-'], { input: invalid.split('\n')[0] });
     assert.equal(one.code, EXIT.ok, one.stderr);
-    assert.match(one.stderr, /complete: every input read to its end, every valid record acked \(the invalid line kept in --dead-letter\)/);
+    // Port 1 refuses at once: whether that came before the input ended decides how the end reads.
+    assert.match(
+      one.stderr,
+      /complete: every input read to its end, (every valid record acked|no record to send) \(the invalid line kept in --dead-letter\)/,
+    );
+  });
+
+  it('nothing to send and no server reached: exit 0, and the end says why the "retrying" notes did not matter', async () => {
+    const port = await freePort();
+    const ship = startShip(['--port', String(port)]);
+    ship.child.stdin!.write('{"level":"info","msg":"not an audit record"}\n');
+    await waitFor(() => /; retrying\n/.test(ship.stderr()), 'the first connect error');
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    const last = ship.stderr().trim().split('\n').pop();
+    assert.equal(
+      last,
+      `audit-ship: complete: every input read to its end, no record to send, and no server was reached (the last try: cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port})`,
+    );
+  });
+
+  it('a server down at first and reached later: the end says every record acked, not that none was reached', async () => {
+    const port = await freePort();
+    const ship = startShip(['--port', String(port), '--flush-interval', '50ms']);
+    await waitFor(() => /; retrying\n/.test(ship.stderr()), 'the first connect error');
+    const r = await receiver(['--port', String(port)]);
+    const ledger = new Ledger(5, 1215);
+    ship.child.stdin!.write(ledger.text());
+    await waitFor(() => r.events().length === 5, 'the records to arrive once the server is up');
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.match(ship.stderr(), /complete: every input read to its end, every valid record acked\n$/);
   });
 
   it('--max-invalid accepts a count or a share of the records read, and no more', async () => {
