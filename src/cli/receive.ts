@@ -2,9 +2,8 @@
  * `audit-ship receive`: a Fluentd-compatible forward receiver for local testing and demos.
  * Writes one JSON line per event: {"tag", "time" (RFC 3339, 9 fractional digits), "record"}.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { appendWholeSync } from '../durable.js';
-import { describeCreateError, describeSystemError, ListenError, UsageError, OutputError } from '../errors.js';
+import { AppendFile } from '../append-file.js';
+import { describeSystemError, ListenError, UsageError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
@@ -84,34 +83,19 @@ function openSink(out: string | undefined): Sink {
       close: () => text.flush(),
     };
   }
-  const open = () => {
-    try {
-      return openSync(out, 'a', 0o644);
-    } catch (error) {
-      throw new OutputError(`--out ${out}: ${describeCreateError(error, out)}`, { cause: error });
-    }
-  };
-  let fd = open();
-  const append = (t: string) => {
-    try {
-      appendWholeSync(fd, t);
-    } catch (error) {
-      throw new OutputError(`cannot write --out ${out}: ${describeSystemError(error)}; the chunk is not acked`, { cause: error });
-    }
-  };
+  const file = AppendFile.open(out, {
+    option: '--out',
+    mode: 0o644,
+    writeError: (reason) => `cannot write --out ${out}: ${reason}; the chunk is not acked`,
+  });
+  // Deleted while in use (`rm` between two runs of a demo): events appended to the unlinked file
+  // would be acked and gone. It is made again, with the chunk just written.
+  file.onRemade(() =>
+    process.stderr.write(`audit-ship receive: --out ${out} was deleted while in use; made again, and events go on into it\n`),
+  );
   return {
-    write: async (t) => {
-      append(t);
-      // Deleted while in use (`rm` between two runs of a demo): events appended to the unlinked
-      // file would be acked and gone. It is made again, with the chunk just written.
-      if (fstatSync(fd).nlink === 0) {
-        closeSync(fd);
-        fd = open();
-        process.stderr.write(`audit-ship receive: --out ${out} was deleted while in use; made again, and events go on into it\n`);
-        append(t);
-      }
-    },
-    close: async () => closeSync(fd),
+    write: async (t) => file.append(t),
+    close: async () => file.close(),
   };
 }
 

@@ -4,9 +4,7 @@
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { appendWholeSync } from '../durable.js';
-import { OutputError, describeCreateError, describeSystemError } from '../errors.js';
+import { AppendFile } from '../append-file.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
@@ -24,20 +22,23 @@ export interface DeadLetter {
 export const holdsDeadLetters = (head: string): boolean => /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"diagnostics":\[/.test(head);
 
 export class DeadLetterFile {
-  private remadeHandler: () => void = () => {};
-
-  private constructor(
-    private readonly path: string,
-    private fd: number,
-  ) {}
+  private constructor(private readonly file: AppendFile) {}
 
   static open(path: string): DeadLetterFile {
-    return new DeadLetterFile(path, openFile(path));
+    const file = AppendFile.open(path, {
+      option: '--dead-letter',
+      mode: 0o600,
+      writeError: (reason) => `--dead-letter ${path}: ${reason}`,
+    });
+    return new DeadLetterFile(file);
   }
 
-  /** Called when the file was found deleted while in use, and made again. */
+  /**
+   * Called when the file was found deleted while in use (by hand, a cleaner of old files), and made
+   * again with the line just written: what went into it before is gone with it.
+   */
   onRemade(handler: () => void): void {
-    this.remadeHandler = handler;
+    this.file.onRemade(handler);
   }
 
   write(file: string, line: Line, diagnostics: readonly Diagnostic[]): void {
@@ -48,35 +49,10 @@ export class DeadLetterFile {
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };
-    const text = `${JSON.stringify(letter)}\n`;
-    this.append(text);
-    // Deleted while in use (by hand, a cleaner of old files): what went into it is gone with it,
-    // and so would every later line be, counted as kept. The file is made again, the line with it.
-    if (fstatSync(this.fd).nlink === 0) {
-      closeSync(this.fd);
-      this.fd = openFile(this.path);
-      this.remadeHandler();
-      this.append(text);
-    }
-  }
-
-  private append(text: string): void {
-    try {
-      appendWholeSync(this.fd, text);
-    } catch (error) {
-      throw new OutputError(`--dead-letter ${this.path}: ${describeSystemError(error)}`, { cause: error });
-    }
+    this.file.append(`${JSON.stringify(letter)}\n`);
   }
 
   close(): void {
-    closeSync(this.fd);
-  }
-}
-
-function openFile(path: string): number {
-  try {
-    return openSync(path, 'a', 0o600);
-  } catch (error) {
-    throw new OutputError(`--dead-letter ${path}: ${describeCreateError(error, path)}`, { cause: error });
+    this.file.close();
   }
 }
