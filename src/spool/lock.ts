@@ -18,12 +18,12 @@
  * namespace at once, and a restart after a SIGKILL would wait out the stale time every time.
  */
 import { randomUUID } from '../crypto.js';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
 import { describeCreateError } from '../errors.js';
 import { SpoolError } from './errors.js';
+import { describeHolder, judge, parseHolder, readHolder, readOr, thisProcess, type Holder, type LockHolder } from './lock-holder.js';
 
 export const LOCK_FILE = 'lock';
 /** How often the holder rewrites its lock. */
@@ -33,88 +33,6 @@ export const STALE_MS = 10_000;
 /** How long a contender watches such a lock without seeing a heartbeat before it takes it over. */
 const OBSERVE_MS = 2 * HEARTBEAT_MS + 500;
 const POLL_MS = 200;
-
-export interface LockHolder {
-  host: string;
-  bootId: string;
-  pidNamespace: string;
-  pid: number;
-  /** Clock ticks since boot when the process started (/proc/PID/stat field 22): unique with the pid. */
-  startTime: string;
-  token: string;
-  beat: number;
-}
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return fallback;
-  }
-}
-
-function startTimeOf(pid: number | 'self'): string | null {
-  const stat = readOr(`/proc/${pid}/stat`, '');
-  if (stat === '') return null;
-  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-}
-
-function pidNamespace(): string {
-  try {
-    return readlinkSync('/proc/self/ns/pid');
-  } catch {
-    return 'unknown';
-  }
-}
-
-const self = (): Omit<LockHolder, 'token' | 'beat'> => ({
-  host: hostname(),
-  bootId: readOr('/proc/sys/kernel/random/boot_id', 'unknown'),
-  pidNamespace: pidNamespace(),
-  pid: process.pid,
-  startTime: startTimeOf('self') ?? 'unknown',
-});
-
-/** The lock's holder; a bare pid for a lock written by an older audit-ship; null when unreadable. */
-function readHolder(path: string): LockHolder | { pid: number } | null {
-  return parseHolder(readOr(path, ''));
-}
-
-function parseHolder(text: string): LockHolder | { pid: number } | null {
-  if (/^\d+\s*$/.test(text)) return { pid: Number(text) };
-  try {
-    const holder = JSON.parse(text) as LockHolder;
-    return typeof holder.pid === 'number' && typeof holder.token === 'string' ? holder : null;
-  } catch {
-    return null; // being rewritten: read it again
-  }
-}
-
-function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** alive, dead, or unknown (in another namespace or host: only its heartbeat can tell). */
-function judge(holder: LockHolder | { pid: number }, me: Omit<LockHolder, 'token' | 'beat'>): 'alive' | 'dead' | 'unknown' {
-  if (!('token' in holder)) return pidRuns(holder.pid) ? 'unknown' : 'dead';
-  if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace || me.bootId === 'unknown')
-    return 'unknown';
-  const started = startTimeOf(holder.pid);
-  if (started === null) return 'dead';
-  return started === holder.startTime ? 'alive' : 'dead';
-}
-
-function describe(holder: LockHolder | { pid: number } | null): string {
-  if (holder === null) return 'another audit-ship';
-  if (!('token' in holder)) return `another audit-ship (pid ${holder.pid})`;
-  return `another audit-ship (pid ${holder.pid} on ${holder.host})`;
-}
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -143,7 +61,7 @@ export class FileLock {
    */
   static async acquire(path: string, what: string, hint: string): Promise<FileLock> {
     if (held.has(path)) throw new SpoolError(`${what} is already in use by this process`);
-    const me = self();
+    const me = thisProcess();
     let watched: { text: string; since: number } | null = null;
     for (;;) {
       const token = randomUUID();
@@ -201,7 +119,7 @@ export class FileLock {
     if (!existsSync(this.path) && this.missing()) return;
     const current = readHolder(this.path);
     if (current === null || !('token' in current) || current.token !== this.holder.token) {
-      this.lose(`was taken by ${describe(current)}`);
+      this.lose(`was taken by ${describeHolder(current)}`);
       return;
     }
     this.holder = { ...this.holder, beat: this.holder.beat + 1 };
@@ -258,8 +176,8 @@ function mtimeOf(path: string): number {
   }
 }
 
-function inUse(what: string, holder: LockHolder | { pid: number } | null, hint: string): SpoolError {
-  return new SpoolError(`${what} is in use by ${describe(holder)}; ${hint}`);
+function inUse(what: string, holder: Holder | null, hint: string): SpoolError {
+  return new SpoolError(`${what} is in use by ${describeHolder(holder)}; ${hint}`);
 }
 
 /** Creates the lock file exclusively; false when it exists. */
@@ -286,7 +204,7 @@ function tryCreate(path: string, holder: LockHolder, what: string): boolean {
  */
 function takeOver(path: string, staleText: string, what: string): void {
   const guard = join(dirname(path), `.${basename(path)}.takeover`);
-  if (!tryCreate(guard, { ...self(), token: randomUUID(), beat: 0 }, what)) {
+  if (!tryCreate(guard, { ...thisProcess(), token: randomUUID(), beat: 0 }, what)) {
     // Another contender is taking over; a guard left by one that died is removed after STALE_MS.
     if (Date.now() - mtimeOf(guard) > STALE_MS) unlinkQuietly(guard);
     return;
