@@ -13,10 +13,10 @@ import { depthShipRejects, timeShipRejects } from '../verdict/ship-rejects.js';
 import { refuseInputsAsOutputs } from './output-clash.js';
 import { closeFiles, openSinks, reportFiles, STDOUT, type ReportOptions, type Sink } from './lint-sinks.js';
 import { EXIT, reportError } from './exit.js';
-import { noteTerminalStdin, stderrColors } from './tty.js';
-import { formatBytes, peakRssBytes } from './units.js';
+import { noteTerminalStdin } from './tty.js';
 import { count, was } from '../plural.js';
 import { appendStepSummary } from './github-summary.js';
+import { emptyLintCounts, fileCounts, lintSummary, type FileCounts } from './lint-summary.js';
 
 export interface LintOptions extends ClassifyOptions, ReportOptions {
   /** Warnings past this many fail the check (-1: never). */
@@ -31,22 +31,6 @@ export interface LintOptions extends ClassifyOptions, ReportOptions {
 /** lint found nothing to check: no input files matched. Exit 1, like a failed check. */
 export class EmptyInputError extends AuditShipError {
   override readonly code = 'ERR_AUDIT_SHIP_EMPTY_INPUT';
-}
-
-export interface LintCounts {
-  lines: number;
-  records: number;
-  valid: number;
-  invalid: number;
-  errors: number;
-  warnings: number;
-  blank: number;
-  skipped: number;
-  bytes: number;
-}
-
-function emptyLintCounts(): LintCounts {
-  return { lines: 0, records: 0, valid: 0, invalid: 0, errors: 0, warnings: 0, blank: 0, skipped: 0, bytes: 0 };
 }
 
 class Linter {
@@ -168,47 +152,6 @@ class Linter {
   }
 }
 
-function summaryText(c: LintCounts, seconds: number, stopped: boolean, maxErrors: number): string {
-  const colors = stderrColors();
-  const mbps = c.bytes / 1e6 / Math.max(seconds, 1e-9);
-  const errors = c.errors > 0 ? colors.red(count(c.errors, 'error')) : count(c.errors, 'error');
-  const warnings = c.warnings > 0 ? colors.yellow(count(c.warnings, 'warning')) : count(c.warnings, 'warning');
-  const lines = [
-    `audit-ship lint: ${lineCounts(c)} (${count(c.skipped, 'not audit record')}, ${c.blank} blank); ${errors}, ${warnings}`,
-    `${formatBytes(c.bytes)} in ${seconds.toFixed(2)} s (${mbps.toFixed(1)} MB/s), peak RSS ${formatBytes(peakRssBytes())}`,
-  ];
-  if (stopped) lines.push(`stopped after ${count(maxErrors, 'error')} (--max-errors)`);
-  return `${lines.join('\n')}\n`;
-}
-
-/** One input's share of the counts, for the per-file summary lines. */
-interface FileCounts {
-  file: string;
-  lines: number;
-  records: number;
-  valid: number;
-  invalid: number;
-  blank: number;
-  skipped: number;
-  errors: number;
-  warnings: number;
-}
-
-function fileCounts(file: string, before: LintCounts, after: LintCounts): FileCounts {
-  const d = (k: keyof LintCounts) => after[k] - before[k];
-  return {
-    file,
-    lines: d('lines'),
-    records: d('records'),
-    valid: d('valid'),
-    invalid: d('invalid'),
-    blank: d('blank'),
-    skipped: d('skipped'),
-    errors: d('errors'),
-    warnings: d('warnings'),
-  };
-}
-
 /** The files to read; what was skipped or matched nothing is said on stderr. */
 async function openLintInputs(files: string[], options: LintOptions): Promise<InputSource[]> {
   await noteTerminalStdin(files, 'audit-ship lint', (text) => process.stderr.write(text));
@@ -258,19 +201,10 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   // little checked as none: a CI job over logs in a format audit-ship does not read passed.
   const empty = c.records === 0 && !options.allowEmpty;
   const tooManyWarnings = options.maxWarnings >= 0 && c.warnings > options.maxWarnings;
-  if (options.summary === 'json') {
-    const summary = {
-      ...c,
-      stopped: linter.stopped,
-      seconds,
-      mbPerSecond: c.bytes / 1e6 / seconds,
-      peakRssBytes: peakRssBytes(),
-      files: perFile,
-    };
-    process.stderr.write(`${JSON.stringify(summary)}\n`);
-  } else if (options.summary === 'text') {
-    process.stderr.write(fileLines(perFile));
-    process.stderr.write(summaryText(c, seconds, linter.stopped, options.maxErrors));
+  if (options.summary !== 'none') {
+    process.stderr.write(
+      lintSummary(options.summary, { counts: c, perFile, seconds, stopped: linter.stopped, maxErrors: options.maxErrors }),
+    );
   }
   if (empty) {
     const what = c.lines === 0 ? 'no lines to check' : `no audit record to check among the ${count(c.lines, 'line')} read`;
@@ -281,36 +215,4 @@ export async function lint(files: string[], options: LintOptions): Promise<void>
   // An input not read to its end is exit 2 whatever else was found: its other lines were never checked.
   for (const error of unread) reportError(error);
   process.exitCode = unread.length > 0 ? EXIT.usage : c.errors > 0 || empty || tooManyWarnings ? 1 : 0;
-}
-
-/**
- * Past this many inputs, the per-file lines name only the files with a finding: a directory of
- * 1,500 clean rotated logs gave 1,500 lines of "0 errors, 0 warnings" before the one that counts.
- */
-const FILE_LINES = 20;
-
-/** A line per file when there are several, and past FILE_LINES only the files with a finding and a count of the rest. */
-function fileLines(perFile: readonly FileCounts[]): string {
-  if (perFile.length <= 1) return '';
-  if (perFile.length <= FILE_LINES) return perFile.map(fileLine).join('');
-  const found = perFile.filter((f) => f.errors + f.warnings > 0);
-  const rest = perFile.length - found.length;
-  const others =
-    rest === 0
-      ? ''
-      : `audit-ship lint: ${count(rest, found.length > 0 ? 'other file' : 'file')} with no finding (--summary json lists each file)\n`;
-  return found.map(fileLine).join('') + others;
-}
-
-function fileLine(f: FileCounts): string {
-  return `${f.file}: ${lineCounts(f)}; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
-}
-
-/**
- * Every line in exactly one count, as ship's summary has them: an invalid line need not be an
- * audit record (not JSON, cut, another program's JSON), so a count of records beside it never
- * added up ("3 records, 3 valid, 1 invalid").
- */
-function lineCounts(c: Pick<LintCounts, 'lines' | 'valid' | 'invalid' | 'blank' | 'skipped'>): string {
-  return `${count(c.lines, 'line')} read: ${c.valid} valid, ${c.invalid} invalid, ${c.blank + c.skipped} skipped`;
 }
