@@ -149,10 +149,14 @@ export class ShipRun {
    * --shutdown-timeout. A second call stops waiting at once.
    */
   stopFor(signal: NodeJS.Signals): void {
-    if (this.stop.signal) return this.expire();
+    // A second signal (Ctrl-C again) ends the wait for acks: what is not acked stays in the spool.
+    if (this.stop.signal) {
+      this.hooks.note(`audit-ship: ${signal} again: not waiting for acks; what is not acked stays in the spool\n`);
+      return this.expire();
+    }
     this.stop.signal = signal;
     this.hooks.note(
-      `audit-ship: ${signal}: reading stopped, waiting up to ${span(this.options.shutdownTimeout)} for acks; the rest stays in the spool\n`,
+      `audit-ship: ${signal}: reading stopped, waiting up to ${span(this.options.shutdownTimeout)} for acks (${signal} again: stop now); the rest stays in the spool\n`,
     );
     this.pipeline.stop();
     setTimeout(this.expire, this.options.shutdownTimeout).unref();

@@ -244,7 +244,7 @@ describe('audit-ship ship shutdown', () => {
     const [code] = (await once(child, 'exit')) as [number];
     assert.equal(code, EXIT.inputUnread, stderr);
     assert.match(stderr, /exit 4: input not fully read: <stdin>: stopped by SIGTERM; the rest of stdin was not read/);
-    assert.match(stderr, /SIGTERM: reading stopped, waiting up to 10 s for acks;/);
+    assert.match(stderr, /SIGTERM: reading stopped, waiting up to 10 s for acks \(SIGTERM again: stop now\);/);
     assert.match(stderr, /40 records sent, 40 acked in 1 chunk,/);
     assert.match(stderr, /0 left in spool/);
   });

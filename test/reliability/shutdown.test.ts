@@ -12,7 +12,8 @@ import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../helpers/ship-cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -100,5 +101,29 @@ describe('a stop signal never drops what was read', () => {
     assertCutLine(s);
     const first = r.requestIds();
     taken(ledger, s).assertComplete([...first, ...(s.leftInSpool! > 0 ? await drain(spoolDir) : [])]);
+  });
+
+  it('a second SIGINT ends the wait for acks: nothing unacked is lost, the next run delivers it', async (t) => {
+    const holder = new FaultServer(() => 'hold');
+    const port = await holder.listen();
+    t.after(() => holder.close());
+    const ledger = new Ledger(300, 43);
+    const spoolDir = join(tempDir(), 'spool');
+    // The wait for acks is set far beyond the test's own timeout: only the second signal ends it.
+    const args = ['--port', String(port), '--flush-interval', '50ms', '--shutdown-timeout', '1h', '--summary', 'json'];
+    const ship = startShip(args, { AUDIT_SHIP_SPOOL_DIR: spoolDir });
+    ship.child.stdin!.write(ledger.text());
+    await waitFor(() => holder.chunks.reduce((n, c) => n + c.records.length, 0) === 300, 'every record sent, its ack held');
+    ship.child.kill('SIGINT');
+    await waitFor(
+      () => /SIGINT: reading stopped, waiting up to 1 h for acks \(SIGINT again: stop now\)/.test(ship.stderr()),
+      'the first stop',
+    );
+    assert.equal(await ship.exit('SIGINT'), EXIT.inputUnread, ship.stderr());
+    assert.match(ship.stderr(), /SIGINT again: not waiting for acks; what is not acked stays in the spool/);
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.recordsAcked, 0);
+    assert.equal(s.leftInSpool, 300);
+    ledger.assertComplete(await drain(spoolDir));
   });
 });
