@@ -7,12 +7,16 @@
  * with a large ResponseBody is such a line; read entry by entry, each part was an invalid line or
  * an application log, and Docker's entries were all skipped as application logs. A runtime writes
  * both streams to one file, so another stream's entries can come between the parts of a line:
- * parts are joined per stream. kubectl's own output is whole.
+ * parts are joined per stream. kubectl's own output is whole. So are the lines `audit-ship receive`
+ * writes (`{"tag":…,"time":…,"record":{…}}`): what a demo or a test receiver caught can be
+ * linted, or shipped on to a real Fluentd.
  */
 import { criEntry, criTag } from './kubectl-prefix.js';
 import { SplitLine, type Line } from './lines.js';
 
 const DOCKER_HEAD = Buffer.from('{"log":"');
+const RECEIVED_HEAD = Buffer.from('{"tag":"');
+const RECORD_KEY = ',"record":';
 
 /** A runtime's entry: the text it carries, its stream, and whether it ends its line. */
 interface Part {
@@ -34,6 +38,27 @@ function dockerPart(bytes: Buffer): Part | null {
   return { text: Buffer.from(last ? entry.log.slice(0, -1) : entry.log), stream: entry.stream, last };
 }
 
+/**
+ * The record of a line `audit-ship receive` wrote, or null when the line is no such event. The
+ * record's own bytes, as written after its tag and time, so that the validator judges them as they
+ * are (a duplicate key included); the record of an event in another layout is read re-encoded.
+ */
+function receivedRecord(bytes: Buffer): Buffer | null {
+  let event: { tag?: unknown; time?: unknown; record?: unknown };
+  try {
+    event = JSON.parse(bytes.toString('utf8')) as typeof event;
+  } catch {
+    return null;
+  }
+  const { tag, time, record } = event;
+  if (typeof tag !== 'string' || typeof time !== 'string' || typeof record !== 'object' || record === null || Array.isArray(record))
+    return null;
+  if (Object.keys(event).length !== 3) return null;
+  const head = Buffer.from(JSON.stringify({ tag, time }).slice(0, -1) + RECORD_KEY);
+  const exact = bytes.length > head.length && bytes[bytes.length - 1] === 0x7d && startsWith(bytes, 0, bytes.length, head);
+  return exact ? bytes.subarray(head.length, bytes.length - 1) : Buffer.from(JSON.stringify(record));
+}
+
 /** A CRI entry, or null for a line without the runtime's prefix. */
 function criPart(bytes: Buffer): Part | null {
   const entry = criEntry(bytes);
@@ -44,9 +69,13 @@ function startsWith(b: Buffer, start: number, stop: number, head: Buffer): boole
   return stop - start >= head.length && b.compare(head, 0, head.length, start, start + head.length) === 0;
 }
 
-/** Whether the line may be a runtime's entry to take: a json-file entry, or a CRI part. */
+/** Whether the line may be an entry to take: a json-file entry, an event `receive` wrote, or a CRI part. */
 function isEntry(b: Buffer, start: number, stop: number): boolean {
-  return startsWith(b, start, stop, DOCKER_HEAD) || criTag(b, start, stop) === 'P';
+  // Asked of every line: the third byte tells most records (`{"Host"…`) from both heads before a compare.
+  const third = b[start + 2];
+  if (third === 0x6c) return startsWith(b, start, stop, DOCKER_HEAD);
+  if (third === 0x74) return startsWith(b, start, stop, RECEIVED_HEAD);
+  return criTag(b, start, stop) === 'P';
 }
 
 /** The parts of one stream's line read so far. */
@@ -85,6 +114,10 @@ export class RuntimeLogJoiner {
    */
   take(line: Line): Line | null {
     if (line.overLimit > 0) return line;
+    if (startsWith(line.bytes, 0, line.bytes.length, RECEIVED_HEAD)) {
+      const record = receivedRecord(line.bytes);
+      if (record !== null) return { ...copyOf(line), bytes: record };
+    }
     const part = (line.bytes[0] === 0x7b ? dockerPart(line.bytes) : null) ?? criPart(line.bytes);
     if (part === null) return line;
     let waiting = this.pending.get(part.stream);

@@ -141,3 +141,31 @@ describe('CRI log lines', () => {
     assert.equal(joiner.waiting, false);
   });
 });
+
+describe('the events `audit-ship receive` writes', () => {
+  it('are read as the records they hold, byte for byte; other objects stay lines', async () => {
+    const event = (record: unknown) => JSON.stringify({ tag: 'deploy_audit.audit_ship', time: '2021-09-22T12:18:19.269456495Z', record });
+    const text = [
+      event({ a: 1, b: 'x"y' }),
+      // Duplicate keys kept as they were written: the validator is the one to report them.
+      event({ a: 1 }).replace('{"a":1}', '{"a":1,"a":2}'),
+      event({ a: 1 }).replace('"record"', '"extra":0,"record"'),
+      event([1]),
+      // A tag spelt with an escape: the record is read, re-encoded.
+      event({ d: 4 }).replace('"deploy_audit.audit_ship"', '"deploy_audit\\u002eaudit_ship"'),
+      '{"tag":"t"}',
+    ].join('\n');
+    const out = await joined(`${text}\n`);
+    assert.deepEqual(
+      out.map((l) => [l.number, l.bytes.toString()]),
+      [
+        [1, '{"a":1,"b":"x\\"y"}'],
+        [2, '{"a":1,"a":2}'],
+        [3, event({ a: 1 }).replace('"record"', '"extra":0,"record"')],
+        [4, event([1])],
+        [5, '{"d":4}'],
+        [6, '{"tag":"t"}'],
+      ],
+    );
+  });
+});

@@ -321,6 +321,35 @@ describe('bad input', () => {
     assert.match(res.stderr, /4 lines read: 3 valid, 0 invalid, 1 skipped/);
   });
 
+  // What a demo's or a test's receiver caught (`receive --out`), shipped on to a real Fluentd: every
+  // line was skipped as another program's log, "complete", exit 0, nothing sent.
+  it('ships and lints the events `receive --out` wrote, each as the record it holds', async () => {
+    const records = lines(3, 841);
+    const caught = join(tempDir(), 'events.jsonl');
+    const first = await receiver(['--out', caught]);
+    assert.equal((await runCli(['--port', String(first.port)], { input: records.join('') })).code, EXIT.ok);
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), caught]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+    assert.deepEqual(
+      r.events().map((e) => e.record),
+      records.map((l) => JSON.parse(l) as unknown),
+      'each record as it was first shipped',
+    );
+    const bad = readFileSync(caught, 'utf8').replace(/"ResponseStatus":\d+/, '"ResponseStatus":"200"');
+    const linted = await runCli(['lint', '--format', 'json', '-'], { input: bad });
+    assert.equal(linted.code, 1, linted.stderr);
+    const findings = linted.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { line: number; code: string; field: string });
+    assert.deepEqual(
+      findings.map((f) => [f.line, f.code, f.field]),
+      [[1, 'wrong-type', 'ResponseStatus']],
+    );
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {
