@@ -4,7 +4,7 @@
  * matched here so that any shell behaves the same and a backfill of more files than a command line
  * holds can be named. Files in a directory that are not logs are listed, not read.
  */
-import { readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { readdirSync, statSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describeSystemError, InputError } from '../errors.js';
 
@@ -36,18 +36,26 @@ const GLOB_CHARS = /[*?[]/;
 /**
  * What a directory entry is, a link followed to what it names: rotated logs are often links
  * (`/var/log/containers/*.log` on a Kubernetes node). A link to a directory is not followed, so
- * that a link back up the tree cannot make the search endless.
+ * that a link back up the tree cannot make the search endless. Anything else (a named pipe, a
+ * socket, a device) is named, for the skip note: a pipe there would hold the run until a writer came.
  */
-function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'other' | 'linked directory' | 'broken link' {
+function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'linked directory' | 'broken link' | { other: string } {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'directory';
-  if (!entry.isSymbolicLink()) return 'other';
+  if (!entry.isSymbolicLink()) return { other: nameOfKind(entry) };
   try {
     const target = statSync(path);
-    return target.isFile() ? 'file' : target.isDirectory() ? 'linked directory' : 'other';
+    return target.isFile() ? 'file' : target.isDirectory() ? 'linked directory' : { other: `a link to ${nameOfKind(target)}` };
   } catch {
     return 'broken link';
   }
+}
+
+function nameOfKind(entry: Dirent | Stats): string {
+  if (entry.isFIFO()) return 'a named pipe';
+  if (entry.isSocket()) return 'a socket';
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return 'a device';
+  return 'no regular file';
 }
 
 /**
@@ -72,6 +80,8 @@ function walk(dir: string, each: (file: string) => void, skip: (skipped: Skipped
     else if (kind === 'file') each(path);
     else if (kind === 'linked directory') skip({ path, why: 'a link to a directory, not followed' });
     else if (kind === 'broken link') skip({ path, why: 'a link to nothing' });
+    else
+      skip({ path, why: `${kind.other}, not a file${kind.other === 'a named pipe' ? ' (named on its own, it is read as a stream)' : ''}` });
   }
 }
 

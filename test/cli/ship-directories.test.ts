@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { appendFileSync, linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -20,7 +21,8 @@ const receiver = receivers();
 /**
  * A log directory as a node keeps it: audit.log (30), its rotations audit.log.1 (20) and
  * old/audit.log.2.gz (10), a link to a log kept elsewhere (5), and what is not a log: notes.txt,
- * a link to a directory and a link to nothing. Returns the directory and the records it holds.
+ * a link to a directory, a link to nothing, and a named pipe a logger writes to (read, it held the
+ * run until a writer came). Returns the directory and the records it holds.
  */
 function logDirectory(): { dir: string; records: string[] } {
   const dir = tempDir('audit-ship-dir-');
@@ -35,6 +37,7 @@ function logDirectory(): { dir: string; records: string[] } {
   writeFileSync(join(dir, 'notes.txt'), 'not a log\n');
   symlinkSync(elsewhere, join(dir, 'elsewhere'));
   symlinkSync(join(elsewhere, 'gone.log'), join(dir, 'gone.log'));
+  assert.equal(spawnSync('mkfifo', [join(dir, 'syslog.log')]).status, 0, 'mkfifo');
   return { dir, records: parts.flat() };
 }
 
@@ -49,6 +52,7 @@ describe('audit-ship with a directory or a quoted glob', () => {
     assert.match(res.stderr, /notes\.txt: skipped, not a \.log, \.jsonl, \.json, \.ndjson or \.gz file/);
     assert.match(res.stderr, /elsewhere: skipped, a link to a directory, not followed/);
     assert.match(res.stderr, /gone\.log: skipped, a link to nothing/);
+    assert.match(res.stderr, /syslog\.log: skipped, a named pipe, not a file \(named on its own, it is read as a stream\)/);
   });
 
   it('matches a quoted glob itself, in order of path, with several readers too', async () => {
