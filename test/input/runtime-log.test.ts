@@ -28,6 +28,9 @@ async function joined(text: string, maxLineBytes = 1 << 20): Promise<Line[]> {
   return [...out, ...joiner.rest()];
 }
 
+/** Each line the joiner handed on, as its number and text. */
+const numbered = (lines: Line[]) => lines.map((l) => [l.number, l.bytes.toString()]);
+
 describe('CRI log lines', () => {
   it('finds the stream and tag after the time, and nothing in other lines', () => {
     const tag = (s: string) => criTag(Buffer.from(s), 0, s.length);
@@ -96,16 +99,13 @@ describe('CRI log lines', () => {
       '\n',
     );
     const out = await joined(`${text}\n${entry('{"d":')}`);
-    assert.deepEqual(
-      out.map((l) => [l.number, l.bytes.toString()]),
-      [
-        [1, '{"a":1}'],
-        [2, '{"b":"long"}'],
-        [4, '{"log":"not an entry"}'],
-        [5, '{"c":"\\u00e9"}\r'],
-        [6, '{"d":'],
-      ],
-    );
+    assert.deepEqual(numbered(out), [
+      [1, '{"a":1}'],
+      [2, '{"b":"long"}'],
+      [4, '{"log":"not an entry"}'],
+      [5, '{"c":"\\u00e9"}\r'],
+      [6, '{"d":'],
+    ]);
     assert.equal(out[4]!.unterminated, true, 'its last part never came');
   });
 
@@ -117,15 +117,11 @@ describe('CRI log lines', () => {
       `${TS} stdout F 2}`,
       `${TS} stderr F 5}`,
     ].join('\n');
-    const out = await joined(`${text}\n`);
-    assert.deepEqual(
-      out.map((l) => [l.number, l.bytes.toString()]),
-      [
-        [2, 'E0922 an error'],
-        [1, '{"b":2}'],
-        [3, '{"e":5}'],
-      ],
-    );
+    assert.deepEqual(numbered(await joined(`${text}\n`)), [
+      [2, 'E0922 an error'],
+      [1, '{"b":2}'],
+      [3, '{"e":5}'],
+    ]);
     const joiner = new RuntimeLogJoiner(1 << 20);
     const [first, second] = await linesOf(`${TS} stdout P {"b":\n${TS} stderr P {"e":\n`);
     assert.equal(joiner.take(first!), null);
@@ -155,17 +151,13 @@ describe('the events `audit-ship receive` writes', () => {
       event({ d: 4 }).replace('"deploy_audit.audit_ship"', '"deploy_audit\\u002eaudit_ship"'),
       '{"tag":"t"}',
     ].join('\n');
-    const out = await joined(`${text}\n`);
-    assert.deepEqual(
-      out.map((l) => [l.number, l.bytes.toString()]),
-      [
-        [1, '{"a":1,"b":"x\\"y"}'],
-        [2, '{"a":1,"a":2}'],
-        [3, event({ a: 1 }).replace('"record"', '"extra":0,"record"')],
-        [4, event([1])],
-        [5, '{"d":4}'],
-        [6, '{"tag":"t"}'],
-      ],
-    );
+    assert.deepEqual(numbered(await joined(`${text}\n`)), [
+      [1, '{"a":1,"b":"x\\"y"}'],
+      [2, '{"a":1,"a":2}'],
+      [3, event({ a: 1 }).replace('"record"', '"extra":0,"record"')],
+      [4, event([1])],
+      [5, '{"d":4}'],
+      [6, '{"tag":"t"}'],
+    ]);
   });
 });
