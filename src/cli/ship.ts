@@ -204,7 +204,7 @@ function summarize(run: ShipRun, outcome: Outcome, error: unknown, seconds: numb
 function noAuditRecords(c: ShipCounts): string | null {
   if (c.skipped === 0 || c.valid + c.invalid + c.duplicates + c.filtered > 0) return null;
   const none = c.skipped === 1 ? 'the one line read is no audit record' : `none of the ${c.skipped} lines read is an audit record`;
-  return `audit-ship: warning: ${none} (skipped as another program's log): are these the audit logs? audit-ship reads JSON lines, bare or in kubectl's, CRI's, Docker json-file's, Fluentd out_file's or audit-ship receive's framing\n`;
+  return `audit-ship: warning: ${none} (skipped as another program's log): are these the audit logs? audit-ship reads JSON lines, bare or in kubectl's, CRI's, Docker json-file's, Fluentd out_file's, syslog's or audit-ship receive's framing\n`;
 }
 
 /** Why an input stopped, without its name (the outcome names it): what failed, and what was read before. */

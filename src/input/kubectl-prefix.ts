@@ -6,7 +6,9 @@
  * and a tag after the time: `2021-09-22T12:18:19.269456495Z stdout F `; they once read as
  * application logs, skipped without a word. `P` tags a part of a line the runtime split (over
  * 16 KiB): src/input/runtime-log.ts joins them. Fluentd's out_file lines (`TIME<TAB>TAG<TAB>`)
- * are read the same way.
+ * are read the same way, and so are syslog files (rsyslog's, as a VM's /var/log/syslog keeps a
+ * program's stdout): `Sep 22 12:18:19 HOST TAG: ` or, in its high-precision format, an RFC 3339
+ * time before `HOST TAG: `, taken as a prefix only when a JSON object follows it.
  */
 
 const OPEN_BRACKET = 0x5b;
@@ -68,6 +70,44 @@ function fluentdPrefixEnd(b: Buffer, from: number, stop: number): number {
   return from;
 }
 
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+/** A host name is at most 255 bytes, and a syslog tag (`program[pid]`) well under that. */
+const MAX_SYSLOG_FIELD = 256;
+
+/** `Mmm dd hh:mm:ss ` (RFC 3164's time, the day padded with a space): where it ends, or `from`. */
+function bsdTimeEnd(b: Buffer, from: number, stop: number): number {
+  const upper = b[from]! >= 0x41 && b[from]! <= 0x5a;
+  if (!upper || from + 16 > stop || b[from + 3] !== SPACE || b[from + 6] !== SPACE || b[from + 15] !== SPACE) return from;
+  const day = (b[from + 4] === SPACE || isDigit(b[from + 4])) && isDigit(b[from + 5]);
+  const clock = b[from + 9] === COLON && b[from + 12] === COLON && [7, 8, 10, 11, 13, 14].every((k) => isDigit(b[from + k]));
+  return day && clock ? from + 16 : from;
+}
+
+/** After a syslog time, `HOST TAG: ` when a JSON object follows: where the object starts, or `from`. */
+function syslogFieldsEnd(b: Buffer, from: number, stop: number): number {
+  // A record straight after the time (kubectl --timestamps): no fields to look for in it.
+  if (b[from] === OPEN_BRACE) return from;
+  let i = from;
+  const hostEnd = Math.min(stop, from + MAX_SYSLOG_FIELD);
+  while (i < hostEnd && b[i] !== SPACE) i++;
+  if (i === from || i >= hostEnd) return from;
+  const tag = i + 1;
+  const tagEnd = Math.min(stop, tag + MAX_SYSLOG_FIELD);
+  for (i = tag; i + 2 < tagEnd && b[i] !== SPACE; i++) {
+    if (b[i] === COLON && b[i + 1] === SPACE) return i > tag && b[i + 2] === OPEN_BRACE ? i + 2 : from;
+  }
+  return from;
+}
+
+/** A syslog line with the BSD time: where its JSON object starts, or `from`. */
+function syslogPrefixEnd(b: Buffer, from: number, stop: number): number {
+  const fields = bsdTimeEnd(b, from, stop);
+  if (fields === from) return from;
+  const payload = syslogFieldsEnd(b, fields, stop);
+  return payload === fields ? from : payload;
+}
+
 const STREAMS = [Buffer.from('stdout '), Buffer.from('stderr ')];
 /** `stdout ` or `stderr `, a tag, and a space. */
 const CRI_FIELDS = 9;
@@ -110,6 +150,11 @@ export function kubectlPayloadOffset(line: Buffer): number {
 export function kubectlPayloadStart(b: Buffer, start: number, stop: number): number {
   const afterPod = podPrefixEnd(b, start, stop);
   const afterTime = timestampPrefixEnd(b, afterPod, stop);
-  if (afterTime !== afterPod) return criPrefixEnd(b, afterTime, stop);
-  return afterPod === start ? fluentdPrefixEnd(b, start, stop) : afterPod;
+  if (afterTime !== afterPod) {
+    const afterCri = criPrefixEnd(b, afterTime, stop);
+    return afterCri !== afterTime || afterPod !== start ? afterCri : syslogFieldsEnd(b, afterTime, stop);
+  }
+  if (afterPod !== start) return afterPod;
+  const afterFluentd = fluentdPrefixEnd(b, start, stop);
+  return afterFluentd !== start ? afterFluentd : syslogPrefixEnd(b, start, stop);
 }

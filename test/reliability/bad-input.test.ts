@@ -284,15 +284,15 @@ describe('bad input', () => {
     assert.equal(lint.code, EXIT.ok, lint.stdout);
   });
 
-  // A syslog file (records behind `Sep 22 12:18:19 host seldon[1]: `): read, every line was skipped
-  // as another program's log and the run ended "complete", exit 0, having said nothing of it.
+  // A logfmt file (records behind `level=info msg=`), a format audit-ship does not read: every line
+  // was skipped as another program's log and the run ended "complete", exit 0, having said nothing of it.
   it('says so when no line read is an audit record, unless --quiet', async () => {
     const r = await receiver();
-    const path = join(tempDir(), 'syslog');
+    const path = join(tempDir(), 'logfmt.log');
     writeFileSync(
       path,
       lines(3, 838)
-        .map((l) => `Sep 22 12:18:19 node-1 seldon-deploy[4711]: ${l}`)
+        .map((l) => `ts=2021-09-22T12:18:19Z level=info audit=${l}`)
         .join(''),
     );
     const res = await runCli(['--port', String(r.port), path]);
@@ -305,6 +305,24 @@ describe('bad input', () => {
     assert.equal(quiet.stderr, '');
     const mixed = await runCli(['--port', String(r.port)], { input: `I0922 an application log\n${lines(1, 839).join('')}` });
     assert.doesNotMatch(mixed.stderr, /warning: /);
+  });
+
+  // rsyslog keeps a VM's program output as `Sep 22 12:18:19 HOST TAG: LINE` (or with an RFC 3339
+  // time, its high-precision format): every record was skipped as another program's log, exit 0.
+  it('ships the records of a syslog file, its time, host and tag read as a prefix', async () => {
+    const r = await receiver();
+    const records = lines(3, 842);
+    const path = join(tempDir(), 'syslog');
+    const prefixes = [
+      'Sep 22 12:18:19 node-1 seldon-deploy[4711]: ',
+      'Sep  2 02:18:19 node-1 seldon-deploy: ',
+      '2021-09-22T12:18:19.269456+00:00 node-1 seldon-deploy[4711]: ',
+    ];
+    writeFileSync(path, `Sep 22 12:18:19 node-1 systemd[1]: Started seldon-deploy.\n${records.map((l, i) => prefixes[i] + l).join('')}`);
+    const res = await runCli(['--port', String(r.port), path]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+    assert.match(res.stderr, /4 lines read: 3 valid, 0 invalid, 1 skipped/);
   });
 
   // Fluentd's out_file writes `TIME<TAB>TAG<TAB>RECORD` by default: an archive of it re-shipped was

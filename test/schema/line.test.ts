@@ -43,6 +43,28 @@ describe('kubectl prefixes', () => {
     assert.equal(kubectlPayloadOffset(Buffer.from(`2021-09-22T12:18:19Z\t\t${record}`)), 0, 'an empty tag');
   });
 
+  it("detects syslog's time, host and tag before a JSON object, and nothing else a syslog file holds", () => {
+    for (const time of ['Sep 22 12:18:19', 'Sep  2 02:18:19', '2021-09-22T12:18:19.269456+00:00']) {
+      for (const tag of ['seldon-deploy[4711]', 'seldon']) {
+        const line = `${time} node-1 ${tag}: ${record}`;
+        assert.equal(kubectlPayloadOffset(Buffer.from(line)), line.length - record.length, line.slice(0, 60));
+        const v = classify(line);
+        assert.equal(v.kind === 'record' && v.json, record);
+      }
+    }
+    const none = [
+      'Sep 22 12:18:19 node-1 systemd[1]: Started Session 4 of user root.',
+      `Sep 22 12:18:19 node-1 ${record}`,
+      `Sep 22 12:18:19 node-1 a tag: ${record}`,
+      `Sep 22 12:18:19 node-1 : ${record}`,
+      `sep 22 12:18:19 node-1 seldon: ${record}`,
+      `Sep 22 12:18 node-1 seldon: ${record}`,
+    ];
+    for (const line of none) assert.equal(kubectlPayloadOffset(Buffer.from(line)), 0, line.slice(0, 60));
+    const stamped = `2021-09-22T12:18:19Z node-1 systemd[1]: Started.`;
+    assert.equal(kubectlPayloadOffset(Buffer.from(stamped)), 21, 'not a record: only the time, as kubectl --timestamps has it');
+  });
+
   it('leaves lines without a prefix alone', () => {
     assert.equal(kubectlPayloadOffset(Buffer.from(record)), 0);
     assert.equal(kubectlPayloadOffset(Buffer.from('[1,2] x')), 0);
@@ -62,6 +84,10 @@ describe('kubectl prefixes', () => {
       ['[po', 'd/a/b] {}'],
       ['[pod/a/b] 2021-09-22T12', ':18:19Z {}'],
       ['', '[pod/a/b] {}'],
+      ['Sep 22 12:18:19 node-1 seldon:', ' {}'],
+      ['Sep 22 12:18:19 node-1 seldon: ', '{}'],
+      ['Sep 22 12:18:19 node-1', ' seldon: {}'],
+      ['2021-09-22T12:18:19Z node-1 seldon: ', '{}'],
     ];
     for (const [text, after] of cases) {
       const line = Buffer.from(text);
