@@ -39,23 +39,24 @@ const GLOB_CHARS = /[*?[]/;
  * that a link back up the tree cannot make the search endless. Anything else (a named pipe, a
  * socket, a device) is named, for the skip note: a pipe there would hold the run until a writer came.
  */
-function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'linked directory' | 'broken link' | { other: string } {
+function kindOf(entry: Dirent, path: string): 'file' | 'directory' | 'linked directory' | 'broken link' | { skip: string } {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'directory';
-  if (!entry.isSymbolicLink()) return { other: nameOfKind(entry) };
+  if (!entry.isSymbolicLink()) return { skip: notAFile(entry, '') };
   try {
     const target = statSync(path);
-    return target.isFile() ? 'file' : target.isDirectory() ? 'linked directory' : { other: `a link to ${nameOfKind(target)}` };
+    return target.isFile() ? 'file' : target.isDirectory() ? 'linked directory' : { skip: notAFile(target, 'a link to ') };
   } catch {
     return 'broken link';
   }
 }
 
-function nameOfKind(entry: Dirent | Stats): string {
-  if (entry.isFIFO()) return 'a named pipe';
-  if (entry.isSocket()) return 'a socket';
-  if (entry.isCharacterDevice() || entry.isBlockDevice()) return 'a device';
-  return 'no regular file';
+/** Why an entry that is neither a file nor a directory is skipped; a pipe named on its own is read as a stream. */
+function notAFile(entry: Dirent | Stats, link: string): string {
+  if (entry.isFIFO()) return `${link}a named pipe, not a file (named on its own, it is read as a stream)`;
+  if (entry.isSocket()) return `${link}a socket, not a file`;
+  if (entry.isCharacterDevice() || entry.isBlockDevice()) return `${link}a device, not a file`;
+  return `${link}neither a file nor a directory`;
 }
 
 /**
@@ -80,8 +81,7 @@ function walk(dir: string, each: (file: string) => void, skip: (skipped: Skipped
     else if (kind === 'file') each(path);
     else if (kind === 'linked directory') skip({ path, why: 'a link to a directory, not followed' });
     else if (kind === 'broken link') skip({ path, why: 'a link to nothing' });
-    else
-      skip({ path, why: `${kind.other}, not a file${kind.other === 'a named pipe' ? ' (named on its own, it is read as a stream)' : ''}` });
+    else skip({ path, why: kind.skip });
   }
 }
 
