@@ -75,12 +75,15 @@ const OPEN_BRACE = 0x7b;
 /** A host name is at most 255 bytes, and a syslog tag (`program[pid]`) well under that. */
 const MAX_SYSLOG_FIELD = 256;
 
+/** Where the digits of `hh:mm:ss` lie in `Mmm dd hh:mm:ss`. */
+const CLOCK_DIGITS = [7, 8, 10, 11, 13, 14];
+
 /** `Mmm dd hh:mm:ss ` (RFC 3164's time, the day padded with a space): where it ends, or `from`. */
 function bsdTimeEnd(b: Buffer, from: number, stop: number): number {
   const upper = b[from]! >= 0x41 && b[from]! <= 0x5a;
   if (!upper || from + 16 > stop || b[from + 3] !== SPACE || b[from + 6] !== SPACE || b[from + 15] !== SPACE) return from;
   const day = (b[from + 4] === SPACE || isDigit(b[from + 4])) && isDigit(b[from + 5]);
-  const clock = b[from + 9] === COLON && b[from + 12] === COLON && [7, 8, 10, 11, 13, 14].every((k) => isDigit(b[from + k]));
+  const clock = b[from + 9] === COLON && b[from + 12] === COLON && CLOCK_DIGITS.every((k) => isDigit(b[from + k]));
   return day && clock ? from + 16 : from;
 }
 
