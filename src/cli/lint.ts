@@ -118,12 +118,12 @@ class Linter {
   }
 
   /** A line with zero padding: a warning, then its parts, each checked as a line; padding alone counts as blank. */
-  private lintParts(file: string, line: Line, padded: Padded): Promise<void> | undefined {
-    let pending = this.report(file, line.number, [diagnostic('nul-padding', null, describePadding(padded))]);
+  private async lintParts(file: string, line: Line, padded: Padded): Promise<void> {
     if (padded.parts.length === 0) this.counts.blank++;
     else this.counts.lines--;
-    for (const part of padded.parts) pending = this.lintLine(file, part) ?? pending;
-    return pending;
+    await this.report(file, line.number, [diagnostic('nul-padding', null, describePadding(padded))]);
+    // Each part's findings are all written before the next part's, and none after --max-errors.
+    for (const part of padded.parts) if (!this.stopped) await this.lintLine(file, part);
   }
 
   /** What `ship` would refuse in a valid record, the time before the depth, as ship checks them. */
@@ -132,23 +132,30 @@ class Linter {
     return rejects ? [rejects] : [];
   }
 
-  /** Counts the findings at one line and hands them to every report; a promise while one has no room. */
-  private report(file: string, lineNumber: number, diagnostics: readonly Diagnostic[]): Promise<void> | undefined {
+  /**
+   * Counts the findings at one line, from `from` on, and hands them to every report; a promise
+   * while one has no room. The next finding waits for that room: one line can hold 100,000 of
+   * them (a key at every depth), and each full report would start a write and a wait of its own.
+   */
+  private report(file: string, lineNumber: number, diagnostics: readonly Diagnostic[], from = 0): Promise<void> | undefined {
     const c = this.counts;
-    let pending: Promise<void> | undefined;
-    for (const diagnostic of diagnostics) {
+    for (let i = from; i < diagnostics.length; i++) {
+      const diagnostic = diagnostics[i]!;
       if (diagnostic.severity === 'error') c.errors++;
       else c.warnings++;
+      let room: Promise<unknown> | undefined;
       for (const sink of this.sinks) {
         const text = sink.report.add({ file, line: lineNumber, diagnostic });
-        if (text) pending = sink.out.write(text) ?? pending;
+        const written = text ? sink.out.write(text) : undefined;
+        if (written) room = room ? Promise.all([room, written]) : written;
       }
       if (this.options.maxErrors > 0 && c.errors >= this.options.maxErrors) {
         this.stopped = true;
-        break;
+        return room?.then(() => undefined);
       }
+      if (room) return room.then(() => this.report(file, lineNumber, diagnostics, i + 1));
     }
-    return pending;
+    return undefined;
   }
 }
 

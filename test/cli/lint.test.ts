@@ -186,6 +186,27 @@ describe('audit-ship lint', () => {
     assert.equal(summary.invalid, 3);
   });
 
+  // Each full report started a write and a wait of its own: Node warned of a listener leak on
+  // stderr, and the text queued without bound.
+  it("writes a line's many findings in order, each waiting for room, the parts of a padded line one after the other", async () => {
+    const withKeys = (prefix: string, n: number) =>
+      JSON.stringify(seedExample()).replace('{', `{${Array.from({ length: n }, (_, i) => `"${prefix}${i}":{"__proto__":1}`).join(',')},`);
+    const input = `${withKeys('a', 60_000)}${'\0'.repeat(64)}${withKeys('b', 40_000)}\n`;
+    const r = await runCli(['lint', '--format', 'json', '--summary', 'json'], { input });
+    assert.equal(r.code, 1);
+    const summary = JSON.parse(r.stderr) as Record<string, number>;
+    assert.equal(summary.errors, 100_000);
+    const fields = ndjson(r.stdout).map((d) => `${d.code} ${d.field}`);
+    assert.equal(fields.length, 100_001);
+    assert.equal(fields[0], 'nul-padding null');
+    assert.deepEqual(fields.slice(1), [
+      ...Array.from({ length: 60_000 }, (_, i) => `forbidden-key a${i}.__proto__`),
+      ...Array.from({ length: 40_000 }, (_, i) => `forbidden-key b${i}.__proto__`),
+    ]);
+    const stopped = await runCli(['lint', '--format', 'json', '--max-errors', '5'], { input });
+    assert.equal(ndjson(stopped.stdout).length, 6);
+  });
+
   it('with --mixed, counts application log lines as skipped and still reports damaged records', async () => {
     const input = ['I0922 server started', '{"level":"info","msg":"x"}', record, record.slice(0, 100), ''].join('\n');
     const r = await runCli(['lint', '--mixed', '--format', 'json', '--summary', 'json'], { input });
