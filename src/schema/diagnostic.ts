@@ -38,6 +38,7 @@ export const DIAGNOSTIC_CODES = {
   'size-mismatch': 'warning',
   'invalid-ip': 'error',
   'forbidden-key': 'error',
+  'duplicate-key': 'warning',
   // Shipping only: valid under the schema, but the forward protocol cannot carry it.
   'time-out-of-range': 'error',
   'too-deep': 'error',
@@ -77,6 +78,8 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
   'invalid-ip': '`SourceAddress` is not an IPv4 or IPv6 address',
   'forbidden-key':
     'a key named `__proto__`, at any depth, however it is spelt (`"\\u005f_proto__"` too): JavaScript consumers would take it for the object prototype, and msgpack decoders refuse it',
+  'duplicate-key':
+    'a key appears more than once in one object, at any depth, however it is spelt: JSON.parse, Fluentd and most readers keep its last value, so only that one is checked and shipped, and the earlier ones are gone',
   'time-out-of-range':
     '`ship` only: `Timestamp` is outside what a Fluentd EventTime holds (1970 to 2106), and is the event time (`--time-source record`, the default)',
   'too-deep': '`ship` only: an unknown field nests deeper than 100 levels',

@@ -7,6 +7,7 @@ import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import type { Line } from '../input/lines.js';
 import { splitAtPadding } from '../input/nul-padding.js';
 import { diagnostic, hasError, type Diagnostic } from './diagnostic.js';
+import { duplicateKeys, MAX_WALK_DEPTH } from './duplicate-keys.js';
 import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
 import { validateRecord } from './validator.js';
 
@@ -108,7 +109,9 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   const v = validateRecord(record, options);
   // A plain text search first: the walk runs only for the rare line that names the key at all, or
   // that has a \u escape, which can spell it (`"\u005f_proto__"` is the same key to JSON.parse).
-  const diagnostics = text.includes('__proto__') || text.includes('\\u') ? [...v.diagnostics, ...protoKeys(record, null)] : v.diagnostics;
+  let diagnostics = text.includes('__proto__') || text.includes('\\u') ? v.diagnostics.concat(protoKeys(record, null)) : v.diagnostics;
+  const twice = duplicateKeys(text);
+  if (twice.length > 0) diagnostics = diagnostics.concat(twice);
   return {
     kind: 'record',
     record,
@@ -140,8 +143,6 @@ function protoKeys(value: unknown, path: string | null, found: Diagnostic[] = []
   }
   return found;
 }
-
-const MAX_WALK_DEPTH = 200;
 
 function lineTooLong(length: number, limit: number): LineVerdict {
   return rejected(diagnostic('line-too-long', null, `line is ${length} bytes, over the limit of ${limit} bytes`));

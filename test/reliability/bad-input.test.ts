@@ -368,6 +368,29 @@ describe('bad input', () => {
     );
   });
 
+  // A key written twice passed lint in silence: only its last value is read, the first is gone.
+  it('ships the last value of a key written twice, and lint warns of the key', async () => {
+    const good = JSON.stringify({ ...seedExample(), RequestID: id(40) });
+    const input = `${good.replace('{', '{"Method":"DELETE",')}\n${JSON.stringify({ ...seedExample(), RequestID: id(41) })}\n`;
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port)], { input });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(
+      r.events().map((e) => [e.record.RequestID, e.record.Method]),
+      [
+        [id(40), seedExample().Method],
+        [id(41), seedExample().Method],
+      ],
+    );
+    const linted = await runCli(['lint', '--max-warnings', '0', '-'], { input });
+    assert.equal(linted.code, 1, linted.stderr);
+    assert.match(
+      linted.stdout,
+      /^<stdin>:1: warning Method: the key appears 2 times in its object: only its last value is checked and shipped \[duplicate-key\]$/m,
+    );
+    assert.doesNotMatch(linted.stdout, /^<stdin>:2:/m);
+  });
+
   it('pollutes no prototype while judging the corpus', async () => {
     const data = readFileSync(fixture('bad-input.jsonl'));
     async function* once() {
