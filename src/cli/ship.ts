@@ -95,6 +95,8 @@ function inputFiles(files: string[], options: ShipOptions, info: Note, note: Not
 
 /** Invalid lines whose diagnostics a run prints on stderr; the rest are counted, not printed. */
 export const PRINTED_INVALID_LINES = 100;
+/** Diagnostics printed for one line: a line of 4 MiB can hold 100,000 (a bad key in every nested object). */
+export const PRINTED_FINDINGS_PER_LINE = 20;
 
 /**
  * Prints each invalid line's diagnostics on stderr, up to PRINTED_INVALID_LINES: a backfill over a
@@ -104,11 +106,16 @@ export const PRINTED_INVALID_LINES = 100;
 function invalidLines(note: Note, deadLetter: string | undefined): PipelineHooks['onInvalid'] {
   const report = diagnosticFormatter('text', stderrColors());
   let printed = 0;
+  const kept = deadLetter === undefined ? 'run `audit-ship lint` on the input to list them' : `--dead-letter ${deadLetter} keeps them`;
   return (file, line, diagnostics) => {
-    if (++printed <= PRINTED_INVALID_LINES)
-      return note(diagnostics.map((d) => report({ file, line: line.number, diagnostic: d })).join(''));
+    if (++printed <= PRINTED_INVALID_LINES) {
+      const shown = diagnostics.slice(0, PRINTED_FINDINGS_PER_LINE).map((d) => report({ file, line: line.number, diagnostic: d }));
+      const more = diagnostics.length - PRINTED_FINDINGS_PER_LINE;
+      if (more > 0)
+        shown.push(`${file}:${line.number}: and ${more.toLocaleString('en')} more findings on this line, not printed: ${kept}\n`);
+      return note(shown.join(''));
+    }
     if (printed > PRINTED_INVALID_LINES + 1) return;
-    const kept = deadLetter === undefined ? 'run `audit-ship lint` on the input to list them' : `--dead-letter ${deadLetter} keeps them`;
     note(
       `audit-ship: more invalid lines than the ${PRINTED_INVALID_LINES} printed: the rest are not printed; the summary (by code with --summary json) and ` +
         `the metric audit_ship_records_invalid_total count every one, and ${kept}\n`,

@@ -234,6 +234,25 @@ describe('exit 5 and 0: invalid lines kept or not', () => {
     assert.equal(readFileSync(kept, 'utf8').trim().split('\n').length, 150);
   });
 
+  // One line with a forbidden key in each of 5,000 nested objects printed 5,000 lines of stderr.
+  it("prints 20 of an invalid line's findings, then says how many more there are", async () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `"k${i}":{"__proto__":1}`).join(',');
+    const input = `${JSON.stringify(seedExample()).replace('{', `{${keys},`)}\n`;
+    const kept = join(tempDir(), 'dead.jsonl');
+    const res = await runCli(['--port', '1', '--dead-letter', kept, '-'], { input });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(
+      [...res.stderr.matchAll(/^<stdin>:1: error (\S+): /gm)].map((m) => m[1]),
+      Array.from({ length: 20 }, (_, i) => `k${i}.__proto__`),
+    );
+    assert.match(
+      res.stderr,
+      new RegExp(`^<stdin>:1: and 4,980 more findings on this line, not printed: --dead-letter ${kept} keeps them$`, 'm'),
+    );
+    const letter = JSON.parse(readFileSync(kept, 'utf8')) as { diagnostics: unknown[] };
+    assert.equal(letter.diagnostics.length, 5000, 'every finding kept');
+  });
+
   it('every line invalid, kept by --dead-letter: exit 0', async () => {
     const deadLetter = join(tempDir(), 'dead.jsonl');
     const res = await runCli(['--port', '1', '--dead-letter', deadLetter, '-'], { input: invalid });
