@@ -3,6 +3,7 @@
  * annotations for CI. The documents written whole at the end (SARIF, JUnit, GitLab) are in lint-report.ts.
  */
 import type { Colors } from './tty.js';
+import { printable } from '../printable.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
 export const LINT_FORMATS = ['text', 'json', 'github', 'sarif', 'junit', 'gitlab'] as const;
@@ -21,8 +22,9 @@ export type DiagnosticFormatter = (item: Located) => string;
 function text(colors: Colors): DiagnosticFormatter {
   return ({ file, line, diagnostic: d }) => {
     const severity = d.severity === 'error' ? colors.red('error') : colors.yellow('warning');
-    const field = d.field === null ? '' : ` ${colors.bold(d.field)}`;
-    return `${file}:${line}: ${severity}${field}: ${d.message} ${colors.dim(`[${d.code}]`)}\n`;
+    // One finding a line, whatever the keys and file names hold (src/printable.ts).
+    const field = d.field === null ? '' : ` ${colors.bold(printable(d.field))}`;
+    return `${printable(file)}:${line}: ${severity}${field}: ${printable(d.message)} ${colors.dim(`[${d.code}]`)}\n`;
   };
 }
 
@@ -43,8 +45,9 @@ function escapeProperty(s: string): string {
 function github(): DiagnosticFormatter {
   return ({ file, line, diagnostic: d }) => {
     const title = escapeProperty(`audit-ship ${d.code}`);
-    const message = escapeData(d.field === null ? d.message : `${d.field}: ${d.message}`);
-    return `::${d.severity} file=${escapeProperty(file)},line=${line},title=${title}::${message}\n`;
+    // GitHub's log viewer acts on escape sequences as a terminal does.
+    const message = escapeData(printable(d.field === null ? d.message : `${d.field}: ${d.message}`));
+    return `::${d.severity} file=${escapeProperty(printable(file))},line=${line},title=${title}::${message}\n`;
   };
 }
 

@@ -25,6 +25,7 @@ import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
 import { count, inNumber, was } from '../plural.js';
+import { printable } from '../printable.js';
 
 export type { ShipOptions } from './ship-options.js';
 
@@ -112,7 +113,9 @@ function invalidLines(note: Note, deadLetter: string | undefined): PipelineHooks
       const shown = diagnostics.slice(0, PRINTED_FINDINGS_PER_LINE).map((d) => report({ file, line: line.number, diagnostic: d }));
       const more = diagnostics.length - PRINTED_FINDINGS_PER_LINE;
       if (more > 0)
-        shown.push(`${file}:${line.number}: and ${more.toLocaleString('en')} more findings on this line, not printed: ${kept}\n`);
+        shown.push(
+          `${printable(file)}:${line.number}: and ${more.toLocaleString('en')} more findings on this line, not printed: ${kept}\n`,
+        );
       return note(shown.join(''));
     }
     if (printed > PRINTED_INVALID_LINES + 1) return;

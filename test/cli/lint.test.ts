@@ -110,6 +110,27 @@ describe('audit-ship lint', () => {
     assert.equal(r.stdout, '<stdin>:1: warning Method: unusual HTTP method "PROPFIND" [unusual-method]\n');
   });
 
+  // A key or a file name printed as it was could clear the reader's screen or split a finding in two.
+  it('prints keys and file names that hold control characters escaped, one finding a line', async () => {
+    const odd = '\u001b[2J\nX\u202e';
+    const input = JSON.stringify({ ...seedExample(), [odd]: 1, Host: 5 });
+    const dir = tempDir();
+    const file = join(dir, 'a\u001b[31m\nb.jsonl');
+    writeFileSync(file, `${input}\n`);
+    const r = await runCli(['lint', '--strict', file]);
+    const escapedFile = `${dir}/a\\u001b[31m\\nb.jsonl`;
+    assert.equal(
+      r.stdout,
+      `${escapedFile}:1: error Host: expected non-empty string, found number 5 [wrong-type]\n` +
+        `${escapedFile}:1: error \\u001b[2J\\nX\\u202e: unknown field "\\u001b[2J\\nX\\u202e" (--strict) [unknown-field]\n`,
+    );
+    const github = await runCli(['lint', '--strict', '--format', 'github', file]);
+    assert.ok(!github.stdout.includes('\u001b'), github.stdout);
+    assert.equal(github.stdout.trimEnd().split('\n').length, 2);
+    const json = ndjson((await runCli(['lint', '--strict', '--format', 'json', file])).stdout);
+    assert.equal(json[1]!.field, odd, 'NDJSON keeps the key as it is, for scripts');
+  });
+
   it('prints GitHub workflow annotations with escaped properties', async () => {
     const r = await runCli(['lint', '--format', 'github'], { input: 'a,b\n' });
     assert.match(r.stdout, /^::error file=<stdin>,line=1,title=audit-ship not-json::not valid JSON: /);
