@@ -9,6 +9,7 @@ import { CommanderError } from 'commander';
 import { AuditShipError, InputError, ListenError, OutputError, UsageError } from '../errors.js';
 import { stderrColors } from './tty.js';
 import { count, inNumber, was } from '../plural.js';
+import { printable } from '../printable.js';
 
 export const EXIT = {
   ok: 0,
@@ -111,7 +112,8 @@ export interface Outcome {
 export function shipOutcome(f: ShipFacts): Outcome {
   const cases: { code: number; text: string }[] = [];
   if (f.unread.length > 0) {
-    const which = f.unread.map((u) => `${u.name}: ${u.why}`).join('; ');
+    // A name may hold any byte but a slash (src/printable.ts).
+    const which = f.unread.map((u) => printable(`${u.name}: ${u.why}`)).join('; ');
     cases.push({ code: EXIT.inputUnread, text: `input not fully read: ${which}; ${f.resumeHint}` });
   }
   if (f.notSpooled > 0) {

@@ -4,6 +4,7 @@
  * JSON object (--summary json).
  */
 import { count } from '../plural.js';
+import { printable } from '../printable.js';
 import { stderrColors } from './tty.js';
 import { formatBytes, peakRssBytes } from './units.js';
 
@@ -103,7 +104,7 @@ function fileLines(perFile: readonly FileCounts[]): string {
 }
 
 function fileLine(f: FileCounts): string {
-  return `${f.file}: ${lineCounts(f)}; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
+  return `${printable(f.file)}: ${lineCounts(f)}; ${count(f.errors, 'error')}, ${count(f.warnings, 'warning')}\n`;
 }
 
 /**

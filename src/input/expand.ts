@@ -7,6 +7,7 @@
 import { readdirSync, statSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describeSystemError, InputError } from '../errors.js';
+import { printable } from '../printable.js';
 
 /**
  * The names of log files in a directory: JSON lines, plain or gzip, rotated ones too: numbered
@@ -212,10 +213,10 @@ export function expansionNotes(expanded: Expanded): string[] {
 
 /** The files a directory held that are not logs: routine, the same every run of a cron job. */
 export function skippedNotes(expanded: Expanded): string[] {
-  return expanded.skipped.map((s) => `${s.path}: skipped, ${s.why}`);
+  return expanded.skipped.map((s) => `${printable(s.path)}: skipped, ${s.why}`);
 }
 
 /** The globs that matched nothing: perhaps a mistake. */
 export function unmatchedNotes(expanded: Expanded): string[] {
-  return expanded.unmatched.map((glob) => `${glob}: no file matches`);
+  return expanded.unmatched.map((glob) => `${printable(glob)}: no file matches`);
 }

@@ -9,6 +9,7 @@ import type { Checkpoint } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
 import type { DeadLetterFile } from './dead-letter.js';
 import type { PipelineOptions } from './pipeline.js';
+import { printable } from '../printable.js';
 import { RateLimiter } from './rate.js';
 
 /** The pipeline's parts that the CLI makes: how invalid lines are told, stdout's writer, the gzip level. */
@@ -53,6 +54,7 @@ export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, part
       },
       flush: () => writer.flush(),
     },
-    onNote: (message) => note(`audit-ship: ${message}\n`),
+    // A note names a file, which may hold any byte but a slash (src/printable.ts).
+    onNote: (message) => note(`audit-ship: ${printable(message)}\n`),
   };
 }

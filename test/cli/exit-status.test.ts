@@ -48,7 +48,8 @@ describe('exit 4: input not fully read', () => {
     const r = await receiver();
     const ledger = new Ledger(400, 1204);
     const whole = gzipSync(ledger.text());
-    const file = join(tempDir(), 'cut.jsonl.gz');
+    // A name with an escape sequence in it is named escaped, not played on the terminal.
+    const file = join(tempDir(), 'cut\u001b[31m.jsonl.gz');
     writeFileSync(file, whole.subarray(0, Math.floor(whole.length / 2)));
     const res = await runCli(['--port', String(r.port), '--summary', 'json', file]);
     assert.equal(res.code, EXIT.inputUnread, res.stderr);
@@ -56,9 +57,10 @@ describe('exit 4: input not fully read', () => {
     assert.match(
       res.stderr,
       new RegExp(
-        `exit 4: input not fully read: .*cut\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`,
+        `exit 4: input not fully read: .*cut\\\\u001b\\[31m\\.jsonl\\.gz: not valid gzip data \\(unexpected end of file\\), before input byte ${whole.length >> 1}; its first ${s.lines} lines were read`,
       ),
     );
+    assert.ok(!res.stderr.includes('\u001b'), res.stderr);
     assert.ok(s.lines! > 0 && s.lines! < 400);
     assert.equal(s.recordsAcked! + s.invalid!, s.lines, 'every line read is accounted for');
     assert.equal(s.exitCode, EXIT.inputUnread);

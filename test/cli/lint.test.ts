@@ -129,6 +129,11 @@ describe('audit-ship lint', () => {
     assert.equal(github.stdout.trimEnd().split('\n').length, 2);
     const json = ndjson((await runCli(['lint', '--strict', '--format', 'json', file])).stdout);
     assert.equal(json[1]!.field, odd, 'NDJSON keeps the key as it is, for scripts');
+    const plain = join(dir, 'plain.jsonl');
+    writeFileSync(plain, `${record}\n`);
+    const two = await runCli(['lint', file, plain]);
+    assert.ok(!two.stderr.includes('\u001b'), two.stderr);
+    assert.match(two.stderr, /a\\u001b\[31m\\nb\.jsonl: 1 line read/, 'the summary line of each file');
   });
 
   it('prints GitHub workflow annotations with escaped properties', async () => {

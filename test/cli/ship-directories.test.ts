@@ -55,6 +55,21 @@ describe('audit-ship with a directory or a quoted glob', () => {
     assert.match(res.stderr, /syslog\.log: skipped, a named pipe, not a file \(named on its own, it is read as a stream\)/);
   });
 
+  // A name in a note acted on the terminal: `\e[2J` cleared the screen of whoever read the run.
+  it('names files that hold control characters escaped in its notes', async () => {
+    const r = await receiver();
+    const dir = tempDir('audit-ship-dir-');
+    const records = lines(2, 815);
+    writeFileSync(join(dir, 'read\u001b[2Jme\n.txt'), 'not a log\n');
+    writeFileSync(join(dir, 'pad\u001b[31m.log'), `${records[0]!.trimEnd()}${'\0'.repeat(100)}${records[1]}`);
+    const res = await runCli(['--port', String(r.port), dir]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.deepEqual(r.requestIds(), records.map(idOf));
+    assert.ok(!res.stderr.includes('\u001b'), res.stderr);
+    assert.match(res.stderr, /read\\u001b\[2Jme\\n\.txt: skipped, not a \.log/);
+    assert.match(res.stderr, /pad\\u001b\[31m\.log:1: 100 NUL bytes of zero padding dropped/);
+  });
+
   it('matches a quoted glob itself, in order of path, with several readers too', async () => {
     for (const workers of ['1', '2']) {
       const r = await receiver();
