@@ -20,6 +20,7 @@ import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, Hand
 import { classifySocketError, endedUnanswered, isTlsRecord, noHelo, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
 import { ipVersion } from '../ip.js';
+import { printable } from '../printable.js';
 import { span } from '../span.js';
 
 export interface Security {
@@ -239,8 +240,10 @@ export class Connection extends EventEmitter {
     if (!pong) throw new HandshakeError(`${describe(this.endpoint)} answered PING with something other than PONG`);
     const where = describe(this.endpoint);
     if (!pong.authenticated) {
+      // The reason is the server's own words (at most REPLY_LIMITS' 4 KB): a server that is not
+      // Fluentd, or a man in the middle, may put escape sequences in them for the reader's terminal.
       const hint = /user|password/i.test(pong.reason) && !this.options.security!.username ? ' (set --username and --password)' : '';
-      throw new AuthError(`${where} rejected the handshake: ${pong.reason || 'no reason given'}${hint}`);
+      throw new AuthError(`${where} rejected the handshake: ${printable(pong.reason) || 'no reason given'}${hint}`);
     }
     if (!pongDigestMatches(pong, this.salt, this.helo!.nonce, this.options.security!.sharedKey)) {
       throw new AuthError(`${where} does not know our shared key (its PONG digest does not match)`);

@@ -99,6 +99,23 @@ describe('servers that misbehave without failing', () => {
     assert.ok(summary.peakRssBytes! < 200 * 1024 * 1024, `peak RSS ${summary.peakRssBytes}`);
   });
 
+  // The PONG's reason went into the error as it came: escape sequences for the reader's terminal.
+  it('a server whose PONG reason holds escape sequences: the reason is printed escaped', async (t) => {
+    const server = await hostile(t, (socket) => {
+      socket.write(encode(['HELO', { nonce: Buffer.alloc(16, 1), auth: Buffer.alloc(0), keepalive: true }]));
+      socket.once('data', () => socket.end(encode(['PONG', false, '\u001b[2J\u001b]0;owned\u0007no\nway', '', ''])));
+    });
+    const res = await runCli(
+      ['--port', String(server.port), '--shared-key', 'k', '--retry-timeout', '1s', '--spool-dir', join(tempDir(), 'spool')],
+      {
+        input: new Ledger(3, 62).text(),
+      },
+    );
+    assert.equal(res.code, EXIT.failure, res.stderr);
+    assert.ok(!/[^\P{Cc}\n]/u.test(res.stderr), `a control character other than a line end: ${res.stderr}`);
+    assert.match(res.stderr, /rejected the handshake: \\u001b\[2J\\u001b\]0;owned\\u0007no\\nway \(ERR_AUDIT_SHIP_AUTH\)/);
+  });
+
   it('a server that sends a 4 GB bin header: refused at the header, not buffered', async (t) => {
     const server = await hostile(t, (socket) => {
       socket.write(Buffer.from([0xc6, 0xff, 0xff, 0xff, 0xff]));
