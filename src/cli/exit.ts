@@ -90,6 +90,8 @@ export interface ShipFacts {
   /** The --checkpoint file, which records lines once spooled: a re-run with it skips records lost from the spool. */
   checkpoint: string | null;
   invalid: number;
+  /** The --dead-letter file, or null without one. */
+  deadLetter: string | null;
   /** Invalid lines written to --dead-letter. */
   deadLettered: number;
   /** Of those, lines over --max-line-bytes, whose text their letter cannot hold: not kept. */
@@ -152,7 +154,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (lost > 0 && f.invalid > f.invalidAllowed) {
     cases.push({
       code: EXIT.invalidNotKept,
-      text: `${count(lost, 'invalid line')} ${was(lost)} not kept (${notKeptWhy(lost, f.deadLetteredWithoutText)}; --max-invalid allows ${f.invalidAllowed})`,
+      text: `${count(lost, 'invalid line')} ${was(lost)} not kept (${notKeptWhy(lost, f.deadLetteredWithoutText, f.deadLetter)}; --max-invalid allows ${f.invalidAllowed})`,
     });
   }
   if (cases.length === 0) {
@@ -214,10 +216,14 @@ export function reportError(error: unknown): void {
   process.stderr.write(`${colors.red('audit-ship: internal error:')} ${detail}\n`);
 }
 
-/** Why invalid lines were not kept: no --dead-letter, or lines too long for a letter to hold. */
-function notKeptWhy(lost: number, tooLong: number): string {
-  if (tooLong === 0) return 'no --dead-letter';
+/**
+ * Why invalid lines were not kept: no --dead-letter, a --dead-letter whose write failed (a full
+ * disk: the run stopped there), or lines too long for a letter to hold.
+ */
+function notKeptWhy(lost: number, tooLong: number, deadLetter: string | null): string {
+  const unwritten = deadLetter === null ? 'no --dead-letter' : `--dead-letter ${deadLetter} could not be written`;
+  if (tooLong === 0) return unwritten;
   const it = (one: string, many: string) => inNumber(tooLong, one, many);
   const long = `over --max-line-bytes, whose dead letter says where ${it('it was', 'each was')} but cannot hold ${it('its', 'their')} text: raise --max-line-bytes to ship or keep ${it('it', 'them')}`;
-  return tooLong === lost ? long : `${lost - tooLong} with no --dead-letter; ${tooLong} ${long}`;
+  return tooLong === lost ? long : `${lost - tooLong} with ${unwritten}; ${tooLong} ${long}`;
 }

@@ -272,6 +272,7 @@ function decideOutcome(run: ShipRun): Outcome {
     vanished: spool.stats.vanishedRecords,
     checkpoint: options.checkpoint ?? null,
     invalid: counts.invalid,
+    deadLetter: options.deadLetter ?? null,
     deadLettered: counts.deadLettered,
     deadLetteredWithoutText: counts.deadLetteredWithoutText,
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),

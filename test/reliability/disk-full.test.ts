@@ -118,6 +118,25 @@ describe('a full disk under the spool', () => {
     },
   );
 
+  // The end said the line was not kept for want of a --dead-letter, when one was given and full.
+  it(
+    '--dead-letter on a full disk: the run stops there, exit 4, and says which file could not take the line',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const disk = smallDisk(t, '64k');
+      writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+      const dead = join(disk.dir, 'dead.jsonl');
+      const ledger = new Ledger(50, 35);
+      const input = `${ledger.text()}{"RequestID":"${'x'.repeat(10_000)}"}\n`;
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), '--dead-letter', dead], { input });
+      assert.equal(res.code, EXIT.inputUnread, res.stderr);
+      assert.match(res.stderr, new RegExp(`stopped: --dead-letter ${dead}: no space left on device \\(ENOSPC\\)`));
+      assert.match(res.stderr, new RegExp(`1 invalid line was not kept \\(--dead-letter ${dead} could not be written;`));
+      ledger.assertComplete(r.requestIds());
+    },
+  );
+
   it(
     'receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns',
     { skip: skipTmpfs ?? false },
