@@ -7,19 +7,23 @@
  * stream it is. Both of the last two can be ended while they idle.
  */
 import { fstatSync, read } from 'node:fs';
+import { InputError } from '../errors.js';
 import { byteCounter, readable, readInTurns, sniffedStream } from './decode.js';
 import type { InputSource } from './sources.js';
 import { SocketStdin } from './stdin-socket.js';
 
 /** stdin as a file when it is one, through its socket when it is a pipe or a socket, otherwise as a stream. */
 export function openStdin(fd = 0): InputSource {
-  let kind: 'file' | 'pipe' | 'other' = 'other';
+  let kind: 'file' | 'pipe' | 'directory' | 'other' = 'other';
   try {
     const info = fstatSync(fd);
-    kind = info.isFile() ? 'file' : info.isFIFO() || info.isSocket() ? 'pipe' : 'other';
+    kind = info.isFile() ? 'file' : info.isFIFO() || info.isSocket() ? 'pipe' : info.isDirectory() ? 'directory' : 'other';
   } catch {
     // A closed or odd stdin: the stream reports what is wrong with it when it is read.
   }
+  // Read as a stream, a directory ends at once with nothing in it: a run "complete", exit 0.
+  if (kind === 'directory')
+    throw new InputError('stdin is a directory (`< DIR`): name the directory as an input instead, and the logs under it are read');
   if (kind === 'file') return stdinFileSource(fd);
   return kind === 'pipe' ? stdinPipeSource(fd) : stdinSource();
 }

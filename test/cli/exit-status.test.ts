@@ -4,12 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { busyPort, freePort } from '../helpers/net.js';
 import { Ledger } from '../helpers/ledger.js';
 import { CLI, fixture, readCases, ROOT, seedExample } from '../helpers/paths.js';
@@ -357,6 +357,25 @@ describe('exit 2: usage errors never reach the data', () => {
 
   const file = join(tempDir(), 'waiting.jsonl');
   writeFileSync(file, new Ledger(5, 1209).text());
+
+  // `audit-ship < logs/` read nothing and ended "complete: every input read to its end", exit 0.
+  it('a directory on stdin: exit 2 with a hint, for ship and lint', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'audit.log'), new Ledger(3, 1210).text());
+    for (const args of [['--port', '1'], ['lint']]) {
+      const stdin = openSync(dir, 'r');
+      const res = spawnSync(process.execPath, [CLI, ...args], {
+        stdio: [stdin, 'pipe', 'pipe'],
+        env: cliEnv({ AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') }),
+      });
+      closeSync(stdin);
+      assert.equal(res.status, EXIT.usage, res.stderr.toString());
+      assert.match(
+        res.stderr.toString(),
+        /stdin is a directory \(`< DIR`\): name the directory as an input instead, and the logs under it are read \(ERR_AUDIT_SHIP_INPUT\)/,
+      );
+    }
+  });
 
   for (const [what, args, message] of [
     [
