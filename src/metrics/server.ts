@@ -19,6 +19,15 @@ export interface Probes {
   healthy(): string | null;
 }
 
+/**
+ * Connections the endpoint holds at once. Inside a pod it listens on every address: a peer that
+ * opened thousands of connections and sent nothing held a file descriptor each, the ones the spool,
+ * the sockets to Fluentd and kubectl's pipes need. A scraper and the kubelet's probes need a few.
+ */
+export const METRICS_MAX_CONNECTIONS = 32;
+/** A connection silent this long (no request, or one that stalls) is closed. */
+export const METRICS_IDLE_TIMEOUT_MS = 10_000;
+
 export async function startMetricsServer(registry: Registry, host: string, port: number, probes: Probes): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
@@ -43,6 +52,9 @@ export async function startMetricsServer(registry: Registry, host: string, port:
     server.once('error', (error) => reject(listenError(error, host, port)));
     server.listen(port, host, resolve);
   });
+  server.maxConnections = METRICS_MAX_CONNECTIONS;
+  // Node's request timeouts start with a request's first byte: a connection that sends none stays.
+  server.timeout = METRICS_IDLE_TIMEOUT_MS;
   server.unref();
   const address = server.address() as AddressInfo;
   const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -1,8 +1,11 @@
 /** The metrics endpoint of a running `audit-ship`, scraped over HTTP and compared with its summary. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
+import { METRICS_MAX_CONNECTIONS } from '../../src/metrics/server.js';
 import { sampleLines } from '../../src/sample/generate.js';
 import { metricSamples } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
@@ -89,6 +92,33 @@ describe('metrics endpoint', () => {
     assert.match(await ready.text(), /not connected to Fluentd/);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await fetch(`${url}/nope`)).status, 404);
+    assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, 'stdin had not ended');
+  });
+
+  // Each connection a peer opened and left silent held a file descriptor, without bound.
+  it(`holds at most ${METRICS_MAX_CONNECTIONS} connections, closes silent ones, and answers again after`, async () => {
+    const ship = startShip(['--port', '1', '--metrics-port', '0']);
+    await waitFor(() => metricsUrl(ship.stderr()) !== null, 'the metrics address');
+    const url = new URL(metricsUrl(ship.stderr())!);
+    const extra = 8;
+    const sockets: Socket[] = [];
+    const closedInOrder: number[] = [];
+    const allClosed: Promise<unknown>[] = [];
+    for (let i = 0; i < METRICS_MAX_CONNECTIONS + extra; i++) {
+      const socket = connect(Number(url.port), url.hostname);
+      socket.on('error', () => {});
+      allClosed.push(once(socket, 'close').then(() => closedInOrder.push(i)));
+      await once(socket, 'connect');
+      sockets.push(socket);
+    }
+    // Every one is closed by the server: those past the limit at once, the others once they have
+    // been silent for METRICS_IDLE_TIMEOUT_MS. So the first to close are the last opened.
+    await Promise.all(allClosed);
+    assert.deepEqual(
+      closedInOrder.slice(0, extra).sort((a, b) => a - b),
+      Array.from({ length: extra }, (_, i) => METRICS_MAX_CONNECTIONS + i),
+    );
+    assert.equal((await fetch(`${url.origin}/healthz`)).status, 200);
     assert.equal(await ship.exit('SIGTERM'), EXIT.inputUnread, 'stdin had not ended');
   });
 
