@@ -42,6 +42,10 @@ function isBlank(bytes: Buffer): boolean {
   return true;
 }
 
+function isAuditLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && looksLikeAuditRecord(value);
+}
+
 function rejected(d: Diagnostic): LineVerdict {
   return { kind: 'rejected', diagnostics: [d] };
 }
@@ -84,11 +88,26 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
     if (options.mixed && !(payload[0] === 0x7b && textLooksLikeAuditRecord(text))) return SKIPPED;
     // The first line of a pretty-printed record (`jq .`, an API response saved): one hint there,
     // not one on each of the lines after it.
+    const start = text.trim();
     const spread =
-      text.trim() === '{'
+      start === '{'
         ? '; a record spread over lines (pretty-printed JSON?): audit-ship reads one record a line, as `jq -c .` writes them'
-        : '';
+        : start === '['
+          ? "; an array spread over lines (pretty-printed JSON?): audit-ship reads one record a line, as `jq -c '.[]'` writes them"
+          : '';
     return rejected(diagnostic('not-json', null, `${notJsonMessage(error)}${spread}`));
+  }
+  // An array of records on one line (an API response saved): reported even with --mixed, as a
+  // damaged record is, since skipping it would lose every record in it without a word.
+  if (Array.isArray(value) && value.some(isAuditLike)) {
+    const records = value.filter(isAuditLike).length;
+    return rejected(
+      diagnostic(
+        'not-object',
+        null,
+        `expected a JSON object (one audit record), found an array of ${records === 1 ? 'an audit record' : `${records} audit records`}: audit-ship reads one record a line, as \`jq -c '.[]'\` writes them`,
+      ),
+    );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     if (options.mixed) return SKIPPED;

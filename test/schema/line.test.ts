@@ -144,6 +144,28 @@ describe('classifyLine', () => {
     assert.equal(messages.filter((m) => m.includes('spread over lines')).length, 1);
   });
 
+  // An API response saved: every record in it was skipped with --mixed (exit 0), or given no hint.
+  it('reports an array of records on one line, even with --mixed, and says how to make one a line', () => {
+    const array = `[${record},${record}]`;
+    for (const options of [strictLines, mixed]) {
+      const v = classify(array, options);
+      assert.equal(v.kind, 'rejected');
+      assert.equal(
+        v.kind === 'rejected' && v.diagnostics[0]!.message,
+        "expected a JSON object (one audit record), found an array of 2 audit records: audit-ship reads one record a line, as `jq -c '.[]'` writes them",
+      );
+    }
+    const one = classify(`[1,${record}]`);
+    assert.match(one.kind === 'rejected' ? one.diagnostics[0]!.message : '', /found an array of an audit record:/);
+    assert.equal(classify('[{"level":"info"}]', mixed).kind, 'skipped', 'an array of other things is still skipped with --mixed');
+    const lines = JSON.stringify([JSON.parse(record)], null, 2).split('\n');
+    const first = classify(lines[0]!);
+    assert.match(
+      first.kind === 'rejected' ? first.diagnostics[0]!.message : '',
+      /; an array spread over lines \(pretty-printed JSON\?\): audit-ship reads one record a line, as `jq -c '\.\[\]'` writes them$/,
+    );
+  });
+
   it('reports truncated JSON that looks like an audit record even with --mixed', () => {
     const truncated = record.slice(0, record.length - 40);
     assert.deepEqual(codes(classify(truncated, mixed)), ['not-json']);
