@@ -91,6 +91,16 @@ export const DIAGNOSTIC_HELP: Record<DiagnosticCode, string> = {
     '`lint` only: valid under the schema, but `ship` rejects the line: its `Timestamp` is outside what a Fluentd EventTime holds (`time-out-of-range`; `--time-source now` ships it), or it nests deeper than 100 levels (`too-deep`)',
 };
 
+/** The field path of `key` in the object at `parent` (null: the record itself): `UserInfo.Groups`. */
+export function keyPath(parent: string | null, key: string): string {
+  return parent === null ? key : `${parent}.${key}`;
+}
+
+/** The field path of item `index` of the array at `parent`: `UserInfo.Groups[1]`. */
+export function itemPath(parent: string | null, index: number): string {
+  return `${parent ?? ''}[${index}]`;
+}
+
 export function diagnostic(code: DiagnosticCode, field: string | null, message: string): Diagnostic {
   return { severity: DIAGNOSTIC_CODES[code], field, code, message };
 }

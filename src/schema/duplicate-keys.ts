@@ -5,7 +5,7 @@
  * JSON.parse leaves no trace of the first, so the text is walked again, only on the full path
  * (the fast path declines any line with a duplicate key).
  */
-import { diagnostic, type Diagnostic } from './diagnostic.js';
+import { diagnostic, itemPath, keyPath, type Diagnostic } from './diagnostic.js';
 
 /**
  * Objects and arrays deeper than this are not looked into (nor by the `__proto__` walk): `ship`
@@ -52,8 +52,7 @@ const UNTRACKED: Frame = { path: null, keys: null, counts: null, warned: null, i
 
 function childPath(frame: Frame | undefined, key: string | null): string | null {
   if (frame === undefined) return null;
-  if (frame.keys === null) return `${frame.path ?? ''}[${frame.index}]`;
-  return frame.path === null ? key : `${frame.path}.${key}`;
+  return frame.keys === null ? itemPath(frame.path, frame.index) : keyPath(frame.path, key!);
 }
 
 /** How many times `key` has come in its object, this time included. */
@@ -84,7 +83,7 @@ function count(frame: Frame, key: string, found: Diagnostic[]): void {
     earlier.message = message(seen);
     return;
   }
-  const warning = diagnostic('duplicate-key', frame.path === null ? key : `${frame.path}.${key}`, message(seen));
+  const warning = diagnostic('duplicate-key', keyPath(frame.path, key), message(seen));
   frame.warned.set(key, warning);
   found.push(warning);
 }

@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import { kubectlPayloadOffset } from '../input/kubectl-prefix.js';
 import type { Line } from '../input/lines.js';
 import { splitAtPadding } from '../input/nul-padding.js';
-import { diagnostic, hasError, type Diagnostic } from './diagnostic.js';
+import { diagnostic, hasError, itemPath, keyPath, type Diagnostic } from './diagnostic.js';
 import { duplicateKeys, MAX_WALK_DEPTH } from './duplicate-keys.js';
 import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
 import { validateRecord } from './validator.js';
@@ -151,11 +151,11 @@ function protoKeys(value: unknown, path: string | null, found: Diagnostic[] = []
   // Deeper than this, `ship` refuses the record anyway (too-deep); the bound keeps the stack safe.
   if (typeof value !== 'object' || value === null || depth > MAX_WALK_DEPTH) return found;
   if (Array.isArray(value)) {
-    value.forEach((item, i) => protoKeys(item, `${path ?? ''}[${i}]`, found, depth + 1));
+    value.forEach((item, i) => protoKeys(item, itemPath(path, i), found, depth + 1));
     return found;
   }
   for (const key of Object.keys(value)) {
-    const at = path === null ? key : `${path}.${key}`;
+    const at = keyPath(path, key);
     if (key === '__proto__')
       found.push(diagnostic('forbidden-key', at, 'a key named __proto__ is refused: consumers would take it for the object prototype'));
     protoKeys((value as Record<string, unknown>)[key], at, found, depth + 1);
