@@ -99,8 +99,8 @@ export function classifyLine(line: Buffer, options: ClassifyOptions): LineVerdic
   }
   // An array of records on one line (an API response saved): reported even with --mixed, as a
   // damaged record is, since skipping it would lose every record in it without a word.
-  if (Array.isArray(value) && value.some(isAuditLike)) {
-    const records = value.filter(isAuditLike).length;
+  const records = Array.isArray(value) ? value.filter(isAuditLike).length : 0;
+  if (records > 0) {
     return rejected(
       diagnostic(
         'not-object',
