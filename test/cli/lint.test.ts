@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { EXIT } from '../../src/cli/exit.js';
 import { MAX_RECORD_DEPTH } from '../../src/msgpack/writer.js';
 import { runCli, tempDir } from '../helpers/cli.js';
-import { nested } from '../helpers/ledger.js';
+import { nested, withForbiddenKeys } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { fixture, readCases, seedExample } from '../helpers/paths.js';
 
@@ -215,9 +215,7 @@ describe('audit-ship lint', () => {
   // Each full report started a write and a wait of its own: Node warned of a listener leak on
   // stderr, and the text queued without bound.
   it("writes a line's many findings in order, each waiting for room, the parts of a padded line one after the other", async () => {
-    const withKeys = (prefix: string, n: number) =>
-      JSON.stringify(seedExample()).replace('{', `{${Array.from({ length: n }, (_, i) => `"${prefix}${i}":{"__proto__":1}`).join(',')},`);
-    const input = `${withKeys('a', 60_000)}${'\0'.repeat(64)}${withKeys('b', 40_000)}\n`;
+    const input = `${withForbiddenKeys(60_000, 'a')}${'\0'.repeat(64)}${withForbiddenKeys(40_000, 'b')}\n`;
     const r = await runCli(['lint', '--format', 'json', '--summary', 'json'], { input });
     assert.equal(r.code, 1);
     const summary = JSON.parse(r.stderr) as Record<string, number>;

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { sampleLines } from '../../src/sample/generate.js';
+import { seedExample } from './paths.js';
 
 /** `n` sample audit lines (each ending in a newline), the same for the same seed. */
 export function lines(n: number, seed: number): string[] {
@@ -123,4 +124,13 @@ export function nested(levels: number): unknown {
   let value: unknown = { leaf: 1 };
   for (let i = 1; i < levels; i++) value = { x: value };
   return value;
+}
+
+/**
+ * The seed record, as a JSON line without its end, with `n` objects before its fields, each under
+ * a key `PREFIXi` and holding a `__proto__` key: a line with `n` forbidden-key findings.
+ */
+export function withForbiddenKeys(n: number, prefix = 'k'): string {
+  const keys = Array.from({ length: n }, (_, i) => `"${prefix}${i}":{"__proto__":1}`).join(',');
+  return JSON.stringify(seedExample()).replace('{', `{${keys},`);
 }
