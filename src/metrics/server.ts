@@ -26,7 +26,7 @@ export interface Probes {
  */
 export const METRICS_MAX_CONNECTIONS = 32;
 /** A connection silent this long (no request, or one that stalls) is closed. */
-export const METRICS_IDLE_TIMEOUT_MS = 10_000;
+const METRICS_IDLE_TIMEOUT_MS = 10_000;
 
 export async function startMetricsServer(registry: Registry, host: string, port: number, probes: Probes): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {

@@ -112,7 +112,7 @@ describe('metrics endpoint', () => {
       sockets.push(socket);
     }
     // Every one is closed by the server: those past the limit at once, the others once they have
-    // been silent for METRICS_IDLE_TIMEOUT_MS. So the first to close are the last opened.
+    // been silent for the idle timeout (10 s). So the first to close are the last opened.
     await Promise.all(allClosed);
     assert.deepEqual(
       closedInOrder.slice(0, extra).sort((a, b) => a - b),
