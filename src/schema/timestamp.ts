@@ -117,7 +117,7 @@ export function readTimestamp(b: Uint8Array, start: number, end: number, into: T
     while (at < length && b[start + at]! >= DIGIT_0 && b[start + at]! <= DIGIT_0 + 9) at++;
     const count = at - first;
     if (count === 0) return syntax(`${SHAPE}: a '.' must be followed by digits`);
-    if (count > MAX_FRACTION_DIGITS) return syntax(`at most 9 fractional digits, found ${count}`);
+    if (count > MAX_FRACTION_DIGITS) return syntax(`at most 9 fractional digits (${count} here)`);
     nanoseconds = digits(b, start + first, count) * 10 ** (MAX_FRACTION_DIGITS - count);
   }
   let offsetMinutes = 0;

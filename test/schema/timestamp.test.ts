@@ -32,6 +32,10 @@ describe('parseTimestamp', () => {
   it('rejects more than nine fractional digits and an empty fraction', () => {
     fails('2021-09-22T12:18:19.2694564951Z', 'syntax');
     fails('2021-09-22T12:18:19.Z', 'syntax');
+    // The validator adds `, found "…"` with the value: the detail says the count its own way.
+    const r = parseTimestamp('2021-09-22T12:18:19.2694564951Z');
+    assert.ok(!r.ok);
+    assert.equal(r.detail, 'at most 9 fractional digits (10 here)');
   });
 
   it('agrees with Date.UTC on whole seconds across centuries and before the epoch', () => {
