@@ -212,6 +212,16 @@ describe('lint inputs', () => {
     assert.equal(noRecords.code, 1);
     assert.match(noRecords.stderr, /no audit record to check among the 3 lines read \(--allow-empty accepts that\)/);
     assert.equal((await runCli(['lint', '--mixed', '--allow-empty', '-'], { input: 'I0922 an application log\n' })).code, 0);
+    // Lines that are all errors fail on the errors: --allow-empty would change nothing, so it is not offered.
+    for (const args of [
+      ['lint', '-'],
+      ['lint', '--allow-empty', '-'],
+    ]) {
+      const errorsOnly = await runCli(args, { input: 'not json\n{"Host":"x"}\n' });
+      assert.equal(errorsOnly.code, 1);
+      assert.match(errorsOnly.stderr, /2 errors/);
+      assert.doesNotMatch(errorsOnly.stderr, /allow-empty|no audit record to check/);
+    }
   });
 
   it('refuses an --output that is one of the inputs, and leaves that log as it was', async (t) => {
