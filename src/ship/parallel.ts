@@ -9,7 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InputReadError, NotTextError } from '../errors.js';
-import { totalBytesRead, type InputSource } from '../input/sources.js';
+import type { InputSource } from '../input/sources.js';
 import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
 import { resumeFrom, type PipelineOptions, type ReadFailure } from './pipeline.js';
@@ -210,7 +210,7 @@ class ReaderThread {
 
   /** Adds what the worker counted since it last told, and the bytes read of its files. */
   private progress(p: WorkerProgress): void {
-    const { counts, sources } = this.run;
+    const { counts } = this.run;
     const { told } = this;
     for (const key of READING_COUNTS) {
       counts[key] += p.counts[key] - told[key];
@@ -220,8 +220,13 @@ class ReaderThread {
       counts.invalidByCode[code] = (counts.invalidByCode[code] ?? 0) + n - (told.invalidByCode[code] ?? 0);
       told.invalidByCode[code] = n;
     }
-    p.bytesRead.forEach((bytes, i) => (this.files[i]!.bytesRead = bytes));
-    counts.bytesRead = totalBytesRead(sources);
+    // What is new since the last word, added: a sum over every source at each word grew with the
+    // square of a backfill's number of files.
+    p.bytesRead.forEach((bytes, i) => {
+      const file = this.files[i]!;
+      counts.bytesRead += bytes - file.bytesRead;
+      file.bytesRead = bytes;
+    });
   }
 }
 
@@ -249,7 +254,6 @@ export class ParallelPipeline implements Run {
     for (let i = 0; i < count; i++) this.threads.add(new ReaderThread(this));
     await Promise.all([...this.threads].map((t) => t.exited));
     this.threads.clear();
-    this.counts.bytesRead = totalBytesRead(sources);
     if (this.error) throw this.error;
     return this.failures;
   }

@@ -68,6 +68,8 @@ export class ShipPipeline {
   private atEnd = 0;
   private atLine = 0;
   private sources: readonly InputSource[] = [];
+  /** Bytes read of the sources before the one being read: added up once each, not once a batch. */
+  private bytesBefore = 0;
   /**
    * With --checkpoint, the mark of each file whose positions may still be recorded: the one
    * being read, and those read to their end whose last chunk is not yet spooled.
@@ -102,9 +104,13 @@ export class ShipPipeline {
   async run(sources: readonly InputSource[]): Promise<ReadFailure[]> {
     this.sources = sources;
     const failures: ReadFailure[] = [];
+    let previous: InputSource | null = null;
     try {
       for (const source of sources) {
         if (this.stopping) break;
+        // Sources are read one after another: one that is behind reads no more.
+        this.bytesBefore += previous?.bytesRead ?? 0;
+        previous = source;
         if (!(await this.startAt(source))) {
           source.exhausted = true;
           continue;
@@ -266,7 +272,8 @@ export class ShipPipeline {
         const paced = this.options.pace?.();
         if (paced) await paced;
         this.spoolWriter.passIdle();
-        this.counts.bytesRead = totalBytesRead(this.sources);
+        // Not a sum over every source: with 50,000 small files that sum, once a batch, took 44% of the run's CPU.
+        this.counts.bytesRead = this.bytesBefore + source.bytesRead;
         if (this.spoolWriter.failure) throw this.spoolWriter.failure;
       }
     } finally {

@@ -3,7 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -12,7 +12,7 @@ import { parseTimestamp } from '../../src/schema/timestamp.js';
 import { assertDoneThenSkipped } from '../helpers/checkpoint.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { jsonSummary, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, SMALL_DROPPING_SPOOL } from '../helpers/ship-cli.js';
 import type { DeadLetter } from '../../src/ship/dead-letter.js';
 import { idOf, lines, smallFiles } from '../helpers/ledger.js';
 
@@ -82,6 +82,25 @@ describe('audit-ship --checkpoint', () => {
     assert.equal(summary.chunksSpooled, 4);
     assert.deepEqual(r.requestIds(), records.flat().map(idOf), 'every record once, in the order of the files');
     await assertDoneThenSkipped(args, checkpoint, files, 30, () => r.events().length, 360);
+  });
+
+  it('counts the bytes of the files already read in the input bytes metric while it reads the next', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    // One reader (--rate), a file after another: a big one, then small ones each read in one batch.
+    const files = ['a.log', 'b.log', 'c.log'].map((name) => join(dir, name));
+    [40, 10, 20].forEach((count, i) => writeFileSync(files[i]!, lines(count, 70 + i).join('')));
+    const size = (f: string) => statSync(f).size;
+    const ship = await startMeteredShip(['--port', String(r.port), '--rate', '50', ...files]);
+    // Into c: a and b are read to their ends, and b's batch is behind.
+    await scrapeUntil(ship, (m) => (m.get('audit_ship_lines_read_total') ?? 0) >= 52, 'the lines of c');
+    const bytes = (await ship.scrape()).get('audit_ship_input_bytes_total')!;
+    assert.ok(bytes >= size(files[0]!) + size(files[1]!), `${bytes} bytes counted, a and b hold ${size(files[0]!) + size(files[1]!)}`);
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.equal(
+      jsonSummary(ship.stderr()).bytesRead,
+      files.reduce((sum, f) => sum + size(f), 0),
+    );
   });
 
   it('refuses a --checkpoint or --dead-letter that is one of the input files or each other, and writes nothing', async (t) => {

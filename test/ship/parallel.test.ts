@@ -77,6 +77,10 @@ describe('--workers: files read in parallel', () => {
     assert.doesNotMatch(one!.res.stderr, /at a time \(--workers\)/);
     assert.match(two!.res.stderr, /reading 4 files, 2 at a time \(--workers\)/);
     assert.deepEqual(readingCounts(two!.summary), readingCounts(one!.summary));
+    // The bytes each worker told, added up as they came: every byte of every file on disk (gzip's compressed).
+    const onDisk = files.reduce((sum, f) => sum + statSync(f).size, 0);
+    assert.equal(one!.summary.bytesRead, onDisk);
+    assert.equal(two!.summary.bytesRead, onDisk);
     assert.equal(two!.summary.valid, 9000);
     assert.equal(two!.summary.invalid, 2);
     assert.deepEqual(diagnostics(two!.res.stderr), diagnostics(one!.res.stderr));
