@@ -1,12 +1,15 @@
 /**
  * A file of lines a run appends to (`receive --out`, `ship --dead-letter`), each append whole or
  * not at all (src/durable.ts). Deleted while in use (by hand, a cleaner of old files), what is
- * appended after would go into the unlinked file and be gone with it, though reported kept: after
- * each append the file's link count is checked (one fstat), and at zero the file is made again and
- * the append repeated there. Appends are rare or large (an invalid line, a chunk's events), so the
- * check costs nothing that shows.
+ * appended after would go into the unlinked file and be gone with it, though reported kept; moved
+ * away (logrotate renames it, then compresses and deletes the old name's file), it would all go on
+ * into the rotated file, where compression loses what comes after it read the file. So after each
+ * append the file is checked (an fstat and a stat): unlinked, or no longer the file its path names,
+ * the path is opened again (made if need be) and the append repeated there: a line is then in both,
+ * never in neither. Appends are rare or large (an invalid line, a chunk's events), so the check
+ * costs nothing that shows.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { appendWholeSync } from './durable.js';
 import { OutputError, describeCreateError, describeSystemError } from './errors.js';
 
@@ -19,8 +22,11 @@ export interface AppendFileOptions {
   writeError: (reason: string) => string;
 }
 
+/** What became of the file in use: its last link removed, or its path now names another file or none. */
+export type Gone = 'deleted' | 'moved';
+
 export class AppendFile {
-  private remadeHandler: () => void = () => {};
+  private remadeHandler: (gone: Gone) => void = () => {};
 
   private constructor(
     readonly path: string,
@@ -33,18 +39,34 @@ export class AppendFile {
     return new AppendFile(path, options, openFor(path, options));
   }
 
-  /** Called when the file was found deleted while in use, and made again. */
-  onRemade(handler: () => void): void {
+  /** Called when the file was found deleted or moved while in use, and its path opened again. */
+  onRemade(handler: (gone: Gone) => void): void {
     this.remadeHandler = handler;
   }
 
   append(text: string): void {
     this.write(text);
-    if (fstatSync(this.fd).nlink > 0) return;
+    const gone = this.gone();
+    if (gone === null) return;
     closeSync(this.fd);
     this.fd = openFor(this.path, this.options);
-    this.remadeHandler();
+    this.remadeHandler(gone);
     this.write(text);
+  }
+
+  /** Whether the file appended to is still the one its path names. */
+  private gone(): Gone | null {
+    const own = fstatSync(this.fd);
+    if (own.nlink === 0) return 'deleted';
+    try {
+      const named = statSync(this.path);
+      return named.ino === own.ino && named.dev === own.dev ? null : 'moved';
+    } catch (error) {
+      // Nothing under the path: moved away. Another failure (a directory made unreadable) says
+      // nothing of where the file went: it is written on.
+      const code = (error as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? 'moved' : null;
+    }
   }
 
   close(): void {

@@ -89,9 +89,14 @@ function openSink(out: string | undefined): Sink {
     writeError: (reason) => `cannot write --out ${out}: ${reason}; the chunk is not acked`,
   });
   // Deleted while in use (`rm` between two runs of a demo): events appended to the unlinked file
-  // would be acked and gone. It is made again, with the chunk just written.
-  file.onRemade(() =>
-    process.stderr.write(`audit-ship receive: --out ${out} was deleted while in use; made again, and events go on into it\n`),
+  // would be acked and gone. It is made again, with the chunk just written; moved away (rotated),
+  // events go on into the path, the chunk written as it moved in both files.
+  file.onRemade((gone) =>
+    process.stderr.write(
+      gone === 'deleted'
+        ? `audit-ship receive: --out ${out} was deleted while in use; made again, and events go on into it\n`
+        : `audit-ship receive: --out ${out} was moved away while in use (rotated?); events go on into ${out} (the chunk being written then is in both files)\n`,
+    ),
   );
   return {
     write: async (t) => file.append(t),

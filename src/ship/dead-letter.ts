@@ -4,7 +4,7 @@
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
  */
-import { AppendFile } from '../append-file.js';
+import { AppendFile, type Gone } from '../append-file.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
@@ -34,10 +34,11 @@ export class DeadLetterFile {
   }
 
   /**
-   * Called when the file was found deleted while in use (by hand, a cleaner of old files), and made
-   * again with the line just written: what went into it before is gone with it.
+   * Called when the file was found deleted while in use (by hand, a cleaner of old files; what went
+   * into it before is gone with it) or moved away (rotated), and its path opened again with the
+   * line just written.
    */
-  onRemade(handler: () => void): void {
+  onRemade(handler: (gone: Gone) => void): void {
     this.file.onRemade(handler);
   }
 

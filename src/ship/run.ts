@@ -169,9 +169,11 @@ export class ShipRun {
     await this.serveMetrics();
     tellSpoolAtStart(spool, options.spoolDir, options.tag, this.hooks.info, this.hooks.note);
     tellSpoolDeleted(spool, options.spoolDir, this.hooks.note);
-    this.deadLetter?.onRemade(() =>
+    this.deadLetter?.onRemade((gone) =>
       this.hooks.note(
-        `audit-ship: the --dead-letter file ${options.deadLetter} was deleted while in use, by something other than audit-ship; made again, and invalid lines go on into it\n`,
+        gone === 'deleted'
+          ? `audit-ship: the --dead-letter file ${options.deadLetter} was deleted while in use, by something other than audit-ship; made again, and invalid lines go on into it\n`
+          : `audit-ship: the --dead-letter file ${options.deadLetter} was moved away while in use (rotated?); invalid lines go on into ${options.deadLetter} (the one being written then is in both files)\n`,
       ),
     );
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));

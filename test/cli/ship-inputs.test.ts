@@ -3,7 +3,18 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -179,6 +190,44 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.match(
       ship.stderr(),
       /the --dead-letter file \S+dead\.jsonl was deleted while in use, by something other than audit-ship; made again/,
+    );
+    assert.equal(jsonSummary(ship.stderr()).deadLettered, 4);
+    assert.equal(r.events().length, 5);
+  });
+
+  // Rotated (logrotate renames it, then compresses and deletes the renamed file), every later
+  // invalid line went on into the renamed file, and what came after its compression read it was lost.
+  it('goes on into a new dead-letter file when the one in use is moved away, the line written then in both', async () => {
+    const r = await receiver();
+    const deadLetter = join(tempDir(), 'dead.jsonl');
+    const ship = startShip(['--port', String(r.port), '--dead-letter', deadLetter, '--summary', 'json']);
+    const bad = (n: number) => `{"RequestID":"not-a-record-${n}"}\n`;
+    const raws = (path: string) =>
+      existsSync(path)
+        ? readFileSync(path, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => (JSON.parse(l) as DeadLetter).raw)
+        : [];
+    ship.child.stdin!.write(bad(1) + bad(2));
+    await waitFor(() => raws(deadLetter).length === 2, 'the first two invalid lines kept');
+    renameSync(deadLetter, `${deadLetter}.1`);
+    ship.child.stdin!.write(bad(3) + lines(5, 47).join('') + bad(4));
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.deepEqual(
+      raws(`${deadLetter}.1`),
+      [bad(1), bad(2), bad(3)].map((b) => b.trim()),
+      'the rotated file as it was, and the line written as it moved',
+    );
+    assert.deepEqual(
+      raws(deadLetter),
+      [bad(3), bad(4)].map((b) => b.trim()),
+      'every line from then on under the path',
+    );
+    assert.match(
+      ship.stderr(),
+      /the --dead-letter file \S+dead\.jsonl was moved away while in use \(rotated\?\); invalid lines go on into/,
     );
     assert.equal(jsonSummary(ship.stderr()).deadLettered, 4);
     assert.equal(r.events().length, 5);

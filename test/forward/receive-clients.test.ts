@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
@@ -297,6 +297,31 @@ describe('audit-ship receive robustness', () => {
       records(3, 79).map((s) => s.record.RequestID),
     );
     assert.match(r.stderr(), /--out \S+events\.jsonl was deleted while in use; made again, and events go on into it/);
+  });
+
+  it('--out moved away while in use (rotated): events go on into the path, the chunk written then in both', async () => {
+    const out = join(tempDir(), 'events.jsonl');
+    const r = await startReceiveCli(['--out', out]);
+    const ship = (seed: number) =>
+      runCli(['--port', String(r.port), '-'], {
+        input: records(3, seed)
+          .map((s) => `${JSON.stringify(s.record)}\n`)
+          .join(''),
+      });
+    const idsIn = (path: string) =>
+      readFileSync(path, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+    const idsOf = (seed: number) => records(3, seed).map((s) => s.record.RequestID);
+    assert.equal((await ship(80)).code, 0);
+    renameSync(out, `${out}.1`);
+    assert.equal((await ship(81)).code, 0);
+    assert.equal((await ship(82)).code, 0);
+    assert.equal(await r.stop(), 0);
+    assert.deepEqual(idsIn(`${out}.1`), [...idsOf(80), ...idsOf(81)]);
+    assert.deepEqual(idsIn(out), [...idsOf(81), ...idsOf(82)]);
+    assert.match(r.stderr(), /--out \S+events\.jsonl was moved away while in use \(rotated\?\); events go on into/);
   });
 
   it('exits 0 on SIGTERM', async () => {
