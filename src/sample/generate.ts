@@ -62,22 +62,17 @@ export function goTimestamp(epochSeconds: number, nanos: number): string {
   return `${base}${fraction}Z`;
 }
 
-/** A Prometheus-style response like the seed's example; `points` sets its size (~26 bytes each). */
+/**
+ * A Prometheus-style response like the seed's example; `points` sets its size (~26 bytes each).
+ * Written as JSON.stringify writes that object, straight into its text: the values are integers and
+ * strings with nothing to escape, and building the object to stringify it cost `sample` a third of
+ * its time, and as much again in garbage.
+ */
 function monitorBody(rand: () => number, name: string, start: number, points: number): string {
   const values: string[] = [];
   for (let i = 0; i < points; i++) values.push(`[${start + i * 30},"${rand() < 0.5 ? 'NaN' : (rand() * 10).toFixed(3)}"]`);
-  return JSON.stringify({
-    data: {
-      result: [
-        {
-          metric: { deployment_name: name, model_name: `${name}-container`, predictor_name: 'default' },
-          values: JSON.parse(`[${values.join(',')}]`),
-        },
-      ],
-      resultType: 'matrix',
-    },
-    status: 'success',
-  });
+  const metric = JSON.stringify({ deployment_name: name, model_name: `${name}-container`, predictor_name: 'default' });
+  return `{"data":{"result":[{"metric":${metric},"values":[${values.join(',')}]}],"resultType":"matrix"},"status":"success"}`;
 }
 
 export interface SampleOptions {
