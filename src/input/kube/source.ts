@@ -146,11 +146,16 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
           if (stream.pod.deleted) saved().forget(stream.key);
         }
         const next = waiting.shift();
-        if (next && !abort.signal.aborted) launch(next);
+        if (next && !abort.signal.aborted) {
+          options.onMessage(`audit-ship: following ${next.key}${from(next)} (a stream ended)`);
+          launch(next);
+        }
         poke();
       });
     running.add(done);
   }
+
+  const from = (stream: ContainerStream) => (stream.position ? ` from ${stream.position.time}` : '');
 
   function onPod(pod: PodInfo): void {
     for (const container of pod.containers) {
@@ -163,9 +168,17 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
       if (pod.deleted) continue;
       const stream = new ContainerStream({ ...pod }, container, saved().get(key), context);
       streams.set(key, stream);
-      options.onMessage(`audit-ship: following ${key}${stream.position ? ` from ${stream.position.time}` : ''}`);
-      if (running.size < options.maxStreams) launch(stream);
-      else waiting.push(stream);
+      if (running.size < options.maxStreams) {
+        options.onMessage(`audit-ship: following ${key}${from(stream)}`);
+        launch(stream);
+      } else {
+        // Said as it is: "following" here left a user looking for records no kubectl was reading.
+        options.onMessage(
+          `audit-ship: ${key} waits: the ${options.maxStreams} streams of --kubectl-max-streams are all in use; ` +
+            'it is followed when one ends (what its log rotates away before then is not read)',
+        );
+        waiting.push(stream);
+      }
     }
   }
 

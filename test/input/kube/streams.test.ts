@@ -45,6 +45,14 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     const after = await ship.scrape();
     assert.equal(after.get('audit_ship_kubectl_streams_ended_total'), 1);
     assert.equal(after.get('audit_ship_kubectl_streams{state="waiting"}'), 0);
+    // What stderr says matches: two followed, the third waiting until sd-a's stream ended.
+    const followed = [...ship.stderr().matchAll(/audit-ship: following default\/(sd-\w)\/main(.*)/g)].map(([, pod, rest]) => [pod, rest]);
+    const waited = [
+      ...ship.stderr().matchAll(/audit-ship: default\/(sd-\w)\/main waits: the 2 streams of --kubectl-max-streams are all in use/g),
+    ].map(([, pod]) => pod);
+    assert.equal(waited.length, 1, ship.stderr());
+    assert.deepEqual(followed.at(-1), [waited[0], ' (a stream ended)']);
+    assert.deepEqual(followed.map(([pod]) => pod).sort(), ['sd-a', 'sd-b', 'sd-c']);
     assert.equal(
       (after.get('audit_ship_kubectl_records_total{followed_pod="sd-b",followed_container="main"}') ?? 0) +
         (after.get('audit_ship_kubectl_records_total{followed_pod="sd-c",followed_container="main"}') ?? 0),
