@@ -38,6 +38,8 @@ export interface InputSource {
   exhausted: boolean;
   /** A plain file: another process may still be writing it, its last line perhaps half written. */
   growing?: true;
+  /** Records of it left out by --since (before it) or --until (at or after it): its checkpoint entry keeps those bounds. */
+  cutBy?: { since?: true; until?: true };
   /** A live tail (kubectl) has no end: a signal is its normal stop, not an unread input. */
   live?: boolean;
   /** The pod streams of `--kubectl`, for the metrics and the readiness probe. */

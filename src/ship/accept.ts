@@ -179,8 +179,12 @@ export class LineAcceptor {
       return false;
     }
     const { since, until } = this.options;
-    if ((since && before(seconds, nanoseconds, since)) || (until && !before(seconds, nanoseconds, until))) {
+    const early = since !== null && before(seconds, nanoseconds, since);
+    if (early || (until && !before(seconds, nanoseconds, until))) {
       this.counts.filtered++;
+      const cut = (source.cutBy ??= {});
+      if (early) cut.since = true;
+      else cut.until = true;
       return false;
     }
     if (source.admit && !source.admit(ids.requestId(), line.end)) {

@@ -15,13 +15,14 @@ import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { EntryTexts } from './checkpoint-text.js';
 import { isGone } from './checkpoint-gone.js';
+import { covers, describeWindow, narrower, windowOf, type EntryWindow } from './checkpoint-window.js';
 import { EntryIndex, FINGERPRINT_BYTES } from './checkpoint-index.js';
 import { decodedHead } from '../input/sources.js';
 import { CheckpointError } from '../errors.js';
 
 export { CheckpointError };
 
-export interface FileProgress {
+export interface FileProgress extends EntryWindow {
   /** Decoded bytes (after gunzip) and lines durably handled. */
   offset: number;
   line: number;
@@ -52,8 +53,14 @@ interface CheckpointFile {
  */
 export type ResumePoint =
   | { kind: 'done'; reason?: string }
-  | { kind: 'resume'; offset: number; line: number; reason?: string; copied?: true }
+  | { kind: 'resume'; offset: number; line: number; reason?: string; copied?: true; window?: EntryWindow }
   | { kind: 'start'; reason?: string };
+
+/** A resume point's window: that of the entry it resumes, when it has one. */
+function resumedWithin(entry: FileProgress): { window?: EntryWindow } {
+  const window = windowOf(entry);
+  return window.since === undefined && window.until === undefined ? {} : { window };
+}
 
 const fingerprint = (head: Buffer, bytes: number) => createHash('sha256').update(head.subarray(0, bytes)).digest('hex');
 
@@ -115,11 +122,15 @@ export class Checkpoint {
   private readonly entryTexts = new EntryTexts(',\n');
   /** The entries this run looked up or recorded: the files it was given, under any name. */
   private readonly consulted = new Set<string>();
+  /** Each file's window before this run reads on (src/ship/checkpoint-window.ts): none from its start. */
+  private readonly before = new Map<string, EntryWindow>();
 
   private constructor(
     path: string,
     private readonly state: CheckpointFile,
     private readonly lock: FileLock,
+    /** This run's --since/--until. */
+    private readonly window: EntryWindow,
   ) {
     this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text());
     this.index = new EntryIndex(state.files);
@@ -136,13 +147,14 @@ export class Checkpoint {
   }
 
   /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
-  static async load(path: string): Promise<Checkpoint> {
+  static async load(path: string, window: EntryWindow = {}): Promise<Checkpoint> {
     const state = readStateFile<CheckpointFile>(path, 'the checkpoint', 'checkpoint', { version: 1, files: {} }, 'files');
     try {
       return new Checkpoint(
         path,
         state,
         await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint'),
+        window,
       );
     } catch (error) {
       throw new CheckpointError((error as Error).message, { cause: error });
@@ -170,6 +182,12 @@ export class Checkpoint {
    */
   resumePoint(file: string, now: FileNow): ResumePoint {
     const path = resolve(file);
+    const point = this.findPoint(path, now);
+    this.before.set(path, point.kind === 'resume' ? (point.window ?? {}) : {});
+    return point;
+  }
+
+  private findPoint(path: string, now: FileNow): ResumePoint {
     const progress = this.state.files[path];
     this.consulted.add(path);
     if (progress && sameContent(progress, now)) return this.pointFrom(progress, now);
@@ -205,8 +223,9 @@ export class Checkpoint {
       for (const [name, p] of this.index.byContent(fingerprint(decoded, FINGERPRINT_BYTES)))
         if (p !== mine) {
           this.consulted.add(name);
-          const reason = `is ${name} compressed (same first 4 KiB once decompressed): resuming after line ${p.line}`;
-          return { kind: 'resume', offset: p.offset, line: p.line, reason };
+          const known = `is ${name} compressed (same first 4 KiB once decompressed)`;
+          if (!covers(p, this.window)) return this.uncovered(p, known);
+          return { kind: 'resume', offset: p.offset, line: p.line, reason: `${known}: resuming after line ${p.line}`, ...resumedWithin(p) };
         }
     return null;
   }
@@ -218,11 +237,21 @@ export class Checkpoint {
   private adopt(path: string, now: FileNow, name: string, p: FileProgress, known: string): ResumePoint {
     this.consulted.add(name);
     const point = this.pointFrom(p, now, known);
-    if (point.kind === 'done') this.record(path, { offset: p.offset, line: p.line, size: p.size, done: true }, markOf(now.identity!));
+    if (point.kind === 'done')
+      this.record(path, { offset: p.offset, line: p.line, size: p.size, done: true, ...windowOf(p) }, markOf(now.identity!));
     return point;
   }
 
+  /** A file shipped under a window that left out records this run asks for: read again from its start. */
+  private uncovered(progress: FileProgress, known?: string): ResumePoint {
+    const what =
+      `was shipped with ${describeWindow(progress)}, which left records of it out that this run asks for: ` +
+      'reading it from the start (the records shipped then are sent again)';
+    return { kind: 'start', reason: known ? `${known}: ${what}` : what };
+  }
+
   private pointFrom(progress: FileProgress, now: FileNow, known?: string): ResumePoint {
+    if (!covers(progress, this.window)) return this.uncovered(progress, known);
     const says = (what: string) => (known ? `${known}: ${what}` : what);
     if (now.size < progress.size)
       return { kind: 'start', reason: says(`was truncated (${now.size} < ${progress.size} bytes): reading it from the start`) };
@@ -232,6 +261,7 @@ export class Checkpoint {
       offset: progress.offset,
       line: progress.line,
       ...(known ? { reason: says(`resuming after line ${progress.line}`) } : {}),
+      ...resumedWithin(progress),
     };
   }
 
@@ -242,7 +272,10 @@ export class Checkpoint {
   record(file: string, progress: FileProgress, mark?: FileMark): void {
     const path = resolve(file);
     const before = this.state.files[path];
-    const entry = mark ? { ...progress, ...mark } : progress;
+    // The lines before where this run started on the file were shipped within the window they had.
+    const window = narrower(windowOf(progress), this.before.get(path) ?? windowOf(before));
+    const { since: _since, until: _until, ...position } = progress;
+    const entry: FileProgress = { ...position, ...mark, ...window };
     this.consulted.add(path);
     this.state.files[path] = entry;
     this.entryTexts.set(path, entryText(path, entry));

@@ -17,6 +17,7 @@ import { LineAcceptor, type AcceptOptions } from './accept.js';
 import { SpoolWriter, type CheckpointBook, type ChunkSink, type Position } from './spool-writer.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { markOf, type FileMark, type ResumePoint } from './checkpoint.js';
+import { cutWindow } from './checkpoint-window.js';
 import type { RateLimiter } from './rate.js';
 
 export interface PipelineOptions extends AcceptOptions {
@@ -195,7 +196,8 @@ export class ShipPipeline {
     const path = source.path;
     if (!checkpoint || path === null) return;
     const [offset, line] = this.standing(source);
-    const done = { offset, line, size: source.size ?? 0, done: !this.held.has(source) };
+    const { since, until } = this.options;
+    const done = { offset, line, size: source.size ?? 0, done: !this.held.has(source), ...cutWindow(source, since, until) };
     const mark = this.marks.get(source);
     this.spoolWriter.whenSpooled(() => {
       checkpoint.record(path, done, mark);

@@ -14,6 +14,7 @@ import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
 import { Spool } from '../spool/spool.js';
 import { Checkpoint, CheckpointError } from './checkpoint.js';
+import { runWindow } from './checkpoint-window.js';
 import { goneNotes } from './checkpoint-gone.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
 import { DeadLetterFile } from './dead-letter.js';
@@ -112,7 +113,8 @@ export class ShipRun {
     const readers = readersFor(options, sources);
     // Worker threads only for more than one reader: one reader does without their modules.
     const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
-    const checkpoint = options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint);
+    const checkpoint =
+      options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint, runWindow(options.since, options.until));
     let deadLetter: DeadLetterFile | null = null;
     try {
       deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);

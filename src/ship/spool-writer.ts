@@ -7,6 +7,8 @@ import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { compressChunk, type Chunk, type ChunkBuilder } from '../forward/chunk.js';
 import type { InputSource } from '../input/sources.js';
 import type { Checkpoint, FileMark } from './checkpoint.js';
+import { cutWindow } from './checkpoint-window.js';
+import type { AcceptOptions } from './accept.js';
 import type { ShipCounts } from './counts.js';
 
 /** Where reading stands: the end of the last line read, in its source (and its mark, for --checkpoint). */
@@ -34,7 +36,7 @@ export type CheckpointBook = Pick<Checkpoint, 'resumePoint' | 'record'> & Partia
  */
 export const UNSAVED_CHUNKS = 4;
 
-export interface SpoolWriterOptions {
+export interface SpoolWriterOptions extends Pick<AcceptOptions, 'since' | 'until'> {
   /** gzip each chunk at this level, or not at all (null). */
   gzipLevel: number | null;
   bodies: ChunkBufferPool | null;
@@ -177,7 +179,9 @@ export class SpoolWriter {
     const { checkpoint } = this.options;
     if (!checkpoint || !position?.source.path) return;
     const { source } = position;
-    checkpoint.record(source.path!, { offset: position.end, line: position.line, size: source.size ?? 0, done: false }, position.mark);
+    const { since, until } = this.options;
+    const progress = { offset: position.end, line: position.line, size: source.size ?? 0, done: false, ...cutWindow(source, since, until) };
+    checkpoint.record(source.path!, progress, position.mark);
   }
 
   /** Resolves once at most UNSAVED_CHUNKS positions moved by commit() are unsaved; rejects with a save that failed. */

@@ -279,6 +279,47 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.equal(jsonSummary(res.stderr).filtered, 200 - expected.length);
   });
 
+  // A file a run with --since marked done was skipped by every later run: one asking for the
+  // records before --since shipped none of them and said every record acked.
+  for (const workers of ['1', '2']) {
+    it(`reads again a file the checkpoint has shipped within a narrower --since/--until (--workers ${workers})`, async () => {
+      const r = await receiver();
+      const dir = tempDir();
+      const { files, records } = smallFiles(dir, 2, 100, 48);
+      const checkpoint = join(dir, 'checkpoint.json');
+      const all = records.flat();
+      const time = (l: string) => (JSON.parse(l) as { Timestamp: string }).Timestamp;
+      // Each file has records on both sides of this time.
+      const since = time(records[0]![50]!);
+      const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--workers', workers, '--summary', 'json', ...files];
+      const first = await runCli([...args, '--since', since]);
+      assert.equal(first.code, EXIT.ok, first.stderr);
+      const shipped = r.requestIds().length;
+      assert.ok(shipped > 0 && shipped < all.length, `${shipped} of ${all.length} within --since`);
+
+      const wider = await runCli(args);
+      assert.equal(wider.code, EXIT.ok, wider.stderr);
+      for (const file of files)
+        assert.match(
+          wider.stderr,
+          new RegExp(
+            `${file}: was shipped with --since \\S+, which left records of it out that this run asks for: reading it from the start`,
+          ),
+        );
+      const ids = r.requestIds();
+      assert.deepEqual([...new Set(ids)].sort(), all.map(idOf).sort(), 'every record, those before --since too');
+      assert.equal(ids.length, all.length + shipped, 'what the first run shipped, sent again once');
+
+      // Now shipped whole: neither a run without --since nor one with it reads them again.
+      for (const again of [args, [...args, '--since', since]]) {
+        const res = await runCli(again);
+        assert.equal(res.code, EXIT.ok, res.stderr);
+        assert.equal(jsonSummary(res.stderr).filesAlreadyShipped, 2, res.stderr);
+      }
+      assert.equal(r.requestIds().length, all.length + shipped);
+    });
+  }
+
   it('accepts --since one nanosecond before --until, and refuses them equal', async () => {
     const ok = await runCli(['--port', '1', '--since', '2021-09-22T12:00:00.000000001Z', '--until', '2021-09-22T12:00:00.000000002Z'], {
       input: '',

@@ -55,7 +55,7 @@ function writer(sink: ChunkSink, gzipLevel: number | null, maxRecords = 1) {
     sink,
     builder,
     emptyCounts(),
-    { gzipLevel, bodies: null, checkpoint: null, flushIntervalMs: 60_000 },
+    { gzipLevel, bodies: null, checkpoint: null, flushIntervalMs: 60_000, since: null, until: null },
     () => null,
   );
   const state = { rotations: 0 };
