@@ -43,6 +43,25 @@ function records(n: number, seed: number) {
   });
 }
 
+/** Ships three sample records (of `seed`) to `r` through the CLI, from stdin. */
+function shipThree(r: RunningReceiver, seed: number) {
+  return runCli(['--port', String(r.port), '-'], {
+    input: records(3, seed)
+      .map((s) => `${JSON.stringify(s.record)}\n`)
+      .join(''),
+  });
+}
+
+const idsOfThree = (seed: number) => records(3, seed).map((s) => s.record.RequestID);
+
+/** The RequestIDs in a file `receive --out` wrote, in order. */
+function idsIn(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+}
+
 async function waitFor(r: RunningReceiver, n: number): Promise<void> {
   for (let i = 0; i < 500 && r.events().length < n; i++) await new Promise((res) => setTimeout(res, 10));
 }
@@ -277,50 +296,25 @@ describe('audit-ship receive robustness', () => {
   it('--out deleted while in use is made again, with the events written after', async () => {
     const out = join(tempDir(), 'events.jsonl');
     const r = await startReceiveCli(['--out', out]);
-    const ship = (seed: number) =>
-      runCli(['--port', String(r.port), '-'], {
-        input: records(3, seed)
-          .map((s) => `${JSON.stringify(s.record)}\n`)
-          .join(''),
-      });
-    assert.equal((await ship(78)).code, 0);
+    assert.equal((await shipThree(r, 78)).code, 0);
     unlinkSync(out);
-    const second = await ship(79);
+    const second = await shipThree(r, 79);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(await r.stop(), 0);
-    const ids = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
-    assert.deepEqual(
-      ids,
-      records(3, 79).map((s) => s.record.RequestID),
-    );
+    assert.deepEqual(idsIn(out), idsOfThree(79));
     assert.match(r.stderr(), /--out \S+events\.jsonl was deleted while in use; made again, and events go on into it/);
   });
 
   it('--out moved away while in use (rotated): events go on into the path, the chunk written then in both', async () => {
     const out = join(tempDir(), 'events.jsonl');
     const r = await startReceiveCli(['--out', out]);
-    const ship = (seed: number) =>
-      runCli(['--port', String(r.port), '-'], {
-        input: records(3, seed)
-          .map((s) => `${JSON.stringify(s.record)}\n`)
-          .join(''),
-      });
-    const idsIn = (path: string) =>
-      readFileSync(path, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
-    const idsOf = (seed: number) => records(3, seed).map((s) => s.record.RequestID);
-    assert.equal((await ship(80)).code, 0);
+    assert.equal((await shipThree(r, 80)).code, 0);
     renameSync(out, `${out}.1`);
-    assert.equal((await ship(81)).code, 0);
-    assert.equal((await ship(82)).code, 0);
+    assert.equal((await shipThree(r, 81)).code, 0);
+    assert.equal((await shipThree(r, 82)).code, 0);
     assert.equal(await r.stop(), 0);
-    assert.deepEqual(idsIn(`${out}.1`), [...idsOf(80), ...idsOf(81)]);
-    assert.deepEqual(idsIn(out), [...idsOf(81), ...idsOf(82)]);
+    assert.deepEqual(idsIn(`${out}.1`), [...idsOfThree(80), ...idsOfThree(81)]);
+    assert.deepEqual(idsIn(out), [...idsOfThree(81), ...idsOfThree(82)]);
     assert.match(r.stderr(), /--out \S+events\.jsonl was moved away while in use \(rotated\?\); events go on into/);
   });
 
