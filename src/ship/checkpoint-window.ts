@@ -19,28 +19,36 @@ export interface EntryWindow {
 
 const text = (bound: TimeBound) => formatTimestamp(bound.seconds, bound.nanoseconds);
 
+/** The window of the bounds given; an undefined one is left out. */
+function bounds(since: string | undefined, until: string | undefined): EntryWindow {
+  return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+}
+
 /** A run's window, from its --since and --until. */
 export function runWindow(since: TimeBound | null | undefined, until: TimeBound | null | undefined): EntryWindow {
-  return { ...(since ? { since: text(since) } : {}), ...(until ? { until: text(until) } : {}) };
+  return bounds(since ? text(since) : undefined, until ? text(until) : undefined);
 }
 
 /** The bounds of the run's window that left records of `source` out: what its entry must keep. */
 export function cutWindow(source: InputSource, since: TimeBound | null, until: TimeBound | null): EntryWindow {
-  const cut = source.cutBy;
-  if (!cut) return {};
-  return { ...(cut.since && since ? { since: text(since) } : {}), ...(cut.until && until ? { until: text(until) } : {}) };
+  return runWindow(source.cutBy?.since ? since : null, source.cutBy?.until ? until : null);
 }
 
 /** The bounds of an entry, alone. */
 export function windowOf(entry: EntryWindow | undefined): EntryWindow {
-  return { ...(entry?.since !== undefined ? { since: entry.since } : {}), ...(entry?.until !== undefined ? { until: entry.until } : {}) };
+  return bounds(entry?.since, entry?.until);
+}
+
+/** Whether a window has no bound: nothing was left out. */
+export function unbounded(w: EntryWindow): boolean {
+  return w.since === undefined && w.until === undefined;
 }
 
 /** Both windows at once: the later since, the earlier until (what was shipped under both). */
 export function narrower(a: EntryWindow, b: EntryWindow): EntryWindow {
-  const since = a.since === undefined ? b.since : b.since === undefined || a.since > b.since ? a.since : b.since;
-  const until = a.until === undefined ? b.until : b.until === undefined || a.until < b.until ? a.until : b.until;
-  return { ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+  const since = a.since === undefined || (b.since !== undefined && b.since > a.since) ? b.since : a.since;
+  const until = a.until === undefined || (b.until !== undefined && b.until < a.until) ? b.until : a.until;
+  return bounds(since, until);
 }
 
 /** Whether what was shipped within `shipped` holds every record `wanted` asks for. */

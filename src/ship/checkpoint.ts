@@ -15,7 +15,7 @@ import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { EntryTexts } from './checkpoint-text.js';
 import { isGone } from './checkpoint-gone.js';
-import { covers, describeWindow, narrower, windowOf, type EntryWindow } from './checkpoint-window.js';
+import { covers, describeWindow, narrower, unbounded, windowOf, type EntryWindow } from './checkpoint-window.js';
 import { EntryIndex, FINGERPRINT_BYTES } from './checkpoint-index.js';
 import { decodedHead } from '../input/sources.js';
 import { CheckpointError } from '../errors.js';
@@ -59,7 +59,7 @@ export type ResumePoint =
 /** A resume point's window: that of the entry it resumes, when it has one. */
 function resumedWithin(entry: FileProgress): { window?: EntryWindow } {
   const window = windowOf(entry);
-  return window.since === undefined && window.until === undefined ? {} : { window };
+  return unbounded(window) ? {} : { window };
 }
 
 const fingerprint = (head: Buffer, bytes: number) => createHash('sha256').update(head.subarray(0, bytes)).digest('hex');

@@ -133,6 +133,9 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     },
   };
 
+  /** Where a stream starts, for the notes that name it. */
+  const from = (stream: ContainerStream) => (stream.position ? ` from ${stream.position.time}` : '');
+
   function launch(stream: ContainerStream): void {
     const done = stream
       .run()
@@ -154,8 +157,6 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
       });
     running.add(done);
   }
-
-  const from = (stream: ContainerStream) => (stream.position ? ` from ${stream.position.time}` : '');
 
   function onPod(pod: PodInfo): void {
     for (const container of pod.containers) {
