@@ -1,8 +1,10 @@
 /** The decoded start of a gzip file: whole members, a member followed by garbage, every header field. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import { crc32, gzipSync } from 'node:zlib';
 import { inflateHead } from '../../src/input/gzip-head.js';
+import { SNIFF_BYTES } from '../../src/input/sniff.js';
 
 const TEXT = '{"RequestID":"a"}\n{"RequestID":"b"}\n';
 
@@ -40,6 +42,22 @@ describe('inflateHead', () => {
     it(`decodes a member with ${name} followed by garbage, which fails gunzip as a whole`, () => {
       const head = Buffer.concat([member(flags), Buffer.from('garbage\n')]);
       assert.equal(inflateHead(head).toString(), TEXT);
+    });
+  }
+
+  for (const [name, line] of [
+    ['audit lines, whose first 2 KB on disk decode to more than that', (i: number) => `{"RequestID":"${i}","Path":"/v1/models"}\n`],
+    ['lines that hardly compress, whose whole head is needed', (i: number) => `${randomBytes(48).toString('base64')} ${i}\n`],
+  ] as const) {
+    it(`decodes the first ${SNIFF_BYTES} bytes of a 4 KiB head of ${name}, and no more`, () => {
+      const text = Array.from({ length: 2000 }, (_, i) => line(i)).join('');
+      const head = gzipSync(text).subarray(0, 4096);
+      assert.equal(inflateHead(head).toString(), text.slice(0, SNIFF_BYTES));
+      // Damage past the first 2 KB of compressed bytes: seen only where they were needed.
+      const damaged = Buffer.from(head);
+      damaged.fill(0xff, 3000, 3100);
+      if (name.startsWith('audit')) assert.equal(inflateHead(damaged).toString(), text.slice(0, SNIFF_BYTES));
+      else assert.throws(() => inflateHead(damaged), /invalid|incorrect/i);
     });
   }
 
