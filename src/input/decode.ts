@@ -30,14 +30,17 @@ function takeBuffer(): Buffer {
  * Reads into two buffers in turn, the next read running while the consumer works on the chunk
  * just read (a stream reads each chunk into fresh memory: over 200 MB that cost about 0.16 s more
  * CPU, in allocation and page faults). `read` fills the buffer it is given and says how many bytes
- * it read, 0 at the end. Once `stopped()` is true no further read is
- * started: the chunks already read are delivered, then the iteration ends. As within an input, a
- * chunk stays valid until the chunk after the next one is asked for, counting the next input's.
+ * it read, 0 at the end; `atEnd(short)` says whether the read just made, `short` when it gave fewer
+ * bytes than asked, reached the end, so that none is made to find it (a file shorter than a chunk is then one read, not two). Once `stopped()` is
+ * true no further read is started: the chunks already read are delivered, then the iteration
+ * ends. As within an input, a chunk stays valid until the chunk after the next one is asked for,
+ * counting the next input's.
  */
 export async function* readInTurns(
   source: InputSource,
   read: (into: Buffer) => Promise<number>,
   stopped: () => boolean = () => false,
+  atEnd: (short: boolean) => boolean = () => false,
 ): AsyncGenerator<Buffer> {
   const buffers = [takeBuffer(), takeBuffer()];
   let turn = 0;
@@ -51,11 +54,13 @@ export async function* readInTurns(
         return;
       }
       const chunk = buffers[turn]!.subarray(0, bytesRead);
+      const last = atEnd(bytesRead < buffers[turn]!.length);
       source.bytesRead += bytesRead;
       // The other buffer held the chunk before this one, which the consumer is done with.
       turn ^= 1;
-      reading = stopped() ? null : read(buffers[turn]!);
+      reading = last || stopped() ? null : read(buffers[turn]!);
       yield chunk;
+      ended = last;
     }
   } finally {
     // A read still running must land before its file is closed.

@@ -81,11 +81,15 @@ export async function* readRegularFile(source: InputSource, path: string, start:
       );
     }
     let position = start;
-    yield* readInTurns(source, async (into) => {
+    const read = async (into: Buffer) => {
       const bytesRead = await readAt(fd, into, position);
       position += bytesRead;
       return bytesRead;
-    });
+    };
+    // A regular file's read comes short only at its end. One that did not reach the size the file
+    // had when it was opened is read on (a network file system may return less), as is a full one.
+    const atEnd = (short: boolean) => short && position >= info.size;
+    yield* readInTurns(source, read, () => false, atEnd);
   } finally {
     // readInTurns has awaited its last read: no read of this descriptor is left in the pool.
     closeSync(fd);
