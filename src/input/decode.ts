@@ -31,10 +31,10 @@ function takeBuffer(): Buffer {
  * just read (a stream reads each chunk into fresh memory: over 200 MB that cost about 0.16 s more
  * CPU, in allocation and page faults). `read` fills the buffer it is given and says how many bytes
  * it read, 0 at the end; `atEnd(short)` says whether the read just made, `short` when it gave fewer
- * bytes than asked, reached the end, so that none is made to find it (a file shorter than a chunk is then one read, not two). Once `stopped()` is
- * true no further read is started: the chunks already read are delivered, then the iteration
- * ends. As within an input, a chunk stays valid until the chunk after the next one is asked for,
- * counting the next input's.
+ * bytes than asked, reached the end, so that none is made to find it (a file shorter than a chunk
+ * is then one read, not two). Once `stopped()` is true no further read is started: the chunks
+ * already read are delivered, then the iteration ends. As within an input, a chunk stays valid
+ * until the chunk after the next one is asked for, counting the next input's.
  */
 export async function* readInTurns(
   source: InputSource,

@@ -246,7 +246,10 @@ const SLOW_CHECK_MS = 2;
  */
 const WARM_UP_MS = 10;
 
-/** Whether `checks` checks that blocked, `spentMs` in all, found a slow disk: more than `slowCheckMs` each after the warm-up's allowance. */
+/**
+ * Whether `checks` checks that blocked, `spentMs` in all, found a slow disk: more than `slowCheckMs`
+ * each, beyond the warm-up's allowance.
+ */
 export function checksAreSlow(spentMs: number, checks: number, slowCheckMs = SLOW_CHECK_MS): boolean {
   return spentMs > WARM_UP_MS + slowCheckMs * checks;
 }
