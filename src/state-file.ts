@@ -51,14 +51,17 @@ async function openTemporary(temporary: string): Promise<FileHandle> {
  * written; one replace runs at a time, and the changes made while it runs are written together by
  * the next. So the file trails the state by the replace under way and never leads it: a position
  * is saved only after what it stands for is. Each change has a number, so that a writer can wait
- * until the file is at most so many changes behind. A failed replace ends the writing: `changed()`
- * throws its error from then on, and every wait rejects with it.
+ * until the file holds a given one. On demand (`eager` false), a change is written only once a
+ * wait or a request asks for it. A failed replace ends the writing: `changed()` throws its error
+ * from then on, and every wait rejects with it.
  */
 export class StateFileWriter {
   private writing: Promise<void> | null = null;
   /** Changes asked for, and the newest of them on disk. */
   private asked = 0;
   private done = 0;
+  /** The newest change a wait or a request asked to have on disk (on demand). */
+  private wanted = 0;
   private waiting: { version: number; resolve: () => void; reject: (error: Error) => void }[] = [];
   private failure: Error | null = null;
   /**
@@ -75,12 +78,34 @@ export class StateFileWriter {
     private readonly durable: boolean,
     /** The error to report for a failed replace (it names the file for the user). */
     private readonly describe: (error: unknown) => Error,
+    /** Written as soon as it changes; else on demand (see the class). */
+    private readonly eager = true,
   ) {}
+
+  /** The number of the newest change. */
+  get changes(): number {
+    return this.asked;
+  }
 
   changed(): void {
     if (this.failure) throw this.failure;
     this.asked++;
+    if (this.eager) this.request(this.asked);
+  }
+
+  /** Has the file written up to change `version` at least, without waiting for it. */
+  request(version: number): void {
+    if (this.failure || version <= this.done) return;
+    this.wanted = Math.max(this.wanted, Math.min(version, this.asked));
     this.writing ??= this.drain();
+  }
+
+  /** Resolves once the file holds change `version` (and every one before); rejects if a replace failed. */
+  savedThrough(version: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.done >= version) return Promise.resolve();
+    this.request(version);
+    return new Promise((resolve, reject) => this.waiting.push({ version, resolve, reject }));
   }
 
   /**
@@ -88,10 +113,7 @@ export class StateFileWriter {
    * rejects if a replace failed.
    */
   saved(behind = 0): Promise<void> {
-    const version = this.asked - behind;
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.done >= version) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiting.push({ version, resolve, reject }));
+    return this.savedThrough(this.asked - behind);
   }
 
   /** `text` as UTF-8, in the memory kept for it. */
@@ -107,7 +129,7 @@ export class StateFileWriter {
 
   private async drain(): Promise<void> {
     try {
-      while (this.done < this.asked) {
+      while (this.done < this.wanted) {
         const version = this.asked;
         await replaceFile(this.path, this.encode(this.text()), this.durable);
         this.done = version;
@@ -136,11 +158,13 @@ export function jsonStateWriter(
   what: string,
   durable: boolean,
   text?: () => string | readonly string[],
+  eager = true,
 ): StateFileWriter {
   return new StateFileWriter(
     path,
     text ?? (() => `${JSON.stringify(state, null, 1)}\n`),
     durable,
     (error) => new CheckpointError(`cannot write ${what} ${path}: ${describeSystemError(error)}`, { cause: error }),
+    eager,
   );
 }

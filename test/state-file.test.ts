@@ -10,8 +10,8 @@ import { describe, it } from 'node:test';
 import { StateFileWriter } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
 
-/** A writer of a counter's value, counting the replaces it starts. */
-function counterFile(path: string, durable = true) {
+/** A writer of a counter's value, counting the replaces it starts; `eager` false: written on demand. */
+function counterFile(path: string, durable = true, eager = true) {
   const state = { value: 0, replaces: 0 };
   const writer = new StateFileWriter(
     path,
@@ -21,6 +21,7 @@ function counterFile(path: string, durable = true) {
     },
     durable,
     (error) => new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code}`),
+    eager,
   );
   const set = (value: number) => {
     state.value = value;
@@ -56,6 +57,26 @@ describe('StateFileWriter', () => {
     assert.deepEqual(seen, [1, 3], 'two behind: after the first replace; none behind: after the second');
     await writer.saved(5);
     assert.equal(read(), 3, 'a wait the file already meets resolves at once');
+  });
+
+  it('on demand, writes nothing until a change is asked for, then the newest state in one replace', async () => {
+    const path = join(tempDir(), 'state.json');
+    const { state, writer, set, read } = counterFile(path, false, false);
+    for (let i = 1; i <= 10; i++) set(i);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(state.replaces, 0);
+    assert.equal(writer.changes, 10);
+    await writer.savedThrough(4);
+    assert.equal(read(), 10, 'the newest state, though change 4 was asked for');
+    assert.equal(state.replaces, 1);
+    set(11);
+    writer.request(11);
+    writer.request(11);
+    await writer.savedThrough(11);
+    assert.equal(read(), 11);
+    assert.equal(state.replaces, 2);
+    await writer.savedThrough(3);
+    assert.equal(state.replaces, 2, 'a change on disk already is not written again');
   });
 
   it('makes its directory again when it was deleted while in use, and writes the newest state there', async () => {

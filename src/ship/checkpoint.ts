@@ -132,7 +132,8 @@ export class Checkpoint {
     /** This run's --since/--until. */
     private readonly window: EntryWindow,
   ) {
-    this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text());
+    // Written on demand: as the spool writer asks, every few chunks (src/ship/spool-writer.ts).
+    this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text(), false);
     this.index = new EntryIndex(state.files);
     for (const [name, p] of Object.entries(state.files)) {
       this.index.add(name, p);
@@ -167,6 +168,21 @@ export class Checkpoint {
    */
   saved(behind = 0): Promise<void> {
     return this.file.saved(behind);
+  }
+
+  /** The number of positions recorded so far: what savedThrough() and request() take. */
+  changes(): number {
+    return this.file.changes;
+  }
+
+  /** Resolves once the file holds the first `version` positions recorded; rejects with a write that failed. */
+  savedThrough(version: number): Promise<void> {
+    return this.file.savedThrough(version);
+  }
+
+  /** Has the file written with the first `version` positions recorded at least, without waiting. */
+  request(version: number): void {
+    this.file.request(version);
   }
 
   /** Releases the lock once the last write is done (a failed one was reported by saved() or record()). */

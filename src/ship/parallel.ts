@@ -13,7 +13,7 @@ import type { InputSource } from '../input/sources.js';
 import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
 import { resumeFrom, type PipelineOptions, type ReadFailure } from './pipeline.js';
-import { UNSAVED_CHUNKS, type ChunkSink } from './spool-writer.js';
+import { chunkSaves, type ChunkSaves, type ChunkSink } from './spool-writer.js';
 import {
   asBuffer,
   READING_COUNTS,
@@ -72,6 +72,8 @@ interface Run {
   readonly counts: ShipCounts;
   readonly sources: readonly InputSource[];
   readonly stopping: boolean;
+  /** The checkpoint's saves, counted in the chunks of every worker together; none without one. */
+  readonly checkpointSaves: ChunkSaves | null;
   /** The next files to read, or none when there are none left or the run stops. */
   nextJob(): InputSource[];
   fail(error: unknown): void;
@@ -193,9 +195,9 @@ class ReaderThread {
     const entries = bodies ? bodies.copy(body, body.length) : body;
     const slab = bodies ? (m.entries.buffer as ArrayBuffer) : null;
     const reply = (ok: boolean) => this.send({ type: 'appended', seq: m.seq, ok, slab }, slab ? [slab] : []);
-    // Written once at most UNSAVED_CHUNKS recorded positions are unsaved (a worker records a
-    // chunk's position before it sends its next chunk): what a crash repeats stays bounded.
-    const saved = this.run.options.checkpoint?.saved?.(UNSAVED_CHUNKS) ?? Promise.resolve();
+    // Written once at most UNSAVED_CHUNKS chunks' recorded positions are unsaved (a worker
+    // records a chunk's position before it sends its next chunk): what a crash repeats stays bounded.
+    const saved = this.run.checkpointSaves?.spooled() ?? Promise.resolve();
     const chunk = { id: m.id, entries, count: m.count, compressed: m.compressed, retries: 0 };
     saved
       .then(() => this.run.spool.append(chunk))
@@ -238,13 +240,16 @@ export class ParallelPipeline implements Run {
   /** What stopped the run: a write that failed here, or a worker that failed. */
   private error: unknown = null;
   private readonly failures: ReadFailure[] = [];
+  readonly checkpointSaves: ChunkSaves | null;
 
   constructor(
     readonly spool: ChunkSink,
     readonly options: PipelineOptions,
     readonly counts: ShipCounts,
     private readonly readers: number,
-  ) {}
+  ) {
+    this.checkpointSaves = chunkSaves(options.checkpoint);
+  }
 
   /** Reads every source, `readers` at a time; the same outcome as ShipPipeline.run. */
   async run(sources: readonly InputSource[]): Promise<ReadFailure[]> {

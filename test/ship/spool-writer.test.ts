@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ChunkBuilder, type Chunk } from '../../src/forward/chunk.js';
 import { emptyCounts } from '../../src/ship/counts.js';
-import { SpoolWriter, type ChunkSink } from '../../src/ship/spool-writer.js';
+import { ChunkSaves, SpoolWriter, UNSAVED_CHUNKS, type ChunkSink } from '../../src/ship/spool-writer.js';
+import { StateFileWriter } from '../../src/state-file.js';
+import { tempDir } from '../helpers/cli.js';
 
 /** A spool whose writes finish only when the test says: how many chunks wait for the disk is then plain to see. */
 class HeldSink implements ChunkSink {
@@ -151,5 +155,39 @@ describe('SpoolWriter', () => {
     await settle();
     assert.equal(told.join(), '');
     assert.match(String(w.spoolWriter.failure), /ENOSPC/);
+  });
+});
+
+describe('ChunkSaves', () => {
+  it('saves the checkpoint every three chunks however many positions each records, and a chunk waits for the one UNSAVED_CHUNKS before it', async () => {
+    const path = join(tempDir(), 'checkpoint.json');
+    let replaces = 0;
+    // The file holds the number of positions recorded when its replace began.
+    const file: StateFileWriter = new StateFileWriter(
+      path,
+      () => {
+        replaces++;
+        return `${file.changes}\n`;
+      },
+      false,
+      (error) => error as Error,
+      false,
+    );
+    const saves = new ChunkSaves({
+      changes: () => file.changes,
+      request: (v) => file.request(v),
+      savedThrough: (v) => file.savedThrough(v),
+    });
+    const recorded: number[] = [];
+    for (let chunk = 0; chunk < 30; chunk++) {
+      // A chunk's position and 16 small files done in it.
+      for (let k = 0; k < 17; k++) file.changed();
+      recorded.push(file.changes);
+      await saves.spooled();
+      if (chunk < UNSAVED_CHUNKS) continue;
+      const onDisk = existsSync(path) ? Number(readFileSync(path, 'utf8')) : 0;
+      assert.ok(onDisk >= recorded[chunk - UNSAVED_CHUNKS]!, `after chunk ${chunk}: ${onDisk} positions saved`);
+    }
+    assert.ok(replaces <= 11, `${replaces} replaces for 30 chunks`);
   });
 });
