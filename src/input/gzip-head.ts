@@ -7,13 +7,6 @@ import { SNIFF_BYTES } from './sniff.js';
 
 const PARTIAL = { finishFlush: constants.Z_SYNC_FLUSH };
 
-/**
- * Compressed bytes inflated first: audit lines give the SNIFF_BYTES a check needs from about
- * 1.5 KB of gzip. The whole 4 KiB head gave some 24 KB, twice the CPU, and the garbage of 2,000
- * files checked one after another raised a backfill's peak by 8 MB.
- */
-const FIRST_TRY_BYTES = 2048;
-
 /** Gzip header flags (RFC 1952, 2.3.1). */
 const FHCRC = 0x02;
 const FEXTRA = 0x04;
@@ -23,6 +16,13 @@ const FCOMMENT = 0x10;
 const RESERVED = 0xe0;
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+/**
+ * Compressed bytes inflated first: audit lines give the SNIFF_BYTES a check needs from about
+ * 1.5 KB of gzip. The whole 4 KiB head gave some 24 KB, twice the CPU, and the garbage of 2,000
+ * files checked one after another raised a backfill's peak by 8 MB.
+ */
+const FIRST_TRY_BYTES = 2048;
 
 /**
  * The first SNIFF_BYTES (or fewer) of what `raw`, a gzip file's first bytes, decompress to: from
