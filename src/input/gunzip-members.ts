@@ -126,6 +126,19 @@ async function feed(input: Input, inflater: InflateRaw): Promise<void> {
   inflater.end();
 }
 
+const NO_OUTPUT = Buffer.alloc(0);
+
+/**
+ * Lets go of the output memory a destroyed inflater keeps (zlib's `_outBuffer`: `chunkSize`
+ * bytes, 256 KiB here), which zlib reads no more once the stream is destroyed. The inflater lives
+ * as long as its member is read, long enough to be moved to V8's old generation, where it waits
+ * for a full collection, and its last output buffer with it: 400 `.gz` files of 500 records
+ * peaked at 86 MB, 72 when it is let go (the same records in one `.gz` file: 71).
+ */
+function releaseOutput(inflater: InflateRaw): void {
+  (inflater as unknown as { _outBuffer: Buffer })._outBuffer = NO_OUTPUT;
+}
+
 /** One member's decoded data, as zlib hands it out; its trailer checked after the last of it. */
 async function* inflateMember(input: Input, chunkSize: number): AsyncGenerator<Buffer> {
   const inflater = createInflateRaw({ chunkSize });
@@ -146,6 +159,7 @@ async function* inflateMember(input: Input, chunkSize: number): AsyncGenerator<B
     }
   } finally {
     inflater.destroy();
+    releaseOutput(inflater);
   }
   await feeding;
   const trailer = await readExactly(input, TRAILER_BYTES);
