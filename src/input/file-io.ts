@@ -87,8 +87,9 @@ export async function* readRegularFile(source: InputSource, path: string, start:
       return bytesRead;
     };
     // A regular file's read comes short only at its end. One that did not reach the size the file
-    // had when it was opened is read on (a network file system may return less), as is a full one.
-    const atEnd = (short: boolean) => short && position >= info.size;
+    // had when it was opened is read on (a network file system may return less), as is a full one,
+    // and so is every read of a file that says it is empty: /proc's files do, and give a page a read.
+    const atEnd = (short: boolean) => short && info.size > 0 && position >= info.size;
     yield* readInTurns(source, read, () => false, atEnd);
   } finally {
     // readInTurns has awaited its last read: no read of this descriptor is left in the pool.

@@ -4,7 +4,7 @@
  * and every byte arrives, in order, whatever the line lengths.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -88,6 +88,18 @@ describe('plain file source', () => {
     }
     assert.deepEqual(seen, lines.slice(50));
     assert.equal(source.bytesRead, source.size);
+  });
+
+  it('reads a file that says it is empty to its end, though it gives a page a read (/proc)', async (t) => {
+    const proc = '/proc/kallsyms';
+    if (!existsSync(proc)) return t.skip(`${proc} is Linux's: not on this system`);
+    const source = await openFileSource(proc);
+    assert.equal(source.size, 0);
+    let bytes = 0;
+    for await (const chunk of source.chunks()) bytes += chunk.length;
+    assert.ok(bytes > 64 * 1024, `${bytes} bytes read`);
+    assert.equal(bytes, readFileSync(proc).length);
+    assert.equal(source.exhausted, true);
   });
 
   it('reads the next file into the same memory, never into the last chunk it delivered', async () => {
