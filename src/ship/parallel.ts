@@ -70,7 +70,6 @@ interface Run {
   readonly spool: ChunkSink;
   readonly options: PipelineOptions;
   readonly counts: ShipCounts;
-  readonly sources: readonly InputSource[];
   readonly stopping: boolean;
   /** The checkpoint's saves, counted in the chunks of every worker together; none without one. */
   readonly checkpointSaves: ChunkSaves | null;
@@ -234,7 +233,6 @@ class ReaderThread {
 
 export class ParallelPipeline implements Run {
   stopping = false;
-  sources: readonly InputSource[] = [];
   private readonly threads = new Set<ReaderThread>();
   private queue: InputSource[] = [];
   /** What stopped the run: a write that failed here, or a worker that failed. */
@@ -253,7 +251,6 @@ export class ParallelPipeline implements Run {
 
   /** Reads every source, `readers` at a time; the same outcome as ShipPipeline.run. */
   async run(sources: readonly InputSource[]): Promise<ReadFailure[]> {
-    this.sources = sources;
     this.queue = [...sources];
     const count = Math.min(this.readers, sources.length);
     for (let i = 0; i < count; i++) this.threads.add(new ReaderThread(this));
