@@ -162,12 +162,9 @@ export class Checkpoint {
     }
   }
 
-  /**
-   * Resolves once the file is at most `behind` records behind (0: it holds every position
-   * recorded); rejects with a write that failed.
-   */
-  saved(behind = 0): Promise<void> {
-    return this.file.saved(behind);
+  /** Resolves once the file holds every position recorded; rejects with a write that failed. */
+  saved(): Promise<void> {
+    return this.file.saved();
   }
 
   /** The number of positions recorded so far: what savedThrough() and request() take. */
