@@ -29,8 +29,8 @@ export function runWindow(since: TimeBound | null | undefined, until: TimeBound 
   return bounds(since ? text(since) : undefined, until ? text(until) : undefined);
 }
 
-/** The bounds of the run's window that left records of `source` out: what its entry must keep. */
-export function cutWindow(source: InputSource, since: TimeBound | null, until: TimeBound | null): EntryWindow {
+/** The bounds of the run's window (its --since and --until) that left records of `source` out: what its entry must keep. */
+export function cutWindow(source: InputSource, { since, until }: { since: TimeBound | null; until: TimeBound | null }): EntryWindow {
   return runWindow(source.cutBy?.since ? since : null, source.cutBy?.until ? until : null);
 }
 

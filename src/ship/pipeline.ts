@@ -196,8 +196,7 @@ export class ShipPipeline {
     const path = source.path;
     if (!checkpoint || path === null) return;
     const [offset, line] = this.standing(source);
-    const { since, until } = this.options;
-    const done = { offset, line, size: source.size ?? 0, done: !this.held.has(source), ...cutWindow(source, since, until) };
+    const done = { offset, line, size: source.size ?? 0, done: !this.held.has(source), ...cutWindow(source, this.options) };
     const mark = this.marks.get(source);
     this.spoolWriter.whenSpooled(() => {
       checkpoint.record(path, done, mark);

@@ -214,8 +214,7 @@ export class SpoolWriter {
     const { checkpoint } = this.options;
     if (!checkpoint || !position?.source.path) return;
     const { source } = position;
-    const { since, until } = this.options;
-    const progress = { offset: position.end, line: position.line, size: source.size ?? 0, done: false, ...cutWindow(source, since, until) };
+    const progress = { offset: position.end, line: position.line, size: source.size ?? 0, done: false, ...cutWindow(source, this.options) };
     checkpoint.record(source.path!, progress, position.mark);
   }
 
