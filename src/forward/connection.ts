@@ -17,7 +17,7 @@ import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
-import { classifySocketError, endedUnanswered, isTlsRecord, noHelo, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
+import { classifySocketError, endedUnanswered, noHelo, notForwardReply, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
 import { ipVersion } from '../ip.js';
 import { printable } from '../printable.js';
@@ -63,6 +63,8 @@ export class Connection extends EventEmitter {
   private tlsHandshake = false;
   /** Whether the server answered on this connection (a byte, or TLS's handshake): one that expects TLS resets a plain one unanswered. */
   heard = false;
+  /** Whether a reply's first bytes came (after TLS's handshake): checked once for TLS or text, which no forward server sends. */
+  private replied = false;
   /** The server closed or reset the connection: what Fluentd's deny_keepalive does after each ack. */
   endedByPeer = false;
 
@@ -192,8 +194,10 @@ export class Connection extends EventEmitter {
    */
   private async *boundedReplies(): AsyncGenerator<Buffer> {
     for await (const chunk of this.socket as AsyncIterable<Buffer>) {
-      if (!this.heard && !this.options.tls && isTlsRecord(chunk)) {
-        throw new ConnectionLostError(`${describe(this.endpoint)} answered in TLS; ${PLAIN_HINT}`);
+      if (!this.replied) {
+        this.replied = true;
+        const error = notForwardReply(describe(this.endpoint), chunk, this.options.tls !== null);
+        if (error) throw error;
       }
       this.heard = true;
       this.unparsed += chunk.length;

@@ -12,7 +12,7 @@ import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
 import { eventTimeCodec } from './event-time-codec.js';
-import { isTlsRecord, NOT_TLS_CODES, opensslReason } from './socket-errors.js';
+import { isTlsRecord, NOT_TLS_CODES, opensslReason, textStart } from './socket-errors.js';
 import { decodeTransport, ENTRY_LIMITS, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
 
@@ -53,6 +53,13 @@ const HEARTBEAT_REPLY = Buffer.from([0]);
 
 const TLS_ON_PLAIN_PORT =
   'a TLS handshake on a plain TCP port: the client connects with TLS (serve it with --tls-cert and --tls-key, or leave out its --tls)';
+
+/** Why a client's first bytes are no forward client's (TLS on a plain port, or text), or null. */
+function notForwardClient(chunk: Buffer, plain: boolean): string | null {
+  if (plain && isTlsRecord(chunk)) return TLS_ON_PLAIN_PORT;
+  const text = textStart(chunk);
+  return text && `the client sent ${text}, not the Forward protocol: a client of another protocol, or pointed at the wrong port`;
+}
 
 export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {
   private server: Server | null = null;
@@ -117,9 +124,10 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
     if (security) socket.write(encodeMessage(['HELO', { nonce, auth: authSalt, keepalive: true }]));
     const frames = new FrameReader(authenticated ? RECEIVE_LIMITS : UNAUTHENTICATED_LIMITS);
     try {
-      let first = this.options.tls === null;
+      let first = true;
       for await (const chunk of socket as AsyncIterable<Buffer>) {
-        if (first && isTlsRecord(chunk)) throw new ProtocolViolation(TLS_ON_PLAIN_PORT);
+        const wrong = first ? notForwardClient(chunk, this.options.tls === null) : null;
+        if (wrong) throw new ProtocolViolation(wrong);
         first = false;
         // One client's chunk is decoded and answered before its next bytes are read: a slow or
         // hostile client costs others at most the work of one message.

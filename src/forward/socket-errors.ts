@@ -22,6 +22,37 @@ export function isTlsRecord(chunk: Buffer): boolean {
   return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
 }
 
+/** What to check when a server answers in text: a forward input speaks msgpack only. */
+export const NOT_FORWARD_HINT =
+  "is this Fluentd's forward input? (<source> @type forward, port 24224 unless set; in_http's 9880 and metrics ports speak HTTP)";
+
+/** The first line of text quoted, at most this long. */
+const QUOTED_TEXT = 80;
+
+/**
+ * The start of a peer's first bytes as `HTTP ("…")` or `text ("…")` when they are a line of
+ * printable ASCII: an HTTP request or answer, an SSH or SMTP banner; else null. No forward
+ * message (an array or a map: HELO, PING, PONG, an ack, a chunk) starts with such a byte, which
+ * msgpack reads as a small integer, so text is never mistaken for the protocol.
+ */
+export function textStart(chunk: Buffer): string | null {
+  const line = /^[\x20-\x7e]{4,}/.exec(chunk.toString('latin1', 0, Math.min(chunk.length, 4 * QUOTED_TEXT)));
+  if (!line) return null;
+  const text = line[0].length > QUOTED_TEXT ? `${line[0].slice(0, QUOTED_TEXT)}…` : line[0];
+  return `${/HTTP\/\d|^<(!doctype|html)/i.test(text) ? 'HTTP' : 'text'} ("${text}")`;
+}
+
+/**
+ * What a server's first reply says when no forward server sends it: TLS on a plain connection,
+ * or text. Otherwise msgpack reads text as small integers, said as "an unexpected message" at
+ * every retry, or as a missing HELO with a shared key.
+ */
+export function notForwardReply(where: string, chunk: Buffer, tls: boolean): ConnectionLostError | null {
+  if (!tls && isTlsRecord(chunk)) return new ConnectionLostError(`${where} answered in TLS; ${PLAIN_HINT}`);
+  const text = textStart(chunk);
+  return text ? new ConnectionLostError(`${where} answered in ${text}, not the Forward protocol; ${NOT_FORWARD_HINT}`) : null;
+}
+
 /** OpenSSL's reason ("wrong version number"), without the file and line its message carries. */
 export function opensslReason(error: Error): string {
   const { reason } = error as { reason?: unknown };

@@ -223,6 +223,24 @@ describe('audit-ship receive robustness', () => {
     assertReceived(r, sent, 'deploy_audit.seldon');
   });
 
+  it('names an HTTP client on its port (text, not msgpack), and keeps serving', async () => {
+    const r = await receiver();
+    const client = connect(r.port, '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    client.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await once(client, 'close');
+    await waitForLog(r, /closed/);
+    assert.match(
+      r.stderr(),
+      /closed 127\.0\.0\.1:\d+: the client sent HTTP \("GET \/metrics HTTP\/1\.1"\), not the Forward protocol: a client of another protocol, or pointed at the wrong port\n/,
+    );
+    const sent = records(5, 9);
+    await viaFluentClient(r.port, 'PackedForward', sent);
+    await waitFor(r, sent.length);
+    assertReceived(r, sent, 'deploy_audit.seldon');
+  });
+
   it('serving TLS, names a client without TLS', async () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
     const plain = connect(r.port, '127.0.0.1');

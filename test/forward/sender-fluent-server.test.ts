@@ -3,7 +3,9 @@
  * FluentServer, over real sockets on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { FluentServer, type FluentServerOptions } from '@fluent-org/logger';
 import { AuthError, ConnectError, RetryTimeoutError, TlsError, type ForwardError } from '../../src/forward/errors.js';
@@ -201,6 +203,43 @@ describe('sender → @fluent-org/logger FluentServer', () => {
         error.message,
         /within 100 ms: it sent no HELO; does the server have a <security> section with the shared key, or does it expect TLS \(then give --tls\)\?/,
       );
+    }
+  });
+
+  it('a server that is not a forward input (HTTP, HTTPS, an SSH banner) is named as such, not as an unexpected message', async () => {
+    const listening = async (server: Server | HttpsServer) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanup.push(() => new Promise((resolve) => server.close(resolve)));
+      return (server.address() as { port: number }).port;
+    };
+    const notForward =
+      /answered in (HTTP|text) \("[^"]+"\), not the Forward protocol; is this Fluentd's forward input\? \(<source> @type forward, port 24224/;
+    const cases: [number, Partial<SenderOptions>, RegExp][] = [
+      // Its answer to our chunk: a 400, as from Fluentd's in_http or a metrics port.
+      [await listening(createHttpServer((_, res) => res.end())), {}, /answered in HTTP \("HTTP\/1\.1 400 Bad Request"\)/],
+      [
+        await listening(createHttpsServer({ cert: tlsFiles.cert(), key: tlsFiles.key() }, (_, res) => res.end())),
+        { tls: { ca: tlsFiles.ca(), servername: 'localhost' } },
+        /answered in HTTP \("HTTP\/1\.1 400 Bad Request"\)/,
+      ],
+      // A banner comes first, where a shared key awaits HELO: it was "did not start with HELO; is <security> configured".
+      [
+        await listening(createServer((socket: Socket) => socket.end('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'))),
+        { security: { sharedKey: 'k3y', selfHostname: 'shipper' } },
+        /answered in text \("SSH-2\.0-OpenSSH_9\.2p1 Debian-2"\)/,
+      ],
+    ];
+    for (const [port, options, expected] of cases) {
+      const snd = sender(senderOptions(port, { retryTimeoutMs: 300, ...options }));
+      const errors: ForwardError[] = [];
+      snd.on('connect-error', (error) => errors.push(error));
+      snd.on('connection-lost', (error) => errors.push(error));
+      await assert.rejects(snd.send(chunksOf(1, 1).chunks[0]!), (e: unknown) => e instanceof RetryTimeoutError);
+      assert.ok(errors.length >= 1, `${errors.length} errors`);
+      for (const error of errors) {
+        assert.match(error.message, expected);
+        assert.match(error.message, notForward);
+      }
     }
   });
 
