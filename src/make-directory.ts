@@ -1,27 +1,55 @@
 /**
- * `mkdir -p` that says why it failed. Node's recursive mkdir reports a read-only file system
- * (EROFS) as ENOENT, "no such file or directory": a pod whose --spool-dir lay outside its
- * writable volumes was told of a missing path, not of a read-only one.
+ * `mkdir -p` that says why it failed and always ends. Node's recursive mkdir reports a read-only
+ * file system (EROFS) as ENOENT, "no such file or directory": a pod whose --spool-dir lay outside
+ * its writable volumes was told of a missing path, not of a read-only one. And where a directory
+ * exists but cannot hold the one asked for (a path under /proc, a link to nothing) it tries the
+ * parent and the child again for ever, at full CPU, deaf to Ctrl-C: `--spool-dir /proc/spool`
+ * never started and never said why.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-/** Makes `path` and any missing parents; an error names the true cause (EROFS, EACCES, ENOTDIR…). */
+/** Makes `path` and any missing parents (each with `mode`); an error names the true cause (EROFS, EACCES, ENOTDIR…). */
 export function makeDirectory(path: string, mode?: number): void {
+  const dir = resolve(path);
+  const noParent = attempt(dir, mode);
+  if (!noParent) return;
+  const parent = dirname(dir);
+  if (parent === dir) throw noParent;
   try {
-    mkdirSync(path, { recursive: true, mode });
+    makeDirectory(parent, mode);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    // The first missing directory, made on its own, fails with the real reason; should it be made
-    // after all (the cause went away), the rest is made as asked.
-    mkdirSync(firstMissing(path), { mode });
-    mkdirSync(path, { recursive: true, mode });
+    // A parent that is no directory (a file, a link to nothing) is said as the kernel says a file: ENOTDIR.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), {
+      code: 'ENOTDIR',
+      syscall: 'mkdir',
+      path: dir,
+      cause: error,
+    });
+  }
+  // The parent is there now: a second "no such file" is final, never tried again.
+  const still = attempt(dir, mode);
+  if (still) throw still;
+}
+
+/** Makes `dir` alone: null once it is a directory, mkdir's ENOENT when it cannot be made for want of a parent; any other failure is thrown. */
+function attempt(dir: string, mode: number | undefined): NodeJS.ErrnoException | null {
+  try {
+    mkdirSync(dir, { mode });
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && isDirectory(dir)) return null;
+    if (code === 'ENOENT') return error as NodeJS.ErrnoException;
+    throw error;
   }
 }
 
-/** The outermost directory of `path` that does not exist yet. */
-function firstMissing(path: string): string {
-  let dir = resolve(path);
-  while (dirname(dir) !== dir && !existsSync(dirname(dir))) dir = dirname(dir);
-  return dir;
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

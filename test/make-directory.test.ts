@@ -1,14 +1,17 @@
 /**
  * `mkdir -p` that names the true cause (src/make-directory.ts), on real file systems: a read-only
  * one (a tmpfs mounted read-only, as root; skipped elsewhere with the reason printed) is said to be
- * read-only, where Node's recursive mkdir says "no such file or directory".
+ * read-only, where Node's recursive mkdir says "no such file or directory"; a directory that cannot
+ * hold another (/proc) or a link to nothing ends the attempt, where Node's loops for ever.
  */
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { makeDirectory } from '../src/make-directory.js';
-import { runCli, tempDir } from './helpers/cli.js';
+import { cliEnv, runCli, tempDir } from './helpers/cli.js';
+import { CLI } from './helpers/paths.js';
 import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 
 const skipReadOnly = tmpfsUnavailable('ro,size=1m', 'the read-only file system tests');
@@ -28,6 +31,39 @@ describe('makeDirectory', () => {
     writeFileSync(file, '');
     assert.throws(() => makeDirectory(join(file, 'a', 'b')), { code: 'ENOTDIR' });
   });
+
+  it('says a link to nothing in the path is not a directory', () => {
+    const link = join(tempDir(), 'volume');
+    symlinkSync(join(tempDir(), 'not-mounted'), link);
+    assert.throws(() => makeDirectory(join(link, 'spool')), { code: 'ENOTDIR' });
+    assert.throws(() => makeDirectory(join(link, 'a', 'b')), { code: 'ENOTDIR' });
+  });
+
+  // Node's recursive mkdir met ENOENT under /proc, then EEXIST for /proc, and tried both again for
+  // ever, at full CPU and deaf to signals; so the run is a child of its own, killed if it hangs.
+  it(
+    'ship ends at once with "no such file" for a spool under /proc, and a link to nothing',
+    { skip: existsSync('/proc/self') ? false : 'no /proc here' },
+    () => {
+      const link = join(tempDir(), 'volume');
+      symlinkSync(join(tempDir(), 'not-mounted'), link);
+      for (const [dir, said] of [
+        ['/proc/audit-ship-spool', 'no such file or directory'],
+        [join(link, 'spool'), 'not a directory'],
+      ]) {
+        const run = spawnSync(process.execPath, [CLI, 'ship', '--spool-dir', dir!, '--port', '1'], {
+          input: '',
+          env: cliEnv(),
+          encoding: 'utf8',
+          timeout: 60_000,
+          killSignal: 'SIGKILL',
+        });
+        assert.equal(run.signal, null, `${dir}: killed, it hung`);
+        assert.equal(run.status, 1, run.stderr);
+        assert.ok(run.stderr.includes(`cannot use the spool ${dir}: ${said} (ERR_AUDIT_SHIP_SPOOL)`), run.stderr);
+      }
+    },
+  );
 
   it('says a read-only file system is read-only, however deep the path', { skip: skipReadOnly ?? false }, (t) => {
     const ro = readOnlyDir(t);
