@@ -70,23 +70,27 @@ export class Progress {
     const rate = this.counts.recordsAcked / Math.max(seconds, 1e-3);
     const parts = [`${compact(this.counts.lines)} lines`, `${compact(this.counts.recordsAcked)} acked`, `${compact(rate)} records/s`];
     if (this.spool.records > 0) parts.push(`${compact(this.spool.records)} in spool`);
-    const fraction = this.fractionRead();
-    if (fraction !== null) {
-      const eta = fraction > 0 ? (seconds / fraction) * (1 - fraction) : Infinity;
-      parts.push(`${(fraction * 100).toFixed(1)}%`, Number.isFinite(eta) ? `ETA ${clock(eta)}` : 'ETA --:--');
-    }
+    const share = this.shareRead(seconds);
+    if (share) parts.push(`${(share.fraction * 100).toFixed(1)}%`, Number.isFinite(share.eta) ? `ETA ${clock(share.eta)}` : 'ETA --:--');
     return parts.join(', ');
   }
 
-  /** Share of the input read, when every input has a known size. */
-  private fractionRead(): number | null {
+  /**
+   * Share of the input done, when every input has a known size, and the seconds left at this
+   * run's pace: what a checkpoint let it pass over counts as done, not as read in these seconds.
+   */
+  private shareRead(seconds: number): { fraction: number; eta: number } | null {
     let read = 0;
+    let skipped = 0;
     let total = 0;
     for (const s of this.sources) {
       if (s.size === null) return null;
       read += s.bytesRead;
+      skipped += s.skipped ?? 0;
       total += s.size;
     }
-    return total > 0 ? Math.min(1, read / total) : null;
+    if (total === 0) return null;
+    const done = Math.min(total, read + skipped);
+    return { fraction: done / total, eta: read > 0 ? ((total - done) * seconds) / read : Infinity };
   }
 }

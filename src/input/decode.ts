@@ -89,7 +89,7 @@ export async function* readable(source: InputSource, decoded: AsyncIterable<Buff
     yield* decoded;
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputReadError(source.name, describeSystemError(error), source.bytesRead, { cause: error });
+    throw new InputReadError(source.name, describeSystemError(error), (source.skipped ?? 0) + source.bytesRead, { cause: error });
   }
   source.exhausted = true;
 }

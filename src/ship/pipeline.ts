@@ -53,7 +53,10 @@ export async function resumeFrom(
   path: string,
 ): Promise<{ identity: FileIdentity | undefined; point: ResumePoint }> {
   const identity = await readIdentity(source);
-  return { identity, point: checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) }) };
+  const point = checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
+  // A plain file is read from the offset (a .gz is decompressed from its start, and read).
+  source.skipped = point.kind === 'done' ? (source.size ?? 0) : point.kind === 'resume' && source.growing ? point.offset : 0;
+  return { identity, point };
 }
 
 export class ShipPipeline {

@@ -18,6 +18,14 @@ describe('Progress', () => {
     assert.match(text, /^12k lines, 12k acked, \d+(\.\d)?[kM]? records\/s, 50 in spool, 12\.5%, ETA \d\d:\d\d$/);
   });
 
+  it('counts what a checkpoint passed over as done, and reckons the ETA from what this run read', () => {
+    const resumed = (size: number, bytesRead: number, skipped: number) => ({ ...source(size, bytesRead), skipped });
+    const text = new Progress(emptyCounts(), spool, [resumed(1000, 100, 800), resumed(1000, 0, 1000)]).text();
+    assert.match(text, /, 95\.0%, ETA \d\d:\d\d$/);
+    // Nothing read yet in this run: no pace to reckon from, whatever was passed over.
+    assert.match(new Progress(emptyCounts(), spool, [resumed(1000, 0, 500)]).text(), /, 50\.0%, ETA --:--$/);
+  });
+
   it('shows no percent for stdin or kubectl, whose size is unknown', () => {
     const text = new Progress(emptyCounts(), spool, [source(null, 100)]).text();
     assert.doesNotMatch(text, /%|ETA/);

@@ -51,11 +51,15 @@ describe('--checkpoint over a file still being written', () => {
       assert.equal(again.code, EXIT.ok, again.stderr);
       assert.match(again.stderr, /a\.log: resuming after line 5 \(checkpoint\)/);
       assert.match(again.stderr, /a\.log: line 6 is not finished/);
+      // What the run read, not where it started: each file's half line, 60 bytes.
+      assert.equal(jsonSummary(again.stderr).bytesRead, 2 * 60, 'the bytes a checkpoint passes over are not read');
 
       files.forEach((file, f) => appendFileSync(file, halves[f]!));
       const last = await runCli(args);
       assert.equal(last.code, EXIT.ok, last.stderr);
       assert.doesNotMatch(last.stderr, /is not finished/);
+      const finished = files.map((_, f) => Buffer.byteLength(records[f * 6 + 5]!));
+      assert.equal(jsonSummary(last.stderr).bytesRead, finished[0]! + finished[1]!);
       assert.deepEqual(r.requestIds().sort(), records.map(idOf).sort(), 'every record once, the finished one too');
     });
   }
