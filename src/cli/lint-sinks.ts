@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { describeSystemError, OutputError, UsageError } from '../errors.js';
 import { makeDirectory } from '../make-directory.js';
 import type { LintFormat } from './lint-format.js';
+import type { OwnOutput } from './own-outputs.js';
 import { lintReport, type LintReport } from './lint-report.js';
 import { TextOutput } from './output.js';
 import { noColors, stdoutColors } from './tty.js';
@@ -54,6 +55,28 @@ export function reportFiles(options: ReportOptions): ReportFile[] {
     seen.add(resolve(path));
   }
   return output.map((path, i) => ({ format: format[i]!, path }));
+}
+
+/**
+ * The start of each report as lint writes it: a report file kept among the logs it checks (a
+ * CI job's `--output logs/report.json`) is found by the next run's directory or glob, and is left
+ * out as this run's own (src/cli/own-outputs.ts) instead of stopping it ("does not write to a log
+ * it reads", exit 2).
+ */
+const REPORT_HEADS: Record<LintFormat, RegExp> = {
+  text: /^[^\n]*:\d+: (?:error|warning)[ :]/,
+  json: /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"severity":"/,
+  github: /^::(?:error|warning|notice) /,
+  sarif: /^\{\s*"\$schema": "https:\/\/json\.schemastore\.org\/sarif-2\.1\.0\.json"/,
+  junit: /^<\?xml version="1\.0" encoding="UTF-8"\?>\s*<testsuites name="audit-ship lint"/,
+  gitlab: /^\[\s*(?:\]|\{\s*"description": )/,
+};
+
+/** The report files as outputs of this run, each known by its format's start. */
+export function reportOutputs(files: readonly ReportFile[]): OwnOutput[] {
+  return files
+    .filter((f) => f.path !== STDOUT)
+    .map(({ format, path }) => ({ option: '--output', path, holds: (head: string) => REPORT_HEADS[format].test(head) }));
 }
 
 /**

@@ -11,7 +11,8 @@ import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
 import { depthShipRejects, timeShipRejects } from '../verdict/ship-rejects.js';
 import { refuseInputsAsOutputs } from './output-clash.js';
-import { closeFiles, openSinks, reportFiles, STDOUT, type ReportOptions, type Sink } from './lint-sinks.js';
+import { closeFiles, openSinks, reportFiles, reportOutputs, STDOUT, type ReportFile, type ReportOptions, type Sink } from './lint-sinks.js';
+import { leaveOutOwnOutputs } from './own-outputs.js';
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin } from './tty.js';
 import { count, was } from '../plural.js';
@@ -160,15 +161,17 @@ class Linter {
 }
 
 /** The files to read; what was skipped or matched nothing is said on stderr. */
-async function openLintInputs(files: string[], options: LintOptions): Promise<InputSource[]> {
+async function openLintInputs(files: string[], options: LintOptions, reports: readonly ReportFile[]): Promise<InputSource[]> {
   await noteTerminalStdin(files, 'audit-ship lint', (text) => process.stderr.write(text));
   const expanded = expandInputs(files.length === 0 ? ['-'] : files);
   for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship lint: ${note}\n`);
-  if (expanded.files.length === 0 && !options.allowEmpty) {
+  const { files: logs, left } = leaveOutOwnOutputs(reportOutputs(reports), expanded.files, files);
+  for (const text of left) process.stderr.write(`audit-ship lint: skipped ${text}\n`);
+  if (logs.length === 0 && !options.allowEmpty) {
     throw new EmptyInputError('no input files to check (--allow-empty accepts that)');
   }
   try {
-    return await openSources(expanded.files);
+    return await openSources(logs);
   } catch (error) {
     throw error instanceof NotTextError ? error.forCommand('lint') : error;
   }
@@ -176,7 +179,7 @@ async function openLintInputs(files: string[], options: LintOptions): Promise<In
 
 export async function lint(files: string[], options: LintOptions): Promise<void> {
   const reportTo = reportFiles(options);
-  const sources = await openLintInputs(files, options);
+  const sources = await openLintInputs(files, options, reportTo);
   // `--output -` is stdout, not a file named "-".
   const outputs = reportTo.filter((f) => f.path !== STDOUT).map((f) => ['--output', f.path] as const);
   refuseInputsAsOutputs(

@@ -258,6 +258,35 @@ describe('lint inputs', () => {
     assert.deepEqual(readFileSync(log), before);
   });
 
+  // A CI job keeping its reports beside the logs it checks: every run after the first stopped, exit 2.
+  it('leaves out its own reports that a directory holds, in every format, with findings or none; still refuses one named', async () => {
+    for (const bad of [false, true]) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'audit.jsonl'), `${lines(5, 52).join('')}${bad ? '{"RequestID":"not-a-record"}\n' : ''}`);
+      // Named so that the directory search takes each one (.log, .json, .ndjson).
+      const reports = ['text', 'json', 'github', 'sarif', 'junit', 'gitlab'].map(
+        (format, i) => [format, join(dir, `report-${format}.${['log', 'ndjson', 'json'][i % 3]}`)] as const,
+      );
+      const args = ['lint', ...reports.flatMap(([format, path]) => ['--format', format, '--output', path]), dir];
+      const first = await runCli(args);
+      assert.equal(first.code, bad ? 1 : 0, first.stderr);
+      const written = reports.map(([, path]) => readFileSync(path, 'utf8'));
+      const again = await runCli(args);
+      assert.equal(again.code, first.code, again.stderr);
+      for (const [format, path] of reports) {
+        assert.ok(again.stderr.includes(`skipped ${path}: the --output file of this run, not a log`), `${format}: ${again.stderr}`);
+      }
+      assert.deepEqual(
+        reports.map(([, path]) => readFileSync(path, 'utf8')),
+        written,
+        'the same reports: nothing read from the reports themselves',
+      );
+      const named = await runCli([...args, reports[1]![1]]);
+      assert.equal(named.code, 2, named.stderr);
+      assert.match(named.stderr, /--output \S+report-json\.ndjson is the input \S+report-json\.ndjson/);
+    }
+  });
+
   it('turns globs into patterns over paths', () => {
     const p = globPattern('logs/**/*.gz');
     assert.ok(p.test('logs/a.gz') && p.test('logs/x/y/a.gz'));
