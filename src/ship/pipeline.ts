@@ -46,6 +46,8 @@ export interface ReadFailure {
 /**
  * Where the checkpoint has file `source` (at `path`) start, judged by the file as it is now: its
  * identity, with its first bytes read now (src/input/sources.ts, `readIdentity`), goes with it.
+ * Every reader asks here (one reader, and the main thread and each worker with --workers), so the
+ * bytes the run passes over are set here too (`source.skipped`).
  */
 export async function resumeFrom(
   checkpoint: CheckpointBook,
