@@ -58,7 +58,9 @@ const TLS_ON_PLAIN_PORT =
 function notForwardClient(chunk: Buffer, plain: boolean): string | null {
   if (plain && isTlsRecord(chunk)) return TLS_ON_PLAIN_PORT;
   const text = textStart(chunk);
-  return text && `the client sent ${text}, not the Forward protocol: a client of another protocol, or pointed at the wrong port`;
+  if (!text) return null;
+  if (text.startsWith('JSON')) return `the client sent ${text}: receive reads the Forward protocol in msgpack only`;
+  return `the client sent ${text}, not the Forward protocol: a client of another protocol, or pointed at the wrong port`;
 }
 
 export class Receiver extends EventEmitter<{ 'connection-error': [string, string] }> {

@@ -30,8 +30,9 @@ export const NOT_FORWARD_HINT =
 const QUOTED_TEXT = 80;
 
 /**
- * The start of a peer's first bytes as `HTTP ("…")` or `text ("…")` when they are a line of
- * printable ASCII: an HTTP request or answer, an SSH or SMTP banner; else null. No forward
+ * The start of a peer's first bytes as `HTTP ("…")`, `JSON ("…")` or `text ("…")` when they are
+ * a line of printable ASCII: an HTTP request or answer, a JSON array (in_forward also takes the
+ * protocol's messages as JSON, which audit-ship does not), an SSH or SMTP banner; else null. No forward
  * message (an array or a map: HELO, PING, PONG, an ack, a chunk) starts with such a byte, which
  * msgpack reads as a small integer, so text is never mistaken for the protocol.
  */
@@ -39,7 +40,8 @@ export function textStart(chunk: Buffer): string | null {
   const line = /^[\x20-\x7e]{4,}/.exec(chunk.toString('latin1', 0, Math.min(chunk.length, 4 * QUOTED_TEXT)));
   if (!line) return null;
   const text = line[0].length > QUOTED_TEXT ? `${line[0].slice(0, QUOTED_TEXT)}…` : line[0];
-  return `${/HTTP\/\d|^<(!doctype|html)/i.test(text) ? 'HTTP' : 'text'} ("${text}")`;
+  const kind = /HTTP\/\d|^<(!doctype|html)/i.test(text) ? 'HTTP' : text.startsWith('[') ? 'JSON' : 'text';
+  return `${kind} ("${text}")`;
 }
 
 /**

@@ -223,7 +223,7 @@ describe('audit-ship receive robustness', () => {
     assertReceived(r, sent, 'deploy_audit.seldon');
   });
 
-  it('names an HTTP client on its port (text, not msgpack), and keeps serving', async () => {
+  it('names an HTTP client and a JSON one on its port (text, not msgpack), and keeps serving', async () => {
     const r = await receiver();
     const client = connect(r.port, '127.0.0.1');
     client.on('error', () => {});
@@ -234,6 +234,17 @@ describe('audit-ship receive robustness', () => {
     assert.match(
       r.stderr(),
       /closed 127\.0\.0\.1:\d+: the client sent HTTP \("GET \/metrics HTTP\/1\.1"\), not the Forward protocol: a client of another protocol, or pointed at the wrong port\n/,
+    );
+    // in_forward takes the protocol's messages as JSON too; receive does not.
+    const json = connect(r.port, '127.0.0.1');
+    json.on('error', () => {});
+    await once(json, 'connect');
+    json.write('["deploy_audit.seldon",1632312000,{"Host":"seldon.example.com"}]');
+    await once(json, 'close');
+    await waitForLog(r, /sent JSON/);
+    assert.match(
+      r.stderr(),
+      /closed 127\.0\.0\.1:\d+: the client sent JSON \("\["deploy_audit\.seldon",1632312000,\{"Host":"seldon\.example\.com"\}\]"\): receive reads the Forward protocol in msgpack only\n/,
     );
     const sent = records(5, 9);
     await viaFluentClient(r.port, 'PackedForward', sent);

@@ -9,6 +9,7 @@ describe('textStart', () => {
     assert.equal(textStart(Buffer.from('POST / HTTP/1.1\r\n')), 'HTTP ("POST / HTTP/1.1")');
     assert.equal(textStart(Buffer.from('<!DOCTYPE HTML>\n<html>')), 'HTTP ("<!DOCTYPE HTML>")');
     assert.equal(textStart(Buffer.from('220 mail.example.com ESMTP\r\n')), 'text ("220 mail.example.com ESMTP")');
+    assert.equal(textStart(Buffer.from('["deploy_audit",1632312000,{"Host":"a"}]')), 'JSON ("["deploy_audit",1632312000,{"Host":"a"}]")');
   });
 
   it('quotes at most 80 characters of a long line', () => {
