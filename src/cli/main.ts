@@ -229,10 +229,30 @@ function buildProgram(argv: readonly string[]): Command {
       if (spec.isDefault) refuseMistypedCommand(args[0], argv);
       const run = await spec.action();
       // commander passes positional arguments, then the options object, then the command itself.
-      await (run as (...operands: unknown[]) => Promise<void>)(...args.slice(0, -1));
+      try {
+        await (run as (...operands: unknown[]) => Promise<void>)(...args.slice(0, -1));
+      } catch (error) {
+        throw fromEnvironment(error, command, options);
+      }
     });
   }
   return program;
+}
+
+/**
+ * A usage error about an option whose value came from its environment variable names that
+ * variable: `--host [::1: …` sent a user set up by a Deployment's env to look in its args.
+ * (commander says so itself for the values its own parsers refuse.)
+ */
+function fromEnvironment(error: unknown, command: Command, options: readonly Option[]): unknown {
+  if (!(error instanceof UsageError)) return error;
+  const flag = /^(--[a-z-]+) /.exec(error.message)?.[1];
+  const option = options.find((o) => o.long === flag);
+  if (!option?.envVar || error.message.includes(option.envVar) || command.getOptionValueSource(option.attributeName()) !== 'env') {
+    return error;
+  }
+  error.message = error.message.replace(flag!, `${flag} (from ${option.envVar})`);
+  return error;
 }
 
 export async function main(argv: string[]): Promise<void> {

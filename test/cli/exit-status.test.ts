@@ -503,6 +503,18 @@ describe('exit 2: usage errors never reach the data', () => {
     });
   }
 
+  // Set in a Deployment's env, the value is not among the args the message sent the user to.
+  for (const [name, value, message] of [
+    ['AUDIT_SHIP_HOST', '[::1', /audit-ship: --host \(from AUDIT_SHIP_HOST\) \[::1: "\[::1" is not a host name or an IP address/],
+    ['AUDIT_SHIP_PASSWORD', 'secret', /audit-ship: --password \(from AUDIT_SHIP_PASSWORD\) needs --username/],
+  ] as const) {
+    it(`a usage error about ${name}'s value names the variable`, () => {
+      const res = leftOnStdin([], file, { [name]: value });
+      assert.equal(res.code, EXIT.usage, res.stderr);
+      assert.match(res.stderr, message);
+    });
+  }
+
   it('a file that is not text lines is refused before anything is read', async () => {
     const zip = join(tempDir(), 'logs.zip');
     writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(100)]));
