@@ -174,7 +174,12 @@ export class ShipPipeline {
   /** Applies the checkpoint; false when the file was already shipped completely. */
   private async startAt(source: InputSource): Promise<boolean> {
     const checkpoint = this.options.checkpoint;
-    if (!checkpoint || source.path === null) return true;
+    if (!checkpoint) return true;
+    if (source.path === null) {
+      // A named pipe or device (stdin with --checkpoint is refused): no place in it to resume from.
+      this.options.onNote(`${source.name}: read as a stream, so --checkpoint keeps no place in it: a run reads what comes while it runs`);
+      return true;
+    }
     const { identity, point } = await resumeFrom(checkpoint, source, source.path);
     if (point.kind === 'done') {
       // Said one by one only when found under another name; the summary counts them all.

@@ -3,6 +3,7 @@
  * --stdout and --require-conn. Real processes: the built CLI into `audit-ship receive`.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -160,6 +161,25 @@ describe('audit-ship --checkpoint', () => {
     const named = await runCli([...args, join(dir, 'dead.jsonl')]);
     assert.equal(named.code, EXIT.usage, named.stderr);
     assert.match(named.stderr, /--dead-letter \S+dead\.jsonl is the input \S+dead\.jsonl/);
+  });
+
+  // It kept no place for the pipe and said nothing: a user who asked for --checkpoint saw it silently not apply.
+  it("with --checkpoint, says a named pipe is read as a stream with no place kept, and keeps the files' places", async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const fifo = join(dir, 'live.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const file = join(dir, 'audit.jsonl');
+    writeFileSync(file, lines(3, 53).join(''));
+    const writer = spawn('sh', ['-c', `cat > "${fifo}"`], { stdio: ['pipe', 'ignore', 'ignore'] });
+    writer.stdin.end(lines(4, 54).join(''));
+    const checkpoint = join(dir, 'cp.json');
+    const res = await runCli(['--port', String(r.port), '--checkpoint', checkpoint, fifo, file]);
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(res.stderr, /live\.fifo: read as a stream, so --checkpoint keeps no place in it: a run reads what comes while it runs/);
+    assert.equal(r.events().length, 7);
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, unknown> };
+    assert.deepEqual(Object.keys(saved.files), [file]);
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
