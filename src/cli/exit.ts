@@ -47,7 +47,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.leftInSpool,
     name: 'leftInSpool',
     meaning:
-      'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first',
+      'every input was read, but records were not acked and stay in the spool (Fluentd unreachable past --retry-timeout, or the shutdown timeout passed); the next run sends them first (without --checkpoint, the end says how to send only them: the same command with no input, as the same command with its inputs would send their records again)',
   },
   {
     code: EXIT.inputUnread,
@@ -89,6 +89,8 @@ export interface ShipFacts {
   vanished: number;
   /** The --checkpoint file, which records lines once spooled: a re-run with it skips records lost from the spool. */
   checkpoint: string | null;
+  /** Every input was a file or stream read to its end, and no --checkpoint: the same command again would send it all again. */
+  rereadsInputs: boolean;
   invalid: number;
   /** The --dead-letter file, or null without one. */
   deadLetter: string | null;
@@ -133,7 +135,11 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.leftInSpool > 0)
     cases.push({
       code: EXIT.leftInSpool,
-      text: `${count(f.leftInSpool, 'record')} ${was(f.leftInSpool)} not acked and ${inNumber(f.leftInSpool, 'stays', 'stay')} in the spool ${f.spoolDir}; the next run sends ${inNumber(f.leftInSpool, 'it', 'them')} first`,
+      text: `${count(f.leftInSpool, 'record')} ${was(f.leftInSpool)} not acked and ${inNumber(f.leftInSpool, 'stays', 'stay')} in the spool ${f.spoolDir}; the next run sends ${inNumber(f.leftInSpool, 'it', 'them')} first${
+        f.rereadsInputs && f.unread.length === 0
+          ? `; to send only ${inNumber(f.leftInSpool, 'it', 'them')}, run the same command with no input (\`< /dev/null\`): with its inputs it would send their records again`
+          : ''
+      }`,
     });
   if (f.dropped > 0)
     cases.push({

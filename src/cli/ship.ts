@@ -271,6 +271,7 @@ function decideOutcome(run: ShipRun): Outcome {
     spoolLost: spool.stats.lostRanges,
     vanished: spool.stats.vanishedRecords,
     checkpoint: options.checkpoint ?? null,
+    rereadsInputs: options.checkpoint === undefined && !sources.some((s) => s.live) && counts.lines > 0,
     invalid: counts.invalid,
     deadLetter: options.deadLetter ?? null,
     deadLettered: counts.deadLettered,

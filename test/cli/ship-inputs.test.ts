@@ -482,6 +482,11 @@ describe('the spool across runs', () => {
     const down = await runCli(['--port', '1', '--retry-timeout', '2s'], { input: records.join(''), env });
     assert.equal(down.code, EXIT.leftInSpool);
     assert.match(down.stderr, /120 records were not acked and stay in the spool/);
+    // The same command again would read stdin's records again: what sends only the spool is said.
+    assert.match(
+      down.stderr,
+      /the next run sends them first; to send only them, run the same command with no input \(`< \/dev\/null`\): with its inputs it would send their records again\n/,
+    );
 
     const status = await runCli(['spool', 'status', '--json'], { env });
     assert.equal(status.code, 0);
@@ -497,6 +502,13 @@ describe('the spool across runs', () => {
     assert.equal(jsonSummary(up.stderr).recoveredFromSpool, 120);
     assert.deepEqual(new Set(r.requestIds()), new Set(records.map(idOf)));
     assert.equal((JSON.parse((await runCli(['spool', 'status', '--json'], { env })).stdout) as { records: number }).records, 0);
+
+    // With --checkpoint the same command again sends only what is new: no such advice.
+    const file = join(tempDir(), 'audit.jsonl');
+    writeFileSync(file, records.slice(0, 5).join(''));
+    const checkpointed = await runCli(['--port', '1', '--retry-timeout', '1s', '--checkpoint', join(tempDir(), 'cp.json'), file], { env });
+    assert.equal(checkpointed.code, EXIT.leftInSpool, checkpointed.stderr);
+    assert.match(checkpointed.stderr, /5 records were not acked and stay in the spool \S+; the next run sends them first\n/);
   });
 
   it('refuses a second shipper on the same spool, naming the one that holds it', async () => {
