@@ -99,6 +99,23 @@ async function viaFluentClient(port: number, mode: EventModes, sent: ReturnType<
   }
 }
 
+/** The receiver goes on after closing a bad client: a good one's records all arrive. */
+async function assertStillServes(r: RunningReceiver, seed: number): Promise<void> {
+  const sent = records(5, seed);
+  await viaFluentClient(r.port, 'PackedForward', sent);
+  await waitFor(r, sent.length);
+  assertReceived(r, sent, 'deploy_audit.seldon');
+}
+
+/** A plain client that sends `bytes` and is closed by the receiver. */
+async function sentAndClosed(port: number, bytes: string | Buffer): Promise<void> {
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => {});
+  await once(client, 'connect');
+  client.write(bytes);
+  await once(client, 'close');
+}
+
 describe('@fluent-org/logger FluentClient → audit-ship receive', () => {
   for (const mode of ['Message', 'Forward', 'PackedForward', 'CompressedPackedForward'] as const) {
     it(`receives ${mode} mode with acks`, async () => {
@@ -195,16 +212,10 @@ describe('fluent-logger → audit-ship receive', () => {
 describe('audit-ship receive robustness', () => {
   it('closes a connection that sends a bad frame, logs why, and keeps serving', async () => {
     const r = await receiver();
-    const bad = connect(r.port, '127.0.0.1');
-    await once(bad, 'connect');
-    bad.write(Buffer.from([0x93, 0xa1, 0x74, 0x2a, 0x2a])); // [tag, 42, 42]: a time with a non-map record
-    await once(bad, 'close');
+    await sentAndClosed(r.port, Buffer.from([0x93, 0xa1, 0x74, 0x2a, 0x2a])); // [tag, 42, 42]: a time with a non-map record
     await waitForLog(r, /closed/);
     assert.match(r.stderr(), /closed 127\.0\.0\.1:\d+: event record must be a map/);
-    const sent = records(5, 6);
-    await viaFluentClient(r.port, 'PackedForward', sent);
-    await waitFor(r, sent.length);
-    assertReceived(r, sent, 'deploy_audit.seldon');
+    await assertStillServes(r, 6);
   });
 
   it('names a TLS client on its plain port, and keeps serving', async () => {
@@ -217,39 +228,25 @@ describe('audit-ship receive robustness', () => {
       r.stderr(),
       /closed 127\.0\.0\.1:\d+: a TLS handshake on a plain TCP port: the client connects with TLS \(serve it with --tls-cert and --tls-key/,
     );
-    const sent = records(5, 8);
-    await viaFluentClient(r.port, 'PackedForward', sent);
-    await waitFor(r, sent.length);
-    assertReceived(r, sent, 'deploy_audit.seldon');
+    await assertStillServes(r, 8);
   });
 
   it('names an HTTP client and a JSON one on its port (text, not msgpack), and keeps serving', async () => {
     const r = await receiver();
-    const client = connect(r.port, '127.0.0.1');
-    client.on('error', () => {});
-    await once(client, 'connect');
-    client.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await once(client, 'close');
+    await sentAndClosed(r.port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await waitForLog(r, /closed/);
     assert.match(
       r.stderr(),
       /closed 127\.0\.0\.1:\d+: the client sent HTTP \("GET \/metrics HTTP\/1\.1"\), not the Forward protocol: a client of another protocol, or pointed at the wrong port\n/,
     );
     // in_forward takes the protocol's messages as JSON too; receive does not.
-    const json = connect(r.port, '127.0.0.1');
-    json.on('error', () => {});
-    await once(json, 'connect');
-    json.write('["deploy_audit.seldon",1632312000,{"Host":"seldon.example.com"}]');
-    await once(json, 'close');
+    await sentAndClosed(r.port, '["deploy_audit.seldon",1632312000,{"Host":"seldon.example.com"}]');
     await waitForLog(r, /sent JSON/);
     assert.match(
       r.stderr(),
       /closed 127\.0\.0\.1:\d+: the client sent JSON \("\["deploy_audit\.seldon",1632312000,\{"Host":"seldon\.example\.com"\}\]"\): receive reads the Forward protocol in msgpack only\n/,
     );
-    const sent = records(5, 9);
-    await viaFluentClient(r.port, 'PackedForward', sent);
-    await waitFor(r, sent.length);
-    assertReceived(r, sent, 'deploy_audit.seldon');
+    await assertStillServes(r, 9);
   });
 
   it('serving TLS, names a client without TLS', async () => {
