@@ -1,10 +1,10 @@
 /**
  * `mkdir -p` that says why it failed and always ends. Node's recursive mkdir reports a read-only
  * file system (EROFS) as ENOENT, "no such file or directory": a pod whose --spool-dir lay outside
- * its writable volumes was told of a missing path, not of a read-only one. And where a directory
- * exists but cannot hold the one asked for (a path under /proc, a link to nothing) it tries the
- * parent and the child again for ever, at full CPU, deaf to Ctrl-C: `--spool-dir /proc/spool`
- * never started and never said why.
+ * its writable volumes was told of a missing path, not of a read-only one. Where a directory
+ * exists but cannot hold the one asked for (a path under /proc) it tries the parent and the child
+ * again for ever, at full CPU, deaf to Ctrl-C: `--spool-dir /proc/spool` never started and never
+ * said why. A link to nothing in the path it calls "no such file"; here, "not a directory".
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
