@@ -89,7 +89,7 @@ export interface ShipFacts {
   vanished: number;
   /** The --checkpoint file, which records lines once spooled: a re-run with it skips records lost from the spool. */
   checkpoint: string | null;
-  /** Every input was a file or stream read to its end, and no --checkpoint: the same command again would send it all again. */
+  /** Lines were read, with no --checkpoint and no live tail to skip them: the same command again would send their records again. */
   rereadsInputs: boolean;
   invalid: number;
   /** The --dead-letter file, or null without one. */
