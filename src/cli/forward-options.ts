@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { DEFAULT_CHUNK_LIMITS } from '../forward/chunk-limits.js';
-import type { Endpoint } from '../forward/endpoint.js';
+import { describe, type Endpoint } from '../forward/endpoint.js';
 import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
@@ -185,6 +185,37 @@ export function parseEndpoint(value: string, defaultPort: number, flag = '--host
   return { host: checkHost(value, value, flag), port: defaultPort };
 }
 
+/** One spelling of a host: names in lower case, IPv6 addresses as a URL writes them (`0:0::1` is `::1`). */
+function sameHost(host: string): string {
+  if (ipVersion(host) !== 6) return host.toLowerCase();
+  try {
+    return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+  } catch {
+    return host.toLowerCase(); // a zone (fe80::1%eth0), which URLs do not take
+  }
+}
+
+/**
+ * A server given twice: the sender kept the first and dropped the other in silence, its weight or
+ * its standby role with it (`--host a*1,a*5` shipped at weight 1, `--host a --standby a` had no standby).
+ */
+function refuseNamedTwice(endpoints: readonly ServerSpec[], standby: readonly ServerSpec[]): void {
+  const seen = new Map<string, string>();
+  for (const [flag, specs] of [
+    ['--host', endpoints],
+    ['--standby', standby],
+  ] as const) {
+    for (const spec of specs) {
+      const server = describe({ host: sameHost(spec.host), port: spec.port });
+      const before = seen.get(server);
+      if (before === flag)
+        throw new UsageError(`${flag} ${server} is given twice: give each server once (with *WEIGHT for a larger share)`);
+      if (before) throw new UsageError(`--standby ${server} is also a --host: a server is either one or the other`);
+      seen.set(server, flag);
+    }
+  }
+}
+
 export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
   // An empty value (`--host ''`, or AUDIT_SHIP_HOST set from an empty ConfigMap key) once left the
   // sender no server at all, and the run ended in an internal error with its records spooled.
@@ -200,9 +231,12 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
   }
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (o.compressLevel !== undefined && o.compress !== 'gzip') throw new UsageError('--compress-level applies only with --compress gzip');
+  const endpoints = o.host.map((h) => parseServer(h, o.port));
+  const standby = (o.standby ?? []).map((h) => parseServer(h, o.port, '--standby'));
+  refuseNamedTwice(endpoints, standby);
   return {
-    endpoints: o.host.map((h) => parseServer(h, o.port)),
-    standby: (o.standby ?? []).map((h) => parseServer(h, o.port, '--standby')),
+    endpoints,
+    standby,
     dnsRefreshMs: o.dnsRefresh,
     tag: o.tag,
     window: o.window,

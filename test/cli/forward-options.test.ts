@@ -127,4 +127,22 @@ describe('forward options', () => {
     assert.throws(() => fromArgv(['--tls-ca', '/no/such/ca.pem']), /--tls-ca \/no\/such\/ca\.pem: no such file/);
     assert.throws(() => fromArgv(['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')]), /cannot be used with/);
   });
+
+  // The sender kept the first and dropped the rest in silence: its weight, or its standby role.
+  it('refuses a server given twice, however it is spelt, or as both --host and --standby', () => {
+    for (const [host, standby, said] of [
+      [['agg:24224*1', 'AGG*5'], [], /^--host agg:24224 is given twice: give each server once \(with \*WEIGHT for a larger share\)$/],
+      [['[::1]:5', '[0:0::1]:5'], [], /^--host \[::1\]:5 is given twice/],
+      [['agg'], ['agg:24224'], /^--standby agg:24224 is also a --host: a server is either one or the other$/],
+      [[], ['b', 'b'], /^--standby b:24224 is given twice/],
+    ] as const) {
+      assert.throws(
+        () => senderOptionsFrom({ ...base, host: ['a', ...host], standby: [...standby] }),
+        (e: unknown) => e instanceof UsageError && said.test(e.message),
+      );
+    }
+    // The same address on other ports, and other names for one address, are other servers.
+    const other = senderOptionsFrom({ ...base, host: ['agg:1', 'agg:2', '127.0.0.1', 'localhost'], standby: ['agg:3'] });
+    assert.equal(other.endpoints.length + other.standby!.length, 5);
+  });
 });
