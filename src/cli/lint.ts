@@ -3,7 +3,7 @@ import { MAX_RECORD_DEPTH, MsgpackWriter } from '../msgpack/writer.js';
 import { RuntimeLogJoiner } from '../input/runtime-log.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { describePadding, splitAtPadding, type Padded } from '../input/nul-padding.js';
-import { expandInputs, expansionNotes } from '../input/expand.js';
+import { expandInputs, expansionNotes, otherNamesHint } from '../input/expand.js';
 import { openSources, totalBytesRead, type InputSource } from '../input/sources.js';
 import { AuditShipError, InputReadError, NotTextError } from '../errors.js';
 import { diagnostic, type Diagnostic } from '../schema/diagnostic.js';
@@ -168,7 +168,7 @@ async function openLintInputs(files: string[], options: LintOptions, reports: re
   const { files: logs, left } = leaveOutOwnOutputs(reportOutputs(reports), expanded.files, files);
   for (const text of left) process.stderr.write(`audit-ship lint: skipped ${text}\n`);
   if (logs.length === 0 && !options.allowEmpty) {
-    throw new EmptyInputError('no input files to check (--allow-empty accepts that)');
+    throw new EmptyInputError(`no input files to check${otherNamesHint(expanded)} (--allow-empty accepts that)`);
   }
   try {
     return await openSources(logs);

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { AuditShipError, CheckpointError, InputError, UsageError } from '../errors.js';
-import { expandInputs, skippedNotes, unmatchedNotes } from '../input/expand.js';
+import { expandInputs, otherNamesHint, skippedNotes, unmatchedNotes } from '../input/expand.js';
 import { before } from '../schema/timestamp.js';
 import type { ReadFailure } from '../ship/pipeline.js';
 import type { ShipCounts } from '../ship/counts.js';
@@ -90,7 +90,11 @@ function inputFiles(files: string[], options: ShipOptions, info: Note, note: Not
   ];
   const { files: logs, left } = leaveOutOwnOutputs(outputs, expanded.files, files);
   for (const text of left) info(`audit-ship: skipped ${text}\n`);
-  if (logs.length === 0) throw new InputError(`no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file`);
+  if (logs.length === 0) {
+    throw new InputError(
+      `no input files: ${files.join(', ')} named no .log, .jsonl, .json, .ndjson or .gz file${otherNamesHint(expanded)}`,
+    );
+  }
   return logs;
 }
 

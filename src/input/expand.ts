@@ -5,7 +5,7 @@
  * holds can be named. Files in a directory that are not logs are listed, not read.
  */
 import { readdirSync, statSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { describeSystemError, InputError } from '../errors.js';
 import { printable } from '../printable.js';
 
@@ -214,6 +214,18 @@ export function expansionNotes(expanded: Expanded): string[] {
 /** The files a directory held that are not logs: routine, the same every run of a cron job. */
 export function skippedNotes(expanded: Expanded): string[] {
   return expanded.skipped.map((s) => `${printable(s.path)}: skipped, ${s.why}`);
+}
+
+/**
+ * For a run that found no log among what it was given: how to read the files a directory held
+ * under other names (`audit.txt`), as a quoted glob of the first of them; '' when there were none.
+ * Said only as "named no .log … file", a directory of .txt logs left the user guessing.
+ */
+export function otherNamesHint(expanded: Expanded): string {
+  const other = expanded.skipped.find((s) => s.why === NOT_A_LOG);
+  if (!other) return '';
+  const glob = join(dirname(other.path), `*${extname(other.path)}`);
+  return `; a quoted glob reads files of other names: '${printable(glob)}'`;
 }
 
 /** The globs that matched nothing: perhaps a mistake. */

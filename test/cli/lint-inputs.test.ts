@@ -203,6 +203,17 @@ describe('lint inputs', () => {
     assert.match(none.stderr, /no file matches/);
     assert.match(none.stderr, /no input files to check \(--allow-empty accepts that\) \(ERR_AUDIT_SHIP_EMPTY_INPUT\)/);
     assert.equal((await runCli(['lint', '--allow-empty', `${empty}/*.jsonl`])).code, 0);
+    // Logs under another name: the glob the end suggests reads them.
+    writeFileSync(join(empty, 'audit.txt'), lines(5, 55).join(''));
+    const other = await runCli(['lint', empty]);
+    assert.equal(other.code, 1);
+    const glob = /no input files to check; a quoted glob reads files of other names: '(\S+\/\*\.txt)' \(--allow-empty accepts that\)/.exec(
+      other.stderr,
+    );
+    assert.ok(glob, other.stderr);
+    const globbed = await runCli(['lint', '--summary', 'json', glob[1]!]);
+    assert.equal(globbed.code, 0, globbed.stderr);
+    assert.equal(summaryOf(globbed.stderr).valid, 5);
     const noLines = await runCli(['lint', '-'], { input: '' });
     assert.equal(noLines.code, 1);
     assert.match(noLines.stderr, /no lines to check/);
