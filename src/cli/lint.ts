@@ -11,8 +11,8 @@ import type { AuditRecordVerdict, ClassifyOptions } from '../schema/line.js';
 import { LineJudge } from '../verdict/judge.js';
 import { depthShipRejects, timeShipRejects } from '../verdict/ship-rejects.js';
 import { refuseInputsAsOutputs } from './output-clash.js';
-import { closeFiles, openSinks, reportFiles, reportOutputs, STDOUT, type ReportFile, type ReportOptions, type Sink } from './lint-sinks.js';
-import { leaveOutOwnOutputs } from './own-outputs.js';
+import { closeFiles, openSinks, reportFiles, reportOutputs, type ReportOptions, type Sink } from './lint-sinks.js';
+import { leaveOutOwnOutputs, type OwnOutput } from './own-outputs.js';
 import { EXIT, reportError } from './exit.js';
 import { noteTerminalStdin } from './tty.js';
 import { count, was } from '../plural.js';
@@ -161,11 +161,11 @@ class Linter {
 }
 
 /** The files to read; what was skipped or matched nothing is said on stderr. */
-async function openLintInputs(files: string[], options: LintOptions, reports: readonly ReportFile[]): Promise<InputSource[]> {
+async function openLintInputs(files: string[], options: LintOptions, reports: readonly OwnOutput[]): Promise<InputSource[]> {
   await noteTerminalStdin(files, 'audit-ship lint', (text) => process.stderr.write(text));
   const expanded = expandInputs(files.length === 0 ? ['-'] : files);
   for (const note of expansionNotes(expanded)) process.stderr.write(`audit-ship lint: ${note}\n`);
-  const { files: logs, left } = leaveOutOwnOutputs(reportOutputs(reports), expanded.files, files);
+  const { files: logs, left } = leaveOutOwnOutputs(reports, expanded.files, files);
   for (const text of left) process.stderr.write(`audit-ship lint: skipped ${text}\n`);
   if (logs.length === 0 && !options.allowEmpty) {
     throw new EmptyInputError(`no input files to check${otherNamesHint(expanded)} (--allow-empty accepts that)`);
@@ -179,11 +179,11 @@ async function openLintInputs(files: string[], options: LintOptions, reports: re
 
 export async function lint(files: string[], options: LintOptions): Promise<void> {
   const reportTo = reportFiles(options);
-  const sources = await openLintInputs(files, options, reportTo);
-  // `--output -` is stdout, not a file named "-".
-  const outputs = reportTo.filter((f) => f.path !== STDOUT).map((f) => ['--output', f.path] as const);
+  // The report files (`--output -` is stdout, not a file named "-").
+  const outputs = reportOutputs(reportTo);
+  const sources = await openLintInputs(files, options, outputs);
   refuseInputsAsOutputs(
-    outputs,
+    outputs.map((o) => [o.option, o.path] as const),
     sources.map((s) => s.path),
   );
   const { sinks, files: reports } = openSinks(reportTo, options);
