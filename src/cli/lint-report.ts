@@ -10,6 +10,7 @@ import { version } from '../version.js';
 import { diagnosticFormatter, type LintFormat, type Located } from './lint-format.js';
 import { count } from '../plural.js';
 import { FindingTally } from './github-summary.js';
+import { repoPaths, type RootVariable } from './repo-path.js';
 
 /** One input's counts, for the documents that describe every file. */
 export interface FileReport {
@@ -228,7 +229,30 @@ function github(colors: Colors): LintReport {
   };
 }
 
-export function lintReport(format: LintFormat, colors: Colors): LintReport {
+/** The repository root a CI format's file names are relative to (src/cli/repo-path.ts); text and json keep them as given. */
+const ROOTS: Partial<Record<LintFormat, RootVariable>> = {
+  github: 'GITHUB_WORKSPACE',
+  sarif: 'GITHUB_WORKSPACE',
+  gitlab: 'CI_PROJECT_DIR',
+};
+
+export function lintReport(format: LintFormat, colors: Colors, env: NodeJS.ProcessEnv = process.env): LintReport {
+  const root = ROOTS[format];
+  if (root) {
+    const report = formatReport(format, colors);
+    const place = repoPaths(root, env);
+    const placed = (files: readonly FileReport[]) => files.map((f) => ({ ...f, file: place(f.file) }));
+    const { stepSummary } = report;
+    return {
+      add: (item) => report.add({ ...item, file: place(item.file) }),
+      finish: (files) => report.finish(placed(files)),
+      ...(stepSummary ? { stepSummary: (files: readonly FileReport[]) => stepSummary(placed(files)) } : {}),
+    };
+  }
+  return formatReport(format, colors);
+}
+
+function formatReport(format: LintFormat, colors: Colors): LintReport {
   if (format === 'github') return github(colors);
   if (format === 'text' || format === 'json') {
     const line = diagnosticFormatter(format, colors);

@@ -4,9 +4,9 @@
  * fingerprints; and every format names the same findings, line for line, as --format json.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { runCli, tempDir } from '../helpers/cli.js';
@@ -264,5 +264,62 @@ describe('lint formats', () => {
     const strict = await runCli(['lint', '--max-warnings', '0', file]);
     assert.equal(strict.code, 1);
     assert.match(strict.stderr, /warnings, more than --max-warnings 0/);
+  });
+  // A finding is placed on the repository's file of its name: `./a.jsonl` from a job's subdirectory
+  // named no file of the repository, and GitHub and GitLab showed nothing on it.
+  it('names files relative to the checkout the CI system names, wherever the job runs and however they are given', async () => {
+    const repo = tempDir('audit-ship-repo-');
+    const outside = join(tempDir(), 'elsewhere.jsonl');
+    for (const file of [join(repo, 'logs', 'a.jsonl'), join(repo, 'other', 'b.jsonl'), outside]) {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${lines(1, 610).join('')}not json\n`);
+    }
+    // The workspace named through a symbolic link, as a runner's may be: the job's directory is its target.
+    const workspace = join(tempDir(), 'workspace');
+    symlinkSync(repo, workspace);
+    const inputs = ['./a.jsonl', '../other/b.jsonl', outside];
+    const run = async (format: string, env: NodeJS.ProcessEnv) => {
+      const summary = join(tempDir(), 'summary.md');
+      const res = await runCli(['lint', '--format', format, ...inputs], {
+        cwd: join(repo, 'logs'),
+        env: { ...env, GITHUB_STEP_SUMMARY: summary },
+      });
+      assert.equal(res.code, 1, res.stderr);
+      return { out: res.stdout, summary: existsSync(summary) ? readFileSync(summary, 'utf8') : '' };
+    };
+    const placed = ['logs/a.jsonl', 'other/b.jsonl', outside];
+    const github = await run('github', { GITHUB_WORKSPACE: workspace });
+    assert.deepEqual(
+      [...github.out.matchAll(/^::error file=([^,]+),line=2,/gm)].map((m) => m[1]),
+      placed.map((f) => f.replace(/:/g, '%3A')),
+    );
+    assert.match(github.summary, /\| `logs\/a\.jsonl` \| 1 \| 0 \|/);
+    assert.doesNotMatch(github.summary, /\.\/a\.jsonl/);
+    const sarif = JSON.parse((await run('sarif', { GITHUB_WORKSPACE: workspace })).out) as {
+      runs: { results: { locations: { physicalLocation: { artifactLocation: { uri: string } } }[] }[] }[];
+    };
+    assert.deepEqual(
+      sarif.runs[0]!.results.map((r) => r.locations[0]!.physicalLocation.artifactLocation.uri),
+      placed,
+    );
+    const gitlab = JSON.parse((await run('gitlab', { CI_PROJECT_DIR: repo })).out) as { location: { path: string } }[];
+    assert.deepEqual(
+      gitlab.map((g) => g.location.path),
+      placed,
+    );
+    // Each CI system's own variable only; and text and json keep the names as given.
+    const gitlabUnderGitHub = JSON.parse((await run('gitlab', { GITHUB_WORKSPACE: workspace })).out) as { location: { path: string } }[];
+    assert.deepEqual(
+      gitlabUnderGitHub.map((g) => g.location.path),
+      inputs,
+    );
+    const json = (await run('json', { GITHUB_WORKSPACE: workspace, CI_PROJECT_DIR: repo })).out.trim().split('\n');
+    assert.deepEqual(
+      json.map((l) => (JSON.parse(l) as { file: string }).file),
+      inputs,
+    );
+    assert.match((await run('text', { GITHUB_WORKSPACE: workspace })).out, /^\.\/a\.jsonl:2: error/m);
+    // Outside a CI job, a file is named as given.
+    assert.match((await run('github', {})).out, /^::error file=\.\/a\.jsonl,line=2,/m);
   });
 });

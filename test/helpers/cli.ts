@@ -39,8 +39,9 @@ export function tempDir(prefix = 'audit-ship-test-'): string {
  * directory), unless the test names one.
  */
 export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  // Run as a GitHub Actions step, the suite's lint runs would append to that step's summary.
-  const { GITHUB_STEP_SUMMARY: _, ...env } = process.env;
+  // Run as a GitHub Actions step (or a GitLab job), the suite's lint runs would append to that step's
+  // summary and name their files relative to its checkout.
+  const { GITHUB_STEP_SUMMARY: _, GITHUB_WORKSPACE: _w, CI_PROJECT_DIR: _p, ...env } = process.env;
   return { ...env, NO_COLOR: '1', AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'), ...extra };
 }
 
