@@ -118,7 +118,8 @@ export async function watchPods(options: PodWatchOptions): Promise<void> {
 export function chooseContainers(pod: PodObject, container: string | null, all: boolean): string[] {
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
   if (all) return [...(pod.spec?.initContainers ?? []).map((c) => c.name), ...names];
-  if (container !== null) return names.includes(container) ? [container] : [];
+  // kubectl logs -c takes an init container too.
+  if (container !== null) return [...(pod.spec?.initContainers ?? []).map((c) => c.name), ...names].includes(container) ? [container] : [];
   const preferred = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
   if (preferred && names.includes(preferred)) return [preferred];
   return names.slice(0, 1);

@@ -11,6 +11,7 @@ import type { InputSource } from '../sources.js';
 import { ReadTicker } from './coalesced-read.js';
 import { ContainerStream } from './container-stream.js';
 import { askKubectl, isPermanent } from './kubectl-run.js';
+import { MissingContainers, sayIfNoPod } from './pod-notes.js';
 import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
@@ -98,6 +99,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   let rooms: (() => void)[] = [];
   let failure: Error | null = null;
   let pastRestarts = 0;
+  let seenPod = false;
+  const missing = target.container === null ? null : new MissingContainers(target.container, options.onMessage);
   const status: KubeStatus = {
     streams: () => [...streams.values()],
     restarts: () => pastRestarts + [...streams.values()].reduce((n, s) => n + s.restarts, 0),
@@ -159,6 +162,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   }
 
   function onPod(pod: PodInfo): void {
+    seenPod = true;
+    if (pod.deleted) missing?.forget(pod.namespace, pod.name);
     for (const container of pod.containers) {
       const key = `${pod.namespace}/${pod.name}/${container}`;
       const known = streams.get(key);
@@ -186,15 +191,22 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   async function discover(): Promise<void> {
     const args = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
     if (args === null) return;
+    // kubectl missing is the watch's to report: it fails the source.
+    const listed = sayIfNoPod(options.command, args, target, () => seenPod || abort.signal.aborted, options.onMessage).catch(() => {});
     await watchPods({
       command: options.command,
       args,
-      containers: (pod) => chooseContainers(pod, target.container, target.allContainers),
+      containers: (pod) => {
+        const chosen = chooseContainers(pod, target.container, target.allContainers);
+        if (chosen.length === 0) missing?.note(pod);
+        return chosen;
+      },
       backoff: options.backoff,
       signal: abort.signal,
       onPod,
       onMessage: options.onMessage,
     });
+    await listed;
   }
 
   /** The item a line ending at `end` came in: lines are asked about in the order read. */

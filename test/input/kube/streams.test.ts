@@ -94,6 +94,67 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.ok(logs.some((q) => q.includes('container=main')) && logs.some((q) => q.includes('container=sidecar')));
   });
 
+  // Silence here left a user with a wrong selector, or a deployment scaled to zero, waiting for ever with no word.
+  it('says when it finds no pod to follow, and follows the first that starts', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addDeployment('seldon-deploy', LABELS);
+    const r = await receiver();
+    const env = { ...api.kubectlEnv(), AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') };
+    const ship = await startMeteredShip(['--kubectl', 'deploy/seldon-deploy', '--port', String(r.port), '--flush-interval', '50ms'], env);
+    const note = 'audit-ship: deployment/seldon-deploy has no pod (-l app=seldon-deploy) yet; each is followed once it starts';
+    await waitFor(() => ship.stderr().includes(note), `"${note}"`);
+    api.addPod('sd-a', LABELS);
+    const ledger = new Ledger(20, 152);
+    for (const line of ledger.lines) api.write('sd-a', line.trimEnd());
+    await waitFor(() => r.events().length >= 20, 'the records of the pod that started');
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(ledger.assertComplete(r.requestIds()), 0);
+    assert.ok(ship.stderr().indexOf('following default/sd-a/main') > ship.stderr().indexOf(note), ship.stderr());
+    // A selector and a pod name, each said with where it was looked for.
+    for (const [target, said] of [
+      ['-l app=nothing', 'no pod matches -l app=nothing yet (in the current namespace; -n names another); each is followed once it starts'],
+      ['pod/sd-b -n default', 'no pod sd-b yet (in namespace default); it is followed once it starts'],
+    ] as const) {
+      const other = await startMeteredShip(['--kubectl', target, '--port', String(r.port)], {
+        ...env,
+        AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+      });
+      await waitFor(() => other.stderr().includes(`audit-ship: ${said}`), `"${said}"`);
+      assert.equal(await other.exit('SIGTERM'), 0, other.stderr());
+    }
+  });
+
+  it('-c naming a container a pod does not have: says so of that pod once, and follows the pods that have it', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addDeployment('seldon-deploy', LABELS);
+    api.addPod('sd-a', LABELS, ['main']);
+    api.addPod('sd-b', LABELS, ['main', 'audit']);
+    const r = await receiver();
+    const ledger = new Ledger(30, 153);
+    for (const line of ledger.lines) api.write('sd-b', line.trimEnd(), 'audit');
+    api.write('sd-a', ledger.lines[0]!.trimEnd(), 'main');
+    const ship = await startMeteredShip(
+      ['--kubectl', 'deploy/seldon-deploy -c audit', '--port', String(r.port), '--flush-interval', '50ms'],
+      {
+        ...api.kubectlEnv(),
+        AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+      },
+    );
+    await waitFor(() => r.events().length >= 30, 'the records of the container named');
+    // A pod that changes (a restart) comes through the watch again: said once all the same.
+    api.restart('sd-a', 'main');
+    api.addPod('sd-c', LABELS, ['main']);
+    const said = (pod: string) => `audit-ship: pod default/${pod} has no container "audit" (it has main); it is not followed`;
+    await waitFor(() => ship.stderr().includes(said('sd-c')), said('sd-c'));
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(ship.stderr().split(said('sd-a')).length - 1, 1, ship.stderr());
+    assert.doesNotMatch(ship.stderr(), /sd-b has no container|no pod/);
+    assert.equal(ledger.assertComplete(r.requestIds()), 0);
+    assert.equal(r.events().length, 30, "nothing from the pods' other containers");
+  });
+
   it("adds kubernetes.{namespace,pod,container} with --kubernetes-metadata, and keeps a record's own field", async (t) => {
     const api = await new FakeKubeApi().start();
     t.after(() => api.close());

@@ -64,6 +64,7 @@ describe('--kubectl target', () => {
     assert.deepEqual(chooseContainers({ spec: pod.spec }, null, false), ['proxy']);
     assert.deepEqual(chooseContainers(pod, 'proxy', false), ['proxy']);
     assert.deepEqual(chooseContainers(pod, 'nope', false), []);
+    assert.deepEqual(chooseContainers(pod, 'init', false), ['init'], 'kubectl logs -c takes an init container');
     assert.deepEqual(chooseContainers(pod, null, true), ['init', 'proxy', 'app']);
   });
 });
