@@ -54,3 +54,12 @@ export async function askKubectl(command: string, args: string[]): Promise<Kubec
 export function isPermanent(message: string): boolean {
   return /\((NotFound|Forbidden|Unauthorized)\)|not found|forbidden/i.test(message);
 }
+
+/**
+ * kubectl's own configuration is wrong (a --kubeconfig, context or certificate file that is not
+ * there), so it made no request: what the first commands of a run stop on. Not for a log stream,
+ * where the kubelet's own "no such file or directory" about a log file may pass.
+ */
+export function isMisconfigured(message: string): boolean {
+  return isPermanent(message) || /^error: stat |error in configuration/i.test(message);
+}

@@ -2,11 +2,30 @@
  * What `--kubectl` says when it finds nothing to follow. A selector that matches no pod, a
  * deployment scaled to zero, or `-c` naming a container the pods do not have all left audit-ship
  * silent for ever: it was waiting, rightly (a pod may start at any time), but a user with a typo
- * in the selector or the container name had no word of it.
+ * in the selector or the container name had no word of it. Nor did one whose kubectl had no
+ * configuration at all: it tries a server at localhost:8080, and said only that it was refused.
  */
-import { askKubectl } from './kubectl-run.js';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { askKubectl, isMisconfigured } from './kubectl-run.js';
 import type { PodObject } from './pod-watch.js';
 import type { KubeTarget } from './target.js';
+
+/** The note for a kubectl that will find no configuration (kubectl's own rules), or null. */
+export function noConfigNote(target: KubeTarget, env: NodeJS.ProcessEnv = process.env): string | null {
+  if (target.globalArgs.some((a) => a.startsWith('--kubeconfig=') || a.startsWith('--server='))) return null;
+  // In a pod, kubectl takes the pod's service account.
+  if (env.KUBERNETES_SERVICE_HOST) return null;
+  const named = env.KUBECONFIG ? env.KUBECONFIG.split(delimiter).filter(Boolean) : null;
+  const files = named ?? [join(env.HOME || homedir(), '.kube', 'config')];
+  if (files.some((f) => existsSync(f))) return null;
+  const why = named ? `KUBECONFIG names no file that exists (${named.join(', ')})` : `there is no ${files[0]} and KUBECONFIG is not set`;
+  return (
+    `audit-ship: kubectl has no configuration: ${why}, so it tries a server at localhost:8080; ` +
+    'give --kubectl "… --kubeconfig FILE", or set KUBECONFIG'
+  );
+}
 
 /** Where the pods were looked for, when the user did not say: kubectl's current namespace. */
 function where(target: KubeTarget): string {
@@ -25,7 +44,10 @@ export function noPodNote(target: KubeTarget, selector: string | null): string {
 
 /**
  * Lists the pods `args` select once, and says so if there is none and the watch has seen none
- * either (`seen`): the watch itself cannot tell an empty listing from one still to come.
+ * either (`seen`): the watch itself cannot tell an empty listing from one still to come. Returns
+ * kubectl's error when it is one that retrying will not mend (a context or kubeconfig that is not
+ * there, no right to list pods): the watch would retry it for ever, where a workload's lookup stops
+ * the run.
  */
 export async function sayIfNoPod(
   command: string,
@@ -33,12 +55,13 @@ export async function sayIfNoPod(
   target: KubeTarget,
   seen: () => boolean,
   onMessage: (line: string) => void,
-): Promise<void> {
+): Promise<string | null> {
   const answer = await askKubectl(command, ['get', 'pods', ...args, '-o', 'name']);
-  // A failure is the watch's to report, as it retries.
-  if (answer.code !== 0 || answer.stdout.trim() !== '' || seen()) return;
+  if (answer.code !== 0) return isMisconfigured(answer.error) ? answer.error : null;
+  if (answer.stdout.trim() !== '' || seen()) return null;
   const l = args.indexOf('-l');
   onMessage(noPodNote(target, l >= 0 ? args[l + 1]! : null));
+  return null;
 }
 
 /** Pods said to lack the container `-c` names: each said once, until it is deleted. */

@@ -10,8 +10,8 @@ import { InputError } from '../../errors.js';
 import type { InputSource } from '../sources.js';
 import { ReadTicker } from './coalesced-read.js';
 import { ContainerStream } from './container-stream.js';
-import { askKubectl, isPermanent } from './kubectl-run.js';
-import { MissingContainers, sayIfNoPod } from './pod-notes.js';
+import { askKubectl, isMisconfigured } from './kubectl-run.js';
+import { MissingContainers, noConfigNote, sayIfNoPod } from './pod-notes.js';
 import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
@@ -71,7 +71,7 @@ async function podSelection(target: KubeTarget, command: string, backoff: Backof
       if (!text) throw new InputError(`--kubectl: ${target.kind}/${target.name} has no pod selector`);
       return ['-l', text, ...target.globalArgs];
     }
-    if (isPermanent(answer.error)) throw new InputError(`--kubectl: ${answer.error}`);
+    if (isMisconfigured(answer.error)) throw new InputError(`--kubectl: ${answer.error}`);
     const delay = retry.next();
     note(`audit-ship: kubectl get ${target.kind}/${target.name}: ${answer.error}; again in ${(delay / 1000).toFixed(1)} s`);
     await sleep(delay, signal);
@@ -191,8 +191,10 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   async function discover(): Promise<void> {
     const args = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
     if (args === null) return;
-    // kubectl missing is the watch's to report: it fails the source.
-    const listed = sayIfNoPod(options.command, args, target, () => seenPod || abort.signal.aborted, options.onMessage).catch(() => {});
+    const listed = sayIfNoPod(options.command, args, target, () => seenPod || abort.signal.aborted, options.onMessage).then(
+      (error) => error && fail(new InputError(`--kubectl: ${error}`)),
+      () => {}, // kubectl missing is the watch's to report: it fails the source
+    );
     await watchPods({
       command: options.command,
       args,
@@ -217,6 +219,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
 
   async function* chunks(): AsyncGenerator<Buffer> {
     saved();
+    const unconfigured = noConfigNote(target);
+    if (unconfigured) options.onMessage(unconfigured);
     const watching = discover().catch(fail);
     for (;;) {
       const item = queue.shift();

@@ -294,6 +294,44 @@ describe('audit-ship --kubectl, what it refuses', () => {
     assert.match(s.stderr(), /--kubectl: .*deployments\.apps "nope" not found/);
   });
 
+  // A selector or a pod name retried these for ever, where a workload's lookup stopped the run.
+  it('stops on a kubectl configuration that is wrong, whatever it follows', { skip: missing ?? false }, async () => {
+    const gone = join(tempDir(), 'gone', 'config');
+    for (const [target, said] of [
+      ['-l app=seldon-deploy --context nope', /--kubectl: Error in configuration: context was not found for specified context: nope/],
+      ['pod/sd-a --context nope', /--kubectl: Error in configuration: context was not found/],
+      [`-l app=seldon-deploy --kubeconfig ${gone}`, /--kubectl: error: stat .*gone\/config: no such file or directory/],
+      [`deploy/seldon-deploy --kubeconfig ${gone}`, /--kubectl: error: stat .*gone\/config: no such file or directory/],
+    ] as const) {
+      const s = startShip(['--kubectl', target, '--port', '1'], api.kubectlEnv());
+      // An exit, or a retry: the run that would go on for ever fails here instead.
+      await waitFor(() => s.child.exitCode !== null || /again in/.test(s.stderr()), `${target}: an exit or a retry`);
+      assert.equal(s.child.exitCode, 2, `${target}: ${s.stderr()}`);
+      assert.match(s.stderr(), said);
+    }
+  });
+
+  // kubectl with nothing to read tries localhost:8080, and says only that the connection was refused.
+  it('says when kubectl will find no configuration at all', { skip: missing ?? false }, async () => {
+    const home = tempDir();
+    for (const [env, said] of [
+      [{ KUBECONFIG: join(home, 'missing') }, `KUBECONFIG names no file that exists (${join(home, 'missing')})`],
+      [{ KUBECONFIG: '', HOME: home }, `there is no ${join(home, '.kube', 'config')} and KUBECONFIG is not set`],
+    ] as const) {
+      const s = startShip(['--kubectl', 'deploy/seldon-deploy', '--port', '1', '--spool-dir', join(tempDir(), 'spool')], {
+        ...env,
+        KUBERNETES_SERVICE_HOST: '',
+      });
+      const note = `audit-ship: kubectl has no configuration: ${said}, so it tries a server at localhost:8080; give --kubectl "… --kubeconfig FILE", or set KUBECONFIG`;
+      await waitFor(() => s.stderr().includes(note), note);
+      assert.equal(await s.exit('SIGTERM'), 0, s.stderr());
+    }
+    // With one, nothing is said.
+    const s = startShip(['--kubectl', 'deploy/nope', '--port', '1'], api.kubectlEnv());
+    assert.equal(await s.exit(), 2);
+    assert.doesNotMatch(s.stderr(), /has no configuration/);
+  });
+
   it('takes no kubectl logs flags of its own choosing', async () => {
     const s = startShip(['--kubectl', 'deploy/x --tail=10', '--port', '1']);
     assert.equal(await s.exit(), 2);

@@ -111,6 +111,7 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
     assert.equal(ledger.assertComplete(r.requestIds()), 0);
     assert.ok(ship.stderr().indexOf('following default/sd-a/main') > ship.stderr().indexOf(note), ship.stderr());
+    assert.doesNotMatch(ship.stderr(), /has no configuration/, 'kubectl has one');
     // A selector and a pod name, each said with where it was looked for.
     for (const [target, said] of [
       ['-l app=nothing', 'no pod matches -l app=nothing yet (in the current namespace; -n names another); each is followed once it starts'],
