@@ -7,7 +7,7 @@ import { describeSystemError, ListenError, UsageError } from '../errors.js';
 import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
-import { TextOutput } from './output.js';
+import { BrokenPipeError, TextOutput } from './output.js';
 import { readPem } from './tls-files.js';
 import { readSmallFile } from './small-file.js';
 
@@ -69,16 +69,23 @@ interface Sink {
 
 /**
  * Where events go: --out, appended whole or not at all (a full disk fails the chunk, which is
- * then not acked, and the receiver goes on), or stdout with backpressure.
+ * then not acked, and the receiver goes on), or stdout with backpressure. Stdout closed by its
+ * reader (`receive | head`) is closed for good: `stdoutGone` is called, and the receiver stops, as
+ * any filter does, where it went on listening and closing every connection unacked.
  */
-function openSink(out: string | undefined): Sink {
+function openSink(out: string | undefined, stdoutGone: () => void): Sink {
   // `-` is stdout, as for every other file operand.
   if (out === undefined || out === '-') {
     const text = new TextOutput(process.stdout);
     return {
       write: async (t) => {
-        await text.write(t);
-        await text.flush();
+        try {
+          await text.write(t);
+          await text.flush();
+        } catch (error) {
+          if (error instanceof BrokenPipeError) stdoutGone();
+          throw error;
+        }
       },
       close: () => text.flush(),
     };
@@ -112,7 +119,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
-  const sink = openSink(options.out);
+  let stdoutGone = () => {};
+  const outputGone = new Promise<void>((resolve) => (stdoutGone = resolve));
+  const sink = openSink(options.out, stdoutGone);
   const write = async (message: DecodedTransport) => {
     let text = '';
     for (const { time, record } of message.events) {
@@ -140,7 +149,8 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     throw new ListenError(`cannot listen on ${options.bind}:${options.port}: ${describeSystemError(error)}`, { cause: error });
   });
   process.stderr.write(`audit-ship receive: listening on ${address.address}:${address.port} (${describeMode(options, users)})\n`);
-  await stopped;
+  const gone = await Promise.race([stopped.then(() => false), outputGone.then(() => true)]);
   await receiver.close();
   await sink.close();
+  if (gone) process.stderr.write('audit-ship receive: stdout was closed: stopped (what it could not write was not acked)\n');
 }

@@ -44,8 +44,8 @@ function records(n: number, seed: number) {
 }
 
 /** Ships three sample records (of `seed`) to `r` through the CLI, from stdin. */
-function shipThree(r: RunningReceiver, seed: number) {
-  return runCli(['--port', String(r.port), '-'], {
+function shipThree(r: RunningReceiver, seed: number, args: string[] = []) {
+  return runCli(['--port', String(r.port), ...args, '-'], {
     input: records(3, seed)
       .map((s) => `${JSON.stringify(s.record)}\n`)
       .join(''),
@@ -315,6 +315,19 @@ describe('audit-ship receive robustness', () => {
       records(3, 77).map((s) => s.record.RequestID),
     );
     assert.equal(existsSync(join(dir, '-')), false, 'no file named -');
+  });
+
+  // `receive | head`: it went on listening for ever, closing each connection unacked.
+  it('--out - stops once stdout is closed, having acked nothing it could not write, and exits 0', async () => {
+    const r = await startReceiveCli([], {}, { stdout: true });
+    r.child.stdout!.destroy();
+    const shipped = await shipThree(r, 83, ['--retry-timeout', '2s']);
+    // Bounded: a receiver that goes on listening fails here, not at the runner's timeout.
+    for (let i = 0; i < 300 && r.child.exitCode === null; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(r.child.exitCode, 0, r.stderr());
+    assert.match(r.stderr(), /audit-ship receive: stdout was closed: stopped \(what it could not write was not acked\)/);
+    assert.equal(shipped.code, 3, shipped.stderr);
+    assert.match(shipped.stderr, /3 records sent, 0 acked/);
   });
 
   // `rm events.jsonl` between two runs of a demo: the events of the second went into the unlinked
