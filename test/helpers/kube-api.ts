@@ -119,6 +119,8 @@ export class FakeKubeApi {
   /** Every request, as `METHOD path?query`. */
   readonly requests: string[] = [];
   private readonly followers = new Set<Follower>();
+  /** Refuse every log request, as the API server does for a Role without `pods/log` (403). */
+  forbidLogs = false;
   private readonly watchers = new Set<{ send: (type: string, pod: Pod) => void; end: () => void }>();
   private readonly events: { rv: number; type: string; pod: Pod }[] = [];
   private resourceVersion = 1;
@@ -341,6 +343,10 @@ export class FakeKubeApi {
   }
 
   private podLog(name: string, url: URL, request: IncomingMessage, response: ServerResponse): void {
+    if (this.forbidLogs) {
+      const message = `pods "${name}" is forbidden: User "system:serviceaccount:${NAMESPACE}:audit-ship" cannot get resource "pods/log" in API group "" in the namespace "${NAMESPACE}"`;
+      return json(response, 403, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason: 'Forbidden', code: 403 });
+    }
     const pod = this.pods.get(name);
     if (!pod) return notFound(response, `pods "${name}" not found`);
     const containerName = url.searchParams.get('container') ?? pod.containers[0]!.name;

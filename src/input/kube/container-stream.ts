@@ -8,7 +8,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
 import { readCoalesced, withoutReadAhead, type ReadTicker } from './coalesced-read.js';
-import { exited, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
+import { InputError } from '../../errors.js';
+import { exited, isDenied, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
 import { lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
 import type { PodInfo } from './pod-watch.js';
 import { count } from '../../plural.js';
@@ -111,6 +112,10 @@ export class ContainerStream {
       const started = performance.now();
       const end = await this.read(['-f']);
       if (signal.aborted) break;
+      // No right to read logs (a Role without pods/log) holds for every pod: the stream used to end
+      // there, never tried again, and the run went on following nothing. Stopping lets a restart
+      // (a pod's, by Kubernetes) try again once the right is given.
+      if (isDenied(end.error)) throw new InputError(`--kubectl: ${this.key}: ${end.error}`);
       if (isPermanent(end.error) || this.pod.deleted || (this.pod.terminal && end.code === 0)) {
         this.state = 'ended';
         return;

@@ -55,6 +55,11 @@ export function isPermanent(message: string): boolean {
   return /\((NotFound|Forbidden|Unauthorized)\)|not found|forbidden/i.test(message);
 }
 
+/** The API server refused us (a Role without the right, credentials it does not take): the same for every pod. */
+export function isDenied(message: string): boolean {
+  return /\((Forbidden|Unauthorized)\)/.test(message);
+}
+
 /**
  * kubectl's own configuration is wrong (a --kubeconfig, context or certificate file that is not
  * there), so it made no request: what the first commands of a run stop on. Not for a log stream,

@@ -14,7 +14,7 @@ import { FakeKubeApi, rfc3339Nano } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
 import { assertAccounted, Ledger } from '../../helpers/ledger.js';
 import { receivers } from '../../helpers/receive-cli.js';
-import { jsonSummary, scrapeUntil, startMeteredShip, waitFor } from '../../helpers/ship-cli.js';
+import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor } from '../../helpers/ship-cli.js';
 import { normalTime } from '../../../src/input/kube/positions.js';
 
 const receiver = receivers();
@@ -154,6 +154,24 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.doesNotMatch(ship.stderr(), /sd-b has no container|no pod/);
     assert.equal(ledger.assertComplete(r.requestIds()), 0);
     assert.equal(r.events().length, 30, "nothing from the pods' other containers");
+  });
+
+  // The stream ended there and was never tried again: the run went on, unready, following nothing.
+  it('stops the run on a Role without pods/log, naming the right it lacks', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addDeployment('seldon-deploy', LABELS);
+    api.addPod('sd-a', LABELS);
+    api.forbidLogs = true;
+    const r = await receiver();
+    const ship = startShip(['--kubectl', 'deploy/seldon-deploy', '--port', String(r.port)], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+    });
+    // Bounded: a run that goes on following nothing fails here, not at the runner's timeout.
+    await waitFor(() => ship.child.exitCode !== null, 'the run to stop');
+    assert.equal(ship.child.exitCode, EXIT.usage, ship.stderr());
+    assert.match(ship.stderr(), /--kubectl: default\/sd-a\/main: Error from server \(Forbidden\): .*cannot get resource "pods\/log"/);
   });
 
   it("adds kubernetes.{namespace,pod,container} with --kubernetes-metadata, and keeps a record's own field", async (t) => {
