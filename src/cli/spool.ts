@@ -34,10 +34,10 @@ interface SpoolReport {
   lockedBy: { pid: number; host: string | null } | null;
 }
 
-function inspect(dir: string): SpoolReport {
-  let segments;
+/** The spool's segments; a directory that is not there, or not one, is a usage error for every command. */
+function segmentsOf(dir: string): ReturnType<typeof listSegments> {
   try {
-    segments = listSegments(dir);
+    return listSegments(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UsageError(`no spool at ${dir}`);
@@ -46,6 +46,10 @@ function inspect(dir: string): SpoolReport {
     if (code !== undefined) throw new UsageError(`cannot read the spool ${dir}: ${describeSystemError(error)}`, { cause: error });
     throw error;
   }
+}
+
+function inspect(dir: string): SpoolReport {
+  const segments = segmentsOf(dir);
   const report: SpoolReport = {
     dir,
     segments: 0,
@@ -98,6 +102,8 @@ function reportText(r: SpoolReport): string {
  * aside) is left as it is, and the error says what it holds.
  */
 async function purge(dir: string, yes: boolean): Promise<{ segments: number; records: number }> {
+  // Said as status and verify say it (exit 2), where the lock's "cannot lock the spool" was exit 1.
+  segmentsOf(dir);
   const lock = await lockSpool(dir);
   try {
     const report = inspect(dir);

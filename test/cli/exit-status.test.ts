@@ -411,6 +411,17 @@ describe('exit 2: usage errors never reach the data', () => {
       ['spool', 'status', '--spool-dir', file],
       /no spool at \S+waiting\.jsonl: not a directory \(ERR_AUDIT_SHIP_USAGE\)/,
     ],
+    // Once "cannot lock the spool …: the directory … does not exist", exit 1, where status said this.
+    [
+      'spool purge of a spool that is not there',
+      ['spool', 'purge', '--yes', '--spool-dir', `${file}.d`],
+      /no spool at \S+waiting\.jsonl\.d \(ERR_AUDIT_SHIP_USAGE\)/,
+    ],
+    [
+      'spool purge of a file',
+      ['spool', 'purge', '--spool-dir', file],
+      /no spool at \S+waiting\.jsonl: not a directory \(ERR_AUDIT_SHIP_USAGE\)/,
+    ],
     // Each once ran the whole input first: '' as the spool, a checkpoint named '' (leaving `.tmp`
     // and `.lock` in the working directory), '' as the dead-letter file, an empty tag sent as such.
     [
