@@ -121,6 +121,8 @@ export class FakeKubeApi {
   private readonly followers = new Set<Follower>();
   /** Refuse every log request, as the API server does for a Role without `pods/log` (403). */
   forbidLogs = false;
+  /** Take every request and answer none, as an API server that hangs. */
+  silent = false;
   private readonly watchers = new Set<{ send: (type: string, pod: Pod) => void; end: () => void }>();
   private readonly events: { rv: number; type: string; pod: Pod }[] = [];
   private resourceVersion = 1;
@@ -291,6 +293,7 @@ export class FakeKubeApi {
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', this.url);
     this.requests.push(`${request.method} ${url.pathname}${url.search}`);
+    if (this.silent) return;
     const path = url.pathname;
     if (DISCOVERY[path]) return json(response, 200, DISCOVERY[path]);
     const deployment = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(path);

@@ -34,10 +34,16 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
   });
 }
 
-/** Runs kubectl to its end; throws only when kubectl cannot be started at all. */
-export async function askKubectl(command: string, args: string[]): Promise<KubectlAnswer> {
+/**
+ * Runs kubectl to its end, or until `signal` aborts (it is then stopped: an API server that
+ * accepts and never answers held kubectl, and a stop signal with it, for ever); throws only when
+ * kubectl cannot be started at all.
+ */
+export async function askKubectl(command: string, args: string[], signal?: AbortSignal): Promise<KubectlAnswer> {
   let error = '';
   const child = startKubectl(command, args, (line) => (error = line || error));
+  const stop = () => child.kill('SIGTERM');
+  signal?.addEventListener('abort', stop, { once: true });
   const out: Buffer[] = [];
   let bytes = 0;
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -46,6 +52,7 @@ export async function askKubectl(command: string, args: string[]): Promise<Kubec
     else child.kill('SIGTERM');
   });
   const end = await exited(child);
+  signal?.removeEventListener('abort', stop);
   if (end.enoent) throw notInstalled(command);
   return { code: end.code, stdout: Buffer.concat(out).toString('utf8'), error };
 }

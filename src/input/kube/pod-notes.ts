@@ -53,10 +53,12 @@ export async function sayIfNoPod(
   command: string,
   args: string[],
   target: KubeTarget,
+  signal: AbortSignal,
   seen: () => boolean,
   onMessage: (line: string) => void,
 ): Promise<string | null> {
-  const answer = await askKubectl(command, ['get', 'pods', ...args, '-o', 'name']);
+  const answer = await askKubectl(command, ['get', 'pods', ...args, '-o', 'name'], signal);
+  if (signal.aborted) return null;
   if (answer.code !== 0) return isMisconfigured(answer.error) ? answer.error : null;
   if (answer.stdout.trim() !== '' || seen()) return null;
   const l = args.indexOf('-l');

@@ -64,7 +64,8 @@ async function podSelection(target: KubeTarget, command: string, backoff: Backof
   if (target.kind === 'pod') return [`--field-selector=metadata.name=${target.name}`, ...target.globalArgs];
   const retry = new Backoff(backoff);
   for (;;) {
-    const answer = await askKubectl(command, ['get', `${target.kind}/${target.name}`, '-o', 'json', ...target.globalArgs]);
+    const answer = await askKubectl(command, ['get', `${target.kind}/${target.name}`, '-o', 'json', ...target.globalArgs], signal);
+    if (signal.aborted) return null;
     if (answer.code === 0) {
       const selector = (JSON.parse(answer.stdout) as { spec?: { selector?: object } }).spec?.selector;
       const text = selector ? selectorText(selector) : '';
@@ -191,7 +192,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   async function discover(): Promise<void> {
     const args = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
     if (args === null) return;
-    const listed = sayIfNoPod(options.command, args, target, () => seenPod || abort.signal.aborted, options.onMessage).then(
+    const listed = sayIfNoPod(options.command, args, target, abort.signal, () => seenPod, options.onMessage).then(
       (error) => error && fail(new InputError(`--kubectl: ${error}`)),
       () => {}, // kubectl missing is the watch's to report: it fails the source
     );

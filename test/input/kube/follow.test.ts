@@ -332,6 +332,23 @@ describe('audit-ship --kubectl, what it refuses', () => {
     assert.doesNotMatch(s.stderr(), /has no configuration/);
   });
 
+  // kubectl waited on the API server, and the stop waited on kubectl: SIGTERM never ended the run.
+  it('stops at SIGTERM while the API server takes requests and answers none', { skip: missing ?? false }, async (t) => {
+    const hung = await new FakeKubeApi().start();
+    t.after(() => hung.close());
+    hung.silent = true;
+    for (const target of ['deploy/seldon-deploy', '-l app=seldon-deploy']) {
+      const asked = hung.requests.length;
+      const s = startShip(['--kubectl', target, '--port', '1', '--spool-dir', join(tempDir(), 'spool')], hung.kubectlEnv());
+      await waitFor(() => hung.requests.length > asked, `${target}: kubectl to ask`);
+      s.child.kill('SIGTERM');
+      // Bounded: a stop that waits on kubectl fails here, not at the runner's timeout.
+      await waitFor(() => s.child.exitCode !== null, `${target}: the run to stop`);
+      assert.equal(s.child.exitCode, 0, `${target}: ${s.stderr()}`);
+      assert.match(s.stderr(), /complete: following stopped by SIGTERM/);
+    }
+  });
+
   it('takes no kubectl logs flags of its own choosing', async () => {
     const s = startShip(['--kubectl', 'deploy/x --tail=10', '--port', '1']);
     assert.equal(await s.exit(), 2);
