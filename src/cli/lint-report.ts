@@ -236,11 +236,11 @@ const ROOTS: Partial<Record<LintFormat, RootVariable>> = {
   gitlab: 'CI_PROJECT_DIR',
 };
 
-export function lintReport(format: LintFormat, colors: Colors, env: NodeJS.ProcessEnv = process.env): LintReport {
+export function lintReport(format: LintFormat, colors: Colors): LintReport {
   const root = ROOTS[format];
   if (root) {
     const report = formatReport(format, colors);
-    const place = repoPaths(root, env);
+    const place = repoPaths(root);
     const placed = (files: readonly FileReport[]) => files.map((f) => ({ ...f, file: place(f.file) }));
     const { stepSummary } = report;
     return {

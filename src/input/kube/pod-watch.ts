@@ -117,9 +117,10 @@ export async function watchPods(options: PodWatchOptions): Promise<void> {
 /** The containers `kubectl logs` would pick: -c, all of them, or the default one. */
 export function chooseContainers(pod: PodObject, container: string | null, all: boolean): string[] {
   const names = (pod.spec?.containers ?? []).map((c) => c.name);
-  if (all) return [...(pod.spec?.initContainers ?? []).map((c) => c.name), ...names];
+  const everyOne = [...(pod.spec?.initContainers ?? []).map((c) => c.name), ...names];
+  if (all) return everyOne;
   // kubectl logs -c takes an init container too.
-  if (container !== null) return [...(pod.spec?.initContainers ?? []).map((c) => c.name), ...names].includes(container) ? [container] : [];
+  if (container !== null) return everyOne.includes(container) ? [container] : [];
   const preferred = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
   if (preferred && names.includes(preferred)) return [preferred];
   return names.slice(0, 1);
