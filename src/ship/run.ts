@@ -78,6 +78,9 @@ export class ShipRun {
   private failure: unknown = null;
   private expire: () => void = () => {};
   private readonly deadline = new Promise<void>((resolve) => (this.expire = resolve));
+  /** Resolved by the first stop signal. */
+  private stopped: () => void = () => {};
+  private readonly stopping = new Promise<void>((resolve) => (this.stopped = resolve));
   private closing: Promise<void> | null = null;
 
   private constructor(
@@ -161,6 +164,7 @@ export class ShipRun {
       `audit-ship: ${signal}: reading stopped, waiting up to ${span(this.options.shutdownTimeout)} for acks (${signal} again: stop now); the rest stays in the spool\n`,
     );
     this.pipeline.stop();
+    this.stopped();
     setTimeout(this.expire, this.options.shutdownTimeout).unref();
   }
 
@@ -188,7 +192,9 @@ export class ShipRun {
     const started = process.hrtime.bigint();
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
     const reading = (async () => {
-      if (options.requireConn) await Promise.race([sender.start(), this.deadline]);
+      // A stop while no server has answered yet: nothing was read, so there is nothing to wait for
+      // (it waited out --shutdown-timeout for acks of nothing).
+      if (options.requireConn) await Promise.race([sender.start(), this.stopping, this.deadline]);
       if (!this.stop.signal) this.stop.readFailures = await this.pipeline.run(sources);
       if (autoRetry) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     })();

@@ -444,6 +444,21 @@ describe('audit-ship --dead-letter, --since/--until, --stdout, --require-conn', 
     assert.equal(eager.code, EXIT.leftInSpool);
     assert.equal(jsonSummary(eager.stderr).lines, 10, 'without it, the input is read into the spool');
   });
+
+  // It said "waiting up to 10 s for acks", and waited them out for acks of nothing.
+  it('--require-conn: a stop signal before any server answers ends the run at once, input unread', async () => {
+    const s = startShip(['--port', '1', '--require-conn', '--shutdown-timeout', '5m', '--summary', 'json'], {
+      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+    });
+    s.child.stdin!.write(lines(10, 48).join(''));
+    await waitFor(() => /cannot connect to 127\.0\.0\.1:1/.test(s.stderr()), 'a connection refused');
+    s.child.kill('SIGTERM');
+    // Bounded: a run that waits out --shutdown-timeout fails here.
+    await waitFor(() => s.child.exitCode !== null, 'the run to stop');
+    assert.equal(s.child.exitCode, EXIT.inputUnread, s.stderr());
+    assert.equal(jsonSummary(s.stderr()).lines, 0);
+    assert.doesNotMatch(s.stderr(), /SIGTERM again: not waiting/);
+  });
 });
 
 describe('audit-ship < file', () => {
