@@ -84,14 +84,15 @@ export function byteCounter(source: InputSource): Transform {
 }
 
 /** Yields the decoded chunks; marks the source exhausted at their end, and names it in any error. */
-export async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+/** `whole`: whether the end reached is the input's (not one forced on it, as a named pipe's released open). */
+export async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>, whole = () => true): AsyncGenerator<Buffer> {
   try {
     yield* decoded;
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputReadError(source.name, describeSystemError(error), (source.skipped ?? 0) + source.bytesRead, { cause: error });
   }
-  source.exhausted = true;
+  if (whole()) source.exhausted = true;
 }
 
 export function notText(source: InputSource, sniffed: Sniffed): void {

@@ -4,7 +4,7 @@
  * several) is decompressed wherever it comes from, and an input that is clearly not text lines is
  * refused with a hint. Files are checked when they are opened, before any input is read.
  */
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, openSync, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InputError, describeSystemError } from '../errors.js';
 import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream, textOnly } from './decode.js';
@@ -83,6 +83,11 @@ export interface InputSource {
    * live tail): what was already read and buffered is still delivered, then the iteration ends.
    */
   close?(): void;
+  /**
+   * Frees what a read left pending holds, once reading stops without ending the input (a file is
+   * left at once): a named pipe no writer has opened yet.
+   */
+  abandon?(): void;
 }
 
 /** A file as the file system knows it, whatever its name. */
@@ -157,10 +162,32 @@ interface Inspected {
   identity?: FileId;
   /** A character device (/dev/zero): NULs at its start are refused, as it gives them for ever. */
   device?: boolean;
+  /** A named pipe: its open waits for a writer. */
+  fifo?: boolean;
 }
 
 /** A FIFO, `<(zcat …)`, a character device: no size, no seeking, read as a stream. */
-const stream = (info: Stats): Inspected => ({ kind: 'stream', size: null, sniffed: { kind: 'text' }, device: info.isCharacterDevice() });
+const stream = (info: Stats): Inspected => ({
+  kind: 'stream',
+  size: null,
+  sniffed: { kind: 'text' },
+  device: info.isCharacterDevice(),
+  fifo: info.isFIFO(),
+});
+
+/**
+ * Opening a named pipe waits for a writer, in a thread of the pool: one that none opens held the
+ * thread, and the process, for ever, so a stop signal printed its outcome and the run never ended.
+ * Opening the write end without waiting lets that open return (the pipe then reads as ended);
+ * ENXIO says no open was waiting.
+ */
+function releasePipe(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // no reader waits on it, or it is gone: nothing held
+  }
+}
 
 /** Whether `info` is a regular file (else a stream); a directory is refused. */
 function isRegular(info: Stats): boolean {
@@ -196,7 +223,7 @@ export async function openFileSource(path: string, blocking = false): Promise<In
   } catch (error) {
     throw new InputError(`${path}: ${describeSystemError(error)}`, { cause: error });
   }
-  const { kind, size, sniffed, zeros, identity, device = false } = found;
+  const { kind, size, sniffed, zeros, identity, device = false, fifo = false } = found;
   // Judged past the NULs as they are read, where the file starts with nothing else.
   const judged = (chunks: AsyncIterable<Buffer>) => (zeros ? textOnly(source, chunks) : chunks);
   const source: InputSource = {
@@ -216,8 +243,19 @@ export async function openFileSource(path: string, blocking = false): Promise<In
       if (kind === 'gzip') {
         return readable(source, skipBytes(judged(gunzipped(readRegularFile(source, path, 0))), offset));
       }
-      const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
-      return readable(source, sniffedStream(source, input, device));
+      const opening = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+      let released = false;
+      if (fifo) {
+        let opened = false;
+        opening.once('open', () => (opened = true));
+        source.abandon = () => {
+          if (opened) return;
+          released = true;
+          releasePipe(path);
+        };
+      }
+      // Ended by the release, the pipe was not read to its end: it is left unread, as a stop leaves a file.
+      return readable(source, sniffedStream(source, counted(source, opening), device), () => !released);
     },
   };
   notText(source, sniffed);

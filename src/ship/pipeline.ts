@@ -160,7 +160,10 @@ export class ShipPipeline {
     const current = this.current;
     this.draining = current?.close !== undefined;
     if (this.draining) current!.close!();
-    else this.interruptRead?.();
+    else {
+      this.interruptRead?.();
+      current?.abandon?.();
+    }
     for (const source of this.sources) if (source !== current) source.close?.();
   }
 

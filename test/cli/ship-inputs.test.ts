@@ -9,6 +9,7 @@ import {
   closeSync,
   existsSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -180,6 +181,29 @@ describe('audit-ship --checkpoint', () => {
     assert.equal(r.events().length, 7);
     const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, unknown> };
     assert.deepEqual(Object.keys(saved.files), [file]);
+  });
+
+  // Its open waited for a writer in a thread of the pool, and a stop signal printed the outcome
+  // while the process went on, for ever, holding the spool's lock.
+  it('a named pipe no writer opens: a stop signal ends the run, the pipe unread', async () => {
+    const fifo = join(tempDir(), 'nobody.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const s = startShip(['--port', '1', fifo], { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') });
+    // The kernel names where a thread waits: the pipe's open, once the run has reached it.
+    const wait = (tid: string) => {
+      try {
+        return readFileSync(`/proc/${s.child.pid}/task/${tid}/wchan`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const threads = () => (s.child.exitCode === null ? readdirSync(`/proc/${s.child.pid}/task`) : []);
+    await waitFor(() => threads().some((tid) => wait(tid) === 'wait_for_partner'), 'the open of the pipe');
+    s.child.kill('SIGTERM');
+    // Bounded: a run that never ends fails here.
+    await waitFor(() => s.child.exitCode !== null, 'the run to stop');
+    assert.equal(s.child.exitCode, EXIT.inputUnread, s.stderr());
+    assert.match(s.stderr(), /nobody\.fifo: stopped by SIGTERM; the rest of \S+nobody\.fifo was not read/);
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
