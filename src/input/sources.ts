@@ -4,12 +4,13 @@
  * several) is decompressed wherever it comes from, and an input that is clearly not text lines is
  * refused with a hint. Files are checked when they are opened, before any input is read.
  */
-import { closeSync, constants, createReadStream, openSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, statSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { InputError, describeSystemError } from '../errors.js';
 import { counted, gunzipped, notText, READ_CHUNK_BYTES, readable, skipBytes, sniffedStream, textOnly } from './decode.js';
 import { readHead, readHeadNow, readRegularFile } from './file-io.js';
 import { inflateHead } from './gzip-head.js';
+import { readAsNamedPipe } from './named-pipe.js';
 import type { KubeStatus } from './kube/source.js';
 import { sniff, sniffText, type Sniffed } from './sniff.js';
 import { openStdin } from './stdin.js';
@@ -83,11 +84,6 @@ export interface InputSource {
    * live tail): what was already read and buffered is still delivered, then the iteration ends.
    */
   close?(): void;
-  /**
-   * Frees what a read left pending holds, once reading stops without ending the input (a file is
-   * left at once): a named pipe no writer has opened yet.
-   */
-  abandon?(): void;
 }
 
 /** A file as the file system knows it, whatever its name. */
@@ -175,20 +171,6 @@ const stream = (info: Stats): Inspected => ({
   fifo: info.isFIFO(),
 });
 
-/**
- * Opening a named pipe waits for a writer, in a thread of the pool: one that none opens held the
- * thread, and the process, for ever, so a stop signal printed its outcome and the run never ended.
- * Opening the write end without waiting lets that open return (the pipe then reads as ended);
- * ENXIO says no open was waiting.
- */
-function releasePipe(path: string): void {
-  try {
-    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // no reader waits on it, or it is gone: nothing held
-  }
-}
-
 /** Whether `info` is a regular file (else a stream); a directory is refused. */
 function isRegular(info: Stats): boolean {
   if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
@@ -243,21 +225,11 @@ export async function openFileSource(path: string, blocking = false): Promise<In
       if (kind === 'gzip') {
         return readable(source, skipBytes(judged(gunzipped(readRegularFile(source, path, 0))), offset));
       }
-      const opening = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-      let released = false;
-      if (fifo) {
-        let opened = false;
-        opening.once('open', () => (opened = true));
-        source.abandon = () => {
-          if (opened) return;
-          released = true;
-          releasePipe(path);
-        };
-      }
-      // Ended by the release, the pipe was not read to its end: it is left unread, as a stop leaves a file.
-      return readable(source, sniffedStream(source, counted(source, opening), device), () => !released);
+      const input = counted(source, createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }));
+      return readable(source, sniffedStream(source, input, device));
     },
   };
+  if (fifo) readAsNamedPipe(source, path);
   notText(source, sniffed);
   return source;
 }

@@ -1,5 +1,6 @@
 /**
- * stdin as a pipe or a socket (`zcat audit.log.gz | audit-ship`), read into two buffers in turn
+ * stdin as a pipe or a socket (`zcat audit.log.gz | audit-ship`), and a named pipe among the inputs
+ * once open (src/input/named-pipe.ts), read into two buffers in turn
  * through the socket's `onread`, as a file is. As a stream, every read of a pipe came in a fresh
  * 64 KiB buffer and passed through a byte-counting transform and a stream iterator: the same
  * 200,000 records cost about 0.6 µs more CPU each than from the file. Here the socket reads

@@ -160,10 +160,7 @@ export class ShipPipeline {
     const current = this.current;
     this.draining = current?.close !== undefined;
     if (this.draining) current!.close!();
-    else {
-      this.interruptRead?.();
-      current?.abandon?.();
-    }
+    else this.interruptRead?.();
     for (const source of this.sources) if (source !== current) source.close?.();
   }
 

@@ -183,27 +183,37 @@ describe('audit-ship --checkpoint', () => {
     assert.deepEqual(Object.keys(saved.files), [file]);
   });
 
-  // Its open waited for a writer in a thread of the pool, and a stop signal printed the outcome
-  // while the process went on, for ever, holding the spool's lock.
-  it('a named pipe no writer opens: a stop signal ends the run, the pipe unread', async () => {
-    const fifo = join(tempDir(), 'nobody.fifo');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-    const s = startShip(['--port', '1', fifo], { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') });
-    // The kernel names where a thread waits: the pipe's open, once the run has reached it.
-    const wait = (tid: string) => {
-      try {
-        return readFileSync(`/proc/${s.child.pid}/task/${tid}/wchan`, 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    const threads = () => (s.child.exitCode === null ? readdirSync(`/proc/${s.child.pid}/task`) : []);
-    await waitFor(() => threads().some((tid) => wait(tid) === 'wait_for_partner'), 'the open of the pipe');
-    s.child.kill('SIGTERM');
-    // Bounded: a run that never ends fails here.
-    await waitFor(() => s.child.exitCode !== null, 'the run to stop');
-    assert.equal(s.child.exitCode, EXIT.inputUnread, s.stderr());
-    assert.match(s.stderr(), /nobody\.fifo: stopped by SIGTERM; the rest of \S+nobody\.fifo was not read/);
+  // Its open (no writer yet) and its read (a writer with nothing to say) each waited in a thread of
+  // the pool: a stop signal printed the outcome and the process went on, holding the spool's lock.
+  it('a named pipe with no writer, or an idle one: a stop signal ends the run, what was read shipped', async (t) => {
+    const r = await receiver();
+    for (const writer of ['none', 'idle'] as const) {
+      const fifo = join(tempDir(), `${writer}.fifo`);
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+      // A writer that says three lines and then nothing; the shell's open of the pipe returns once the run opens it.
+      const speaker =
+        writer === 'idle' ? spawn('sh', ['-c', `exec 3>"${fifo}"; cat >&3; exec sleep 60`], { stdio: ['pipe', 'ignore', 'ignore'] }) : null;
+      t.after(() => speaker?.kill('SIGKILL'));
+      speaker?.stdin!.end(lines(3, 56).join(''));
+      const s = startShip(['--port', String(r.port), '--summary', 'json', fifo], { AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') });
+      // The kernel names where a thread waits: the open of the pipe, once the run has reached it.
+      const waits = (tid: string) => {
+        try {
+          return readFileSync(`/proc/${s.child.pid}/task/${tid}/wchan`, 'utf8');
+        } catch {
+          return '';
+        }
+      };
+      const threads = () => (s.child.exitCode === null ? readdirSync(`/proc/${s.child.pid}/task`) : []);
+      if (speaker) await waitFor(() => r.events().length === 3, 'the lines the writer said');
+      else await waitFor(() => threads().some((tid) => waits(tid) === 'wait_for_partner'), 'the open of the pipe');
+      s.child.kill('SIGTERM');
+      // Bounded: a run that never ends fails here.
+      await waitFor(() => s.child.exitCode !== null, `${writer}: the run to stop`);
+      assert.equal(s.child.exitCode, EXIT.inputUnread, s.stderr());
+      assert.match(s.stderr(), new RegExp(`${writer}\\.fifo: stopped by SIGTERM; the rest of \\S+${writer}\\.fifo was not read`));
+      assert.equal(jsonSummary(s.stderr()).recordsAcked, speaker ? 3 : 0);
+    }
   });
 
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
