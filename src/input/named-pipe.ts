@@ -31,9 +31,9 @@ function openForReading(path: string): Promise<number> {
 /** Gives `source` (a named pipe at `path`) its chunks and its close. */
 export function readAsNamedPipe(source: InputSource, path: string): void {
   let closed = false;
-  let reader: SocketStdin | null = null;
   let opening = false;
-  source.chunks = async function* chunks() {
+  let reader: SocketStdin | null = null;
+  async function* raw(): AsyncGenerator<Buffer> {
     if (closed) return;
     opening = true;
     const fd = await openForReading(path);
@@ -43,9 +43,12 @@ export function readAsNamedPipe(source: InputSource, path: string): void {
       closeSync(fd);
       return;
     }
-    const opened = (reader = new SocketStdin(fd, source));
-    yield* readable(source, sniffedStream(source, opened.chunks(), false), () => !opened.closedByUs);
-  };
+    reader = new SocketStdin(fd, source);
+    yield* reader.chunks();
+  }
+  // Inside readable(), a failure to open names the input, as a file's does. The end is the pipe's
+  // own unless close() came first.
+  source.chunks = () => readable(source, sniffedStream(source, raw(), false), () => !closed || (reader !== null && !reader.closedByUs));
   source.close = () => {
     if (closed) return;
     closed = true;

@@ -216,6 +216,27 @@ describe('audit-ship --checkpoint', () => {
     }
   });
 
+  // Its open failed outside the reading that names inputs: "internal error: ENOENT", exit 1, the
+  // inputs after it never read.
+  it('a named pipe deleted before its turn is an input not read; the inputs after it are read', async () => {
+    const r = await receiver();
+    const dir = tempDir();
+    const [first, fifo, last] = ['first.jsonl', 'gone.fifo', 'last.jsonl'].map((f) => join(dir, f)) as [string, string, string];
+    writeFileSync(first, lines(400, 57).join(''));
+    writeFileSync(last, lines(5, 58).join(''));
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const s = startShip(['--port', String(r.port), '--rate', '200', '--flush-interval', '50ms', first, fifo, last], {
+      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+    });
+    await waitFor(() => r.events().length > 0, 'the first file under way');
+    unlinkSync(fifo);
+    await waitFor(() => s.child.exitCode !== null, 'the run to end');
+    assert.equal(s.child.exitCode, EXIT.inputUnread, s.stderr());
+    assert.match(s.stderr(), /gone\.fifo: no such file or directory; the rest of \S+gone\.fifo was not read/);
+    assert.doesNotMatch(s.stderr(), /internal error/);
+    assert.equal(r.events().length, 405, 'the files before and after it, whole');
+  });
+
   it('refuses --checkpoint with stdin, which cannot be re-read', async () => {
     const res = await runCli(['--checkpoint', join(tempDir(), 'c.json')], { input: '' });
     assert.equal(res.code, 2);
