@@ -36,8 +36,7 @@ export function readAsNamedPipe(source: InputSource, path: string): void {
   async function* raw(): AsyncGenerator<Buffer> {
     if (closed) return;
     opening = true;
-    const fd = await openForReading(path);
-    opening = false;
+    const fd = await openForReading(path).finally(() => (opening = false));
     if (closed) {
       // Its open was let go by close(): nothing of the pipe was read.
       closeSync(fd);
