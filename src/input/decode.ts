@@ -83,8 +83,11 @@ export function byteCounter(source: InputSource): Transform {
   });
 }
 
-/** Yields the decoded chunks; marks the source exhausted at their end, and names it in any error. */
-/** `whole`: whether the end reached is the input's (not one forced on it, as a named pipe's released open). */
+/**
+ * Yields the decoded chunks; marks the source exhausted at their end, and names it in any error.
+ * `whole` says whether that end is the input's own: one that close() forced on stdin or a named
+ * pipe leaves it as not read to its end.
+ */
 export async function* readable(source: InputSource, decoded: AsyncIterable<Buffer>, whole = () => true): AsyncGenerator<Buffer> {
   try {
     yield* decoded;

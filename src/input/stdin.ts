@@ -47,8 +47,7 @@ async function* decodedStdin(
   endedByUs: () => boolean,
   device = false,
 ): AsyncGenerator<Buffer> {
-  yield* readable(source, sniffedStream(source, raw, device));
-  if (endedByUs()) source.exhausted = false;
+  yield* readable(source, sniffedStream(source, raw, device), () => !endedByUs());
 }
 
 /**
