@@ -160,7 +160,8 @@ function runsFrom(): string {
     ? 'from the bundle the package ships (`dist/bundle`, made by `npm run bundle`)'
     : 'from the compiled modules (no `dist/bundle`: `npm run bundle` makes the one the package ships)';
 }
-const soakPath = join(ROOT, 'bench', 'SOAK.md');
+/** What the soak and the chaos run (not part of this run) last wrote, if they ran. */
+const lastWritten = (name: string) => (existsSync(join(ROOT, 'bench', name)) ? readFileSync(join(ROOT, 'bench', name), 'utf8') : '');
 const report = [
   '# Benchmarks',
   '',
@@ -253,7 +254,8 @@ const report = [
   '',
   startupTable(startup),
   '',
-  existsSync(soakPath) ? readFileSync(soakPath, 'utf8') : '',
+  lastWritten('SOAK.md'),
+  lastWritten('CHAOS.md'),
 ].join('\n');
 process.stdout.write(`${report}\n`);
 writeFileSync(join(ROOT, 'bench', 'BENCHMARKS.md'), report);

@@ -5,64 +5,24 @@
  * number, so a bitmap checks delivery without keeping millions of ids. The result is written to
  * bench/SOAK.md, which `npm run bench` includes in BENCHMARKS.md.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { sampleLines } from '../src/sample/generate.js';
 import { freePort } from '../test/helpers/net.js';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import { tempDir } from '../test/helpers/cli.js';
+import { numberedRecords, startReceiver, stopReceiver, Tally } from './numbered.js';
 
 const TOTAL = Number(process.argv[2] ?? 10_000_000);
 const RESTART_EVERY_MS = 4000;
-const ID_PREFIX = '00000000-0000-4000-8000-';
 
-/** Sample records whose RequestID is `00000000-0000-4000-8000-<12 hex digits of seq>`. */
-function* records(total: number): Generator<string> {
-  const templates = [...sampleLines(1000, { seed: 2024, start: 1632312000 })].map((line) => {
-    const id = (JSON.parse(line) as { RequestID: string }).RequestID;
-    const at = line.indexOf(id);
-    return [line.slice(0, at), line.slice(at + id.length)] as const;
-  });
-  for (let seq = 0; seq < total; seq++) {
-    const [head, tail] = templates[seq % templates.length]!;
-    yield `${head}${ID_PREFIX}${seq.toString(16).padStart(12, '0')}${tail}`;
-  }
-}
-
-const seen = new Uint8Array(TOTAL);
-let received = 0;
-let duplicates = 0;
+const tally = new Tally(TOTAL);
 let restarts = 0;
 
-function startReceiver(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'receive', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    const at = line.indexOf(ID_PREFIX);
-    const seq = parseInt(line.slice(at + ID_PREFIX.length, at + ID_PREFIX.length + 12), 16);
-    received++;
-    if (seen[seq]) duplicates++;
-    seen[seq] = 1;
-  });
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => (/listening on/.test(c.toString()) ? resolve(child) : undefined));
-    child.once('exit', (code) => reject(new Error(`receive exited ${code}`)));
-  });
-}
-
-async function stopReceiver(child: ChildProcess): Promise<void> {
-  const closed = once(child.stdout!, 'close');
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-  await closed;
-}
-
 const port = await freePort();
-let receiver = await startReceiver(port);
+let receiver = await startReceiver(port, tally);
 const spoolDir = join(tempDir('audit-ship-soak-'), 'spool');
 const started = Date.now();
 const ship = spawn(process.execPath, [CLI, '--port', String(port), '--spool-dir', spoolDir, '--summary', 'json', '--no-progress'], {
@@ -78,14 +38,14 @@ const restartLoop = (async () => {
     await new Promise((resolve) => setTimeout(resolve, RESTART_EVERY_MS));
     if (!restarting) break;
     await stopReceiver(receiver);
-    receiver = await startReceiver(port);
+    receiver = await startReceiver(port, tally);
     restarts++;
-    process.stderr.write(`soak: receiver restarted ${restarts} times, ${received.toLocaleString('en')} records received\n`);
+    process.stderr.write(`soak: receiver restarted ${restarts} times, ${tally.received.toLocaleString('en')} records received\n`);
   }
 })();
 
 let batch: string[] = [];
-for (const line of records(TOTAL)) {
+for (const line of numberedRecords(TOTAL)) {
   batch.push(line);
   if (batch.length === 500) {
     if (!ship.stdin!.write(batch.join(''))) await once(ship.stdin!, 'drain');
@@ -99,8 +59,7 @@ await restartLoop;
 await stopReceiver(receiver);
 
 const seconds = (Date.now() - started) / 1000;
-let lost = 0;
-for (let i = 0; i < TOTAL; i++) if (!seen[i]) lost++;
+const lost = tally.lost();
 const summary = JSON.parse(shipErr.trim().split('\n').pop() ?? '{}') as { peakRssBytes?: number; resends?: number; recordsAcked?: number };
 const report = [
   '## Soak',
@@ -111,10 +70,10 @@ const report = [
   '',
   '| records | receiver restarts | lost | duplicates | chunks resent | exit code | peak RSS | time | records/s |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  `| ${TOTAL.toLocaleString('en')} | ${restarts} | ${lost} | ${duplicates.toLocaleString('en')} | ${summary.resends ?? '?'} | ${code} | ` +
+  `| ${TOTAL.toLocaleString('en')} | ${restarts} | ${lost} | ${tally.duplicates.toLocaleString('en')} | ${summary.resends ?? '?'} | ${code} | ` +
     `${((summary.peakRssBytes ?? 0) / 1e6).toFixed(0)} MB | ${seconds.toFixed(0)} s | ${Math.round(TOTAL / seconds).toLocaleString('en')} |`,
   '',
 ].join('\n');
 process.stdout.write(`${report}\n`);
 writeFileSync(join(ROOT, 'bench', 'SOAK.md'), report);
-process.exitCode = lost === 0 && code === 0 && received - duplicates === TOTAL ? 0 : 1;
+process.exitCode = lost === 0 && code === 0 && tally.received - tally.duplicates === TOTAL ? 0 : 1;
