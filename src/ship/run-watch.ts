@@ -3,6 +3,8 @@
  * it: retries and resends, a full disk under the spool, the records an earlier run left. Apart
  * from ShipRun (src/ship/run.ts), which decides what each of these does to the run.
  */
+import { statfsSync } from 'node:fs';
+import { formatBytes } from '../cli/units.js';
 import type { Sender } from '../forward/sender.js';
 import { count, inNumber, was } from '../plural.js';
 import { span } from '../span.js';
@@ -31,16 +33,42 @@ export function tellLink(sender: Sender, counts: ShipCounts, note: Note): void {
  * A full disk under the spool: the write is retried (acks free room) and the user is told; after
  * `limitMs` (0: never) `giveUp` is called with the write's error.
  */
-export function watchSpace(spool: Spool, limitMs: number, note: Note, giveUp: (error: SpoolWriteError) => void): void {
+export function watchSpace(
+  spool: Spool,
+  where: { spoolDir: string; chunkBytes: number },
+  limitMs: number,
+  note: Note,
+  giveUp: (error: SpoolWriteError) => void,
+): void {
   let timer: NodeJS.Timeout | null = null;
   spool.onSpaceChange((error) => {
     if (timer) clearTimeout(timer);
     timer = null;
     if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
     const until = limitMs > 0 ? `giving up after ${span(limitMs)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
-    note(`audit-ship: ${error.message}; reading waits, and the write is retried as acks free room, ${until}\n`);
+    const freedBy = spool.stats.chunks > 0 ? 'as acks free room' : noAckToCome(where, error);
+    note(`audit-ship: ${error.message}; reading waits, and the write is retried ${freedBy}, ${until}\n`);
     if (limitMs > 0) timer = setTimeout(() => giveUp(error), limitMs).unref();
   });
+}
+
+/**
+ * With nothing in the spool awaiting an ack, no ack can make room (a disk with less room than one
+ * chunk): only room made by others on the disk lets the write through, and the user must know it.
+ */
+function noAckToCome(where: { spoolDir: string; chunkBytes: number }, error: SpoolWriteError): string {
+  let free = '';
+  // A quota or a file size limit is not what statfs shows.
+  if (error.errno === 'ENOSPC') {
+    try {
+      const fs = statfsSync(where.spoolDir);
+      free = `${formatBytes(fs.bavail * fs.bsize)} free there; `;
+    } catch {
+      // Only a detail of the message.
+    }
+  }
+  const chunk = `${free}a chunk takes up to ${formatBytes(where.chunkBytes)}, --chunk-bytes`;
+  return `once room is made on the disk: the spool holds nothing awaiting an ack, so no ack will free any (${chunk})`;
 }
 
 /** What the spool held when the run started: an earlier run's records, and ranges set aside as damaged. */

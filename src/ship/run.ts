@@ -304,7 +304,8 @@ export class ShipRun {
   /** A full disk under the spool: after --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it. */
   private watchSpace(finite: boolean): void {
     const limit = this.options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
-    watchSpace(this.spool, limit, this.hooks.note, (error) => {
+    const { spoolDir, chunkBytes } = this.options;
+    watchSpace(this.spool, { spoolDir, chunkBytes }, limit, this.hooks.note, (error) => {
       this.stop.writeFailure ??= error;
       this.pipeline.stop();
       this.spool.finish();

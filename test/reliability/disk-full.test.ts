@@ -96,6 +96,28 @@ describe('a full disk under the spool', () => {
     },
   );
 
+  // It said the write was retried "as acks free room" with nothing in the spool to ack: a disk with
+  // less room than one chunk, waited on for --retry-timeout with no hint of what would help.
+  it(
+    'a disk with less room than a chunk and an empty spool: says no ack will free any, and names --chunk-bytes, which lets it through',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const ledger = new Ledger(3000, 36);
+      const disk = smallDisk(t, '512k');
+      const env = { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') };
+      const stuck = await runCli(['--port', '1', '--retry-timeout', '1s'], { input: ledger.text(), env });
+      assert.equal(stuck.code, EXIT.inputUnread, stuck.stderr);
+      assert.match(
+        stuck.stderr,
+        /ENOSPC\); reading waits, and the write is retried once room is made on the disk: the spool holds nothing awaiting an ack, so no ack will free any \(\d+\.\d kB free there; a chunk takes up to 1\.0 MB, --chunk-bytes\)/,
+      );
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), '--chunk-bytes', '128k'], { input: ledger.text(), env });
+      assert.equal(res.code, EXIT.ok, res.stderr);
+      ledger.assertComplete(r.requestIds());
+    },
+  );
+
   it(
     'waits while the disk is full and goes on as acks free room: stdin, every record delivered',
     { skip: skipTmpfs ?? false },
