@@ -28,6 +28,9 @@ function smallDisk(t: TestContext, size: string): { dir: string; resize: (size: 
   return { dir, resize };
 }
 
+/** A test that needs a tmpfs (root): skipped elsewhere, with the reason printed. */
+const onTmpfs = (name: string, body: (t: TestContext) => Promise<void>) => it(name, { skip: skipTmpfs ?? false }, body);
+
 describe('a full disk under the spool', () => {
   it('under `ulimit -f`, short writes are completed or moved to a new segment: every record delivered', async () => {
     // A 1.5 MB file size limit, under the 8 MB segments of a 100 MB spool: every segment hits it.
@@ -67,40 +70,35 @@ describe('a full disk under the spool', () => {
     ledger.assertComplete(r.requestIds());
   });
 
-  it(
-    'gives up after --retry-timeout with exit 4, the path and errno, and a re-run delivers every record',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const ledger = new Ledger(20_000, 32);
-      const dir = tempDir();
-      const input = join(dir, 'audit.jsonl');
-      writeFileSync(input, ledger.text());
-      const disk = smallDisk(t, '2m');
-      const spool = join(disk.dir, 'spool');
-      const args = ['--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input];
-      const full = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
-      assert.equal(full.code, EXIT.inputUnread, full.stderr);
-      assert.match(full.stderr, new RegExp(`cannot write to the spool segment ${spool}/\\d+\\.seg: no space left on device \\(ENOSPC\\)`));
-      assert.match(full.stderr, /records? (was|were) read but not written to the spool/);
-      const s = jsonSummary(full.stderr);
-      assert.ok(s.recordsNotSpooled! > 0, 'the records read ahead of the full disk are counted, not lost silently');
-      assert.equal(s.leftInSpool, s.recordsSpooled);
-      assertAccounted(s);
+  onTmpfs('gives up after --retry-timeout with exit 4, the path and errno, and a re-run delivers every record', async (t) => {
+    const ledger = new Ledger(20_000, 32);
+    const dir = tempDir();
+    const input = join(dir, 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const disk = smallDisk(t, '2m');
+    const spool = join(disk.dir, 'spool');
+    const args = ['--chunk-records', '500', '--checkpoint', join(dir, 'cp.json'), '--summary', 'json', input];
+    const full = await runCli(['--port', '1', '--retry-timeout', '1s', ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+    assert.equal(full.code, EXIT.inputUnread, full.stderr);
+    assert.match(full.stderr, new RegExp(`cannot write to the spool segment ${spool}/\\d+\\.seg: no space left on device \\(ENOSPC\\)`));
+    assert.match(full.stderr, /records? (was|were) read but not written to the spool/);
+    const s = jsonSummary(full.stderr);
+    assert.ok(s.recordsNotSpooled! > 0, 'the records read ahead of the full disk are counted, not lost silently');
+    assert.equal(s.leftInSpool, s.recordsSpooled);
+    assertAccounted(s);
 
-      disk.resize('64m');
-      const r = await receiver();
-      const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
-      assert.equal(again.code, EXIT.ok, again.stderr);
-      assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
-      ledger.assertComplete(r.requestIds());
-    },
-  );
+    disk.resize('64m');
+    const r = await receiver();
+    const again = await runCli(['--port', String(r.port), ...args], { env: { AUDIT_SHIP_SPOOL_DIR: spool } });
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(jsonSummary(again.stderr).damagedSpoolRanges, 0, 'the failed write left no torn chunk');
+    ledger.assertComplete(r.requestIds());
+  });
 
   // It said the write was retried "as acks free room" with nothing in the spool to ack: a disk with
   // less room than one chunk, waited on for --retry-timeout with no hint of what would help.
-  it(
+  onTmpfs(
     'a disk with less room than a chunk and an empty spool: says no ack will free any, and names --chunk-bytes, which lets it through',
-    { skip: skipTmpfs ?? false },
     async (t) => {
       const ledger = new Ledger(3000, 36);
       const disk = smallDisk(t, '512k');
@@ -118,71 +116,59 @@ describe('a full disk under the spool', () => {
     },
   );
 
-  it(
-    'waits while the disk is full and goes on as acks free room: stdin, every record delivered',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const ledger = new Ledger(20_000, 33);
-      const disk = smallDisk(t, '2m');
-      // Someone else's file leaves about 600 KB: less than the chunks in flight.
-      mkdirSync(join(disk.dir, 'other'));
-      writeFileSync(join(disk.dir, 'other', 'filler'), Buffer.alloc(1400 * 1024));
-      const r = await receiver();
-      const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--spool-max-bytes', '4m', '--summary', 'json'], {
-        input: ledger.text(),
-        env: { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') },
-      });
-      assert.equal(res.code, EXIT.ok, res.stderr);
-      assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
-      assert.match(res.stderr, /the spool has room again/);
-      assertAccounted(jsonSummary(res.stderr));
-      ledger.assertComplete(r.requestIds());
-    },
-  );
+  onTmpfs('waits while the disk is full and goes on as acks free room: stdin, every record delivered', async (t) => {
+    const ledger = new Ledger(20_000, 33);
+    const disk = smallDisk(t, '2m');
+    // Someone else's file leaves about 600 KB: less than the chunks in flight.
+    mkdirSync(join(disk.dir, 'other'));
+    writeFileSync(join(disk.dir, 'other', 'filler'), Buffer.alloc(1400 * 1024));
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--chunk-records', '200', '--spool-max-bytes', '4m', '--summary', 'json'], {
+      input: ledger.text(),
+      env: { AUDIT_SHIP_SPOOL_DIR: join(disk.dir, 'spool') },
+    });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.match(res.stderr, /no space left on device \(ENOSPC\); reading waits/);
+    assert.match(res.stderr, /the spool has room again/);
+    assertAccounted(jsonSummary(res.stderr));
+    ledger.assertComplete(r.requestIds());
+  });
 
   // The end said the line was not kept for want of a --dead-letter, when one was given and full.
-  it(
-    '--dead-letter on a full disk: the run stops there, exit 4, and says which file could not take the line',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const disk = smallDisk(t, '64k');
-      writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
-      const dead = join(disk.dir, 'dead.jsonl');
-      const ledger = new Ledger(50, 35);
-      const input = `${ledger.text()}{"RequestID":"${'x'.repeat(10_000)}"}\n`;
-      const r = await receiver();
-      const res = await runCli(['--port', String(r.port), '--dead-letter', dead], { input });
-      assert.equal(res.code, EXIT.inputUnread, res.stderr);
-      assert.match(res.stderr, new RegExp(`stopped: --dead-letter ${dead}: no space left on device \\(ENOSPC\\)`));
-      assert.match(res.stderr, new RegExp(`1 invalid line was not kept \\(--dead-letter ${dead} could not be written;`));
-      ledger.assertComplete(r.requestIds());
-    },
-  );
+  onTmpfs('--dead-letter on a full disk: the run stops there, exit 4, and says which file could not take the line', async (t) => {
+    const disk = smallDisk(t, '64k');
+    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const dead = join(disk.dir, 'dead.jsonl');
+    const ledger = new Ledger(50, 35);
+    const input = `${ledger.text()}{"RequestID":"${'x'.repeat(10_000)}"}\n`;
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--dead-letter', dead], { input });
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(res.stderr, new RegExp(`stopped: --dead-letter ${dead}: no space left on device \\(ENOSPC\\)`));
+    assert.match(res.stderr, new RegExp(`1 invalid line was not kept \\(--dead-letter ${dead} could not be written;`));
+    ledger.assertComplete(r.requestIds());
+  });
 
-  it(
-    'receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const ledger = new Ledger(20_000, 34);
-      const disk = smallDisk(t, '2m');
-      const out = join(disk.dir, 'events.jsonl');
-      const r = await receiver(['--out', out]);
-      const ship = startShip(['--port', String(r.port), '--chunk-records', '500', '--ack-timeout', '1s', '--summary', 'json']);
-      ship.child.stdin!.end(ledger.text());
-      await waitFor(
-        () => /cannot write --out .*: no space left on device \(ENOSPC\); the chunk is not acked/.test(r.stderr()),
-        'a refused chunk',
-      );
-      // Every line in the file is whole: a failed write was cut off again.
-      for (const line of readFileSync(out, 'utf8').split('\n').slice(0, -1)) JSON.parse(line);
-      disk.resize('64m');
-      assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
-      const ids = readFileSync(out, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
-      ledger.assertComplete(ids);
-      assert.equal(await r.stop(), 0, r.stderr());
-    },
-  );
+  onTmpfs('receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns', async (t) => {
+    const ledger = new Ledger(20_000, 34);
+    const disk = smallDisk(t, '2m');
+    const out = join(disk.dir, 'events.jsonl');
+    const r = await receiver(['--out', out]);
+    const ship = startShip(['--port', String(r.port), '--chunk-records', '500', '--ack-timeout', '1s', '--summary', 'json']);
+    ship.child.stdin!.end(ledger.text());
+    await waitFor(
+      () => /cannot write --out .*: no space left on device \(ENOSPC\); the chunk is not acked/.test(r.stderr()),
+      'a refused chunk',
+    );
+    // Every line in the file is whole: a failed write was cut off again.
+    for (const line of readFileSync(out, 'utf8').split('\n').slice(0, -1)) JSON.parse(line);
+    disk.resize('64m');
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    const ids = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { record: { RequestID: string } }).record.RequestID);
+    ledger.assertComplete(ids);
+    assert.equal(await r.stop(), 0, r.stderr());
+  });
 });
