@@ -23,8 +23,8 @@ function within(root: string, file: string): string | null {
  * Names files relative to the root the environment names, where they lie within it; any other name
  * (no root named, a file outside it, `<stdin>`) is kept as given.
  */
-export function repoPaths(variable: RootVariable, env: NodeJS.ProcessEnv = process.env): (file: string) => string {
-  const root = env[variable];
+export function repoPaths(variable: RootVariable): (file: string) => string {
+  const root = process.env[variable];
   if (!root) return (file) => file;
   // The root as named, and as the kernel names it: a workspace reached through a symbolic link
   // holds files whose resolved names start with the link's target.

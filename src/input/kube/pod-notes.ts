@@ -13,7 +13,8 @@ import type { PodObject } from './pod-watch.js';
 import type { KubeTarget } from './target.js';
 
 /** The note for a kubectl that will find no configuration (kubectl's own rules), or null. */
-export function noConfigNote(target: KubeTarget, env: NodeJS.ProcessEnv = process.env): string | null {
+export function noConfigNote(target: KubeTarget): string | null {
+  const { env } = process;
   if (target.globalArgs.some((a) => a.startsWith('--kubeconfig=') || a.startsWith('--server='))) return null;
   // In a pod, kubectl takes the pod's service account.
   if (env.KUBERNETES_SERVICE_HOST) return null;
@@ -42,8 +43,14 @@ export function noPodNote(target: KubeTarget, selector: string | null): string {
   return `audit-ship: no pod matches -l ${target.selector} yet${where(target)}; each is followed once it starts`;
 }
 
+/** The `get pods` arguments that select a target's pods, and the label selector among them if any. */
+export interface PodSelection {
+  args: string[];
+  selector: string | null;
+}
+
 /**
- * Lists the pods `args` select once, and says so if there is none and the watch has seen none
+ * Lists the pods `selection` selects once, and says so if there is none and the watch has seen none
  * either (`seen`): the watch itself cannot tell an empty listing from one still to come. Returns
  * kubectl's error when it is one that retrying will not mend (a context or kubeconfig that is not
  * there, no right to list pods): the watch would retry it for ever, where a workload's lookup stops
@@ -51,18 +58,17 @@ export function noPodNote(target: KubeTarget, selector: string | null): string {
  */
 export async function sayIfNoPod(
   command: string,
-  args: string[],
+  selection: PodSelection,
   target: KubeTarget,
   signal: AbortSignal,
   seen: () => boolean,
   onMessage: (line: string) => void,
 ): Promise<string | null> {
-  const answer = await askKubectl(command, ['get', 'pods', ...args, '-o', 'name'], signal);
+  const answer = await askKubectl(command, ['get', 'pods', ...selection.args, '-o', 'name'], signal);
   if (signal.aborted) return null;
   if (answer.code !== 0) return isMisconfigured(answer.error) ? answer.error : null;
   if (answer.stdout.trim() !== '' || seen()) return null;
-  const l = args.indexOf('-l');
-  onMessage(noPodNote(target, l >= 0 ? args[l + 1]! : null));
+  onMessage(noPodNote(target, selection.selector));
   return null;
 }
 

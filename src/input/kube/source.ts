@@ -11,7 +11,7 @@ import type { InputSource } from '../sources.js';
 import { ReadTicker } from './coalesced-read.js';
 import { ContainerStream } from './container-stream.js';
 import { askKubectl, isMisconfigured } from './kubectl-run.js';
-import { MissingContainers, noConfigNote, sayIfNoPod } from './pod-notes.js';
+import { MissingContainers, noConfigNote, sayIfNoPod, type PodSelection } from './pod-notes.js';
 import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
@@ -59,9 +59,16 @@ interface Marker {
 }
 
 /** The `get pods` arguments that select the target's pods, resolving a workload to its selector. */
-async function podSelection(target: KubeTarget, command: string, backoff: BackoffOptions, signal: AbortSignal, note: (l: string) => void) {
-  if (target.selector !== null) return ['-l', target.selector, ...target.globalArgs];
-  if (target.kind === 'pod') return [`--field-selector=metadata.name=${target.name}`, ...target.globalArgs];
+async function podSelection(
+  target: KubeTarget,
+  command: string,
+  backoff: BackoffOptions,
+  signal: AbortSignal,
+  note: (l: string) => void,
+): Promise<PodSelection | null> {
+  const bySelector = (selector: string) => ({ args: ['-l', selector, ...target.globalArgs], selector });
+  if (target.selector !== null) return bySelector(target.selector);
+  if (target.kind === 'pod') return { args: [`--field-selector=metadata.name=${target.name}`, ...target.globalArgs], selector: null };
   const retry = new Backoff(backoff);
   for (;;) {
     const answer = await askKubectl(command, ['get', `${target.kind}/${target.name}`, '-o', 'json', ...target.globalArgs], signal);
@@ -70,7 +77,7 @@ async function podSelection(target: KubeTarget, command: string, backoff: Backof
       const selector = (JSON.parse(answer.stdout) as { spec?: { selector?: object } }).spec?.selector;
       const text = selector ? selectorText(selector) : '';
       if (!text) throw new InputError(`--kubectl: ${target.kind}/${target.name} has no pod selector`);
-      return ['-l', text, ...target.globalArgs];
+      return bySelector(text);
     }
     if (isMisconfigured(answer.error)) throw new InputError(`--kubectl: ${answer.error}`);
     const delay = retry.next();
@@ -190,15 +197,15 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   }
 
   async function discover(): Promise<void> {
-    const args = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
-    if (args === null) return;
-    const listed = sayIfNoPod(options.command, args, target, abort.signal, () => seenPod, options.onMessage).then(
+    const selection = await podSelection(target, options.command, options.backoff, abort.signal, options.onMessage);
+    if (selection === null) return;
+    const listed = sayIfNoPod(options.command, selection, target, abort.signal, () => seenPod, options.onMessage).then(
       (error) => error && fail(new InputError(`--kubectl: ${error}`)),
       () => {}, // kubectl missing is the watch's to report: it fails the source
     );
     await watchPods({
       command: options.command,
-      args,
+      args: selection.args,
       containers: (pod) => {
         const chosen = chooseContainers(pod, target.container, target.allContainers);
         if (chosen.length === 0) missing?.note(pod);
