@@ -6,7 +6,8 @@
 import { count } from '../plural.js';
 import { printable } from '../printable.js';
 import { stderrColors } from './tty.js';
-import { formatBytes, peakRssBytes } from './units.js';
+import { formatBytes } from '../size.js';
+import { peakRssBytes } from './units.js';
 
 /** What a lint run counts; `records` are the lines that are audit records (valid or invalid). */
 export interface LintCounts {

@@ -1,7 +1,8 @@
 /** The end-of-run summary on stderr: text for people, one JSON object for scripts. */
 import type { ShipCounts } from '../ship/counts.js';
 import type { SpoolStats } from '../spool/stats.js';
-import { cpuSeconds, formatBytes, peakRssBytes } from './units.js';
+import { formatBytes } from '../size.js';
+import { cpuSeconds, peakRssBytes } from './units.js';
 import { count, was } from '../plural.js';
 
 export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {

@@ -9,7 +9,7 @@ import { describeSystemError, UsageError } from '../errors.js';
 import { lockHolder, lockSpool } from '../spool/lock.js';
 import { ACKS_SUFFIX, DAMAGED_DIR, inspectSegmentIfPresent, listDamaged, listSegments } from '../spool/segments.js';
 import { EXIT } from './exit.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from '../size.js';
 import { count, inNumber } from '../plural.js';
 
 export interface SpoolCommandOptions {

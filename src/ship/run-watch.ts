@@ -4,9 +4,9 @@
  * from ShipRun (src/ship/run.ts), which decides what each of these does to the run.
  */
 import { statfsSync } from 'node:fs';
-import { formatBytes } from '../cli/units.js';
 import type { Sender } from '../forward/sender.js';
 import { count, inNumber, was } from '../plural.js';
+import { formatBytes } from '../size.js';
 import { span } from '../span.js';
 import type { SpoolWriteError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
