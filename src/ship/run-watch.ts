@@ -30,8 +30,17 @@ export function tellLink(sender: Sender, counts: ShipCounts, note: Note): void {
 }
 
 /**
- * A full disk under the spool: the write is retried (acks free room) and the user is told; after
- * `limitMs` (0: never) `giveUp` is called with the write's error.
+ * After the disk's first fill and the room that followed, how long each later fill goes unsaid:
+ * a spool that fills the rest of its disk fills it again at almost every chunk, and a pair of
+ * lines a chunk (several a second) buried everything else on stderr and in a pod's log.
+ */
+const SPACE_QUIET_MS = 30_000;
+
+/**
+ * A full disk under the spool: the write is retried (acks free room) and the user is told, once
+ * for a fill and once for the room after it; fills within SPACE_QUIET_MS of that are counted and
+ * said together. After `limitMs` (0: never) of one fill `giveUp` is called with the write's
+ * error. Returns a function that says the fills not yet said, for the end of the run.
  */
 export function watchSpace(
   spool: Spool,
@@ -39,17 +48,45 @@ export function watchSpace(
   limitMs: number,
   note: Note,
   giveUp: (error: SpoolWriteError) => void,
-): void {
+): () => void {
   let timer: NodeJS.Timeout | null = null;
+  // Timed on the monotonic clock, as --retry-timeout is: a step of the wall clock is not time passing.
+  let quietUntil = 0;
+  let unsaid = 0;
+  let full = false;
+  const sayUnsaid = () => {
+    if (summary) clearTimeout(summary);
+    summary = null;
+    if (unsaid === 0) return;
+    const now = full ? '; it is full now' : '';
+    note(
+      `audit-ship: the disk under the spool filled ${inNumber(unsaid, 'once more', `${unsaid} more times`)} since; each time reading waited until room was freed${now}\n`,
+    );
+    unsaid = 0;
+  };
+  let summary: NodeJS.Timeout | null = null;
   spool.onSpaceChange((error) => {
     if (timer) clearTimeout(timer);
     timer = null;
-    if (!error) return note(`audit-ship: the spool has room again; reading goes on\n`);
+    full = error !== null;
+    const unheard = performance.now() < quietUntil;
+    if (!error) {
+      if (unheard) return;
+      quietUntil = performance.now() + SPACE_QUIET_MS;
+      return note(`audit-ship: the spool has room again; reading goes on\n`);
+    }
+    if (limitMs > 0) timer = setTimeout(() => giveUp(error), limitMs).unref();
+    if (unheard) {
+      // Said together once the quiet time is over (or at the end of the run).
+      if (unsaid++ === 0) summary = setTimeout(sayUnsaid, quietUntil - performance.now()).unref();
+      return;
+    }
+    sayUnsaid();
     const until = limitMs > 0 ? `giving up after ${span(limitMs)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
     const freedBy = spool.stats.chunks > 0 ? 'as acks free room' : noAckToCome(where, error);
     note(`audit-ship: ${error.message}; reading waits, and the write is retried ${freedBy}, ${until}\n`);
-    if (limitMs > 0) timer = setTimeout(() => giveUp(error), limitMs).unref();
   });
+  return sayUnsaid;
 }
 
 /**

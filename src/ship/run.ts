@@ -73,6 +73,8 @@ export class ShipRun {
   private stopHealth: () => void = () => {};
   /** Stops the full collections made while the run reads (src/ship/old-generation.ts). */
   private stopCollecting: () => void = () => {};
+  /** Says the fills of the spool's disk that went unsaid (src/ship/run-watch.ts). */
+  private sayFills: () => void = () => {};
   /** A fatal error: authentication, TLS, the spool taken over. */
   private fatal: ForwardError | SpoolError | null = null;
   private failure: unknown = null;
@@ -210,6 +212,7 @@ export class ShipRun {
     this.forgetGoneFiles(fail);
     await spool.close();
     await work.catch(fail);
+    this.sayFills();
     this.stopCollecting();
     // The checkpoint and kubectl positions are written off the main thread: their last positions
     // must be on disk, or said not to be.
@@ -305,7 +308,7 @@ export class ShipRun {
   private watchSpace(finite: boolean): void {
     const limit = this.options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
     const { spoolDir, chunkBytes } = this.options;
-    watchSpace(this.spool, { spoolDir, chunkBytes }, limit, this.hooks.note, (error) => {
+    this.sayFills = watchSpace(this.spool, { spoolDir, chunkBytes }, limit, this.hooks.note, (error) => {
       this.stop.writeFailure ??= error;
       this.pipeline.stop();
       this.spool.finish();
