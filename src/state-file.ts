@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { fsyncDir } from './durable.js';
+import { fsyncDir, isSpaceError } from './durable.js';
 import { CheckpointError, describeSystemError } from './errors.js';
 import { makeDirectory } from './make-directory.js';
 
@@ -53,7 +53,8 @@ async function openTemporary(temporary: string): Promise<FileHandle> {
  * is saved only after what it stands for is. Each change has a number, so that a writer can wait
  * until the file holds a given one. On demand (`eager` false), a change is written only once a
  * wait or a request asks for it. A failed replace ends the writing: `changed()` throws its error
- * from then on, and every wait rejects with it.
+ * from then on, and every wait rejects with it. With `onFull`, a replace that finds the disk full
+ * is tried again once a second instead, until it goes through or `stopWaiting()` (see there).
  */
 export class StateFileWriter {
   private writing: Promise<void> | null = null;
@@ -70,6 +71,9 @@ export class StateFileWriter {
    * replace waited, old, for a full collection, and a backfill of 2,000 files peaked at 92 MB.
    */
   private bytes = Buffer.alloc(0);
+  /** Whether a full disk is waited out (until stopWaiting()), and the pause of such a wait. */
+  private waitsForSpace: boolean;
+  private endPause: (() => void) | null = null;
 
   constructor(
     private readonly path: string,
@@ -80,7 +84,23 @@ export class StateFileWriter {
     private readonly describe: (error: unknown) => Error,
     /** Written as soon as it changes; else on demand (see the class). */
     private readonly eager = true,
-  ) {}
+    /**
+     * Given, a replace that finds no room (ENOSPC, EDQUOT, EFBIG) waits and is tried again, and
+     * this is told once for each time the disk fills (the file trails the state meanwhile).
+     */
+    private readonly onFull?: (error: Error) => void,
+  ) {
+    this.waitsForSpace = onFull !== undefined;
+  }
+
+  /**
+   * A full disk is no longer waited out (the run stops): the replace under way is tried once more
+   * at once, and if the disk is still full it fails, as any other failure does.
+   */
+  stopWaiting(): void {
+    this.waitsForSpace = false;
+    this.endPause?.();
+  }
 
   /** The number of the newest change. */
   get changes(): number {
@@ -116,6 +136,18 @@ export class StateFileWriter {
     return this.savedThrough(this.asked - behind);
   }
 
+  /** A second, or until stopWaiting(). */
+  private async pause(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      this.endPause = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.endPause = null;
+  }
+
   /** `text` as UTF-8, in the memory kept for it. */
   private encode(text: string | readonly string[]): Buffer {
     const parts = typeof text === 'string' ? [text] : text;
@@ -129,9 +161,19 @@ export class StateFileWriter {
 
   private async drain(): Promise<void> {
     try {
+      let full = false;
       while (this.done < this.wanted) {
         const version = this.asked;
-        await replaceFile(this.path, this.encode(this.text()), this.durable);
+        try {
+          await replaceFile(this.path, this.encode(this.text()), this.durable);
+        } catch (error) {
+          if (!this.waitsForSpace || !isSpaceError(error)) throw error;
+          if (!full) this.onFull?.(this.describe(error));
+          full = true;
+          await this.pause();
+          continue;
+        }
+        full = false;
         this.done = version;
         const due = this.waiting.filter((w) => w.version <= version);
         this.waiting = this.waiting.filter((w) => w.version > version);
@@ -159,6 +201,7 @@ export function jsonStateWriter(
   durable: boolean,
   text?: () => string | readonly string[],
   eager = true,
+  onFull?: (error: Error) => void,
 ): StateFileWriter {
   return new StateFileWriter(
     path,
@@ -166,5 +209,6 @@ export function jsonStateWriter(
     durable,
     (error) => new CheckpointError(`cannot write ${what} ${path}: ${describeSystemError(error)}`, { cause: error }),
     eager,
+    onFull,
   );
 }

@@ -4,14 +4,31 @@
  * as asked, and a replace that fails is reported to every wait and every later change.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { StateFileWriter } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
+import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
+
+const skipTmpfs = tmpfsUnavailable('size=64k', 'the full-disk state file test');
+
+/** Fills what is left of `dir`'s file system (the write stops at ENOSPC, the bytes before it kept). */
+function fill(dir: string): void {
+  try {
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(1024 * 1024));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  }
+}
+
+/** Until `done()`, looked at every 50 ms. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 /** A writer of a counter's value, counting the replaces it starts; `eager` false: written on demand. */
-function counterFile(path: string, durable = true, eager = true) {
+function counterFile(path: string, durable = true, eager = true, onFull?: (error: Error) => void) {
   const state = { value: 0, replaces: 0 };
   const writer = new StateFileWriter(
     path,
@@ -22,6 +39,7 @@ function counterFile(path: string, durable = true, eager = true) {
     durable,
     (error) => new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code}`),
     eager,
+    onFull,
   );
   const set = (value: number) => {
     state.value = value;
@@ -91,6 +109,56 @@ describe('StateFileWriter', () => {
     await writer.saved();
     assert.equal(read(), 2);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
+  });
+
+  // The kubectl positions stopped a live tail (exit 4) on a full disk, while the spool waited for room on it.
+  it(
+    'with onFull, waits out a full disk, says so once, and writes the newest state once there is room',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const disk = mountTmpfs(t, 'size=64k');
+      const path = join(disk, 'state.json');
+      const full: string[] = [];
+      const { state, writer, set, read } = counterFile(path, true, true, (e) => full.push(e.message));
+      set(1);
+      await writer.saved();
+      fill(disk);
+      set(2);
+      let settled = '';
+      const wait = writer.saved().then(
+        () => (settled = 'resolved'),
+        (error: Error) => (settled = `rejected: ${error.message}`),
+      );
+      const tried = state.replaces;
+      await until(() => state.replaces >= tried + 2 || settled !== '');
+      assert.equal(settled, '', 'the wait neither failed nor passed while the disk was full');
+      assert.deepEqual(full, [`cannot write ${path}: ENOSPC`], 'said once, however many tries');
+      set(3);
+      rmSync(join(disk, 'filler'));
+      await wait;
+      assert.equal(settled, 'resolved');
+      await writer.saved();
+      assert.equal(read(), 3);
+    },
+  );
+
+  it('with onFull, stopWaiting() ends a wait for room: the replace fails as any other', { skip: skipTmpfs ?? false }, async (t) => {
+    const disk = mountTmpfs(t, 'size=64k');
+    const path = join(disk, 'state.json');
+    const { state, writer, set, read } = counterFile(path, true, true, () => {});
+    set(1);
+    await writer.saved();
+    fill(disk);
+    set(2);
+    let failed: Error | null = null;
+    const wait = writer.saved().catch((error: Error) => (failed = error));
+    const tried = state.replaces;
+    await until(() => state.replaces >= tried + 2 || failed !== null);
+    assert.equal(failed, null, 'still waiting for room');
+    writer.stopWaiting();
+    await wait;
+    assert.deepEqual(failed, new Error(`cannot write ${path}: ENOSPC`));
+    assert.equal(read(), 1);
   });
 
   it('reports a failed replace to every wait and to every later change; the file keeps its last state', async () => {

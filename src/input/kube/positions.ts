@@ -100,10 +100,19 @@ export class Positions {
   private readonly file: StateFileWriter;
   readonly path: string;
 
-  constructor(dir: string, fsync: boolean) {
+  /**
+   * A replace that finds the disk full waits, as the spool's writes do in a live tail, and
+   * `onMessage` says so: the run stopped there (exit 4) while the spool waited for the same disk.
+   * The positions trail the spool, so the wait costs a restart more lines to read again, no more.
+   */
+  constructor(dir: string, fsync: boolean, onMessage: (line: string) => void) {
     this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
-    this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync);
+    const full = (error: Error) =>
+      onMessage(
+        `audit-ship: ${error.message}; tried again once a second (meanwhile the positions trail the spool: a restart would read more again, never less)`,
+      );
+    this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync, undefined, true, full);
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
   }
@@ -138,6 +147,11 @@ export class Positions {
   /** Resolves once the file is at most `behind` saves behind (0: it holds every position moved); rejects with a save that failed. */
   saved(behind = 0): Promise<void> {
     return this.file.saved(behind);
+  }
+
+  /** The run stops: a save waiting for disk room is tried once more, then fails (see StateFileWriter.stopWaiting). */
+  stopWaiting(): void {
+    this.file.stopWaiting();
   }
 
   private write(): void {

@@ -91,7 +91,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const target = parseTarget(options.target);
   // Read once the spool (and so its lock) is open: chunks() is first called after that.
   let positions: Positions | null = null;
-  const saved = () => (positions ??= new Positions(options.positionsDir, options.fsync));
+  const saved = () => (positions ??= new Positions(options.positionsDir, options.fsync, options.onMessage));
   const recent = new RecentIds(options.recentIds);
   const abort = new AbortController();
   const streams = new Map<string, ContainerStream>();
@@ -292,6 +292,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     },
     close() {
       abort.abort();
+      positions?.stopWaiting();
       for (const s of streams.values()) s.stop();
       poke();
     },
