@@ -54,6 +54,7 @@ export function watchSpace(
   let quietUntil = 0;
   let unsaid = 0;
   let full = false;
+  let summary: NodeJS.Timeout | null = null;
   const sayUnsaid = () => {
     if (summary) clearTimeout(summary);
     summary = null;
@@ -64,7 +65,6 @@ export function watchSpace(
     );
     unsaid = 0;
   };
-  let summary: NodeJS.Timeout | null = null;
   spool.onSpaceChange((error) => {
     if (timer) clearTimeout(timer);
     timer = null;

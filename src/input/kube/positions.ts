@@ -108,10 +108,15 @@ export class Positions {
   constructor(dir: string, fsync: boolean, onMessage: (line: string) => void) {
     this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
-    const full = (error: Error) =>
+    // A disk that the spool keeps full fills at almost every save: said at most once a minute.
+    let saidAt = -Infinity;
+    const full = (error: Error) => {
+      if (performance.now() - saidAt < 60_000) return;
+      saidAt = performance.now();
       onMessage(
         `audit-ship: ${error.message}; tried again once a second (meanwhile the positions trail the spool: a restart would read more again, never less)`,
       );
+    };
     this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync, undefined, true, full);
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
