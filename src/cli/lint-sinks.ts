@@ -108,7 +108,7 @@ export function openSinks(files: readonly ReportFile[], options: ReportOptions):
     }
     const stream = createWriteStream(path, { fd });
     streams.push(stream);
-    sinks.push({ report: lintReport(format, noColors()), out: new TextOutput(stream) });
+    sinks.push({ report: lintReport(format, noColors()), out: new TextOutput(stream, undefined, `--output ${path}`) });
   }
   return { sinks, files: streams };
 }

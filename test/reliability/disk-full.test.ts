@@ -143,6 +143,17 @@ describe('a full disk under the spool', () => {
   });
 
   // The end said the line was not kept for want of a --dead-letter, when one was given and full.
+  // It said "cannot write output: ENOSPC: no space left on device, write", naming no file.
+  onTmpfs('lint --output on a full disk: exit 2, naming the report file and the errno in words', async (t) => {
+    const disk = smallDisk(t, '64k');
+    const report = join(disk.dir, 'report.json');
+    const input = join(tempDir(), 'bad.jsonl');
+    writeFileSync(input, '{"bad":1}\n'.repeat(3000));
+    const res = await runCli(['lint', input, '--format', 'json', '--output', report]);
+    assert.equal(res.code, EXIT.usage, res.stderr);
+    assert.match(res.stderr, new RegExp(`cannot write --output ${report}: no space left on device \\(ENOSPC\\)`));
+  });
+
   onTmpfs('--dead-letter on a full disk: the run stops there, exit 4, and says which file could not take the line', async (t) => {
     const disk = smallDisk(t, '64k');
     writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
