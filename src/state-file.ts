@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { sleep } from './backoff.js';
 import { fsyncDir, isSpaceError } from './durable.js';
 import { CheckpointError, describeSystemError } from './errors.js';
 import { makeDirectory } from './make-directory.js';
@@ -71,9 +72,8 @@ export class StateFileWriter {
    * replace waited, old, for a full collection, and a backfill of 2,000 files peaked at 92 MB.
    */
   private bytes = Buffer.alloc(0);
-  /** Whether a full disk is waited out (until stopWaiting()), and the pause of such a wait. */
-  private waitsForSpace: boolean;
-  private endPause: (() => void) | null = null;
+  /** Aborted by stopWaiting(): a full disk is no longer waited out, and a pause ends at once. */
+  private readonly waits = new AbortController();
 
   constructor(
     private readonly path: string,
@@ -89,17 +89,14 @@ export class StateFileWriter {
      * this is told once for each time the disk fills (the file trails the state meanwhile).
      */
     private readonly onFull?: (error: Error) => void,
-  ) {
-    this.waitsForSpace = onFull !== undefined;
-  }
+  ) {}
 
   /**
    * A full disk is no longer waited out (the run stops): the replace under way is tried once more
    * at once, and if the disk is still full it fails, as any other failure does.
    */
   stopWaiting(): void {
-    this.waitsForSpace = false;
-    this.endPause?.();
+    this.waits.abort();
   }
 
   /** The number of the newest change. */
@@ -136,18 +133,6 @@ export class StateFileWriter {
     return this.savedThrough(this.asked - behind);
   }
 
-  /** A second, or until stopWaiting(). */
-  private async pause(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 1000);
-      this.endPause = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.endPause = null;
-  }
-
   /** `text` as UTF-8, in the memory kept for it. */
   private encode(text: string | readonly string[]): Buffer {
     const parts = typeof text === 'string' ? [text] : text;
@@ -167,10 +152,10 @@ export class StateFileWriter {
         try {
           await replaceFile(this.path, this.encode(this.text()), this.durable);
         } catch (error) {
-          if (!this.waitsForSpace || !isSpaceError(error)) throw error;
-          if (!full) this.onFull?.(this.describe(error));
+          if (!this.onFull || this.waits.signal.aborted || !isSpaceError(error)) throw error;
+          if (!full) this.onFull(this.describe(error));
           full = true;
-          await this.pause();
+          await sleep(1000, this.waits.signal);
           continue;
         }
         full = false;
