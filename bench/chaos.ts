@@ -13,6 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { prng } from '../src/sample/generate.js';
 import { freePort } from '../test/helpers/net.js';
 import { CLI, ROOT } from '../test/helpers/paths.js';
 import { tempDir } from '../test/helpers/cli.js';
@@ -26,17 +27,8 @@ const FAULTY_RUNS = 25;
 /** A tight spool, small chunks and two readers, so that the spool fills and chunks overlap. */
 const OPTIONS = ['--spool-max-bytes', '4m', '--chunk-bytes', '256k', '--window', '4', '--workers', '2'];
 
-/** mulberry32: the same faults at the same moments for the same seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(SEED);
+// The same faults at the same moments for the same seed.
+const next = prng(SEED);
 const between = (low: number, high: number) => low + next() * (high - low);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
