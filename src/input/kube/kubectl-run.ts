@@ -9,8 +9,16 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 export interface KubectlAnswer {
   code: number | null;
   stdout: string;
-  /** kubectl's last message on stderr, for ours. */
+  /** kubectl's last message on stderr, for ours; how it ended when it said nothing. */
   error: string;
+}
+
+/**
+ * How a kubectl that said nothing on stderr ended: a wrapper given as --kubectl-command may fail
+ * without a word, and a note that quoted its silence read "kubectl get deployment/x: ; again".
+ */
+function silentEnd(end: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return end.signal ? `killed by ${end.signal}, saying nothing` : `exit code ${end.code}, saying nothing`;
 }
 
 export function notInstalled(command: string): InputError {
@@ -54,7 +62,7 @@ export async function askKubectl(command: string, args: string[], signal?: Abort
   const end = await exited(child);
   signal?.removeEventListener('abort', stop);
   if (end.enoent) throw notInstalled(command);
-  return { code: end.code, stdout: Buffer.concat(out).toString('utf8'), error };
+  return { code: end.code, stdout: Buffer.concat(out).toString('utf8'), error: error || (end.code === 0 ? '' : silentEnd(end)) };
 }
 
 /** kubectl said the object does not exist (or is not ours to read): retrying will not help. */

@@ -5,17 +5,17 @@
  * each kubectl's pipe then fills and kubectl waits, so memory stays bounded. A position moves,
  * and is saved beside the spool, only once the chunk holding its lines is in the spool.
  */
-import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
+import type { BackoffOptions } from '../../backoff.js';
 import { InputError } from '../../errors.js';
 import type { InputSource } from '../sources.js';
 import { ReadTicker } from './coalesced-read.js';
 import { ContainerStream } from './container-stream.js';
-import { askKubectl, isMisconfigured } from './kubectl-run.js';
-import { MissingContainers, noConfigNote, sayIfNoPod, type PodSelection } from './pod-notes.js';
+import { MissingContainers, noConfigNote, sayIfNoPod } from './pod-notes.js';
+import { podSelection } from './pod-selection.js';
 import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
-import { parseTarget, selectorText, type KubeTarget } from './target.js';
+import { parseTarget } from './target.js';
 
 export interface KubeSourceOptions {
   /** What follows `--kubectl`: a workload, pod or selector, and flags (src/input/kube/target.ts). */
@@ -56,35 +56,6 @@ interface Marker {
   end: number;
   stream: ContainerStream;
   position: StreamPosition | null;
-}
-
-/** The `get pods` arguments that select the target's pods, resolving a workload to its selector. */
-async function podSelection(
-  target: KubeTarget,
-  command: string,
-  backoff: BackoffOptions,
-  signal: AbortSignal,
-  note: (l: string) => void,
-): Promise<PodSelection | null> {
-  const bySelector = (selector: string) => ({ args: ['-l', selector, ...target.globalArgs], selector });
-  if (target.selector !== null) return bySelector(target.selector);
-  if (target.kind === 'pod') return { args: [`--field-selector=metadata.name=${target.name}`, ...target.globalArgs], selector: null };
-  const retry = new Backoff(backoff);
-  for (;;) {
-    const answer = await askKubectl(command, ['get', `${target.kind}/${target.name}`, '-o', 'json', ...target.globalArgs], signal);
-    if (signal.aborted) return null;
-    if (answer.code === 0) {
-      const selector = (JSON.parse(answer.stdout) as { spec?: { selector?: object } }).spec?.selector;
-      const text = selector ? selectorText(selector) : '';
-      if (!text) throw new InputError(`--kubectl: ${target.kind}/${target.name} has no pod selector`);
-      return bySelector(text);
-    }
-    if (isMisconfigured(answer.error)) throw new InputError(`--kubectl: ${answer.error}`);
-    const delay = retry.next();
-    note(`audit-ship: kubectl get ${target.kind}/${target.name}: ${answer.error}; again in ${(delay / 1000).toFixed(1)} s`);
-    await sleep(delay, signal);
-    if (signal.aborted) return null;
-  }
 }
 
 export function kubeSource(options: KubeSourceOptions): InputSource {

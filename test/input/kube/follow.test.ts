@@ -5,7 +5,7 @@
  * outside the SIGKILL case.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../helpers/cli.js';
@@ -346,6 +346,38 @@ describe('audit-ship --kubectl, what it refuses', () => {
       await waitFor(() => s.child.exitCode !== null, `${target}: the run to stop`);
       assert.equal(s.child.exitCode, 0, `${target}: ${s.stderr()}`);
       assert.match(s.stderr(), /complete: following stopped by SIGTERM/);
+    }
+  });
+
+  // A --kubectl-command wrapper that fails without a word was quoted as "kubectl get deployment/x: ;",
+  // and one that answered with text that is not JSON ended the run as an internal error (exit 1).
+  it('says how a --kubectl-command ended that said nothing, and stops on one whose answer is not JSON', async () => {
+    const dir = tempDir();
+    const script = (name: string, body: string) => {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+      return join(dir, name);
+    };
+    const silent = startShip(['--kubectl', 'deploy/seldon-deploy', '--kubectl-command', script('silent', 'exit 3'), '--port', '1']);
+    const note = 'audit-ship: kubectl get deployment/seldon-deploy: exit code 3, saying nothing; again in';
+    await waitFor(() => silent.stderr().includes(note), note);
+    assert.equal(await silent.exit('SIGTERM'), 0, silent.stderr());
+
+    for (const [body, said] of [
+      ['echo "Welcome to the cluster gateway"', '"Welcome to the cluster gateway"'],
+      ['true', 'nothing'],
+      ['echo null', '"null"'],
+    ] as const) {
+      const wrapper = script('wrapper', body);
+      const s = startShip(['--kubectl', 'deploy/seldon-deploy', '--kubectl-command', wrapper, '--port', '1']);
+      assert.equal(await s.exit(), EXIT.usage, s.stderr());
+      assert.ok(
+        s
+          .stderr()
+          .includes(
+            `--kubectl: ${wrapper} get deployment/seldon-deploy -o json answered with ${said}, not a JSON object: is ${wrapper} kubectl? (--kubectl-command) (ERR_AUDIT_SHIP_INPUT)`,
+          ),
+        s.stderr(),
+      );
     }
   });
 
