@@ -257,6 +257,11 @@ function fromEnvironment(error: unknown, command: Command, options: readonly Opt
 
 export async function main(argv: string[]): Promise<void> {
   let settled = false;
+  // stderr carries notes and the summary, never data. A reader of it that went away (`2>&1 | head`,
+  // a pager quit, a terminal closed: EPIPE, EIO) or a full disk under `2> log` made the write's
+  // error uncaught, and the run died mid-flight with exit 1 whatever it had done. What cannot be
+  // said is dropped; the exit code still tells the outcome.
+  process.stderr.on('error', () => {});
   // If the event loop empties while a command still awaits something, that is a bug: say so and
   // fail, rather than exit 0 having done nothing.
   process.once('beforeExit', () => {
