@@ -54,9 +54,24 @@ async function openTemporary(temporary: string): Promise<FileHandle> {
  * is saved only after what it stands for is. Each change has a number, so that a writer can wait
  * until the file holds a given one. On demand (`eager` false), a change is written only once a
  * wait or a request asks for it. A failed replace ends the writing: `changed()` throws its error
- * from then on, and every wait rejects with it. With `onFull`, a replace that finds the disk full
- * is tried again once a second instead, until it goes through or `stopWaiting()` (see there).
+ * from then on, and every wait rejects with it. With `full`, a replace that finds the disk full
+ * is tried again once a second instead, until it goes through, its limit passes, or
+ * `stopWaiting()` (see there).
  */
+/** How a state file waits out a full disk (ENOSPC, EDQUOT, EFBIG), as the spool's writes do. */
+export interface FullDiskWait {
+  /**
+   * Told when a replace finds no room, at most once a minute: a disk that the spool keeps full
+   * fills again at almost every replace. The file trails the state meanwhile.
+   */
+  onFull: (error: Error) => void;
+  /** How long one fill is waited out before the replace fails as any other (0: until stopWaiting()). */
+  limitMs: number;
+}
+
+/** The shortest time between two notes of a full disk. */
+const FULL_NOTE_EVERY_MS = 60_000;
+
 export class StateFileWriter {
   private writing: Promise<void> | null = null;
   /** Changes asked for, and the newest of them on disk. */
@@ -74,6 +89,8 @@ export class StateFileWriter {
   private bytes = Buffer.alloc(0);
   /** Aborted by stopWaiting(): a full disk is no longer waited out, and a pause ends at once. */
   private readonly waits = new AbortController();
+  /** When a full disk was last said (monotonic ms). */
+  private fullSaidAt = -Infinity;
 
   constructor(
     private readonly path: string,
@@ -84,11 +101,8 @@ export class StateFileWriter {
     private readonly describe: (error: unknown) => Error,
     /** Written as soon as it changes; else on demand (see the class). */
     private readonly eager = true,
-    /**
-     * Given, a replace that finds no room (ENOSPC, EDQUOT, EFBIG) waits and is tried again, and
-     * this is told once for each time the disk fills (the file trails the state meanwhile).
-     */
-    private readonly onFull?: (error: Error) => void,
+    /** Given, a replace that finds no room waits and is tried again (see FullDiskWait). */
+    private readonly full?: FullDiskWait,
   ) {}
 
   /**
@@ -146,19 +160,25 @@ export class StateFileWriter {
 
   private async drain(): Promise<void> {
     try {
-      let full = false;
+      /** When the disk under the file was found full (monotonic ms), while it is. */
+      let fullSince = -1;
       while (this.done < this.wanted) {
         const version = this.asked;
         try {
           await replaceFile(this.path, this.encode(this.text()), this.durable);
         } catch (error) {
-          if (!this.onFull || this.waits.signal.aborted || !isSpaceError(error)) throw error;
-          if (!full) this.onFull(this.describe(error));
-          full = true;
+          if (!this.full || this.waits.signal.aborted || !isSpaceError(error)) throw error;
+          const now = performance.now();
+          if (fullSince < 0) fullSince = now;
+          else if (this.full.limitMs > 0 && now - fullSince >= this.full.limitMs) throw error;
+          if (now - this.fullSaidAt >= FULL_NOTE_EVERY_MS) {
+            this.fullSaidAt = now;
+            this.full.onFull(this.describe(error));
+          }
           await sleep(1000, this.waits.signal);
           continue;
         }
-        full = false;
+        fullSince = -1;
         this.done = version;
         const due = this.waiting.filter((w) => w.version <= version);
         this.waiting = this.waiting.filter((w) => w.version > version);
@@ -186,7 +206,7 @@ export function jsonStateWriter(
   durable: boolean,
   text?: () => string | readonly string[],
   eager = true,
-  onFull?: (error: Error) => void,
+  full?: FullDiskWait,
 ): StateFileWriter {
   return new StateFileWriter(
     path,
@@ -194,6 +214,6 @@ export function jsonStateWriter(
     durable,
     (error) => new CheckpointError(`cannot write ${what} ${path}: ${describeSystemError(error)}`, { cause: error }),
     eager,
-    onFull,
+    full,
   );
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { StateFileWriter } from '../src/state-file.js';
+import { StateFileWriter, type FullDiskWait } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
 import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 
@@ -28,7 +28,7 @@ async function until(done: () => boolean): Promise<void> {
 }
 
 /** A writer of a counter's value, counting the replaces it starts; `eager` false: written on demand. */
-function counterFile(path: string, durable = true, eager = true, onFull?: (error: Error) => void) {
+function counterFile(path: string, durable = true, eager = true, full?: FullDiskWait) {
   const state = { value: 0, replaces: 0 };
   const writer = new StateFileWriter(
     path,
@@ -39,7 +39,7 @@ function counterFile(path: string, durable = true, eager = true, onFull?: (error
     durable,
     (error) => new Error(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code}`),
     eager,
-    onFull,
+    full,
   );
   const set = (value: number) => {
     state.value = value;
@@ -113,13 +113,13 @@ describe('StateFileWriter', () => {
 
   // The kubectl positions stopped a live tail (exit 4) on a full disk, while the spool waited for room on it.
   it(
-    'with onFull, waits out a full disk, says so once, and writes the newest state once there is room',
+    'with a full-disk wait, waits out a full disk, says so once, and writes the newest state once there is room',
     { skip: skipTmpfs ?? false },
     async (t) => {
       const disk = mountTmpfs(t, 'size=64k');
       const path = join(disk, 'state.json');
       const full: string[] = [];
-      const { state, writer, set, read } = counterFile(path, true, true, (e) => full.push(e.message));
+      const { state, writer, set, read } = counterFile(path, true, true, { onFull: (e) => full.push(e.message), limitMs: 0 });
       set(1);
       await writer.saved();
       fill(disk);
@@ -142,10 +142,35 @@ describe('StateFileWriter', () => {
     },
   );
 
-  it('with onFull, stopWaiting() ends a wait for room: the replace fails as any other', { skip: skipTmpfs ?? false }, async (t) => {
+  it(
+    'with a full-disk wait, stopWaiting() ends a wait for room: the replace fails as any other',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const disk = mountTmpfs(t, 'size=64k');
+      const path = join(disk, 'state.json');
+      const { state, writer, set, read } = counterFile(path, true, true, { onFull: () => {}, limitMs: 0 });
+      set(1);
+      await writer.saved();
+      fill(disk);
+      set(2);
+      let failed: Error | null = null;
+      const wait = writer.saved().catch((error: Error) => (failed = error));
+      const tried = state.replaces;
+      await until(() => state.replaces >= tried + 2 || failed !== null);
+      assert.equal(failed, null, 'still waiting for room');
+      writer.stopWaiting();
+      await wait;
+      assert.deepEqual(failed, new Error(`cannot write ${path}: ENOSPC`));
+      assert.equal(read(), 1);
+    },
+  );
+
+  // A backfill's checkpoint waits out a full disk as long as its spool does (--retry-timeout), no longer.
+  it('with a limit, a fill that outlasts it fails the replace, after tries and one note', { skip: skipTmpfs ?? false }, async (t) => {
     const disk = mountTmpfs(t, 'size=64k');
     const path = join(disk, 'state.json');
-    const { state, writer, set, read } = counterFile(path, true, true, () => {});
+    const said: string[] = [];
+    const { state, writer, set, read } = counterFile(path, true, true, { onFull: (e) => said.push(e.message), limitMs: 1500 });
     set(1);
     await writer.saved();
     fill(disk);
@@ -153,11 +178,12 @@ describe('StateFileWriter', () => {
     let failed: Error | null = null;
     const wait = writer.saved().catch((error: Error) => (failed = error));
     const tried = state.replaces;
-    await until(() => state.replaces >= tried + 2 || failed !== null);
-    assert.equal(failed, null, 'still waiting for room');
-    writer.stopWaiting();
+    await until(() => state.replaces >= tried + 1);
+    assert.equal(failed, null, 'waiting at first');
     await wait;
     assert.deepEqual(failed, new Error(`cannot write ${path}: ENOSPC`));
+    assert.ok(state.replaces >= tried + 2, `tried again before giving up (${state.replaces - tried} tries)`);
+    assert.deepEqual(said, [`cannot write ${path}: ENOSPC`]);
     assert.equal(read(), 1);
   });
 

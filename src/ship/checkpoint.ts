@@ -11,7 +11,7 @@ import { createHash } from '../crypto.js';
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';
-import { jsonStateWriter, type StateFileWriter } from '../state-file.js';
+import { jsonStateWriter, type FullDiskWait, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { EntryTexts } from './checkpoint-text.js';
 import { isGone } from './checkpoint-gone.js';
@@ -131,9 +131,10 @@ export class Checkpoint {
     private readonly lock: FileLock,
     /** This run's --since/--until. */
     private readonly window: EntryWindow,
+    full: FullDiskWait | undefined,
   ) {
     // Written on demand: as the spool writer asks, every few chunks (src/ship/spool-writer.ts).
-    this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text(), false);
+    this.file = jsonStateWriter(path, state, 'the checkpoint', true, () => this.text(), false, full);
     this.index = new EntryIndex(state.files);
     for (const [name, p] of Object.entries(state.files)) {
       this.index.add(name, p);
@@ -147,8 +148,11 @@ export class Checkpoint {
     return [`${CHECKPOINT_HEAD}{\n`, ...this.entryTexts.parts(), '\n }\n}\n'];
   }
 
-  /** Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). */
-  static async load(path: string, window: EntryWindow = {}): Promise<Checkpoint> {
+  /**
+   * Reads the checkpoint (none yet: an empty one) and locks it (`FILE.lock`). With `full`, a save
+   * that finds the disk full waits for room (reading waits with it) instead of ending the run.
+   */
+  static async load(path: string, window: EntryWindow = {}, full?: FullDiskWait): Promise<Checkpoint> {
     const state = readStateFile<CheckpointFile>(path, 'the checkpoint', 'checkpoint', { version: 1, files: {} }, 'files');
     try {
       return new Checkpoint(
@@ -156,6 +160,7 @@ export class Checkpoint {
         state,
         await FileLock.acquire(`${path}.lock`, `the checkpoint ${path}`, 'give each run its own --checkpoint'),
         window,
+        full,
       );
     } catch (error) {
       throw new CheckpointError((error as Error).message, { cause: error });
@@ -180,6 +185,11 @@ export class Checkpoint {
   /** Has the file written with the first `version` positions recorded at least, without waiting. */
   request(version: number): void {
     this.file.request(version);
+  }
+
+  /** The run stops: a save waiting for disk room is tried once more, then fails (see StateFileWriter.stopWaiting). */
+  stopWaiting(): void {
+    this.file.stopWaiting();
   }
 
   /** Releases the lock once the last write is done (a failed one was reported by saved() or record()). */

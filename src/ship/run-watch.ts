@@ -8,11 +8,42 @@ import type { Sender } from '../forward/sender.js';
 import { count, inNumber, was } from '../plural.js';
 import { formatBytes } from '../size.js';
 import { span } from '../span.js';
+import type { InputSource } from '../input/sources.js';
 import type { SpoolWriteError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
+import type { FullDiskWait } from '../state-file.js';
 import type { ShipCounts } from './counts.js';
 
 export type Note = (text: string) => void;
+
+/** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
+export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
+
+/**
+ * How long one fill of the disk is waited out before the run gives up on it: --retry-timeout; by
+ * default 2 minutes when every input is a file, for as long as it takes (0) for a live tail.
+ */
+export function fullDiskLimitMs(retryTimeout: number | undefined, sources: readonly InputSource[]): number {
+  return retryTimeout ?? (sources.every((s) => !s.live && s.size !== null) ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+}
+
+function giveUpPhrase(limitMs: number): string {
+  return limitMs > 0 ? `giving up after ${span(limitMs)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
+}
+
+/**
+ * A --checkpoint save that finds the disk full waits for room as the spool's writes do, and for as
+ * long: with the spool on the same disk, the save that followed the spool's wait found the room
+ * taken again and stopped the backfill at once (exit 4). Reading waits meanwhile (the spool writer
+ * holds at most a few chunks unsaved), so the checkpoint never trails far.
+ */
+export function checkpointFullWait(limitMs: number, note: Note): FullDiskWait {
+  return {
+    onFull: (error) =>
+      note(`audit-ship: ${error.message}; reading waits, and the save is tried again once a second, ${giveUpPhrase(limitMs)}\n`),
+    limitMs,
+  };
+}
 
 /** Counts resends and retries and says what the link does. */
 export function tellLink(sender: Sender, counts: ShipCounts, note: Note): void {
@@ -82,9 +113,8 @@ export function watchSpace(
       return;
     }
     sayUnsaid();
-    const until = limitMs > 0 ? `giving up after ${span(limitMs)} (--retry-timeout)` : 'for as long as it takes (--retry-timeout 0)';
     const freedBy = spool.stats.chunks > 0 ? 'as acks free room' : noAckToCome(where, error);
-    note(`audit-ship: ${error.message}; reading waits, and the write is retried ${freedBy}, ${until}\n`);
+    note(`audit-ship: ${error.message}; reading waits, and the write is retried ${freedBy}, ${giveUpPhrase(limitMs)}\n`);
   });
   return sayUnsaid;
 }

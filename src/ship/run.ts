@@ -25,11 +25,17 @@ import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
 import { readersFor, readersNote } from './readers.js';
-import { tellLink, tellSpoolAtStart, tellSpoolDeleted, watchSpace, type Note } from './run-watch.js';
+import {
+  checkpointFullWait,
+  DEFAULT_RETRY_TIMEOUT_MS,
+  fullDiskLimitMs,
+  tellLink,
+  tellSpoolAtStart,
+  tellSpoolDeleted,
+  watchSpace,
+  type Note,
+} from './run-watch.js';
 import { span } from '../span.js';
-
-/** How long a run waits for an ack by default once a finite input has ended (--retry-timeout). */
-export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
 
 export type { Note } from './run-watch.js';
 
@@ -118,8 +124,9 @@ export class ShipRun {
     const readers = readersFor(options, sources);
     // Worker threads only for more than one reader: one reader does without their modules.
     const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
+    const full = checkpointFullWait(fullDiskLimitMs(options.retryTimeout, sources), hooks.note);
     const checkpoint =
-      options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint, runWindow(options.since, options.until));
+      options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint, runWindow(options.since, options.until), full);
     let deadLetter: DeadLetterFile | null = null;
     try {
       deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
@@ -189,7 +196,9 @@ export class ShipRun {
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
     const filesOnly = autoRetry && sources.every((s) => s.size !== null);
     if (filesOnly) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
-    this.watchSpace(filesOnly);
+    this.watchSpace();
+    // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save waiting for disk room fails.
+    void this.deadline.then(() => this.checkpoint?.stopWaiting());
     await this.rememberSpooled();
     const started = process.hrtime.bigint();
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
@@ -305,8 +314,8 @@ export class ShipRun {
   }
 
   /** A full disk under the spool: after --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it. */
-  private watchSpace(finite: boolean): void {
-    const limit = this.options.retryTimeout ?? (finite ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+  private watchSpace(): void {
+    const limit = fullDiskLimitMs(this.options.retryTimeout, this.sources);
     const { spoolDir, chunkBytes } = this.options;
     this.sayFills = watchSpace(this.spool, { spoolDir, chunkBytes }, limit, this.hooks.note, (error) => {
       this.stop.writeFailure ??= error;

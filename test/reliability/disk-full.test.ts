@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -139,6 +139,52 @@ describe('a full disk under the spool', () => {
       /the disk under the spool filled (once more|\d+ more times) since; each time reading waited until room was freed/,
     );
     assertAccounted(jsonSummary(res.stderr));
+    ledger.assertComplete(r.requestIds());
+  });
+
+  // The spool waited out a full disk, but a --checkpoint save on it stopped the backfill at once
+  // (exit 4): with both on one disk, the save after the spool's wait found the room taken again.
+  onTmpfs('a --checkpoint save on a full disk waits for room as the spool does, and the backfill completes', async (t) => {
+    const ledger = new Ledger(5000, 37);
+    const input = join(tempDir(), 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const disk = smallDisk(t, '64k');
+    const checkpoint = join(disk.dir, 'cp.json');
+    // Someone else's file leaves one page: the checkpoint's lock takes it, and its first save finds none.
+    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const r = await receiver();
+    const ship = startShip(['--port', String(r.port), '--checkpoint', checkpoint, '--summary', 'json', input]);
+    const waiting = `cannot write the checkpoint ${checkpoint}: no space left on device (ENOSPC); reading waits, and the save is tried again once a second, giving up after 2 min (--retry-timeout)`;
+    await waitFor(() => ship.stderr().includes(waiting) || ship.child.exitCode !== null, 'a wait for room, or the end');
+    assert.equal(ship.child.exitCode, null, `still running, waiting for room: ${ship.stderr()}`);
+    rmSync(join(disk.dir, 'filler'));
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.equal(ship.stderr().match(/cannot write the checkpoint/g)?.length, 1, 'said once');
+    ledger.assertComplete(r.requestIds());
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8')) as { files: Record<string, { line: number; done: boolean }> };
+    assert.deepEqual(Object.values(saved.files), [{ ...Object.values(saved.files)[0]!, line: 5000, done: true }]);
+  });
+
+  onTmpfs('a --checkpoint save on a disk that stays full gives up after --retry-timeout: exit 4, and a re-run completes', async (t) => {
+    const ledger = new Ledger(5000, 38);
+    const input = join(tempDir(), 'audit.jsonl');
+    writeFileSync(input, ledger.text());
+    const disk = smallDisk(t, '64k');
+    const checkpoint = join(disk.dir, 'cp.json');
+    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const r = await receiver();
+    // Chunks of 200: reading holds at a few chunks past the last save, well before the input's end.
+    const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--chunk-records', '200', '--summary', 'json', input];
+    const full = await runCli([...args, '--retry-timeout', '2s']);
+    assert.equal(full.code, EXIT.inputUnread, full.stderr);
+    assert.match(full.stderr, /reading waits, and the save is tried again once a second, giving up after 2 s \(--retry-timeout\)/);
+    assert.match(full.stderr, new RegExp(`stopped: cannot write the checkpoint ${checkpoint}: no space left on device \\(ENOSPC\\)`));
+    const s = jsonSummary(full.stderr);
+    assert.ok(s.valid! < 5000, `reading waited for the save (${s.valid} of 5000 read)`);
+    assertAccounted(s);
+    rmSync(join(disk.dir, 'filler'));
+    const again = await runCli(args);
+    assert.equal(again.code, EXIT.ok, again.stderr);
     ledger.assertComplete(r.requestIds());
   });
 

@@ -108,14 +108,13 @@ export class Positions {
   constructor(dir: string, fsync: boolean, onMessage: (line: string) => void) {
     this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
-    // A disk that the spool keeps full fills at almost every save: said at most once a minute.
-    let saidAt = -Infinity;
-    const full = (error: Error) => {
-      if (performance.now() - saidAt < 60_000) return;
-      saidAt = performance.now();
-      onMessage(
-        `audit-ship: ${error.message}; tried again once a second (meanwhile the positions trail the spool: a restart would read more again, never less)`,
-      );
+    const full = {
+      onFull: (error: Error) =>
+        onMessage(
+          `audit-ship: ${error.message}; tried again once a second (meanwhile the positions trail the spool: a restart would read more again, never less)`,
+        ),
+      // A live tail waits for room for as long as it takes, as its spool does.
+      limitMs: 0,
     };
     this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync, undefined, true, full);
     const cutoff = Date.now() - FORGET_AFTER_MS;
