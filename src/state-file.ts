@@ -47,17 +47,6 @@ async function openTemporary(temporary: string): Promise<FileHandle> {
   }
 }
 
-/**
- * One state file, written as its state changes. `changed()` asks for the newest state to be
- * written; one replace runs at a time, and the changes made while it runs are written together by
- * the next. So the file trails the state by the replace under way and never leads it: a position
- * is saved only after what it stands for is. Each change has a number, so that a writer can wait
- * until the file holds a given one. On demand (`eager` false), a change is written only once a
- * wait or a request asks for it. A failed replace ends the writing: `changed()` throws its error
- * from then on, and every wait rejects with it. With `full`, a replace that finds the disk full
- * is tried again once a second instead, until it goes through, its limit passes, or
- * `stopWaiting()` (see there).
- */
 /** How a state file waits out a full disk (ENOSPC, EDQUOT, EFBIG), as the spool's writes do. */
 export interface FullDiskWait {
   /**
@@ -72,6 +61,17 @@ export interface FullDiskWait {
 /** The shortest time between two notes of a full disk. */
 const FULL_NOTE_EVERY_MS = 60_000;
 
+/**
+ * One state file, written as its state changes. `changed()` asks for the newest state to be
+ * written; one replace runs at a time, and the changes made while it runs are written together by
+ * the next. So the file trails the state by the replace under way and never leads it: a position
+ * is saved only after what it stands for is. Each change has a number, so that a writer can wait
+ * until the file holds a given one. On demand (`eager` false), a change is written only once a
+ * wait or a request asks for it. A failed replace ends the writing: `changed()` throws its error
+ * from then on, and every wait rejects with it. With `full`, a replace that finds the disk full
+ * is tried again once a second instead, until it goes through, its limit passes, or
+ * `stopWaiting()` (see there).
+ */
 export class StateFileWriter {
   private writing: Promise<void> | null = null;
   /** Changes asked for, and the newest of them on disk. */

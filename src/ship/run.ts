@@ -124,9 +124,14 @@ export class ShipRun {
     const readers = readersFor(options, sources);
     // Worker threads only for more than one reader: one reader does without their modules.
     const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
-    const full = checkpointFullWait(fullDiskLimitMs(options.retryTimeout, sources), hooks.note);
     const checkpoint =
-      options.checkpoint === undefined ? null : await Checkpoint.load(options.checkpoint, runWindow(options.since, options.until), full);
+      options.checkpoint === undefined
+        ? null
+        : await Checkpoint.load(
+            options.checkpoint,
+            runWindow(options.since, options.until),
+            checkpointFullWait(fullDiskLimitMs(options.retryTimeout, sources), hooks.note),
+          );
     let deadLetter: DeadLetterFile | null = null;
     try {
       deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
