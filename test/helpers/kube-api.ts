@@ -34,6 +34,8 @@ interface Pod {
   labels: Record<string, string>;
   containers: Container[];
   resourceVersion: number;
+  /** How far the clock of the pod's node is from this one's: its kubelet stamps its lines so. */
+  clockOffsetNs: bigint;
 }
 
 interface Follower {
@@ -192,19 +194,21 @@ export class FakeKubeApi {
     this.deployments.set(name, matchLabels);
   }
 
-  addPod(name: string, labels: Record<string, string>, containers: string[] = ['main']): void {
+  /** A pod; `clockOffsetMs` puts its node's clock that far off (a node behind: negative). */
+  addPod(name: string, labels: Record<string, string>, containers: string[] = ['main'], clockOffsetMs = 0): void {
     const pod: Pod = {
       name,
       uid: `uid-${++this.uids}`,
       labels,
       containers: containers.map((c) => ({ name: c, instances: [{ lines: [], ended: false }] })),
       resourceVersion: 0,
+      clockOffsetNs: BigInt(clockOffsetMs) * 1_000_000n,
     };
     this.pods.set(name, pod);
     this.changed('ADDED', pod);
   }
 
-  /** Appends a line to a container's log, stamped now (or `skewMs` off now), and sends it to its followers. */
+  /** Appends a line to a container's log, stamped now by its node's clock, and sends it to its followers. */
   write(podName: string, text: string, container = 'main'): void {
     const c = this.container(podName, container);
     const instance = c.instances.at(-1)!;
@@ -216,7 +220,7 @@ export class FakeKubeApi {
       this.linesAtLastNs = 0;
     }
     this.linesAtLastNs++;
-    const line = { ns, text };
+    const line = { ns: ns + this.pods.get(podName)!.clockOffsetNs, text };
     instance.lines.push(line);
     for (const f of this.followers) if (f.instance === instance) f.send(line);
   }

@@ -70,6 +70,8 @@ export class ContainerStream {
   private at = 0;
   /** Where the time of the line being read is written, then swapped with `time` when it moves. */
   private next = Buffer.alloc(TIME_BYTES);
+  /** See supersede(). */
+  private superseded = false;
 
   constructor(
     readonly pod: PodInfo,
@@ -85,7 +87,21 @@ export class ContainerStream {
 
   /** The position of the last line read (not yet necessarily spooled); null before any. */
   get position(): StreamPosition | null {
-    return this.at > 0 ? { time: this.time.toString('latin1', 0, TIME_BYTES), at: this.at } : null;
+    if (this.at === 0) return null;
+    const time = this.time.toString('latin1', 0, TIME_BYTES);
+    return this.pod.uid ? { time, at: this.at, uid: this.pod.uid } : { time, at: this.at };
+  }
+
+  /**
+   * A new pod took this one's name (a StatefulSet makes a pod again under its name once the old
+   * one is gone): `pod/NAME` names the new pod now, so this stream ends with the kubectl run under
+   * way and starts none, and the new pod is followed by a stream of its own, from its first line.
+   * Read on from this stream's position, the new pod's lines before it by its node's clock were
+   * passed over.
+   */
+  supersede(): void {
+    this.superseded = true;
+    this.pod.deleted = true;
   }
 
   /** The kubelet time of the last line this run read, in ms (for the lag): worked out when scraped, not per line. */
@@ -101,13 +117,13 @@ export class ContainerStream {
   async run(): Promise<void> {
     const { signal } = this.context;
     const backoff = new Backoff(this.context.backoff);
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.superseded) {
       if (this.position !== null || (this.pod.restarts.get(this.container) ?? 0) > 0) {
         const previous = await this.read(['--previous']);
         if (previous.read > 0)
           this.context.onMessage(`audit-ship: ${this.key}: read ${count(previous.read, 'line')} of its previous instance`);
       }
-      if (signal.aborted) break;
+      if (signal.aborted || this.superseded) break;
       this.state = 'following';
       const started = performance.now();
       const end = await this.read(['-f']);

@@ -10,6 +10,8 @@ import { exited, notInstalled, startKubectl } from './kubectl-run.js';
 export interface PodInfo {
   namespace: string;
   name: string;
+  /** The pod's UID: a pod made again under the same name (a StatefulSet's rollout) has another. */
+  uid: string | null;
   /** The containers to follow, in the pod's order. */
   containers: string[];
   /** restartCount by container. */
@@ -32,7 +34,7 @@ export interface PodWatchOptions {
 }
 
 export interface PodObject {
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
   spec?: { containers?: { name: string }[]; initContainers?: { name: string }[] };
   status?: { phase?: string; containerStatuses?: { name: string; restartCount?: number }[] };
 }
@@ -74,6 +76,7 @@ function podInfo(type: string, pod: PodObject, containers: string[]): PodInfo | 
   return {
     name,
     namespace,
+    uid: pod.metadata?.uid ?? null,
     containers,
     restarts: new Map((pod.status?.containerStatuses ?? []).map((s) => [s.name, s.restartCount ?? 0])),
     terminal: phase === 'Succeeded' || phase === 'Failed',

@@ -20,6 +20,11 @@ export interface StreamPosition {
   time: string;
   /** How many lines stamped exactly `time` were read: the next run skips that many at `time`. */
   at: number;
+  /**
+   * The UID of the pod read: a pod made again under the same name is another, whose kubelet times
+   * (another node's clock) say nothing of what was read of this one.
+   */
+  uid?: string;
 }
 
 interface PositionsFile {
@@ -123,7 +128,7 @@ export class Positions {
 
   get(key: string): StreamPosition | null {
     const p = this.state.streams[key];
-    return p ? { time: p.time, at: p.at } : null;
+    return p ? { time: p.time, at: p.at, ...(p.uid ? { uid: p.uid } : {}) } : null;
   }
 
   /** How many containers have a position. */
@@ -137,7 +142,7 @@ export class Positions {
    */
   save(moved: Iterable<[string, StreamPosition]>): void {
     const seen = new Date().toISOString();
-    for (const [key, p] of moved) this.state.streams[key] = { time: p.time, at: p.at, seen };
+    for (const [key, p] of moved) this.state.streams[key] = { time: p.time, at: p.at, seen, ...(p.uid ? { uid: p.uid } : {}) };
     this.write();
   }
 

@@ -58,6 +58,9 @@ interface Marker {
   position: StreamPosition | null;
 }
 
+/** Whether `next` is another pod than `known`, under the same name. */
+const isAnother = (known: PodInfo, next: PodInfo) => known.uid !== null && next.uid !== null && known.uid !== next.uid;
+
 export function kubeSource(options: KubeSourceOptions): InputSource {
   const target = parseTarget(options.target);
   // Read once the spool (and so its lock) is open: chunks() is first called after that.
@@ -66,6 +69,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const recent = new RecentIds(options.recentIds);
   const abort = new AbortController();
   const streams = new Map<string, ContainerStream>();
+  /** New pods under the name of one still being read to its end, by stream key (see ContainerStream.supersede). */
+  const replacements = new Map<string, PodInfo>();
   const waiting: ContainerStream[] = [];
   const running = new Set<Promise<void>>();
   const queue: Queued[] = [];
@@ -129,6 +134,12 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
           pastRestarts += stream.restarts;
           streams.delete(stream.key);
           if (stream.pod.deleted) saved().forget(stream.key);
+          const replacement = replacements.get(stream.key);
+          if (replacement) {
+            replacements.delete(stream.key);
+            saidNewPod(stream.key);
+            onPod(replacement);
+          }
         }
         const next = waiting.shift();
         if (next && !abort.signal.aborted) {
@@ -140,18 +151,36 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     running.add(done);
   }
 
+  /** Where a container starts: its saved position, unless that was of another pod under the same name. */
+  function positionOf(key: string, pod: PodInfo): StreamPosition | null {
+    const position = saved().get(key);
+    if (!position?.uid || !pod.uid || position.uid === pod.uid) return position;
+    saidNewPod(key);
+    return null;
+  }
+
+  const saidNewPod = (key: string) =>
+    options.onMessage(`audit-ship: ${key} is a new pod under the name of the one followed before: read from its first line`);
+
   function onPod(pod: PodInfo): void {
     seenPod = true;
     if (pod.deleted) missing?.forget(pod.namespace, pod.name);
     for (const container of pod.containers) {
       const key = `${pod.namespace}/${pod.name}/${container}`;
       const known = streams.get(key);
+      if (known && isAnother(known.pod, pod)) {
+        // The pod followed is gone and a new one has its name: followed once the old one's stream ends.
+        known.supersede();
+        if (pod.deleted) replacements.delete(key);
+        else replacements.set(key, pod);
+        continue;
+      }
       if (known) {
         Object.assign(known.pod, pod);
         continue;
       }
       if (pod.deleted) continue;
-      const stream = new ContainerStream({ ...pod }, container, saved().get(key), context);
+      const stream = new ContainerStream({ ...pod }, container, positionOf(key, pod), context);
       streams.set(key, stream);
       if (running.size < options.maxStreams) {
         options.onMessage(`audit-ship: following ${key}${from(stream)}`);

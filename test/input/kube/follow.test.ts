@@ -131,6 +131,42 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     assert.match(ship.stderr(), /following default\/sd-b\/main/);
   });
 
+  // A StatefulSet's rollout deletes a pod and makes its replacement under the same name.
+  it('follows a pod made again under its name: the old one to its end, the new one from its start', async () => {
+    const s = await scene(['sd-0']);
+    const ledger = new Ledger(900, 142);
+    const ship = await s.ship();
+    await feed(s.api, ledger.lines.slice(0, 300), () => ['sd-0']).done;
+    s.api.deletePod('sd-0');
+    // The replacement comes once the old pod is gone, as a StatefulSet makes it: a moment later, on
+    // a node whose clock is a minute behind. Its lines are older by the kubelet's times than the
+    // last one read of the pod it replaces: a position kept by name would pass over them all.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    await feed(s.api, ledger.lines.slice(300), () => ['sd-0']).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.match(ship.stderr(), /default\/sd-0\/main is a new pod under the name of the one followed before: read from its first line/);
+  });
+
+  it("after a restart, reads a pod made again under its name from its first line, whatever its node's clock says", async () => {
+    const spool = join(tempDir(), 'spool');
+    const s = await scene(['sd-0'], spool);
+    const ledger = new Ledger(600, 143);
+    const first = await s.ship();
+    await feed(s.api, ledger.lines.slice(0, 300), () => ['sd-0']).done;
+    await waitFor(() => ledger.missing(s.r.requestIds()).length === 300, 'the first 300 records at the receiver');
+    assert.equal(await first.exit('SIGTERM'), 0, first.stderr());
+    // Replaced while audit-ship was away, on a node a minute behind.
+    s.api.deletePod('sd-0');
+    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    for (const line of ledger.lines.slice(300)) s.api.write('sd-0', line.trimEnd());
+    const second = await s.ship();
+    const summary = await finish(s, second, ledger);
+    assert.equal(summary.duplicates, 0);
+    assert.match(second.stderr(), /default\/sd-0\/main is a new pod under the name of the one followed before: read from its first line/);
+  });
+
   it('reads a restarted container, and the tail of an instance that crashed while kubectl was away', async () => {
     const s = await scene(['sd-a']);
     const ledger = new Ledger(600, 142);
