@@ -125,6 +125,8 @@ export class FakeKubeApi {
   forbidLogs = false;
   /** Take every request and answer none, as an API server that hangs. */
   silent = false;
+  /** Answer pod lists and watches this much later: a watch that comes back after the log streams do. */
+  podListDelayMs = 0;
   private readonly watchers = new Set<{ send: (type: string, pod: Pod) => void; end: () => void }>();
   private readonly events: { rv: number; type: string; pod: Pod }[] = [];
   private resourceVersion = 1;
@@ -181,6 +183,9 @@ export class FakeKubeApi {
     for (const f of [...this.followers]) f.end();
     this.server.closeAllConnections();
     for (const w of this.watchers) w.end();
+    // Gone with their connections, whenever their close events come: a pod changed meanwhile is told to none.
+    this.followers.clear();
+    this.watchers.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -302,7 +307,10 @@ export class FakeKubeApi {
     if (DISCOVERY[path]) return json(response, 200, DISCOVERY[path]);
     const deployment = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(path);
     if (deployment) return this.getDeployment(deployment[2]!, response);
-    if (path === `/api/v1/namespaces/${NAMESPACE}/pods`) return this.listPods(url, request, response);
+    if (path === `/api/v1/namespaces/${NAMESPACE}/pods`) {
+      if (this.podListDelayMs === 0) return this.listPods(url, request, response);
+      return void setTimeout(() => this.listPods(url, request, response), this.podListDelayMs);
+    }
     const pod = /^\/api\/v1\/namespaces\/[^/]+\/pods\/([^/]+)(\/log)?$/.exec(path);
     if (pod) return pod[2] ? this.podLog(pod[1]!, url, request, response) : this.getPod(pod[1]!, response);
     notFound(response, `the server could not find the requested resource (${path})`);

@@ -30,6 +30,8 @@ export interface StreamContext {
   ticker: ReadTicker;
 }
 
+/** How long a superseded stream's kubectl run may go on before it is stopped (see supersede()). */
+const SUPERSEDED_GRACE_MS = 2000;
 /** A run that lasted this long was healthy, whether or not it read anything: the next restart is quick. */
 const HEALTHY_RUN_MS = 10_000;
 const NEWLINE = 0x0a;
@@ -70,8 +72,6 @@ export class ContainerStream {
   private at = 0;
   /** Where the time of the line being read is written, then swapped with `time` when it moves. */
   private next = Buffer.alloc(TIME_BYTES);
-  /** See supersede(). */
-  private superseded = false;
 
   constructor(
     readonly pod: PodInfo,
@@ -95,13 +95,16 @@ export class ContainerStream {
   /**
    * A new pod took this one's name (a StatefulSet makes a pod again under its name once the old
    * one is gone): `pod/NAME` names the new pod now, so this stream ends with the kubectl run under
-   * way and starts none, and the new pod is followed by a stream of its own, from its first line.
-   * Read on from this stream's position, the new pod's lines before it by its node's clock were
-   * passed over.
+   * way and starts none, as for a deleted pod, and the new pod is followed by a stream of its own,
+   * from its first line. Read on from this stream's position, the new pod's lines before it by its
+   * node's clock were passed over.
    */
   supersede(): void {
-    this.superseded = true;
     this.pod.deleted = true;
+    // A run started before the watch said so may be following the new pod already, and would never
+    // end: stopped once the old pod's last lines, if it is still reading them, have had time to land.
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) setTimeout(() => child.kill('SIGTERM'), SUPERSEDED_GRACE_MS).unref();
   }
 
   /** The kubelet time of the last line this run read, in ms (for the lag): worked out when scraped, not per line. */
@@ -117,13 +120,15 @@ export class ContainerStream {
   async run(): Promise<void> {
     const { signal } = this.context;
     const backoff = new Backoff(this.context.backoff);
-    while (!signal.aborted && !this.superseded) {
+    // A deleted pod's logs are gone, and pod/NAME may name its successor already (a StatefulSet's):
+    // no run starts for it, whether the watch said so or a successor superseded it.
+    while (!signal.aborted && !this.pod.deleted) {
       if (this.position !== null || (this.pod.restarts.get(this.container) ?? 0) > 0) {
         const previous = await this.read(['--previous']);
         if (previous.read > 0)
           this.context.onMessage(`audit-ship: ${this.key}: read ${count(previous.read, 'line')} of its previous instance`);
       }
-      if (signal.aborted || this.superseded) break;
+      if (signal.aborted || this.pod.deleted) break;
       this.state = 'following';
       const started = performance.now();
       const end = await this.read(['-f']);

@@ -167,6 +167,27 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     assert.match(second.stderr(), /default\/sd-0\/main is a new pod under the name of the one followed before: read from its first line/);
   });
 
+  // With the API server away, the watch missed the deletion; a stream that came back first went
+  // on into the new pod from the old position, and followed it for as long as it ran.
+  it("a pod made again under its name while the API server was away: the old stream gives way to one from the new pod's start", async () => {
+    const s = await scene(['sd-0']);
+    const ledger = new Ledger(600, 144);
+    const ship = await s.ship();
+    await feed(s.api, ledger.lines.slice(0, 300), () => ['sd-0']).done;
+    await waitFor(() => ledger.missing(s.r.requestIds()).length === 300, 'the first 300 records at the receiver');
+    await s.api.unreachable();
+    s.api.deletePod('sd-0');
+    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    // The log stream comes back before the watch does, and into the new pod.
+    s.api.podListDelayMs = 3000;
+    await s.api.reachable();
+    await waitFor(() => s.api.openStreams === 1, 'the stream back, into the new pod');
+    s.api.podListDelayMs = 0;
+    await feed(s.api, ledger.lines.slice(300), () => ['sd-0']).done;
+    const summary = await finish(s, ship, ledger);
+    assert.equal(summary.duplicates, 0);
+  });
+
   it('reads a restarted container, and the tail of an instance that crashed while kubectl was away', async () => {
     const s = await scene(['sd-a']);
     const ledger = new Ledger(600, 142);
