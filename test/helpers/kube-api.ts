@@ -26,6 +26,8 @@ interface Instance {
 interface Container {
   name: string;
   instances: Instance[];
+  /** An init container: it runs to its end before the others, and is then Completed. */
+  init: boolean;
 }
 
 interface Pod {
@@ -113,6 +115,17 @@ const DISCOVERY: Record<string, unknown> = {
   '/version': { major: '1', minor: '32', gitVersion: 'v1.32.0', platform: 'linux/amd64' },
 };
 
+/** A container's status as the kubelet reports it: an init container that ended is Completed. */
+function containerStatus(c: Container): unknown {
+  const ended = c.instances.at(-1)!.ended;
+  return {
+    name: c.name,
+    restartCount: c.instances.length - 1,
+    ready: !ended,
+    state: c.init && ended ? { terminated: { exitCode: 0, reason: 'Completed' } } : { running: { startedAt: '2026-12-01T00:00:00Z' } },
+  };
+}
+
 export class FakeKubeApi {
   readonly pods = new Map<string, Pod>();
   readonly deployments = new Map<string, Record<string, string>>();
@@ -199,15 +212,24 @@ export class FakeKubeApi {
     this.deployments.set(name, matchLabels);
   }
 
-  /** A pod; `clockOffsetMs` puts its node's clock that far off (a node behind: negative). */
-  addPod(name: string, labels: Record<string, string>, containers: string[] = ['main'], clockOffsetMs = 0): void {
+  /**
+   * A pod: `clockOffsetMs` puts its node's clock that far off (a node behind: negative);
+   * `initContainers` run before the others, until completeInit().
+   */
+  addPod(
+    name: string,
+    labels: Record<string, string>,
+    containers: string[] = ['main'],
+    options: { clockOffsetMs?: number; initContainers?: string[] } = {},
+  ): void {
+    const container = (c: string, init: boolean): Container => ({ name: c, instances: [{ lines: [], ended: false }], init });
     const pod: Pod = {
       name,
       uid: `uid-${++this.uids}`,
       labels,
-      containers: containers.map((c) => ({ name: c, instances: [{ lines: [], ended: false }] })),
+      containers: [...(options.initContainers ?? []).map((c) => container(c, true)), ...containers.map((c) => container(c, false))],
       resourceVersion: 0,
-      clockOffsetNs: BigInt(clockOffsetMs) * 1_000_000n,
+      clockOffsetNs: BigInt(options.clockOffsetMs ?? 0) * 1_000_000n,
     };
     this.pods.set(name, pod);
     this.changed('ADDED', pod);
@@ -235,6 +257,12 @@ export class FakeKubeApi {
     const c = this.container(podName, container);
     this.endInstance(c.instances.at(-1)!);
     c.instances.push({ lines: [], ended: false });
+    this.changed('MODIFIED', this.pods.get(podName)!);
+  }
+
+  /** An init container ends, Completed (exit code 0): its streams end after the lines already written. */
+  completeInit(podName: string, container: string): void {
+    this.endInstance(this.container(podName, container).instances.at(-1)!);
     this.changed('MODIFIED', this.pods.get(podName)!);
   }
 
@@ -286,15 +314,14 @@ export class FakeKubeApi {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: pod.name, namespace: NAMESPACE, uid: pod.uid, labels: pod.labels, resourceVersion: String(pod.resourceVersion) },
-      spec: { containers: pod.containers.map((c) => ({ name: c.name, image: 'seldon-deploy' })) },
+      spec: {
+        initContainers: pod.containers.filter((c) => c.init).map((c) => ({ name: c.name, image: 'seldon-deploy-init' })),
+        containers: pod.containers.filter((c) => !c.init).map((c) => ({ name: c.name, image: 'seldon-deploy' })),
+      },
       status: {
         phase: 'Running',
-        containerStatuses: pod.containers.map((c) => ({
-          name: c.name,
-          restartCount: c.instances.length - 1,
-          ready: !c.instances.at(-1)!.ended,
-          state: { running: { startedAt: '2026-12-01T00:00:00Z' } },
-        })),
+        initContainerStatuses: pod.containers.filter((c) => c.init).map(containerStatus),
+        containerStatuses: pod.containers.filter((c) => !c.init).map(containerStatus),
       },
     };
   }
@@ -364,7 +391,7 @@ export class FakeKubeApi {
     }
     const pod = this.pods.get(name);
     if (!pod) return notFound(response, `pods "${name}" not found`);
-    const containerName = url.searchParams.get('container') ?? pod.containers[0]!.name;
+    const containerName = url.searchParams.get('container') ?? pod.containers.find((c) => !c.init)!.name;
     const container = pod.containers.find((c) => c.name === containerName);
     if (!container) return notFound(response, `container ${containerName} is not valid for pod ${name}`);
     const previous = url.searchParams.get('previous') === 'true';

@@ -112,6 +112,11 @@ export class ContainerStream {
     return this.linesRead > 0 && this.at > 0 ? Date.parse(this.time.toString('latin1', 0, 23) + 'Z') : null;
   }
 
+  /** The container runs no more: its pod has finished (Succeeded, Failed), or it is a Completed init container. */
+  get ranToEnd(): boolean {
+    return this.pod.terminal || this.pod.completed.has(this.container);
+  }
+
   get key(): string {
     return `${this.pod.namespace}/${this.pod.name}/${this.container}`;
   }
@@ -137,7 +142,7 @@ export class ContainerStream {
       // there, never tried again, and the run went on following nothing. Stopping lets a restart
       // (a pod's, by Kubernetes) try again once the right is given.
       if (isDenied(end.error)) throw new InputError(`--kubectl: ${this.key}: ${end.error}`);
-      if (isPermanent(end.error) || this.pod.deleted || (this.pod.terminal && end.code === 0)) {
+      if (isPermanent(end.error) || this.pod.deleted || (this.ranToEnd && end.code === 0)) {
         this.state = 'ended';
         return;
       }

@@ -14,8 +14,10 @@ export interface PodInfo {
   uid: string | null;
   /** The containers to follow, in the pod's order. */
   containers: string[];
-  /** restartCount by container. */
+  /** restartCount by container, init containers too. */
   restarts: Map<string, number>;
+  /** Init containers that ran to their end (Completed): read to it once, never followed again. */
+  completed: Set<string>;
   /** Succeeded or Failed: no container of it runs again. */
   terminal: boolean;
   deleted: boolean;
@@ -36,7 +38,13 @@ export interface PodWatchOptions {
 export interface PodObject {
   metadata?: { name?: string; namespace?: string; uid?: string; annotations?: Record<string, string> };
   spec?: { containers?: { name: string }[]; initContainers?: { name: string }[] };
-  status?: { phase?: string; containerStatuses?: { name: string; restartCount?: number }[] };
+  status?: { phase?: string; containerStatuses?: ContainerStatus[]; initContainerStatuses?: ContainerStatus[] };
+}
+
+interface ContainerStatus {
+  name: string;
+  restartCount?: number;
+  state?: { terminated?: { exitCode?: number } };
 }
 
 /** Splits a stream of concatenated JSON objects (kubectl's watch output, pretty or not). */
@@ -73,12 +81,14 @@ function podInfo(type: string, pod: PodObject, containers: string[]): PodInfo | 
   const { name, namespace } = pod.metadata ?? {};
   if (!name || !namespace) return null;
   const phase = pod.status?.phase;
+  const inits = pod.status?.initContainerStatuses ?? [];
   return {
     name,
     namespace,
     uid: pod.metadata?.uid ?? null,
     containers,
-    restarts: new Map((pod.status?.containerStatuses ?? []).map((s) => [s.name, s.restartCount ?? 0])),
+    restarts: new Map([...inits, ...(pod.status?.containerStatuses ?? [])].map((s) => [s.name, s.restartCount ?? 0])),
+    completed: new Set(inits.filter((s) => s.state?.terminated?.exitCode === 0).map((s) => s.name)),
     terminal: phase === 'Succeeded' || phase === 'Failed',
     deleted: type === 'DELETED',
   };

@@ -69,6 +69,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const recent = new RecentIds(options.recentIds);
   const abort = new AbortController();
   const streams = new Map<string, ContainerStream>();
+  /** Containers read to their end while their pod lives on (Completed init containers): restart count by `key#uid`. */
+  const finished = new Map<string, number>();
   /** New pods under the name of one still being read to its end, by stream key (see ContainerStream.supersede). */
   const replacements = new Map<string, PodInfo>();
   const waiting: ContainerStream[] = [];
@@ -134,6 +136,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
           pastRestarts += stream.restarts;
           streams.delete(stream.key);
           if (stream.pod.deleted) saved().forget(stream.key);
+          else if (stream.pod.completed.has(stream.container))
+            finished.set(`${stream.key}#${stream.pod.uid}`, stream.pod.restarts.get(stream.container) ?? 0);
           const replacement = replacements.get(stream.key);
           if (replacement) {
             replacements.delete(stream.key);
@@ -179,7 +183,13 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
         Object.assign(known.pod, pod);
         continue;
       }
-      if (pod.deleted) continue;
+      if (pod.deleted) {
+        finished.delete(`${key}#${pod.uid}`);
+        continue;
+      }
+      // Read to its end already (a Completed init container): the pod's later changes start no
+      // kubectl for it, until it has run again (a restart count of its own).
+      if (pod.completed.has(container) && finished.get(`${key}#${pod.uid}`) === (pod.restarts.get(container) ?? 0)) continue;
       const stream = new ContainerStream({ ...pod }, container, positionOf(key, pod), context);
       streams.set(key, stream);
       if (running.size < options.maxStreams) {

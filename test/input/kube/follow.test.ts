@@ -142,7 +142,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     // a node whose clock is a minute behind. Its lines are older by the kubelet's times than the
     // last one read of the pod it replaces: a position kept by name would pass over them all.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    s.api.addPod('sd-0', LABELS, ['main'], { clockOffsetMs: -60_000 });
     await feed(s.api, ledger.lines.slice(300), () => ['sd-0']).done;
     const summary = await finish(s, ship, ledger);
     assert.equal(summary.duplicates, 0);
@@ -159,7 +159,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     assert.equal(await first.exit('SIGTERM'), 0, first.stderr());
     // Replaced while audit-ship was away, on a node a minute behind.
     s.api.deletePod('sd-0');
-    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    s.api.addPod('sd-0', LABELS, ['main'], { clockOffsetMs: -60_000 });
     for (const line of ledger.lines.slice(300)) s.api.write('sd-0', line.trimEnd());
     const second = await s.ship();
     const summary = await finish(s, second, ledger);
@@ -177,7 +177,7 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     await waitFor(() => ledger.missing(s.r.requestIds()).length === 300, 'the first 300 records at the receiver');
     await s.api.unreachable();
     s.api.deletePod('sd-0');
-    s.api.addPod('sd-0', LABELS, ['main'], -60_000);
+    s.api.addPod('sd-0', LABELS, ['main'], { clockOffsetMs: -60_000 });
     // The log stream comes back before the watch does, and into the new pod.
     s.api.podListDelayMs = 3000;
     await s.api.reachable();

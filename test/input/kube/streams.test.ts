@@ -94,6 +94,31 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
     assert.ok(logs.some((q) => q.includes('container=main')) && logs.some((q) => q.includes('container=sidecar')));
   });
 
+  // A Completed init container's kubectl run ends at once, and was started again for ever: two
+  // kubectl runs every 30 s for each such container of each pod followed, with nothing to read.
+  it('reads a Completed init container to its end once, and runs no kubectl for it again', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addPod('sd-a', LABELS, ['main'], { initContainers: ['setup'] });
+    const ledger = new Ledger(60, 152);
+    for (const line of ledger.lines.slice(0, 10)) api.write('sd-a', line.trimEnd(), 'setup');
+    api.completeInit('sd-a', 'setup');
+    const r = await receiver();
+    const ship = startShip(['--kubectl', 'pod/sd-a --all-containers', '--port', String(r.port), '--flush-interval', '50ms'], {
+      ...api.kubectlEnv(),
+      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+    });
+    for (const line of ledger.lines.slice(10)) api.write('sd-a', line.trimEnd(), 'main');
+    await waitFor(() => r.events().length >= 60, 'both containers read');
+    const setupRuns = () => api.requests.filter((q) => q.includes('/log?') && q.includes('container=setup')).length;
+    const runs = setupRuns();
+    // Restarted with backoff, it would have run again within 0.5, 1.5 and 3.5 s.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    assert.equal(setupRuns(), runs, 'no kubectl logs of the Completed init container after it was read');
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    assert.equal(ledger.assertComplete(r.requestIds()), 0);
+  });
+
   // Silence here left a user with a wrong selector, or a deployment scaled to zero, waiting for ever with no word.
   it('says when it finds no pod to follow, and follows the first that starts', async (t) => {
     const api = await new FakeKubeApi().start();
