@@ -16,6 +16,7 @@ import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
 import { parseTarget } from './target.js';
+import { PodIdentities } from './pod-identity.js';
 
 export interface KubeSourceOptions {
   /** What follows `--kubectl`: a workload, pod or selector, and flags (src/input/kube/target.ts). */
@@ -58,9 +59,6 @@ interface Marker {
   position: StreamPosition | null;
 }
 
-/** Whether `next` is another pod than `known`, under the same name. */
-const isAnother = (known: PodInfo, next: PodInfo) => known.uid !== null && next.uid !== null && known.uid !== next.uid;
-
 export function kubeSource(options: KubeSourceOptions): InputSource {
   const target = parseTarget(options.target);
   // Read once the spool (and so its lock) is open: chunks() is first called after that.
@@ -69,10 +67,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const recent = new RecentIds(options.recentIds);
   const abort = new AbortController();
   const streams = new Map<string, ContainerStream>();
-  /** Containers read to their end while their pod lives on (Completed init containers): restart count by `key#uid`. */
-  const finished = new Map<string, number>();
-  /** New pods under the name of one still being read to its end, by stream key (see ContainerStream.supersede). */
-  const replacements = new Map<string, PodInfo>();
+  const identities = new PodIdentities(options.onMessage);
   const waiting: ContainerStream[] = [];
   const running = new Set<Promise<void>>();
   const queue: Queued[] = [];
@@ -136,14 +131,8 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
           pastRestarts += stream.restarts;
           streams.delete(stream.key);
           if (stream.pod.deleted) saved().forget(stream.key);
-          else if (stream.pod.completed.has(stream.container))
-            finished.set(`${stream.key}#${stream.pod.uid}`, stream.pod.restarts.get(stream.container) ?? 0);
-          const replacement = replacements.get(stream.key);
-          if (replacement) {
-            replacements.delete(stream.key);
-            saidNewPod(stream.key);
-            onPod(replacement);
-          }
+          const replacement = identities.ended(stream);
+          if (replacement) onPod(replacement);
         }
         const next = waiting.shift();
         if (next && !abort.signal.aborted) {
@@ -155,42 +144,18 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     running.add(done);
   }
 
-  /** Where a container starts: its saved position, unless that was of another pod under the same name. */
-  function positionOf(key: string, pod: PodInfo): StreamPosition | null {
-    const position = saved().get(key);
-    if (!position?.uid || !pod.uid || position.uid === pod.uid) return position;
-    saidNewPod(key);
-    return null;
-  }
-
-  const saidNewPod = (key: string) =>
-    options.onMessage(`audit-ship: ${key} is a new pod under the name of the one followed before: read from its first line`);
-
   function onPod(pod: PodInfo): void {
     seenPod = true;
     if (pod.deleted) missing?.forget(pod.namespace, pod.name);
     for (const container of pod.containers) {
       const key = `${pod.namespace}/${pod.name}/${container}`;
       const known = streams.get(key);
-      if (known && isAnother(known.pod, pod)) {
-        // The pod followed is gone and a new one has its name: followed once the old one's stream ends.
-        known.supersede();
-        if (pod.deleted) replacements.delete(key);
-        else replacements.set(key, pod);
-        continue;
-      }
       if (known) {
-        Object.assign(known.pod, pod);
+        if (!identities.superseded(known, pod)) Object.assign(known.pod, pod);
         continue;
       }
-      if (pod.deleted) {
-        finished.delete(`${key}#${pod.uid}`);
-        continue;
-      }
-      // Read to its end already (a Completed init container): the pod's later changes start no
-      // kubectl for it, until it has run again (a restart count of its own).
-      if (pod.completed.has(container) && finished.get(`${key}#${pod.uid}`) === (pod.restarts.get(container) ?? 0)) continue;
-      const stream = new ContainerStream({ ...pod }, container, positionOf(key, pod), context);
+      if (!identities.wanted(key, pod, container)) continue;
+      const stream = new ContainerStream({ ...pod }, container, identities.start(key, pod, saved().get(key)), context);
       streams.set(key, stream);
       if (running.size < options.maxStreams) {
         options.onMessage(`audit-ship: following ${key}${from(stream)}`);
