@@ -15,6 +15,7 @@ import { Connection, type ConnectionOptions } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
+import { unackedHint } from './socket-errors.js';
 import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
@@ -150,19 +151,11 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     await this.running;
   }
 
-  /**
-   * A chunk that goes unacked again and again on a live connection is one the server takes and
-   * drops: Fluentd's forward input does that, with only a warning in its own log, to a chunk over
-   * its chunk_size_limit. Said from the second time, with the size to compare.
-   */
+  /** A chunk unacked within --ack-timeout; from its second time, why that may be (unackedHint). */
   private ackTimedOut(pending: Pending): AckTimeoutError {
     const { chunk } = pending;
     const times = (pending.unanswered = (pending.unanswered ?? 0) + 1);
-    const again =
-      times < 2
-        ? ''
-        : ` (${times} times for this chunk: a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, ` +
-          `"dropped" in its log; this one is ${pending.frameBytes} bytes: lower --chunk-bytes below that limit)`;
+    const again = times < 2 ? '' : unackedHint(times, pending.frameBytes, this.label, this.chunksAcked > 0);
     return new AckTimeoutError(`no ack from ${this.label} for chunk ${chunk.id} within ${span(this.options.ackTimeoutMs)}${again}`);
   }
 

@@ -135,3 +135,20 @@ export function noHelo(silent: boolean, plainHint: string): string {
   const tls = plainHint ? ', or does it expect TLS (then give --tls)' : '';
   return `: it sent no HELO; does the server have a <security> section with the shared key${tls}?`;
 }
+
+/**
+ * Why a chunk goes unacked again and again on a live connection: a Fluentd forward input takes a
+ * chunk over its chunk_size_limit and drops it, with only a warning in its own log; and a port
+ * that is no forward input (in_tcp, in_http), or a proxy that passes no answers back, takes every
+ * chunk and acks none. Only the first is likely once the server has acked others.
+ */
+export function unackedHint(times: number, frameBytes: number | undefined, server: string, anyAcked: boolean): string {
+  const limit =
+    'a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, "dropped" in its log; ' +
+    `this one is ${frameBytes} bytes: lower --chunk-bytes below that limit`;
+  if (anyAcked) return ` (${times} times for this chunk: ${limit})`;
+  return (
+    ` (${times} times for this chunk, and ${server} has acked none in this run: is it a forward input, and does what lies between ` +
+    `pass its answers back? An in_tcp or in_http port, or a proxy that does not, takes chunks and acks none; or ${limit})`
+  );
+}

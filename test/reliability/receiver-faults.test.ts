@@ -9,6 +9,7 @@ import { setTimeout } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { EXIT } from '../../src/cli/exit.js';
 import { tempDir } from '../helpers/cli.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { freePort } from '../helpers/net.js';
@@ -163,12 +164,12 @@ describe('receiver faults', () => {
   });
 
   it('a chunk taken and left unacked twice (what Fluentd does over its chunk_size_limit) is named with its size and the option to lower', async () => {
-    // The first two connections take every chunk and answer nothing; the third acks.
-    const server = new FaultServer(({ connection }) => (connection <= 2 ? 'hold' : 'ack'));
+    // The first connection acks its first chunk and holds the others; the second holds every chunk; the third acks.
+    const server = new FaultServer(({ connection, index }) => ((connection === 1 && index === 0) || connection >= 3 ? 'ack' : 'hold'));
     const port = await server.listen();
     const ledger = new Ledger(300, 74);
     try {
-      const ship = startShip(['--port', String(port), '--ack-timeout', '200ms', '--chunk-records', '1000']);
+      const ship = startShip(['--port', String(port), '--ack-timeout', '200ms', '--chunk-records', '100']);
       ship.child.stdin!.end(ledger.text());
       assert.equal(await ship.exit(), 0, ship.stderr());
       const timeouts = ship
@@ -179,9 +180,32 @@ describe('receiver faults', () => {
       assert.match(timeouts[0]!, /within 200 ms; reconnecting/);
       assert.match(
         timeouts[1]!,
-        /within 200 ms \(2 times for this chunk: a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, "dropped" in its log; this one is \d{6} bytes: lower --chunk-bytes below that limit\); reconnecting/,
+        /within 200 ms \(2 times for this chunk: a Fluentd forward input drops a chunk over its chunk_size_limit without an ack, "dropped" in its log; this one is \d{5,6} bytes: lower --chunk-bytes below that limit\); reconnecting/,
       );
       ledger.assertComplete(server.records.map((r) => r.record.RequestID as string));
+    } finally {
+      await server.close();
+    }
+  });
+
+  // A port that takes chunks and acks none (no forward input, or a proxy that passes no answers
+  // back) was told to lower --chunk-bytes below a limit, for a chunk of 4 kB.
+  it('a server that has acked nothing: asks whether it is a forward input at all', async () => {
+    const server = new FaultServer(() => 'hold');
+    const port = await server.listen();
+    try {
+      const ship = startShip(['--port', String(port), '--ack-timeout', '200ms', '--retry-timeout', '2s']);
+      ship.child.stdin!.end(new Ledger(3, 75).text());
+      assert.equal(await ship.exit(), EXIT.leftInSpool, ship.stderr());
+      const timeouts = ship
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('no ack from'));
+      assert.ok(timeouts.length >= 2, ship.stderr());
+      assert.match(
+        timeouts[1]!,
+        /\(2 times for this chunk, and 127\.0\.0\.1:\d+ has acked none in this run: is it a forward input, and does what lies between pass its answers back\? An in_tcp or in_http port, or a proxy that does not, takes chunks and acks none; or a Fluentd forward input drops a chunk over its chunk_size_limit/,
+      );
     } finally {
       await server.close();
     }
