@@ -262,6 +262,10 @@ export async function main(argv: string[]): Promise<void> {
   // error uncaught, and the run died mid-flight with exit 1 whatever it had done. What cannot be
   // said is dropped; the exit code still tells the outcome.
   process.stderr.on('error', () => {});
+  // Node opens a debugger on 127.0.0.1:9229 at SIGUSR1 unless the signal has a listener: anyone who
+  // may signal the process (a sidecar, a script's stray `kill -USR1`) could then run code in it.
+  // `ship` says the run so far at it (src/cli/ship.ts); every other command ignores it.
+  process.on('SIGUSR1', () => {});
   // If the event loop empties while a command still awaits something, that is a bug: say so and
   // fail, rather than exit 0 having done nothing.
   process.once('beforeExit', () => {

@@ -165,17 +165,25 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
     },
   });
   const onSignal = (signal: NodeJS.Signals) => run.stopFor(signal);
+  // `kill -USR1 PID`: the run so far, as dd says it, for a backfill from cron or a pod with no status line.
+  const startedAt = performance.now();
+  const onStatus = () =>
+    process.stderr.write(
+      `audit-ship: SIGUSR1: the run so far\n${summaryText(shipSummary(run.counts, run.spool.stats, (performance.now() - startedAt) / 1000))}\n`,
+    );
   let seconds: number;
   try {
     // A terminal that reports no width (some pseudo-terminals) makes the spinner clear line after line.
     const terminal = process.stderr.isTTY === true && (process.stderr.columns ?? 0) > 0;
     progress = await Progress.create(run.counts, run.spool.stats, run.sources, options.progress && !options.quiet && terminal);
     for (const s of STOP_SIGNALS) process.on(s, onSignal);
+    process.on('SIGUSR1', onStatus);
     progress.start();
     seconds = await run.run();
   } finally {
     progress?.stop();
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    process.off('SIGUSR1', onStatus);
     await run.close();
   }
   const unlike = options.kubectl === undefined ? noAuditRecords(run.counts) : null;
