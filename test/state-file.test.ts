@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { StateFileWriter, type FullDiskWait } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
 import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
@@ -111,32 +111,40 @@ describe('StateFileWriter', () => {
     assert.equal(statSync(dir).mode & 0o777, 0o700);
   });
 
+  /**
+   * A counter file on a 64 KiB tmpfs, saved once, then the disk filled and a change made: its wait
+   * for room under way. `said` holds the notes; `outcome` how the wait for the change settled.
+   */
+  async function waitingOnFullDisk(t: TestContext, limitMs: number) {
+    const disk = mountTmpfs(t, 'size=64k');
+    const path = join(disk, 'state.json');
+    const said: string[] = [];
+    const file = counterFile(path, true, true, { onFull: (e) => said.push(e.message), limitMs });
+    file.set(1);
+    await file.writer.saved();
+    fill(disk);
+    file.set(2);
+    const outcome: { settled: string; failed: Error | null } = { settled: '', failed: null };
+    const wait = file.writer.saved().then(
+      () => void (outcome.settled = 'resolved'),
+      (error: Error) => void ((outcome.settled = 'rejected'), (outcome.failed = error)),
+    );
+    return { ...file, disk, path, said, outcome, wait, tried: file.state.replaces };
+  }
+
   // The kubectl positions stopped a live tail (exit 4) on a full disk, while the spool waited for room on it.
   it(
     'with a full-disk wait, waits out a full disk, says so once, and writes the newest state once there is room',
     { skip: skipTmpfs ?? false },
     async (t) => {
-      const disk = mountTmpfs(t, 'size=64k');
-      const path = join(disk, 'state.json');
-      const full: string[] = [];
-      const { state, writer, set, read } = counterFile(path, true, true, { onFull: (e) => full.push(e.message), limitMs: 0 });
-      set(1);
-      await writer.saved();
-      fill(disk);
-      set(2);
-      let settled = '';
-      const wait = writer.saved().then(
-        () => (settled = 'resolved'),
-        (error: Error) => (settled = `rejected: ${error.message}`),
-      );
-      const tried = state.replaces;
-      await until(() => state.replaces >= tried + 2 || settled !== '');
-      assert.equal(settled, '', 'the wait neither failed nor passed while the disk was full');
-      assert.deepEqual(full, [`cannot write ${path}: ENOSPC`], 'said once, however many tries');
+      const { disk, path, said, outcome, wait, tried, state, writer, set, read } = await waitingOnFullDisk(t, 0);
+      await until(() => state.replaces >= tried + 2 || outcome.settled !== '');
+      assert.equal(outcome.settled, '', 'the wait neither failed nor passed while the disk was full');
+      assert.deepEqual(said, [`cannot write ${path}: ENOSPC`], 'said once, however many tries');
       set(3);
       rmSync(join(disk, 'filler'));
       await wait;
-      assert.equal(settled, 'resolved');
+      assert.equal(outcome.settled, 'resolved');
       await writer.saved();
       assert.equal(read(), 3);
     },
@@ -146,42 +154,23 @@ describe('StateFileWriter', () => {
     'with a full-disk wait, stopWaiting() ends a wait for room: the replace fails as any other',
     { skip: skipTmpfs ?? false },
     async (t) => {
-      const disk = mountTmpfs(t, 'size=64k');
-      const path = join(disk, 'state.json');
-      const { state, writer, set, read } = counterFile(path, true, true, { onFull: () => {}, limitMs: 0 });
-      set(1);
-      await writer.saved();
-      fill(disk);
-      set(2);
-      let failed: Error | null = null;
-      const wait = writer.saved().catch((error: Error) => (failed = error));
-      const tried = state.replaces;
-      await until(() => state.replaces >= tried + 2 || failed !== null);
-      assert.equal(failed, null, 'still waiting for room');
+      const { path, outcome, wait, tried, state, writer, read } = await waitingOnFullDisk(t, 0);
+      await until(() => state.replaces >= tried + 2 || outcome.settled !== '');
+      assert.equal(outcome.settled, '', 'still waiting for room');
       writer.stopWaiting();
       await wait;
-      assert.deepEqual(failed, new Error(`cannot write ${path}: ENOSPC`));
+      assert.deepEqual(outcome.failed, new Error(`cannot write ${path}: ENOSPC`));
       assert.equal(read(), 1);
     },
   );
 
   // A backfill's checkpoint waits out a full disk as long as its spool does (--retry-timeout), no longer.
   it('with a limit, a fill that outlasts it fails the replace, after tries and one note', { skip: skipTmpfs ?? false }, async (t) => {
-    const disk = mountTmpfs(t, 'size=64k');
-    const path = join(disk, 'state.json');
-    const said: string[] = [];
-    const { state, writer, set, read } = counterFile(path, true, true, { onFull: (e) => said.push(e.message), limitMs: 1500 });
-    set(1);
-    await writer.saved();
-    fill(disk);
-    set(2);
-    let failed: Error | null = null;
-    const wait = writer.saved().catch((error: Error) => (failed = error));
-    const tried = state.replaces;
+    const { path, said, outcome, wait, tried, state, read } = await waitingOnFullDisk(t, 1500);
     await until(() => state.replaces >= tried + 1);
-    assert.equal(failed, null, 'waiting at first');
+    assert.equal(outcome.settled, '', 'waiting at first');
     await wait;
-    assert.deepEqual(failed, new Error(`cannot write ${path}: ENOSPC`));
+    assert.deepEqual(outcome.failed, new Error(`cannot write ${path}: ENOSPC`));
     assert.ok(state.replaces >= tried + 2, `tried again before giving up (${state.replaces - tried} tries)`);
     assert.deepEqual(said, [`cannot write ${path}: ENOSPC`]);
     assert.equal(read(), 1);

@@ -142,17 +142,23 @@ describe('a full disk under the spool', () => {
     ledger.assertComplete(r.requestIds());
   });
 
-  // The spool waited out a full disk, but a --checkpoint save on it stopped the backfill at once
-  // (exit 4): with both on one disk, the save after the spool's wait found the room taken again.
-  onTmpfs('a --checkpoint save on a full disk waits for room as the spool does, and the backfill completes', async (t) => {
-    const ledger = new Ledger(5000, 37);
+  /**
+   * 5,000 records in a file, a receiver, and a checkpoint on a 64 KiB tmpfs that someone else's
+   * file leaves one page of: the checkpoint's lock takes it, and its first save finds none.
+   */
+  async function checkpointOnFullDisk(t: TestContext, seed: number) {
+    const ledger = new Ledger(5000, seed);
     const input = join(tempDir(), 'audit.jsonl');
     writeFileSync(input, ledger.text());
     const disk = smallDisk(t, '64k');
-    const checkpoint = join(disk.dir, 'cp.json');
-    // Someone else's file leaves one page: the checkpoint's lock takes it, and its first save finds none.
     writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
-    const r = await receiver();
+    return { ledger, input, disk, checkpoint: join(disk.dir, 'cp.json'), r: await receiver() };
+  }
+
+  // The spool waited out a full disk, but a --checkpoint save on it stopped the backfill at once
+  // (exit 4): with both on one disk, the save after the spool's wait found the room taken again.
+  onTmpfs('a --checkpoint save on a full disk waits for room as the spool does, and the backfill completes', async (t) => {
+    const { ledger, input, disk, checkpoint, r } = await checkpointOnFullDisk(t, 37);
     const ship = startShip(['--port', String(r.port), '--checkpoint', checkpoint, '--summary', 'json', input]);
     const waiting = `cannot write the checkpoint ${checkpoint}: no space left on device (ENOSPC); reading waits, and the save is tried again once a second, giving up after 2 min (--retry-timeout)`;
     await waitFor(() => ship.stderr().includes(waiting) || ship.child.exitCode !== null, 'a wait for room, or the end');
@@ -166,13 +172,7 @@ describe('a full disk under the spool', () => {
   });
 
   onTmpfs('a --checkpoint save on a disk that stays full gives up after --retry-timeout: exit 4, and a re-run completes', async (t) => {
-    const ledger = new Ledger(5000, 38);
-    const input = join(tempDir(), 'audit.jsonl');
-    writeFileSync(input, ledger.text());
-    const disk = smallDisk(t, '64k');
-    const checkpoint = join(disk.dir, 'cp.json');
-    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
-    const r = await receiver();
+    const { ledger, input, disk, checkpoint, r } = await checkpointOnFullDisk(t, 38);
     // Chunks of 200: reading holds at a few chunks past the last save, well before the input's end.
     const args = ['--port', String(r.port), '--checkpoint', checkpoint, '--chunk-records', '200', '--summary', 'json', input];
     const full = await runCli([...args, '--retry-timeout', '2s']);
