@@ -7,6 +7,7 @@ import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { EXIT, exitCodeFor, reportError } from './exit.js';
+import { guardProcess } from './process-guards.js';
 import { LINT_FORMATS, type LintFormat } from './lint-format.js';
 import { integer, nonEmpty } from './options.js';
 import { forwardOptions } from './forward-options.js';
@@ -257,15 +258,7 @@ function fromEnvironment(error: unknown, command: Command, options: readonly Opt
 
 export async function main(argv: string[]): Promise<void> {
   let settled = false;
-  // stderr carries notes and the summary, never data. A reader of it that went away (`2>&1 | head`,
-  // a pager quit, a terminal closed: EPIPE, EIO) or a full disk under `2> log` made the write's
-  // error uncaught, and the run died mid-flight with exit 1 whatever it had done. What cannot be
-  // said is dropped; the exit code still tells the outcome.
-  process.stderr.on('error', () => {});
-  // Node opens a debugger on 127.0.0.1:9229 at SIGUSR1 unless the signal has a listener: anyone who
-  // may signal the process (a sidecar, a script's stray `kill -USR1`) could then run code in it.
-  // `ship` says the run so far at it (src/cli/ship.ts); every other command ignores it.
-  process.on('SIGUSR1', () => {});
+  guardProcess();
   // If the event loop empties while a command still awaits something, that is a bug: say so and
   // fail, rather than exit 0 having done nothing.
   process.once('beforeExit', () => {

@@ -21,6 +21,7 @@ import { leaveOutOwnOutputs } from './own-outputs.js';
 import { holdsCheckpoint } from '../ship/checkpoint.js';
 import { holdsDeadLetters } from '../ship/dead-letter.js';
 import { Progress } from './progress.js';
+import { STOP_SIGNALS } from './process-guards.js';
 import { shipSummary, summaryText } from './ship-summary.js';
 import type { ShipOptions } from './ship-options.js';
 import { noteTerminalStdin, stderrColors } from './tty.js';
@@ -28,9 +29,6 @@ import { count, inNumber, was } from '../plural.js';
 import { printable } from '../printable.js';
 
 export type { ShipOptions } from './ship-options.js';
-
-/** The signals that stop a run cleanly: Ctrl-C, `kill`, and a closing terminal or ssh session. */
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** Writes valid records to stdout (--stdout), a batch of lines at a time, waiting for 'drain'. */
 function stdoutWriter() {
