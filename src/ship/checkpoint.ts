@@ -7,13 +7,13 @@
  * thread, one replace at a time (src/state-file.ts): a crash leaves the old or the new one, at most
  * one replace behind. Like the spool, it is locked (FILE.lock): two runs never share one.
  */
-import { createHash } from '../crypto.js';
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';
 import { jsonStateWriter, type FullDiskWait, type StateFileWriter } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
-import { EntryTexts } from './checkpoint-text.js';
+import { CHECKPOINT_HEAD, EntryTexts, entryText } from './checkpoint-text.js';
+import { fingerprint, knowable, markOf, sameContent, type FileMark } from './checkpoint-mark.js';
 import { isGone } from './checkpoint-gone.js';
 import { covers, describeWindow, narrower, unbounded, windowOf, type EntryWindow } from './checkpoint-window.js';
 import { EntryIndex, FINGERPRINT_BYTES } from './checkpoint-index.js';
@@ -21,6 +21,8 @@ import { decodedHead } from '../input/sources.js';
 import { CheckpointError } from '../errors.js';
 
 export { CheckpointError };
+export { markOf, type FileMark } from './checkpoint-mark.js';
+export { holdsCheckpoint } from './checkpoint-text.js';
 
 export interface FileProgress extends EntryWindow {
   /** Decoded bytes (after gunzip) and lines durably handled. */
@@ -61,58 +63,6 @@ function resumedWithin(entry: FileProgress): { window?: EntryWindow } {
   const window = windowOf(entry);
   return unbounded(window) ? {} : { window };
 }
-
-const fingerprint = (head: Buffer, bytes: number) => createHash('sha256').update(head.subarray(0, bytes)).digest('hex');
-
-/**
- * What an entry keeps of the file it stands for: device, inode, and the digest of its first bytes.
- * Made once, when the file's turn comes, so that the run holds this rather than the file's first
- * 4 KiB until its last position is recorded: with small files, a chunk's worth of files (thousands)
- * waits for the chunk to be spooled.
- */
-export interface FileMark {
-  dev: number;
-  ino: number;
-  fingerprint: string;
-  fingerprintBytes: number;
-}
-
-export function markOf({ dev, ino, head }: FileIdentity): FileMark {
-  const bytes = Math.min(head.length, FINGERPRINT_BYTES);
-  return { dev, ino, fingerprint: fingerprint(head, bytes), fingerprintBytes: bytes };
-}
-
-/** Whether the file now is the one a position was taken of: its first bytes match (where there were any). */
-function sameContent(progress: FileProgress, now: FileNow): boolean {
-  if (progress.fingerprint === undefined || now.identity === undefined) return true; // an older checkpoint: by size only
-  const bytes = progress.fingerprintBytes ?? 0;
-  return now.identity.head.length >= bytes && fingerprint(now.identity.head, bytes) === progress.fingerprint;
-}
-
-/**
- * One entry of `files` as JSON.stringify(state, null, 1) writes it, two levels in. Made by one
- * join, so that it is one flat string: built by concatenation it was a tree of about twenty
- * strings, kept for every entry (a checkpoint of 10,000 files held 10 MB of them).
- */
-function entryText(name: string, progress: FileProgress): string {
-  const lines = [`  ${JSON.stringify(name)}: {`];
-  for (const [key, value] of Object.entries(progress))
-    if (value !== undefined) lines.push(`   ${JSON.stringify(key)}: ${JSON.stringify(value)},`);
-  const last = lines.length - 1;
-  lines[last] = lines[last]!.slice(0, -1);
-  lines.push('  }');
-  return lines.join('\n');
-}
-
-/** How a checkpoint file begins (Checkpoint.text): its version, then its files. */
-const CHECKPOINT_HEAD = '{\n "version": 1,\n "files": ';
-
-/** Whether a file's first bytes are a checkpoint's, as this module writes it. */
-export const holdsCheckpoint = (head: string): boolean => head.startsWith(`${CHECKPOINT_HEAD}{`);
-
-/** Whether `head` is a full fingerprint's worth of text with a line in it: enough to know a file by alone. */
-const knowable = (head: Buffer | null): head is Buffer =>
-  head !== null && head.length >= FINGERPRINT_BYTES && head.subarray(0, FINGERPRINT_BYTES).includes(0x0a);
 
 export class Checkpoint {
   private readonly file: StateFileWriter;
