@@ -24,7 +24,12 @@ export const DEFAULT_RETRY_TIMEOUT_MS = 120_000;
  * default 2 minutes when every input is a file, for as long as it takes (0) for a live tail.
  */
 export function fullDiskLimitMs(retryTimeout: number | undefined, sources: readonly InputSource[]): number {
-  return retryTimeout ?? (sources.every((s) => !s.live && s.size !== null) ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+  return retryTimeout ?? (filesOnly(sources) ? DEFAULT_RETRY_TIMEOUT_MS : 0);
+}
+
+/** Every input is a file, read to an end known from the start: no live tail, no pipe. */
+export function filesOnly(sources: readonly InputSource[]): boolean {
+  return sources.every((s) => !s.live && s.size !== null);
 }
 
 function giveUpPhrase(limitMs: number): string {

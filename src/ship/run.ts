@@ -28,6 +28,7 @@ import { readersFor, readersNote } from './readers.js';
 import {
   checkpointFullWait,
   DEFAULT_RETRY_TIMEOUT_MS,
+  filesOnly,
   fullDiskLimitMs,
   tellLink,
   tellSpoolAtStart,
@@ -199,8 +200,7 @@ export class ShipRun {
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
-    const filesOnly = autoRetry && sources.every((s) => s.size !== null);
-    if (filesOnly) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
+    if (autoRetry && filesOnly(sources)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     this.watchSpace();
     // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save waiting for disk room fails.
     void this.deadline.then(() => this.checkpoint?.stopWaiting());
