@@ -164,10 +164,9 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   });
   const onSignal = (signal: NodeJS.Signals) => run.stopFor(signal);
   // `kill -USR1 PID`: the run so far, as dd says it, for a backfill from cron or a pod with no status line.
-  const startedAt = performance.now();
   const onStatus = () =>
     process.stderr.write(
-      `audit-ship: SIGUSR1: the run so far\n${summaryText(shipSummary(run.counts, run.spool.stats, (performance.now() - startedAt) / 1000))}\n`,
+      `audit-ship: SIGUSR1: the run so far\n${summaryText(shipSummary(run.counts, run.spool.stats, run.elapsedSeconds))}\n`,
     );
   let seconds: number;
   try {

@@ -91,6 +91,8 @@ export class ShipRun {
   private stopped: () => void = () => {};
   private readonly stopping = new Promise<void>((resolve) => (this.stopped = resolve));
   private closing: Promise<void> | null = null;
+  /** When run() began reading (process.hrtime), for elapsedSeconds. */
+  private started: bigint | null = null;
 
   private constructor(
     readonly options: ShipOptions,
@@ -154,6 +156,11 @@ export class ShipRun {
     }
   }
 
+  /** Seconds since run() began reading (0 before): what the summary's rate is taken over. */
+  get elapsedSeconds(): number {
+    return this.started === null ? 0 : Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
   /** The fatal error that ended the run, if one did (after run()). */
   get error(): unknown {
     const { stop, failure } = this;
@@ -205,7 +212,7 @@ export class ShipRun {
     // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save waiting for disk room fails.
     void this.deadline.then(() => this.checkpoint?.stopWaiting());
     await this.rememberSpooled();
-    const started = process.hrtime.bigint();
+    this.started = process.hrtime.bigint();
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
     const reading = (async () => {
       // A stop while no server has answered yet: nothing was read, so there is nothing to wait for
@@ -238,7 +245,7 @@ export class ShipRun {
       this.hooks.note(
         `audit-ship: gave up: ${gaveUp.message}${gaveUp.lastFailure ? `; the last try: ${gaveUp.lastFailure.message}` : ''}\n`,
       );
-    return Number(process.hrtime.bigint() - started) / 1e9;
+    return this.elapsedSeconds;
   }
 
   /**
