@@ -13,7 +13,7 @@
  */
 import { lstatSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FileProgress } from './checkpoint.js';
+import type { Checkpoint, FileProgress } from './checkpoint.js';
 import { count } from '../plural.js';
 
 /** `stat` of `path`, or null when nothing is there; other errors (no permission) are thrown. */
@@ -48,4 +48,15 @@ export function goneNotes(gone: readonly [string, FileProgress][]): { unread: st
       .map(([name, p]) => `${name} is gone, shipped only to line ${p.line} (byte ${p.offset} of ${p.size}): the rest of it was never read`),
     forgot: gone.length > 0 ? `forgot ${count(gone.length, 'file')} no longer on disk` : null,
   };
+}
+
+/**
+ * Drops the checkpoint's entries of files since deleted (a cron job over rotated logs), once every
+ * input was read, and names any that went before they were shipped to their end: their remaining
+ * lines can no longer be read.
+ */
+export function forgetGoneFiles(checkpoint: Checkpoint, note: (text: string) => void, info: (text: string) => void): void {
+  const gone = goneNotes(checkpoint.forgetGone());
+  for (const unread of gone.unread) note(`audit-ship: checkpoint: ${unread}\n`);
+  if (gone.forgot) info(`audit-ship: checkpoint: ${gone.forgot}\n`);
 }

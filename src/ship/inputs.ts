@@ -52,3 +52,11 @@ export async function spooledRequestIds(spool: Spool): Promise<string[]> {
   }
   return ids;
 }
+
+/** A live tail resumed after a crash recognises the records still in the spool as repeats. */
+export async function rememberSpooled(sources: readonly InputSource[], spool: Spool): Promise<void> {
+  const inputs = sources.filter((s) => s.remember);
+  if (inputs.length === 0 || spool.stats.records === 0) return;
+  const ids = await spooledRequestIds(spool);
+  for (const input of inputs) input.remember!(ids);
+}

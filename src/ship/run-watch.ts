@@ -1,6 +1,7 @@
 /**
  * What a run tells the user of its link and its spool while it runs, and the counts that go with
- * it: retries and resends, a full disk under the spool, the records an earlier run left. Apart
+ * it: retries and resends, a full disk under the spool, the records an earlier run left, files
+ * deleted under it. Apart
  * from ShipRun (src/ship/run.ts), which decides what each of these does to the run.
  */
 import { statfsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import type { SpoolWriteError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
 import type { FullDiskWait } from '../state-file.js';
 import type { ShipCounts } from './counts.js';
+import type { DeadLetterFile } from './dead-letter.js';
 
 export type Note = (text: string) => void;
 
@@ -187,4 +189,15 @@ export function tellSpoolDeleted(spool: Spool, spoolDir: string, note: Note): vo
       `audit-ship: the spool file ${segment} is gone, deleted by something other than audit-ship: the records in it not yet acked are lost (counted at the end)\n`,
     );
   });
+}
+
+/** The --dead-letter file deleted or moved away under the run: said, as it is made again. */
+export function tellDeadLetterRemade(deadLetter: DeadLetterFile, path: string, note: Note): void {
+  deadLetter.onRemade((gone) =>
+    note(
+      gone === 'deleted'
+        ? `audit-ship: the --dead-letter file ${path} was deleted while in use, by something other than audit-ship; made again, and invalid lines go on into it\n`
+        : `audit-ship: the --dead-letter file ${path} was moved away while in use (rotated?); invalid lines go on into ${path} (the one being written then is in both files)\n`,
+    ),
+  );
 }

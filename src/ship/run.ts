@@ -6,30 +6,29 @@
  */
 import type { ShipOptions } from '../cli/ship-options.js';
 import { OutputError } from '../errors.js';
-import { ChunkBufferPool, chunkSlabBytes } from '../forward/buffer-pool.js';
 import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
 import type { InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
-import { Spool } from '../spool/spool.js';
-import { Checkpoint, CheckpointError } from './checkpoint.js';
-import { runWindow } from './checkpoint-window.js';
-import { goneNotes } from './checkpoint-gone.js';
+import type { Spool } from '../spool/spool.js';
+import { CheckpointError, type Checkpoint } from './checkpoint.js';
+import { forgetGoneFiles } from './checkpoint-gone.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
-import { DeadLetterFile } from './dead-letter.js';
+import type { DeadLetterFile } from './dead-letter.js';
 import { Forwarder, spooledBodies } from './forwarder.js';
-import { openInputs, spooledRequestIds } from './inputs.js';
+import { rememberSpooled } from './inputs.js';
 import type { ParallelPipeline } from './parallel.js';
 import { ShipPipeline, type ReadFailure } from './pipeline.js';
 import { pipelineOptions as runPipelineOptions, type PipelineHooks } from './pipeline-options.js';
 import { collectOldGeneration } from './old-generation.js';
-import { readersFor, readersNote } from './readers.js';
+import { readersNote } from './readers.js';
+import { openRunParts, type RunParts } from './run-parts.js';
 import {
-  checkpointFullWait,
   DEFAULT_RETRY_TIMEOUT_MS,
   filesOnly,
   fullDiskLimitMs,
+  tellDeadLetterRemade,
   tellLink,
   tellSpoolAtStart,
   tellSpoolDeleted,
@@ -94,19 +93,24 @@ export class ShipRun {
   /** When run() began reading (process.hrtime), for elapsedSeconds. */
   private started: bigint | null = null;
 
+  readonly sources: InputSource[];
+  readonly spool: Spool;
+  /** Threads reading the inputs at once (src/ship/readers.ts). */
+  readonly readers: number;
+  private readonly checkpoint: Checkpoint | null;
+  private readonly deadLetter: DeadLetterFile | null;
+
   private constructor(
     readonly options: ShipOptions,
-    readonly sources: InputSource[],
-    readonly spool: Spool,
-    bodies: ChunkBufferPool,
-    private readonly checkpoint: Checkpoint | null,
-    private readonly deadLetter: DeadLetterFile | null,
+    parts: RunParts,
     private readonly hooks: RunHooks,
-    /** Threads reading the inputs at once (src/ship/readers.ts). */
-    readonly readers: number,
-    /** The worker pipeline, loaded by open() when more than one thread reads. */
-    parallel: typeof ParallelPipeline | null,
   ) {
+    const { sources, spool, bodies, checkpoint, deadLetter, readers, parallel } = parts;
+    this.sources = sources;
+    this.spool = spool;
+    this.readers = readers;
+    this.checkpoint = checkpoint;
+    this.deadLetter = deadLetter;
     this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
     const pipelineOptions = runPipelineOptions(options, hooks.pipeline, {
       counts: this.counts,
@@ -116,44 +120,14 @@ export class ShipRun {
       note: hooks.info,
     });
     this.pipeline = parallel
-      ? new parallel(spool, pipelineOptions, this.counts, this.readers)
+      ? new parallel(spool, pipelineOptions, this.counts, readers)
       : new ShipPipeline(spool, pipelineOptions, this.counts);
     this.forwarder = new Forwarder(spool, this.sender, this.counts, (chunk) => bodies.recycle(chunk.entries));
   }
 
   /** Opens the inputs, the checkpoint, the dead-letter file and the spool: every check that can fail before input is read. */
   static async open(files: string[], options: ShipOptions, hooks: RunHooks): Promise<ShipRun> {
-    const sources = await openInputs(files, options, hooks.note);
-    const readers = readersFor(options, sources);
-    // Worker threads only for more than one reader: one reader does without their modules.
-    const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
-    const checkpoint =
-      options.checkpoint === undefined
-        ? null
-        : await Checkpoint.load(
-            options.checkpoint,
-            runWindow(options.since, options.until),
-            checkpointFullWait(fullDiskLimitMs(options.retryTimeout, sources), hooks.note),
-          );
-    let deadLetter: DeadLetterFile | null = null;
-    try {
-      deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
-      // About as many slabs are free at once as the window holds.
-      const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkBytes), options.window);
-      const spool = await Spool.open({
-        dir: options.spoolDir,
-        maxBytes: options.spoolMaxBytes,
-        overflow: options.spoolOverflow,
-        fsync: options.spoolFsync,
-        tag: options.tag,
-        bodies,
-      });
-      return new ShipRun(options, sources, spool, bodies, checkpoint, deadLetter, hooks, readers, parallel);
-    } catch (error) {
-      await checkpoint?.close();
-      deadLetter?.close();
-      throw error;
-    }
+    return new ShipRun(options, await openRunParts(files, options, hooks.note), hooks);
   }
 
   /** Seconds since run() began reading (0 before): what the summary's rate is taken over. */
@@ -197,13 +171,7 @@ export class ShipRun {
     await this.serveMetrics();
     tellSpoolAtStart(spool, options.spoolDir, options.tag, this.hooks.info, this.hooks.note);
     tellSpoolDeleted(spool, options.spoolDir, this.hooks.note);
-    this.deadLetter?.onRemade((gone) =>
-      this.hooks.note(
-        gone === 'deleted'
-          ? `audit-ship: the --dead-letter file ${options.deadLetter} was deleted while in use, by something other than audit-ship; made again, and invalid lines go on into it\n`
-          : `audit-ship: the --dead-letter file ${options.deadLetter} was moved away while in use (rotated?); invalid lines go on into ${options.deadLetter} (the one being written then is in both files)\n`,
-      ),
-    );
+    if (this.deadLetter) tellDeadLetterRemade(this.deadLetter, options.deadLetter!, this.hooks.note);
     if (this.readers > 1) this.hooks.info(readersNote(this.readers, sources.length));
     // --retry-timeout by default: 2 minutes once a finite input has ended (files end from the start), never for a live tail.
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
@@ -211,7 +179,7 @@ export class ShipRun {
     this.watchSpace();
     // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save waiting for disk room fails.
     void this.deadline.then(() => this.checkpoint?.stopWaiting());
-    await this.rememberSpooled();
+    await rememberSpooled(sources, spool);
     this.started = process.hrtime.bigint();
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
     const reading = (async () => {
@@ -230,7 +198,15 @@ export class ShipRun {
     this.forwarder.stop();
     await sender.close(0);
     await reading.catch(fail);
-    this.forgetGoneFiles(fail);
+    const { checkpoint } = this;
+    // Once every input was read to its end, the checkpoint forgets the files since deleted.
+    if (checkpoint && !this.failure && !this.stop.signal && sources.every((s) => s.exhausted)) {
+      try {
+        forgetGoneFiles(checkpoint, this.hooks.note, this.hooks.info);
+      } catch (error) {
+        fail(error);
+      }
+    }
     await spool.close();
     await work.catch(fail);
     this.sayFills();
@@ -246,23 +222,6 @@ export class ShipRun {
         `audit-ship: gave up: ${gaveUp.message}${gaveUp.lastFailure ? `; the last try: ${gaveUp.lastFailure.message}` : ''}\n`,
       );
     return this.elapsedSeconds;
-  }
-
-  /**
-   * Once every input was read, drops the checkpoint's entries of files since deleted (a cron job
-   * over rotated logs), and names any that went before they were shipped to their end: their
-   * remaining lines can no longer be read.
-   */
-  private forgetGoneFiles(fail: (error: unknown) => void): void {
-    const { checkpoint, sources, hooks } = this;
-    if (!checkpoint || this.failure || this.stop.signal || !sources.every((s) => s.exhausted)) return;
-    try {
-      const gone = goneNotes(checkpoint.forgetGone());
-      for (const note of gone.unread) hooks.note(`audit-ship: checkpoint: ${note}\n`);
-      if (gone.forgot) hooks.info(`audit-ship: checkpoint: ${gone.forgot}\n`);
-    } catch (error) {
-      fail(error);
-    }
   }
 
   /** Closes all the run holds; safe to call more than once, and after a failed run(). */
@@ -334,13 +293,5 @@ export class ShipRun {
       this.pipeline.stop();
       this.spool.finish();
     });
-  }
-
-  /** A live tail resumed after a crash recognises the records still in the spool as repeats (src/ship/inputs.ts). */
-  private async rememberSpooled(): Promise<void> {
-    const inputs = this.sources.filter((s) => s.remember);
-    if (inputs.length === 0 || this.spool.stats.records === 0) return;
-    const ids = await spooledRequestIds(this.spool);
-    for (const input of inputs) input.remember!(ids);
   }
 }
