@@ -91,6 +91,7 @@ export class StateFileWriter {
   private readonly waits = new AbortController();
   /** When a full disk was last said (monotonic ms). */
   private fullSaidAt = -Infinity;
+  private gate: () => Promise<void> | null = () => null;
 
   constructor(
     private readonly path: string,
@@ -111,6 +112,15 @@ export class StateFileWriter {
    */
   stopWaiting(): void {
     this.waits.abort();
+  }
+
+  /**
+   * What must be on disk before this file, whenever it is replaced: `gate` gives a wait while
+   * something is not (null: nothing waits), and a wait that rejects fails the replace. The
+   * --dead-letter file's letters waiting for disk room hold the positions that passed their lines.
+   */
+  writeAfter(gate: () => Promise<void> | null): void {
+    this.gate = gate;
   }
 
   /** The number of the newest change. */
@@ -163,6 +173,8 @@ export class StateFileWriter {
       /** When the disk under the file was found full (monotonic ms), while it is. */
       let fullSince = -1;
       while (this.done < this.wanted) {
+        // Asked again after each wait: the text below is taken at once, with nothing waiting.
+        for (let gate = this.gate(); gate !== null; gate = this.gate()) await gate;
         const version = this.asked;
         try {
           await replaceFile(this.path, this.encode(this.text()), this.durable);

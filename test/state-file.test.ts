@@ -97,6 +97,26 @@ describe('StateFileWriter', () => {
     assert.equal(state.replaces, 2, 'a change on disk already is not written again');
   });
 
+  it('replaces nothing while what must be on disk before it is not, and fails the replace when that fails', async () => {
+    const path = join(tempDir(), 'state.json');
+    const { state, writer, set, read } = counterFile(path);
+    let release = () => {};
+    let held: Promise<void> | null = new Promise((resolve) => (release = resolve));
+    writer.writeAfter(() => held);
+    set(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(state.replaces, 0, 'nothing taken while the wait holds');
+    const saved = writer.saved();
+    held = null;
+    release();
+    await saved;
+    assert.equal(read(), 1);
+    writer.writeAfter(() => Promise.reject(new Error('the letters found no room')));
+    set(2);
+    await assert.rejects(writer.saved(), /cannot write/);
+    assert.equal(read(), 1, 'the file keeps the state from before');
+  });
+
   it('makes its directory again when it was deleted while in use, and writes the newest state there', async () => {
     const dir = join(tempDir(), 'state');
     mkdirSync(dir);

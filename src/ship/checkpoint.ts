@@ -137,6 +137,11 @@ export class Checkpoint {
     this.file.request(version);
   }
 
+  /** Saves wait while `gate` gives a wait (see StateFileWriter.writeAfter). */
+  writeAfter(gate: () => Promise<void> | null): void {
+    this.file.writeAfter(gate);
+  }
+
   /** The run stops: a save waiting for disk room is tried once more, then fails (see StateFileWriter.stopWaiting). */
   stopWaiting(): void {
     this.file.stopWaiting();

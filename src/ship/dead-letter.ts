@@ -3,8 +3,16 @@
  * diagnostics and the line itself, so that it can be fixed and shipped again. Written
  * synchronously: invalid lines are rare, and a line reported here must be on disk before the
  * checkpoint moves past it.
+ *
+ * On a full disk a letter is held in memory and tried again once a second, as the spool's writes
+ * and the checkpoint's saves wait for room: the run stopped at the first invalid line that found
+ * no room (exit 4) while the spool waited out the same disk. Meanwhile reading waits after each
+ * batch of lines (`kept()`), and the checkpoint and kubectl positions are not saved past a letter
+ * that waits, so a crash cannot skip it.
  */
 import { AppendFile, type Gone } from '../append-file.js';
+import { sleep } from '../backoff.js';
+import { isSpaceError } from '../durable.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
@@ -21,16 +29,59 @@ export interface DeadLetter {
 /** Whether a file's first bytes are dead letters: a letter's first keys, in the order write() gives them. */
 export const holdsDeadLetters = (head: string): boolean => /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"diagnostics":\[/.test(head);
 
-export class DeadLetterFile {
-  private constructor(private readonly file: AppendFile) {}
+/** How letters wait out a full disk: said at most once a minute, for at most `limitMs` (0: until stopWaiting()). */
+export interface LetterWait {
+  onFull: (error: Error, waiting: number) => void;
+  limitMs: number;
+}
 
-  static open(path: string): DeadLetterFile {
+/** The shortest time between two notes of a full disk. */
+const FULL_NOTE_EVERY_MS = 60_000;
+
+interface Waiting {
+  text: string;
+  withoutText: boolean;
+}
+
+export class DeadLetterFile {
+  /** Letters that found no room, oldest first: written before any later one. */
+  private waiting: Waiting[] = [];
+  private retrying: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private readonly waits = new AbortController();
+  private keptHandler: (withoutText: boolean) => void = () => {};
+
+  private constructor(
+    private readonly file: AppendFile,
+    private readonly full: LetterWait | null,
+  ) {}
+
+  static open(path: string, full: LetterWait | null = null): DeadLetterFile {
     const file = AppendFile.open(path, {
       option: '--dead-letter',
       mode: 0o600,
       writeError: (reason) => `--dead-letter ${path}: ${reason}`,
     });
-    return new DeadLetterFile(file);
+    return new DeadLetterFile(file, full);
+  }
+
+  /** Called for each letter once it is in the file (`withoutText`: a line over the length limit). */
+  onKept(handler: (withoutText: boolean) => void): void {
+    this.keptHandler = handler;
+  }
+
+  /**
+   * Null when every letter written so far is in the file; else a wait until they are, which
+   * rejects when the disk stayed full past the limit (or after stopWaiting()).
+   */
+  kept(): Promise<void> | null {
+    if (this.failure) return Promise.reject(this.failure);
+    return this.retrying;
+  }
+
+  /** The run stops: letters waiting for room are tried once more, then fail. */
+  stopWaiting(): void {
+    this.waits.abort();
   }
 
   /**
@@ -50,10 +101,64 @@ export class DeadLetterFile {
       ...(line.overLimit > 0 ? {} : { raw: line.bytes.toString('utf8') }),
       bytes: line.overLimit > 0 ? line.overLimit : line.bytes.length,
     };
-    this.file.append(`${JSON.stringify(letter)}\n`);
+    const waiting = { text: `${JSON.stringify(letter)}\n`, withoutText: line.overLimit > 0 };
+    if (this.failure) throw this.failure;
+    if (this.waiting.length === 0) {
+      try {
+        return this.append(waiting);
+      } catch (error) {
+        if (!this.full || this.waits.signal.aborted || !isSpaceError((error as Error).cause)) throw error;
+        this.retrying = this.retry(error as Error);
+        // Awaited through kept(); its failure also ends every later write().
+        this.retrying.catch(() => {});
+      }
+    }
+    this.waiting.push(waiting);
+  }
+
+  private append(letter: Waiting): void {
+    this.file.append(letter.text);
+    this.keptHandler(letter.withoutText);
+  }
+
+  /** Tries the waiting letters once a second until they are all written, the limit passes or stopWaiting(). */
+  private async retry(first: Error): Promise<void> {
+    const full = this.full!;
+    const since = performance.now();
+    let saidAt = since;
+    full.onFull(first, 1);
+    try {
+      for (;;) {
+        await sleep(1000, this.waits.signal);
+        try {
+          while (this.waiting.length > 0) {
+            this.append(this.waiting[0]!);
+            this.waiting.shift();
+          }
+          return;
+        } catch (error) {
+          const now = performance.now();
+          const over = full.limitMs > 0 && now - since >= full.limitMs;
+          if (over || this.waits.signal.aborted || !isSpaceError((error as Error).cause)) throw error;
+          if (now - saidAt >= FULL_NOTE_EVERY_MS) {
+            saidAt = now;
+            full.onFull(error as Error, this.waiting.length);
+          }
+        }
+      }
+    } catch (error) {
+      this.failure = error as Error;
+      throw error;
+    } finally {
+      this.retrying = null;
+    }
   }
 
   close(): void {
+    // Letters still waiting are not kept (the counts say so), and no retry may write to the
+    // descriptor once it is closed: its number may be another file's by then.
+    this.waiting = [];
+    this.waits.abort();
     this.file.close();
   }
 }

@@ -9,7 +9,13 @@ import { DEFAULT_KUBECTL_RECENT_IDS } from '../input/kube/defaults.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { Spool } from '../spool/spool.js';
 
-export async function openInputs(files: string[], options: ShipOptions, note: (text: string) => void): Promise<InputSource[]> {
+export async function openInputs(
+  files: string[],
+  options: ShipOptions,
+  note: (text: string) => void,
+  /** What must be on disk before kubectl's positions are (the --dead-letter file's letters). */
+  writeAfter?: () => Promise<void> | null,
+): Promise<InputSource[]> {
   if (options.kubectl === undefined) {
     if (options.kubernetesMetadata) throw new UsageError('--kubernetes-metadata names the pod a record came from: it needs --kubectl');
     return openSources(files);
@@ -30,6 +36,7 @@ export async function openInputs(files: string[], options: ShipOptions, note: (t
       fsync: options.spoolFsync !== 'never',
       readTickMs: readTickFor(options.flushInterval),
       onMessage: (line) => note(`${line}\n`),
+      ...(writeAfter ? { writeAfter } : {}),
     }),
   ];
 }

@@ -167,7 +167,7 @@ class ReaderThread {
       case 'note':
         return options.onNote(m.message);
       case 'mark':
-        return this.send({ type: 'taken', mark: m.mark });
+        return this.taken(m.mark);
       case 'progress':
         return this.progress(m.progress);
       case 'done':
@@ -180,6 +180,22 @@ class ReaderThread {
         this.run.fail(new Error(`a reading worker failed on ${this.names()}: ${m.message}`));
         return this.next();
     }
+  }
+
+  /**
+   * The worker's invalid lines up to `mark` are handled: said once they are in the --dead-letter
+   * file, which holds them in memory while its disk is full (the worker's reading waits for this).
+   */
+  private taken(mark: number): void {
+    const kept = this.run.options.pace?.();
+    if (!kept) return this.send({ type: 'taken', mark });
+    kept.then(
+      () => this.send({ type: 'taken', mark }),
+      (error: unknown) => {
+        this.run.fail(error);
+        this.send({ type: 'taken', mark });
+      },
+    );
   }
 
   /**

@@ -25,6 +25,10 @@ export interface RunParts {
 
 export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, parts: RunParts): PipelineOptions {
   const { counts, deadLetter, note } = parts;
+  deadLetter?.onKept((withoutText) => {
+    counts.deadLettered++;
+    if (withoutText) counts.deadLetteredWithoutText++;
+  });
   const writer = hooks.writer;
   return {
     classify: { mixed: true, strict: options.strict },
@@ -40,13 +44,11 @@ export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, part
     checkpoint: parts.checkpoint,
     kubernetesMetadata: options.kubernetesMetadata,
     onInvalid: (file, line, diagnostics) => {
-      if (deadLetter) {
-        deadLetter.write(file, line, diagnostics);
-        counts.deadLettered++;
-        if (line.overLimit > 0) counts.deadLetteredWithoutText++;
-      }
+      deadLetter?.write(file, line, diagnostics);
       hooks.onInvalid(file, line, diagnostics);
     },
+    // Letters waiting for disk room hold reading back, batch by batch (src/ship/dead-letter.ts).
+    ...(deadLetter ? { pace: () => deadLetter.kept() } : {}),
     writer: writer && {
       write: (json) => {
         writer.write(json);

@@ -30,7 +30,8 @@ export interface PipelineOptions extends AcceptOptions {
   rate: RateLimiter | null;
   /**
    * After each batch of lines: a wait until what the batch handed on elsewhere has been taken (a
-   * worker's invalid lines, by the main thread), so that nothing queues without bound; or null.
+   * worker's invalid lines, by the main thread; invalid lines, by a --dead-letter file whose disk
+   * is full), so that nothing queues without bound; or null.
    */
   pace?: () => Promise<void> | null;
   checkpoint: CheckpointBook | null;

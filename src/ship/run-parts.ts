@@ -13,7 +13,7 @@ import { DeadLetterFile } from './dead-letter.js';
 import { openInputs } from './inputs.js';
 import type { ParallelPipeline } from './parallel.js';
 import { readersFor } from './readers.js';
-import { checkpointFullWait, fullDiskLimitMs, type Note } from './run-watch.js';
+import { checkpointFullWait, deadLetterFullWait, fullDiskLimitMs, type Note } from './run-watch.js';
 
 export interface RunParts {
   sources: InputSource[];
@@ -28,21 +28,21 @@ export interface RunParts {
 }
 
 export async function openRunParts(files: string[], options: ShipOptions, note: Note): Promise<RunParts> {
-  const sources = await openInputs(files, options, note);
+  let deadLetter: DeadLetterFile | null = null;
+  // Positions are saved only once the invalid lines they passed are in the --dead-letter file.
+  const lettersKept = () => deadLetter?.kept() ?? null;
+  const sources = await openInputs(files, options, note, lettersKept);
   const readers = readersFor(options, sources);
+  const fullLimitMs = fullDiskLimitMs(options.retryTimeout, sources);
   // Worker threads only for more than one reader: one reader does without their modules.
   const parallel = readers > 1 ? (await import('./parallel.js')).ParallelPipeline : null;
   const checkpoint =
     options.checkpoint === undefined
       ? null
-      : await Checkpoint.load(
-          options.checkpoint,
-          runWindow(options.since, options.until),
-          checkpointFullWait(fullDiskLimitMs(options.retryTimeout, sources), note),
-        );
-  let deadLetter: DeadLetterFile | null = null;
+      : await Checkpoint.load(options.checkpoint, runWindow(options.since, options.until), checkpointFullWait(fullLimitMs, note));
+  checkpoint?.writeAfter(lettersKept);
   try {
-    deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter);
+    deadLetter = options.deadLetter === undefined ? null : DeadLetterFile.open(options.deadLetter, deadLetterFullWait(fullLimitMs, note));
     // About as many slabs are free at once as the window holds.
     const bodies = new ChunkBufferPool(chunkSlabBytes(options.chunkBytes), options.window);
     const spool = await Spool.open({

@@ -14,7 +14,7 @@ import type { SpoolWriteError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
 import type { FullDiskWait } from '../state-file.js';
 import type { ShipCounts } from './counts.js';
-import type { DeadLetterFile } from './dead-letter.js';
+import type { DeadLetterFile, LetterWait } from './dead-letter.js';
 
 export type Note = (text: string) => void;
 
@@ -48,6 +48,17 @@ export function checkpointFullWait(limitMs: number, note: Note): FullDiskWait {
   return {
     onFull: (error) =>
       note(`audit-ship: ${error.message}; reading waits, and the save is tried again once a second, ${giveUpPhrase(limitMs)}\n`),
+    limitMs,
+  };
+}
+
+/** Invalid lines that find the disk full wait in memory for room, as the spool's writes do (src/ship/dead-letter.ts). */
+export function deadLetterFullWait(limitMs: number, note: Note): LetterWait {
+  return {
+    onFull: (error, waiting) =>
+      note(
+        `audit-ship: ${error.message}; ${count(waiting, 'invalid line')} ${inNumber(waiting, 'waits', 'wait')} in memory and reading waits, tried again once a second, ${giveUpPhrase(limitMs)}\n`,
+      ),
     limitMs,
   };
 }

@@ -177,8 +177,11 @@ export class ShipRun {
     const autoRetry = options.retryTimeout === undefined && !sources.some((s) => s.live);
     if (autoRetry && filesOnly(sources)) sender.setRetryTimeout(DEFAULT_RETRY_TIMEOUT_MS);
     this.watchSpace();
-    // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save waiting for disk room fails.
-    void this.deadline.then(() => this.checkpoint?.stopWaiting());
+    // Past --shutdown-timeout after a stop signal (or at the second), a checkpoint save or invalid lines waiting for disk room fail.
+    void this.deadline.then(() => {
+      this.checkpoint?.stopWaiting();
+      this.deadLetter?.stopWaiting();
+    });
     await rememberSpooled(sources, spool);
     this.started = process.hrtime.bigint();
     this.stopCollecting = collectOldGeneration(() => this.counts.lines);
@@ -198,6 +201,8 @@ export class ShipRun {
     this.forwarder.stop();
     await sender.close(0);
     await reading.catch(fail);
+    // The last invalid lines read may still wait for disk room (src/ship/dead-letter.ts).
+    await this.deadLetter?.kept()?.catch(fail);
     const { checkpoint } = this;
     // Once every input was read to its end, the checkpoint forgets the files since deleted.
     if (checkpoint && !this.failure && !this.stop.signal && sources.every((s) => s.exhausted)) {

@@ -227,6 +227,8 @@ port.on('message', (message: ToWorker) => {
     case 'stop':
       stopping = true;
       pipeline?.stop();
+      // A wait for the main thread to take the invalid lines ends too: reading stops anyway.
+      taken?.();
       break;
     case 'end':
       clearInterval(ticker);

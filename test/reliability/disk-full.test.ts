@@ -200,18 +200,72 @@ describe('a full disk under the spool', () => {
     assert.match(res.stderr, new RegExp(`cannot write --output ${report}: no space left on device \\(ENOSPC\\)`));
   });
 
-  onTmpfs('--dead-letter on a full disk: the run stops there, exit 4, and says which file could not take the line', async (t) => {
+  /** A backfill of 3,000 records with an invalid line after the first 1,500, its --dead-letter on a full 64 KB disk. */
+  async function deadLetterOnFullDisk(t: TestContext, seed: number) {
     const disk = smallDisk(t, '64k');
     writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
-    const dead = join(disk.dir, 'dead.jsonl');
-    const ledger = new Ledger(50, 35);
-    const input = `${ledger.text()}{"RequestID":"${'x'.repeat(10_000)}"}\n`;
-    const r = await receiver();
-    const res = await runCli(['--port', String(r.port), '--dead-letter', dead], { input });
-    assert.equal(res.code, EXIT.inputUnread, res.stderr);
-    assert.match(res.stderr, new RegExp(`stopped: --dead-letter ${dead}: no space left on device \\(ENOSPC\\)`));
-    assert.match(res.stderr, new RegExp(`1 invalid line was not kept \\(--dead-letter ${dead} could not be written;`));
+    const ledger = new Ledger(3000, seed);
+    const input = join(tempDir(), 'audit.jsonl');
+    const invalid = `{"RequestID":"${'x'.repeat(10_000)}"}\n`;
+    writeFileSync(input, [...ledger.lines.slice(0, 1500), invalid, ...ledger.lines.slice(1500)].join(''));
+    const dir = tempDir();
+    const paths = { dead: join(disk.dir, 'dead.jsonl'), checkpoint: join(dir, 'cp.json'), spool: join(dir, 'spool') };
+    return { disk, ledger, input, paths, r: await receiver() };
+  }
+
+  const deadLetterWaits = (dead: string, limit: string) =>
+    `--dead-letter ${dead}: no space left on device (ENOSPC); 1 invalid line waits in memory and reading waits, tried again once a second, giving up after ${limit} (--retry-timeout)`;
+
+  // An invalid line that found no room stopped the backfill at once (exit 4), while the spool
+  // waited out the same disk.
+  onTmpfs('a --dead-letter file on a full disk: the invalid line waits in memory for room, and the backfill completes', async (t) => {
+    const { disk, ledger, input, paths, r } = await deadLetterOnFullDisk(t, 35);
+    const ship = startShip(['--port', String(r.port), '--dead-letter', paths.dead, '--summary', 'json', input]);
+    await waitFor(() => ship.stderr().includes(deadLetterWaits(paths.dead, '2 min')) || ship.child.exitCode !== null, 'a wait');
+    assert.equal(ship.child.exitCode, null, `still running, waiting for room: ${ship.stderr()}`);
+    rmSync(join(disk.dir, 'filler'));
+    assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
+    assert.equal(ship.stderr().match(/invalid line waits in memory/g)?.length, 1, 'said once');
+    const letters = readFileSync(paths.dead, 'utf8').trim().split('\n');
+    assert.deepEqual(
+      letters.map((l) => (JSON.parse(l) as { line: number }).line),
+      [1501],
+    );
+    assert.equal(jsonSummary(ship.stderr()).deadLettered, 1);
     ledger.assertComplete(r.requestIds());
+  });
+
+  // Positions saved past a line whose letter waits in memory would let a crash skip it.
+  onTmpfs('SIGKILLed while an invalid line waits for room: the checkpoint is not past it, and the re-run keeps it', async (t) => {
+    const { disk, ledger, input, paths, r } = await deadLetterOnFullDisk(t, 36);
+    const args = ['--port', String(r.port), '--dead-letter', paths.dead, '--checkpoint', paths.checkpoint];
+    const ship = startShip([...args, '--spool-dir', paths.spool, '--chunk-records', '10', input]);
+    await waitFor(() => ship.stderr().includes(deadLetterWaits(paths.dead, '2 min')) || ship.child.exitCode !== null, 'a wait');
+    // Chunks of 10 past the line (the rest of its batch) are spooled and delivered while it waits.
+    await waitFor(() => r.requestIds().length >= 1520 || ship.child.exitCode !== null, 'records past the line delivered');
+    ship.child.kill('SIGKILL');
+    await once(ship.child, 'exit');
+    const saved = JSON.parse(readFileSync(paths.checkpoint, 'utf8')) as { files: Record<string, { line: number }> };
+    assert.ok(Object.values(saved.files)[0]!.line <= 1500, `saved at line ${Object.values(saved.files)[0]!.line}`);
+    rmSync(join(disk.dir, 'filler'));
+    const again = await runCli([...args, '--spool-dir', paths.spool, input]);
+    assert.equal(again.code, EXIT.ok, again.stderr);
+    assert.equal(readFileSync(paths.dead, 'utf8').trim().split('\n').length, 1);
+    ledger.assertComplete(r.requestIds());
+  });
+
+  onTmpfs('a --dead-letter disk that stays full is given up after --retry-timeout: exit 4, the line said not kept', async (t) => {
+    const { ledger, input, paths, r } = await deadLetterOnFullDisk(t, 37);
+    const res = await runCli(['--port', String(r.port), '--dead-letter', paths.dead, '--retry-timeout', '2s', input]);
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.ok(res.stderr.includes(deadLetterWaits(paths.dead, '2 s')), res.stderr);
+    assert.match(res.stderr, new RegExp(`stopped: --dead-letter ${paths.dead}: no space left on device \\(ENOSPC\\)`));
+    assert.match(res.stderr, new RegExp(`1 invalid line was not kept \\(--dead-letter ${paths.dead} could not be written;`));
+    const delivered = new Set(r.requestIds());
+    assert.ok(
+      ledger.ids.slice(0, 1500).every((id) => delivered.has(id)),
+      'the records before the line delivered',
+    );
   });
 
   onTmpfs('receive --out on a full disk acks nothing it did not write, keeps its file whole, and goes on when space returns', async (t) => {

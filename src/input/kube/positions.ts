@@ -110,7 +110,7 @@ export class Positions {
    * `onMessage` says so: the run stopped there (exit 4) while the spool waited for the same disk.
    * The positions trail the spool, so the wait costs a restart more lines to read again, no more.
    */
-  constructor(dir: string, fsync: boolean, onMessage: (line: string) => void) {
+  constructor(dir: string, fsync: boolean, onMessage: (line: string) => void, writeAfter?: () => Promise<void> | null) {
     this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
     const full = {
@@ -122,6 +122,7 @@ export class Positions {
       limitMs: 0,
     };
     this.file = jsonStateWriter(this.path, this.state, 'the kubectl positions', fsync, undefined, true, full);
+    if (writeAfter) this.file.writeAfter(writeAfter);
     const cutoff = Date.now() - FORGET_AFTER_MS;
     for (const [key, p] of Object.entries(this.state.streams)) if (Date.parse(p.seen) < cutoff) delete this.state.streams[key];
   }

@@ -32,6 +32,8 @@ export interface KubeSourceOptions {
   /** How long a small read of kubectl's output waits to be taken with others (src/input/kube/coalesced-read.ts). */
   readTickMs: number;
   onMessage: (line: string) => void;
+  /** What must be on disk before the positions are (see StateFileWriter.writeAfter). */
+  writeAfter?: () => Promise<void> | null;
 }
 
 /** Lines read ahead of the pipeline, across all streams: a bound, not a buffer size. */
@@ -63,7 +65,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const target = parseTarget(options.target);
   // Read once the spool (and so its lock) is open: chunks() is first called after that.
   let positions: Positions | null = null;
-  const saved = () => (positions ??= new Positions(options.positionsDir, options.fsync, options.onMessage));
+  const saved = () => (positions ??= new Positions(options.positionsDir, options.fsync, options.onMessage, options.writeAfter));
   const recent = new RecentIds(options.recentIds);
   const abort = new AbortController();
   const streams = new Map<string, ContainerStream>();
