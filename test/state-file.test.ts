@@ -4,23 +4,14 @@
  * as asked, and a replace that fails is reported to every wait and every later change.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { StateFileWriter, type FullDiskWait } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
-import { mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
+import { fillDisk, mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 
 const skipTmpfs = tmpfsUnavailable('size=64k', 'the full-disk state file test');
-
-/** Fills what is left of `dir`'s file system (the write stops at ENOSPC, the bytes before it kept). */
-function fill(dir: string): void {
-  try {
-    writeFileSync(join(dir, 'filler'), Buffer.alloc(1024 * 1024));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  }
-}
 
 /** Until `done()`, looked at every 50 ms. */
 async function until(done: () => boolean): Promise<void> {
@@ -142,7 +133,7 @@ describe('StateFileWriter', () => {
     const file = counterFile(path, true, true, { onFull: (e) => said.push(e.message), limitMs });
     file.set(1);
     await file.writer.saved();
-    fill(disk);
+    fillDisk(disk);
     file.set(2);
     const outcome: { settled: string; failed: Error | null } = { settled: '', failed: null };
     const wait = file.writer.saved().then(

@@ -174,9 +174,12 @@ export function tellSpoolAtStart(spool: Spool, spoolDir: string, tag: string, in
       stats.lostRanges > 0
         ? `; ${inNumber(stats.lostRanges, 'one lay', `${stats.lostRanges} lay`)} between good chunks: the records in ${inNumber(stats.lostRanges, 'it', 'them')} are lost`
         : '';
-    note(
-      `audit-ship: ${ranges} (${count(stats.damagedBytes, 'byte')}) ${was(stats.damagedRanges)} set aside in ${spoolDir}/damaged${lost}\n`,
-    );
+    const left = stats.damageLeftInPlace;
+    const where =
+      left === 0
+        ? `${was(stats.damagedRanges)} set aside in ${spoolDir}/damaged`
+        : `found; no room on the disk to set ${inNumber(left, 'it', `${left} of them`)} aside in ${spoolDir}/damaged: skipped, and left in ${inNumber(left, 'its segment', 'their segments')} (deleted with the rest once acked; a later start sets aside what is still there, and counts it again)`;
+    note(`audit-ship: ${ranges} (${count(stats.damagedBytes, 'byte')}) ${where}${lost}\n`);
   }
 }
 

@@ -21,7 +21,7 @@ import { randomUUID } from '../crypto.js';
 import { closeSync, existsSync, openSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
-import { describeCreateError } from '../errors.js';
+import { describeCreateError, describeSystemError } from '../errors.js';
 import { SpoolError } from './errors.js';
 import { describeHolder, judge, parseHolder, readHolder, readOr, thisProcess, type Holder, type LockHolder } from './lock-holder.js';
 
@@ -180,8 +180,12 @@ function inUse(what: string, holder: Holder | null, hint: string): SpoolError {
   return new SpoolError(`${what} is in use by ${describeHolder(holder)}; ${hint}`);
 }
 
-/** Creates the lock file exclusively; false when it exists. */
-function tryCreate(path: string, holder: LockHolder, what: string): boolean {
+/**
+ * Creates the lock file exclusively, naming `holder` in it (null: empty); false when it exists. A
+ * file that could not be written whole (a full disk) is removed again: left empty, it named no
+ * holder, and every later contender waited out the stale time before it could take it over.
+ */
+function tryCreate(path: string, holder: LockHolder | null, what: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
@@ -190,7 +194,10 @@ function tryCreate(path: string, holder: LockHolder, what: string): boolean {
     throw new SpoolError(`cannot lock ${what}: ${describeCreateError(error, path)}`, { cause: error });
   }
   try {
-    writeSync(fd, JSON.stringify(holder));
+    if (holder) writeSync(fd, JSON.stringify(holder));
+  } catch (error) {
+    unlinkQuietly(path);
+    throw new SpoolError(`cannot lock ${what}: cannot write ${path}: ${describeSystemError(error)}`, { cause: error });
   } finally {
     closeSync(fd);
   }
@@ -204,7 +211,9 @@ function tryCreate(path: string, holder: LockHolder, what: string): boolean {
  */
 function takeOver(path: string, staleText: string, what: string): void {
   const guard = join(dirname(path), `.${basename(path)}.takeover`);
-  if (!tryCreate(guard, { ...thisProcess(), token: randomUUID(), beat: 0 }, what)) {
+  // Empty: only its name and its age matter, and an empty file needs no room on a full disk,
+  // where removing the stale lock then frees the room its replacement takes.
+  if (!tryCreate(guard, null, what)) {
     // Another contender is taking over; a guard left by one that died is removed after STALE_MS.
     if (Date.now() - mtimeOf(guard) > STALE_MS) unlinkQuietly(guard);
     return;

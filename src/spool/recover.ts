@@ -14,6 +14,7 @@ export function recoverSegments(dir: string, files: SegmentFiles, stats: SpoolSt
   for (const file of listSegments(dir)) {
     const inspected = inspectSegment(file);
     const segment = setAsideDamage(dir, inspected);
+    if (segment.leftInPlace) stats.damageLeftInPlace += segment.damage.length;
     for (const d of segment.damage) {
       stats.damagedRanges++;
       stats.damagedBytes += d.length;

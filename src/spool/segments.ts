@@ -3,8 +3,9 @@
  * bytes are set aside (kept, not deleted, so an operator can look at them). Shared by the spool at
  * start and by `audit-ship spool status|verify`.
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isSpaceError } from '../durable.js';
 import { makeDirectory } from '../make-directory.js';
 import { scanSegment, type Damage, type FrameInfo } from './format.js';
 
@@ -96,8 +97,21 @@ export function listDamaged(dir: string): { files: number; bytes: number } {
  * Moves a segment's damaged ranges to `damaged/<segment>-<offset>.<reason>` and rewrites the
  * segment with its good frames only (atomically, by rename), so the damage is reported once.
  */
-export function setAsideDamage(dir: string, segment: InspectedSegment): InspectedSegment {
+export function setAsideDamage(dir: string, segment: InspectedSegment): InspectedSegment & { leftInPlace?: true } {
   if (segment.damage.length === 0) return segment;
+  try {
+    return moveDamage(dir, segment);
+  } catch (error) {
+    // On a full disk the damage stays where it is: the good frames are read at their places (a
+    // segment found on open is never appended to), and the spool opens, so that delivering them
+    // frees room. A spool that filled its disk and was then killed mid-write could not start.
+    if (!isSpaceError(error)) throw error;
+    rmSync(`${segment.file.path}.tmp`, { force: true });
+    return { ...segment, leftInPlace: true };
+  }
+}
+
+function moveDamage(dir: string, segment: InspectedSegment): InspectedSegment {
   const damagedDir = join(dir, DAMAGED_DIR);
   makeDirectory(damagedDir, 0o700);
   const stem = segmentName(segment.file.seq).replace(SEGMENT_SUFFIX, '');

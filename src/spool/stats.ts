@@ -15,6 +15,11 @@ export interface SpoolStats {
    * crash cut (never counted as spooled), but damage to what was spooled. Their records are lost.
    */
   lostRanges: number;
+  /**
+   * Of the damaged ranges, those left in their segments for want of room on the disk to set them
+   * aside: skipped, and set aside (and counted again) by a later start.
+   */
+  damageLeftInPlace: number;
   droppedChunks: number;
   droppedRecords: number;
   /**
@@ -33,6 +38,7 @@ export function emptySpoolStats(): SpoolStats {
     damagedRanges: 0,
     damagedBytes: 0,
     lostRanges: 0,
+    damageLeftInPlace: 0,
     droppedChunks: 0,
     droppedRecords: 0,
     vanishedChunks: 0,

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tempDir } from './cli.js';
 
@@ -31,4 +33,13 @@ export function mountTmpfs(t: TestContext, options: string): string {
   assert.equal(mounted.status, 0, mounted.stderr?.toString());
   t.after(() => void spawnSync('umount', ['-l', dir]));
   return dir;
+}
+
+/** Fills what is left of `dir`'s file system (the write stops at ENOSPC, the bytes before it kept). */
+export function fillDisk(dir: string, name = 'filler'): void {
+  try {
+    writeFileSync(join(dir, name), Buffer.alloc(16 * 1024 * 1024));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  }
 }
