@@ -15,13 +15,18 @@ export interface LockHolder {
   startTime: string;
   token: string;
   beat: number;
+  /**
+   * The holder let the lock go and left the file in place (the spool's lock): a full disk keeps
+   * the room of its replacement (see FileLock.release).
+   */
+  released?: true;
 }
 
 /** A lock's holder as its file names it; a bare pid for a lock written by an older audit-ship. */
 export type Holder = LockHolder | { pid: number };
 
 /** What identifies a process, the lock's token and heartbeat count aside. */
-export type Identity = Omit<LockHolder, 'token' | 'beat'>;
+export type Identity = Omit<LockHolder, 'token' | 'beat' | 'released'>;
 
 /** A small file's text, trimmed, or `fallback` when it cannot be read (gone, or never there). */
 export function readOr(path: string, fallback: string): string {
@@ -84,6 +89,7 @@ function pidRuns(pid: number): boolean {
 /** alive, dead, or unknown (in another namespace or host: only its heartbeat can tell). */
 export function judge(holder: Holder, me: Identity): 'alive' | 'dead' | 'unknown' {
   if (!('token' in holder)) return pidRuns(holder.pid) ? 'unknown' : 'dead';
+  if (holder.released === true) return 'dead';
   if (holder.host !== me.host || holder.bootId !== me.bootId || holder.pidNamespace !== me.pidNamespace || me.bootId === 'unknown')
     return 'unknown';
   const started = startTimeOf(holder.pid);

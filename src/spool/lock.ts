@@ -50,6 +50,8 @@ export class FileLock {
   private constructor(
     private readonly path: string,
     holder: LockHolder,
+    /** Released, the file stays, marked so (see release()). */
+    private readonly keep: boolean,
   ) {
     this.holder = holder;
     this.timer = setInterval(() => this.heartbeat(), HEARTBEAT_MS).unref();
@@ -59,7 +61,7 @@ export class FileLock {
    * Takes the lock at `path` for `what` (named in errors), waiting while a holder that cannot be
    * checked might still be alive (at most about STALE_MS + OBSERVE_MS).
    */
-  static async acquire(path: string, what: string, hint: string): Promise<FileLock> {
+  static async acquire(path: string, what: string, hint: string, keep = false): Promise<FileLock> {
     if (held.has(path)) throw new SpoolError(`${what} is already in use by this process`);
     const me = thisProcess();
     let watched: { text: string; since: number } | null = null;
@@ -67,7 +69,7 @@ export class FileLock {
       const token = randomUUID();
       if (tryCreate(path, { ...me, token, beat: 0 }, what)) {
         held.add(path);
-        return new FileLock(path, { ...me, token, beat: 0 });
+        return new FileLock(path, { ...me, token, beat: 0 }, keep);
       }
       // One read per look: the holder judged, the text watched and the text a takeover removes are the same.
       const text = readOr(path, '');
@@ -157,14 +159,27 @@ export class FileLock {
     this.stopBeating();
     if (!held.delete(this.path)) return;
     const current = readHolder(this.path);
-    if (current !== null && 'token' in current && current.token === this.holder.token) {
-      try {
-        unlinkSync(this.path);
-        fsyncDirSync(dirname(this.path));
-      } catch {
-        // Already gone: nothing to release.
-      }
+    if (current === null || !('token' in current) || current.token !== this.holder.token) return;
+    // Kept, the file holds its room on the disk for the next holder: on a disk that filled since,
+    // a new lock file could not be written, and the spool that held the disk could not be drained
+    // or purged. The stale one is removed first when it is taken over (takeOver()).
+    if (this.keep && markReleased(this.path, this.holder)) return;
+    try {
+      unlinkSync(this.path);
+      fsyncDirSync(dirname(this.path));
+    } catch {
+      // Already gone: nothing to release.
     }
+  }
+}
+
+/** Rewrites the lock as released, in place; false when that failed (the caller removes it). */
+function markReleased(path: string, holder: LockHolder): boolean {
+  try {
+    writeFileSync(path, JSON.stringify({ ...holder, released: true }));
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -236,11 +251,11 @@ function unlinkQuietly(path: string): void {
 /** Who holds the spool's lock, for `spool status`; null when nobody does. */
 export function lockHolder(dir: string): { pid: number; host: string | null } | null {
   const holder = readHolder(join(dir, LOCK_FILE));
-  if (holder === null) return null;
+  if (holder === null || ('released' in holder && holder.released === true)) return null;
   return { pid: holder.pid, host: 'host' in holder ? holder.host : null };
 }
 
 /** The spool directory's lock. */
 export function lockSpool(dir: string): Promise<FileLock> {
-  return FileLock.acquire(join(dir, LOCK_FILE), `the spool ${dir}`, 'give each shipper its own --spool-dir');
+  return FileLock.acquire(join(dir, LOCK_FILE), `the spool ${dir}`, 'give each shipper its own --spool-dir', true);
 }

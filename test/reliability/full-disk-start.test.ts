@@ -5,7 +5,7 @@
  * at all, so nothing ever drained it.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -48,6 +48,36 @@ describe('a spool on a disk with no byte free at start', () => {
       assert.equal(jsonSummary(res.stderr).recoveredFromSpool, 1000);
       ledger.assertComplete(r.requestIds());
       assert.ok(!existsSync(join(spool, '.lock.takeover')), 'no takeover guard left behind');
+    },
+  );
+
+  it(
+    'left by a run that ended cleanly, the disk filled by something else since: delivered, and purged',
+    { skip: skipTmpfs ?? false },
+    async (t) => {
+      const disk = mountTmpfs(t, 'size=2m');
+      const spool = join(disk, 'spool');
+      const ledger = new Ledger(500, 42);
+      const down = await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], {
+        input: ledger.text(),
+      });
+      assert.equal(down.code, EXIT.leftInSpool, down.stderr);
+      fillDisk(disk);
+      const r = await receiver();
+      const res = await runCli(['--port', String(r.port), '--spool-dir', spool, '--summary', 'json'], { input: '' });
+      assert.equal(res.code, EXIT.ok, res.stderr);
+      assert.equal(jsonSummary(res.stderr).recoveredFromSpool, 500);
+      ledger.assertComplete(r.requestIds());
+      // The same for `spool purge`, the way to free such a disk by hand.
+      await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], { input: ledger.text() });
+      rmSync(join(disk, 'filler'));
+      fillDisk(disk);
+      const purge = await runCli(['spool', 'purge', '--yes', '--spool-dir', spool]);
+      assert.equal(purge.code, EXIT.ok, purge.stderr);
+      assert.deepEqual(
+        readdirSync(spool).filter((f) => f.endsWith('.seg')),
+        [],
+      );
     },
   );
 });

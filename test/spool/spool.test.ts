@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -134,7 +134,8 @@ describe('Spool', () => {
     const spool = await Spool.open(options(dir));
     assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { pid: number }).pid, process.pid);
     await spool.close();
-    assert.equal(existsSync(join(dir, 'lock')), false);
+    const released = JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { pid: number; released?: boolean };
+    assert.deepEqual([released.pid, released.released], [process.pid, true], 'released, the file kept for its room');
   });
 
   it('sets a torn tail aside, counts it, and delivers the chunks before it', async () => {
