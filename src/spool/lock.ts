@@ -11,6 +11,7 @@
  * - elsewhere (another container or host), where no pid can be checked: the lock has not been
  *   rewritten for STALE_MS by its modification time, and not during OBSERVE_MS that the contender
  *   watched it (so a clock skew between hosts cannot make a live lock look stale).
+ * A lock its holder released in place (the spool's, marked `released`) is taken over at once.
  * Two contenders taking over the same stale lock are serialised by a second exclusive file. The
  * holder checks its lock on every heartbeat, and reports when someone else took it.
  *

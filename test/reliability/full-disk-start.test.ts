@@ -34,7 +34,7 @@ describe('a spool on a disk with no byte free at start', () => {
         const status = await runCli(['spool', 'status', '--json', '--spool-dir', spool]);
         return (JSON.parse(status.stdout) as { records: number }).records;
       };
-      for (let records = 0; records < 1000; records = await spooled());
+      for (let records = 0; records < 1000 && down.child.exitCode === null; records = await spooled());
       down.child.kill('SIGKILL');
       await down.exit();
       // What a kill in the middle of an append leaves: the start of a frame.
@@ -69,9 +69,14 @@ describe('a spool on a disk with no byte free at start', () => {
       assert.equal(jsonSummary(res.stderr).recoveredFromSpool, 500);
       ledger.assertComplete(r.requestIds());
       // The same for `spool purge`, the way to free such a disk by hand.
-      await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], { input: ledger.text() });
       rmSync(join(disk, 'filler'));
+      await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], { input: ledger.text() });
       fillDisk(disk);
+      assert.notDeepEqual(
+        readdirSync(spool).filter((f) => f.endsWith('.seg')),
+        [],
+        'spooled again',
+      );
       const purge = await runCli(['spool', 'purge', '--yes', '--spool-dir', spool]);
       assert.equal(purge.code, EXIT.ok, purge.stderr);
       assert.deepEqual(
