@@ -19,13 +19,17 @@ import { fillDisk, mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
 const receiver = receivers();
 const skipTmpfs = tmpfsUnavailable('size=2m', 'the full-disk start tests');
 
+/** A test with a spool directory on a 2 MB tmpfs of its own (root): skipped elsewhere, the reason printed. */
+const onSmallDisk = (name: string, body: (disk: string, spool: string) => Promise<void>) =>
+  it(name, { skip: skipTmpfs ?? false }, async (t) => {
+    const disk = mountTmpfs(t, 'size=2m');
+    await body(disk, join(disk, 'spool'));
+  });
+
 describe('a spool on a disk with no byte free at start', () => {
-  it(
+  onSmallDisk(
     'left by a shipper SIGKILLed mid-write (its lock held, a torn chunk at the end): taken over and delivered',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const disk = mountTmpfs(t, 'size=2m');
-      const spool = join(disk, 'spool');
+    async (disk, spool) => {
       const ledger = new Ledger(1000, 41);
       const down = startShip(['--port', String(await freePort()), '--spool-dir', spool, '--chunk-records', '100']);
       down.child.stdin!.write(ledger.text());
@@ -51,38 +55,32 @@ describe('a spool on a disk with no byte free at start', () => {
     },
   );
 
-  it(
-    'left by a run that ended cleanly, the disk filled by something else since: delivered, and purged',
-    { skip: skipTmpfs ?? false },
-    async (t) => {
-      const disk = mountTmpfs(t, 'size=2m');
-      const spool = join(disk, 'spool');
-      const ledger = new Ledger(500, 42);
-      const down = await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], {
-        input: ledger.text(),
-      });
-      assert.equal(down.code, EXIT.leftInSpool, down.stderr);
-      fillDisk(disk);
-      const r = await receiver();
-      const res = await runCli(['--port', String(r.port), '--spool-dir', spool, '--summary', 'json'], { input: '' });
-      assert.equal(res.code, EXIT.ok, res.stderr);
-      assert.equal(jsonSummary(res.stderr).recoveredFromSpool, 500);
-      ledger.assertComplete(r.requestIds());
-      // The same for `spool purge`, the way to free such a disk by hand.
-      rmSync(join(disk, 'filler'));
-      await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], { input: ledger.text() });
-      fillDisk(disk);
-      assert.notDeepEqual(
-        readdirSync(spool).filter((f) => f.endsWith('.seg')),
-        [],
-        'spooled again',
-      );
-      const purge = await runCli(['spool', 'purge', '--yes', '--spool-dir', spool]);
-      assert.equal(purge.code, EXIT.ok, purge.stderr);
-      assert.deepEqual(
-        readdirSync(spool).filter((f) => f.endsWith('.seg')),
-        [],
-      );
-    },
-  );
+  onSmallDisk('left by a run that ended cleanly, the disk filled by something else since: delivered, and purged', async (disk, spool) => {
+    const ledger = new Ledger(500, 42);
+    const down = await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], {
+      input: ledger.text(),
+    });
+    assert.equal(down.code, EXIT.leftInSpool, down.stderr);
+    fillDisk(disk);
+    const r = await receiver();
+    const res = await runCli(['--port', String(r.port), '--spool-dir', spool, '--summary', 'json'], { input: '' });
+    assert.equal(res.code, EXIT.ok, res.stderr);
+    assert.equal(jsonSummary(res.stderr).recoveredFromSpool, 500);
+    ledger.assertComplete(r.requestIds());
+    // The same for `spool purge`, the way to free such a disk by hand.
+    rmSync(join(disk, 'filler'));
+    await runCli(['--port', String(await freePort()), '--spool-dir', spool, '--retry-timeout', '1s'], { input: ledger.text() });
+    fillDisk(disk);
+    assert.notDeepEqual(
+      readdirSync(spool).filter((f) => f.endsWith('.seg')),
+      [],
+      'spooled again',
+    );
+    const purge = await runCli(['spool', 'purge', '--yes', '--spool-dir', spool]);
+    assert.equal(purge.code, EXIT.ok, purge.stderr);
+    assert.deepEqual(
+      readdirSync(spool).filter((f) => f.endsWith('.seg')),
+      [],
+    );
+  });
 });
