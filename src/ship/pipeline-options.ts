@@ -44,8 +44,9 @@ export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, part
     checkpoint: parts.checkpoint,
     kubernetesMetadata: options.kubernetesMetadata,
     onInvalid: (file, line, diagnostics) => {
-      deadLetter?.write(file, line, diagnostics);
+      // Said first: a note that its letter waits for disk room, or fails, then follows the line.
       hooks.onInvalid(file, line, diagnostics);
+      deadLetter?.write(file, line, diagnostics);
     },
     // Letters waiting for disk room hold reading back, batch by batch (src/ship/dead-letter.ts).
     ...(deadLetter ? { pace: () => deadLetter.kept() } : {}),
