@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { sleep } from './backoff.js';
-import { fsyncDir, isSpaceError } from './durable.js';
+import { fsyncDir } from './durable.js';
 import { CheckpointError, describeSystemError } from './errors.js';
+import { FullDiskRetry, type FullDiskWait } from './full-disk.js';
 import { makeDirectory } from './make-directory.js';
 
 /**
@@ -47,19 +47,11 @@ async function openTemporary(temporary: string): Promise<FileHandle> {
   }
 }
 
-/** How a state file waits out a full disk (ENOSPC, EDQUOT, EFBIG), as the spool's writes do. */
-export interface FullDiskWait {
-  /**
-   * Told when a replace finds no room, at most once a minute: a disk that the spool keeps full
-   * fills again at almost every replace. The file trails the state meanwhile.
-   */
-  onFull: (error: Error) => void;
-  /** How long one fill is waited out before the replace fails as any other (0: until stopWaiting()). */
-  limitMs: number;
-}
-
-/** The shortest time between two notes of a full disk. */
-const FULL_NOTE_EVERY_MS = 60_000;
+/**
+ * What must be on disk before a state file, asked before each replace: null when nothing waits,
+ * else a wait until it is, which rejects if it never will be (see StateFileWriter.writeAfter).
+ */
+export type WriteGate = () => Promise<void> | null;
 
 /**
  * One state file, written as its state changes. `changed()` asks for the newest state to be
@@ -89,9 +81,9 @@ export class StateFileWriter {
   private bytes = Buffer.alloc(0);
   /** Aborted by stopWaiting(): a full disk is no longer waited out, and a pause ends at once. */
   private readonly waits = new AbortController();
-  /** When a full disk was last said (monotonic ms). */
-  private fullSaidAt = -Infinity;
-  private gate: () => Promise<void> | null = () => null;
+  /** Given a FullDiskWait, a replace that finds no room waits and is tried again. */
+  private readonly full: FullDiskRetry | null;
+  private gate: WriteGate = () => null;
 
   constructor(
     private readonly path: string,
@@ -103,8 +95,10 @@ export class StateFileWriter {
     /** Written as soon as it changes; else on demand (see the class). */
     private readonly eager = true,
     /** Given, a replace that finds no room waits and is tried again (see FullDiskWait). */
-    private readonly full?: FullDiskWait,
-  ) {}
+    full?: FullDiskWait,
+  ) {
+    this.full = full ? new FullDiskRetry(full, this.waits.signal) : null;
+  }
 
   /**
    * A full disk is no longer waited out (the run stops): the replace under way is tried once more
@@ -119,7 +113,7 @@ export class StateFileWriter {
    * something is not (null: nothing waits), and a wait that rejects fails the replace. The
    * --dead-letter file's letters waiting for disk room hold the positions that passed their lines.
    */
-  writeAfter(gate: () => Promise<void> | null): void {
+  writeAfter(gate: WriteGate): void {
     this.gate = gate;
   }
 
@@ -170,8 +164,6 @@ export class StateFileWriter {
 
   private async drain(): Promise<void> {
     try {
-      /** When the disk under the file was found full (monotonic ms), while it is. */
-      let fullSince = -1;
       while (this.done < this.wanted) {
         // Asked again after each wait: the text below is taken at once, with nothing waiting.
         for (let gate = this.gate(); gate !== null; gate = this.gate()) await gate;
@@ -179,18 +171,10 @@ export class StateFileWriter {
         try {
           await replaceFile(this.path, this.encode(this.text()), this.durable);
         } catch (error) {
-          if (!this.full || this.waits.signal.aborted || !isSpaceError(error)) throw error;
-          const now = performance.now();
-          if (fullSince < 0) fullSince = now;
-          else if (this.full.limitMs > 0 && now - fullSince >= this.full.limitMs) throw error;
-          if (now - this.fullSaidAt >= FULL_NOTE_EVERY_MS) {
-            this.fullSaidAt = now;
-            this.full.onFull(this.describe(error));
-          }
-          await sleep(1000, this.waits.signal);
+          if (!this.full || !(await this.full.again(error, () => this.describe(error)))) throw error;
           continue;
         }
-        fullSince = -1;
+        this.full?.cleared();
         this.done = version;
         const due = this.waiting.filter((w) => w.version <= version);
         this.waiting = this.waiting.filter((w) => w.version > version);

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { StateFileWriter, type FullDiskWait } from '../src/state-file.js';
+import type { FullDiskWait } from '../src/full-disk.js';
+import { StateFileWriter } from '../src/state-file.js';
 import { tempDir } from './helpers/cli.js';
 import { fillDisk, mountTmpfs, tmpfsUnavailable } from './helpers/tmpfs.js';
 

@@ -10,7 +10,8 @@
 import { resolve } from 'node:path';
 import type { FileIdentity } from '../input/sources.js';
 import { readStateFile } from '../durable.js';
-import { jsonStateWriter, type FullDiskWait, type StateFileWriter } from '../state-file.js';
+import type { FullDiskWait } from '../full-disk.js';
+import { jsonStateWriter, type StateFileWriter, type WriteGate } from '../state-file.js';
 import { FileLock } from '../spool/lock.js';
 import { CHECKPOINT_HEAD, EntryTexts, entryText } from './checkpoint-text.js';
 import { fingerprint, knowable, markOf, sameContent, type FileMark } from './checkpoint-mark.js';
@@ -138,7 +139,7 @@ export class Checkpoint {
   }
 
   /** Saves wait while `gate` gives a wait (see StateFileWriter.writeAfter). */
-  writeAfter(gate: () => Promise<void> | null): void {
+  writeAfter(gate: WriteGate): void {
     this.file.writeAfter(gate);
   }
 

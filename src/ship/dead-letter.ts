@@ -11,8 +11,8 @@
  * that waits, so a crash cannot skip it.
  */
 import { AppendFile, type Gone } from '../append-file.js';
-import { sleep } from '../backoff.js';
 import { isSpaceError } from '../durable.js';
+import { FullDiskRetry, type FullDiskWait } from '../full-disk.js';
 import type { Line } from '../input/lines.js';
 import type { Diagnostic } from '../schema/diagnostic.js';
 
@@ -29,14 +29,10 @@ export interface DeadLetter {
 /** Whether a file's first bytes are dead letters: a letter's first keys, in the order write() gives them. */
 export const holdsDeadLetters = (head: string): boolean => /^\{"file":"(?:[^"\\]|\\.)*","line":\d+,"diagnostics":\[/.test(head);
 
-/** How letters wait out a full disk: said at most once a minute, for at most `limitMs` (0: until stopWaiting()). */
-export interface LetterWait {
+/** How letters wait out a full disk (see FullDiskWait), told too how many wait. */
+export interface LetterWait extends Omit<FullDiskWait, 'onFull'> {
   onFull: (error: Error, waiting: number) => void;
-  limitMs: number;
 }
-
-/** The shortest time between two notes of a full disk. */
-const FULL_NOTE_EVERY_MS = 60_000;
 
 interface Waiting {
   text: string;
@@ -108,9 +104,11 @@ export class DeadLetterFile {
         return this.append(waiting);
       } catch (error) {
         if (!this.full || this.waits.signal.aborted || !isSpaceError((error as Error).cause)) throw error;
+        this.waiting.push(waiting);
         this.retrying = this.retry(error as Error);
         // Awaited through kept(); its failure also ends every later write().
         this.retrying.catch(() => {});
+        return;
       }
     }
     this.waiting.push(waiting);
@@ -124,31 +122,29 @@ export class DeadLetterFile {
   /** Tries the waiting letters once a second until they are all written, the limit passes or stopWaiting(). */
   private async retry(first: Error): Promise<void> {
     const full = this.full!;
-    const since = performance.now();
-    let saidAt = since;
-    full.onFull(first, 1);
+    // Each fill timed from its first failed letter, and said at once (src/full-disk.ts).
+    const wait = new FullDiskRetry(
+      { onFull: (error) => full.onFull(error, this.waiting.length), limitMs: full.limitMs },
+      this.waits.signal,
+    );
+    let error = first;
+    const told = () => error;
     try {
-      for (;;) {
-        await sleep(1000, this.waits.signal);
+      while (await wait.again(error.cause, told)) {
         try {
           while (this.waiting.length > 0) {
             this.append(this.waiting[0]!);
             this.waiting.shift();
           }
           return;
-        } catch (error) {
-          const now = performance.now();
-          const over = full.limitMs > 0 && now - since >= full.limitMs;
-          if (over || this.waits.signal.aborted || !isSpaceError((error as Error).cause)) throw error;
-          if (now - saidAt >= FULL_NOTE_EVERY_MS) {
-            saidAt = now;
-            full.onFull(error as Error, this.waiting.length);
-          }
+        } catch (failed) {
+          error = failed as Error;
         }
       }
-    } catch (error) {
-      this.failure = error as Error;
       throw error;
+    } catch (failure) {
+      this.failure = failure as Error;
+      throw failure;
     } finally {
       this.retrying = null;
     }

@@ -8,13 +8,14 @@ import { decodeEntryStream } from '../forward/decode-transport.js';
 import { DEFAULT_KUBECTL_RECENT_IDS } from '../input/kube/defaults.js';
 import { openSources, type InputSource } from '../input/sources.js';
 import type { Spool } from '../spool/spool.js';
+import type { WriteGate } from '../state-file.js';
 
 export async function openInputs(
   files: string[],
   options: ShipOptions,
   note: (text: string) => void,
   /** What must be on disk before kubectl's positions are (the --dead-letter file's letters). */
-  writeAfter?: () => Promise<void> | null,
+  writeAfter?: WriteGate,
 ): Promise<InputSource[]> {
   if (options.kubectl === undefined) {
     if (options.kubernetesMetadata) throw new UsageError('--kubernetes-metadata names the pod a record came from: it needs --kubectl');

@@ -1,8 +1,8 @@
 /**
  * What a run tells the user of its link and its spool while it runs, and the counts that go with
  * it: retries and resends, a full disk under the spool, the records an earlier run left, files
- * deleted under it. Apart
- * from ShipRun (src/ship/run.ts), which decides what each of these does to the run.
+ * deleted under it. Apart from ShipRun (src/ship/run.ts), which decides what each of these does
+ * to the run.
  */
 import { statfsSync } from 'node:fs';
 import type { Sender } from '../forward/sender.js';
@@ -12,7 +12,7 @@ import { span } from '../span.js';
 import type { InputSource } from '../input/sources.js';
 import type { SpoolWriteError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
-import type { FullDiskWait } from '../state-file.js';
+import type { FullDiskWait } from '../full-disk.js';
 import type { ShipCounts } from './counts.js';
 import type { DeadLetterFile, LetterWait } from './dead-letter.js';
 

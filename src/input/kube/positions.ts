@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { readStateFile } from '../../durable.js';
-import { jsonStateWriter, type StateFileWriter } from '../../state-file.js';
+import { jsonStateWriter, type StateFileWriter, type WriteGate } from '../../state-file.js';
 
 export const POSITIONS_FILE = 'kubectl-positions.json';
 
@@ -110,7 +110,7 @@ export class Positions {
    * `onMessage` says so: the run stopped there (exit 4) while the spool waited for the same disk.
    * The positions trail the spool, so the wait costs a restart more lines to read again, no more.
    */
-  constructor(dir: string, fsync: boolean, onMessage: (line: string) => void, writeAfter?: () => Promise<void> | null) {
+  constructor(dir: string, fsync: boolean, onMessage: (line: string) => void, writeAfter?: WriteGate) {
     this.path = join(dir, POSITIONS_FILE);
     this.state = readStateFile<PositionsFile>(this.path, 'the kubectl positions', 'positions file', { version: 1, streams: {} }, 'streams');
     const full = {

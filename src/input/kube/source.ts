@@ -16,6 +16,7 @@ import { chooseContainers, watchPods, type PodInfo } from './pod-watch.js';
 import { Positions, type StreamPosition } from './positions.js';
 import { RecentIds } from './recent-ids.js';
 import { parseTarget } from './target.js';
+import type { WriteGate } from '../../state-file.js';
 import { PodIdentities } from './pod-identity.js';
 
 export interface KubeSourceOptions {
@@ -33,7 +34,7 @@ export interface KubeSourceOptions {
   readTickMs: number;
   onMessage: (line: string) => void;
   /** What must be on disk before the positions are (see StateFileWriter.writeAfter). */
-  writeAfter?: () => Promise<void> | null;
+  writeAfter?: WriteGate;
 }
 
 /** Lines read ahead of the pipeline, across all streams: a bound, not a buffer size. */
