@@ -15,7 +15,8 @@ import { RateLimiter } from './rate.js';
 /** The pipeline's parts that the CLI makes: how invalid lines are told, stdout's writer, the gzip level. */
 export type PipelineHooks = Pick<PipelineOptions, 'onInvalid' | 'writer' | 'gzipLevel'>;
 
-export interface RunParts {
+/** The pipeline's parts that the run opened or keeps (src/ship/run-parts.ts opens them). */
+export interface PipelineParts {
   counts: ShipCounts;
   bodies: ChunkBufferPool;
   checkpoint: Checkpoint | null;
@@ -23,7 +24,7 @@ export interface RunParts {
   note: (text: string) => void;
 }
 
-export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, parts: RunParts): PipelineOptions {
+export function pipelineOptions(options: ShipOptions, hooks: PipelineHooks, parts: PipelineParts): PipelineOptions {
   const { counts, deadLetter, note } = parts;
   deadLetter?.onKept((withoutText) => {
     counts.deadLettered++;
