@@ -40,16 +40,27 @@ export class FullDiskRetry {
    * after a pause of a second, `told` said first if a minute has passed since the last note.
    */
   async again(cause: unknown, told: () => Error): Promise<boolean> {
-    if (this.signal.aborted || !isSpaceError(cause)) return false;
     const now = performance.now();
+    if (
+      this.signal.aborted ||
+      !isSpaceError(cause) ||
+      (this.since >= 0 && this.wait.limitMs > 0 && now - this.since >= this.wait.limitMs)
+    ) {
+      this.since = -1;
+      return false;
+    }
     if (this.since < 0) this.since = now;
-    else if (this.wait.limitMs > 0 && now - this.since >= this.wait.limitMs) return false;
     if (now - this.saidAt >= FULL_NOTE_EVERY_MS) {
       this.saidAt = now;
       this.wait.onFull(told());
     }
     await sleep(1000, this.signal);
     return true;
+  }
+
+  /** A write waits for room now: the disk was found full, and the write neither went through nor failed since. */
+  get waiting(): boolean {
+    return this.since >= 0;
   }
 
   /** A write went through: a later failure starts a new fill, timed afresh. */

@@ -117,6 +117,11 @@ export class StateFileWriter {
     this.gate = gate;
   }
 
+  /** A replace waits for disk room now (see FullDiskWait). */
+  get waitingForRoom(): boolean {
+    return this.full?.waiting ?? false;
+  }
+
   /** The number of the newest change. */
   get changes(): number {
     return this.asked;

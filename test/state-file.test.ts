@@ -153,10 +153,12 @@ describe('StateFileWriter', () => {
       await until(() => state.replaces >= tried + 2 || outcome.settled !== '');
       assert.equal(outcome.settled, '', 'the wait neither failed nor passed while the disk was full');
       assert.deepEqual(said, [`cannot write ${path}: ENOSPC`], 'said once, however many tries');
+      assert.equal(writer.waitingForRoom, true, 'waiting for room, for the metrics and /readyz');
       set(3);
       rmSync(join(disk, 'filler'));
       await wait;
       assert.equal(outcome.settled, 'resolved');
+      assert.equal(writer.waitingForRoom, false, 'no longer waiting once written');
       await writer.saved();
       assert.equal(read(), 3);
     },
@@ -172,18 +174,20 @@ describe('StateFileWriter', () => {
       writer.stopWaiting();
       await wait;
       assert.deepEqual(outcome.failed, new Error(`cannot write ${path}: ENOSPC`));
+      assert.equal(writer.waitingForRoom, false, 'a replace that failed waits no more');
       assert.equal(read(), 1);
     },
   );
 
   // A backfill's checkpoint waits out a full disk as long as its spool does (--retry-timeout), no longer.
   it('with a limit, a fill that outlasts it fails the replace, after tries and one note', { skip: skipTmpfs ?? false }, async (t) => {
-    const { path, said, outcome, wait, tried, state, read } = await waitingOnFullDisk(t, 1500);
+    const { path, said, outcome, wait, tried, state, read, writer } = await waitingOnFullDisk(t, 1500);
     await until(() => state.replaces >= tried + 1);
     assert.equal(outcome.settled, '', 'waiting at first');
     await wait;
     assert.deepEqual(outcome.failed, new Error(`cannot write ${path}: ENOSPC`));
     assert.ok(state.replaces >= tried + 2, `tried again before giving up (${state.replaces - tried} tries)`);
+    assert.equal(writer.waitingForRoom, false, 'given up, no longer waiting');
     assert.deepEqual(said, [`cannot write ${path}: ENOSPC`]);
     assert.equal(read(), 1);
   });

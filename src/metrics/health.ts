@@ -1,6 +1,6 @@
 /**
- * What `/healthz` and `/readyz` answer. Ready: connected to Fluentd, the spool taking writes, and,
- * when following kubectl, at least one stream following. Healthy: the event loop turns (a timer
+ * What `/healthz` and `/readyz` answer. Ready: connected to Fluentd, no write waiting for disk
+ * room, the spool taking writes, and, when following kubectl, at least one stream following. Healthy: the event loop turns (a timer
  * that should fire every second did, within 10 s) and the sender moves (with chunks waiting, an
  * ack, a resend or a connection attempt within `--watchdog`): a stuck process fails the liveness
  * probe and is restarted, while a slow or unreachable Fluentd only makes it unready. Timed on the
@@ -10,9 +10,18 @@ import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import type { Spool } from '../spool/spool.js';
 import { count } from '../plural.js';
+import type { DiskFile, DiskWaits } from './metrics.js';
 
 const TICK_MS = 1000;
 const LOOP_STALL_MS = 10_000;
+
+/** The files of DiskWaits, as /readyz names them. */
+const DISK_FILE_NAMES: Record<DiskFile, string> = {
+  spool: 'the spool',
+  checkpoint: 'the --checkpoint file',
+  dead_letter: 'the --dead-letter file',
+  kubectl_positions: 'the kubectl positions file',
+};
 
 export interface Health {
   /** null when ready, else why not. */
@@ -22,7 +31,7 @@ export interface Health {
   stop(): void;
 }
 
-export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | null, watchdogMs: number): Health {
+export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | null, watchdogMs: number, diskWaits: DiskWaits): Health {
   let lastTick = performance.now();
   let worstGap = 0;
   const ticker = setInterval(() => {
@@ -36,7 +45,9 @@ export function watchHealth(sender: Sender, spool: Spool, kube: KubeStatus | nul
   return {
     ready() {
       if (sender.state !== 'connected') return 'not connected to Fluentd';
-      if (spool.full) return 'the spool is full: reading waits for acks or disk space';
+      const waiting = Object.entries(diskWaits()).flatMap(([file, waits]) => (waits ? [DISK_FILE_NAMES[file as DiskFile]] : []));
+      if (waiting.length > 0) return `the disk is full: writes to ${waiting.join(', ')} wait for room`;
+      if (spool.full) return 'the spool is full (--spool-max-bytes): reading waits for acks';
       if (kube && !kube.streams().some((s) => s.state === 'following')) return 'no kubectl stream is following a pod';
       return null;
     },

@@ -21,7 +21,15 @@ export interface MetricSources {
   spoolMaxBytes: number;
   /** The pod streams, when following kubectl. */
   kube: KubeStatus | null;
+  /** The files the run writes (see DiskWaits). */
+  diskWaits: DiskWaits;
 }
+
+/** A file a run writes that waits out a full disk, by its `file` label. */
+export type DiskFile = 'spool' | 'checkpoint' | 'dead_letter' | 'kubectl_positions';
+
+/** The files the run writes, each true while a write to it waits for disk room. */
+export type DiskWaits = () => Partial<Record<DiskFile, boolean>>;
 
 const SENDER_STATES: SenderState[] = ['disconnected', 'connecting', 'connected', 'closed'];
 
@@ -122,6 +130,15 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     collect() {
       const now = sources.sender.state;
       for (const state of SENDER_STATES) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'audit_ship_disk_full',
+    help: 'Files the run writes: 1 while a write to that file waits for disk room (ENOSPC, EDQUOT, EFBIG), else 0.',
+    labelNames: ['file'],
+    registers: [registry],
+    collect() {
+      for (const [file, waits] of Object.entries(sources.diskWaits())) this.set({ file }, waits ? 1 : 0);
     },
   });
   new Counter({

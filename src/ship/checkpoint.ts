@@ -143,6 +143,11 @@ export class Checkpoint {
     this.file.writeAfter(gate);
   }
 
+  /** A save waits for disk room now. */
+  get waitingForRoom(): boolean {
+    return this.file.waitingForRoom;
+  }
+
   /** The run stops: a save waiting for disk room is tried once more, then fails (see StateFileWriter.stopWaiting). */
   stopWaiting(): void {
     this.file.stopWaiting();

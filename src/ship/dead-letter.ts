@@ -75,6 +75,11 @@ export class DeadLetterFile {
     return this.retrying;
   }
 
+  /** Letters wait in memory for disk room now. */
+  get waitingForRoom(): boolean {
+    return this.waiting.length > 0;
+  }
+
   /** The run stops: letters waiting for room are tried once more, then fail. */
   stopWaiting(): void {
     this.waits.abort();

@@ -5,16 +5,20 @@
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import { watchHealth } from '../metrics/health.js';
-import { createShipMetrics } from '../metrics/metrics.js';
+import { createShipMetrics, type DiskWaits } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import type { Spool } from '../spool/spool.js';
+import type { Checkpoint } from './checkpoint.js';
 import type { ShipCounts } from './counts.js';
+import type { DeadLetterFile } from './dead-letter.js';
 
 export interface RunMetricsParts {
   counts: ShipCounts;
   spool: Spool;
   sender: Sender;
   kube: KubeStatus | null;
+  checkpoint: Checkpoint | null;
+  deadLetter: DeadLetterFile | null;
   spoolMaxBytes: number;
   host: string;
   port: number;
@@ -29,9 +33,10 @@ export interface ServedMetrics {
 
 export async function serveRunMetrics(parts: RunMetricsParts): Promise<ServedMetrics> {
   const { counts, spool, sender, kube } = parts;
-  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes: parts.spoolMaxBytes, kube });
+  const diskWaits = diskWaitsOf(parts);
+  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes: parts.spoolMaxBytes, kube, diskWaits });
   sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-  const health = watchHealth(sender, spool, kube, parts.watchdogMs);
+  const health = watchHealth(sender, spool, kube, parts.watchdogMs, diskWaits);
   try {
     const server = await startMetricsServer(metrics.registry, parts.host, parts.port, health);
     return { server, stopHealth: () => health.stop() };
@@ -39,4 +44,14 @@ export async function serveRunMetrics(parts: RunMetricsParts): Promise<ServedMet
     health.stop();
     throw error;
   }
+}
+
+/** The files this run writes, and whether a write to each waits for disk room. */
+function diskWaitsOf({ spool, checkpoint, deadLetter, kube }: RunMetricsParts): DiskWaits {
+  return () => ({
+    spool: spool.diskFull,
+    ...(checkpoint ? { checkpoint: checkpoint.waitingForRoom } : {}),
+    ...(deadLetter ? { dead_letter: deadLetter.waitingForRoom } : {}),
+    ...(kube ? { kubectl_positions: kube.positionsWaitingForRoom() } : {}),
+  });
 }

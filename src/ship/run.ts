@@ -279,6 +279,8 @@ export class ShipRun {
       spool,
       sender,
       kube: this.sources.find((s) => s.kube)?.kube ?? null,
+      checkpoint: this.checkpoint,
+      deadLetter: this.deadLetter,
       spoolMaxBytes: options.spoolMaxBytes,
       host: options.metricsHost,
       port: options.metricsPort,

@@ -75,6 +75,11 @@ export class Room {
     }
   }
 
+  /** A write waits for disk room (not for acks under the cap). */
+  get diskFull(): boolean {
+    return this.outOfSpace !== null;
+  }
+
   /** See Spool.onSpaceChange. */
   onSpaceChange(handler: (error: SpoolWriteError | null) => void): void {
     this.spaceHandler = handler;

@@ -201,6 +201,11 @@ export class Spool {
     return this.room.full;
   }
 
+  /** A write waits for room on the disk. */
+  get diskFull(): boolean {
+    return this.room.diskFull;
+  }
+
   /**
    * Deletes the oldest segment none of whose chunks the sender holds (those may still be acked and
    * must stay accounted for); false when there is none, and the append then waits as under block.

@@ -140,7 +140,7 @@ describe('metrics endpoint', () => {
     };
     let ready = '';
     await waitFor(() => (void probe('/readyz').then((r) => (ready = r)), ready.includes('spool is full')), 'the spool full');
-    assert.equal(ready, '503 the spool is full: reading waits for acks or disk space');
+    assert.equal(ready, '503 the spool is full (--spool-max-bytes): reading waits for acks');
     assert.equal(await probe('/healthz'), '200 ok', 'a full spool is not a stuck process');
 
     // The default --watchdog is 5 minutes; the same run with 1 s shows it fail and recover.

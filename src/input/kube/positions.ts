@@ -159,6 +159,11 @@ export class Positions {
     return this.file.saved(behind);
   }
 
+  /** A save waits for disk room now. */
+  get waitingForRoom(): boolean {
+    return this.file.waitingForRoom;
+  }
+
   /** The run stops: a save waiting for disk room is tried once more, then fails (see StateFileWriter.stopWaiting). */
   stopWaiting(): void {
     this.file.stopWaiting();

@@ -47,6 +47,8 @@ export interface KubeStatus {
   /** Restarts of every stream so far, ended ones included. */
   restarts(): number;
   ended: number;
+  /** A save of the positions waits for disk room now. */
+  positionsWaitingForRoom(): boolean;
 }
 
 interface Queued {
@@ -89,6 +91,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     streams: () => [...streams.values()],
     restarts: () => pastRestarts + [...streams.values()].reduce((n, s) => n + s.restarts, 0),
     ended: 0,
+    positionsWaitingForRoom: () => positions?.waitingForRoom ?? false,
   };
   const poke = () => {
     wake?.();
