@@ -255,16 +255,20 @@ function decideOutcome(run: ShipRun): Outcome {
     const failure = stop.readFailures.find((f) => f.source === s);
     return { name: s.name, why: failure ? describeReadFailure(failure) : why };
   });
-  // Files can be read again from their start; stdin and FIFOs cannot.
-  const hasFiles = unreadSources.some((s) => s.path !== null);
+  // Files can be read again from their start; stdin and FIFOs cannot. Records read but not spooled
+  // may come from inputs read to their end: then the hint is about every input.
+  const hinted = unreadSources.length > 0 ? unreadSources : sources;
+  const named = hinted.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ');
   const resumeHint =
     options.checkpoint !== undefined
       ? `run the same command again to resume from the checkpoint ${options.checkpoint}`
-      : unreadSources.some((s) => s.live)
+      : hinted.some((s) => s.live)
         ? 'the next run with this spool resumes each stream where it stopped'
-        : hasFiles
+        : hinted.some((s) => s.path !== null)
           ? 'no --checkpoint was given, so a re-run reads those inputs from their start (with --checkpoint FILE it resumes)'
-          : `the rest of ${unreadSources.map((s) => (s.name === '<stdin>' ? 'stdin' : s.name)).join(', ')} was not read`;
+          : unreadSources.length > 0
+            ? `the rest of ${named} was not read`
+            : `${named} cannot be read again: send that input again`;
   return shipOutcome({
     unread: unread.length > 3 ? [...unread.slice(0, 3), { name: `${unread.length - 3} more`, why: sameWhy(unread.slice(3)) }] : unread,
     resumeHint,

@@ -116,6 +116,20 @@ describe('a full disk under the spool', () => {
     },
   );
 
+  // With stdin read to its end, the hint said "the rest of  was not read", naming no input.
+  onTmpfs('records read from stdin to its end but never spooled: exit 4 says stdin cannot be read again', async (t) => {
+    const disk = smallDisk(t, '64k');
+    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const res = await runCli(['--port', '1', '--retry-timeout', '1s', '--spool-dir', join(disk.dir, 'spool')], {
+      input: new Ledger(100, 39).text(),
+    });
+    assert.equal(res.code, EXIT.inputUnread, res.stderr);
+    assert.match(
+      res.stderr,
+      /100 records were read but not written to the spool \(.*\); they must be read again: stdin cannot be read again: send that input again\n/,
+    );
+  });
+
   onTmpfs('waits while the disk is full and goes on as acks free room: stdin, every record delivered', async (t) => {
     const ledger = new Ledger(20_000, 33);
     const disk = smallDisk(t, '2m');
