@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../helpers/cli.js';
 import { FakeKubeApi } from '../../helpers/kube-api.js';
 import { feed, kubectlMissing } from '../../helpers/kube-feed.js';
-import { idOf, Ledger } from '../../helpers/ledger.js';
+import { idOf, Ledger, metricSamples } from '../../helpers/ledger.js';
 import { receivers, type RunningReceiver } from '../../helpers/receive-cli.js';
 import { jsonSummary, scrapeUntil, startMeteredShip, startShip, waitFor, type ShipChild } from '../../helpers/ship-cli.js';
 import { freePort } from '../../helpers/net.js';
@@ -329,6 +329,10 @@ describe('audit-ship --kubectl, with the real kubectl', { skip: missing ?? false
     const url = /metrics on (http:\/\/\S+)\/metrics/.exec(ship.stderr())![1]!;
     const writing = feed(s.api, ledger.lines, () => ['sd-a', 'sd-b'], { everyMs: 10, perTick: 2 });
     await waitFor(() => writing.written() >= 200, '200 records written');
+    // The positions file beside the spool is one of the files whose writes may wait for disk room.
+    const waits = metricSamples(await (await fetch(`${url}/metrics`)).text());
+    assert.equal(waits.get('audit_ship_disk_full{file="kubectl_positions"}'), 0);
+    assert.equal(waits.get('audit_ship_disk_full{file="spool"}'), 0);
     await s.api.unreachable();
     let ready = 0;
     await waitFor(() => (void fetch(`${url}/readyz`).then((r) => (ready = r.status)), ready === 503), '/readyz failing');
