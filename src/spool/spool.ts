@@ -2,7 +2,8 @@
  * The disk spool: every chunk is written here before it is sent and removed only when its ack
  * arrives, so a crash, a kill or an outage loses nothing that was spooled. Chunks are appended to
  * numbered segment files; a segment is deleted once every chunk in it is acked. On open, the
- * segments an earlier run left are scanned (damage set aside and counted) and queued first.
+ * segments an earlier run left are scanned (damage set aside and counted) and queued first. What
+ * it holds, and each chunk's end (acked, dropped, vanished), is counted in src/spool/holdings.ts.
  *
  * Bodies of queued chunks stay in memory only up to a small cache; the rest are read back from
  * disk when their turn comes, so a long outage fills the disk, not the heap.
@@ -20,7 +21,8 @@ import { Room, type OverflowPolicy } from './room.js';
 import { SegmentFiles, type FsyncPolicy } from './segment-files.js';
 import { emptySpoolStats, type SpoolStats } from './stats.js';
 import { recoverSegments } from './recover.js';
-import { markAcked, readEntries } from './segment-io.js';
+import { readEntries } from './segment-io.js';
+import { Holdings } from './holdings.js';
 
 export type { FsyncPolicy } from './segment-files.js';
 export type { OverflowPolicy } from './room.js';
@@ -54,8 +56,8 @@ export class Spool {
   private waiters: (() => void)[] = [];
   private closed = false;
   private readonly room: Room;
+  private readonly holdings: Holdings;
   private remadeHandler: (what: 'directory' | 'lock') => void = () => {};
-  private vanishedHandler: (segment: string) => void = () => {};
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -72,11 +74,12 @@ export class Spool {
     });
     lock.onMissing(() => this.remake());
     this.chunks = new ChunkQueue(options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.holdings = new Holdings(this.stats, this.chunks, this.files, options.bodies ?? null, () => this.wake());
     this.room = new Room({
       maxBytes: options.maxBytes,
       overflow: options.overflow,
       used: () => this.stats.bytes,
-      dropOldest: () => this.dropOldest(),
+      dropOldest: () => this.holdings.dropOldest(),
     });
   }
 
@@ -102,16 +105,9 @@ export class Spool {
 
   private recover(): void {
     for (const entry of recoverSegments(this.options.dir, this.files, this.stats)) {
-      this.track(entry);
+      this.holdings.track(entry);
       if (entry.tag !== null) this.recoveredTags.set(entry.tag, (this.recoveredTags.get(entry.tag) ?? 0) + entry.count);
     }
-  }
-
-  private track(entry: Entry): void {
-    this.chunks.add(entry);
-    this.stats.chunks++;
-    this.stats.records += entry.count;
-    this.wake();
   }
 
   /**
@@ -136,7 +132,7 @@ export class Spool {
     this.stats.bytes += frameBytes(chunk);
     const hold = this.chunks.hold(chunk.entries.length);
     if (!hold) this.options.bodies?.recycle(chunk.entries);
-    this.track({
+    this.holdings.track({
       id: chunk.id,
       count: chunk.count,
       compressed: chunk.compressed,
@@ -179,7 +175,7 @@ export class Spool {
 
   /** Called for each chunk found gone with its segment file (by the segment's path): its records are lost. */
   onVanished(handler: (segment: string) => void): void {
-    this.vanishedHandler = handler;
+    this.holdings.onVanished(handler);
   }
 
   /** The directory (if it is gone) and the lock made again; false when another process made the lock first. */
@@ -206,23 +202,6 @@ export class Spool {
     return this.room.diskFull;
   }
 
-  /**
-   * Deletes the oldest segment none of whose chunks the sender holds (those may still be acked and
-   * must stay accounted for); false when there is none, and the append then waits as under block.
-   */
-  private dropOldest(): boolean {
-    const victim = this.files.list.find((s) => !s.deleted && s.sent === 0);
-    if (!victim) return false;
-    for (const entry of this.chunks.queuedIn(victim)) {
-      entry.state = 'dropped';
-      this.stats.droppedChunks++;
-      this.stats.droppedRecords += entry.count;
-      this.release(entry);
-    }
-    if (!victim.deleted) this.files.delete(victim);
-    return true;
-  }
-
   /** The next chunk to send, oldest first; waits while there is none; null once closed. */
   async next(): Promise<Chunk | null> {
     for (;;) {
@@ -230,7 +209,7 @@ export class Spool {
         const entries = entry.body ?? (await this.readBody(entry));
         entry.body = null;
         if (entries === null) {
-          if (entry.state === 'sent') this.vanished(entry); // not dropped (drop-oldest) while it was being read
+          if (entry.state === 'sent') this.holdings.vanished(entry); // not dropped (drop-oldest) while it was being read
           continue;
         }
         const { id, count, compressed } = entry;
@@ -252,23 +231,10 @@ export class Spool {
     if (entry?.state !== 'sent') throw new SpoolError(`chunk ${id} is not waiting for its ack in the spool`);
     const body = await this.readBody(entry);
     if (body === null) {
-      this.vanished(entry);
+      this.holdings.vanished(entry);
       throw new SpoolChunkLostError(`the spool segment ${entry.segment.path} of chunk ${id} is gone`);
     }
     return body;
-  }
-
-  /**
-   * A chunk handed out by next() whose segment file is gone, deleted by something other than this
-   * spool before its ack: its records are lost, and counted. Left waiting, it held the run open for ever.
-   */
-  private vanished(entry: Entry): void {
-    entry.segment.sent--;
-    entry.state = 'dropped';
-    this.stats.vanishedChunks++;
-    this.stats.vanishedRecords += entry.count;
-    this.release(entry);
-    this.vanishedHandler(entry.segment.path);
   }
 
   /**
@@ -296,23 +262,7 @@ export class Spool {
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */
   ack(id: string): void {
-    const entry = this.chunks.get(id);
-    if (!entry || entry.state === 'acked' || entry.state === 'dropped') return;
-    if (entry.state === 'sent') entry.segment.sent--;
-    entry.state = 'acked';
-    this.release(entry);
-  }
-
-  private release(entry: Entry): void {
-    this.stats.chunks--;
-    this.stats.records -= entry.count;
-    // Dropped before it was sent: nothing else holds the body.
-    const body = this.chunks.remove(entry);
-    if (body) this.options.bodies?.recycle(body);
-    const segment = entry.segment;
-    if (segment.unacked === 0 && this.files.deletable(segment)) this.files.delete(segment);
-    else if (entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
-    this.wake();
+    this.holdings.ack(id);
   }
 
   private wake(): void {
