@@ -1,10 +1,11 @@
 /**
  * What `/healthz` and `/readyz` answer. Ready: connected to Fluentd, no write waiting for disk
- * room, the spool taking writes, and, when following kubectl, at least one stream following. Healthy: the event loop turns (a timer
- * that should fire every second did, within 10 s) and the sender moves (with chunks waiting, an
- * ack, a resend or a connection attempt within `--watchdog`): a stuck process fails the liveness
- * probe and is restarted, while a slow or unreachable Fluentd only makes it unready. Timed on the
- * monotonic clock: a step of the wall clock is no stall.
+ * room, the spool taking writes, and, when following kubectl, at least one stream following.
+ * Healthy: the event loop turns (a timer that should fire every second did, within 10 s) and the
+ * sender moves (with chunks waiting, an ack, a resend or a connection attempt within `--watchdog`):
+ * a stuck process fails the liveness probe and is restarted, while a slow or unreachable Fluentd
+ * or a full disk only makes it unready. Timed on the monotonic clock: a step of the wall clock is
+ * no stall.
  */
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
