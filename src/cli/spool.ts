@@ -2,7 +2,7 @@
  * `audit-ship spool status|verify|purge`. status and verify only read, so they work while a
  * shipper runs; purge takes the spool's lock, so it never deletes under a running shipper.
  */
-import { rmSync, unlinkSync } from 'node:fs';
+import { rmSync, statfsSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsyncDirSync } from '../durable.js';
 import { describeSystemError, UsageError } from '../errors.js';
@@ -32,6 +32,21 @@ interface SpoolReport {
   damaged: { segment: string; offset: number; length: number; reason: string }[];
   setAside: { files: number; bytes: number };
   lockedBy: { pid: number; host: string | null } | null;
+  /** The spool's file system: bytes free to this user, and its size (null where statfs fails). */
+  disk: { free: number; size: number } | null;
+}
+
+/**
+ * The room on the spool's file system: what an operator asks first when its writes wait for room
+ * (`audit_ship_disk_full`). A quota or a file size limit is not what statfs shows.
+ */
+function diskOf(dir: string): SpoolReport['disk'] {
+  try {
+    const fs = statfsSync(dir);
+    return { free: fs.bavail * fs.bsize, size: fs.blocks * fs.bsize };
+  } catch {
+    return null;
+  }
 }
 
 /** The spool's segments; a directory that is not there, or not one, is a usage error for every command. */
@@ -61,6 +76,7 @@ function inspect(dir: string): SpoolReport {
     damaged: [],
     setAside: listDamaged(dir),
     lockedBy: lockHolder(dir),
+    disk: diskOf(dir),
   };
   for (const file of segments) {
     // A running shipper deletes a segment once its chunks are acked, maybe since the listing.
@@ -88,6 +104,7 @@ function reportText(r: SpoolReport): string {
   const tags = Object.entries(r.tags).map(([tag, n]) => `${tag} (${n})`);
   if (r.untagged > 0) tags.push(`the next run's --tag (${r.untagged})`);
   if (tags.length > 0) lines.push(`under ${tags.join(', ')}`);
+  if (r.disk) lines.push(`disk: ${formatBytes(r.disk.free)} free of ${formatBytes(r.disk.size)}`);
   if (r.setAside.files > 0)
     lines.push(
       `${count(r.setAside.files, 'damaged range')} set aside earlier in ${join(r.dir, DAMAGED_DIR)} (${formatBytes(r.setAside.bytes)})`,

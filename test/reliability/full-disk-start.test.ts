@@ -76,11 +76,19 @@ describe('a spool on a disk with no byte free at start', () => {
       [],
       'spooled again',
     );
+    // What an operator asks first when the spool's writes wait for room.
+    const status = await runCli(['spool', 'status', '--spool-dir', spool]);
+    assert.match(status.stdout, /^disk: 0 B free of 2\.1 MB$/m, status.stdout);
     const purge = await runCli(['spool', 'purge', '--yes', '--spool-dir', spool]);
     assert.equal(purge.code, EXIT.ok, purge.stderr);
     assert.deepEqual(
       readdirSync(spool).filter((f) => f.endsWith('.seg')),
       [],
     );
+    const freed = JSON.parse((await runCli(['spool', 'status', '--json', '--spool-dir', spool])).stdout) as {
+      disk: { free: number; size: number };
+    };
+    assert.equal(freed.disk.size, 2 * 1024 * 1024);
+    assert.ok(freed.disk.free > 0, `room again after the purge (${freed.disk.free} B)`);
   });
 });
