@@ -2,6 +2,7 @@
  * What a run serves on --metrics-port: its counters, the spool's and the link's, and the health
  * probes. Loaded only when metrics are served: prom-client costs about 9 MB of memory.
  */
+import type { ShipOptions } from '../cli/ship-options.js';
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import { watchHealth } from '../metrics/health.js';
@@ -19,11 +20,10 @@ export interface RunMetricsParts {
   kube: KubeStatus | null;
   checkpoint: Checkpoint | null;
   deadLetter: DeadLetterFile | null;
-  spoolMaxBytes: number;
-  host: string;
-  port: number;
-  watchdogMs: number;
 }
+
+/** The options that shape what is served, and where. */
+export type RunMetricsOptions = Pick<ShipOptions, 'spoolMaxBytes' | 'metricsHost' | 'watchdog'> & { metricsPort: number };
 
 export interface ServedMetrics {
   server: MetricsServer;
@@ -31,14 +31,14 @@ export interface ServedMetrics {
   stopHealth(): void;
 }
 
-export async function serveRunMetrics(parts: RunMetricsParts): Promise<ServedMetrics> {
+export async function serveRunMetrics(parts: RunMetricsParts, options: RunMetricsOptions): Promise<ServedMetrics> {
   const { counts, spool, sender, kube } = parts;
   const diskWaits = diskWaitsOf(parts);
-  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes: parts.spoolMaxBytes, kube, diskWaits });
+  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes: options.spoolMaxBytes, kube, diskWaits });
   sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
-  const health = watchHealth(sender, spool, kube, parts.watchdogMs, diskWaits);
+  const health = watchHealth(sender, spool, kube, options.watchdog, diskWaits);
   try {
-    const server = await startMetricsServer(metrics.registry, parts.host, parts.port, health);
+    const server = await startMetricsServer(metrics.registry, options.metricsHost, options.metricsPort, health);
     return { server, stopHealth: () => health.stop() };
   } catch (error) {
     health.stop();

@@ -271,21 +271,12 @@ export class ShipRun {
   }
 
   private async serveMetrics(): Promise<void> {
-    const { options, sender, spool, counts } = this;
-    if (options.metricsPort === undefined) return;
+    const { options, sender, spool, counts, checkpoint, deadLetter } = this;
+    const port = options.metricsPort;
+    if (port === undefined) return;
     const { serveRunMetrics } = await import('./run-metrics.js');
-    const served = await serveRunMetrics({
-      counts,
-      spool,
-      sender,
-      kube: this.sources.find((s) => s.kube)?.kube ?? null,
-      checkpoint: this.checkpoint,
-      deadLetter: this.deadLetter,
-      spoolMaxBytes: options.spoolMaxBytes,
-      host: options.metricsHost,
-      port: options.metricsPort,
-      watchdogMs: options.watchdog,
-    });
+    const kube = this.sources.find((s) => s.kube)?.kube ?? null;
+    const served = await serveRunMetrics({ counts, spool, sender, kube, checkpoint, deadLetter }, { ...options, metricsPort: port });
     this.metricsServer = served.server;
     this.stopHealth = served.stopHealth;
     this.hooks.info(`audit-ship: metrics on ${served.server.url}/metrics\n`);
