@@ -12,7 +12,8 @@ import { InputReadError, NotTextError } from '../errors.js';
 import type { InputSource } from '../input/sources.js';
 import { workerResourceLimits } from './young-generation.js';
 import type { ShipCounts } from './counts.js';
-import { resumeFrom, type PipelineOptions, type ReadFailure } from './pipeline.js';
+import type { PipelineOptions, ReadFailure } from './pipeline.js';
+import { resumeFrom } from './resume.js';
 import { chunkSaves, type ChunkSaves, type ChunkSink } from './spool-writer.js';
 import {
   asBuffer,

@@ -9,14 +9,15 @@ import { InputReadError, NotTextError } from '../errors.js';
 import { RuntimeLogJoiner } from '../input/runtime-log.js';
 import { splitLines, type Line } from '../input/lines.js';
 import { cutShort } from '../schema/line.js';
-import { readIdentity, totalBytesRead, type FileIdentity, type InputSource } from '../input/sources.js';
+import { totalBytesRead, type InputSource } from '../input/sources.js';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import { ChunkBuilder } from '../forward/chunk.js';
 import type { ChunkLimits } from '../forward/chunk-limits.js';
 import { LineAcceptor, type AcceptOptions } from './accept.js';
 import { SpoolWriter, type CheckpointBook, type ChunkSink, type Position } from './spool-writer.js';
 import { emptyCounts, type ShipCounts } from './counts.js';
-import { markOf, type FileMark, type ResumePoint } from './checkpoint.js';
+import { markOf, type FileMark } from './checkpoint.js';
+import { resumeFrom } from './resume.js';
 import { cutWindow } from './checkpoint-window.js';
 import type { RateLimiter } from './rate.js';
 
@@ -42,24 +43,6 @@ export interface ReadFailure {
   error: InputReadError | NotTextError;
   source: InputSource;
   linesRead: number;
-}
-
-/**
- * Where the checkpoint has file `source` (at `path`) start, judged by the file as it is now: its
- * identity, with its first bytes read now (src/input/sources.ts, `readIdentity`), goes with it.
- * Every reader asks here (one reader, and the main thread and each worker with --workers), so the
- * bytes the run passes over are set here too (`source.skipped`).
- */
-export async function resumeFrom(
-  checkpoint: CheckpointBook,
-  source: InputSource,
-  path: string,
-): Promise<{ identity: FileIdentity | undefined; point: ResumePoint }> {
-  const identity = await readIdentity(source);
-  const point = checkpoint.resumePoint(path, { size: source.size ?? 0, ...(identity ? { identity } : {}) });
-  // A plain file is read from the offset (a .gz is decompressed from its start, and read).
-  source.skipped = point.kind === 'done' ? (source.size ?? 0) : point.kind === 'resume' && source.growing ? point.offset : 0;
-  return { identity, point };
 }
 
 export class ShipPipeline {
