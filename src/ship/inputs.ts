@@ -6,7 +6,8 @@ import type { ShipOptions } from '../cli/ship-options.js';
 import { UsageError } from '../errors.js';
 import { decodeEntryStream } from '../forward/decode-transport.js';
 import { DEFAULT_KUBECTL_RECENT_IDS } from '../input/kube/defaults.js';
-import { openSources, type InputSource } from '../input/sources.js';
+import { openSources } from '../input/open-sources.js';
+import type { InputSource } from '../input/sources.js';
 import type { Spool } from '../spool/spool.js';
 import type { WriteGate } from '../state-file.js';
 
