@@ -31,7 +31,7 @@ export class PodIdentities {
   /** A stream ended: the pod made again under its name, to follow now, if there is one. */
   ended(stream: ContainerStream): PodInfo | null {
     const { key, pod, container } = stream;
-    if (!pod.deleted && pod.completed.has(container)) this.finished.set(`${key}#${pod.uid}`, pod.restarts.get(container) ?? 0);
+    if (!pod.deleted && pod.completed.has(container)) this.finished.set(finishedMark(key, pod), pod.restarts.get(container) ?? 0);
     const replacement = this.replacements.get(key);
     if (!replacement) return null;
     this.replacements.delete(key);
@@ -44,7 +44,7 @@ export class PodIdentities {
    * init container, until it has run again (a restart count of its own) or the pod is deleted.
    */
   wanted(key: string, pod: PodInfo, container: string): boolean {
-    const mark = `${key}#${pod.uid}`;
+    const mark = finishedMark(key, pod);
     if (pod.deleted) {
       this.finished.delete(mark);
       return false;
@@ -62,4 +62,9 @@ export class PodIdentities {
   private saidNew(key: string): void {
     this.onMessage(`audit-ship: ${key} is a new pod under the name of the one followed before: read from its first line`);
   }
+}
+
+/** A container of one pod, whatever pods come under its name later: `finished`'s key. */
+function finishedMark(key: string, pod: PodInfo): string {
+  return `${key}#${pod.uid}`;
 }
