@@ -25,6 +25,8 @@ export interface RunParts {
   deadLetter: DeadLetterFile | null;
   bodies: ChunkBufferPool;
   spool: Spool;
+  /** How long a write waits out a full disk (fullDiskLimitMs): the spool's, the checkpoint's and the dead letters' alike. */
+  fullDiskLimitMs: number;
 }
 
 export async function openRunParts(files: string[], options: ShipOptions, note: Note): Promise<RunParts> {
@@ -53,7 +55,7 @@ export async function openRunParts(files: string[], options: ShipOptions, note: 
       tag: options.tag,
       bodies,
     });
-    return { sources, readers, parallel, checkpoint, deadLetter, bodies, spool };
+    return { sources, readers, parallel, checkpoint, deadLetter, bodies, spool, fullDiskLimitMs: fullLimitMs };
   } catch (error) {
     await checkpoint?.close();
     deadLetter?.close();

@@ -27,7 +27,6 @@ import { openRunParts, type RunParts } from './run-parts.js';
 import {
   DEFAULT_RETRY_TIMEOUT_MS,
   filesOnly,
-  fullDiskLimitMs,
   tellDeadLetterRemade,
   tellLink,
   tellSpoolAtStart,
@@ -99,18 +98,20 @@ export class ShipRun {
   readonly readers: number;
   private readonly checkpoint: Checkpoint | null;
   private readonly deadLetter: DeadLetterFile | null;
+  private readonly fullDiskLimitMs: number;
 
   private constructor(
     readonly options: ShipOptions,
     parts: RunParts,
     private readonly hooks: RunHooks,
   ) {
-    const { sources, spool, bodies, checkpoint, deadLetter, readers, parallel } = parts;
+    const { sources, spool, bodies, checkpoint, deadLetter, readers, parallel, fullDiskLimitMs } = parts;
     this.sources = sources;
     this.spool = spool;
     this.readers = readers;
     this.checkpoint = checkpoint;
     this.deadLetter = deadLetter;
+    this.fullDiskLimitMs = fullDiskLimitMs;
     this.sender = new Sender({ ...hooks.sender, bodies: spooledBodies(spool, bodies) });
     const pipelineOptions = runPipelineOptions(options, hooks.pipeline, {
       counts: this.counts,
@@ -284,9 +285,8 @@ export class ShipRun {
 
   /** A full disk under the spool: after --retry-timeout (by default 2 minutes for files, never for a live tail) the run gives up on it. */
   private watchSpace(): void {
-    const limit = fullDiskLimitMs(this.options.retryTimeout, this.sources);
     const { spoolDir, chunkBytes } = this.options;
-    this.sayFills = watchSpace(this.spool, { spoolDir, chunkBytes }, limit, this.hooks.note, (error) => {
+    this.sayFills = watchSpace(this.spool, { spoolDir, chunkBytes }, this.fullDiskLimitMs, this.hooks.note, (error) => {
       this.stop.writeFailure ??= error;
       this.pipeline.stop();
       this.spool.finish();
