@@ -188,15 +188,13 @@ class ReaderThread {
    * file, which holds them in memory while its disk is full (the worker's reading waits for this).
    */
   private taken(mark: number): void {
+    const taken = () => this.send({ type: 'taken', mark });
     const kept = this.run.options.pace?.();
-    if (!kept) return this.send({ type: 'taken', mark });
-    kept.then(
-      () => this.send({ type: 'taken', mark }),
-      (error: unknown) => {
-        this.run.fail(error);
-        this.send({ type: 'taken', mark });
-      },
-    );
+    if (!kept) return taken();
+    kept.then(taken, (error: unknown) => {
+      this.run.fail(error);
+      taken();
+    });
   }
 
   /**
