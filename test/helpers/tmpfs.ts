@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { tempDir } from './cli.js';
@@ -42,4 +42,11 @@ export function fillDisk(dir: string, name = 'filler'): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
   }
+}
+
+/** A tmpfs of `kb` KB that someone else's file leaves one page of, unmounted after the test; `makeRoom` removes that file. */
+export function onePageFree(t: TestContext, kb: number): { dir: string; makeRoom: () => void } {
+  const dir = mountTmpfs(t, `size=${kb}k`);
+  writeFileSync(join(dir, 'filler'), Buffer.alloc((kb - 4) * 1024));
+  return { dir, makeRoom: () => rmSync(join(dir, 'filler')) };
 }

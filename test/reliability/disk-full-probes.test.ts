@@ -4,26 +4,19 @@
  * reading that had stopped, and the probes said it was ready.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
 import { tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { scrapeUntil, startMeteredShip, type MeteredShip } from '../helpers/ship-cli.js';
-import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
+import { onePageFree, tmpfsUnavailable } from '../helpers/tmpfs.js';
 
 const receiver = receivers();
 
 const skipTmpfs = tmpfsUnavailable('size=64k', 'the full-disk probe tests');
-
-/** A tmpfs of `kb` KB that someone else's file leaves one page of. */
-function fullDisk(t: TestContext, kb: number): { dir: string; makeRoom: () => void } {
-  const dir = mountTmpfs(t, `size=${kb}k`);
-  writeFileSync(join(dir, 'filler'), Buffer.alloc((kb - 4) * 1024));
-  return { dir, makeRoom: () => rmSync(join(dir, 'filler')) };
-}
 
 /** `/readyz` of a metered shipper: its status and body. */
 async function readiness(ship: MeteredShip): Promise<string> {
@@ -36,7 +29,7 @@ const gauge = (file: string) => `audit_ship_disk_full{file="${file}"}`;
 
 describe('a write waiting for disk room, on the probes', { skip: skipTmpfs ?? false }, () => {
   it('a --dead-letter letter waiting for room: disk_full{file="dead_letter"} 1 and /readyz 503 naming the file, both cleared once room is made', async (t) => {
-    const disk = fullDisk(t, 64);
+    const disk = onePageFree(t, 64);
     const ledger = new Ledger(3000, 61);
     const dir = tempDir();
     const input = join(dir, 'audit.jsonl');
@@ -60,7 +53,7 @@ describe('a write waiting for disk room, on the probes', { skip: skipTmpfs ?? fa
 
   it('the spool waiting for room: disk_full{file="spool"} 1 and /readyz 503 naming the spool, not its cap', async (t) => {
     // Room for chunks of 100 records (about 110 KB) once the filler goes.
-    const disk = fullDisk(t, 2048);
+    const disk = onePageFree(t, 2048);
     const ledger = new Ledger(2000, 62);
     const r = await receiver();
     const ship = await startMeteredShip(['--port', String(r.port), '--spool-dir', join(disk.dir, 'spool'), '--chunk-records', '100']);

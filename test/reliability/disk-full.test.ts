@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -14,7 +14,7 @@ import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { assertAccounted, Ledger } from '../helpers/ledger.js';
 import { CLI } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.js';
+import { mountTmpfs, onePageFree, tmpfsUnavailable } from '../helpers/tmpfs.js';
 import { jsonSummary, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
@@ -118,8 +118,7 @@ describe('a full disk under the spool', () => {
 
   // With stdin read to its end, the hint said "the rest of  was not read", naming no input.
   onTmpfs('records read from stdin to its end but never spooled: exit 4 says stdin cannot be read again', async (t) => {
-    const disk = smallDisk(t, '64k');
-    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const disk = onePageFree(t, 64);
     const res = await runCli(['--port', '1', '--retry-timeout', '1s', '--spool-dir', join(disk.dir, 'spool')], {
       input: new Ledger(100, 39).text(),
     });
@@ -164,8 +163,7 @@ describe('a full disk under the spool', () => {
     const ledger = new Ledger(5000, seed);
     const input = join(tempDir(), 'audit.jsonl');
     writeFileSync(input, ledger.text());
-    const disk = smallDisk(t, '64k');
-    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const disk = onePageFree(t, 64);
     return { ledger, input, disk, checkpoint: join(disk.dir, 'cp.json'), r: await receiver() };
   }
 
@@ -177,7 +175,7 @@ describe('a full disk under the spool', () => {
     const waiting = `cannot write the checkpoint ${checkpoint}: no space left on device (ENOSPC); reading waits, and the save is tried again once a second, giving up after 2 min (--retry-timeout)`;
     await waitFor(() => ship.stderr().includes(waiting) || ship.child.exitCode !== null, 'a wait for room, or the end');
     assert.equal(ship.child.exitCode, null, `still running, waiting for room: ${ship.stderr()}`);
-    rmSync(join(disk.dir, 'filler'));
+    disk.makeRoom();
     assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
     assert.equal(ship.stderr().match(/cannot write the checkpoint/g)?.length, 1, 'said once');
     ledger.assertComplete(r.requestIds());
@@ -196,7 +194,7 @@ describe('a full disk under the spool', () => {
     const s = jsonSummary(full.stderr);
     assert.ok(s.valid! < 5000, `reading waited for the save (${s.valid} of 5000 read)`);
     assertAccounted(s);
-    rmSync(join(disk.dir, 'filler'));
+    disk.makeRoom();
     const again = await runCli(args);
     assert.equal(again.code, EXIT.ok, again.stderr);
     ledger.assertComplete(r.requestIds());
@@ -216,8 +214,7 @@ describe('a full disk under the spool', () => {
 
   /** A backfill of 3,000 records with an invalid line after the first 1,500, its --dead-letter on a full 64 KB disk. */
   async function deadLetterOnFullDisk(t: TestContext, seed: number) {
-    const disk = smallDisk(t, '64k');
-    writeFileSync(join(disk.dir, 'filler'), Buffer.alloc(60 * 1024));
+    const disk = onePageFree(t, 64);
     const ledger = new Ledger(3000, seed);
     const input = join(tempDir(), 'audit.jsonl');
     const invalid = `{"RequestID":"${'x'.repeat(10_000)}"}\n`;
@@ -237,7 +234,7 @@ describe('a full disk under the spool', () => {
     const ship = startShip(['--port', String(r.port), '--dead-letter', paths.dead, '--summary', 'json', input]);
     await waitFor(() => ship.stderr().includes(deadLetterWaits(paths.dead, '2 min')) || ship.child.exitCode !== null, 'a wait');
     assert.equal(ship.child.exitCode, null, `still running, waiting for room: ${ship.stderr()}`);
-    rmSync(join(disk.dir, 'filler'));
+    disk.makeRoom();
     assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
     assert.equal(ship.stderr().match(/invalid line waits in memory/g)?.length, 1, 'said once');
     const letters = readFileSync(paths.dead, 'utf8').trim().split('\n');
@@ -261,7 +258,7 @@ describe('a full disk under the spool', () => {
     await once(ship.child, 'exit');
     const saved = JSON.parse(readFileSync(paths.checkpoint, 'utf8')) as { files: Record<string, { line: number }> };
     assert.ok(Object.values(saved.files)[0]!.line <= 1500, `saved at line ${Object.values(saved.files)[0]!.line}`);
-    rmSync(join(disk.dir, 'filler'));
+    disk.makeRoom();
     const again = await runCli([...args, '--spool-dir', paths.spool, input]);
     assert.equal(again.code, EXIT.ok, again.stderr);
     assert.equal(readFileSync(paths.dead, 'utf8').trim().split('\n').length, 1);
