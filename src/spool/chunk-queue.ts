@@ -68,9 +68,22 @@ export class ChunkQueue {
     return [...this.entries.values()].filter((e) => e.segment === segment && e.state === 'queued');
   }
 
-  /** Every chunk not yet acked or dropped, newest first. */
+  /** Every chunk not yet acked or dropped, oldest first. */
+  oldestFirst(): Entry[] {
+    return [...this.entries.values()].filter((e) => e.state === 'queued' || e.state === 'sent');
+  }
+
+  /** The same, newest first. */
   newestFirst(): Entry[] {
-    return [...this.entries.values()].reverse().filter((e) => e.state === 'queued' || e.state === 'sent');
+    return this.oldestFirst().reverse();
+  }
+
+  /** The entry now lies in `segment`, at `entriesOffset` (written again there). */
+  move(entry: Entry, segment: Segment, entriesOffset: number): void {
+    entry.segment.unacked--;
+    segment.unacked++;
+    entry.segment = segment;
+    entry.entriesOffset = entriesOffset;
   }
 
   /**

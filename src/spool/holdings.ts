@@ -1,12 +1,16 @@
 /**
  * What the spool holds, counted: each chunk written (or found at start) is tracked until it is
- * acked, dropped from a full spool (drop-oldest) or found gone with its segment file (vanished).
+ * acked, dropped from a full spool (drop-oldest) or found gone with its segment file (vanished;
+ * at close, written again first if its body is still in memory).
  * A segment is deleted once nothing in it is left, an ack in a segment that stays is marked in
  * its `.acks` file, and every change wakes whoever waits for room or for chunks.
  */
+import { existsSync } from 'node:fs';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
+import type { Chunk } from '../forward/chunk.js';
 import type { ChunkQueue, Entry } from './chunk-queue.js';
-import type { SegmentFiles } from './segment-files.js';
+import { frameBytes } from './format.js';
+import type { Segment, SegmentFiles } from './segment-files.js';
 import { markAcked } from './segment-io.js';
 import type { SpoolStats } from './stats.js';
 
@@ -61,16 +65,51 @@ export class Holdings {
   }
 
   /**
-   * A chunk handed out by next() whose segment file is gone, deleted by something other than this
-   * spool before its ack: its records are lost, and counted. Left waiting, it held the run open for ever.
+   * A chunk whose segment file is gone, deleted by something other than this spool before its ack
+   * (found when it was to be sent, or at close): its records are lost, and counted. Left waiting, it
+   * held the run open for ever, or was said at the end to stay in the spool.
    */
   vanished(entry: Entry): void {
-    entry.segment.sent--;
+    if (entry.state === 'sent') entry.segment.sent--;
     entry.state = 'dropped';
     this.stats.vanishedChunks++;
     this.stats.vanishedRecords += entry.count;
     this.release(entry);
     this.vanishedHandler(entry.segment.path);
+  }
+
+  /**
+   * At close, the chunks whose segment file is gone (deleted by something other than this spool)
+   * and whose turn never came: one whose body is still in memory is written again into a new
+   * segment (`write`: the spool is still this process's), for the next run; any other is lost, and
+   * counted. Left as they were, the end counted them as staying in the spool, where the next run
+   * would never find them: a loss said as a delay.
+   */
+  async settleGone(write: boolean): Promise<void> {
+    const gone = new Set(this.files.list.filter((segment) => !existsSync(segment.path)));
+    if (gone.size === 0) return;
+    for (const entry of this.chunks.oldestFirst()) {
+      if (!gone.has(entry.segment)) continue;
+      const kept = write && entry.state === 'queued' && entry.body !== null && (await this.writeAgain(entry, entry.body));
+      if (!kept) this.vanished(entry);
+    }
+  }
+
+  /** Writes a queued chunk's frame again, from its body in memory; false when the write failed. */
+  private async writeAgain(entry: Entry, entries: Buffer): Promise<boolean> {
+    const { id, count, compressed, tag } = entry;
+    const chunk: Chunk = { id, entries, count, compressed, retries: 0, ...(tag === null ? {} : { tag }) };
+    let written: { segment: Segment; offset: number };
+    try {
+      written = await this.files.append(chunk);
+    } catch {
+      return false;
+    }
+    const old = entry.segment;
+    this.stats.bytes += frameBytes(chunk);
+    this.chunks.move(entry, written.segment, written.offset + frameBytes(chunk) - entries.length);
+    if (old.unacked === 0 && this.files.deletable(old)) this.files.delete(old);
+    return true;
   }
 
   private release(entry: Entry): void {

@@ -58,6 +58,8 @@ export class Spool {
   private readonly room: Room;
   private readonly holdings: Holdings;
   private remadeHandler: (what: 'directory' | 'lock') => void = () => {};
+  /** Another process holds the spool now: nothing more is written into it. */
+  private lockLost = false;
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -167,7 +169,8 @@ export class Spool {
    * Called when the spool's files were deleted by something other than audit-ship while in use
    * (by hand, or a cleaner of old files under /tmp), and the directory (`directory`) or its lock
    * alone (`lock`) was made again: what is still to come is spooled, what the deleted files held
-   * is lost unless its body is still in memory, and counted as vanished when its turn comes.
+   * is lost unless its body is still in memory, and counted as vanished when its turn comes (or at
+   * close, when it never came).
    */
   onRemade(handler: (what: 'directory' | 'lock') => void): void {
     this.remadeHandler = handler;
@@ -189,7 +192,10 @@ export class Spool {
 
   /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
   onLockLost(handler: (error: SpoolError) => void): void {
-    this.lock.onLost(handler);
+    this.lock.onLost((error) => {
+      this.lockLost = true;
+      handler(error);
+    });
   }
 
   /** A write waits: the spool is at its cap (under block) or the disk is full. Reading waits with it. */
@@ -285,6 +291,8 @@ export class Spool {
     this.wake();
     await this.writing;
     try {
+      // Gone segments of chunks whose turn never came: kept from memory, or counted lost.
+      await this.holdings.settleGone(!this.lockLost);
       await this.files.close();
     } finally {
       this.lock.release();

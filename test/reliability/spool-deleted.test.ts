@@ -87,6 +87,33 @@ describe('spool files deleted by something else while the run uses them', () => 
     assert.match(ship.stderr(), new RegExp(`exit 6: ${lost.length} records were lost unsent: the spool files holding them`));
   });
 
+  // Fluentd never came back, so no chunk's turn came: the end must not count the deleted records as
+  // left in the spool, where the next run would never find them.
+  it('its segments, and the run ends before their turn: the bodies in memory spooled again, the rest counted lost', async (t) => {
+    const server = await gate(t);
+    const spoolDir = join(tempDir(), 'spool');
+    const ledger = new Ledger(3000, 96);
+    const args = ['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS];
+    const ship = await startMeteredShip([...args, '--retry-timeout', '1s']);
+    ship.child.stdin!.write(ledger.text());
+    await spooled(ship, 3000);
+    for (const name of readdirSync(spoolDir)) if (name.endsWith('.seg')) unlinkSync(join(spoolDir, name));
+    ship.child.stdin!.end();
+    assert.equal(await ship.exit(), EXIT.leftInSpool, ship.stderr());
+    const summary = jsonSummary(ship.stderr());
+    assert.ok(summary.leftInSpool > 0 && summary.leftInSpool < 3000, `the bodies still in memory kept (${summary.leftInSpool})`);
+    assert.equal(summary.vanishedFromSpool, 3000 - summary.leftInSpool, 'every other record counted lost');
+    assertAccounted(summary);
+    assert.match(ship.stderr(), /the spool file \S+0001\.seg is gone, deleted by something other than audit-ship/);
+    assert.match(ship.stderr(), new RegExp(`${summary.vanishedFromSpool} records were lost unsent`));
+    await server.open();
+    const next = await runCli(args);
+    assert.equal(next.code, EXIT.ok, next.stderr);
+    const lost = ledger.missing(server.ackedIds());
+    assert.equal(lost.length, summary.vanishedFromSpool, 'the next run delivered exactly what was said to stay in the spool');
+    assert.deepEqual(lost, ledger.ids.slice(summary.leftInSpool), 'the oldest chunks, whose bodies were in memory, kept in order');
+  });
+
   // The checkpoint records lines once spooled: "read the input again" with the same one skipped the
   // lost records, file done. The message says so, and a new checkpoint ships them.
   it('its segments in a checkpointed backfill: the message says a re-run needs a new checkpoint, which ships them', async (t) => {
