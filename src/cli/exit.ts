@@ -65,7 +65,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.dropped,
     name: 'dropped',
     meaning:
-      "records were lost from the spool unsent: deleted from a full spool (--spool-overflow drop-oldest), or found damaged on disk between good chunks (set aside in the spool's damaged/ folder; damage at the end of a segment, as a crash mid-write leaves, is not counted), or deleted from the spool by something other than audit-ship (a person, a cleaner of old files) before their acks",
+      "records were lost from the spool unsent: deleted from a full spool (--spool-overflow drop-oldest), or found damaged on disk between good chunks (set aside in the spool's damaged/ folder; damage at the end of a segment, as a crash mid-write leaves, is not counted), or deleted or changed in the spool by something other than audit-ship (a person, a cleaner of old files, the disk) before their acks",
   },
 ];
 
@@ -154,7 +154,7 @@ export function shipOutcome(f: ShipFacts): Outcome {
   if (f.vanished > 0)
     cases.push({
       code: EXIT.dropped,
-      text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted by something other than audit-ship; ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}${checkpointSkips(f.checkpoint)}`,
+      text: `${count(f.vanished, 'record')} ${was(f.vanished)} lost unsent: the spool files holding ${inNumber(f.vanished, 'it', 'them')} in ${f.spoolDir} were deleted or changed by something other than audit-ship (said above, file by file); ${inNumber(f.vanished, 'its', 'their')} input must be read again to ship ${inNumber(f.vanished, 'it', 'them')}${checkpointSkips(f.checkpoint)}`,
     });
   const lost = f.invalid - f.deadLettered + f.deadLetteredWithoutText;
   if (lost > 0 && f.invalid > f.invalidAllowed) {

@@ -9,7 +9,7 @@ export interface ShipSummary extends Omit<ShipCounts, 'invalidByCode'> {
   invalidByCode: Record<string, number>;
   recoveredFromSpool: number;
   dropped: number;
-  /** Records lost unsent because their spool file was deleted by something other than audit-ship. */
+  /** Records lost unsent because their spool file was deleted, or their chunk changed in it, by something other than audit-ship. */
   vanishedFromSpool: number;
   damagedSpoolRanges: number;
   leftInSpool: number;
@@ -49,7 +49,7 @@ export function summaryText(s: ShipSummary): string {
     `${count(s.recordsSent, 'record')} sent, ${s.recordsAcked} acked in ${count(s.chunksAcked, 'chunk')}, ${count(s.resends, 'chunk')} resent` +
       `${s.recoveredFromSpool > 0 ? `, ${s.recoveredFromSpool} recovered from the spool` : ''}` +
       `${s.dropped > 0 ? `, ${s.dropped} dropped (spool full)` : ''}` +
-      `${s.vanishedFromSpool > 0 ? `, ${s.vanishedFromSpool} lost (spool files deleted)` : ''}; ${s.leftInSpool} left in spool`,
+      `${s.vanishedFromSpool > 0 ? `, ${s.vanishedFromSpool} lost (spool files deleted or changed)` : ''}; ${s.leftInSpool} left in spool`,
     `${formatBytes(s.bytesRead)} in ${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond)} records/s, peak RSS ${formatBytes(s.peakRssBytes)}`,
   ];
   if (s.filesAlreadyShipped > 0) lines.push(`${count(s.filesAlreadyShipped, 'file')} already shipped to the end (checkpoint), skipped`);

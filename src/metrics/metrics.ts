@@ -74,7 +74,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
     registry,
     sources,
     'audit_ship_records_vanished_total',
-    'Records lost from the spool unsent: their segment file was deleted by something other than audit-ship.',
+    'Records lost from the spool unsent: their segment file was deleted, or their chunk changed in it, by something other than audit-ship.',
     (s) => s.spool.vanishedRecords,
   );
   counter(

@@ -184,8 +184,9 @@ export function tellSpoolAtStart(spool: Spool, spoolDir: string, tag: string, in
 }
 
 /**
- * The spool's files deleted under the run by something other than audit-ship: said when the
- * directory or its lock is made again, and once for each segment whose chunks were lost with it.
+ * The spool's files deleted or changed under the run by something other than audit-ship: said when
+ * the directory or its lock is made again, and once for each segment whose chunks were lost with it
+ * (once for those deleted, once for those found changed).
  */
 export function tellSpoolDeleted(spool: Spool, spoolDir: string, note: Note): void {
   spool.onRemade((what) => {
@@ -196,11 +197,13 @@ export function tellSpoolDeleted(spool: Spool, spoolDir: string, note: Note): vo
     note(`audit-ship: ${deleted}, by something other than audit-ship; made again, and shipping goes on\n`);
   });
   const told = new Set<string>();
-  spool.onVanished((segment) => {
-    if (told.has(segment)) return;
-    told.add(segment);
+  spool.onVanished((segment, why) => {
+    if (told.has(`${why} ${segment}`)) return;
+    told.add(`${why} ${segment}`);
     note(
-      `audit-ship: the spool file ${segment} is gone, deleted by something other than audit-ship: the records in it not yet acked are lost (counted at the end)\n`,
+      why === 'gone'
+        ? `audit-ship: the spool file ${segment} is gone, deleted by something other than audit-ship: the records in it not yet acked are lost (counted at the end)\n`
+        : `audit-ship: the spool file ${segment} was changed since audit-ship wrote it (a person, a program or the disk): a chunk read back from it fails its checksum, and its records are lost, not sent (counted at the end)\n`,
     );
   });
 }

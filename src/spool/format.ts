@@ -52,6 +52,24 @@ export function encodeFrameHead(chunk: Chunk): Buffer {
   return head;
 }
 
+/** The bytes before a chunk's entries in its frame: header, body prefix and tag. */
+export function frameHeadBytes(tag: string | null): number {
+  return FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + Buffer.byteLength(tag ?? '');
+}
+
+/**
+ * Whether a frame read back still holds what was written: its head (header, body prefix and tag)
+ * and its entries, under the one checksum. A spool file changed under the run (a person, a program,
+ * the disk) fails it, so that bytes no one wrote are never sent as records.
+ */
+export function frameIntact(head: Buffer, entries: Buffer): boolean {
+  if (head.length < FRAME_HEADER_BYTES + BODY_PREFIX_BYTES) return false;
+  const kind = head[3];
+  if (head.compare(MAGIC_STEM, 0, 3, 0, 3) !== 0 || (kind !== UNTAGGED && kind !== TAGGED)) return false;
+  if (head.readUInt32BE(4) !== head.length - FRAME_HEADER_BYTES + entries.length) return false;
+  return crc32(entries, crc32(head.subarray(FRAME_HEADER_BYTES))) === head.readUInt32BE(8);
+}
+
 export function frameBytes(chunk: Chunk): number {
   return FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + Buffer.byteLength(chunk.tag ?? '') + chunk.entries.length;
 }

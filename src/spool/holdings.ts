@@ -14,8 +14,11 @@ import type { Segment, SegmentFiles } from './segment-files.js';
 import { markAcked } from './segment-io.js';
 import type { SpoolStats } from './stats.js';
 
+/** How a chunk left the spool under the run: its segment file deleted, or its frame changed. */
+export type Vanished = 'gone' | 'damaged';
+
 export class Holdings {
-  private vanishedHandler: (segment: string) => void = () => {};
+  private vanishedHandler: (segment: string, why: Vanished) => void = () => {};
 
   constructor(
     private readonly stats: SpoolStats,
@@ -27,7 +30,7 @@ export class Holdings {
   ) {}
 
   /** See Spool.onVanished. */
-  onVanished(handler: (segment: string) => void): void {
+  onVanished(handler: (segment: string, why: Vanished) => void): void {
     this.vanishedHandler = handler;
   }
 
@@ -66,16 +69,17 @@ export class Holdings {
 
   /**
    * A chunk whose segment file is gone, deleted by something other than this spool before its ack
-   * (found when it was to be sent, or at close): its records are lost, and counted. Left waiting, it
-   * held the run open for ever, or was said at the end to stay in the spool.
+   * (found when it was to be sent, or at close), or whose frame was found changed when read back
+   * (`damaged`): its records are lost, and counted. Left waiting, it held the run open for ever, or
+   * was said at the end to stay in the spool; sent, it would have been bytes no one wrote.
    */
-  vanished(entry: Entry): void {
+  vanished(entry: Entry, why: Vanished = 'gone'): void {
     if (entry.state === 'sent') entry.segment.sent--;
     entry.state = 'dropped';
     this.stats.vanishedChunks++;
     this.stats.vanishedRecords += entry.count;
     this.release(entry);
-    this.vanishedHandler(entry.segment.path);
+    this.vanishedHandler(entry.segment.path, why);
   }
 
   /**

@@ -10,7 +10,7 @@ import type { Chunk } from '../forward/chunk.js';
 import { fsyncDir, writevAll } from '../durable.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolError, SpoolWriteError } from './errors.js';
-import { encodeFrameHead } from './format.js';
+import { encodeFrameHead, frameIntact } from './format.js';
 import { ACKS_SUFFIX } from './segments.js';
 
 /** Creates a segment, and makes its name durable before any chunk in it is reported spooled. */
@@ -50,23 +50,35 @@ export async function sealSegmentFile(handle: FileHandle, sync: boolean): Promis
   await handle.close().catch(() => {});
 }
 
-/** A chunk's entries, read back from its segment; null when the segment is gone (dropped). */
-export async function readEntries(path: string, offset: number, length: number, pool: ChunkBufferPool | null): Promise<Buffer | null> {
+/**
+ * A chunk's entries, read back from its segment with the rest of its frame (`headBytes` before
+ * them) and checked against the frame's checksum: `gone` when the segment file is, `damaged` when
+ * the frame no longer holds what was written (changed or cut short under the run).
+ */
+export async function readEntries(
+  path: string,
+  offset: number,
+  length: number,
+  headBytes: number,
+  pool: ChunkBufferPool | null,
+): Promise<Buffer | 'gone' | 'damaged'> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     throw new SpoolError(`cannot read the spool segment ${path}: ${describeSystemError(error)}`, { cause: error });
   }
+  const head = Buffer.allocUnsafe(headBytes);
   const body = pool ? pool.take(length) : Buffer.allocUnsafe(length);
   try {
-    const { bytesRead } = await handle.read(body, 0, length, offset);
-    if (bytesRead !== length) throw new SpoolError(`the spool segment ${path} was truncated while in use`);
-    return body;
+    const { bytesRead } = await handle.readv([head, body], offset - headBytes);
+    if (bytesRead === headBytes + length && frameIntact(head, body)) return body;
+    pool?.recycle(body);
+    return 'damaged';
   } catch (error) {
     pool?.recycle(body);
-    throw error;
+    throw new SpoolError(`cannot read the spool segment ${path}: ${describeSystemError(error)}`, { cause: error });
   } finally {
     await handle.close();
   }

@@ -14,7 +14,7 @@ import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import { describeSystemError } from '../errors.js';
 import { SpoolChunkLostError, SpoolClosedError, SpoolError, type SpoolWriteError } from './errors.js';
-import { frameBytes } from './format.js';
+import { frameBytes, frameHeadBytes } from './format.js';
 import { ChunkQueue, type Entry } from './chunk-queue.js';
 import { lockSpool, type FileLock } from './lock.js';
 import { Room, type OverflowPolicy } from './room.js';
@@ -22,7 +22,7 @@ import { SegmentFiles, type FsyncPolicy } from './segment-files.js';
 import { emptySpoolStats, type SpoolStats } from './stats.js';
 import { recoverSegments } from './recover.js';
 import { readEntries } from './segment-io.js';
-import { Holdings } from './holdings.js';
+import { Holdings, type Vanished } from './holdings.js';
 
 export type { FsyncPolicy } from './segment-files.js';
 export type { OverflowPolicy } from './room.js';
@@ -176,8 +176,11 @@ export class Spool {
     this.remadeHandler = handler;
   }
 
-  /** Called for each chunk found gone with its segment file (by the segment's path): its records are lost. */
-  onVanished(handler: (segment: string) => void): void {
+  /**
+   * Called for each chunk found gone with its segment file, or changed in it (by the segment's path,
+   * and which): its records are lost.
+   */
+  onVanished(handler: (segment: string, why: Vanished) => void): void {
     this.holdings.onVanished(handler);
   }
 
@@ -214,8 +217,8 @@ export class Spool {
       for (let entry = this.chunks.take(); entry; entry = this.chunks.take()) {
         const entries = entry.body ?? (await this.readBody(entry));
         entry.body = null;
-        if (entries === null) {
-          if (entry.state === 'sent') this.holdings.vanished(entry); // not dropped (drop-oldest) while it was being read
+        if (typeof entries === 'string') {
+          if (entry.state === 'sent') this.holdings.vanished(entry, entries); // not dropped (drop-oldest) while it was being read
           continue;
         }
         const { id, count, compressed } = entry;
@@ -236,9 +239,13 @@ export class Spool {
     if (this.closed) throw new SpoolClosedError('the spool is closed');
     if (entry?.state !== 'sent') throw new SpoolError(`chunk ${id} is not waiting for its ack in the spool`);
     const body = await this.readBody(entry);
-    if (body === null) {
-      this.holdings.vanished(entry);
-      throw new SpoolChunkLostError(`the spool segment ${entry.segment.path} of chunk ${id} is gone`);
+    if (typeof body === 'string') {
+      this.holdings.vanished(entry, body);
+      throw new SpoolChunkLostError(
+        body === 'gone'
+          ? `the spool segment ${entry.segment.path} of chunk ${id} is gone`
+          : `chunk ${id} in the spool segment ${entry.segment.path} was changed since it was written`,
+      );
     }
     return body;
   }
@@ -254,16 +261,16 @@ export class Spool {
       if (held >= records) break;
       // Not from the bodies pool: these are only read here, and given back to no one.
       const body = entry.body ? Buffer.from(entry.body) : await this.readBody(entry, null);
-      if (body === null) continue;
+      if (typeof body === 'string') continue;
       out.push({ entries: body, compressed: entry.compressed });
       held += entry.count;
     }
     return out;
   }
 
-  private async readBody(entry: Entry, pool = this.options.bodies ?? null): Promise<Buffer | null> {
-    if (entry.segment.deleted) return null;
-    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, pool);
+  private async readBody(entry: Entry, pool = this.options.bodies ?? null): Promise<Buffer | 'gone' | 'damaged'> {
+    if (entry.segment.deleted) return 'gone';
+    return readEntries(entry.segment.path, entry.entriesOffset, entry.entriesLength, frameHeadBytes(entry.tag), pool);
   }
 
   /** The chunk was acked: forget it, and delete its segment once nothing in it is left. */

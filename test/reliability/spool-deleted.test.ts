@@ -1,10 +1,11 @@
 /**
- * The spool's files deleted under a running shipper by something other than audit-ship (a person,
- * a cleaner of old files under /tmp): what they held is counted lost (exit 6), never said to "stay
- * in the spool", and never holds the run open; what comes after is spooled and delivered.
+ * The spool's files deleted or changed under a running shipper by something other than audit-ship
+ * (a person, a cleaner of old files under /tmp, the disk): what they held is counted lost (exit 6),
+ * never said to "stay in the spool", never sent as records no one wrote, and never holds the run
+ * open; what comes after is spooled and delivered.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EXIT } from '../../src/cli/exit.js';
@@ -181,5 +182,45 @@ describe('spool files deleted by something else while the run uses them', () => 
     assert.equal(await ship.exit(), EXIT.ok, ship.stderr());
     ledger.assertComplete(server.ackedIds());
     assert.match(ship.stderr(), /the spool's lock \S+ was deleted while this run held it, by something other than audit-ship; made again/);
+  });
+});
+
+describe('a spool file changed by something else while the run uses it', () => {
+  it('a chunk that fails its checksum when read back: never sent, its records counted lost (exit 6), the rest delivered', async (t) => {
+    const server = await gate(t);
+    const spoolDir = join(tempDir(), 'spool');
+    const ledger = new Ledger(3000, 97);
+    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
+    ship.child.stdin!.write(ledger.text());
+    await spooled(ship, 3000);
+    // The last chunk, past the 2 MB of bodies kept in memory: it is read back from its file.
+    const last = join(
+      spoolDir,
+      readdirSync(spoolDir)
+        .filter((name) => name.endsWith('.seg'))
+        .sort()
+        .at(-1)!,
+    );
+    const data = readFileSync(last);
+    const frame = data.lastIndexOf('ASC2');
+    const records = data.readUInt32BE(frame + 12 + 4);
+    const fd = openSync(last, 'r+');
+    writeSync(fd, Buffer.from('XXXXXXXX'), 0, 8, frame + Math.floor((data.length - frame) / 2));
+    closeSync(fd);
+    await server.open();
+    const metrics = await drained(ship);
+    ship.child.stdin!.end();
+    assert.equal(await ship.exit(), EXIT.dropped, ship.stderr());
+    const summary = jsonSummary(ship.stderr());
+    assert.equal(summary.vanishedFromSpool, records, 'the records of the changed chunk counted lost');
+    assert.deepEqual(ledger.missing(server.ackedIds()), ledger.ids.slice(3000 - records), 'exactly the last chunk withheld');
+    assert.equal(server.ackedIds().length, 3000 - records, 'nothing else sent');
+    assertAccounted(summary);
+    assertSummaryMatchesMetrics(summary, metrics);
+    assert.match(ship.stderr(), /the spool file \S+\.seg was changed since audit-ship wrote it/);
+    assert.match(
+      ship.stderr(),
+      new RegExp(`exit 6: ${records} records were lost unsent: the spool files holding them in \\S+ were deleted or changed`),
+    );
   });
 });

@@ -1,6 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,6 +26,13 @@ import { chunksOf } from '../helpers/forward.js';
 
 function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
   return { dir, maxBytes: 64 * 1024 * 1024, overflow: 'block', fsync: 'always', ...extra };
+}
+
+/** Overwrites `bytes` at `offset` of the file, in place. */
+function writeAt(path: string, bytes: Buffer, offset: number): void {
+  const fd = openSync(path, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, offset);
+  closeSync(fd);
 }
 
 /** A spool directory holding `chunks` as an earlier run left them, and its one segment. */
@@ -283,6 +301,31 @@ describe('Spool', () => {
     const [second] = await drain(spool, 1);
     await spool.close();
     await assert.rejects(spool.reread(second!.id), SpoolClosedError);
+  });
+
+  it('never gives back a chunk changed on disk since it was written: counted as vanished, from next() and reread()', async () => {
+    const dir = join(tempDir(), 'spool');
+    const { chunks } = chunksOf(40, 4);
+    const spool = await Spool.open(options(dir, { cacheBytes: 0 }));
+    const lost: string[] = [];
+    spool.onVanished((segment, why) => lost.push(`${why} ${segment}`));
+    for (const c of chunks) await spool.append(c);
+    const segment = listSegments(dir)[0]!;
+    const data = readFileSync(segment.path);
+    // Once the first chunk is handed out: the second one's entries (its frame's middle), and the first one's checksum.
+    const frames = [...data.toString('latin1').matchAll(/ASC2/g)].map((m) => m.index);
+    const [first] = await drain(spool, 1);
+    writeAt(segment.path, Buffer.from('XY'), Math.floor((frames[1]! + frames[2]!) / 2));
+    writeAt(segment.path, Buffer.from([data[frames[0]! + 8]! ^ 1]), frames[0]! + 8);
+    const [next] = await drain(spool, 1);
+    assert.equal(next!.id, chunks[2]!.id, 'the changed second chunk is skipped');
+    assert.ok(next!.entries.equals(chunks[2]!.entries));
+    await assert.rejects(spool.reread(first!.id), /chunk \S+ in the spool segment \S+ was changed since it was written/);
+    assert.equal(spool.stats.vanishedChunks, 2);
+    assert.equal(spool.stats.vanishedRecords, chunks[0]!.count + chunks[1]!.count);
+    assert.deepEqual(lost, [`damaged ${segment.path}`, `damaged ${segment.path}`]);
+    assert.equal(spool.stats.records, 40 - chunks[0]!.count - chunks[1]!.count, 'the others still held');
+    await spool.close();
   });
 
   it('fails with a clear error when the directory cannot be made', async () => {
