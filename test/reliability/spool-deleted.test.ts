@@ -62,14 +62,29 @@ async function drained(ship: MeteredShip): Promise<Map<string, number>> {
 // memory, and reads the rest back from disk; one chunk in flight at a time.
 const CHUNKS = ['--chunk-records', '100', '--window', '1', '--ack-timeout', '1s', '--flush-interval', '50ms'];
 
+/**
+ * A shipper on stdin behind `gate`, given `records` records (seeded with `seed`) that wait in its
+ * spool: what each case then does to the spool's files.
+ */
+async function spooledOnStdin(
+  t: { after: (fn: () => Promise<void>) => void },
+  records: number,
+  seed: number,
+  { holding = false, extra = [] as string[] } = {},
+) {
+  const server = await gate(t, holding);
+  const spoolDir = join(tempDir(), 'spool');
+  const ledger = new Ledger(records, seed);
+  const args = ['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS];
+  const ship = await startMeteredShip([...args, ...extra]);
+  ship.child.stdin!.write(ledger.text());
+  await spooled(ship, records);
+  return { server, spoolDir, ledger, args, ship };
+}
+
 describe('spool files deleted by something else while the run uses them', () => {
   it('its segments, during an outage: their records counted lost (exit 6), the rest delivered, and the run ends', async (t) => {
-    const server = await gate(t, true);
-    const spoolDir = join(tempDir(), 'spool');
-    const ledger = new Ledger(3000, 91);
-    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
-    ship.child.stdin!.write(ledger.text());
-    await spooled(ship, 3000);
+    const { server, spoolDir, ledger, ship } = await spooledOnStdin(t, 3000, 91, { holding: true });
     for (const name of readdirSync(spoolDir)) if (name.endsWith('.seg')) unlinkSync(join(spoolDir, name));
     // The chunk held in flight is resent after its ack timeout, read back from its deleted file.
     await server.open();
@@ -91,13 +106,7 @@ describe('spool files deleted by something else while the run uses them', () => 
   // Fluentd never came back, so no chunk's turn came: the end must not count the deleted records as
   // left in the spool, where the next run would never find them.
   it('its segments, and the run ends before their turn: the bodies in memory spooled again, the rest counted lost', async (t) => {
-    const server = await gate(t);
-    const spoolDir = join(tempDir(), 'spool');
-    const ledger = new Ledger(3000, 96);
-    const args = ['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS];
-    const ship = await startMeteredShip([...args, '--retry-timeout', '1s']);
-    ship.child.stdin!.write(ledger.text());
-    await spooled(ship, 3000);
+    const { server, spoolDir, ledger, args, ship } = await spooledOnStdin(t, 3000, 96, { extra: ['--retry-timeout', '1s'] });
     for (const name of readdirSync(spoolDir)) if (name.endsWith('.seg')) unlinkSync(join(spoolDir, name));
     ship.child.stdin!.end();
     assert.equal(await ship.exit(), EXIT.leftInSpool, ship.stderr());
@@ -143,13 +152,8 @@ describe('spool files deleted by something else while the run uses them', () => 
   });
 
   it('the whole directory: made again, and what is read after it is spooled and delivered', async (t) => {
-    const server = await gate(t);
-    const spoolDir = join(tempDir(), 'spool');
-    const before = new Ledger(3000, 92);
+    const { server, spoolDir, ledger: before, ship } = await spooledOnStdin(t, 3000, 92);
     const after = new Ledger(1000, 93);
-    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
-    ship.child.stdin!.write(before.text());
-    await spooled(ship, 3000);
     rmSync(spoolDir, { recursive: true });
     await waitFor(() => existsSync(join(spoolDir, 'lock')), 'the spool and its lock made again');
     // Its first chunk goes where the last went, the deleted segment still open, and is written again
@@ -170,12 +174,7 @@ describe('spool files deleted by something else while the run uses them', () => 
   });
 
   it('its lock alone: made again, nothing lost (exit 0)', async (t) => {
-    const server = await gate(t);
-    const spoolDir = join(tempDir(), 'spool');
-    const ledger = new Ledger(500, 94);
-    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
-    ship.child.stdin!.write(ledger.text());
-    await spooled(ship, 500);
+    const { server, spoolDir, ledger, ship } = await spooledOnStdin(t, 500, 94);
     unlinkSync(join(spoolDir, 'lock'));
     await waitFor(() => existsSync(join(spoolDir, 'lock')), 'the lock made again');
     await server.open();
@@ -187,12 +186,7 @@ describe('spool files deleted by something else while the run uses them', () => 
 
 describe('a spool file changed by something else while the run uses it', () => {
   it('a chunk that fails its checksum when read back: never sent, its records counted lost (exit 6), the rest delivered', async (t) => {
-    const server = await gate(t);
-    const spoolDir = join(tempDir(), 'spool');
-    const ledger = new Ledger(3000, 97);
-    const ship = await startMeteredShip(['--port', String(server.port), '--spool-dir', spoolDir, ...CHUNKS]);
-    ship.child.stdin!.write(ledger.text());
-    await spooled(ship, 3000);
+    const { server, spoolDir, ledger, ship } = await spooledOnStdin(t, 3000, 97);
     // The last chunk, past the 2 MB of bodies kept in memory: it is read back from its file.
     const last = join(
       spoolDir,
