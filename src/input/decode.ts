@@ -59,6 +59,10 @@ export async function* readInTurns(
       // The other buffer held the chunk before this one, which the consumer is done with.
       turn ^= 1;
       reading = last || stopped() ? null : read(buffers[turn]!);
+      // Its failure (a read error, a file cut under it) is met when the loop awaits it, after the
+      // consumer is done with this chunk: marked handled meanwhile, or a consumer that waits (a
+      // full spool) let it end the process as an unhandled rejection.
+      reading?.catch(() => {});
       yield chunk;
       ended = last;
     }

@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { describeSystemError, InputReadError } from '../errors.js';
+import { count } from '../plural.js';
 import { readInTurns } from './decode.js';
 import { SNIFF_BYTES } from './sniff.js';
 import type { FileIdentity, InputSource } from './sources.js';
@@ -52,6 +53,25 @@ export function notOpenedAtItsTurn(name: string, error: unknown): InputReadError
   return new InputReadError(name, detail, 0, { cause: error });
 }
 
+/**
+ * At what looks like the file's end: whether the file was cut under the read, below where it was
+ * read (`position`, when known) or below its size when opened, as a copytruncate rotation does
+ * while a backfill reads the live file. Its end was then not reached, only lost from this name (the
+ * rotation's copy holds it), and "read to its end" would hide that. Files that say they are empty
+ * (/proc's) are not judged.
+ */
+export function refuseCut(fd: number, name: string, position: number | null, sizeAtOpen: number): void {
+  if (sizeAtOpen === 0) return;
+  const size = fstatSync(fd).size;
+  if (size >= (position ?? 0) && size >= sizeAtOpen) return;
+  const where = position === null ? '' : `, at byte ${position} of ${sizeAtOpen}`;
+  throw new InputReadError(
+    name,
+    `was cut to ${count(size, 'byte')} while it was read${where} (a copytruncate rotation?): what followed was not read, and a rotation's copy holds it`,
+    0,
+  );
+}
+
 /** Reads into `into` from `position`; the number of bytes read, 0 at the end. */
 function readAt(fd: number, into: Buffer, position: number): Promise<number> {
   return new Promise((resolve, reject) => read(fd, into, 0, into.length, position, (error, n) => (error ? reject(error) : resolve(n))));
@@ -84,6 +104,7 @@ export async function* readRegularFile(source: InputSource, path: string, start:
     const read = async (into: Buffer) => {
       const bytesRead = await readAt(fd, into, position);
       position += bytesRead;
+      if (bytesRead < into.length) refuseCut(fd, source.name, position, info.size);
       return bytesRead;
     };
     // A regular file's read comes short only at its end. One that did not reach the size the file

@@ -9,6 +9,7 @@
 import { fstatSync, read } from 'node:fs';
 import { InputError } from '../errors.js';
 import { byteCounter, readable, readInTurns, sniffedStream } from './decode.js';
+import { refuseCut } from './file-io.js';
 import type { InputSource } from './sources.js';
 import { SocketStdin } from './stdin-socket.js';
 
@@ -56,16 +57,20 @@ async function* decodedStdin(
  */
 export function stdinFileSource(fd: number): InputSource {
   let stopped = false;
+  const sizeAtOpen = fstatSync(fd).size;
+  // Where the file's offset stood when the run began is not known (`(head -5; audit-ship) < FILE`),
+  // so a cut is judged against its size then.
+  const read = async (into: Buffer) => {
+    const bytesRead = await readAt(fd, into);
+    if (bytesRead < into.length) refuseCut(fd, '<stdin>', null, sizeAtOpen);
+    return bytesRead;
+  };
   const source: InputSource = {
     ...unreadStdin(),
     chunks: () =>
       decodedStdin(
         source,
-        readInTurns(
-          source,
-          (into) => readAt(fd, into),
-          () => stopped,
-        ),
+        readInTurns(source, read, () => stopped),
         () => stopped,
       ),
     close() {

@@ -31,14 +31,15 @@ export function killAfterTest(child: ChildProcess, kill = () => void child.kill(
   child.once('exit', () => running.delete(child));
 }
 
-export function startShip(args: string[], env: NodeJS.ProcessEnv = {}): ShipChild {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: cliEnv(env) });
+/** The CLI as a child; its stdin a pipe, or the open file `stdinFd` (`audit-ship < FILE`). */
+export function startShip(args: string[], env: NodeJS.ProcessEnv = {}, stdinFd?: number): ShipChild {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'], env: cliEnv(env) });
   killAfterTest(child);
   let stderr = '';
   let stdout = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stdin!.on('error', () => {});
+  child.stdin?.on('error', () => {});
   const exited = once(child, 'exit') as Promise<[number | null]>;
   return {
     child,
@@ -46,7 +47,7 @@ export function startShip(args: string[], env: NodeJS.ProcessEnv = {}): ShipChil
     stdout: () => stdout,
     exit: async (signal) => {
       if (signal) child.kill(signal);
-      else child.stdin!.end();
+      else child.stdin?.end();
       const [code] = await exited;
       return code;
     },
@@ -94,11 +95,13 @@ export interface MeteredShip extends ShipChild {
   scrape: () => Promise<Map<string, number>>;
   /** Scrapes until records acked reach `count`, and returns that scrape. */
   settled: (count: number) => Promise<Map<string, number>>;
+  /** Asks /readyz until its answer includes `text`. */
+  unreadyWith: (text: string) => Promise<void>;
 }
 
 /** `startShip` with the metrics endpoint on and a JSON summary, ready once the endpoint is. */
-export async function startMeteredShip(args: string[], env: NodeJS.ProcessEnv = {}): Promise<MeteredShip> {
-  const ship = startShip([...args, '--metrics-port', '0', '--summary', 'json'], env);
+export async function startMeteredShip(args: string[], env: NodeJS.ProcessEnv = {}, stdinFd?: number): Promise<MeteredShip> {
+  const ship = startShip([...args, '--metrics-port', '0', '--summary', 'json'], env, stdinFd);
   const address = () => /metrics on (http:\/\/\S+)\/metrics/.exec(ship.stderr())?.[1];
   await waitFor(() => address() !== undefined, 'the metrics endpoint');
   const scrape = async () => metricSamples(await (await fetch(`${address()}/metrics`)).text());
@@ -111,6 +114,9 @@ export async function startMeteredShip(args: string[], env: NodeJS.ProcessEnv = 
         if (m.get('audit_ship_records_acked_total') === count && m.get('audit_ship_spool_records') === 0) return m;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+    },
+    unreadyWith: async (text) => {
+      while (!(await (await fetch(`${address()}/readyz`)).text()).includes(text)) await new Promise((resolve) => setTimeout(resolve, 20));
     },
   };
 }

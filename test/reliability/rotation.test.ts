@@ -7,7 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, createWriteStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  createWriteStream,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
@@ -15,7 +25,8 @@ import { EXIT } from '../../src/cli/exit.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { startShip, waitFor } from '../helpers/ship-cli.js';
+import { FaultServer } from '../helpers/fault-server.js';
+import { jsonSummary, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 
 const receiver = receivers();
 
@@ -36,6 +47,28 @@ async function shippedLog(records: number, seed: number): Promise<{ dir: string;
   writeFileSync(file, first.text());
   first.assertComplete((await ship(cp, [file])).ids);
   return { dir, file, cp, first };
+}
+
+/**
+ * A server that holds every ack until `release()` (the chunks it held come again after
+ * --ack-timeout, and are acked then); `ackedIds` gives each acked chunk's records once.
+ */
+async function heldAcks(t: { after: (fn: () => Promise<void>) => void }) {
+  let holding = true;
+  const acked = new Set<string>();
+  const server = new FaultServer((ctx) => {
+    if (holding) return 'hold';
+    acked.add(ctx.chunk);
+    return 'ack';
+  });
+  const port = await server.listen();
+  t.after(() => server.close());
+  const ackedChunks = () => new Map(server.chunks.filter((c) => acked.has(c.chunk)).map((c) => [c.chunk, c])).values();
+  return {
+    port,
+    release: () => void (holding = false),
+    ackedIds: () => [...ackedChunks()].flatMap((c) => c.records.map((r) => r.record.RequestID as string)),
+  };
 }
 
 /** The same records with other RequestIDs of the same length: a different file of exactly the same size. */
@@ -91,6 +124,42 @@ describe('--checkpoint and rotated files', () => {
     assert.match(second.stderr, /audit\.log\.1: is .*audit\.log renamed \(same device, inode and first bytes\): resuming after line 1000/);
     assert.deepEqual(second.ids, [...all.ids.slice(1000), ...fresh.ids], 'no record twice, none missed');
   });
+
+  // A backfill reading the live log when logrotate's copytruncate runs: the lines after the read
+  // position are in the copy, no longer under the name. "Read to its end" (exit 0) hid them.
+  for (const stdin of [false, true]) {
+    const what = stdin ? 'stdin redirected from a file' : 'a file';
+    it(`${what} cut under the read (copytruncate) stops at its last whole line, exit 4${stdin ? '' : '; the copy resumes there'}`, async (t) => {
+      const dir = tempDir();
+      const file = join(dir, 'audit.log');
+      const cp = join(dir, 'cp.json');
+      const ledger = new Ledger(5000, stdin ? 62 : 61);
+      writeFileSync(file, ledger.text());
+      const server = await heldAcks(t);
+      const args = ['--port', String(server.port), '--chunk-records', '100', '--spool-max-bytes', '1m', '--ack-timeout', '1s'];
+      const fd = openSync(file, 'r');
+      t.after(() => closeSync(fd));
+      const run = stdin ? await startMeteredShip(args, {}, fd) : await startMeteredShip([...args, '--checkpoint', cp, file]);
+      await run.unreadyWith('the spool is full'); // reading waits for acks, partway through the file
+      copyFileSync(file, `${file}.1`);
+      truncateSync(file, 0);
+      server.release();
+      assert.equal(await run.exit(), EXIT.inputUnread, run.stderr());
+      const where = stdin
+        ? '<stdin>: was cut to 0 bytes while it was read'
+        : 'audit\\.log: was cut to 0 bytes while it was read, at byte \\d+ of \\d+';
+      assert.match(run.stderr(), new RegExp(`${where} \\(a copytruncate rotation\\?\\): what followed was not read`));
+      const summary = jsonSummary(run.stderr());
+      assert.equal(summary.invalid, 0, 'the line the cut split is not called invalid');
+      const shipped = ledger.ids.slice(0, summary.valid);
+      assert.deepEqual(server.ackedIds(), shipped, 'the lines before the cut, in order');
+      assert.ok(shipped.length < 5000);
+      if (stdin) return;
+      const again = await ship(cp, [`${file}.1`, file]);
+      assert.match(again.stderr, new RegExp(`audit\\.log\\.1: .*resuming after line ${shipped.length}`));
+      assert.deepEqual(again.ids, ledger.ids.slice(shipped.length), 'the copy shipped from the cut on: every record once');
+    });
+  }
 
   for (const gzip of [false, true]) {
     it(`a ${gzip ? '.gz' : 'file'} rotated while an earlier input is read is refused at its turn; a re-run ships both files once`, async () => {
