@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_KUBECTL_MAX_STREAMS } from '../input/kube/defaults.js';
+import { DEFAULT_KUBECTL_MAX_STREAMS, DEFAULT_KUBECTL_SILENCE_MS } from '../input/kube/defaults.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../input/lines.js';
 import type { TimeBound } from '../schema/timestamp.js';
 import type { FsyncPolicy, OverflowPolicy } from '../spool/spool.js';
@@ -33,6 +33,7 @@ export interface ShipOptions extends ForwardCliOptions {
   kubectl?: string;
   kubectlCommand: string;
   kubectlMaxStreams: number;
+  kubectlSilence: number;
   kubernetesMetadata: boolean;
   timeSource: 'record' | 'now';
   since?: TimeBound;
@@ -89,6 +90,12 @@ export function shipOptions(): Option[] {
     new Option('--kubectl-max-streams <n>', 'pod containers followed at once (one kubectl each); more wait for a free one')
       .default(DEFAULT_KUBECTL_MAX_STREAMS)
       .argParser(integer(1, 1000)),
+    new Option(
+      '--kubectl-silence <duration>',
+      'a pod container followed that gives nothing new this long is read again from its position (the wait doubles while it stays quiet); 0: never',
+    )
+      .default(DEFAULT_KUBECTL_SILENCE_MS, '30s')
+      .argParser(duration(0)),
     new Option('--kubernetes-metadata', 'add kubernetes.{namespace,pod,container} to each record read with --kubectl').default(false),
     new Option('--time-source <source>', "event time: the record's Timestamp, or the time it is read")
       .choices(['record', 'now'])

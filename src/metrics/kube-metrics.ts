@@ -35,6 +35,13 @@ export function registerKubeMetrics(registry: Registry, kube: KubeStatus): void 
   counter(
     registry,
     kube,
+    'audit_ship_kubectl_quiet_restarts_total',
+    'Of those, follows stopped for giving nothing new for --kubectl-silence (a follow can go quiet when the node rotates the log).',
+    (k) => k.quietRestarts(),
+  );
+  counter(
+    registry,
+    kube,
     'audit_ship_kubectl_streams_ended_total',
     'Pod container streams read to their end (the pod deleted or finished).',
     (k) => k.ended,

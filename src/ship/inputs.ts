@@ -31,6 +31,7 @@ export async function openInputs(
       target: options.kubectl,
       command: options.kubectlCommand,
       maxStreams: options.kubectlMaxStreams,
+      silenceMs: options.kubectlSilence,
       backoff: { initialMs: 500, maxMs: 30_000 },
       recentIds: DEFAULT_KUBECTL_RECENT_IDS,
       maxLineBytes: options.maxLineBytes,

@@ -77,7 +77,7 @@ describe('docs', () => {
       spool: emptySpoolStats(),
       sender: new Sender(senderOptions(24224)),
       spoolMaxBytes: 1024,
-      kube: { streams: () => [], restarts: () => 0, ended: 0, positionsWaitingForRoom: () => false },
+      kube: { streams: () => [], restarts: () => 0, quietRestarts: () => 0, ended: 0, positionsWaitingForRoom: () => false },
       diskWaits: () => ({ spool: false }),
     });
     // prom-client's default process_* and nodejs_* metrics are documented as a family, in one sentence.

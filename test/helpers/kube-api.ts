@@ -47,6 +47,8 @@ interface Follower {
   end: () => void;
   /** Set by cut(): the next line is sent halfway and the stream ends. */
   cut: boolean;
+  /** Set by quietStreams(): open, and sent nothing more. */
+  quiet: boolean;
   /** Log bytes waiting for the connection to take them. */
   unsent: () => number;
 }
@@ -249,7 +251,16 @@ export class FakeKubeApi {
     this.linesAtLastNs++;
     const line = { ns: ns + this.pods.get(podName)!.clockOffsetNs, text };
     instance.lines.push(line);
-    for (const f of this.followers) if (f.instance === instance) f.send(line);
+    for (const f of this.followers) if (f.instance === instance && !f.quiet) f.send(line);
+  }
+
+  /**
+   * Every follow stream open now goes quiet: it stays open and gets no more lines, as one does when
+   * the node rotates the log under a kubelet that follows the file rotated away. A new request gets
+   * every line.
+   */
+  quietStreams(): void {
+    for (const f of this.followers) f.quiet = true;
   }
 
   /** The container crashes: its followers' streams end, and a new instance starts (restartCount + 1). */
@@ -454,6 +465,7 @@ export class FakeKubeApi {
       container,
       instance,
       cut: false,
+      quiet: false,
       unsent: () => queuedBytes,
       send: (line) => {
         const text = format(line);

@@ -13,6 +13,8 @@ import { exited, isDenied, isPermanent, notInstalled, startKubectl } from './kub
 import { lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
 import type { PodInfo } from './pod-watch.js';
 import { count } from '../../plural.js';
+import { SilenceWatch, silenceWaitMs } from './silence.js';
+import { span } from '../../span.js';
 
 export type StreamState = 'waiting' | 'following' | 'backing-off' | 'ended';
 
@@ -28,6 +30,8 @@ export interface StreamContext {
   onMessage: (line: string) => void;
   /** Takes the small reads of every stream at once (src/input/kube/coalesced-read.ts). */
   ticker: ReadTicker;
+  /** A follow that hears nothing this long starts again from its position (0: never; src/input/kube/silence.ts). */
+  silenceMs: number;
 }
 
 /** How long a superseded stream's kubectl run may go on before it is stopped (see supersede()). */
@@ -40,6 +44,8 @@ interface RunEnd {
   code: number | null;
   error: string;
   read: number;
+  /** Ended by audit-ship, for hearing nothing for `silentFor` ms. */
+  silentFor: number | null;
 }
 
 /** Where a run starts reading: lines up to this time (`at` of them at it) were read before. */
@@ -58,9 +64,13 @@ function compareTimes(a: Buffer, b: Buffer): number {
 export class ContainerStream {
   state: StreamState = 'waiting';
   restarts = 0;
+  /** Of the restarts, those of a follow stopped for giving nothing new (src/input/kube/silence.ts). */
+  quietRestarts = 0;
   linesRead = 0;
   records = 0;
   private child: ChildProcess | null = null;
+  /** Follows in a row that ended in silence without a new line: each doubles the next one's wait. */
+  private silentRuns = 0;
   /** A cut line seen at the end of a run: if the next run ends with the same one, it is whole. */
   private lastCut: Buffer | null = null;
   /**
@@ -147,12 +157,18 @@ export class ContainerStream {
         return;
       }
       if (end.read > 0 || performance.now() - started >= HEALTHY_RUN_MS) backoff.reset();
+      // The wait doubles only over runs that read nothing new: a new line brings it back to the start.
+      this.silentRuns = end.silentFor === null || end.read > 0 ? 0 : this.silentRuns + 1;
       const delay = backoff.next();
       this.state = 'backing-off';
       this.restarts++;
+      if (end.silentFor !== null) this.quietRestarts++;
+      const why =
+        end.silentFor === null
+          ? `kubectl logs ended (${end.error || `code ${end.code}`})`
+          : `nothing new for ${span(end.silentFor)} (a follow can go quiet when the node rotates the log): kubectl logs stopped`;
       this.context.onMessage(
-        `audit-ship: ${this.key}: kubectl logs ended (${end.error || `code ${end.code}`}); again in ${(delay / 1000).toFixed(1)} s` +
-          (this.position ? ` from ${this.position.time}` : ''),
+        `audit-ship: ${this.key}: ${why}; again in ${(delay / 1000).toFixed(1)} s` + (this.position ? ` from ${this.position.time}` : ''),
       );
       await sleep(delay, signal);
     }
@@ -181,6 +197,8 @@ export class ContainerStream {
     );
     this.child = child;
     const ended = exited(child);
+    const waitMs = silenceWaitMs(this.context.silenceMs, this.silentRuns);
+    const silence = extra[0] === '-f' && this.context.silenceMs > 0 ? new SilenceWatch(waitMs, () => child.kill('SIGTERM')) : null;
     const skip: Skip | null = this.at > 0 ? { time: Buffer.from(this.time), at: this.at, seen: 0 } : null;
     let read = 0;
     // The line being read, in pieces of the chunks it spans (kubectl's chunks are never reused).
@@ -188,6 +206,7 @@ export class ContainerStream {
     let pendingBytes = 0;
     let over = false;
     const take = (chunk: Buffer): Promise<void> | null => {
+      silence?.heard();
       // What is passed on: runs of whole lines read as they stand in the chunk (no copy), and
       // lines joined from pieces.
       const parts: Buffer[] = [];
@@ -231,14 +250,16 @@ export class ContainerStream {
       }
       if (run >= 0) parts.push(chunk.subarray(run, start));
       if (parts.length === 0) return null;
-      return this.context.push(this, parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.position);
+      const room = this.context.push(this, parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.position);
+      return room && silence ? silence.held(room) : room;
     };
     await readCoalesced(child.stdout!, take, this.context.ticker);
     const end = await ended;
+    silence?.stop();
     this.child = null;
     if (end.enoent) throw notInstalled(this.context.command);
     read += await this.endOfRun(pendingBytes > 0 ? Buffer.concat(pending) : null, skip);
-    return { code: end.code, error, read };
+    return { code: end.code, error, read, silentFor: silence?.silenced ? waitMs : null };
   }
 
   /**

@@ -7,3 +7,5 @@
 export const DEFAULT_KUBECTL_RECENT_IDS = 20_000;
 /** Pod containers followed at once, one kubectl each (--kubectl-max-streams). */
 export const DEFAULT_KUBECTL_MAX_STREAMS = 32;
+/** A follow that hears nothing this long starts again from its position (--kubectl-silence). */
+export const DEFAULT_KUBECTL_SILENCE_MS = 30_000;

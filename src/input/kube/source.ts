@@ -24,6 +24,8 @@ export interface KubeSourceOptions {
   target: string;
   command: string;
   maxStreams: number;
+  /** A follow that hears nothing this long starts again from its position (0: never). */
+  silenceMs: number;
   backoff: BackoffOptions;
   recentIds: number;
   maxLineBytes: number;
@@ -46,6 +48,8 @@ export interface KubeStatus {
   streams(): readonly ContainerStream[];
   /** Restarts of every stream so far, ended ones included. */
   restarts(): number;
+  /** Of those, the follows stopped for giving nothing new for --kubectl-silence. */
+  quietRestarts(): number;
   ended: number;
   /** A save of the positions waits for disk room now. */
   positionsWaitingForRoom(): boolean;
@@ -85,11 +89,13 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   let rooms: (() => void)[] = [];
   let failure: Error | null = null;
   let pastRestarts = 0;
+  let pastQuietRestarts = 0;
   let seenPod = false;
   const missing = target.container === null ? null : new MissingContainers(target.container, options.onMessage);
   const status: KubeStatus = {
     streams: () => [...streams.values()],
     restarts: () => pastRestarts + [...streams.values()].reduce((n, s) => n + s.restarts, 0),
+    quietRestarts: () => pastQuietRestarts + [...streams.values()].reduce((n, s) => n + s.quietRestarts, 0),
     ended: 0,
     positionsWaitingForRoom: () => positions?.waitingForRoom ?? false,
   };
@@ -114,6 +120,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
     maxLineBytes: options.maxLineBytes,
     onMessage: options.onMessage,
     ticker: new ReadTicker(options.readTickMs),
+    silenceMs: options.silenceMs,
     /** Queues the lines; a promise of room when the queue is over its bytes, null while there is room. */
     push(stream: ContainerStream, lines: Buffer, position: StreamPosition | null): Promise<void> | null {
       queue.push({ stream, lines, position });
@@ -135,6 +142,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
         if (stream.state === 'ended' && !abort.signal.aborted) {
           status.ended++;
           pastRestarts += stream.restarts;
+          pastQuietRestarts += stream.quietRestarts;
           streams.delete(stream.key);
           if (stream.pod.deleted) saved().forget(stream.key);
           const replacement = identities.ended(stream);

@@ -224,6 +224,55 @@ describe('audit-ship --kubectl streams', { skip: kubectlMissing() ?? false }, ()
   });
 });
 
+describe('audit-ship --kubectl silence', { skip: kubectlMissing() ?? false }, () => {
+  it('starts a follow that went quiet again from its position (--kubectl-silence), doubling the wait while the pod is idle', async (t) => {
+    const api = await new FakeKubeApi().start();
+    t.after(() => api.close());
+    api.addPod('sd-a', LABELS);
+    const r = await receiver();
+    const ledger = new Ledger(60, 153);
+    const ship = await startMeteredShip(
+      ['--kubectl', 'pod/sd-a', '--kubectl-silence', '1s', '--port', String(r.port), '--flush-interval', '50ms'],
+      {
+        ...api.kubectlEnv(),
+        AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
+      },
+    );
+    await waitFor(() => api.openStreams === 1, 'the follow open');
+    for (const line of ledger.lines.slice(0, 20)) api.write('sd-a', line.trimEnd());
+    await waitFor(() => r.requestIds().length === 20, 'the first lines');
+    // The node rotates the log: the open follow stays open and gets nothing more.
+    api.quietStreams();
+    for (const line of ledger.lines.slice(20)) api.write('sd-a', line.trimEnd());
+    await waitFor(() => ledger.missing(r.requestIds()).length === 0, 'the lines written after it went quiet');
+    const quiet =
+      /default\/sd-a\/main: nothing new for (\S+ \S+) \(a follow can go quiet when the node rotates the log\): kubectl logs stopped; again in/g;
+    assert.deepEqual(
+      [...ship.stderr().matchAll(quiet)].map((m) => m[1]),
+      ['1 s'],
+      ship.stderr(),
+    );
+    // Idle now: the run that read the missed lines and the one after it wait 1 s (a new line came
+    // before each), and the next 2 s.
+    await waitFor(() => [...ship.stderr().matchAll(quiet)].length === 4, 'three more quiet waits');
+    assert.deepEqual(
+      [...ship.stderr().matchAll(quiet)].map((m) => m[1]),
+      ['1 s', '1 s', '1 s', '2 s'],
+      ship.stderr(),
+    );
+    const m = await ship.scrape();
+    assert.ok(m.get('audit_ship_kubectl_quiet_restarts_total')! >= 4);
+    assert.equal(
+      m.get('audit_ship_kubectl_stream_restarts_total'),
+      m.get('audit_ship_kubectl_quiet_restarts_total'),
+      'every restart a quiet one',
+    );
+    assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
+    ledger.assertComplete(r.requestIds());
+    assert.equal(r.requestIds().length, 60, 'nothing twice');
+  });
+});
+
 describe('audit-ship --kubectl positions', { skip: kubectlMissing() ?? false }, () => {
   it('moves the position of a pod that writes no audit record, so a restart does not read it again', async (t) => {
     const api = await new FakeKubeApi().start();
