@@ -253,9 +253,12 @@ export class ContainerStream {
       const room = this.context.push(this, parts.length === 1 ? parts[0]! : Buffer.concat(parts), this.position);
       return room && silence ? silence.held(room) : room;
     };
-    await readCoalesced(child.stdout!, take, this.context.ticker);
+    try {
+      await readCoalesced(child.stdout!, take, this.context.ticker);
+    } finally {
+      silence?.stop();
+    }
     const end = await ended;
-    silence?.stop();
     this.child = null;
     if (end.enoent) throw notInstalled(this.context.command);
     read += await this.endOfRun(pendingBytes > 0 ? Buffer.concat(pending) : null, skip);
