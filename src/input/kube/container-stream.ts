@@ -137,8 +137,12 @@ export class ContainerStream {
     const backoff = new Backoff(this.context.backoff);
     // A deleted pod's logs are gone, and pod/NAME may name its successor already (a StatefulSet's):
     // no run starts for it, whether the watch said so or a successor superseded it.
+    // A follow stopped for its silence, with the container not restarted since it began, needs no
+    // look at the previous instance: half the kubectl runs an idle pod costs.
+    let quietSince: number | null = null;
     while (!signal.aborted && !this.pod.deleted) {
-      if (this.position !== null || (this.pod.restarts.get(this.container) ?? 0) > 0) {
+      const instances = this.pod.restarts.get(this.container) ?? 0;
+      if ((this.position !== null || instances > 0) && quietSince !== instances) {
         const previous = await this.read(['--previous']);
         if (previous.read > 0)
           this.context.onMessage(`audit-ship: ${this.key}: read ${count(previous.read, 'line')} of its previous instance`);
@@ -147,6 +151,7 @@ export class ContainerStream {
       this.state = 'following';
       const started = performance.now();
       const end = await this.read(['-f']);
+      quietSince = end.silentFor === null ? null : instances;
       if (signal.aborted) break;
       // No right to read logs (a Role without pods/log) holds for every pod: the stream used to end
       // there, never tried again, and the run went on following nothing. Stopping lets a restart

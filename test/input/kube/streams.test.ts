@@ -270,6 +270,11 @@ describe('audit-ship --kubectl silence', { skip: kubectlMissing() ?? false }, ()
     assert.equal(await ship.exit('SIGTERM'), 0, ship.stderr());
     ledger.assertComplete(r.requestIds());
     assert.equal(r.requestIds().length, 60, 'nothing twice');
+    assert.equal(
+      api.requests.filter((q) => q.includes('previous=true')).length,
+      0,
+      'the container never restarted: no look at a previous one',
+    );
   });
 });
 
