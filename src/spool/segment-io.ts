@@ -50,6 +50,16 @@ export async function sealSegmentFile(handle: FileHandle, sync: boolean): Promis
   await handle.close().catch(() => {});
 }
 
+/** Fills `buffer` from `position` on, read after read (a network file system may give less at a time); false at the file's end. */
+async function readFully(handle: FileHandle, buffer: Buffer, position: number): Promise<boolean> {
+  for (let at = 0; at < buffer.length;) {
+    const { bytesRead } = await handle.read(buffer, at, buffer.length - at, position + at);
+    if (bytesRead === 0) return false;
+    at += bytesRead;
+  }
+  return true;
+}
+
 /**
  * A chunk's entries, read back from its segment with the rest of its frame (`headBytes` before
  * them) and checked against the frame's checksum: `gone` when the segment file is, `damaged` when
@@ -72,8 +82,8 @@ export async function readEntries(
   const head = Buffer.allocUnsafe(headBytes);
   const body = pool ? pool.take(length) : Buffer.allocUnsafe(length);
   try {
-    const { bytesRead } = await handle.readv([head, body], offset - headBytes);
-    if (bytesRead === headBytes + length && frameIntact(head, body)) return body;
+    const whole = (await readFully(handle, head, offset - headBytes)) && (await readFully(handle, body, offset));
+    if (whole && frameIntact(head, body)) return body;
     pool?.recycle(body);
     return 'damaged';
   } catch (error) {
