@@ -10,11 +10,10 @@ import { Backoff, sleep, type BackoffOptions } from '../../backoff.js';
 import { readCoalesced, withoutReadAhead, type ReadTicker } from './coalesced-read.js';
 import { InputError } from '../../errors.js';
 import { exited, isDenied, isPermanent, notInstalled, startKubectl } from './kubectl-run.js';
-import { lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
+import { compareTimes, lineTimeInto, TIME_BYTES, type StreamPosition } from './positions.js';
 import type { PodInfo } from './pod-watch.js';
 import { count } from '../../plural.js';
-import { SilenceWatch, silenceWaitMs } from './silence.js';
-import { span } from '../../span.js';
+import { QuietRuns, SilenceWatch } from './silence.js';
 
 export type StreamState = 'waiting' | 'following' | 'backing-off' | 'ended';
 
@@ -55,22 +54,14 @@ interface Skip {
   seen: number;
 }
 
-/** -1, 0 or 1 as the normalised times `a` and `b` compare. */
-function compareTimes(a: Buffer, b: Buffer): number {
-  for (let i = 0; i < TIME_BYTES; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
-}
-
 export class ContainerStream {
   state: StreamState = 'waiting';
   restarts = 0;
-  /** Of the restarts, those of a follow stopped for giving nothing new (src/input/kube/silence.ts). */
-  quietRestarts = 0;
   linesRead = 0;
   records = 0;
   private child: ChildProcess | null = null;
-  /** Follows in a row that ended in silence without a new line: each doubles the next one's wait. */
-  private silentRuns = 0;
+  /** Its follows stopped for giving nothing new, and the next one's wait (src/input/kube/silence.ts). */
+  readonly quiet: QuietRuns;
   /** A cut line seen at the end of a run: if the next run ends with the same one, it is whole. */
   private lastCut: Buffer | null = null;
   /**
@@ -89,6 +80,7 @@ export class ContainerStream {
     position: StreamPosition | null,
     private readonly context: StreamContext,
   ) {
+    this.quiet = new QuietRuns(context.silenceMs);
     if (position) {
       this.time.write(position.time, 0, TIME_BYTES, 'latin1');
       this.at = position.at;
@@ -137,12 +129,9 @@ export class ContainerStream {
     const backoff = new Backoff(this.context.backoff);
     // A deleted pod's logs are gone, and pod/NAME may name its successor already (a StatefulSet's):
     // no run starts for it, whether the watch said so or a successor superseded it.
-    // A follow stopped for its silence, with the container not restarted since it began, needs no
-    // look at the previous instance: half the kubectl runs an idle pod costs.
-    let quietSince: number | null = null;
     while (!signal.aborted && !this.pod.deleted) {
       const instances = this.pod.restarts.get(this.container) ?? 0;
-      if ((this.position !== null || instances > 0) && quietSince !== instances) {
+      if ((this.position !== null || instances > 0) && this.quiet.needsPrevious(instances)) {
         const previous = await this.read(['--previous']);
         if (previous.read > 0)
           this.context.onMessage(`audit-ship: ${this.key}: read ${count(previous.read, 'line')} of its previous instance`);
@@ -151,7 +140,6 @@ export class ContainerStream {
       this.state = 'following';
       const started = performance.now();
       const end = await this.read(['-f']);
-      quietSince = end.silentFor === null ? null : instances;
       if (signal.aborted) break;
       // No right to read logs (a Role without pods/log) holds for every pod: the stream used to end
       // there, never tried again, and the run went on following nothing. Stopping lets a restart
@@ -162,16 +150,10 @@ export class ContainerStream {
         return;
       }
       if (end.read > 0 || performance.now() - started >= HEALTHY_RUN_MS) backoff.reset();
-      // The wait doubles only over runs that read nothing new: a new line brings it back to the start.
-      this.silentRuns = end.silentFor === null || end.read > 0 ? 0 : this.silentRuns + 1;
       const delay = backoff.next();
       this.state = 'backing-off';
       this.restarts++;
-      if (end.silentFor !== null) this.quietRestarts++;
-      const why =
-        end.silentFor === null
-          ? `kubectl logs ended (${end.error || `code ${end.code}`})`
-          : `nothing new for ${span(end.silentFor)} (a follow can go quiet when the node rotates the log): kubectl logs stopped`;
+      const why = this.quiet.ended(end.silentFor, end.read, instances) ?? `kubectl logs ended (${end.error || `code ${end.code}`})`;
       this.context.onMessage(
         `audit-ship: ${this.key}: ${why}; again in ${(delay / 1000).toFixed(1)} s` + (this.position ? ` from ${this.position.time}` : ''),
       );
@@ -202,8 +184,8 @@ export class ContainerStream {
     );
     this.child = child;
     const ended = exited(child);
-    const waitMs = silenceWaitMs(this.context.silenceMs, this.silentRuns);
-    const silence = extra[0] === '-f' && this.context.silenceMs > 0 ? new SilenceWatch(waitMs, () => child.kill('SIGTERM')) : null;
+    const waitMs = this.quiet.waitMs;
+    const silence = extra[0] === '-f' && waitMs > 0 ? new SilenceWatch(waitMs, () => child.kill('SIGTERM')) : null;
     const skip: Skip | null = this.at > 0 ? { time: Buffer.from(this.time), at: this.at, seen: 0 } : null;
     let read = 0;
     // The line being read, in pieces of the chunks it spans (kubectl's chunks are never reused).

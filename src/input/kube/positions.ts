@@ -55,6 +55,12 @@ const ZERO = 0x30;
 const UTC_SECONDS = Buffer.from('0000-00-00T00:00:00', 'latin1');
 const isDigit = (b: number) => b >= ZERO && b <= 0x39;
 
+/** -1, 0 or 1 as the normalised times `a` and `b` compare. */
+export function compareTimes(a: Buffer, b: Buffer): number {
+  for (let i = 0; i < TIME_BYTES; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+}
+
 /**
  * The kubelet time at the start of the `--timestamps` line at `start` of `buf`, normalised into
  * `out` (TIME_BYTES long); false if the line has none. Written into a buffer, not returned as a

@@ -9,6 +9,8 @@
  * pod costs a kubectl run now and then, and a pod that writes again is watched closely again.
  */
 
+import { span } from '../../span.js';
+
 /** The wait doubles at most this many times: 30 s becomes 32 minutes. */
 export const MAX_SILENCE_DOUBLINGS = 6;
 
@@ -59,5 +61,45 @@ export class SilenceWatch {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+}
+
+/** A container's follows, run after run: how long the next may hear nothing, and what ended them. */
+export class QuietRuns {
+  /** Follows stopped for their silence, all told. */
+  restarts = 0;
+  /** Follows in a row stopped for their silence without a new line: each doubles the next wait. */
+  private inARow = 0;
+  /** The container's restart count when the last follow, stopped for its silence, began; null after any other end. */
+  private since: number | null = null;
+
+  /** `baseMs`: --kubectl-silence (0: never). */
+  constructor(private readonly baseMs: number) {}
+
+  /** The next follow's wait; 0 for none. */
+  get waitMs(): number {
+    return this.baseMs === 0 ? 0 : silenceWaitMs(this.baseMs, this.inARow);
+  }
+
+  /**
+   * Whether a restart looks at the container's previous instance first: not after a follow stopped
+   * for its silence with the container not restarted since it began (half the kubectl runs an idle
+   * pod costs).
+   */
+  needsPrevious(instances: number): boolean {
+    return this.since !== instances;
+  }
+
+  /**
+   * A follow begun at restart count `instances` ended, stopped for hearing nothing for `silentFor`
+   * ms or not (null), after reading `read` new lines. The wait doubles only over runs that read
+   * nothing new: a new line brings it back to the start. Returns what stopped it, for the note.
+   */
+  ended(silentFor: number | null, read: number, instances: number): string | null {
+    this.since = silentFor === null ? null : instances;
+    this.inARow = silentFor === null || read > 0 ? 0 : this.inARow + 1;
+    if (silentFor === null) return null;
+    this.restarts++;
+    return `nothing new for ${span(silentFor)} (a follow can go quiet when the node rotates the log): kubectl logs stopped`;
   }
 }

@@ -95,7 +95,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
   const status: KubeStatus = {
     streams: () => [...streams.values()],
     restarts: () => pastRestarts + [...streams.values()].reduce((n, s) => n + s.restarts, 0),
-    quietRestarts: () => pastQuietRestarts + [...streams.values()].reduce((n, s) => n + s.quietRestarts, 0),
+    quietRestarts: () => pastQuietRestarts + [...streams.values()].reduce((n, s) => n + s.quiet.restarts, 0),
     ended: 0,
     positionsWaitingForRoom: () => positions?.waitingForRoom ?? false,
   };
@@ -142,7 +142,7 @@ export function kubeSource(options: KubeSourceOptions): InputSource {
         if (stream.state === 'ended' && !abort.signal.aborted) {
           status.ended++;
           pastRestarts += stream.restarts;
-          pastQuietRestarts += stream.quietRestarts;
+          pastQuietRestarts += stream.quiet.restarts;
           streams.delete(stream.key);
           if (stream.pod.deleted) saved().forget(stream.key);
           const replacement = identities.ended(stream);
