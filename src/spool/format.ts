@@ -64,14 +64,13 @@ export function frameHeadBytes(tag: string | null): number {
  */
 export function frameIntact(head: Buffer, entries: Buffer): boolean {
   if (head.length < FRAME_HEADER_BYTES + BODY_PREFIX_BYTES) return false;
-  const kind = head[3];
-  if (head.compare(MAGIC_STEM, 0, 3, 0, 3) !== 0 || (kind !== UNTAGGED && kind !== TAGGED)) return false;
+  if (!startsFrame(head, 0)) return false;
   if (head.readUInt32BE(4) !== head.length - FRAME_HEADER_BYTES + entries.length) return false;
   return crc32(entries, crc32(head.subarray(FRAME_HEADER_BYTES))) === head.readUInt32BE(8);
 }
 
 export function frameBytes(chunk: Chunk): number {
-  return FRAME_HEADER_BYTES + BODY_PREFIX_BYTES + Buffer.byteLength(chunk.tag ?? '') + chunk.entries.length;
+  return frameHeadBytes(chunk.tag ?? null) + chunk.entries.length;
 }
 
 /** A good frame found by a scan: where its entries are, and what chunk they make. */
@@ -99,11 +98,17 @@ export interface ScanResult {
   damage: Damage[];
 }
 
+/** Whether `data` holds a frame's magic at `offset`, of either kind. */
+function startsFrame(data: Buffer, offset: number): boolean {
+  const kind = data[offset + 3];
+  return data.compare(MAGIC_STEM, 0, 3, offset, offset + 3) === 0 && (kind === UNTAGGED || kind === TAGGED);
+}
+
 /** Reads a frame at `offset`, or says why there is none. */
 function readFrame(data: Buffer, offset: number): FrameInfo | Damage['reason'] {
   if (data.length - offset < FRAME_HEADER_BYTES) return 'torn';
+  if (!startsFrame(data, offset)) return 'garbage';
   const kind = data[offset + 3];
-  if (data.compare(MAGIC_STEM, 0, 3, offset, offset + 3) !== 0 || (kind !== UNTAGGED && kind !== TAGGED)) return 'garbage';
   const bodyLength = data.readUInt32BE(offset + 4);
   if (bodyLength < BODY_PREFIX_BYTES || bodyLength > MAX_FRAME_BODY_BYTES) return 'garbage';
   const bodyStart = offset + FRAME_HEADER_BYTES;

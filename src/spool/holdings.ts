@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import type { ChunkBufferPool } from '../forward/buffer-pool.js';
 import type { Chunk } from '../forward/chunk.js';
 import type { ChunkQueue, Entry } from './chunk-queue.js';
-import { frameBytes } from './format.js';
+import { frameBytes, frameHeadBytes } from './format.js';
 import type { Segment, SegmentFiles } from './segment-files.js';
 import { markAcked } from './segment-io.js';
 import type { SpoolStats } from './stats.js';
@@ -111,7 +111,7 @@ export class Holdings {
     }
     const old = entry.segment;
     this.stats.bytes += frameBytes(chunk);
-    this.chunks.move(entry, written.segment, written.offset + frameBytes(chunk) - entries.length);
+    this.chunks.move(entry, written.segment, written.offset + frameHeadBytes(tag));
     if (old.unacked === 0 && this.files.deletable(old)) this.files.delete(old);
     return true;
   }

@@ -140,7 +140,7 @@ export class Spool {
       compressed: chunk.compressed,
       tag: chunk.tag ?? null,
       segment,
-      entriesOffset: offset + frameBytes(chunk) - chunk.entries.length,
+      entriesOffset: offset + frameHeadBytes(chunk.tag ?? null),
       entriesLength: chunk.entries.length,
       body: hold ? chunk.entries : null,
       state: 'queued',
