@@ -156,6 +156,11 @@ export class FileLock {
     this.timer = null;
   }
 
+  /** This process holds the lock: not released, and not taken by another process (judged dead) since. */
+  get held(): boolean {
+    return held.has(this.path);
+  }
+
   release(): void {
     this.stopBeating();
     if (!held.delete(this.path)) return;

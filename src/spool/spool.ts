@@ -58,8 +58,6 @@ export class Spool {
   private readonly room: Room;
   private readonly holdings: Holdings;
   private remadeHandler: (what: 'directory' | 'lock') => void = () => {};
-  /** Another process holds the spool now: nothing more is written into it. */
-  private lockLost = false;
 
   private constructor(
     private readonly options: SpoolOptions,
@@ -195,10 +193,7 @@ export class Spool {
 
   /** Called if another process takes the spool's lock (it judged this one dead): stop at once. */
   onLockLost(handler: (error: SpoolError) => void): void {
-    this.lock.onLost((error) => {
-      this.lockLost = true;
-      handler(error);
-    });
+    this.lock.onLost(handler);
   }
 
   /** A write waits: the spool is at its cap (under block) or the disk is full. Reading waits with it. */
@@ -299,7 +294,7 @@ export class Spool {
     await this.writing;
     try {
       // Gone segments of chunks whose turn never came: kept from memory, or counted lost.
-      await this.holdings.settleGone(!this.lockLost);
+      await this.holdings.settleGone(this.lock.held);
       await this.files.close();
     } finally {
       this.lock.release();
