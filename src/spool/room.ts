@@ -18,6 +18,8 @@ export interface RoomOptions {
   used: () => number;
   /** Deletes the oldest segment the sender holds nothing of; false when there is none. */
   dropOldest: () => boolean;
+  /** Frees the bytes of acked chunks kept in the segment taking new frames; false when there are none. */
+  reclaim: () => boolean;
 }
 
 export class Room {
@@ -38,8 +40,10 @@ export class Room {
 
   /** Until `size` more bytes fit under the cap (an empty spool takes any chunk), or stop(). */
   async reserve(size: number): Promise<void> {
-    const { maxBytes, overflow, used, dropOldest } = this.options;
+    const { maxBytes, overflow, used, dropOldest, reclaim } = this.options;
     while (!this.stopped && used() > 0 && used() + size > maxBytes) {
+      // Acked chunks first: no ack would ever free them.
+      if (reclaim()) continue;
       if (overflow === 'drop-oldest' && dropOldest()) continue;
       this.waitingForRoom = true;
       await new Promise<void>((resolve) => this.waiters.push(resolve));

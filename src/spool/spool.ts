@@ -80,6 +80,7 @@ export class Spool {
       overflow: options.overflow,
       used: () => this.stats.bytes,
       dropOldest: () => this.holdings.dropOldest(),
+      reclaim: () => this.files.reclaim(),
     });
   }
 
