@@ -8,6 +8,7 @@ import { Receiver } from '../forward/receiver.js';
 import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
 import { BrokenPipeError, TextOutput } from './output.js';
+import { STOP_SIGNALS } from './process-guards.js';
 import { readPem } from './tls-files.js';
 import { readSmallFile } from './small-file.js';
 
@@ -141,9 +142,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));
   // Handlers first: a signal that arrives as soon as "listening" is printed must still stop cleanly.
+  // A closing terminal (SIGHUP) too: the events written are then whole, and the connections closed.
   const stopped = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    for (const signal of STOP_SIGNALS) process.once(signal, () => resolve());
   });
   const address = await receiver.listen().catch((error: unknown) => {
     throw new ListenError(`cannot listen on ${options.bind}:${options.port}: ${describeSystemError(error)}`, { cause: error });

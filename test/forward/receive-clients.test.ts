@@ -357,8 +357,10 @@ describe('audit-ship receive robustness', () => {
     assert.match(r.stderr(), /--out \S+events\.jsonl was moved away while in use \(rotated\?\); events go on into/);
   });
 
-  it('exits 0 on SIGTERM', async () => {
-    const r = await startReceiveCli();
-    assert.equal(await r.stop(), 0);
-  });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    it(`exits 0 on ${signal}`, async () => {
+      const r = await startReceiveCli();
+      assert.equal(await r.stop(signal), 0);
+    });
+  }
 });

@@ -21,8 +21,8 @@ export interface RunningReceiver {
   events: () => ReceivedLine[];
   /** The RequestID of each event written so far, repeats included: what a ledger is checked against. */
   requestIds: () => string[];
-  /** Stops the receiver (SIGTERM) and returns its exit code. */
-  stop: () => Promise<number | null>;
+  /** Stops the receiver (SIGTERM unless told) and returns its exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
 /** Where the receiver writes its events: a file of its own (the default), or stdout (`--out -`), from `cwd`. */
@@ -71,10 +71,10 @@ export async function startReceiveCli(
     stderr: () => stderr,
     events,
     requestIds: () => events().map((e) => e.record.RequestID as string),
-    stop: async () => {
+    stop: async (signal = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = once(child, 'exit');
-      child.kill('SIGTERM');
+      child.kill(signal);
       const [code] = (await exited) as [number | null];
       return code;
     },
