@@ -35,7 +35,7 @@ export const EXIT_CODES: readonly { code: number; name: ExitName; meaning: strin
     code: EXIT.failure,
     name: 'failure',
     meaning:
-      'a fatal error: authentication, TLS, a spool or checkpoint that cannot be opened, a spool taken over by another shipper, a checkpoint that could not be written once every input was read (the records are delivered; the checkpoint is behind them); lint: errors found, or nothing to check (no input files, no lines, or no audit record among them, without --allow-empty). What was not acked stays in the spool',
+      'a fatal error: authentication or TLS refused by every server (one of several is passed over), a spool or checkpoint that cannot be opened, a spool taken over by another shipper, a checkpoint that could not be written once every input was read (the records are delivered; the checkpoint is behind them); lint: errors found, or nothing to check (no input files, no lines, or no audit record among them, without --allow-empty). What was not acked stays in the spool',
   },
   {
     code: EXIT.usage,

@@ -7,15 +7,16 @@
  * drops or an ack is late, its unacked chunks go back to the front of the queue and on to another
  * server (duplicates are possible, a loss is not), and the server is retried with exponential
  * backoff. Standby servers connect only once every regular server has
- * failed, and are let go when one is back. Fatal failures (bad shared key, credentials, TLS) end
- * the sender, as does --retry-timeout with nothing acked.
+ * failed, and are let go when one is back. A server that refuses this client (shared key,
+ * credentials, TLS) ends the sender when no other server may take the chunks; otherwise it is
+ * passed over and tried again later. --retry-timeout with nothing acked ends it too.
  */
 import { EventEmitter } from 'node:events';
 import type { BackoffOptions } from '../backoff.js';
 import type { Chunk } from './chunk.js';
 import type { ConnectionOptions } from './connection.js';
 import { describe, type Endpoint } from './endpoint.js';
-import { DeliveryError, ForwardError } from './errors.js';
+import { AuthError, DeliveryError, ForwardError, TlsError } from './errors.js';
 import { RetryClock } from './retry-clock.js';
 import { ServerGroup, systemLookup, type Lookup, type ServerSpec } from './server-group.js';
 import { ServerLink, type Pending } from './server-link.js';
@@ -39,6 +40,8 @@ export interface SenderOptions extends ConnectionOptions {
   lookup?: Lookup;
   /** Where bodies of chunks in flight wait once written; without it each is held until its ack. */
   bodies?: ChunkBodies;
+  /** A refused server's first wait before it is tried again (see RefusedRetry). */
+  refusedRetryMs?: number;
 }
 
 export type SenderState = 'disconnected' | 'connecting' | 'connected' | 'closed';
@@ -55,6 +58,8 @@ export interface SenderEvents {
   'connection-lost': [ForwardError, number, ServerLink];
   /** A server joined, changed state, or left the pool. */
   server: [ServerLink];
+  /** A server refused this client while others may take the chunks: it is tried again in the ms given. */
+  refused: [ForwardError, ServerLink, number];
   fatal: [ForwardError];
 }
 
@@ -203,7 +208,7 @@ export class Sender extends EventEmitter<SenderEvents> {
       this.lastFailure = error;
       this.emit('connection-lost', error, n, link);
     });
-    link.on('fatal', (error) => this.failAll(error));
+    link.on('fatal', (error) => this.onRefused(link, error));
     this.pool.add(link);
     this.onLinkState(link);
   }
@@ -264,6 +269,19 @@ export class Sender extends EventEmitter<SenderEvents> {
     }
     this.waiting.returned(back);
     this.dispatch();
+  }
+
+  /**
+   * A server refused this client: while another may still take the chunks (a rollout that reached
+   * one replica first), it is passed over and tried again later; the last to refuse ends the run.
+   */
+  private onRefused(link: ServerLink, error: ForwardError): void {
+    if (this.state === 'closed') return;
+    const refusal = error instanceof AuthError || error instanceof TlsError;
+    const others = this.servers().some((l) => l !== link && l.refused === null);
+    if (!refusal || !others) return this.failAll(error);
+    this.lastFailure = error;
+    this.emit('refused', error, link, link.retryLater());
   }
 
   /** A failed try is retried, or, past --retry-timeout, is the reason the give-up names (and not emitted). */

@@ -15,6 +15,7 @@ import { Connection, type ConnectionOptions } from './connection.js';
 import type { Endpoint } from './endpoint.js';
 import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
+import { RefusedRetry } from './refused-retry.js';
 import { unackedHint } from './socket-errors.js';
 import { span } from '../span.js';
 
@@ -28,6 +29,8 @@ export interface LinkOptions extends ConnectionOptions {
   window: number;
   ackTimeoutMs: number;
   backoff: BackoffOptions;
+  /** A refused server's first wait before it is tried again (see RefusedRetry). */
+  refusedRetryMs?: number;
 }
 
 export interface Pending {
@@ -62,6 +65,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   state: LinkState = 'idle';
   /** Set once the link failed since it was last up: a standby takes over only when every regular server has. */
   failedSinceUp = false;
+  private readonly refusal: RefusedRetry;
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
   readonly inFlight = new Map<string, Pending>();
@@ -107,6 +111,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   ) {
     super();
     this.backoff = new Backoff(options.backoff);
+    this.refusal = new RefusedRetry(options.refusedRetryMs);
   }
 
   /** Up, with room in its window and a socket that takes writes. */
@@ -135,6 +140,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    * closed and the link is idle. Resolves then.
    */
   async deactivate(): Promise<void> {
+    this.refusal.cancel();
     this.restart = false;
     this.abort.abort();
     if (this.inFlight.size === 0) this.connection?.fail();
@@ -143,6 +149,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
 
   /** Closes at once, for good; what is in flight is returned to the sender. */
   async close(): Promise<void> {
+    this.refusal.cancel();
     this.closed = true;
     this.restart = false;
     this.abort.abort();
@@ -197,7 +204,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
         connection = await Connection.open(this.endpoint, { ...this.options, answeredBefore: this.answered });
       } catch (error) {
         const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
-        if (e.fatal) return void this.emit('fatal', e);
+        if (e.fatal) return this.refuse(e);
         this.failedSinceUp = true;
         // Said before the state changes: going down may end the sender's --retry-timeout, and the
         // give-up names this as the reason.
@@ -212,7 +219,28 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       }
       barren = await this.use(connection);
     }
-    this.setState('idle');
+    this.setState(this.refused ? 'down' : 'idle');
+  }
+
+  /**
+   * The server refused this client: the link stops trying and says so ('fatal'); the sender ends
+   * the run, or, while other servers may take the chunks, has it tried again later (retryLater).
+   */
+  private refuse(error: ForwardError): void {
+    this.refusal.error = error;
+    this.failedSinceUp = true;
+    this.emit('fatal', error);
+    this.setState('down');
+  }
+
+  /** Why the server refused this client at its last try; null once a try gets through. */
+  get refused(): ForwardError | null {
+    return this.refusal.error;
+  }
+
+  /** Tries a refused server again after a wait that doubles at each refusal; returns the wait. */
+  retryLater(): number {
+    return this.refusal.schedule(() => this.activate());
   }
 
   /** Runs one connection to its end; true when it ended soon and barren (the next attempt waits out a backoff). */
@@ -222,6 +250,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     connection.on('ack', (id: string) => this.onAck(id));
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
+    this.refusal.accepted();
     this.firstAckAt = null;
     this.setState('up');
     const error = this.oneChunkAtATime(connection, await closed);
@@ -232,8 +261,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     // as a lost connection first, whose "reconnecting" would not happen.
     if (error && !error.fatal && !this.abort.signal.aborted) this.emit('connection-lost', error, this.inFlight.size);
     if (error?.fatal) {
-      this.emit('fatal', error);
       this.abort.abort();
+      this.refuse(error);
     } else if (error) {
       this.failedSinceUp = true;
       this.setState('down');

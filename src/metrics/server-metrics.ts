@@ -9,10 +9,15 @@ import { ACK_LATENCY_BUCKETS, labelledCounter } from './collectors.js';
 import type { Sender } from '../forward/sender.js';
 import type { ServerLink } from '../forward/server-link.js';
 
-/** `standby`: a standby server not taking chunks (every regular server is not down). */
-export const SERVER_STATES = ['up', 'connecting', 'down', 'standby'] as const;
+/**
+ * `standby`: a standby server not taking chunks (every regular server is not down). `refused`: it
+ * refused this client (shared key, credentials, TLS) while other servers take the chunks; it stays
+ * so through the tries again now and then, until one gets through.
+ */
+export const SERVER_STATES = ['up', 'connecting', 'down', 'standby', 'refused'] as const;
 
 function stateOf(link: ServerLink): (typeof SERVER_STATES)[number] {
+  if (link.refused) return 'refused';
   return link.state === 'idle' ? 'standby' : link.state;
 }
 
@@ -24,7 +29,7 @@ function perServer(sender: Sender, read: (l: ServerLink) => number): Record<stri
 export function registerServerMetrics(registry: Registry, sender: Sender): void {
   new Gauge({
     name: 'audit_ship_server_state',
-    help: 'Each Fluentd server: 1 for its current state (up, connecting, down, standby), 0 for the others.',
+    help: 'Each Fluentd server: 1 for its current state (up, connecting, down, standby, refused), 0 for the others.',
     labelNames: ['server', 'state'],
     registers: [registry],
     collect() {

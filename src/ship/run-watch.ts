@@ -76,6 +76,11 @@ export function tellLink(sender: Sender, counts: ShipCounts, note: Note): void {
     counts.connectRetries++;
     note(`audit-ship: ${error.message}; retrying\n`);
   });
+  sender.on('refused', (error, link, retryMs) => {
+    note(
+      `audit-ship: ${error.message} (${error.code}); passed over while other servers may take the chunks, and tried again in ${span(retryMs)}\n`,
+    );
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A pool of Fluentd servers, over real sockets: shares by weight (our receiver, and
  * @fluent-org/logger's FluentServer as an independent peer), a server SIGKILLed mid-run, one that
- * never acks, and a standby that takes chunks only while the regular server is down.
+ * never acks, one that refuses the shared key, and a standby that takes chunks only while the
+ * regular server is down.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -161,6 +162,28 @@ describe('a pool of servers', () => {
     assert.equal(atGood.size + [...acked].filter((id) => !atGood.has(id)).length, 20_000);
     assert.ok(summary.recordsResent >= hung.records.length - 600, 'what it held was resent');
     assert.match(stderr, new RegExp(`no ack from 127\\.0\\.0\\.1:${hung.port} for chunk`));
+  });
+
+  it('a server that refuses the shared key while another takes it: passed over, said, every record delivered, exit 0', async () => {
+    const good = await receiver(['--shared-key', 'k3y']);
+    const refusing = await receiver(['--shared-key', 'an-older-key']);
+    const input = ledger.lines.slice(0, 5000).join('');
+    const hosts = `127.0.0.1:${refusing.port},127.0.0.1:${good.port}`;
+    const res = await runCli(['--host', hosts, '--shared-key', 'k3y', '--chunk-records', '200', '--summary', 'json', '-'], { input });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(jsonSummary(res.stderr).recordsAcked, 5000);
+    assert.equal(new Set(good.requestIds()).size, 5000);
+    assert.equal(refusing.requestIds().length, 0);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `127\\.0\\.0\\.1:${refusing.port} rejected the handshake: shared_key mismatch \\(ERR_AUDIT_SHIP_AUTH\\); passed over while other servers may take the chunks, and tried again in 30 s`,
+      ),
+    );
+    // Every server refusing is a setting to fix: said at once, exit 1, nothing lost.
+    const none = await runCli(['--host', hosts, '--shared-key', 'wrong', '--summary', 'json', '-'], { input });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /rejected the handshake: shared_key mismatch \(ERR_AUDIT_SHIP_AUTH\)\n$/);
   });
 
   it('a standby gets chunks only while the regular server is down', async () => {

@@ -11,6 +11,7 @@ import { FluentServer, type FluentServerOptions } from '@fluent-org/logger';
 import { AuthError, ConnectError, RetryTimeoutError, TlsError, type ForwardError } from '../../src/forward/errors.js';
 import { Sender, type SenderOptions } from '../../src/forward/sender.js';
 import { chunksOf, senderOptions, TAG, tlsFiles } from '../helpers/forward.js';
+import { waitFor } from '../helpers/ship-cli.js';
 
 interface Received {
   tag: string;
@@ -105,6 +106,59 @@ describe('sender → @fluent-org/logger FluentServer', () => {
     const snd = sender(senderOptions(s.port!));
     const { chunks } = chunksOf(1, 1);
     await assert.rejects(snd.send(chunks[0]!), (e: unknown) => e instanceof AuthError && /--shared-key/.test(e.message));
+  });
+
+  it('passes over a server that refuses the shared key while another takes the chunks, and uses it once it takes them', async () => {
+    const good = await server({ security });
+    const wrong = await server({ security: { ...security, sharedKey: 'an-older-key' } });
+    const port = wrong.port!;
+    const snd = sender(
+      senderOptions(good.port!, {
+        endpoints: [
+          { host: '127.0.0.1', port: good.port! },
+          { host: '127.0.0.1', port },
+        ],
+        security: { sharedKey: 'k3y', selfHostname: 'shipper' },
+        refusedRetryMs: 100,
+      }),
+    );
+    const refusals: [ForwardError, string, number][] = [];
+    snd.on('refused', (error, link, ms) => refusals.push([error, link.label, ms]));
+    await Promise.all(chunksOf(250, 10, { seed: 1 }).chunks.map((c) => snd.send(c)));
+    assert.equal(good.received.length, 250, 'every record delivered by the server that takes the key');
+    assert.equal(wrong.received.length, 0);
+    assert.ok(refusals.length > 0 && refusals[0]![0] instanceof AuthError, 'the refusal is told');
+    assert.deepEqual([refusals[0]![1], refusals[0]![2]], [`127.0.0.1:${port}`, 100]);
+    assert.ok(
+      refusals.every(([, , ms], i) => i === 0 || ms >= refusals[i - 1]![2]),
+      'the wait grows',
+    );
+
+    // The server gets the key (the aggregator's rollout reached it): it is tried again and takes its share.
+    await wrong.close();
+    const fixed = new RecordingServer({ listenOptions: { port, host: '127.0.0.1' }, security });
+    await fixed.listen();
+    cleanup.push(() => fixed.close());
+    await waitFor(() => snd.servers().find((l) => l.label === `127.0.0.1:${port}`)?.state === 'up', 'the server that took the key');
+    await Promise.all(chunksOf(250, 10, { seed: 2 }).chunks.map((c) => snd.send(c)));
+    assert.ok(fixed.received.length > 0, 'the server taken back gets chunks');
+    assert.equal(good.received.length + fixed.received.length, 500);
+  });
+
+  it('fails with the AuthError once every server has refused', async () => {
+    const a = await server({ security });
+    const b = await server({ security });
+    const snd = sender(
+      senderOptions(a.port!, {
+        endpoints: [
+          { host: '127.0.0.1', port: a.port! },
+          { host: '127.0.0.1', port: b.port! },
+        ],
+        security: { sharedKey: 'wrong', selfHostname: 'shipper' },
+        refusedRetryMs: 60_000,
+      }),
+    );
+    await assert.rejects(snd.start(), (e: unknown) => e instanceof AuthError && /rejected the handshake/.test(e.message));
   });
 
   it('fails with a TlsError when the certificate is not trusted', async () => {
