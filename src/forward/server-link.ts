@@ -7,6 +7,9 @@
  *   idle ──activate──▶ connecting ──handshake ok──▶ up ──lost, ack timeout──▶ down ─backoff─▶ connecting
  *     ▲                     └──────────── failed ──────────────────────────────▶ down
  *     └──────── deactivate (a standby once a regular server is back; an address DNS no longer lists)
+ *
+ * A refusal (shared key, credentials, TLS) stops the loop at `down`, `refused` set: the sender ends
+ * the run, or has the link activated again later (retryLater) while other servers take the chunks.
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
