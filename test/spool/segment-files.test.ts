@@ -3,6 +3,7 @@ import { cpSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments } from '../../src/spool/segments.js';
 import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
@@ -13,7 +14,7 @@ function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
 }
 
 /** Appends each chunk, hands it out and acks it before the next, as a live tail's chunks go. */
-async function oneAtATime(spool: Spool, dir: string, chunks: ReturnType<typeof chunksOf>['chunks'], seen: number[][] = []): Promise<void> {
+async function oneAtATime(spool: Spool, dir: string, chunks: Chunk[], seen: number[][] = []): Promise<void> {
   for (const c of chunks) {
     await spool.append(c);
     const sent = await spool.next();
