@@ -104,6 +104,8 @@ export interface ShipFacts {
   liveStoppedBy: string | null;
   /** The last connect error of a run that reached no server and sent nothing; null otherwise. */
   unreached: string | null;
+  /** Why each server that refused this client at its last try did (the others took its chunks). */
+  refused: string[];
 }
 
 export interface Outcome {
@@ -180,7 +182,9 @@ export function shipOutcome(f: ShipFacts): Outcome {
       f.unreached === null
         ? `every valid record acked${invalid}`
         : `no record to send${invalid}, and no server was reached (the last try: ${f.unreached})`;
-    return { code: EXIT.ok, words: [`complete: ${read}, ${sent}`] };
+    // Nothing lost, but a server of the pool is set up apart from the others: said where cron's mail shows it.
+    const passedOver = f.refused.length > 0 ? `; passed over: ${f.refused.join('; ')}` : '';
+    return { code: EXIT.ok, words: [`complete: ${read}, ${sent}${passedOver}`] };
   }
   return { code: cases[0]!.code, words: cases.map((c) => c.text) };
 }

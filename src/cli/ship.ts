@@ -292,5 +292,6 @@ function decideOutcome(run: ShipRun): Outcome {
     invalidAllowed: invalidAllowed(options.maxInvalid, counts.valid + counts.invalid),
     liveStoppedBy: sources.some((s) => s.live) && stop.signal ? stop.signal : null,
     unreached: counts.chunksSent === 0 ? run.unreached : null,
+    refused: run.refusedServers,
   });
 }

@@ -71,6 +71,11 @@ export class ShipRun {
    * had nothing to send says so at its end, after the "retrying" notes.
    */
   unreached: string | null = null;
+
+  /** Why each server that refused this client at its last try did; the run went on without them. */
+  get refusedServers(): string[] {
+    return this.sender.servers().flatMap((l) => (l.refused ? [l.refused.message] : []));
+  }
   private readonly sender: Sender;
   private readonly pipeline: ShipPipeline | ParallelPipeline;
   private readonly forwarder: Forwarder;

@@ -180,6 +180,12 @@ describe('a pool of servers', () => {
         `127\\.0\\.0\\.1:${refusing.port} rejected the handshake: shared_key mismatch \\(ERR_AUDIT_SHIP_AUTH\\); passed over while other servers may take the chunks, and tried again in 30 s`,
       ),
     );
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `complete: every input read to its end, every valid record acked; passed over: 127\\.0\\.0\\.1:${refusing.port} rejected the handshake: shared_key mismatch\\n`,
+      ),
+    );
     // Every server refusing is a setting to fix: said at once, exit 1, nothing lost.
     const none = await runCli(['--host', hosts, '--shared-key', 'wrong', '--summary', 'json', '-'], { input });
     assert.equal(none.code, 1, none.stderr);
