@@ -192,6 +192,28 @@ describe('a pool of servers', () => {
     assert.match(none.stderr, /rejected the handshake: shared_key mismatch \(ERR_AUDIT_SHIP_AUTH\)\n$/);
   });
 
+  it('a refusing server is `refused` in audit_ship_server_state while the other is `up`', async () => {
+    const good = await receiver(['--shared-key', 'k3y']);
+    const refusing = await receiver(['--shared-key', 'an-older-key']);
+    const ship = await startMeteredShip(['--host', `127.0.0.1:${refusing.port},127.0.0.1:${good.port}`, '--shared-key', 'k3y', '-']);
+    ship.child.stdin!.write(ledger.lines.slice(0, 1000).join(''));
+    const state = (m: Map<string, number>, p: number, s: string) => m.get(`audit_ship_server_state{server="127.0.0.1:${p}",state="${s}"}`);
+    await scrapeUntil(
+      ship,
+      (m) =>
+        m.get('audit_ship_records_acked_total') === 1000 && state(m, refusing.port, 'refused') === 1 && state(m, good.port, 'up') === 1,
+      'the refusing server shown refused, every record acked',
+    );
+    const m = await ship.scrape();
+    assert.deepEqual(
+      ['up', 'connecting', 'down', 'standby'].map((s) => state(m, refusing.port, s)),
+      [0, 0, 0, 0],
+      'one state at a time',
+    );
+    ship.child.stdin!.end();
+    assert.equal(await ship.exit(), 0, ship.stderr());
+  });
+
   it('a standby gets chunks only while the regular server is down', async () => {
     const few = new Ledger(9000, 172);
     const regular = await receiver();
