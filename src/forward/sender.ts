@@ -272,8 +272,9 @@ export class Sender extends EventEmitter<SenderEvents> {
   }
 
   /**
-   * A server refused this client: while another may still take the chunks (a rollout that reached
-   * one replica first), it is passed over and tried again later; the last to refuse ends the run.
+   * A link's fatal error. A refusal of this client, while another server may still take the chunks
+   * (a rollout that reached one replica first), passes that server over to be tried again later;
+   * the last to refuse, or any other fatal error, ends the run.
    */
   private onRefused(link: ServerLink, error: ForwardError): void {
     if (this.state === 'closed') return;
