@@ -112,7 +112,7 @@ export class Holdings {
     const old = entry.segment;
     this.stats.bytes += frameBytes(chunk);
     this.chunks.move(entry, written.segment, written.offset + frameHeadBytes(tag));
-    if (old.unacked === 0 && this.files.deletable(old)) this.files.delete(old);
+    this.files.deleteIfDone(old);
     return true;
   }
 
@@ -123,8 +123,7 @@ export class Holdings {
     const body = this.chunks.remove(entry);
     if (body) this.bodies?.recycle(body);
     const segment = entry.segment;
-    if (segment.unacked === 0 && this.files.deletable(segment)) this.files.delete(segment);
-    else if (entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
+    if (!this.files.deleteIfDone(segment) && entry.state === 'acked' && !segment.deleted) markAcked(segment.path, entry.id);
     this.wake();
   }
 }

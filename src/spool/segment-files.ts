@@ -108,13 +108,15 @@ export class SegmentFiles {
   }
 
   /**
-   * Whether the segment may be deleted now that nothing in it is left to ack. The one taking new
+   * Deletes the segment if nothing in it is left to ack; false when it stays. The one taking new
    * frames stays (its acks are marked in `.acks`) and goes once it is full: a live tail's chunk is
    * acked before the next one is written, and deleting its segment then made every chunk a new
    * file, two directory fsyncs and two unlinks (following 20 pods, a tenth of the shipper's CPU).
    */
-  deletable(segment: Segment): boolean {
-    return !segment.deleted && segment !== this.active;
+  deleteIfDone(segment: Segment): boolean {
+    if (segment.unacked > 0 || segment.deleted || segment === this.active) return false;
+    this.delete(segment);
+    return true;
   }
 
   /**
@@ -149,7 +151,7 @@ export class SegmentFiles {
     if (last) {
       await this.seal(last);
       // Every chunk in it acked: nothing for the next run to find.
-      if (last.unacked === 0 && !last.deleted) this.delete(last);
+      this.deleteIfDone(last);
     }
     await Promise.all(this.removals);
     if (this.removalFailure) throw this.removalFailure;
@@ -185,7 +187,7 @@ export class SegmentFiles {
    */
   private async abandon(segment: Segment): Promise<void> {
     await this.seal(segment);
-    if (segment.unacked === 0 && !segment.deleted) this.delete(segment);
+    this.deleteIfDone(segment);
   }
 
   private async syncActive(): Promise<void> {
