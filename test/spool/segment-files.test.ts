@@ -1,17 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments } from '../../src/spool/segments.js';
-import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
+import { Spool } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
 import { chunksOf } from '../helpers/forward.js';
-
-function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
-  return { dir, maxBytes: 64 * 1024 * 1024, overflow: 'block', fsync: 'always', ...extra };
-}
+import { lockOfGoneProcess, spoolOptions as options } from '../helpers/spool.js';
 
 /** Appends each chunk, hands it out and acks it before the next, as a live tail's chunks go. */
 async function oneAtATime(spool: Spool, dir: string, chunks: Chunk[], seen: number[][] = []): Promise<void> {
@@ -55,8 +51,7 @@ describe('SegmentFiles', () => {
     // The disk as a SIGKILL leaves it: the spool never closed, its holder gone.
     const crashed = join(tempDir(), 'spool');
     cpSync(dir, crashed, { recursive: true });
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    writeFileSync(join(crashed, 'lock'), `${dead}\n`);
+    lockOfGoneProcess(crashed);
     await spool.close();
 
     const after = await Spool.open(options(crashed));

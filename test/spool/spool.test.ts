@@ -19,14 +19,11 @@ import { ChunkBufferPool } from '../../src/forward/buffer-pool.js';
 import { SpoolClosedError, SpoolError } from '../../src/spool/errors.js';
 import type { Chunk } from '../../src/forward/chunk.js';
 import { listSegments, type SegmentFile } from '../../src/spool/segments.js';
-import { Spool, type SpoolOptions } from '../../src/spool/spool.js';
+import { Spool } from '../../src/spool/spool.js';
 import { tempDir } from '../helpers/cli.js';
 import { CLI } from '../helpers/paths.js';
 import { chunksOf } from '../helpers/forward.js';
-
-function options(dir: string, extra: Partial<SpoolOptions> = {}): SpoolOptions {
-  return { dir, maxBytes: 64 * 1024 * 1024, overflow: 'block', fsync: 'always', ...extra };
-}
+import { lockOfGoneProcess, spoolOptions as options } from '../helpers/spool.js';
 
 /** Overwrites `bytes` at `offset` of the file, in place. */
 function writeAt(path: string, bytes: Buffer, offset: number): void {
@@ -147,8 +144,7 @@ describe('Spool', () => {
   it('takes over the lock of a process that is gone', async () => {
     const dir = join(tempDir(), 'spool');
     await (await Spool.open(options(dir))).close();
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    writeFileSync(join(dir, 'lock'), `${dead}\n`);
+    lockOfGoneProcess(dir);
     const spool = await Spool.open(options(dir));
     assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { pid: number }).pid, process.pid);
     await spool.close();
