@@ -11,7 +11,7 @@ import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing, nonEmpty } from './options.js';
-import { readPem } from './tls-files.js';
+import { readTlsFiles } from './tls-files.js';
 import { MAX_TAG_BYTES } from '../spool/format.js';
 
 export const DEFAULT_PORT = 24224;
@@ -252,9 +252,7 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
         : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
     tls: o.tls
       ? {
-          ca: readPem('--tls-ca', o.tlsCa, 'certificate'),
-          cert: readPem('--tls-cert', o.tlsCert, 'certificate'),
-          key: readPem('--tls-key', o.tlsKey, 'private key'),
+          ...readTlsFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey }),
           ...(o.tlsServername ? { servername: o.tlsServername } : {}),
           rejectUnauthorized: !o.tlsInsecure,
         }

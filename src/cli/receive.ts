@@ -9,7 +9,7 @@ import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
 import { BrokenPipeError, TextOutput } from './output.js';
 import { STOP_SIGNALS } from './process-guards.js';
-import { readPem } from './tls-files.js';
+import { readTlsFiles } from './tls-files.js';
 import { readSmallFile } from './small-file.js';
 
 export interface ReceiveOptions {
@@ -135,9 +135,7 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     host: options.bind,
     port: options.port,
     security: options.sharedKey === undefined ? null : { sharedKey: options.sharedKey, serverHostname: options.selfHostname, users },
-    tls: options.tlsCert
-      ? { cert: readPem('--tls-cert', options.tlsCert, 'certificate'), key: readPem('--tls-key', options.tlsKey, 'private key') }
-      : null,
+    tls: options.tlsCert ? readTlsFiles({ cert: options.tlsCert, key: options.tlsKey }) : null,
     onTransport: write,
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));

@@ -1,8 +1,15 @@
-/** Reads the PEM files named by --tls-* options, with errors that name the option and the file. */
+/** The PEM files named by --tls-* options: read and checked at start, with errors that name the option and the file. */
+import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { readSmallFile } from './small-file.js';
 
+// node:tls and node:crypto load OpenSSL (about 1 MB): only a run with TLS reads these files.
+const require = createRequire(import.meta.url);
+const loadTls = () => require('node:tls') as typeof import('node:tls');
+const loadCrypto = () => require('node:crypto') as typeof import('node:crypto');
+
 const PEM_LABEL = { certificate: /-----BEGIN CERTIFICATE-----/, 'private key': /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/ };
+const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 /** The file's bytes, checked to hold at least one PEM block of the kind the option takes. */
 export function readPem(option: string, path: string | undefined, kind: keyof typeof PEM_LABEL): Buffer | undefined {
@@ -10,4 +17,88 @@ export function readPem(option: string, path: string | undefined, kind: keyof ty
   const pem = readSmallFile(option, path, `a PEM ${kind}`);
   if (!PEM_LABEL[kind].test(pem.toString('latin1'))) throw new UsageError(`${option} ${path}: holds no PEM ${kind}`);
   return pem;
+}
+
+/**
+ * Every certificate block of the file can be read: OpenSSL passes over a damaged one in a CA
+ * bundle without a word, and a server it signed is then "not trusted" at every connection.
+ */
+function checkCertificates(option: string, path: string, pem: Buffer): void {
+  const text = pem.toString('latin1');
+  const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
+  const begun = text.split('-----BEGIN CERTIFICATE-----').length - 1;
+  const { X509Certificate } = loadCrypto();
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      throw new UsageError(`${option} ${path}: certificate ${i + 1} of ${begun} is damaged (OpenSSL: ${openSslReason(error)})`, {
+        cause: error,
+      });
+    }
+  });
+  if (blocks.length < begun) throw new UsageError(`${option} ${path}: certificate ${blocks.length + 1} of ${begun} has no END line`);
+}
+
+/** The key can be read and is the certificate's: found at the first connection, it was an OpenSSL code and no file. */
+function checkKeyPair(cert: { path: string; pem: Buffer }, key: { path: string; pem: Buffer }): void {
+  try {
+    loadTls().createSecureContext({ cert: cert.pem, key: key.pem });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') {
+      throw new UsageError(`--tls-key ${key.path} is not the key of --tls-cert ${cert.path}: give the key its certificate was made for`);
+    }
+    // An encrypted key fails as "bad decrypt": there is no passphrase option, and a pod could not type one.
+    const encrypted = /ENCRYPTED/.test(key.pem.toString('latin1'))
+      ? `: it is encrypted; give it unencrypted (openssl pkey -in ${key.path} -out KEY), readable by this user only`
+      : '';
+    throw new UsageError(`--tls-key ${key.path}: the private key cannot be read (OpenSSL: ${openSslReason(error)})${encrypted}`, {
+      cause: error,
+    });
+  }
+}
+
+function openSslReason(error: unknown): string {
+  const e = error as { reason?: string; message?: string };
+  return e.reason ?? e.message ?? String(error);
+}
+
+export interface TlsFileNames {
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+}
+
+/** The files' bytes, as TLS takes them. */
+export interface TlsMaterial {
+  ca?: Buffer | undefined;
+  cert?: Buffer | undefined;
+  key?: Buffer | undefined;
+}
+
+const OPTION = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' } as const;
+const KINDS = ['ca', 'cert', 'key'] as const;
+
+/** Reads and checks the files named: a UsageError names the option and file of the first that cannot be used. */
+export function readTlsFiles(files: TlsFileNames): TlsMaterial {
+  const material = readBytes(files);
+  checkTlsMaterial(files, material, KINDS);
+  return material;
+}
+
+function readBytes(files: TlsFileNames): TlsMaterial {
+  return {
+    ca: readPem(OPTION.ca, files.ca, 'certificate'),
+    cert: readPem(OPTION.cert, files.cert, 'certificate'),
+    key: readPem(OPTION.key, files.key, 'private key'),
+  };
+}
+
+/** Throws a UsageError naming the file for any certificate or key that TLS could not use. */
+function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (typeof KINDS)[number][]): void {
+  if (m.ca && kinds.includes('ca')) checkCertificates(OPTION.ca, files.ca!, m.ca);
+  if (m.cert && kinds.includes('cert')) checkCertificates(OPTION.cert, files.cert!, m.cert);
+  if (m.cert && m.key && (kinds.includes('cert') || kinds.includes('key'))) {
+    checkKeyPair({ path: files.cert!, pem: m.cert }, { path: files.key!, pem: m.key });
+  }
 }

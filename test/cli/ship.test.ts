@@ -10,7 +10,7 @@ import { cliEnv, runCli, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip } from '../helpers/ship-cli.js';
-import { CLI, fixture } from '../helpers/paths.js';
+import { CLI } from '../helpers/paths.js';
 import { spawn } from 'node:child_process';
 import { FaultServer } from '../helpers/fault-server.js';
 import { idOf, lines } from '../helpers/ledger.js';
@@ -154,32 +154,6 @@ describe('audit-ship ship', () => {
     const help = await runCli(['ship', '--help'], { env });
     assert.match(help.stdout, /AUDIT_SHIP_SHARED_KEY/);
     assert.doesNotMatch(help.stdout, /env-k3y-value|env-pass-value/);
-  });
-
-  it('ships over TLS with the CA and server name given', async () => {
-    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
-    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'], {
-      input: lines(5, 27).join(''),
-    });
-    assert.equal(res.code, 0, res.stderr);
-    assert.equal(r.events().length, 5);
-  });
-
-  it('warns on stderr that --tls-insecure checks no certificate, and still ships', async () => {
-    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
-    const res = await runCli(['--port', String(r.port), '--tls-insecure'], { input: lines(3, 30).join('') });
-    assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stderr, /warning: --tls-insecure: the server's certificate is not checked/);
-    assert.equal(r.events().length, 3);
-  });
-
-  it('exits 1 naming the cause when the certificate is not trusted', async () => {
-    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
-    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], {
-      input: lines(5, 28).join(''),
-    });
-    assert.equal(res.code, 1);
-    assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(ERR_AUDIT_SHIP_TLS\)/);
   });
 
   it('exits 3 after --retry-timeout when nothing listens, the records kept in the spool', async () => {

@@ -1,0 +1,88 @@
+/** `audit-ship` over TLS into `audit-ship receive`, both real processes, and the files checked at start. */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli, tempDir } from '../helpers/cli.js';
+import { receivers } from '../helpers/receive-cli.js';
+import { fixture } from '../helpers/paths.js';
+import { lines } from '../helpers/ledger.js';
+
+const receiver = receivers();
+describe('audit-ship ship over TLS', () => {
+  it('ships over TLS with the CA and server name given', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'], {
+      input: lines(5, 27).join(''),
+    });
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(r.events().length, 5);
+  });
+
+  it('warns on stderr that --tls-insecure checks no certificate, and still ships', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-insecure'], { input: lines(3, 30).join('') });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stderr, /warning: --tls-insecure: the server's certificate is not checked/);
+    assert.equal(r.events().length, 3);
+  });
+
+  it('exits 1 naming the cause when the certificate is not trusted', async () => {
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const res = await runCli(['--port', String(r.port), '--tls-ca', fixture('tls/other-ca.pem'), '--tls-servername', 'localhost'], {
+      input: lines(5, 28).join(''),
+    });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /TLS with 127\.0\.0\.1:\d+ failed: unable to verify the first certificate \(ERR_AUDIT_SHIP_TLS\)/);
+  });
+
+  it('refuses at start, exit 2, a certificate or key TLS could not use, naming the option and file', async () => {
+    const dir = tempDir('audit-ship-tls-');
+    const damaged = join(dir, 'damaged.pem');
+    writeFileSync(damaged, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+    const cut = join(dir, 'cut.pem');
+    writeFileSync(cut, readFileSync(fixture('tls/ca.pem'), 'latin1').split('\n').slice(0, 5).join('\n'));
+    const bundle = join(dir, 'bundle.pem');
+    writeFileSync(bundle, readFileSync(fixture('tls/ca.pem'), 'latin1') + readFileSync(damaged, 'latin1'));
+    const client = ['--tls-cert', fixture('tls/client.pem')];
+    const cases: [string[], RegExp][] = [
+      [[...client, '--tls-key', fixture('tls/server.key')], /--tls-key \S+server\.key is not the key of --tls-cert \S+client\.pem/],
+      [['--tls-ca', damaged], /--tls-ca \S+damaged\.pem: certificate 1 of 1 is damaged \(OpenSSL: wrong tag\)/],
+      [['--tls-ca', bundle], /--tls-ca \S+bundle\.pem: certificate 2 of 2 is damaged/],
+      [['--tls-ca', cut], /--tls-ca \S+cut\.pem: certificate 1 of 1 has no END line/],
+      [['--tls-cert', damaged, '--tls-key', fixture('tls/client.key')], /--tls-cert \S+damaged\.pem: certificate 1 of 1 is damaged/],
+      [[...client, '--tls-key', cut], /--tls-key \S+cut\.pem: holds no PEM private key/],
+    ];
+    for (const [args, said] of cases) {
+      const res = await runCli(['--port', '1', ...args], { input: lines(1, 31).join('') });
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, said);
+      assert.doesNotMatch(res.stderr, /lines read/, 'refused before any input was read');
+    }
+    const served = await runCli(['receive', '--tls-cert', fixture('tls/client.pem'), '--tls-key', fixture('tls/server.key')]);
+    assert.equal(served.code, 2, served.stderr);
+    assert.match(served.stderr, /--tls-key \S+server\.key is not the key of --tls-cert \S+client\.pem/);
+  });
+
+  it('says at start that an encrypted key needs decrypting, and how', async () => {
+    const dir = tempDir('audit-ship-tls-');
+    const key = join(dir, 'encrypted.key');
+    // The client's key, encrypted with the passphrase "x".
+    const { createPrivateKey } = await import('node:crypto');
+    writeFileSync(
+      key,
+      createPrivateKey(readFileSync(fixture('tls/client.key'))).export({
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'x',
+      }),
+    );
+    const res = await runCli(['--port', '1', '--tls-cert', fixture('tls/client.pem'), '--tls-key', key], { input: '' });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(
+      res.stderr,
+      /--tls-key \S+encrypted\.key: the private key cannot be read \(OpenSSL: [^)]+\): it is encrypted; give it unencrypted \(openssl pkey -in /,
+    );
+  });
+});
