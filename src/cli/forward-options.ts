@@ -11,7 +11,7 @@ import { ipVersion } from '../ip.js';
 import type { SenderOptions } from '../forward/sender.js';
 import type { ServerSpec } from '../forward/server-group.js';
 import { byteSize, duration, integer, listReplacing, nonEmpty } from './options.js';
-import { readTlsFiles } from './tls-files.js';
+import { TlsFiles } from './tls-files.js';
 import { MAX_TAG_BYTES } from '../spool/format.js';
 
 export const DEFAULT_PORT = 24224;
@@ -216,7 +216,8 @@ function refuseNamedTwice(endpoints: readonly ServerSpec[], standby: readonly Se
   }
 }
 
-export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
+/** `note` says on stderr when TLS files read again for a new connection changed, or cannot be used. */
+export function senderOptionsFrom(o: ForwardCliOptions, note: (text: string) => void = () => {}): SenderOptions {
   // An empty value (`--host ''`, or AUDIT_SHIP_HOST set from an empty ConfigMap key) once left the
   // sender no server at all, and the run ended in an internal error with its records spooled.
   if (o.host.length === 0) throw new UsageError('--host names no server (an empty value, or AUDIT_SHIP_HOST set empty?)');
@@ -251,11 +252,11 @@ export function senderOptionsFrom(o: ForwardCliOptions): SenderOptions {
         ? null
         : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
     tls: o.tls
-      ? {
-          ...readTlsFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey }),
-          ...(o.tlsServername ? { servername: o.tlsServername } : {}),
-          rejectUnauthorized: !o.tlsInsecure,
-        }
+      ? new TlsFiles(
+          { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey },
+          { ...(o.tlsServername ? { servername: o.tlsServername } : {}), rejectUnauthorized: !o.tlsInsecure },
+          note,
+        ).options
       : null,
   };
 }

@@ -1,5 +1,11 @@
-/** The PEM files named by --tls-* options: read and checked at start, with errors that name the option and the file. */
+/**
+ * The PEM files named by --tls-* options: read and checked at start, with errors that name the
+ * option and the file, and read again for each new connection. A Kubernetes Secret mounted as a
+ * volume is updated in place when its certificate is renewed (cert-manager does so before expiry):
+ * read once, the run kept the old certificate until a server refused it, and then exited.
+ */
 import { createRequire } from 'node:module';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { UsageError } from '../errors.js';
 import { readSmallFile } from './small-file.js';
 
@@ -101,4 +107,54 @@ function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (
   if (m.cert && m.key && (kinds.includes('cert') || kinds.includes('key'))) {
     checkKeyPair({ path: files.cert!, pem: m.cert }, { path: files.key!, pem: m.key });
   }
+}
+
+/**
+ * The TLS options of the forward connections, from the files as they are when each connection is
+ * made. Files that changed are checked first; any that cannot be used (missing for a moment,
+ * half-written by a tool that does not rename, a key not yet the certificate's) leave the last
+ * good set in use, said once on stderr, as is each change taken up.
+ */
+export class TlsFiles {
+  private material: TlsMaterial;
+  private problem: string | null = null;
+
+  /** Reads and checks the files: a UsageError names the option and file of the first that cannot be used. */
+  constructor(
+    private readonly files: TlsFileNames,
+    private readonly fixed: Pick<TlsConnectionOptions, 'servername' | 'rejectUnauthorized'>,
+    private readonly note: (text: string) => void,
+  ) {
+    this.material = readTlsFiles(files);
+  }
+
+  /** The options for a new connection (bound: the sender calls it as a function). */
+  readonly options = (): TlsConnectionOptions => {
+    this.reload();
+    return { ...this.material, ...this.fixed };
+  };
+
+  private reload(): void {
+    let changed: (typeof KINDS)[number][];
+    let next: TlsMaterial;
+    try {
+      next = readBytes(this.files);
+      changed = KINDS.filter((k) => !sameBytes(next[k], this.material[k]));
+      checkTlsMaterial(this.files, next, changed);
+    } catch (error) {
+      const problem = error instanceof UsageError ? error.message : String(error);
+      if (problem !== this.problem) this.note(`audit-ship: ${problem}: new connections keep the TLS files as last read\n`);
+      this.problem = problem;
+      return;
+    }
+    this.problem = null;
+    if (changed.length === 0) return;
+    this.material = next;
+    const named = changed.map((k) => `${OPTION[k]} ${this.files[k]}`).join(', ');
+    this.note(`audit-ship: ${named} changed: new connections use ${changed.length > 1 ? 'them' : 'it'}\n`);
+  }
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
 }

@@ -31,8 +31,11 @@ export interface Security {
 }
 
 export interface ConnectionOptions {
-  /** TLS options (ca, cert, key, servername, rejectUnauthorized), or null for plain TCP. */
-  tls: TlsConnectionOptions | null;
+  /**
+   * TLS options (ca, cert, key, servername, rejectUnauthorized), or a function called for each new
+   * connection that gives them (files read again: a renewed certificate), or null for plain TCP.
+   */
+  tls: TlsConnectionOptions | (() => TlsConnectionOptions) | null;
   connectTimeoutMs: number;
   /** Also bounds the HELO/PING/PONG exchange. */
   handshakeTimeoutMs: number;
@@ -71,13 +74,14 @@ export class Connection extends EventEmitter {
   private constructor(
     readonly endpoint: Endpoint,
     private readonly socket: Socket,
-    private readonly options: ConnectionOptions,
+    private readonly options: ConnectionOptions & { tls: TlsConnectionOptions | null },
   ) {
     super();
   }
 
   /** Connects and completes the handshake; rejects with a ForwardError naming the cause. */
-  static async open(endpoint: Endpoint, options: ConnectionOptions): Promise<Connection> {
+  static async open(endpoint: Endpoint, given: ConnectionOptions): Promise<Connection> {
+    const options = { ...given, tls: typeof given.tls === 'function' ? given.tls() : given.tls };
     const host = endpoint.address ?? endpoint.host;
     // The certificate is checked against the name, not the address it resolved to.
     const servername = ipVersion(endpoint.host) === 0 ? { servername: endpoint.host } : {};

@@ -1,14 +1,27 @@
-/** `audit-ship` over TLS into `audit-ship receive`, both real processes, and the files checked at start. */
+/**
+ * `audit-ship` over TLS into `audit-ship receive`, both real processes: the files checked at
+ * start, and read again for each new connection (a certificate renewed in place).
+ */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
+import { startShip, waitFor } from '../helpers/ship-cli.js';
 import { fixture } from '../helpers/paths.js';
 import { lines } from '../helpers/ledger.js';
 
 const receiver = receivers();
+const SERVER = ['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')];
+const ROTATED_SERVER = ['--tls-cert', fixture('tls/rotated-server.pem'), '--tls-key', fixture('tls/rotated-server.key')];
+
+/** Replaces `path` at once, as a Secret volume's update or `mv` does. */
+function replace(path: string, content: string | Buffer): void {
+  writeFileSync(`${path}.new`, content);
+  renameSync(`${path}.new`, path);
+}
+
 describe('audit-ship ship over TLS', () => {
   it('ships over TLS with the CA and server name given', async () => {
     const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
@@ -84,5 +97,54 @@ describe('audit-ship ship over TLS', () => {
       res.stderr,
       /--tls-key \S+encrypted\.key: the private key cannot be read \(OpenSSL: [^)]+\): it is encrypted; give it unencrypted \(openssl pkey -in /,
     );
+  });
+
+  it('takes up a CA renewed in place at the next connection, without a restart', async () => {
+    const dir = tempDir('audit-ship-tls-');
+    const ca = join(dir, 'ca.pem');
+    copyFileSync(fixture('tls/ca.pem'), ca);
+    const before = await receiver(SERVER);
+    const ship = startShip(['--port', String(before.port), '--tls-ca', ca, '--tls-servername', 'localhost', '--no-progress']);
+    ship.child.stdin!.write(lines(5, 32).join(''));
+    await waitFor(() => before.events().length === 5, 'the first five records');
+    // The server's certificate is renewed under a new CA, and the client's CA file with it.
+    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    await before.stop();
+    const after = await receiver([...ROTATED_SERVER, '--port', String(before.port)]);
+    ship.child.stdin!.write(lines(5, 33).join(''));
+    assert.equal(await ship.exit(), 0, ship.stderr());
+    assert.equal(after.events().length, 5);
+    assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
+    assert.doesNotMatch(ship.stderr(), /ERR_AUDIT_SHIP_TLS/);
+  });
+
+  it('keeps the files last read while a changed one cannot be used, says so once, and takes the good one up', async () => {
+    const dir = tempDir('audit-ship-tls-');
+    const ca = join(dir, 'ca.pem');
+    copyFileSync(fixture('tls/ca.pem'), ca);
+    const first = await receiver(SERVER);
+    const port = String(first.port);
+    const ship = startShip(['--port', port, '--tls-ca', ca, '--tls-servername', 'localhost', '--no-progress']);
+    ship.child.stdin!.write(lines(3, 34).join(''));
+    await waitFor(() => first.events().length === 3, 'the first three records');
+    // Half-written: the new CA cut off. Two reconnects meet it; the old CA still verifies the server.
+    writeFileSync(ca, readFileSync(fixture('tls/rotated-ca.pem'), 'latin1').slice(0, 300));
+    await first.stop();
+    for (const seed of [35, 36]) {
+      const again = await receiver([...SERVER, '--port', port]);
+      ship.child.stdin!.write(lines(3, seed).join(''));
+      await waitFor(() => again.events().length === 3, `three records from seed ${seed} after a reconnect`);
+      await again.stop();
+    }
+    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    const rotated = await receiver([...ROTATED_SERVER, '--port', port]);
+    ship.child.stdin!.write(lines(3, 37).join(''));
+    assert.equal(await ship.exit(), 0, ship.stderr());
+    assert.equal(rotated.events().length, 3);
+    const kept = ship
+      .stderr()
+      .match(/--tls-ca \S+: certificate 1 of 1 has no END line: new connections keep the TLS files as last read\n/g);
+    assert.equal(kept?.length, 1, ship.stderr());
+    assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
   });
 });

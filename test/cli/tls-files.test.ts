@@ -1,0 +1,70 @@
+/** The TLS files of the forward options: checked at start, read again for each new connection. */
+import assert from 'node:assert/strict';
+import { copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TlsFiles } from '../../src/cli/tls-files.js';
+import { tempDir } from '../helpers/cli.js';
+import { fixture } from '../helpers/paths.js';
+
+/** Puts fixture `name` at `path` at once, as a Secret volume's update does. */
+function put(name: string, path: string): void {
+  copyFileSync(fixture(`tls/${name}`), `${path}.new`);
+  renameSync(`${path}.new`, path);
+}
+
+describe('TlsFiles', () => {
+  it('takes up a renewed client certificate once its key has followed, and keeps the old pair meanwhile', () => {
+    const dir = tempDir('audit-ship-tls-files-');
+    const [cert, key] = [join(dir, 'tls.crt'), join(dir, 'tls.key')];
+    put('client.pem', cert);
+    put('client.key', key);
+    const notes: string[] = [];
+    const files = new TlsFiles({ cert, key }, { rejectUnauthorized: true }, (text) => notes.push(text));
+    assert.deepEqual(files.options().cert, readFileSync(fixture('tls/client.pem')));
+    assert.equal(files.options().rejectUnauthorized, true);
+    assert.deepEqual(notes, [], 'nothing to say while the files stay as they were');
+
+    put('server.pem', cert); // the new certificate, its key not yet written
+    for (let i = 0; i < 3; i++) assert.deepEqual(files.options().key, readFileSync(fixture('tls/client.key')));
+    assert.deepEqual(files.options().cert, readFileSync(fixture('tls/client.pem')));
+    assert.equal(notes.length, 1, notes.join(''));
+    assert.match(
+      notes[0]!,
+      /--tls-key \S+tls\.key is not the key of --tls-cert \S+tls\.crt.*: new connections keep the TLS files as last read\n$/,
+    );
+
+    put('server.key', key);
+    const renewed = files.options();
+    assert.deepEqual([renewed.cert, renewed.key], [readFileSync(fixture('tls/server.pem')), readFileSync(fixture('tls/server.key'))]);
+    assert.equal(notes[1], `audit-ship: --tls-cert ${cert}, --tls-key ${key} changed: new connections use them\n`);
+    assert.equal(notes.length, 2);
+  });
+
+  it('keeps the last files while one is missing, says it once, and says it again if it happens again', () => {
+    const dir = tempDir('audit-ship-tls-files-');
+    const ca = join(dir, 'ca.crt');
+    put('ca.pem', ca);
+    const notes: string[] = [];
+    const files = new TlsFiles({ ca }, {}, (text) => notes.push(text));
+    rmSync(ca);
+    files.options();
+    assert.deepEqual(files.options().ca, readFileSync(fixture('tls/ca.pem')));
+    put('ca.pem', ca);
+    files.options();
+    rmSync(ca);
+    files.options();
+    assert.equal(notes.length, 2, notes.join(''));
+    for (const note of notes)
+      assert.match(note, /--tls-ca \S+ca\.crt: .*(no such file|ENOENT).*: new connections keep the TLS files as last read\n$/i);
+  });
+
+  it('throws at start naming the file that cannot be used', () => {
+    const dir = tempDir('audit-ship-tls-files-');
+    assert.throws(() => new TlsFiles({ ca: join(dir, 'none.pem') }, {}, () => {}), /^UsageError: --tls-ca \S+none\.pem: /);
+    assert.throws(
+      () => new TlsFiles({ cert: fixture('tls/client.pem'), key: fixture('tls/server.key') }, {}, () => {}),
+      /is not the key of --tls-cert/,
+    );
+  });
+});
