@@ -216,8 +216,15 @@ function refuseNamedTwice(endpoints: readonly ServerSpec[], standby: readonly Se
   }
 }
 
-/** `note` says on stderr when TLS files read again for a new connection changed, or cannot be used. */
-export function senderOptionsFrom(o: ForwardCliOptions, note: (text: string) => void = () => {}): SenderOptions {
+/**
+ * `note` says on stderr that a TLS file read again for a new connection cannot be used, `info`
+ * that one changed and is taken up (nothing to attend to: --quiet leaves it out).
+ */
+export function senderOptionsFrom(
+  o: ForwardCliOptions,
+  note: (text: string) => void = () => {},
+  info: (text: string) => void = note,
+): SenderOptions {
   // An empty value (`--host ''`, or AUDIT_SHIP_HOST set from an empty ConfigMap key) once left the
   // sender no server at all, and the run ended in an internal error with its records spooled.
   if (o.host.length === 0) throw new UsageError('--host names no server (an empty value, or AUDIT_SHIP_HOST set empty?)');
@@ -256,6 +263,7 @@ export function senderOptionsFrom(o: ForwardCliOptions, note: (text: string) => 
           { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey },
           { ...(o.tlsServername ? { servername: o.tlsServername } : {}), rejectUnauthorized: !o.tlsInsecure },
           note,
+          info,
         ).options
       : null,
   };

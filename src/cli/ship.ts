@@ -155,7 +155,7 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   const run = await ShipRun.open(files, options, {
     note,
     info,
-    sender: senderOptionsFrom(options, note),
+    sender: senderOptionsFrom(options, note, info),
     pipeline: {
       gzipLevel: options.compress === 'gzip' ? (options.compressLevel ?? DEFAULT_COMPRESS_LEVEL) : null,
       onInvalid: invalidLines(note, options.deadLetter),

@@ -124,6 +124,8 @@ export class TlsFiles {
     private readonly files: TlsFileNames,
     private readonly fixed: Pick<TlsConnectionOptions, 'servername' | 'rejectUnauthorized'>,
     private readonly note: (text: string) => void,
+    /** Where a change taken up is said: nothing to attend to, so not under --quiet. */
+    private readonly info: (text: string) => void = note,
   ) {
     this.material = readTlsFiles(files);
   }
@@ -151,7 +153,7 @@ export class TlsFiles {
     if (changed.length === 0) return;
     this.material = next;
     const named = changed.map((k) => `${OPTION[k]} ${this.files[k]}`).join(', ');
-    this.note(`audit-ship: ${named} changed: new connections use ${changed.length > 1 ? 'them' : 'it'}\n`);
+    this.info(`audit-ship: ${named} changed: new connections use ${changed.length > 1 ? 'them' : 'it'}\n`);
   }
 }
 
