@@ -217,14 +217,24 @@ function refuseNamedTwice(endpoints: readonly ServerSpec[], standby: readonly Se
 }
 
 /**
- * `note` says on stderr that a TLS file read again for a new connection cannot be used, `info`
- * that one changed and is taken up (nothing to attend to: --quiet leaves it out).
+ * The --tls-* files, read and checked (a UsageError names the first that cannot be used); null
+ * without TLS. `note` says that a file read again for a new connection cannot be used, `info` that
+ * one changed and is taken up (nothing to attend to: --quiet leaves it out).
  */
-export function senderOptionsFrom(
+export function tlsFilesFrom(
   o: ForwardCliOptions,
   note: (text: string) => void = () => {},
   info: (text: string) => void = note,
-): SenderOptions {
+): TlsFiles | null {
+  // Before the rest: --tls-key alone does not turn TLS on.
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (!o.tls) return null;
+  const fixed = { ...(o.tlsServername ? { servername: o.tlsServername } : {}), rejectUnauthorized: !o.tlsInsecure };
+  return new TlsFiles({ ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey }, fixed, note, info);
+}
+
+/** The sender's options; `tls` those files, read at each new connection. */
+export function senderOptionsFrom(o: ForwardCliOptions, tls = tlsFilesFrom(o)): SenderOptions {
   // An empty value (`--host ''`, or AUDIT_SHIP_HOST set from an empty ConfigMap key) once left the
   // sender no server at all, and the run ended in an internal error with its records spooled.
   if (o.host.length === 0) throw new UsageError('--host names no server (an empty value, or AUDIT_SHIP_HOST set empty?)');
@@ -237,7 +247,6 @@ export function senderOptionsFrom(
   if ((o.username !== undefined || o.password !== undefined) && o.sharedKey === undefined) {
     throw new UsageError('--username and --password need --shared-key: user auth is part of the shared-key handshake');
   }
-  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
   if (o.compressLevel !== undefined && o.compress !== 'gzip') throw new UsageError('--compress-level applies only with --compress gzip');
   const endpoints = o.host.map((h) => parseServer(h, o.port));
   const standby = (o.standby ?? []).map((h) => parseServer(h, o.port, '--standby'));
@@ -258,13 +267,6 @@ export function senderOptionsFrom(
       o.sharedKey === undefined
         ? null
         : { sharedKey: o.sharedKey, selfHostname: o.selfHostname, username: o.username, password: o.password },
-    tls: o.tls
-      ? new TlsFiles(
-          { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey },
-          { ...(o.tlsServername ? { servername: o.tlsServername } : {}), rejectUnauthorized: !o.tlsInsecure },
-          note,
-          info,
-        ).options
-      : null,
+    tls: tls?.options ?? null,
   };
 }

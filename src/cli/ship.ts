@@ -12,7 +12,7 @@ import type { ShipCounts } from '../ship/counts.js';
 import type { PipelineHooks } from '../ship/pipeline-options.js';
 import { ShipRun, type Note } from '../ship/run.js';
 import { EXIT, shipOutcome, type Outcome } from './exit.js';
-import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom, tagNote } from './forward-options.js';
+import { DEFAULT_COMPRESS_LEVEL, senderOptionsFrom, tagNote, tlsFilesFrom } from './forward-options.js';
 import { diagnosticFormatter } from './lint-format.js';
 import { invalidAllowed } from './options.js';
 import { TextOutput } from './output.js';
@@ -152,10 +152,12 @@ export async function ship(names: string[], options: ShipOptions): Promise<void>
   }
   const outsideMatch = tagNote(options.tag);
   if (outsideMatch) info(outsideMatch);
+  const tls = tlsFilesFrom(options, note, info);
   const run = await ShipRun.open(files, options, {
     note,
     info,
-    sender: senderOptionsFrom(options, note, info),
+    sender: senderOptionsFrom(options, tls),
+    tlsExpiries: tls ? () => tls.expiries() : undefined,
     pipeline: {
       gzipLevel: options.compress === 'gzip' ? (options.compressLevel ?? DEFAULT_COMPRESS_LEVEL) : null,
       onInvalid: invalidLines(note, options.deadLetter),

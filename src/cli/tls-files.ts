@@ -109,6 +109,20 @@ function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (
   }
 }
 
+/** When the first of the file's certificates to expire does, in seconds since the epoch. */
+function earliestExpiry(pem: Buffer): number {
+  const { X509Certificate } = loadCrypto();
+  const ends = (pem.toString('latin1').match(CERTIFICATE_BLOCK) ?? []).map((block) => Date.parse(new X509Certificate(block).validTo));
+  return Math.min(...ends) / 1000;
+}
+
+/** The `file` label of the expiry metric, for the files that hold certificates. */
+export type TlsCertificateFile = 'tls_ca' | 'tls_cert';
+
+function expiriesOf(m: TlsMaterial): Partial<Record<TlsCertificateFile, number>> {
+  return { ...(m.ca ? { tls_ca: earliestExpiry(m.ca) } : {}), ...(m.cert ? { tls_cert: earliestExpiry(m.cert) } : {}) };
+}
+
 /**
  * The TLS options of the forward connections, from the files as they are when each connection is
  * made. Files that changed are checked first; any that cannot be used (missing for a moment,
@@ -117,6 +131,7 @@ function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (
  */
 export class TlsFiles {
   private material: TlsMaterial;
+  private expiry: Partial<Record<TlsCertificateFile, number>>;
   private problem: string | null = null;
 
   /** Reads and checks the files: a UsageError names the option and file of the first that cannot be used. */
@@ -128,6 +143,17 @@ export class TlsFiles {
     private readonly info: (text: string) => void = note,
   ) {
     this.material = readTlsFiles(files);
+    this.expiry = expiriesOf(this.material);
+  }
+
+  /**
+   * When the certificates new connections would use expire (the first of each file's), read at
+   * each scrape: a Secret nobody renews shows here weeks before a server refuses it. Reading the
+   * files takes up a change as a new connection would.
+   */
+  expiries(): Partial<Record<TlsCertificateFile, number>> {
+    this.reload();
+    return this.expiry;
   }
 
   /** The options for a new connection (bound: the sender calls it as a function). */
@@ -152,6 +178,7 @@ export class TlsFiles {
     this.problem = null;
     if (changed.length === 0) return;
     this.material = next;
+    this.expiry = expiriesOf(next);
     const named = changed.map((k) => `${OPTION[k]} ${this.files[k]}`).join(', ');
     this.info(`audit-ship: ${named} changed: new connections use ${changed.length > 1 ? 'them' : 'it'}\n`);
   }

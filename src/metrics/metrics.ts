@@ -23,7 +23,12 @@ export interface MetricSources {
   kube: KubeStatus | null;
   /** The files the run writes (see DiskWaits). */
   diskWaits: DiskWaits;
+  /** When the certificates in --tls-ca and --tls-cert expire; none without them. */
+  tlsExpiries?: TlsExpiries | undefined;
 }
+
+/** Seconds since the epoch at which the first certificate of each TLS file given expires, by its `file` label. */
+export type TlsExpiries = () => Partial<Record<'tls_ca' | 'tls_cert', number>>;
 
 /** A file a run writes that waits out a full disk, by its `file` label. */
 export type DiskFile = 'spool' | 'checkpoint' | 'dead_letter' | 'kubectl_positions';
@@ -141,6 +146,18 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
       for (const [file, waits] of Object.entries(sources.diskWaits())) this.set({ file }, waits ? 1 : 0);
     },
   });
+  const { tlsExpiries } = sources;
+  if (tlsExpiries) {
+    new Gauge({
+      name: 'audit_ship_tls_certificate_expiry_timestamp_seconds',
+      help: 'When the first certificate to expire in each TLS file given (--tls-ca, --tls-cert) does, in seconds since the epoch; the files are read at each scrape.',
+      labelNames: ['file'],
+      registers: [registry],
+      collect() {
+        for (const [file, at] of Object.entries(tlsExpiries())) this.set({ file }, at);
+      },
+    });
+  }
   new Counter({
     name: 'deploy_audit_logs_total',
     help: "Audit records written, by output and status (the platform's own metric, kept for its dashboards).",

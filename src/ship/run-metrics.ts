@@ -6,7 +6,7 @@ import type { ShipOptions } from '../cli/ship-options.js';
 import type { Sender } from '../forward/sender.js';
 import type { KubeStatus } from '../input/kube/source.js';
 import { watchHealth } from '../metrics/health.js';
-import { createShipMetrics, type DiskWaits } from '../metrics/metrics.js';
+import { createShipMetrics, type DiskWaits, type TlsExpiries } from '../metrics/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import type { Spool } from '../spool/spool.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -20,6 +20,7 @@ export interface RunMetricsParts {
   kube: KubeStatus | null;
   checkpoint: Checkpoint | null;
   deadLetter: DeadLetterFile | null;
+  tlsExpiries: TlsExpiries | undefined;
 }
 
 /** The options that shape what is served, and where. */
@@ -32,9 +33,10 @@ export interface ServedMetrics {
 }
 
 export async function serveRunMetrics(parts: RunMetricsParts, options: RunMetricsOptions): Promise<ServedMetrics> {
-  const { counts, spool, sender, kube } = parts;
+  const { counts, spool, sender, kube, tlsExpiries } = parts;
   const diskWaits = diskWaitsOf(parts);
-  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes: options.spoolMaxBytes, kube, diskWaits });
+  const { spoolMaxBytes } = options;
+  const metrics = createShipMetrics({ counts, spool: spool.stats, sender, spoolMaxBytes, kube, diskWaits, tlsExpiries });
   sender.on('acked', (_chunk, ms) => metrics.ackLatency.observe(ms / 1000));
   const health = watchHealth(sender, spool, kube, options.watchdog, diskWaits);
   try {

@@ -10,6 +10,7 @@ import { RetryTimeoutError, type ForwardError } from '../forward/errors.js';
 import { Sender, type SenderOptions } from '../forward/sender.js';
 import type { InputSource } from '../input/sources.js';
 import type { MetricsServer } from '../metrics/server.js';
+import type { TlsExpiries } from '../metrics/metrics.js';
 import { SpoolClosedError, SpoolWriteError, type SpoolError } from '../spool/errors.js';
 import type { Spool } from '../spool/spool.js';
 import { CheckpointError, type Checkpoint } from './checkpoint.js';
@@ -56,6 +57,8 @@ export interface RunHooks {
   info: Note;
   sender: SenderOptions;
   pipeline: PipelineHooks;
+  /** When the certificates of --tls-ca and --tls-cert expire, for the metrics; none without them. */
+  tlsExpiries?: TlsExpiries | undefined;
 }
 
 /** Failures of a write while shipping: they stop the reading, and the exit says what was not kept. */
@@ -282,7 +285,9 @@ export class ShipRun {
     if (port === undefined) return;
     const { serveRunMetrics } = await import('./run-metrics.js');
     const kube = this.sources.find((s) => s.kube)?.kube ?? null;
-    const served = await serveRunMetrics({ counts, spool, sender, kube, checkpoint, deadLetter }, { ...options, metricsPort: port });
+    const { tlsExpiries } = this.hooks;
+    const parts = { counts, spool, sender, kube, checkpoint, deadLetter, tlsExpiries };
+    const served = await serveRunMetrics(parts, { ...options, metricsPort: port });
     this.metricsServer = served.server;
     this.stopHealth = served.stopHealth;
     this.hooks.info(`audit-ship: metrics on ${served.server.url}/metrics\n`);

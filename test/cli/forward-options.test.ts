@@ -129,6 +129,7 @@ describe('forward options', () => {
     assert.throws(() => senderOptionsFrom({ ...base, sharedKey: 'k', username: 'alice' }), /--username needs --password/);
     assert.equal(senderOptionsFrom({ ...base, sharedKey: 'k', username: 'alice', password: '' }).security!.password, '');
     assert.throws(() => fromArgv(['--tls-cert', 'c.pem']), /go together/);
+    assert.throws(() => fromArgv(['--tls-key', 'k.pem']), /go together/);
     assert.throws(() => fromArgv(['--tls-ca', '/no/such/ca.pem']), /--tls-ca \/no\/such\/ca\.pem: no such file/);
     assert.throws(() => fromArgv(['--tls-insecure', '--tls-ca', fixture('tls/ca.pem')]), /cannot be used with/);
   });

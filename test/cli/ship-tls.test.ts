@@ -3,12 +3,13 @@
  * start, and read again for each new connection (a certificate renewed in place).
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { startShip, waitFor } from '../helpers/ship-cli.js';
+import { startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 import { fixture } from '../helpers/paths.js';
 import { lines } from '../helpers/ledger.js';
 
@@ -146,5 +147,23 @@ describe('audit-ship ship over TLS', () => {
       .match(/--tls-ca \S+: certificate 1 of 1 has no END line: new connections keep the TLS files as last read\n/g);
     assert.equal(kept?.length, 1, ship.stderr());
     assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
+  });
+
+  it("gives when each TLS file's certificate expires as a metric, read at each scrape", async () => {
+    const dir = tempDir('audit-ship-tls-');
+    const ca = join(dir, 'ca.pem');
+    copyFileSync(fixture('tls/ca.pem'), ca);
+    const r = await receiver(SERVER);
+    const ship = await startMeteredShip(['--port', String(r.port), '--tls-ca', ca, '--tls-servername', 'localhost', '--no-progress']);
+    const expiry = (name: string) => Date.parse(new X509Certificate(readFileSync(fixture(`tls/${name}`))).validTo) / 1000;
+    const metric = 'audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_ca"}';
+    assert.equal((await ship.scrape()).get(metric), expiry('ca.pem'));
+    assert.equal((await ship.scrape()).has('audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_cert"}'), false);
+    // Renewed in place, with no new connection since: the next scrape reads it.
+    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    assert.notEqual(expiry('rotated-ca.pem'), expiry('ca.pem'));
+    assert.equal((await ship.scrape()).get(metric), expiry('rotated-ca.pem'));
+    assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
+    assert.equal(await ship.exit(), 0, ship.stderr());
   });
 });

@@ -1,5 +1,6 @@
 /** The TLS files of the forward options: checked at start, read again for each new connection. */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,7 +41,10 @@ describe('TlsFiles', () => {
       /--tls-key \S+tls\.key is not the key of --tls-cert \S+tls\.crt.*: new connections keep the TLS files as last read\n$/,
     );
 
+    const expiry = (name: string) => Date.parse(new X509Certificate(readFileSync(fixture(`tls/${name}`))).validTo) / 1000;
+    assert.deepEqual(files.expiries(), { tls_cert: expiry('client.pem') }, 'the pair in use, not the half-renewed one');
     put('server.key', key);
+    assert.deepEqual(files.expiries(), { tls_cert: expiry('server.pem') });
     const renewed = files.options();
     assert.deepEqual([renewed.cert, renewed.key], [readFileSync(fixture('tls/server.pem')), readFileSync(fixture('tls/server.key'))]);
     // A change taken up is information (left out under --quiet); a file that cannot be used, a note.

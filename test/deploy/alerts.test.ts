@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/cli.js';
 import { FakeKubeApi } from '../helpers/kube-api.js';
 import { kubectlMissing } from '../helpers/kube-feed.js';
 import { lines } from '../helpers/ledger.js';
-import { ROOT } from '../helpers/paths.js';
+import { fixture, ROOT } from '../helpers/paths.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { scrapeUntil, startMeteredShip } from '../helpers/ship-cli.js';
 
@@ -78,11 +78,11 @@ describe('alerts and dashboard against a running shipper', { skip: kubectlMissin
     api.addPod('sd-a', { app: 'seldon-deploy' });
     for (const line of lines(20, 160)) api.write('sd-a', line.trimEnd());
     api.write('sd-a', '{"RequestID":"broken","Timestamp":"yesterday"}'); // so the invalid counter has a series
-    const r = await receiver();
-    const ship = await startMeteredShip(['--kubectl', '-l app=seldon-deploy', '--port', String(r.port), '--flush-interval', '50ms'], {
-      ...api.kubectlEnv(),
-      AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool'),
-    });
+    // Over TLS, so that the certificate expiry has a series too.
+    const r = await receiver(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const tls = ['--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost'];
+    const args = ['--kubectl', '-l app=seldon-deploy', '--port', String(r.port), '--flush-interval', '50ms', ...tls];
+    const ship = await startMeteredShip(args, { ...api.kubectlEnv(), AUDIT_SHIP_SPOOL_DIR: join(tempDir(), 'spool') });
     await scrapeUntil(ship, (m) => m.get('audit_ship_records_acked_total') === 20, 'the records acked');
     const exposed = new Set([...(await ship.scrape()).keys()].map((k) => k.split('{')[0]!));
     await ship.exit('SIGTERM');

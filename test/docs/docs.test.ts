@@ -79,6 +79,7 @@ describe('docs', () => {
       spoolMaxBytes: 1024,
       kube: { streams: () => [], restarts: () => 0, quietRestarts: () => 0, ended: 0, positionsWaitingForRoom: () => false },
       diskWaits: () => ({ spool: false }),
+      tlsExpiries: () => ({ tls_ca: 0 }),
     });
     // prom-client's default process_* and nodejs_* metrics are documented as a family, in one sentence.
     const code = registry
