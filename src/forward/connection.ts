@@ -17,7 +17,7 @@ import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
-import { classifySocketError, endedUnanswered, noHelo, notForwardReply, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
+import { CLIENT_CERT_HINT, classifySocketError, endedUnanswered, noHelo, notForwardReply, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
 import { ipVersion } from '../ip.js';
 import { printable } from '../printable.js';
@@ -46,6 +46,8 @@ export interface ConnectionOptions {
    * server's trouble, not TLS on one side only, and is said without that hint.
    */
   answeredBefore?: boolean;
+  /** A connection to this server had a reply in the Forward protocol earlier in the run (HELO, PONG, an ack). */
+  repliedBefore?: boolean;
 }
 
 export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' | 'established' | 'closed';
@@ -67,7 +69,7 @@ export class Connection extends EventEmitter {
   /** Whether the server answered on this connection (a byte, or TLS's handshake): one that expects TLS resets a plain one unanswered. */
   heard = false;
   /** Whether a reply's first bytes came (after TLS's handshake): checked once for TLS or text, which no forward server sends. */
-  private replied = false;
+  replied = false;
   /** The server closed or reset the connection: what Fluentd's deny_keepalive does after each ack. */
   endedByPeer = false;
 
@@ -159,9 +161,17 @@ export class Connection extends EventEmitter {
     return this.endedUnanswered() ?? new ConnectionLostError(`${describe(this.endpoint)} closed the connection`);
   }
 
-  /** A reset or close of a plain connection before the server said anything: said with the TLS hint while it applies. */
+  /**
+   * A reset or close once connected, before the server said anything in the run: a plain one said
+   * with the TLS hint, a TLS one that presented a client certificate with the hint about it.
+   */
   private endedUnanswered(reset?: NodeJS.ErrnoException): ConnectionLostError | null {
-    const hint = this.options.tls || this.state === 'connecting' ? '' : this.hint(PLAIN_HINT);
+    const { tls, repliedBefore } = this.options;
+    let hint = '';
+    if (this.state !== 'connecting') {
+      if (!tls) hint = this.hint(PLAIN_HINT);
+      else if (tls.cert && !this.replied && !repliedBefore) hint = `; ${CLIENT_CERT_HINT}`;
+    }
     return endedUnanswered(describe(this.endpoint), hint, reset);
   }
 

@@ -71,6 +71,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   private readonly refusal: RefusedRetry;
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
+  /** A connection to this server had a reply in the Forward protocol in this run (see ConnectionOptions.repliedBefore). */
+  private replied = false;
   readonly inFlight = new Map<string, Pending>();
   /** Connections in a row the server closed soon after their first ack. */
   private closedAfterAck = 0;
@@ -204,7 +206,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       this.setState('connecting');
       let connection: Connection;
       try {
-        connection = await Connection.open(this.endpoint, { ...this.options, answeredBefore: this.answered });
+        connection = await Connection.open(this.endpoint, { ...this.options, answeredBefore: this.answered, repliedBefore: this.replied });
       } catch (error) {
         const e = error instanceof ForwardError ? error : new DeliveryError(String(error), { cause: error });
         if (e.fatal) return this.refuse(e);
@@ -258,6 +260,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.setState('up');
     const error = this.oneChunkAtATime(connection, await closed);
     this.answered ||= connection.heard;
+    this.replied ||= connection.replied;
     this.connection = null;
     this.blocked = false;
     // A fatal error (a server that wants a shared key we lack) is said once, as the run's end: not

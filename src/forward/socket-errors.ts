@@ -17,6 +17,14 @@ export const TLS_HINT =
 /** What to check when a plain connection meets a server that may expect TLS. */
 export const PLAIN_HINT = 'does the server expect TLS? (Fluentd does with <transport tls> in its forward source; then give --tls)';
 
+/**
+ * What to check when a TLS connection with a client certificate ends before the server said
+ * anything: under TLS 1.3 the server checks the certificate after the client's side of the
+ * handshake is done, and the alert of one it does not accept is often lost to the reset.
+ */
+export const CLIENT_CERT_HINT =
+  'does the server accept the client certificate (--tls-cert)? Under TLS 1.3 one that does not ends the connection just after the handshake: check that a CA the server trusts signed it (Fluentd: ca_path in <transport tls>) and that it is made for client authentication (extendedKeyUsage clientAuth)';
+
 /** A TLS record (handshake 22 or alert 21, version 3.x): never the start of a msgpack message, an array or a map. */
 export function isTlsRecord(chunk: Buffer): boolean {
   return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;
@@ -119,9 +127,10 @@ export function classifySocketError(error: NodeJS.ErrnoException, context: Socke
 }
 
 /**
- * A plain connection that ended before the server said anything, as a server that expects TLS
- * ends one; null without a `hint` (`; PLAIN_HINT`, while no answer came from the server yet), so
- * that the end is said as usual. `reset`: the error of a reset, absent for a close.
+ * A connection that ended before the server said anything, as a server that expects TLS ends a
+ * plain one, or one that does not accept the client certificate a TLS one; null without a `hint`
+ * (`; PLAIN_HINT` or `; CLIENT_CERT_HINT`, while no answer came from the server yet), so that the
+ * end is said as usual. `reset`: the error of a reset, absent for a close.
  */
 export function endedUnanswered(where: string, hint: string, reset?: NodeJS.ErrnoException): ConnectionLostError | null {
   if (!hint) return null;

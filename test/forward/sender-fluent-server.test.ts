@@ -326,6 +326,30 @@ describe('sender → @fluent-org/logger FluentServer', () => {
     );
   });
 
+  it('says what to check when a server ends connections just after the handshake, as one refusing the client certificate does', async () => {
+    const tlsOptions = { cert: tlsFiles.cert(), key: tlsFiles.key(), ca: tlsFiles.clientCa(), requestCert: true, rejectUnauthorized: true };
+    // A certificate the server's client CA did not sign: under TLS 1.3 the client's handshake is done before the server checks it.
+    const tls = { ca: tlsFiles.ca(), servername: 'localhost', cert: tlsFiles.cert(), key: tlsFiles.key() };
+    const snd = sender(senderOptions((await server({ tlsOptions })).port!, { tls, retryTimeoutMs: 1000 }));
+    const lost: ForwardError[] = [];
+    snd.on('connection-lost', (error) => lost.push(error));
+    const failed = await snd.send(chunksOf(1, 1).chunks[0]!).then(
+      () => assert.fail('delivered to a server that does not accept the certificate'),
+      (e: unknown) => e as ForwardError,
+    );
+    // Retried (a server may drop a connection so for other reasons), or refused when the server's alert got through.
+    const said = failed instanceof TlsError ? [...lost, failed] : lost;
+    if (!(failed instanceof TlsError)) assert.ok(failed instanceof RetryTimeoutError, failed.message);
+    assert.ok(said.length >= 1, failed.message);
+    for (const error of said) {
+      assert.match(
+        error.message,
+        /just after the handshake: check that a CA the server trusts signed it|does not accept the client certificate/,
+        error.message,
+      );
+    }
+  });
+
   it('fails with a TlsError when the name does not match', async () => {
     const s = await server({ tlsOptions: { cert: tlsFiles.cert(), key: tlsFiles.key() } });
     const snd = sender(senderOptions(s.port!, { tls: { ca: tlsFiles.ca(), servername: 'fluentd.example.com' } }));
