@@ -109,18 +109,25 @@ function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (
   }
 }
 
-/** When the first of the file's certificates to expire does, in seconds since the epoch. */
-function earliestExpiry(pem: Buffer): number {
+/** When each of the file's certificates expires, in seconds since the epoch. */
+function expiries(pem: Buffer): number[] {
   const { X509Certificate } = loadCrypto();
-  const ends = (pem.toString('latin1').match(CERTIFICATE_BLOCK) ?? []).map((block) => Date.parse(new X509Certificate(block).validTo));
-  return Math.min(...ends) / 1000;
+  return (pem.toString('latin1').match(CERTIFICATE_BLOCK) ?? []).map((block) => Date.parse(new X509Certificate(block).validTo) / 1000);
 }
 
 /** The `file` label of the expiry metric, for the files that hold certificates. */
 export type TlsCertificateFile = 'tls_ca' | 'tls_cert';
 
+/**
+ * When each file stops being of use: a CA bundle when its last certificate expires (one holding an
+ * old CA beside its replacement, as a rotation does, is fine until then), a client certificate
+ * when the first of its chain does (the server checks every one).
+ */
 function expiriesOf(m: TlsMaterial): Partial<Record<TlsCertificateFile, number>> {
-  return { ...(m.ca ? { tls_ca: earliestExpiry(m.ca) } : {}), ...(m.cert ? { tls_cert: earliestExpiry(m.cert) } : {}) };
+  return {
+    ...(m.ca ? { tls_ca: Math.max(...expiries(m.ca)) } : {}),
+    ...(m.cert ? { tls_cert: Math.min(...expiries(m.cert)) } : {}),
+  };
 }
 
 /**
@@ -147,8 +154,7 @@ export class TlsFiles {
   }
 
   /**
-   * When the certificates new connections would use expire (the first of each file's), read at
-   * each scrape: a Secret nobody renews shows here weeks before a server refuses it. Reading the
+   * When the files new connections would use expire (see expiriesOf), read at each scrape: a Secret nobody renews shows here weeks before a server refuses it. Reading the
    * files takes up a change as a new connection would.
    */
   expiries(): Partial<Record<TlsCertificateFile, number>> {

@@ -27,7 +27,7 @@ export interface MetricSources {
   tlsExpiries?: TlsExpiries | undefined;
 }
 
-/** Seconds since the epoch at which the first certificate of each TLS file given expires, by its `file` label. */
+/** Seconds since the epoch at which each TLS file given expires (its last CA, its client chain's first certificate), by its `file` label. */
 export type TlsExpiries = () => Partial<Record<'tls_ca' | 'tls_cert', number>>;
 
 /** A file a run writes that waits out a full disk, by its `file` label. */
@@ -150,7 +150,7 @@ export function createShipMetrics(sources: MetricSources): ShipMetrics {
   if (tlsExpiries) {
     new Gauge({
       name: 'audit_ship_tls_certificate_expiry_timestamp_seconds',
-      help: 'When the first certificate to expire in each TLS file given (--tls-ca, --tls-cert) does, in seconds since the epoch; the files are read at each scrape.',
+      help: 'When each TLS file given expires, in seconds since the epoch: --tls-ca at its last certificate (a bundle verifies until then), --tls-cert at the first of its chain; read at each scrape.',
       labelNames: ['file'],
       registers: [registry],
       collect() {

@@ -1,7 +1,7 @@
 /** The TLS files of the forward options: checked at start, read again for each new connection. */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TlsFiles } from '../../src/cli/tls-files.js';
@@ -68,6 +68,21 @@ describe('TlsFiles', () => {
     assert.equal(notes.length, 2, notes.join(''));
     for (const note of notes)
       assert.match(note, /--tls-ca \S+ca\.crt: .*(no such file|ENOENT).*: new connections keep the TLS files as last read\n$/i);
+  });
+
+  it("gives a CA bundle's expiry as its last CA's, and a client certificate's as the first of its chain", () => {
+    const dir = tempDir('audit-ship-tls-files-');
+    const [ca, cert] = [join(dir, 'ca.crt'), join(dir, 'tls.crt')];
+    const pem = (name: string) => readFileSync(fixture(`tls/${name}`), 'latin1');
+    const expiry = (name: string) => Date.parse(new X509Certificate(readFileSync(fixture(`tls/${name}`))).validTo) / 1000;
+    // An old CA beside its replacement, as a rotation gives; a client certificate followed by its CA.
+    writeFileSync(ca, pem('ca.pem') + pem('rotated-ca.pem'));
+    writeFileSync(cert, pem('client.pem') + pem('client-ca.pem'));
+    const files = new TlsFiles({ ca, cert, key: fixture('tls/client.key') }, {}, () => {});
+    const [oldCa, newCa] = [expiry('ca.pem'), expiry('rotated-ca.pem')];
+    const [leaf, issuer] = [expiry('client.pem'), expiry('client-ca.pem')];
+    assert.ok(oldCa < newCa && leaf !== issuer, 'fixtures that tell first from last');
+    assert.deepEqual(files.expiries(), { tls_ca: newCa, tls_cert: Math.min(leaf, issuer) });
   });
 
   it('throws at start naming the file that cannot be used', () => {
