@@ -11,7 +11,7 @@
  */
 import { EventEmitter, once } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionOptions as TlsConnectionOptions, TLSSocket } from 'node:tls';
 import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
@@ -19,6 +19,7 @@ import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Hel
 import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
 import { CLIENT_CERT_HINT, classifySocketError, endedUnanswered, noHelo, notForwardReply, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
+import { chainExpiry } from './peer-certificate.js';
 import { ipVersion } from '../ip.js';
 import { printable } from '../printable.js';
 import { span } from '../span.js';
@@ -70,6 +71,8 @@ export class Connection extends EventEmitter {
   heard = false;
   /** Whether a reply's first bytes came (after TLS's handshake): checked once for TLS or text, which no forward server sends. */
   replied = false;
+  /** When the chain the server presented expires (seconds since the epoch): TLS only, once connected. */
+  peerCertificateExpiry: number | null = null;
   /** The server closed or reset the connection: what Fluentd's deny_keepalive does after each ack. */
   endedByPeer = false;
 
@@ -107,6 +110,7 @@ export class Connection extends EventEmitter {
     let timer = setTimeout(() => this.fail(this.connectTimedOut()), options.connectTimeoutMs);
     if (options.tls) socket.once('connect', () => (this.tlsHandshake = true));
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
+      if (options.tls) this.peerCertificateExpiry = chainExpiry((socket as TLSSocket).getPeerCertificate(true));
       if (this.tlsHandshake) this.heard = true;
       this.tlsHandshake = false;
       clearTimeout(timer);

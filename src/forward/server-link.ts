@@ -71,6 +71,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   private readonly refusal: RefusedRetry;
   /** A connection to this server had an answer in this run (see ConnectionOptions.answeredBefore). */
   private answered = false;
+  /** When the certificate chain this server presented at its last TLS connection expires (seconds since the epoch). */
+  certificateExpiry: number | null = null;
   /** A connection to this server had a reply in the Forward protocol in this run (see ConnectionOptions.repliedBefore). */
   private replied = false;
   readonly inFlight = new Map<string, Pending>();
@@ -257,6 +259,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.failedSinceUp = false;
     this.refusal.accepted();
     this.firstAckAt = null;
+    this.certificateExpiry = connection.peerCertificateExpiry ?? this.certificateExpiry;
     this.setState('up');
     const error = this.oneChunkAtATime(connection, await closed);
     this.answered ||= connection.heard;

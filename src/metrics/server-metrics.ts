@@ -50,6 +50,16 @@ export function registerServerMetrics(registry: Registry, sender: Sender): void 
       for (const link of sender.servers()) this.set({ server: link.label }, link.inFlight.size);
     },
   });
+  new Gauge({
+    name: 'audit_ship_server_certificate_expiry_timestamp_seconds',
+    help: 'When the certificate chain each server presented at its last TLS connection expires (its first certificate to), in seconds since the epoch.',
+    labelNames: ['server'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const link of sender.servers()) if (link.certificateExpiry !== null) this.set({ server: link.label }, link.certificateExpiry);
+    },
+  });
   const counter = (name: string, help: string, read: (l: ServerLink) => number) =>
     labelledCounter(registry, sender, name, help, 'server', (x) => perServer(x, read));
   counter('audit_ship_server_chunks_acked_total', 'Chunks acked, by server.', (l) => l.chunksAcked);

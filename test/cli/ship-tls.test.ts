@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
-import { startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
+import { scrapeUntil, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 import { fixture } from '../helpers/paths.js';
 import { lines } from '../helpers/ledger.js';
 
@@ -149,21 +149,34 @@ describe('audit-ship ship over TLS', () => {
     assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
   });
 
-  it("gives when each TLS file's certificate expires as a metric, read at each scrape", async () => {
+  it("gives when the TLS files and the server's certificate expire as metrics, read at each scrape and connection", async () => {
     const dir = tempDir('audit-ship-tls-');
     const ca = join(dir, 'ca.pem');
     copyFileSync(fixture('tls/ca.pem'), ca);
     const r = await receiver(SERVER);
     const ship = await startMeteredShip(['--port', String(r.port), '--tls-ca', ca, '--tls-servername', 'localhost', '--no-progress']);
     const expiry = (name: string) => Date.parse(new X509Certificate(readFileSync(fixture(`tls/${name}`))).validTo) / 1000;
-    const metric = 'audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_ca"}';
-    assert.equal((await ship.scrape()).get(metric), expiry('ca.pem'));
-    assert.equal((await ship.scrape()).has('audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_cert"}'), false);
+    const file = 'audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_ca"}';
+    const served = `audit_ship_server_certificate_expiry_timestamp_seconds{server="127.0.0.1:${r.port}"}`;
+    ship.child.stdin!.write(lines(1, 38).join(''));
+    await scrapeUntil(ship, (m) => m.has(served), "the server certificate's expiry");
+    const first = await ship.scrape();
+    assert.equal(first.get(file), expiry('ca.pem'));
+    assert.equal(first.get(served), expiry('server.pem'));
+    assert.equal(first.has('audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_cert"}'), false);
     // Renewed in place, with no new connection since: the next scrape reads it.
     replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
     assert.notEqual(expiry('rotated-ca.pem'), expiry('ca.pem'));
-    assert.equal((await ship.scrape()).get(metric), expiry('rotated-ca.pem'));
+    assert.equal((await ship.scrape()).get(file), expiry('rotated-ca.pem'));
     assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);
+    // The server restarts with its renewed certificate: the connection after it gives the new chain's expiry.
+    await waitFor(() => r.events().length === 1, 'the first record');
+    await r.stop();
+    const after = await receiver([...ROTATED_SERVER, '--port', String(r.port)]);
+    ship.child.stdin!.write(lines(1, 39).join(''));
+    await waitFor(() => after.events().length === 1, 'the record after the restart');
+    assert.notEqual(expiry('rotated-server.pem'), expiry('server.pem'));
+    assert.equal((await ship.scrape()).get(served), expiry('rotated-server.pem'));
     assert.equal(await ship.exit(), 0, ship.stderr());
   });
 });
