@@ -1,8 +1,9 @@
 /**
  * The PEM files named by --tls-* options: read and checked at start, with errors that name the
- * option and the file, and read again for each new connection. A Kubernetes Secret mounted as a
- * volume is updated in place when its certificate is renewed (cert-manager does so before expiry):
- * read once, the run kept the old certificate until a server refused it, and then exited.
+ * option and the file, and read again for each new connection and each scrape (when they expire).
+ * A Kubernetes Secret mounted as a volume is updated in place when its certificate is renewed
+ * (cert-manager does so before expiry): read once, the run kept the old certificate until a
+ * server refused it, and then exited.
  */
 import { createRequire } from 'node:module';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
