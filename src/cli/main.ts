@@ -144,6 +144,9 @@ const COMMANDS: CommandSpec[] = [
         .argParser(nonEmpty('a file')),
       new Option('--tls-cert <file>', 'serve TLS with this PEM certificate (with --tls-key)').argParser(nonEmpty('a file')),
       new Option('--tls-key <file>', 'PEM private key for --tls-cert').argParser(nonEmpty('a file')),
+      new Option('--tls-client-ca <file>', "require client certificates signed by this PEM CA (Fluentd's client_cert_auth)").argParser(
+        nonEmpty('a file'),
+      ),
     ],
     action: async () => {
       const { receive } = await import('./receive.js');

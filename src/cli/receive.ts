@@ -9,6 +9,7 @@ import type { DecodedTransport } from '../forward/decode-transport.js';
 import { formatTimestamp } from '../schema/timestamp.js';
 import { BrokenPipeError, TextOutput } from './output.js';
 import { STOP_SIGNALS } from './process-guards.js';
+import type { TlsOptions } from 'node:tls';
 import { readTlsFiles } from './tls-files.js';
 import { readSmallFile } from './small-file.js';
 
@@ -22,6 +23,7 @@ export interface ReceiveOptions {
   usersFile?: string;
   tlsCert?: string;
   tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 /** msgpack bin values have no JSON form; Fluentd treats them as strings, and so do we. */
@@ -57,7 +59,7 @@ function userEntries(options: ReceiveOptions): { text: string; where: string }[]
 }
 
 function describeMode(options: ReceiveOptions, users: Record<string, string>): string {
-  const parts = [options.tlsCert ? 'tls' : 'tcp'];
+  const parts = [options.tlsClientCa ? 'tls, client certificates' : options.tlsCert ? 'tls' : 'tcp'];
   if (options.sharedKey !== undefined) parts.push('shared key');
   if (Object.keys(users).length > 0) parts.push('user auth');
   return parts.join(', ');
@@ -112,6 +114,14 @@ function openSink(out: string | undefined, stdoutGone: () => void): Sink {
   };
 }
 
+/** The certificate served and, with --tls-client-ca, the CA a client's certificate must be signed by. */
+function serverTls(options: ReceiveOptions): TlsOptions {
+  const { cert, key } = readTlsFiles({ cert: options.tlsCert, key: options.tlsKey });
+  if (options.tlsClientCa === undefined) return { cert, key };
+  const { ca } = readTlsFiles({ ca: options.tlsClientCa }, { ca: '--tls-client-ca' });
+  return { cert, key, ca, requestCert: true, rejectUnauthorized: true };
+}
+
 export async function receive(options: ReceiveOptions): Promise<void> {
   const users = parseUsers(userEntries(options));
   if (Object.keys(users).length > 0 && options.sharedKey === undefined) {
@@ -119,6 +129,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   }
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
+  }
+  if (options.tlsClientCa !== undefined && options.tlsCert === undefined) {
+    throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are asked for in the TLS handshake');
   }
   let stdoutGone = () => {};
   const outputGone = new Promise<void>((resolve) => (stdoutGone = resolve));
@@ -135,7 +148,7 @@ export async function receive(options: ReceiveOptions): Promise<void> {
     host: options.bind,
     port: options.port,
     security: options.sharedKey === undefined ? null : { sharedKey: options.sharedKey, serverHostname: options.selfHostname, users },
-    tls: options.tlsCert ? readTlsFiles({ cert: options.tlsCert, key: options.tlsKey }) : null,
+    tls: options.tlsCert ? serverTls(options) : null,
     onTransport: write,
   });
   receiver.on('connection-error', (remote, reason) => process.stderr.write(`audit-ship receive: closed ${remote}: ${reason}\n`));

@@ -83,28 +83,31 @@ export interface TlsMaterial {
   key?: Buffer | undefined;
 }
 
-const OPTION = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' } as const;
 const KINDS = ['ca', 'cert', 'key'] as const;
+/** The option that names each file, as errors say it. */
+type OptionNames = Record<(typeof KINDS)[number], string>;
+const OPTION: OptionNames = { ca: '--tls-ca', cert: '--tls-cert', key: '--tls-key' };
 
-/** Reads and checks the files named: a UsageError names the option and file of the first that cannot be used. */
-export function readTlsFiles(files: TlsFileNames): TlsMaterial {
-  const material = readBytes(files);
-  checkTlsMaterial(files, material, KINDS);
+/** Reads and checks the files named: a UsageError names the option (`names`) and file of the first that cannot be used. */
+export function readTlsFiles(files: TlsFileNames, names: Partial<OptionNames> = {}): TlsMaterial {
+  const option = { ...OPTION, ...names };
+  const material = readBytes(files, option);
+  checkTlsMaterial(files, material, KINDS, option);
   return material;
 }
 
-function readBytes(files: TlsFileNames): TlsMaterial {
+function readBytes(files: TlsFileNames, option = OPTION): TlsMaterial {
   return {
-    ca: readPem(OPTION.ca, files.ca, 'certificate'),
-    cert: readPem(OPTION.cert, files.cert, 'certificate'),
-    key: readPem(OPTION.key, files.key, 'private key'),
+    ca: readPem(option.ca, files.ca, 'certificate'),
+    cert: readPem(option.cert, files.cert, 'certificate'),
+    key: readPem(option.key, files.key, 'private key'),
   };
 }
 
 /** Throws a UsageError naming the file for any certificate or key that TLS could not use. */
-function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (typeof KINDS)[number][]): void {
-  if (m.ca && kinds.includes('ca')) checkCertificates(OPTION.ca, files.ca!, m.ca);
-  if (m.cert && kinds.includes('cert')) checkCertificates(OPTION.cert, files.cert!, m.cert);
+function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (typeof KINDS)[number][], option = OPTION): void {
+  if (m.ca && kinds.includes('ca')) checkCertificates(option.ca, files.ca!, m.ca);
+  if (m.cert && kinds.includes('cert')) checkCertificates(option.cert, files.cert!, m.cert);
   if (m.cert && m.key && (kinds.includes('cert') || kinds.includes('key'))) {
     checkKeyPair({ path: files.cert!, pem: m.cert }, { path: files.key!, pem: m.key });
   }

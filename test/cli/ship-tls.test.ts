@@ -179,4 +179,29 @@ describe('audit-ship ship over TLS', () => {
     assert.equal((await ship.scrape()).get(served), expiry('rotated-server.pem'));
     assert.equal(await ship.exit(), 0, ship.stderr());
   });
+
+  it('presents --tls-cert to a receive that asks for client certificates; without one, or one of another CA, it is refused and said', async () => {
+    const r = await receiver([...SERVER, '--tls-client-ca', fixture('tls/client-ca.pem')]);
+    assert.match(r.stderr(), /listening on \S+ \(tls, client certificates\)/);
+    const to = ['--port', String(r.port), '--tls-ca', fixture('tls/ca.pem'), '--tls-servername', 'localhost', '--retry-timeout', '2s'];
+    const ok = await runCli([...to, '--tls-cert', fixture('tls/client.pem'), '--tls-key', fixture('tls/client.key')], {
+      input: lines(4, 40).join(''),
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(r.events().length, 4);
+    const none = await runCli(to, { input: lines(1, 41).join('') });
+    assert.equal(none.code, 1, none.stderr);
+    assert.match(none.stderr, /a server that requires a client certificate .* give --tls-cert and --tls-key/);
+    // Signed by the server's CA, not the client CA: refused by an alert, or by a reset under TLS 1.3 (then retried).
+    const other = await runCli([...to, '--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')], {
+      input: lines(1, 42).join(''),
+    });
+    assert.notEqual(other.code, 0, other.stderr);
+    assert.match(other.stderr, /does not accept the client certificate|does the server accept the client certificate \(--tls-cert\)\?/);
+    assert.equal(r.events().length, 4, 'nothing from the refused clients');
+    assert.match(r.stderr(), /closed 127\.0\.0\.1:\d+: TLS: /);
+    const alone = await runCli(['receive', '--tls-client-ca', fixture('tls/client-ca.pem')]);
+    assert.equal(alone.code, 2, alone.stderr);
+    assert.match(alone.stderr, /--tls-client-ca needs --tls-cert and --tls-key/);
+  });
 });
