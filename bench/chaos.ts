@@ -103,8 +103,9 @@ for (let run = 0; ; run++) {
   }
   const [code, signal] = await exit;
   outcomes.push(signal ?? String(code));
-  // A stop signal leaves an input unread (4) or records unacked (3); a run left to end must end clean.
-  const expected = stopped ? [4, 3] : [0];
+  // A stop signal leaves an input unread (4) or records unacked (3), or, when it comes once every
+  // input is read, waits for the acks, and 0 says they all came; a run left to end must end clean.
+  const expected = stopped ? [4, 3, 0] : [0];
   if (signal !== 'SIGKILL' && !expected.includes(code ?? -1)) unexpected += `run ${run}: exit ${code}\n${said}\n`;
   process.stderr.write(`chaos: run ${run} ${signal ?? `exit ${code}`}, ${tally.received.toLocaleString('en')} received\n`);
   if (!stopped) {
