@@ -165,8 +165,13 @@ export class ShipRun {
       return this.expire();
     }
     this.stop.signal = signal;
+    // A stop after the last line was read stops no reading: what it waits for is the last acks.
+    const allRead = this.sources.length > 0 && this.sources.every((source) => source.exhausted);
+    const wait = span(this.options.shutdownTimeout);
     this.hooks.note(
-      `audit-ship: ${signal}: reading stopped, waiting up to ${span(this.options.shutdownTimeout)} for acks (${signal} again: stop now); the rest stays in the spool\n`,
+      allRead
+        ? `audit-ship: ${signal}: every input was read already; waiting up to ${wait} for its acks (${signal} again: stop now); what is not acked then stays in the spool\n`
+        : `audit-ship: ${signal}: reading stopped, waiting up to ${wait} for acks (${signal} again: stop now); the rest stays in the spool\n`,
     );
     this.pipeline.stop();
     this.stopped();

@@ -126,4 +126,29 @@ describe('a stop signal never drops what was read', () => {
     assert.equal(s.leftInSpool, 300);
     ledger.assertComplete(await drain(spoolDir));
   });
+
+  it('a stop once every input is read says so, waits for the acks, and a second ends the wait: exit 3, the next run delivers', async (t) => {
+    const holder = new FaultServer(() => 'hold');
+    const port = await holder.listen();
+    t.after(() => holder.close());
+    const ledger = new Ledger(300, 44);
+    const dir = tempDir();
+    const file = join(dir, 'audit.log');
+    writeFileSync(file, ledger.text());
+    const spoolDir = join(dir, 'spool');
+    const ship = startShip(['--port', String(port), '--shutdown-timeout', '1h', '--summary', 'json', file], {
+      AUDIT_SHIP_SPOOL_DIR: spoolDir,
+    });
+    await waitFor(() => holder.chunks.reduce((n, c) => n + c.records.length, 0) === 300, 'every record sent, its ack held');
+    ship.child.kill('SIGTERM');
+    await waitFor(
+      () => /SIGTERM: every input was read already; waiting up to 1 h for its acks \(SIGTERM again: stop now\)/.test(ship.stderr()),
+      'the first stop, said as what it is',
+    );
+    assert.doesNotMatch(ship.stderr(), /reading stopped/);
+    assert.equal(await ship.exit('SIGTERM'), EXIT.leftInSpool, ship.stderr());
+    const s = jsonSummary(ship.stderr());
+    assert.equal(s.leftInSpool, 300);
+    ledger.assertComplete(await drain(spoolDir));
+  });
 });
