@@ -6,7 +6,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { randomBytes } from '../crypto.js';
 import { decode } from '@msgpack/msgpack';
 import { AuditShipError } from '../errors.js';
@@ -85,7 +85,12 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
         const remote = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : ((raw && addresses.get(raw)) ?? 'a client');
         // A client without TLS sends msgpack, which OpenSSL reads as a record of a wrong version.
         const plain = NOT_TLS_CODES.test((error as NodeJS.ErrnoException).code ?? '') ? '; a client without TLS (no --tls) does that' : '';
-        this.emit('connection-error', remote, `TLS: ${opensslReason(error)}${plain}`);
+        // A client certificate that fails the check is closed after the handshake, said only as "socket hang up".
+        const refused = (socket as TLSSocket).authorizationError as unknown;
+        const why = refused
+          ? `the client certificate is not accepted (${String(refused)}): is it signed by --tls-client-ca, and made for client authentication (extendedKeyUsage clientAuth)?`
+          : `${opensslReason(error)}${plain}`;
+        this.emit('connection-error', remote, `TLS: ${why}`);
       });
     }
     this.server.listen(this.options.port, this.options.host);
