@@ -116,10 +116,11 @@ function openSink(out: string | undefined, stdoutGone: () => void): Sink {
 
 /** The certificate served and, with --tls-client-ca, the CA a client's certificate must be signed by. */
 function serverTls(options: ReceiveOptions): TlsOptions {
-  const { cert, key } = readTlsFiles({ cert: options.tlsCert, key: options.tlsKey });
-  if (options.tlsClientCa === undefined) return { cert, key };
-  const { ca } = readTlsFiles({ ca: options.tlsClientCa }, { ca: '--tls-client-ca' });
-  return { cert, key, ca, requestCert: true, rejectUnauthorized: true };
+  const { cert, key, ca } = readTlsFiles(
+    { cert: options.tlsCert, key: options.tlsKey, ca: options.tlsClientCa },
+    { ca: '--tls-client-ca' },
+  );
+  return ca ? { cert, key, ca, requestCert: true, rejectUnauthorized: true } : { cert, key };
 }
 
 export async function receive(options: ReceiveOptions): Promise<void> {

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { UsageError } from '../errors.js';
+import type { TlsCertificateFile } from '../metrics/metrics.js';
 import { readSmallFile } from './small-file.js';
 
 // node:tls and node:crypto load OpenSSL (about 1 MB): only a run with TLS reads these files.
@@ -27,17 +28,18 @@ export function readPem(option: string, path: string | undefined, kind: keyof ty
 }
 
 /**
- * Every certificate block of the file can be read: OpenSSL passes over a damaged one in a CA
- * bundle without a word, and a server it signed is then "not trusted" at every connection.
+ * When each certificate of the file expires (seconds since the epoch), each block parsed: OpenSSL
+ * passes over a damaged one in a CA bundle without a word, and a server it signed is then "not
+ * trusted" at every connection. A UsageError names the block that cannot be read.
  */
-function checkCertificates(option: string, path: string, pem: Buffer): void {
+function certificateExpiries(option: string, path: string, pem: Buffer): number[] {
   const text = pem.toString('latin1');
   const blocks = text.match(CERTIFICATE_BLOCK) ?? [];
   const begun = text.split('-----BEGIN CERTIFICATE-----').length - 1;
   const { X509Certificate } = loadCrypto();
-  blocks.forEach((block, i) => {
+  const expiries = blocks.map((block, i) => {
     try {
-      new X509Certificate(block);
+      return Date.parse(new X509Certificate(block).validTo) / 1000;
     } catch (error) {
       throw new UsageError(`${option} ${path}: certificate ${i + 1} of ${begun} is damaged (OpenSSL: ${openSslReason(error)})`, {
         cause: error,
@@ -45,6 +47,7 @@ function checkCertificates(option: string, path: string, pem: Buffer): void {
     }
   });
   if (blocks.length < begun) throw new UsageError(`${option} ${path}: certificate ${blocks.length + 1} of ${begun} has no END line`);
+  return expiries;
 }
 
 /** The key can be read and is the certificate's: found at the first connection, it was an OpenSSL code and no file. */
@@ -104,34 +107,31 @@ function readBytes(files: TlsFileNames, option = OPTION): TlsMaterial {
   };
 }
 
-/** Throws a UsageError naming the file for any certificate or key that TLS could not use. */
-function checkTlsMaterial(files: TlsFileNames, m: TlsMaterial, kinds: readonly (typeof KINDS)[number][], option = OPTION): void {
-  if (m.ca && kinds.includes('ca')) checkCertificates(option.ca, files.ca!, m.ca);
-  if (m.cert && kinds.includes('cert')) checkCertificates(option.cert, files.cert!, m.cert);
+/**
+ * Throws a UsageError naming the file for any certificate or key of `kinds` that TLS could not
+ * use; returns when the certificate files among them expire (see fileExpiries).
+ */
+function checkTlsMaterial(
+  files: TlsFileNames,
+  m: TlsMaterial,
+  kinds: readonly (typeof KINDS)[number][],
+  option = OPTION,
+): Partial<Record<TlsCertificateFile, number>> {
+  const ca = m.ca && kinds.includes('ca') ? certificateExpiries(option.ca, files.ca!, m.ca) : null;
+  const cert = m.cert && kinds.includes('cert') ? certificateExpiries(option.cert, files.cert!, m.cert) : null;
   if (m.cert && m.key && (kinds.includes('cert') || kinds.includes('key'))) {
     checkKeyPair({ path: files.cert!, pem: m.cert }, { path: files.key!, pem: m.key });
   }
+  return fileExpiries(ca, cert);
 }
-
-/** When each of the file's certificates expires, in seconds since the epoch. */
-function expiries(pem: Buffer): number[] {
-  const { X509Certificate } = loadCrypto();
-  return (pem.toString('latin1').match(CERTIFICATE_BLOCK) ?? []).map((block) => Date.parse(new X509Certificate(block).validTo) / 1000);
-}
-
-/** The `file` label of the expiry metric, for the files that hold certificates. */
-export type TlsCertificateFile = 'tls_ca' | 'tls_cert';
 
 /**
  * When each file stops being of use: a CA bundle when its last certificate expires (one holding an
  * old CA beside its replacement, as a rotation does, is fine until then), a client certificate
  * when the first of its chain does (the server checks every one).
  */
-function expiriesOf(m: TlsMaterial): Partial<Record<TlsCertificateFile, number>> {
-  return {
-    ...(m.ca ? { tls_ca: Math.max(...expiries(m.ca)) } : {}),
-    ...(m.cert ? { tls_cert: Math.min(...expiries(m.cert)) } : {}),
-  };
+function fileExpiries(ca: number[] | null, cert: number[] | null): Partial<Record<TlsCertificateFile, number>> {
+  return { ...(ca ? { tls_ca: Math.max(...ca) } : {}), ...(cert ? { tls_cert: Math.min(...cert) } : {}) };
 }
 
 /**
@@ -153,13 +153,14 @@ export class TlsFiles {
     /** Where a change taken up is said: nothing to attend to, so not under --quiet. */
     private readonly info: (text: string) => void = note,
   ) {
-    this.material = readTlsFiles(files);
-    this.expiry = expiriesOf(this.material);
+    this.material = readBytes(files);
+    this.expiry = checkTlsMaterial(files, this.material, KINDS);
   }
 
   /**
-   * When the files new connections would use expire (see expiriesOf), read at each scrape: a Secret nobody renews shows here weeks before a server refuses it. Reading the
-   * files takes up a change as a new connection would.
+   * When the files new connections would use expire (see fileExpiries), read at each scrape: a
+   * Secret nobody renews shows here weeks before a server refuses it. Reading the files takes up a
+   * change as a new connection would.
    */
   expiries(): Partial<Record<TlsCertificateFile, number>> {
     this.reload();
@@ -175,10 +176,11 @@ export class TlsFiles {
   private reload(): void {
     let changed: (typeof KINDS)[number][];
     let next: TlsMaterial;
+    let expiry: Partial<Record<TlsCertificateFile, number>>;
     try {
       next = readBytes(this.files);
       changed = KINDS.filter((k) => !sameBytes(next[k], this.material[k]));
-      checkTlsMaterial(this.files, next, changed);
+      expiry = checkTlsMaterial(this.files, next, changed);
     } catch (error) {
       const problem = error instanceof UsageError ? error.message : String(error);
       if (problem !== this.problem) this.note(`audit-ship: ${problem}: new connections keep the TLS files as last read\n`);
@@ -188,7 +190,8 @@ export class TlsFiles {
     this.problem = null;
     if (changed.length === 0) return;
     this.material = next;
-    this.expiry = expiriesOf(next);
+    // The files' names are fixed, so one that held certificates still does: an unchanged one keeps its expiry.
+    this.expiry = { ...this.expiry, ...expiry };
     const named = changed.map((k) => `${OPTION[k]} ${this.files[k]}`).join(', ');
     this.info(`audit-ship: ${named} changed: new connections use ${changed.length > 1 ? 'them' : 'it'}\n`);
   }

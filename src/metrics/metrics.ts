@@ -27,8 +27,11 @@ export interface MetricSources {
   tlsExpiries?: TlsExpiries | undefined;
 }
 
+/** The `file` label of the TLS expiry metric: the files that hold certificates. */
+export type TlsCertificateFile = 'tls_ca' | 'tls_cert';
+
 /** Seconds since the epoch at which each TLS file given expires (its last CA, its client chain's first certificate), by its `file` label. */
-export type TlsExpiries = () => Partial<Record<'tls_ca' | 'tls_cert', number>>;
+export type TlsExpiries = () => Partial<Record<TlsCertificateFile, number>>;
 
 /** A file a run writes that waits out a full disk, by its `file` label. */
 export type DiskFile = 'spool' | 'checkpoint' | 'dead_letter' | 'kubectl_positions';
