@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { replaceFile, runCli, tempDir } from '../helpers/cli.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { scrapeUntil, startMeteredShip, startShip, waitFor } from '../helpers/ship-cli.js';
 import { fixture } from '../helpers/paths.js';
@@ -16,12 +16,6 @@ import { lines } from '../helpers/ledger.js';
 const receiver = receivers();
 const SERVER = ['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')];
 const ROTATED_SERVER = ['--tls-cert', fixture('tls/rotated-server.pem'), '--tls-key', fixture('tls/rotated-server.key')];
-
-/** Replaces `path` at once, as a Secret volume's update or `mv` does. */
-function replace(path: string, content: string | Buffer): void {
-  writeFileSync(`${path}.new`, content);
-  renameSync(`${path}.new`, path);
-}
 
 describe('audit-ship ship over TLS', () => {
   it('ships over TLS with the CA and server name given', async () => {
@@ -109,7 +103,7 @@ describe('audit-ship ship over TLS', () => {
     ship.child.stdin!.write(lines(5, 32).join(''));
     await waitFor(() => before.events().length === 5, 'the first five records');
     // The server's certificate is renewed under a new CA, and the client's CA file with it.
-    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    replaceFile(ca, readFileSync(fixture('tls/rotated-ca.pem')));
     await before.stop();
     const after = await receiver([...ROTATED_SERVER, '--port', String(before.port)]);
     ship.child.stdin!.write(lines(5, 33).join(''));
@@ -137,7 +131,7 @@ describe('audit-ship ship over TLS', () => {
       await waitFor(() => again.events().length === 3, `three records from seed ${seed} after a reconnect`);
       await again.stop();
     }
-    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    replaceFile(ca, readFileSync(fixture('tls/rotated-ca.pem')));
     const rotated = await receiver([...ROTATED_SERVER, '--port', port]);
     ship.child.stdin!.write(lines(3, 37).join(''));
     assert.equal(await ship.exit(), 0, ship.stderr());
@@ -165,7 +159,7 @@ describe('audit-ship ship over TLS', () => {
     assert.equal(first.get(served), expiry('server.pem'));
     assert.equal(first.has('audit_ship_tls_certificate_expiry_timestamp_seconds{file="tls_cert"}'), false);
     // Renewed in place, with no new connection since: the next scrape reads it.
-    replace(ca, readFileSync(fixture('tls/rotated-ca.pem')));
+    replaceFile(ca, readFileSync(fixture('tls/rotated-ca.pem')));
     assert.notEqual(expiry('rotated-ca.pem'), expiry('ca.pem'));
     assert.equal((await ship.scrape()).get(file), expiry('rotated-ca.pem'));
     assert.match(ship.stderr(), /--tls-ca \S+ca\.pem changed: new connections use it\n/);

@@ -1,18 +1,15 @@
 /** The TLS files of the forward options: checked at start, read again for each new connection. */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TlsFiles } from '../../src/cli/tls-files.js';
-import { tempDir } from '../helpers/cli.js';
+import { replaceFile, tempDir } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 
 /** Puts fixture `name` at `path` at once, as a Secret volume's update does. */
-function put(name: string, path: string): void {
-  copyFileSync(fixture(`tls/${name}`), `${path}.new`);
-  renameSync(`${path}.new`, path);
-}
+const put = (name: string, path: string) => replaceFile(path, readFileSync(fixture(`tls/${name}`)));
 
 describe('TlsFiles', () => {
   it('takes up a renewed client certificate once its key has followed, and keeps the old pair meanwhile', () => {

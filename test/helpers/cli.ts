@@ -1,6 +1,6 @@
 /** Runs the built CLI as a user would: a real child process, real stdin/stdout/stderr. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, ROOT } from './paths.js';
@@ -25,6 +25,12 @@ function removeMade(code: number): void {
       // Still a mount point, or written by a child that outlived the test: left for the system's temp cleaner.
     }
   }
+}
+
+/** Replaces the file at `path` at once, as `mv` or a Kubernetes Secret volume's update does: a reader sees the old bytes or the new. */
+export function replaceFile(path: string, content: string | Buffer): void {
+  writeFileSync(`${path}.new`, content);
+  renameSync(`${path}.new`, path);
 }
 
 /** A fresh directory under the system temp dir, removed when the process exits. */
