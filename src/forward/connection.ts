@@ -54,7 +54,9 @@ export interface ConnectionOptions {
 export type ConnectionState = 'connecting' | 'awaiting-helo' | 'awaiting-pong' | 'established' | 'closed';
 
 /** What a server may send us: HELO, PONG and acks are small maps and arrays of short strings. */
-const REPLY_LIMITS = { maxStrLength: 4096, maxBinLength: 4096, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 16 };
+// rawStrings: a HELO's nonce may come as a str of random bytes (Fluent Bit), which only its bytes
+// hash as the server does (protocol.ts reads the other strings as text).
+const REPLY_LIMITS = { maxStrLength: 4096, maxBinLength: 4096, maxArrayLength: 16, maxMapLength: 16, maxExtLength: 16, rawStrings: true };
 const MAX_REPLY_BYTES = 64 * 1024;
 
 export class Connection extends EventEmitter {

@@ -32,7 +32,8 @@ export interface Helo {
   auth: Uint8Array;
   keepalive: boolean;
 }
-export type PingMessage = ['PING', string, string, string, string, string];
+/** `['PING', self_hostname, shared_key_salt, digest, username, password_digest]`; the salt as its bytes. */
+export type PingMessage = ['PING', string, Uint8Array, string, string, string];
 export interface Pong {
   authenticated: boolean;
   reason: string;
@@ -78,15 +79,28 @@ export function passwordDigest(authSalt: Uint8Array | string, username: string, 
   return sha512Hex(authSalt, username, password);
 }
 
+/*
+ * Nonces and salts are random bytes, which peers send as bin (Fluentd) or as str (Fluent Bit packs
+ * its 16 random bytes as a str). A str decoded as UTF-8 loses every byte that is not, and a digest
+ * over the decoded text then matches nothing: handshake messages are decoded with their strings
+ * as bytes (`rawStrings`), the random ones kept as they came and the rest read as text here.
+ */
 function asBytes(value: unknown): Uint8Array | null {
   if (value instanceof Uint8Array) return value;
   if (typeof value === 'string') return Buffer.from(value, 'utf8');
   return null;
 }
 
+/** A str decoded as text or as bytes, as text; null for anything else. */
+function asText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
+  return null;
+}
+
 /** Parses `['HELO', {nonce, auth, keepalive}]`; null when the message is not a HELO. */
 export function parseHelo(message: unknown): Helo | null {
-  if (!Array.isArray(message) || message.length !== 2 || message[0] !== 'HELO') return null;
+  if (!Array.isArray(message) || message.length !== 2 || asText(message[0]) !== 'HELO') return null;
   const options = (message[1] ?? {}) as Record<string, unknown>;
   const nonce = asBytes(options.nonce);
   if (!nonce) return null;
@@ -118,13 +132,13 @@ export function encodePing(p: PingInput): Buffer {
 
 /** Parses PING. Like in_forward, a nil username or password digest reads as '' (fluent-logger sends nil). */
 export function parsePing(message: unknown): PingMessage | null {
-  if (!Array.isArray(message) || message.length !== 6 || message[0] !== 'PING') return null;
-  const [, hostname, salt, digest, username, password] = (message as unknown[]).map((v) =>
-    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
-  );
-  if (![hostname, salt, digest].every((v) => typeof v === 'string')) return null;
-  if (![username, password].every((v) => v === null || typeof v === 'string')) return null;
-  return ['PING', hostname as string, salt as string, digest as string, (username ?? '') as string, (password ?? '') as string];
+  if (!Array.isArray(message) || message.length !== 6 || asText(message[0]) !== 'PING') return null;
+  const [hostname, digest] = [asText(message[1]), asText(message[3])];
+  const salt = asBytes(message[2]);
+  const username = message[4] === null ? '' : asText(message[4]);
+  const password = message[5] === null ? '' : asText(message[5]);
+  if (hostname === null || salt === null || digest === null || username === null || password === null) return null;
+  return ['PING', hostname, salt, digest, username, password];
 }
 
 /** `['PONG', auth_result, reason, server_hostname, digest]`. */
@@ -133,10 +147,11 @@ export function encodePong(pong: Pong): Buffer {
 }
 
 export function parsePong(message: unknown): Pong | null {
-  if (!Array.isArray(message) || message.length !== 5 || message[0] !== 'PONG') return null;
+  if (!Array.isArray(message) || message.length !== 5 || asText(message[0]) !== 'PONG') return null;
   const [, authenticated, reason, serverHostname, digest] = message as unknown[];
   if (typeof authenticated !== 'boolean') return null;
-  return { authenticated, reason: String(reason ?? ''), serverHostname: String(serverHostname ?? ''), digest: String(digest ?? '') };
+  const text = (value: unknown) => asText(value) ?? String(value ?? '');
+  return { authenticated, reason: text(reason), serverHostname: text(serverHostname), digest: text(digest) };
 }
 
 /** The server proves it knows the shared key too: its digest uses its own hostname and our salt. */

@@ -49,6 +49,8 @@ const DECODE_OPTIONS = {
   maxStrLength: RECEIVE_LIMITS.maxMessageBytes,
   maxBinLength: RECEIVE_LIMITS.maxMessageBytes,
 };
+/** A PING's salt may be a str of random bytes (Fluent Bit): strings are kept as bytes until it is read. */
+const PING_DECODE_OPTIONS = { ...DECODE_OPTIONS, rawStrings: true };
 const HEARTBEAT_REPLY = Buffer.from([0]);
 
 const TLS_ON_PLAIN_PORT =
@@ -139,7 +141,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
         // One client's chunk is decoded and answered before its next bytes are read: a slow or
         // hostile client costs others at most the work of one message.
         for (const frame of frames.push(chunk)) {
-          const message = decode(frame, DECODE_OPTIONS);
+          const message = decode(frame, authenticated ? DECODE_OPTIONS : PING_DECODE_OPTIONS);
           if (message === null) continue; // a TCP heartbeat
           if (!authenticated) {
             authenticated = this.checkPing(socket, message, nonce, userAuth ? authSalt : null);

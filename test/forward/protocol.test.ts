@@ -206,12 +206,42 @@ describe('handshake', () => {
         }),
       ),
     );
-    assert.deepEqual(ping, ['PING', 'shipper-1', '0123456789abcdef0123456789abcdef', RUBY.sharedKeyDigest, 'alice', RUBY.passwordDigest]);
+    assert.deepEqual(ping, [
+      'PING',
+      'shipper-1',
+      Buffer.from('0123456789abcdef0123456789abcdef'),
+      RUBY.sharedKeyDigest,
+      'alice',
+      RUBY.passwordDigest,
+    ]);
     const noAuth = parseHelo(['HELO', { nonce: NONCE, auth: '', keepalive: true }])!;
     const plain = parsePing(
       decodeSync(encodePing({ selfHostname: 'h', sharedKey: 'k', sharedKeySalt: 's', helo: noAuth, username: 'alice', password: 'x' })),
     );
     assert.deepEqual(plain!.slice(4), ['', '']);
+  });
+
+  it('keeps random bytes sent as str as their bytes, when strings are decoded raw', () => {
+    // Fluent Bit packs its nonce, auth salt and PING salt as str: only their bytes hash as it does.
+    const nonce = Buffer.from('80818283848586878889fafbfcfdfeff', 'hex');
+    const str = (b: Buffer) => Buffer.concat([Buffer.from([0xa0 | b.length]), b]);
+    const heloBytes = Buffer.concat([
+      Buffer.from([0x92]),
+      str(Buffer.from('HELO')),
+      Buffer.from([0x81]),
+      str(Buffer.from('nonce')),
+      str(nonce),
+    ]);
+    const helo = parseHelo(decode(heloBytes, { rawStrings: true }))!;
+    assert.equal(hex(helo.nonce), hex(nonce));
+    const pingBytes = Buffer.concat([
+      Buffer.from([0x96]),
+      ...[Buffer.from('PING'), Buffer.from('fb-1'), nonce, Buffer.from('digest'), Buffer.from(''), Buffer.from('')].map(str),
+    ]);
+    const ping = parsePing(decode(pingBytes, { rawStrings: true }))!;
+    assert.deepEqual(ping, ['PING', 'fb-1', nonce, 'digest', '', '']);
+    const pong = parsePong(decode(encodeMessage(['PONG', true, '', 'fb-1', 'abc']), { rawStrings: true }))!;
+    assert.deepEqual(pong, { authenticated: true, reason: '', serverHostname: 'fb-1', digest: 'abc' });
   });
 
   it('verifies the server digest in PONG', () => {
