@@ -17,7 +17,16 @@ import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
 import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
-import { CLIENT_CERT_HINT, classifySocketError, endedUnanswered, noHelo, notForwardReply, PLAIN_HINT, TLS_HINT } from './socket-errors.js';
+import {
+  CLIENT_CERT_HINT,
+  classifySocketError,
+  endedUnanswered,
+  noHelo,
+  notForwardReply,
+  PLAIN_HINT,
+  REFUSED_PING_HINT,
+  TLS_HINT,
+} from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
 import { chainExpiry } from './peer-certificate.js';
 import { ipVersion } from '../ip.js';
@@ -149,7 +158,7 @@ export class Connection extends EventEmitter {
     const { endpoint, state, tlsHandshake } = this;
     if (error.code === 'ECONNRESET') {
       if (state !== 'closed') this.endedByPeer = true;
-      const unanswered = this.endedUnanswered(error);
+      const unanswered = this.endedAfterPing(error) ?? this.endedUnanswered(error);
       if (unanswered) return unanswered;
     }
     return classifySocketError(error, {
@@ -164,7 +173,17 @@ export class Connection extends EventEmitter {
 
   private closedByPeer(): ConnectionLostError {
     if (this.state !== 'closed') this.endedByPeer = true;
-    return this.endedUnanswered() ?? new ConnectionLostError(`${describe(this.endpoint)} closed the connection`);
+    return this.endedAfterPing() ?? this.endedUnanswered() ?? new ConnectionLostError(`${describe(this.endpoint)} closed the connection`);
+  }
+
+  /**
+   * A connection ended between our PING and the server's PONG. Fluentd answers a PING it refuses
+   * with a PONG that says why; Fluent Bit's forward input closes the connection without one.
+   */
+  private endedAfterPing(reset?: NodeJS.ErrnoException): ConnectionLostError | null {
+    if (this.state !== 'awaiting-pong') return null;
+    const how = reset ? `connection to ${describe(this.endpoint)} lost: reset` : `${describe(this.endpoint)} closed the connection`;
+    return new ConnectionLostError(`${how} after our PING, with no PONG; ${REFUSED_PING_HINT}`, reset ? { cause: reset } : undefined);
   }
 
   /**

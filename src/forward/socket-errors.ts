@@ -25,6 +25,10 @@ export const PLAIN_HINT = 'does the server expect TLS? (Fluentd does with <trans
 export const CLIENT_CERT_HINT =
   'does the server accept the client certificate (--tls-cert)? Under TLS 1.3 one that does not ends the connection just after the handshake: check that a CA the server trusts signed it (Fluentd: ca_path in <transport tls>) and that it is made for client authentication (extendedKeyUsage clientAuth)';
 
+/** What to check when a server ends the connection after PING without answering it. */
+export const REFUSED_PING_HINT =
+  "a server that does not accept the shared key (--shared-key), or the username and password, does that (Fluent Bit's forward input): check them against its configuration";
+
 /** A TLS record (handshake 22 or alert 21, version 3.x): never the start of a msgpack message, an array or a map. */
 export function isTlsRecord(chunk: Buffer): boolean {
   return chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03;

@@ -101,6 +101,20 @@ describe('a peer that sends its random bytes as str (Fluent Bit)', () => {
     assert.deepEqual(input.pings, [{ shared: true, user: true }]);
   });
 
+  it('ship names the shared key when the input closes the connection after PING', async (t) => {
+    const input = await fluentBitInput(t, 'k3y', 'alice', 'wonderland');
+    const args = ['--port', String(input.port), '--shared-key', 'other', '--username', 'alice', '--password', 'wonderland'];
+    const res = await runCli([...args, '--retry-timeout', '2s', '-'], { input: lines(3) });
+    assert.equal(res.code, 3, res.stderr);
+    assert.equal(input.records, 0);
+    assert.ok(input.pings.length > 0 && input.pings.every((p) => !p.shared));
+    assert.match(
+      res.stderr,
+      /closed the connection after our PING, with no PONG; a server that does not accept the shared key \(--shared-key\)/,
+    );
+    assert.match(res.stderr, /gave up: .*the last try: .*after our PING/);
+  });
+
   const receiver = receivers();
 
   it("receive checks its output's PING over the bytes of the salt", async () => {
