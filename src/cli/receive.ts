@@ -139,8 +139,9 @@ export async function receive(options: ReceiveOptions): Promise<void> {
   const sink = openSink(options.out, stdoutGone);
   const write = async (message: DecodedTransport) => {
     let text = '';
-    for (const { time, record } of message.events) {
-      text += `${JSON.stringify({ tag: message.tag, time: formatTimestamp(time.seconds, time.nanoseconds), record }, binAsText)}\n`;
+    for (const { time, record, metadata } of message.events) {
+      const event = { tag: message.tag, time: formatTimestamp(time.seconds, time.nanoseconds), record, metadata };
+      text += `${JSON.stringify(event, binAsText)}\n`;
     }
     // A chunk is acked only once all of it is written: a failed write closes its connection unacked.
     await sink.write(text);

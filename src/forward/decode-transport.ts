@@ -13,6 +13,8 @@ import type { ChunkId, EventRecord, Tag } from './protocol.js';
 export interface DecodedEvent {
   time: EventTime;
   record: EventRecord;
+  /** The metadata of an entry in Fluent Bit's `[[time, metadata], record]` form, when not empty. */
+  metadata?: EventRecord;
 }
 
 export interface DecodedTransport {
@@ -43,7 +45,14 @@ function toRecord(record: unknown): EventRecord {
 
 function toEntry(entry: unknown): DecodedEvent {
   if (!Array.isArray(entry) || entry.length !== 2) throw new ProtocolViolation('entry must be [time, record]');
-  return { time: toEventTime(entry[0]), record: toRecord(entry[1]) };
+  const [head, record] = entry as unknown[];
+  if (!Array.isArray(head)) return { time: toEventTime(head), record: toRecord(record) };
+  // Fluent Bit (2.1 and later) sends its own event form, the time paired with a metadata map.
+  if (head.length !== 2) throw new ProtocolViolation('entry must be [time, record] or [[time, metadata], record]');
+  const metadata = toRecord(head[1]);
+  const event: DecodedEvent = { time: toEventTime(head[0]), record: toRecord(record) };
+  if (Object.keys(metadata).length > 0) event.metadata = metadata;
+  return event;
 }
 
 function option(value: unknown): Record<string, unknown> {

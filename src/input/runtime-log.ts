@@ -44,19 +44,25 @@ function dockerPart(bytes: Buffer): Part | null {
  * are (a duplicate key included); the record of an event in another layout is read re-encoded.
  */
 function receivedRecord(bytes: Buffer): Buffer | null {
-  let event: { tag?: unknown; time?: unknown; record?: unknown };
+  let event: { tag?: unknown; time?: unknown; record?: unknown; metadata?: unknown };
   try {
     event = JSON.parse(bytes.toString('utf8')) as typeof event;
   } catch {
     return null;
   }
-  const { tag, time, record } = event;
-  if (typeof tag !== 'string' || typeof time !== 'string' || typeof record !== 'object' || record === null || Array.isArray(record))
-    return null;
-  if (Object.keys(event).length !== 3) return null;
+  const { tag, time, record, metadata } = event;
+  if (typeof tag !== 'string' || typeof time !== 'string' || !isMap(record)) return null;
+  // An event a Fluent Bit client sent with metadata has it after the record.
+  const withMetadata = isMap(metadata);
+  if (Object.keys(event).length !== (withMetadata ? 4 : 3)) return null;
+  if (withMetadata) return Buffer.from(JSON.stringify(record));
   const head = Buffer.from(JSON.stringify({ tag, time }).slice(0, -1) + RECORD_KEY);
   const exact = bytes.length > head.length && bytes[bytes.length - 1] === 0x7d && startsWith(bytes, 0, bytes.length, head);
   return exact ? bytes.subarray(head.length, bytes.length - 1) : Buffer.from(JSON.stringify(record));
+}
+
+function isMap(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A CRI entry, or null for a line without the runtime's prefix. */

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
+import { decode, encode, ExtData } from '@msgpack/msgpack';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { parseTimestamp, formatTimestamp } from '../../src/schema/timestamp.js';
 import { receivers, startReceiveCli, type RunningReceiver } from '../helpers/receive-cli.js';
@@ -363,4 +364,32 @@ describe('audit-ship receive robustness', () => {
       assert.equal(await r.stop(signal), 0);
     });
   }
+});
+
+describe("Fluent Bit's event form → audit-ship receive", () => {
+  it('reads [[time, metadata], record] entries, keeping the metadata when there is any', async () => {
+    const r = await receiver();
+    const sent = records(2, 9);
+    const time = (s: (typeof sent)[number]) => {
+      const bytes = Buffer.alloc(8);
+      bytes.writeUInt32BE(s.seconds, 0);
+      bytes.writeUInt32BE(s.nanoseconds, 4);
+      return new ExtData(0, bytes);
+    };
+    const metadata = [{}, { otlp: { severity_number: 9 } }];
+    const entries = sent.map((s, i) => [[time(s), metadata[i]], s.record]);
+    const client = connect(r.port, '127.0.0.1');
+    client.on('error', () => {});
+    await once(client, 'connect');
+    client.write(encode(['tail.0', entries, { size: 2, chunk: 'ZmJpdA==' }]));
+    const reply = (await Promise.race([once(client, 'data'), once(client, 'close').then(() => null)])) as [Buffer] | null;
+    assert.ok(reply, `closed with no ack: ${r.stderr()}`);
+    assert.deepEqual(decode(reply[0]), { ack: 'ZmJpdA==' });
+    client.destroy();
+    assertReceived(r, sent, 'tail.0');
+    assert.deepEqual(
+      r.events().map((e) => (e as { metadata?: unknown }).metadata),
+      [undefined, { otlp: { severity_number: 9 } }],
+    );
+  });
 });

@@ -150,6 +150,9 @@ describe('the events `audit-ship receive` writes', () => {
       // A tag spelt with an escape: the record is read, re-encoded.
       event({ d: 4 }).replace('"deploy_audit.audit_ship"', '"deploy_audit\\u002eaudit_ship"'),
       '{"tag":"t"}',
+      // An event a Fluent Bit client sent with metadata: the record, re-encoded; metadata that is no map stays a line.
+      event({ e: 5 }).replace(/}$/, ',"metadata":{"otlp":{}}}'),
+      event({ e: 6 }).replace(/}$/, ',"metadata":[1]}'),
     ].join('\n');
     assert.deepEqual(numbered(await joined(`${text}\n`)), [
       [1, '{"a":1,"b":"x\\"y"}'],
@@ -158,6 +161,8 @@ describe('the events `audit-ship receive` writes', () => {
       [4, event([1])],
       [5, '{"d":4}'],
       [6, '{"tag":"t"}'],
+      [7, '{"e":5}'],
+      [8, event({ e: 6 }).replace(/}$/, ',"metadata":[1]}')],
     ]);
   });
 });
