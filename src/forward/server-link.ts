@@ -19,7 +19,7 @@ import type { Endpoint } from './endpoint.js';
 import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 import { RefusedRetry } from './refused-retry.js';
-import { unackedHint } from './socket-errors.js';
+import { endedWithChunkHint, unackedHint } from './socket-errors.js';
 import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
@@ -36,6 +36,13 @@ export interface LinkOptions extends ConnectionOptions {
   refusedRetryMs?: number;
 }
 
+/**
+ * Frames from this size on may meet a server's message size limit (Fluent Bit's forward input
+ * reads messages into a buffer of Buffer_Chunk_Size, 1 MB unless set, up to Buffer_Max_Size);
+ * a smaller one lost again and again is not said to be too big.
+ */
+const LIMITED_MESSAGE_BYTES = 64 * 1024;
+
 export interface Pending {
   chunk: Chunk;
   resolve: () => void;
@@ -48,6 +55,8 @@ export interface Pending {
   unanswered?: number;
   /** Bytes of its last frame: what the server compares with a size limit. */
   frameBytes?: number;
+  /** Connections the server ended while it was in flight, unacked. */
+  lost?: number;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
@@ -80,6 +89,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   private closedAfterAck = 0;
   /** When the current connection's first ack came (monotonic ms, as every duration here); null until it does. */
   private firstAckAt: number | null = null;
+  /** When the last ack on the current connection came. */
+  private lastAckAt: number | null = null;
   /**
    * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
    * (`trusted`), and taking no chunk once that ack came, before the server ends it.
@@ -259,9 +270,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.failedSinceUp = false;
     this.refusal.accepted();
     this.firstAckAt = null;
+    this.lastAckAt = null;
     this.certificateExpiry = connection.peerCertificateExpiry ?? this.certificateExpiry;
     this.setState('up');
-    const error = this.oneChunkAtATime(connection, await closed);
+    const error = this.endedWithChunk(connection, this.oneChunkAtATime(connection, await closed));
     this.answered ||= connection.heard;
     this.replied ||= connection.replied;
     this.connection = null;
@@ -302,6 +314,27 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     );
   }
 
+  /**
+   * A server that takes no message over a size ends the connection as one arrives (Fluent Bit's
+   * forward input, over its Buffer_Max_Size), and the chunk sent again meets the same end each
+   * time, for ever. From the second end with a chunk in flight and no ack after it was sent (a
+   * server that acks and then closes, as deny_keepalive does, is another matter), the message
+   * names the biggest such chunk and its size.
+   */
+  private endedWithChunk(connection: Connection, error: ForwardError | undefined): ForwardError | undefined {
+    if (!error || error.fatal || !connection.endedByPeer) return error;
+    let suspect: Pending | undefined;
+    for (const pending of this.inFlight.values()) {
+      if (this.lastAckAt !== null && this.lastAckAt >= pending.sentAt) continue;
+      pending.lost = (pending.lost ?? 0) + 1;
+      const big = (pending.frameBytes ?? 0) >= LIMITED_MESSAGE_BYTES;
+      if (pending.lost >= 2 && big && pending.frameBytes! > (suspect?.frameBytes ?? 0)) suspect = pending;
+    }
+    if (!suspect) return error;
+    const hint = endedWithChunkHint(suspect.lost!, suspect.frameBytes, suspect.chunk.id);
+    return new ConnectionLostError(`${error.message}${hint}`, { cause: error });
+  }
+
   /** An ack; only one for a chunk in flight here counts (and trusts the connection). */
   private onAck(chunkId: string): void {
     const pending = this.inFlight.get(chunkId);
@@ -309,7 +342,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.backoff.reset();
-    this.firstAckAt ??= performance.now();
+    this.lastAckAt = performance.now();
+    this.firstAckAt ??= this.lastAckAt;
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
     if (this.oneAtATime) void this.connection?.end();
     this.chunksAcked++;
