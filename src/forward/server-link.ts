@@ -13,19 +13,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { Backoff, sleep, type BackoffOptions } from '../backoff.js';
-import type { Chunk } from './chunk.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import type { Endpoint } from './endpoint.js';
-import { AckTimeoutError, ConnectionLostError, DeliveryError, ForwardError } from './errors.js';
+import { ConnectionEnds, type InFlight } from './connection-ends.js';
+import { AckTimeoutError, DeliveryError, ForwardError } from './errors.js';
 import { encodePackedForward } from './protocol.js';
 import { RefusedRetry } from './refused-retry.js';
-import { endedWithChunkHint, unackedHint } from './socket-errors.js';
+import { unackedHint } from './socket-errors.js';
 import { span } from '../span.js';
 
 /** A connection that lasted this long before it failed was a working one, whatever it delivered. */
 const HEALTHY_CONNECTION_MS = 60_000;
-/** A connection the server closed this soon after its first ack is closed after each ack. */
-const CLOSED_AFTER_ACK_MS = 1000;
 
 export interface LinkOptions extends ConnectionOptions {
   tag: string;
@@ -36,27 +34,14 @@ export interface LinkOptions extends ConnectionOptions {
   refusedRetryMs?: number;
 }
 
-/**
- * Frames from this size on may meet a server's message size limit (Fluent Bit's forward input
- * reads messages into a buffer of Buffer_Chunk_Size, 1 MB unless set, up to Buffer_Max_Size);
- * a smaller one lost again and again is not said to be too big.
- */
-const LIMITED_MESSAGE_BYTES = 64 * 1024;
-
-export interface Pending {
-  chunk: Chunk;
+export interface Pending extends InFlight {
   resolve: () => void;
   reject: (error: Error) => void;
-  sentAt: number;
   timer: NodeJS.Timeout | undefined;
   /** Its body was given up once written (SenderOptions.bodies), and must be restored before a resend. */
   released: boolean;
   /** Times its ack did not come within --ack-timeout. */
   unanswered?: number;
-  /** Bytes of its last frame: what the server compares with a size limit. */
-  frameBytes?: number;
-  /** Connections the server ended while it was in flight, unacked. */
-  lost?: number;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'up' | 'down';
@@ -85,17 +70,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** A connection to this server had a reply in the Forward protocol in this run (see ConnectionOptions.repliedBefore). */
   private replied = false;
   readonly inFlight = new Map<string, Pending>();
-  /** Connections in a row the server closed soon after their first ack. */
-  private closedAfterAck = 0;
-  /** When the current connection's first ack came (monotonic ms, as every duration here); null until it does. */
-  private firstAckAt: number | null = null;
-  /** When the last ack on the current connection came. */
-  private lastAckAt: number | null = null;
-  /**
-   * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
-   * (`trusted`), and taking no chunk once that ack came, before the server ends it.
-   */
-  private oneAtATime = false;
+  private readonly ends = new ConnectionEnds();
   private connection: Connection | null = null;
   private readonly backoff: Backoff;
   private abort = new AbortController();
@@ -110,7 +85,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
    * timeout, and the pool does not wait on it.
    */
   get trusted(): boolean {
-    return this.firstAckAt !== null;
+    return this.ends.trusted;
   }
   /** Smooth weighted round-robin state, kept by the sender. */
   current = 0;
@@ -135,7 +110,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** Up, with room in its window and a socket that takes writes. */
   get hasRoom(): boolean {
     if (this.state !== 'up' || this.connection === null || this.blocked) return false;
-    return this.oneAtATime ? !this.trusted && this.inFlight.size === 0 : this.inFlight.size < this.options.window;
+    return this.ends.oneAtATime ? !this.trusted && this.inFlight.size === 0 : this.inFlight.size < this.options.window;
   }
 
   /** Starts connecting, and reconnecting after every failure, until deactivated. */
@@ -269,11 +244,11 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     const closed = new Promise<ForwardError | undefined>((resolve) => connection.once('close', resolve));
     this.failedSinceUp = false;
     this.refusal.accepted();
-    this.firstAckAt = null;
-    this.lastAckAt = null;
+    this.ends.opened();
     this.certificateExpiry = connection.peerCertificateExpiry ?? this.certificateExpiry;
     this.setState('up');
-    const error = this.endedWithChunk(connection, this.oneChunkAtATime(connection, await closed));
+    const ended = await closed;
+    const error = this.ends.ended(connection.endedByPeer, ended, this.inFlight.values());
     this.answered ||= connection.heard;
     this.replied ||= connection.replied;
     this.connection = null;
@@ -295,46 +270,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     return error !== undefined && !this.trusted && performance.now() - opened < HEALTHY_CONNECTION_MS;
   }
 
-  /**
-   * A server that closes each connection once it has acked (Fluentd's in_forward with
-   * deny_keepalive) makes every chunk sent after the first on a connection a resend, and one it
-   * took before closing a duplicate. Seen twice in a row, the link sends one chunk at a time, and
-   * the lost connection's message says so. Timed from the first ack, not from the connect, and
-   * whatever is still in flight: a live tail's connection waits idle for its one chunk, and its
-   * next burst would be resent all but one.
-   */
-  private oneChunkAtATime(connection: Connection, error: ForwardError | undefined): ForwardError | undefined {
-    if (this.oneAtATime || !error) return error;
-    const soon = connection.endedByPeer && this.firstAckAt !== null && performance.now() - this.firstAckAt < CLOSED_AFTER_ACK_MS;
-    this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
-    if (this.closedAfterAck < 2) return error;
-    this.oneAtATime = true;
-    return new ConnectionLostError(
-      `${error.message}; it ended the connection once it had acked, twice in a row (deny_keepalive in its forward input?): one chunk at a time to it from now on`,
-    );
-  }
-
-  /**
-   * A server that takes no message over a size ends the connection as one arrives (Fluent Bit's
-   * forward input, over its Buffer_Max_Size), and the chunk sent again meets the same end each
-   * time, for ever. From the second end with a chunk in flight and no ack after it was sent (a
-   * server that acks and then closes, as deny_keepalive does, is another matter), the message
-   * names the biggest such chunk and its size.
-   */
-  private endedWithChunk(connection: Connection, error: ForwardError | undefined): ForwardError | undefined {
-    if (!error || error.fatal || !connection.endedByPeer) return error;
-    let suspect: Pending | undefined;
-    for (const pending of this.inFlight.values()) {
-      if (this.lastAckAt !== null && this.lastAckAt >= pending.sentAt) continue;
-      pending.lost = (pending.lost ?? 0) + 1;
-      const big = (pending.frameBytes ?? 0) >= LIMITED_MESSAGE_BYTES;
-      if (pending.lost >= 2 && big && pending.frameBytes! > (suspect?.frameBytes ?? 0)) suspect = pending;
-    }
-    if (!suspect) return error;
-    const hint = endedWithChunkHint(suspect.lost!, suspect.frameBytes, suspect.chunk.id);
-    return new ConnectionLostError(`${error.message}${hint}`, { cause: error });
-  }
-
   /** An ack; only one for a chunk in flight here counts (and trusts the connection). */
   private onAck(chunkId: string): void {
     const pending = this.inFlight.get(chunkId);
@@ -342,10 +277,9 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.inFlight.delete(chunkId);
     clearTimeout(pending.timer);
     this.backoff.reset();
-    this.lastAckAt = performance.now();
-    this.firstAckAt ??= this.lastAckAt;
+    this.ends.acked();
     // One chunk a connection: ended here, or the next chunk could be written as the server closes.
-    if (this.oneAtATime) void this.connection?.end();
+    if (this.ends.oneAtATime) void this.connection?.end();
     this.chunksAcked++;
     this.recordsAcked += pending.chunk.count;
     this.emit('acked', pending, performance.now() - pending.sentAt);
