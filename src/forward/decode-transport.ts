@@ -8,7 +8,7 @@ import { EventTime } from './event-time.js';
 import { eventTimeCodec } from './event-time-codec.js';
 import { splitObjects } from '../msgpack/frame-reader.js';
 import { MAX_RECORD_DEPTH } from '../msgpack/writer.js';
-import type { ChunkId, EventRecord, Tag } from './protocol.js';
+import { asText, type ChunkId, type EventRecord, type Tag } from './protocol.js';
 
 export interface DecodedEvent {
   time: EventTime;
@@ -115,17 +115,42 @@ export function decodeEntryStream(bytes: Uint8Array, compressed: boolean): Decod
   return events;
 }
 
+const STR_TYPES = new Set([0xd9, 0xda, 0xdb]);
+const isStr = (type: number | undefined) => type !== undefined && ((type >= 0xa0 && type <= 0xbf) || STR_TYPES.has(type));
+
+/**
+ * Whether `frame` is a PackedForward message whose entries come as a str. Fluentd's out_forward
+ * writes them so (a str32 header before the chunk's msgpack bytes): read as UTF-8 text they would
+ * be lost, so such a frame is to be decoded with its strings as bytes (`rawStrings`);
+ * decodeTransport reads the tag and the options back as text.
+ */
+export function entriesInStr(frame: Uint8Array): boolean {
+  if (frame.length < 3 || frame[0]! < 0x92 || frame[0]! > 0x94) return false;
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const type = frame[1]!;
+  let entries: number;
+  if (type >= 0xa0 && type <= 0xbf) entries = 2 + (type & 0x1f);
+  else if (type === 0xd9) entries = 3 + frame[2]!;
+  else if (type === 0xda && frame.length >= 4) entries = 4 + view.getUint16(2);
+  else if (type === 0xdb && frame.length >= 6) entries = 6 + view.getUint32(2);
+  else return false;
+  return isStr(frame[entries]);
+}
+
 export function decodeTransport(message: unknown): DecodedTransport {
   if (!Array.isArray(message) || message.length < 2 || message.length > 4) {
     throw new ProtocolViolation('expected a transport message [tag, …]');
   }
-  const tag = message[0];
-  if (typeof tag !== 'string') throw new ProtocolViolation('tag must be a string');
+  const tag = asText(message[0]);
+  if (tag === null) throw new ProtocolViolation('tag must be a string');
   const second = message[1];
-  if (second instanceof Uint8Array || typeof second === 'string') {
+  if (typeof second === 'string') {
+    throw new ProtocolViolation('PackedForward entries read as text, which loses their bytes: decode such a frame with rawStrings');
+  }
+  if (second instanceof Uint8Array) {
     const opt = option(message[2]);
-    const bytes = typeof second === 'string' ? Buffer.from(second, 'latin1') : second;
-    const compressed = opt.compressed === 'gzip';
+    const bytes = second;
+    const compressed = asText(opt.compressed) === 'gzip';
     return {
       tag,
       mode: compressed ? 'compressed-packed-forward' : 'packed-forward',

@@ -92,7 +92,7 @@ function asBytes(value: unknown): Uint8Array | null {
 }
 
 /** A str decoded as text or as bytes, as text; null for anything else. */
-function asText(value: unknown): string | null {
+export function asText(value: unknown): string | null {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
   return null;

@@ -13,7 +13,7 @@ import { AuditShipError } from '../errors.js';
 import { FrameError, FrameReader, type FrameLimits } from '../msgpack/frame-reader.js';
 import { eventTimeCodec } from './event-time-codec.js';
 import { isTlsRecord, NOT_TLS_CODES, opensslReason, textStart } from './socket-errors.js';
-import { decodeTransport, ENTRY_LIMITS, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
+import { decodeTransport, ENTRY_LIMITS, entriesInStr, ProtocolViolation, type DecodedTransport } from './decode-transport.js';
 import { encodeAck, encodeMessage, encodePong, parsePing, passwordDigest, sharedKeyDigest } from './protocol.js';
 
 export interface ReceiverSecurity {
@@ -49,8 +49,11 @@ const DECODE_OPTIONS = {
   maxStrLength: RECEIVE_LIMITS.maxMessageBytes,
   maxBinLength: RECEIVE_LIMITS.maxMessageBytes,
 };
-/** A PING's salt may be a str of random bytes (Fluent Bit): strings are kept as bytes until it is read. */
-const PING_DECODE_OPTIONS = { ...DECODE_OPTIONS, rawStrings: true };
+/**
+ * Strings kept as bytes: for a PING, whose salt may be a str of random bytes (Fluent Bit), and for
+ * PackedForward entries sent as a str (Fluentd's out_forward).
+ */
+const RAW_DECODE_OPTIONS = { ...DECODE_OPTIONS, rawStrings: true };
 const HEARTBEAT_REPLY = Buffer.from([0]);
 
 const TLS_ON_PLAIN_PORT =
@@ -141,7 +144,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
         // One client's chunk is decoded and answered before its next bytes are read: a slow or
         // hostile client costs others at most the work of one message.
         for (const frame of frames.push(chunk)) {
-          const message = decode(frame, authenticated ? DECODE_OPTIONS : PING_DECODE_OPTIONS);
+          const message = decode(frame, authenticated && !entriesInStr(frame) ? DECODE_OPTIONS : RAW_DECODE_OPTIONS);
           if (message === null) continue; // a TCP heartbeat
           if (!authenticated) {
             authenticated = this.checkPing(socket, message, nonce, userAuth ? authSalt : null);

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ChunkBuilder, compressChunk } from '../../src/forward/chunk.js';
-import { decodeTransport, ProtocolViolation } from '../../src/forward/decode-transport.js';
-import { decode, decodeMulti } from '@msgpack/msgpack';
+import { decodeTransport, entriesInStr, ProtocolViolation } from '../../src/forward/decode-transport.js';
+import { decode, decodeMulti, encode } from '@msgpack/msgpack';
 import { EventTime, writeEventTime } from '../../src/forward/event-time.js';
 import { eventTimeCodec } from '../../src/forward/event-time-codec.js';
 import {
@@ -176,8 +176,31 @@ describe('other carrier modes', () => {
     assert.equal(f.chunk, null);
   });
 
+  it('tells a PackedForward frame whose entries come as a str, whatever the tag and entries lengths', () => {
+    const frame = (...parts: unknown[]) => Buffer.from(encode(parts));
+    for (const tag of ['t', 'x'.repeat(40), 'y'.repeat(300)]) {
+      assert.equal(entriesInStr(frame(tag, 'entries', {})), true, `${tag.length}-byte tag, fixstr entries`);
+      assert.equal(entriesInStr(frame(tag, 'e'.repeat(70_000), {})), true, `${tag.length}-byte tag, str32 entries`);
+      assert.equal(entriesInStr(frame(tag, new Uint8Array(3), {})), false, 'bin entries');
+      assert.equal(entriesInStr(frame(tag, [], {})), false, 'Forward mode');
+      assert.equal(entriesInStr(frame(tag, 1632312000, { a: 1 })), false, 'Message mode');
+    }
+    assert.equal(entriesInStr(frame('PING', 'h', 's', 'd', '', '')), false, 'not a transport message');
+    assert.equal(entriesInStr(Buffer.from([0x93, 0xdb, 0xff])), false, 'cut short');
+  });
+
   it('rejects malformed transport messages with a reason', () => {
-    for (const bad of [42, ['t'], [1, 2, {}], ['t', 1, 'not a map'], ['t', [[1]]], ['t', Buffer.from([0xc1])], ['t', [['x', {}]]]]) {
+    for (const bad of [
+      42,
+      ['t'],
+      [1, 2, {}],
+      ['t', 1, 'not a map'],
+      ['t', [[1]]],
+      ['t', Buffer.from([0xc1])],
+      ['t', [['x', {}]]],
+      ['t', 'entries read as text', {}],
+      ['t', [[[1], {}]]],
+    ]) {
       assert.throws(() => decodeTransport(bad), ProtocolViolation, JSON.stringify(bad));
     }
   });

@@ -10,6 +10,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { decode, encode, ExtData } from '@msgpack/msgpack';
@@ -392,4 +393,38 @@ describe("Fluent Bit's event form → audit-ship receive", () => {
       [undefined, { otlp: { severity_number: 9 } }],
     );
   });
+});
+
+describe("Fluentd's out_forward → audit-ship receive", () => {
+  /** A PackedForward frame as out_forward writes it: the entries behind a str32 header, the chunk id in base64 with its newline. */
+  function outForwardFrame(tag: string, entries: Buffer, compressed: boolean): Buffer {
+    const head = Buffer.alloc(5);
+    head[0] = 0xdb;
+    head.writeUInt32BE(entries.length, 1);
+    const option = { size: 2, chunk: 'AAECAwQFBgcICQoLDA0ODw==\n', ...(compressed ? { compressed: 'gzip' } : {}) };
+    return Buffer.concat([Buffer.from([0x93]), encode(tag), head, entries, encode(option)]);
+  }
+
+  for (const compressed of [false, true]) {
+    it(`reads PackedForward entries sent as a str${compressed ? ', gzip' : ''}`, async () => {
+      const r = await receiver();
+      const sent = records(2, compressed ? 11 : 10);
+      const time = (s: (typeof sent)[number]) => {
+        const bytes = Buffer.alloc(8);
+        bytes.writeUInt32BE(s.seconds, 0);
+        bytes.writeUInt32BE(s.nanoseconds, 4);
+        return new ExtData(0, bytes);
+      };
+      const stream = Buffer.concat(sent.map((s) => encode([time(s), s.record])));
+      const client = connect(r.port, '127.0.0.1');
+      client.on('error', () => {});
+      await once(client, 'connect');
+      client.write(outForwardFrame('deploy_audit.fluentd', compressed ? gzipSync(stream) : stream, compressed));
+      const reply = (await Promise.race([once(client, 'data'), once(client, 'close').then(() => null)])) as [Buffer] | null;
+      assert.ok(reply, `closed with no ack: ${r.stderr()}`);
+      assert.deepEqual(decode(reply[0]), { ack: 'AAECAwQFBgcICQoLDA0ODw==\n' });
+      client.destroy();
+      assertReceived(r, sent, 'deploy_audit.fluentd');
+    });
+  }
 });
