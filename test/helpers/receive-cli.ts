@@ -45,6 +45,7 @@ export async function startReceiveCli(
   let stdout = '';
   child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
   let stderr = '';
+  let timer: NodeJS.Timeout | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
@@ -52,12 +53,13 @@ export async function startReceiveCli(
       if (m) resolve(Number(m[1]));
     });
     child.once('exit', (code) => reject(new Error(`receive exited ${code}: ${stderr}`)));
-    // A receiver that never says where it listens fails the test, instead of hanging it.
-    setTimeout(() => {
+    // A receiver that never says where it listens fails the test, instead of hanging it; one that
+    // does lives as long as its test (the timer is cleared: it killed receivers 30 s after start).
+    timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`receive did not start listening within 30 s: ${stderr}`));
-    }, 30_000).unref();
-  });
+    }, 30_000);
+  }).finally(() => clearTimeout(timer));
   // The last piece is '' or a line still being written: only whole lines count.
   const written = () => (output.stdout ? stdout : existsSync(out) ? readFileSync(out, 'utf8') : '');
   const events = () =>
