@@ -16,22 +16,13 @@ import { randomBytes } from '../crypto.js';
 import { decodeMultiStream } from '@msgpack/msgpack';
 import { eventTimeCodec } from './event-time-codec.js';
 import { encodePing, parseAck, parseHelo, parsePong, pongDigestMatches, type Helo } from './protocol.js';
-import { AuthError, ConnectTimeoutError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
-import {
-  CLIENT_CERT_HINT,
-  classifySocketError,
-  endedUnanswered,
-  noHelo,
-  notForwardReply,
-  PLAIN_HINT,
-  REFUSED_PING_HINT,
-  TLS_HINT,
-} from './socket-errors.js';
+import { AuthError, ConnectionLostError, ForwardError, HandshakeError } from './errors.js';
+import { closedByPeer, connectTimedOut, handshakeTimedOut, socketFailed, type ConnectionFacts } from './connection-failures.js';
+import { notForwardReply } from './socket-errors.js';
 import { describe, type Endpoint } from './endpoint.js';
 import { chainExpiry } from './peer-certificate.js';
 import { ipVersion } from '../ip.js';
 import { printable } from '../printable.js';
-import { span } from '../span.js';
 
 export interface Security {
   sharedKey: string;
@@ -118,18 +109,25 @@ export class Connection extends EventEmitter {
         reject(error ?? new ConnectionLostError(`connection to ${describe(endpoint)} closed during the handshake`)),
       );
     });
-    let timer = setTimeout(() => this.fail(this.connectTimedOut()), options.connectTimeoutMs);
+    let timer = setTimeout(() => this.fail(connectTimedOut(this.facts)), options.connectTimeoutMs);
     if (options.tls) socket.once('connect', () => (this.tlsHandshake = true));
     socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       if (options.tls) this.peerCertificateExpiry = chainExpiry((socket as TLSSocket).getPeerCertificate(true));
       if (this.tlsHandshake) this.heard = true;
       this.tlsHandshake = false;
       clearTimeout(timer);
-      timer = setTimeout(() => this.fail(this.handshakeTimedOut()), options.handshakeTimeoutMs);
+      timer = setTimeout(() => this.fail(handshakeTimedOut(this.facts)), options.handshakeTimeoutMs);
       this.onConnected();
     });
-    socket.on('error', (error) => this.fail(this.socketFailed(error)));
-    socket.on('close', () => this.fail(this.ending ? undefined : this.closedByPeer()));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNRESET' && this.state !== 'closed') this.endedByPeer = true;
+      this.fail(socketFailed(this.facts, error));
+    });
+    socket.on('close', () => {
+      if (this.ending) return this.fail();
+      if (this.state !== 'closed') this.endedByPeer = true;
+      this.fail(closedByPeer(this.facts));
+    });
     try {
       await ready;
     } finally {
@@ -138,66 +136,10 @@ export class Connection extends EventEmitter {
     return this;
   }
 
-  /** `; hint` where TLS on one side only may be why nothing came back: no answer on this connection or before it. */
-  private hint(text: string): string {
-    return this.heard || this.options.answeredBefore ? '' : `; ${text}`;
-  }
-
-  private connectTimedOut(): ConnectTimeoutError {
-    // A Fluentd forward input without TLS reads the TLS hello as broken chunks and answers nothing.
-    const why = this.tlsHandshake ? `: the TLS handshake had no answer${this.hint(TLS_HINT)}` : '';
-    return new ConnectTimeoutError(`connect to ${describe(this.endpoint)} timed out after ${span(this.options.connectTimeoutMs)}${why}`);
-  }
-
-  private handshakeTimedOut(): HandshakeError {
-    const silence = noHelo(this.state === 'awaiting-helo' && !this.heard, this.options.tls ? '' : this.hint(PLAIN_HINT));
-    return new HandshakeError(`no handshake with ${describe(this.endpoint)} within ${span(this.options.handshakeTimeoutMs)}${silence}`);
-  }
-
-  private socketFailed(error: NodeJS.ErrnoException): ForwardError {
-    const { endpoint, state, tlsHandshake } = this;
-    if (error.code === 'ECONNRESET') {
-      if (state !== 'closed') this.endedByPeer = true;
-      const unanswered = this.endedAfterPing(error) ?? this.endedUnanswered(error);
-      if (unanswered) return unanswered;
-    }
-    return classifySocketError(error, {
-      host: endpoint.host,
-      where: describe(endpoint),
-      connecting: state === 'connecting',
-      tlsHandshake,
-      hint: this.hint(TLS_HINT),
-      clientCert: Boolean(this.options.tls?.cert),
-    });
-  }
-
-  private closedByPeer(): ConnectionLostError {
-    if (this.state !== 'closed') this.endedByPeer = true;
-    return this.endedAfterPing() ?? this.endedUnanswered() ?? new ConnectionLostError(`${describe(this.endpoint)} closed the connection`);
-  }
-
-  /**
-   * A connection ended between our PING and the server's PONG. Fluentd answers a PING it refuses
-   * with a PONG that says why; Fluent Bit's forward input closes the connection without one.
-   */
-  private endedAfterPing(reset?: NodeJS.ErrnoException): ConnectionLostError | null {
-    if (this.state !== 'awaiting-pong') return null;
-    const how = reset ? `connection to ${describe(this.endpoint)} lost: reset` : `${describe(this.endpoint)} closed the connection`;
-    return new ConnectionLostError(`${how} after our PING, with no PONG; ${REFUSED_PING_HINT}`, reset ? { cause: reset } : undefined);
-  }
-
-  /**
-   * A reset or close once connected, before the server said anything in the run: a plain one said
-   * with the TLS hint, a TLS one that presented a client certificate with the hint about it.
-   */
-  private endedUnanswered(reset?: NodeJS.ErrnoException): ConnectionLostError | null {
-    const { tls, repliedBefore } = this.options;
-    let hint = '';
-    if (this.state !== 'connecting') {
-      if (!tls) hint = this.hint(PLAIN_HINT);
-      else if (tls.cert && !this.replied && !repliedBefore) hint = `; ${CLIENT_CERT_HINT}`;
-    }
-    return endedUnanswered(describe(this.endpoint), hint, reset);
+  /** What the failure functions (connection-failures.ts) read. */
+  private get facts(): ConnectionFacts {
+    const { endpoint, state, heard, replied, tlsHandshake, options } = this;
+    return { endpoint, state, heard, replied, tlsHandshake, options };
   }
 
   private onConnected(): void {
