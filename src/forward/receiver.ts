@@ -72,6 +72,12 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
   private server: Server | null = null;
   private udp: UdpSocket | null = null;
   private readonly sockets = new Set<Socket>();
+  /**
+   * Every TCP connection from its accept. A TLS connection reaches the handler (and `sockets`)
+   * only once its handshake is done: one still shaking hands at close() would finish it after
+   * and hold the server open for as long as its client keeps it (a shipper does, for ever).
+   */
+  private readonly connections = new Set<Socket>();
 
   constructor(private readonly options: ReceiverOptions) {
     super();
@@ -80,6 +86,10 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
   async listen(): Promise<AddressInfo> {
     const handler = (socket: Socket) => void this.handle(socket);
     this.server = this.options.tls ? createTlsServer(this.options.tls, handler) : createNetServer(handler);
+    this.server.on('connection', (raw: Socket) => {
+      this.connections.add(raw);
+      raw.once('close', () => this.connections.delete(raw));
+    });
     if (this.options.tls) {
       // A client that fails the TLS handshake may be gone by the time it is reported, and its TLS
       // socket then knows no address: it is taken from the TCP connection when that arrives.
@@ -113,6 +123,7 @@ export class Receiver extends EventEmitter<{ 'connection-error': [string, string
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const s of this.connections) s.destroy();
     this.udp?.close();
     this.udp = null;
     if (this.server) {

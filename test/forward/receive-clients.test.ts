@@ -12,6 +12,7 @@ import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTime, FluentClient, type EventModes } from '@fluent-org/logger';
 import { decode, encode, ExtData } from '@msgpack/msgpack';
 import { sampleRecords } from '../../src/sample/generate.js';
@@ -365,6 +366,21 @@ describe('audit-ship receive robustness', () => {
       assert.equal(await r.stop(signal), 0);
     });
   }
+
+  it('stops on SIGTERM with a TLS client still shaking hands, which held it open', async () => {
+    // A TLS connection reaches the receiver only once its handshake is done: one under way at the
+    // signal finished it after, and a shipper keeps its connection for ever. A client that connects
+    // and says nothing stands for it (its handshake would end only at TLS's two-minute timeout).
+    const r = await startReceiveCli(['--tls-cert', fixture('tls/server.pem'), '--tls-key', fixture('tls/server.key')]);
+    const idle = connect(r.port, '127.0.0.1');
+    idle.on('error', () => {});
+    await once(idle, 'connect');
+    const stopped = r.stop('SIGTERM');
+    const outcome = await Promise.race([stopped, sleep(20_000, 'still running 20 s after SIGTERM', { ref: false })]);
+    r.child.kill('SIGKILL');
+    idle.destroy();
+    assert.equal(outcome, 0, r.stderr());
+  });
 });
 
 describe("Fluent Bit's event form → audit-ship receive", () => {
