@@ -6,7 +6,6 @@
  */
 import type { Chunk } from './chunk.js';
 import { ConnectionLostError, type ForwardError } from './errors.js';
-import { endedWithChunkHint } from './socket-errors.js';
 
 /** A connection the server closed this soon after its first ack is closed after each ack. */
 const CLOSED_AFTER_ACK_MS = 1000;
@@ -30,6 +29,19 @@ export interface InFlight {
   lost?: number;
 }
 
+/**
+ * Why a server may end the connection each time a chunk is sent: it takes no message that big
+ * (Fluent Bit's forward input closes the connection on one over its Buffer_Max_Size).
+ */
+function endedWithChunkHint(times: number, frameBytes: number | undefined, chunkId: string): string {
+  return (
+    `; does the server take no message that big? chunk ${chunkId} of ${frameBytes} bytes was in flight at each of the ` +
+    `${times} connections it ended, as Fluent Bit's forward input ends one on a message over its Buffer_Max_Size ` +
+    '(6,144,000 bytes unless set): raise that limit (a chunk keeps its size in the spool), and lower --chunk-bytes ' +
+    'for the chunks to come'
+  );
+}
+
 export class ConnectionEnds {
   /** Connections in a row the server closed soon after their first ack. */
   private closedAfterAck = 0;
@@ -37,11 +49,15 @@ export class ConnectionEnds {
   private firstAckAt: number | null = null;
   /** When the last ack on the current connection came. */
   private lastAckAt: number | null = null;
+  private oneChunkAtATime = false;
+
   /**
-   * Seen twice, that: one chunk a connection from then on, each connection ended after its ack
-   * (`trusted`), and taking no chunk once that ack came, before the server ends it.
+   * Seen twice, a server that closes after each ack: one chunk a connection from then on, each
+   * connection ended after its ack (`trusted`), and taking no chunk once that ack came.
    */
-  oneAtATime = false;
+  get oneAtATime(): boolean {
+    return this.oneChunkAtATime;
+  }
 
   /** A new connection is up. */
   opened(): void {
@@ -73,11 +89,11 @@ export class ConnectionEnds {
    * next burst would be resent all but one.
    */
   private closedOnAck(byPeer: boolean, error: ForwardError | undefined): ForwardError | undefined {
-    if (this.oneAtATime || !error) return error;
+    if (this.oneChunkAtATime || !error) return error;
     const soon = byPeer && this.firstAckAt !== null && performance.now() - this.firstAckAt < CLOSED_AFTER_ACK_MS;
     this.closedAfterAck = soon ? this.closedAfterAck + 1 : 0;
     if (this.closedAfterAck < 2) return error;
-    this.oneAtATime = true;
+    this.oneChunkAtATime = true;
     return new ConnectionLostError(
       `${error.message}; it ended the connection once it had acked, twice in a row (deny_keepalive in its forward input?): one chunk at a time to it from now on`,
     );

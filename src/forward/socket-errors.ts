@@ -150,19 +150,6 @@ export function noHelo(silent: boolean, plainHint: string): string {
 }
 
 /**
- * Why a server may end the connection each time a chunk is sent: it takes no message that big
- * (Fluent Bit's forward input closes the connection on one over its Buffer_Max_Size).
- */
-export function endedWithChunkHint(times: number, frameBytes: number | undefined, chunkId: string): string {
-  return (
-    `; does the server take no message that big? chunk ${chunkId} of ${frameBytes} bytes was in flight at each of the ` +
-    `${times} connections it ended, as Fluent Bit's forward input ends one on a message over its Buffer_Max_Size ` +
-    '(6,144,000 bytes unless set): raise that limit (a chunk keeps its size in the spool), and lower --chunk-bytes ' +
-    'for the chunks to come'
-  );
-}
-
-/**
  * Why a chunk goes unacked again and again on a live connection: a Fluentd forward input takes a
  * chunk over its chunk_size_limit and drops it, with only a warning in its own log; and a port
  * that is no forward input (in_tcp, in_http), or a proxy that passes no answers back, takes every
