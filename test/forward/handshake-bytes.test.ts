@@ -6,12 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { decodeMulti, decodeMultiStream, encode } from '@msgpack/msgpack';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { runCli } from '../helpers/cli.js';
+import { testPeer } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 
 /** 16 bytes that are no UTF-8 (continuation bytes with no lead byte): decoded as text, each is lost. */
@@ -54,10 +54,7 @@ interface FluentBitInput {
  */
 async function fluentBitInput(t: TestContext, key: string, user: string, password: string): Promise<FluentBitInput> {
   const state: FluentBitInput = { port: 0, records: 0, pings: [] };
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
+  state.port = await testPeer(t, (socket) => {
     socket.write(fluentBitHelo());
     void (async () => {
       let authenticated = false;
@@ -78,13 +75,6 @@ async function fluentBitInput(t: TestContext, key: string, user: string, passwor
       }
     })().catch(() => socket.destroy());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  state.port = (server.address() as AddressInfo).port;
   return state;
 }
 

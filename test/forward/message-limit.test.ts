@@ -4,13 +4,12 @@
  * again meets the same end each time. Read with @msgpack/msgpack, not with audit-ship's decoder.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import { decodeMultiStream, encode } from '@msgpack/msgpack';
 import { sampleRecords } from '../../src/sample/generate.js';
 import { runCli } from '../helpers/cli.js';
+import { testPeer } from '../helpers/net.js';
 
 interface LimitedServer {
   port: number;
@@ -24,11 +23,8 @@ interface LimitedServer {
  */
 async function limitedServer(t: TestContext, limit: number, liftedAfter = Infinity): Promise<LimitedServer> {
   const state: LimitedServer = { port: 0, connections: 0, acked: 0 };
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
+  state.port = await testPeer(t, (socket) => {
     const limited = ++state.connections <= liftedAfter;
-    sockets.add(socket);
-    socket.on('error', () => {});
     const input = new PassThrough();
     let unread = 0;
     socket.on('data', (data: Buffer) => {
@@ -46,13 +42,6 @@ async function limitedServer(t: TestContext, limit: number, liftedAfter = Infini
       }
     })().catch(() => socket.destroy());
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
-  state.port = (server.address() as AddressInfo).port;
   return state;
 }
 

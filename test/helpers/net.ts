@@ -1,6 +1,6 @@
-/** Loopback ports for tests: one nothing listens on, and one in use. */
+/** Loopback ports for tests: one nothing listens on, one in use, and a peer of a test's own. */
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 
 /** A loopback port that nothing listens on (just now): for a receiver that starts later, or never. */
 export async function freePort(): Promise<number> {
@@ -18,4 +18,25 @@ export async function busyPort(t: { after(fn: () => void): void }): Promise<numb
   await once(s, 'listening');
   t.after(() => s.close());
   return (s.address() as { port: number }).port;
+}
+
+/**
+ * A loopback TCP server that hands each connection to `peer`, until the test ends (`t.after`):
+ * then its connections are destroyed and it closes. Returns its port.
+ */
+export async function testPeer(t: { after(fn: () => void): void }, peer: (socket: Socket) => void): Promise<number> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    peer(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
+  return (server.address() as { port: number }).port;
 }
