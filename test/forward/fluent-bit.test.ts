@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { findFluentBit } from '../../bench/peer-fluent-bit.js';
 import { sampleLines } from '../../src/sample/generate.js';
-import { formatTimestamp, parseTimestamp } from '../../src/schema/timestamp.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
-import { receivers } from '../helpers/receive-cli.js';
+import { assertRelayed, receivers } from '../helpers/receive-cli.js';
 import { waitFor } from '../helpers/ship-cli.js';
 
 /** The binary, or why these tests cannot run. */
@@ -72,16 +71,7 @@ describe('Fluent Bit as the aggregator', { skip: 'missing' in found ? found.miss
     const res = await runCli(['--port', String(fb.port), ...CREDENTIALS, '--compress', 'gzip', '-'], { input: sent.join('') });
     assert.equal(res.code, 0, res.stderr);
     await waitFor(() => r.events().length >= sent.length, `${sent.length} records relayed`);
-    const records = sent.map((l) => JSON.parse(l) as { RequestID: string; Timestamp: string });
-    const byId = new Map(r.events().map((e) => [e.record.RequestID as string, e]));
-    assert.equal(byId.size, sent.length, fb.log());
-    for (const record of records) {
-      const event = byId.get(record.RequestID)!;
-      assert.deepEqual(event.record, record);
-      const time = parseTimestamp(record.Timestamp);
-      assert.ok(time.ok);
-      assert.equal(event.time, formatTimestamp(time.seconds, time.nanoseconds), 'the time as sent, to the nanosecond');
-    }
+    assertRelayed(r, sent, fb.log());
   });
 
   it('a wrong shared key: the closed connection is said as a refused key, and the records stay in the spool', async (t) => {

@@ -11,10 +11,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { sampleLines } from '../../src/sample/generate.js';
-import { formatTimestamp, parseTimestamp } from '../../src/schema/timestamp.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
-import { receivers } from '../helpers/receive-cli.js';
+import { assertRelayed, receivers } from '../helpers/receive-cli.js';
 import { waitFor } from '../helpers/ship-cli.js';
 
 const FLUENTD = process.env.FLUENTD ?? '';
@@ -83,15 +82,7 @@ describe('Fluentd as the aggregator', { skip: missing ?? false }, () => {
     const res = await runCli(['--port', String(fluentd.port), ...CREDENTIALS, '--password', 'wonderland', '-'], { input: sent.join('') });
     assert.equal(res.code, 0, res.stderr);
     await waitFor(() => r.events().length >= sent.length, `${sent.length} records relayed`);
-    const byId = new Map(r.events().map((e) => [e.record.RequestID as string, e]));
-    assert.equal(byId.size, sent.length, fluentd.log());
-    for (const record of sent.map((l) => JSON.parse(l) as { RequestID: string; Timestamp: string })) {
-      const event = byId.get(record.RequestID)!;
-      assert.deepEqual(event.record, record);
-      const time = parseTimestamp(record.Timestamp);
-      assert.ok(time.ok);
-      assert.equal(event.time, formatTimestamp(time.seconds, time.nanoseconds), 'the time as sent, to the nanosecond');
-    }
+    assertRelayed(r, sent, fluentd.log());
   });
 
   it('a wrong password is refused with the reason its PONG gives: exit 1', async (t) => {

@@ -1,4 +1,5 @@
 /** Starts `audit-ship receive` as a real child process on a free port, and reads what it wrote. */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, existsSync } from 'node:fs';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach } from 'node:test';
 import { tempDir } from './cli.js';
 import { CLI } from './paths.js';
+import { formatTimestamp, parseTimestamp } from '../../src/schema/timestamp.js';
 
 export interface ReceivedLine {
   tag: string;
@@ -94,4 +96,21 @@ export function receivers(): (args?: string[], env?: NodeJS.ProcessEnv) => Promi
     running.push(r);
     return r;
   };
+}
+
+/**
+ * Every record of `sent` (JSON lines) arrived at `r` once, byte-equal as a value, with its
+ * Timestamp as the event time to the nanosecond: what a relay through an aggregator must keep.
+ */
+export function assertRelayed(r: RunningReceiver, sent: readonly string[], context: string): void {
+  const byId = new Map(r.events().map((e) => [e.record.RequestID as string, e]));
+  assert.equal(byId.size, sent.length, context);
+  for (const record of sent.map((l) => JSON.parse(l) as { RequestID: string; Timestamp: string })) {
+    const event = byId.get(record.RequestID);
+    assert.ok(event, `record ${record.RequestID} arrived`);
+    assert.deepEqual(event.record, record);
+    const time = parseTimestamp(record.Timestamp);
+    assert.ok(time.ok);
+    assert.equal(event.time, formatTimestamp(time.seconds, time.nanoseconds), 'the time as sent, to the nanosecond');
+  }
 }

@@ -5,8 +5,7 @@
  * the records stay in the spool, and a good receiver gets them all afterwards.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { encode } from '@msgpack/msgpack';
@@ -14,6 +13,7 @@ import { EXIT } from '../../src/cli/exit.js';
 import type { ShipSummary } from '../../src/cli/ship-summary.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Ledger } from '../helpers/ledger.js';
+import { testPeer } from '../helpers/net.js';
 import { receivers } from '../helpers/receive-cli.js';
 import { jsonSummary, startShip } from '../helpers/ship-cli.js';
 
@@ -22,21 +22,11 @@ const receiver = receivers();
 /** A TCP server that runs `onSocket` for each connection and counts them; closed after the test. */
 async function hostile(t: TestContext, onSocket: (socket: Socket) => void): Promise<{ port: number; connections: () => number }> {
   let connections = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const port = await testPeer(t, (socket) => {
     connections++;
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
     onSocket(socket);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    for (const s of sockets) s.destroy();
-    server.close();
-  });
-  return { port: (server.address() as AddressInfo).port, connections: () => connections };
+  return { port, connections: () => connections };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
