@@ -9,6 +9,7 @@ import { eventTimeCodec } from './event-time-codec.js';
 import { splitObjects } from '../msgpack/frame-reader.js';
 import { MAX_RECORD_DEPTH } from '../msgpack/writer.js';
 import { asText, type ChunkId, type EventRecord, type Tag } from './protocol.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface DecodedEvent {
   time: EventTime;
@@ -37,7 +38,7 @@ function toEventTime(time: unknown): EventTime {
 }
 
 function toRecord(record: unknown): EventRecord {
-  if (typeof record !== 'object' || record === null || Array.isArray(record) || record instanceof Uint8Array) {
+  if (!isPlainObject(record) || record instanceof Uint8Array) {
     throw new ProtocolViolation('event record must be a map');
   }
   return record as EventRecord;

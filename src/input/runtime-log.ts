@@ -13,6 +13,7 @@
  */
 import { criEntry, criTag } from './kubectl-prefix.js';
 import { SplitLine, type Line } from './lines.js';
+import { isPlainObject } from '../plain-object.js';
 
 const DOCKER_HEAD = Buffer.from('{"log":"');
 const RECEIVED_HEAD = Buffer.from('{"tag":"');
@@ -51,18 +52,14 @@ function receivedRecord(bytes: Buffer): Buffer | null {
     return null;
   }
   const { tag, time, record, metadata } = event;
-  if (typeof tag !== 'string' || typeof time !== 'string' || !isMap(record)) return null;
+  if (typeof tag !== 'string' || typeof time !== 'string' || !isPlainObject(record)) return null;
   // An event a Fluent Bit client sent with metadata has it after the record.
-  const withMetadata = isMap(metadata);
+  const withMetadata = isPlainObject(metadata);
   if (Object.keys(event).length !== (withMetadata ? 4 : 3)) return null;
   if (withMetadata) return Buffer.from(JSON.stringify(record));
   const head = Buffer.from(JSON.stringify({ tag, time }).slice(0, -1) + RECORD_KEY);
   const exact = bytes.length > head.length && bytes[bytes.length - 1] === 0x7d && startsWith(bytes, 0, bytes.length, head);
   return exact ? bytes.subarray(head.length, bytes.length - 1) : Buffer.from(JSON.stringify(record));
-}
-
-function isMap(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A CRI entry, or null for a line without the runtime's prefix. */

@@ -10,6 +10,7 @@ import { diagnostic, hasError, itemPath, keyPath, type Diagnostic } from './diag
 import { duplicateKeys, MAX_WALK_DEPTH } from './duplicate-keys.js';
 import { looksLikeAuditRecord, textLooksLikeAuditRecord } from './fields.js';
 import { validateRecord } from './validator.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface ClassifyOptions {
   /** Lines that are not audit records are counted and skipped instead of being errors. */
@@ -43,7 +44,7 @@ function isBlank(bytes: Buffer): boolean {
 }
 
 function isAuditLike(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && looksLikeAuditRecord(value);
+  return isPlainObject(value) && looksLikeAuditRecord(value);
 }
 
 function rejected(d: Diagnostic): LineVerdict {

@@ -7,6 +7,7 @@ import { classifyUuid, COMMON_METHODS, isHttpToken, isIpAddress } from './checks
 import { describeValue, diagnostic, quote, type Diagnostic } from './diagnostic.js';
 import { RECORD_FIELDS, RECORD_FIELD_NAMES, USER_INFO_FIELDS, USER_INFO_FIELD_NAMES, type FieldSpec } from './fields.js';
 import { parseTimestamp } from './timestamp.js';
+import { isPlainObject } from '../plain-object.js';
 
 export interface ValidateOptions {
   /** Unknown fields are an error (default: allowed, for forward compatibility). */
@@ -89,10 +90,6 @@ function checkUnknown(out: Sink, obj: object, known: ReadonlySet<string>, prefix
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) out.push(diagnostic('unknown-field', prefix + key, `unknown field ${quote(key)} (--strict)`));
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function checkUserInfo(out: Sink, value: unknown, options: ValidateOptions): void {

@@ -9,6 +9,7 @@ import { printable } from '../../printable.js';
 import { askKubectl, isMisconfigured } from './kubectl-run.js';
 import type { PodSelection } from './pod-notes.js';
 import { selectorText, type KubeTarget } from './target.js';
+import { isPlainObject } from '../../plain-object.js';
 
 /** The `get pods` arguments that select the target's pods, resolving a workload to its selector. */
 export async function podSelection(
@@ -51,7 +52,7 @@ function workloadOf(stdout: string, command: string, target: KubeTarget): { spec
   } catch {
     answer = null;
   }
-  if (typeof answer === 'object' && answer !== null && !Array.isArray(answer)) return answer as { spec?: { selector?: object } };
+  if (isPlainObject(answer)) return answer as { spec?: { selector?: object } };
   const text = stdout.trim();
   const said = text === '' ? 'nothing' : `"${printable(text.length > 80 ? `${text.slice(0, 80)}…` : text)}"`;
   throw new InputError(
