@@ -8,6 +8,7 @@ import { EventTime } from './event-time.js';
 import { eventTimeCodec } from './event-time-codec.js';
 import { splitObjects } from '../msgpack/frame-reader.js';
 import { MAX_RECORD_DEPTH } from '../msgpack/writer.js';
+import { fixarrayHeader, readStrHeader } from '../msgpack/types.js';
 import { asText, type ChunkId, type EventRecord, type Tag } from './protocol.js';
 import { isPlainObject } from '../plain-object.js';
 
@@ -116,9 +117,6 @@ export function decodeEntryStream(bytes: Uint8Array, compressed: boolean): Decod
   return events;
 }
 
-const STR_TYPES = new Set([0xd9, 0xda, 0xdb]);
-const isStr = (type: number | undefined) => type !== undefined && ((type >= 0xa0 && type <= 0xbf) || STR_TYPES.has(type));
-
 /**
  * Whether `frame` is a PackedForward message whose entries come as a str. Fluentd's out_forward
  * writes them so (a str32 header before the chunk's msgpack bytes): read as UTF-8 text they would
@@ -126,16 +124,11 @@ const isStr = (type: number | undefined) => type !== undefined && ((type >= 0xa0
  * decodeTransport reads the tag and the options back as text.
  */
 export function entriesInStr(frame: Uint8Array): boolean {
-  if (frame.length < 3 || frame[0]! < 0x92 || frame[0]! > 0x94) return false;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const type = frame[1]!;
-  let entries: number;
-  if (type >= 0xa0 && type <= 0xbf) entries = 2 + (type & 0x1f);
-  else if (type === 0xd9) entries = 3 + frame[2]!;
-  else if (type === 0xda && frame.length >= 4) entries = 4 + view.getUint16(2);
-  else if (type === 0xdb && frame.length >= 6) entries = 6 + view.getUint32(2);
-  else return false;
-  return isStr(frame[entries]);
+  const head = frame[0];
+  // [tag, entries, option?, …]: a fixarray of two to four.
+  if (head === undefined || head < fixarrayHeader(2) || head > fixarrayHeader(4)) return false;
+  const tag = readStrHeader(frame, 1);
+  return tag !== null && readStrHeader(frame, 1 + tag.header + tag.length) !== null;
 }
 
 export function decodeTransport(message: unknown): DecodedTransport {
@@ -150,12 +143,11 @@ export function decodeTransport(message: unknown): DecodedTransport {
   }
   if (second instanceof Uint8Array) {
     const opt = option(message[2]);
-    const bytes = second;
     const compressed = asText(opt.compressed) === 'gzip';
     return {
       tag,
       mode: compressed ? 'compressed-packed-forward' : 'packed-forward',
-      events: decodeEntryStream(bytes, compressed),
+      events: decodeEntryStream(second, compressed),
       chunk: chunkOf(opt),
     };
   }

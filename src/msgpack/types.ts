@@ -66,6 +66,21 @@ export function writeStrHeader(buf: Buffer, at: number, length: number): number 
   return buf.writeUInt32BE(length, at + 1);
 }
 
+/**
+ * The str header at `at`: how many bytes it takes and the string's length after it; null when the
+ * byte there is no str type, or the header runs past the end.
+ */
+export function readStrHeader(buf: Uint8Array, at: number): { header: number; length: number } | null {
+  const type = buf[at];
+  if (type === undefined) return null;
+  if (type >= FIXSTR && type < NIL) return { header: 1, length: type - FIXSTR };
+  const header = type === STR8 ? 2 : type === STR16 ? 3 : type === STR32 ? 5 : 0;
+  if (header === 0 || at + header > buf.length) return null;
+  let length = 0;
+  for (let i = 1; i < header; i++) length = length * 256 + buf[at + i]!;
+  return { header, length };
+}
+
 /** Bytes of a map or array header for `count` entries. */
 export function containerHeaderBytes(count: number): number {
   return count < 16 ? 1 : count < 0x10000 ? 3 : 5;
